@@ -1,0 +1,88 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { AppError, isAppError } from '../../src/core/errors.ts';
+import { REPORT_LIMITS } from '../../src/core/report-input.ts';
+import type { ChannelAdapter, ChannelContext } from '../../src/intake/channel-adapter.ts';
+import { isSameOrigin, issueFormToken, verifyFormToken } from '../../src/intake/form-token.ts';
+import { payloadHash } from '../../src/intake/intake-service.ts';
+import { storePhotos, validateReportFields } from '../../src/intake/report-validation.ts';
+import { reportForm, trackingPage, trackLookupPage, type FormValues } from './pages.ts';
+
+const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422 };
+
+function routes(ctx: ChannelContext): Hono {
+  const app = new Hono();
+
+  app.get('/', async (c) => c.html(reportForm(await ctx.categories(), issueFormToken(ctx.secret))));
+
+  app.post('/report',
+    bodyLimit({
+      maxSize: ctx.config.UPLOAD_MAX_BYTES * REPORT_LIMITS.photosMax + 1024 * 1024,
+      onError: async (c) => c.html(reportForm(await ctx.categories(), issueFormToken(ctx.secret), {},
+        { code: 'payload_too_large', message: 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).' }), 413),
+    }),
+    async (c) => {
+      if (!isSameOrigin(c.req.url, { origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site') }, ctx.config.PUBLIC_URL)) {
+        throw new AppError('csrf_origin_mismatch', 403, 'cross-site form post refused', 'Yêu cầu bị từ chối vì không gửi từ trang này.');
+      }
+      const type = c.req.header('content-type') ?? '';
+      if (!type.startsWith('multipart/form-data') && !type.startsWith('application/x-www-form-urlencoded')) {
+        throw new AppError('content_type_unsupported', 415, 'send the form as multipart/form-data', 'Định dạng dữ liệu không được hỗ trợ.');
+      }
+      const form = await c.req.parseBody({ all: true });
+      const one = (k: string) => {
+        const v = form[k];
+        const x = Array.isArray(v) ? v[0] : v;
+        return typeof x === 'string' ? x : undefined;
+      };
+      const values: FormValues = {
+        text: one('text'), category: one('category'), address: one('address'), lat: one('lat'), lng: one('lng'),
+        name: one('name'), phone: one('phone'), email: one('email'),
+      };
+      const photoField = form['photos'];
+      const photos = (Array.isArray(photoField) ? photoField : photoField ? [photoField] : []).filter((p): p is File => p instanceof File);
+      try {
+        if (!verifyFormToken(ctx.secret, one('_token'))) {
+          throw new AppError('csrf_token_invalid', 403, 'form token missing or expired', 'Biểu mẫu đã hết hạn, vui lòng gửi lại.');
+        }
+        const report = await validateReportFields({
+          text: values.text, category: values.category, address: values.address, lat: values.lat, lng: values.lng,
+          citizen: { name: values.name, phone: values.phone, email: values.email },
+        }, ctx);
+        const attachments = await storePhotos(photos, ctx);
+        // A browser resubmitting the same form (double click, back + resend) carries the same token and fields.
+        const payload = { ...values, photos: attachments.map((a) => a.sha256) };
+        const accepted = await ctx.intake.accept({
+          channel: 'web', externalId: `${one('_token')}:${payloadHash(payload)}`, payload,
+          report: { ...report, attachments },
+        });
+        return c.redirect(`/track/${accepted.code}?new=1`, 303);
+      } catch (err) {
+        if (!isAppError(err) || !STATUS_FOR[err.status]) throw err;
+        const field = typeof err.details?.field === 'string' ? err.details.field : err.code.startsWith('photo') || err.code === 'too_many_photos' ? 'photos' : undefined;
+        return c.html(reportForm(await ctx.categories(), issueFormToken(ctx.secret), values, { code: err.code, message: err.messageVi, field }), STATUS_FOR[err.status]);
+      }
+    });
+
+  app.get('/track', async (c) => {
+    const code = c.req.query('code')?.trim();
+    if (!code) return c.html(trackLookupPage());
+    const s = await ctx.publicStatus(code);
+    if (!s) return c.html(trackLookupPage(code, true), 404);
+    return c.redirect(`/track/${s.code}`, 303);
+  });
+
+  app.get('/track/:code', async (c) => {
+    const s = await ctx.publicStatus(c.req.param('code'));
+    if (!s) return c.html(trackLookupPage(c.req.param('code'), true), 404);
+    return c.html(trackingPage(s, c.req.query('new') === '1'));
+  });
+  return app;
+}
+
+/** The public web portal: report form and tracking pages. Always on. */
+export const webForm: ChannelAdapter = {
+  name: 'web',
+  enabled: () => true,
+  routes,
+};

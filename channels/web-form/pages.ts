@@ -1,0 +1,121 @@
+import { html, raw } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { CategoryInfo } from '../../src/core/catalog.ts';
+import type { PublicStatus } from '../../src/core/tracking.ts';
+
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+const CSS = `
+:root{--fg:#1a1a1a;--muted:#555;--accent:#0b5cad;--err:#b00020;--bg:#f6f7f9;--card:#fff;--ok:#1b7f3b}
+*{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header{background:var(--accent);color:#fff;padding:.75rem 1rem}header a{color:#fff;text-decoration:none;font-weight:700}
+main{max-width:44rem;margin:0 auto;padding:1rem}
+.card{background:var(--card);border-radius:8px;padding:1rem 1.25rem;box-shadow:0 1px 3px #0002;margin-bottom:1rem}
+label{display:block;font-weight:600;margin:.9rem 0 .3rem}.hint{color:var(--muted);font-size:.9rem;font-weight:400}
+input,select,textarea{width:100%;font:inherit;padding:.6rem;border:1px solid #888;border-radius:6px;background:#fff}
+textarea{min-height:8rem}input:focus,select:focus,textarea:focus,button:focus{outline:3px solid #f5a623;outline-offset:1px}
+.row{display:grid;grid-template-columns:1fr 1fr;gap:.75rem}@media(max-width:480px){.row{grid-template-columns:1fr}}
+button{font:inherit;font-weight:700;background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.75rem 1.5rem;margin-top:1rem;cursor:pointer}
+button.secondary{background:#fff;color:var(--accent);border:1px solid var(--accent);padding:.4rem .8rem;margin:.4rem 0 0}
+.error{border-left:4px solid var(--err);background:#fdecee;padding:.75rem 1rem;border-radius:4px;margin-bottom:1rem}
+.field-error{border-color:var(--err)}
+.status{font-size:1.25rem;font-weight:700;color:var(--ok)}
+ol.timeline{padding-left:1.2rem}ol.timeline li{margin:.3rem 0}time{color:var(--muted);font-size:.9rem}
+dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:var(--muted)}dd{margin:0}
+code{font-size:1.1rem;background:#eef;padding:.1rem .4rem;border-radius:4px}
+footer{color:var(--muted);font-size:.85rem;text-align:center;padding:2rem 1rem}`;
+
+/** Page frame: Vietnamese, responsive, no external assets. */
+export function layout(title: string, body: Html, opts: { refreshSeconds?: number } = {}): Html {
+  return html`<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title} – Phản ánh 1022</title>${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : ''}
+<style>${raw(CSS)}</style></head>
+<body><header><a href="/">Cổng phản ánh, kiến nghị 1022 – TP. Hồ Chí Minh</a></header>
+<main>${body}</main>
+<footer>Tổng đài 1022 · Tra cứu phản ánh: <a href="/track">nhập mã</a></footer></body></html>`;
+}
+
+export interface FormValues {
+  text?: string; category?: string; address?: string; lat?: string; lng?: string; name?: string; phone?: string; email?: string;
+}
+
+export interface FormError {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+const GEO_SCRIPT = `document.getElementById('geo').hidden=false;document.getElementById('geo').addEventListener('click',function(){
+var s=document.getElementById('geo-status');if(!navigator.geolocation){s.textContent='Trình duyệt không hỗ trợ định vị.';return}
+s.textContent='Đang lấy vị trí…';navigator.geolocation.getCurrentPosition(function(p){document.getElementById('lat').value=p.coords.latitude.toFixed(6);
+document.getElementById('lng').value=p.coords.longitude.toFixed(6);s.textContent='Đã lấy vị trí.'},function(){s.textContent='Không lấy được vị trí; bạn có thể nhập địa chỉ.'})});`;
+
+/** The public report form; works without JavaScript, keeps the user's input on error. */
+export function reportForm(categories: CategoryInfo[], token: string, values: FormValues = {}, error?: FormError): Html {
+  const cls = (f: string) => (error?.field === f ? 'field-error' : '');
+  return layout('Gửi phản ánh', html`
+<h1>Gửi phản ánh, kiến nghị</h1>
+<p>Phản ánh các vấn đề đô thị: ngập nước, rác thải, tiếng ồn, đèn đường hư, lấn chiếm vỉa hè, xây dựng trái phép… Bạn sẽ nhận được mã để theo dõi kết quả xử lý.</p>
+${error ? html`<div class="error" role="alert" id="form-error"><strong>Chưa gửi được phản ánh.</strong> ${error.message}${error.code.startsWith('photo') || error.code === 'too_many_photos' ? ' Vui lòng chọn lại ảnh.' : ''}</div>` : ''}
+<form class="card" method="post" action="/report" enctype="multipart/form-data" ${error ? raw('aria-describedby="form-error"') : ''}>
+<input type="hidden" name="_token" value="${token}">
+<label for="text">Nội dung phản ánh <span class="hint">(bắt buộc)</span></label>
+<textarea id="text" name="text" required maxlength="5000" class="${cls('text')}" placeholder="Ví dụ: Đường Nguyễn Hữu Cảnh ngập sâu 40 cm sau cơn mưa, xe máy chết máy.">${values.text ?? ''}</textarea>
+<label for="category">Lĩnh vực</label>
+<select id="category" name="category" class="${cls('category')}"><option value="">– Chưa rõ, để tổng đài phân loại –</option>
+${categories.map((c) => html`<option value="${c.code}"${c.code === values.category ? raw(' selected') : ''}>${c.name}</option>`)}
+</select>
+<label for="address">Địa chỉ nơi xảy ra <span class="hint">(số nhà, đường, phường – tên cũ hoặc mới đều được)</span></label>
+<input id="address" name="address" maxlength="500" class="${cls('address')}" value="${values.address ?? ''}" placeholder="Ví dụ: 12 Lê Lợi, phường Bến Thành">
+<details${values.lat || error?.field === 'lat' || error?.field === 'lng' ? raw(' open') : ''}><summary>Vị trí trên bản đồ (không bắt buộc)</summary>
+<div class="row"><div><label for="lat">Vĩ độ</label><input id="lat" name="lat" inputmode="decimal" class="${cls('lat')}" value="${values.lat ?? ''}" placeholder="10.7725"></div>
+<div><label for="lng">Kinh độ</label><input id="lng" name="lng" inputmode="decimal" class="${cls('lng')}" value="${values.lng ?? ''}" placeholder="106.6980"></div></div>
+<button type="button" class="secondary" id="geo" hidden>Dùng vị trí hiện tại của tôi</button> <span id="geo-status" aria-live="polite"></span>
+</details>
+<label for="photos">Hình ảnh <span class="hint">(tối đa 5 ảnh, mỗi ảnh dưới 10 MB)</span></label>
+<input id="photos" name="photos" type="file" accept="image/*" multiple class="${cls('photos')}">
+<fieldset style="border:0;padding:0;margin:1rem 0 0"><legend style="font-weight:600">Thông tin liên hệ <span class="hint">(không bắt buộc, không công khai; giúp gộp các phản ánh của bạn và báo kết quả)</span></legend>
+<label for="name">Họ tên</label><input id="name" name="name" maxlength="120" autocomplete="name" class="${cls('name')}" value="${values.name ?? ''}">
+<div class="row"><div><label for="phone">Số điện thoại</label><input id="phone" name="phone" type="tel" autocomplete="tel" class="${cls('phone')}" value="${values.phone ?? ''}"></div>
+<div><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" class="${cls('email')}" value="${values.email ?? ''}"></div></div>
+</fieldset>
+<button type="submit">Gửi phản ánh</button>
+</form>
+<script>${raw(GEO_SCRIPT)}</script>`);
+}
+
+function formatTime(iso: string): string {
+  return new Date(iso).toLocaleString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour12: false });
+}
+
+/** The public tracking page: status and timeline only, never personal data. */
+export function trackingPage(s: PublicStatus, justFiled: boolean): Html {
+  return layout(`Phản ánh ${s.code}`, html`
+${justFiled ? html`<div class="card" role="status"><strong>Cảm ơn bạn! Phản ánh đã được tiếp nhận.</strong> Hãy lưu mã <code>${s.code}</code> để tra cứu.</div>` : ''}
+<div class="card">
+<h1>Phản ánh <code>${s.code}</code></h1>
+<p class="status">${s.status_label}</p>
+<dl>
+<dt>Tiếp nhận lúc</dt><dd><time datetime="${s.received_at}">${formatTime(s.received_at)}</time></dd>
+${s.ticket ? html`<dt>Hồ sơ xử lý</dt><dd>${s.ticket}</dd>` : ''}
+${s.category ? html`<dt>Lĩnh vực</dt><dd>${s.category.name}</dd>` : ''}
+${s.area ? html`<dt>Địa bàn</dt><dd>${s.area.name}</dd>` : ''}
+${s.department ? html`<dt>Đơn vị phụ trách</dt><dd>${s.department.name}</dd>` : ''}
+${s.reporters > 1 ? html`<dt>Số người cùng phản ánh</dt><dd>${s.reporters}</dd>` : ''}
+${s.due_at ? html`<dt>Hạn xử lý</dt><dd><time datetime="${s.due_at}">${formatTime(s.due_at)}</time></dd>` : ''}
+</dl></div>
+<div class="card"><h2>Tiến trình</h2>
+${s.timeline.length ? html`<ol class="timeline">${s.timeline.map((e) => html`<li><time datetime="${e.at}">${formatTime(e.at)}</time> – ${e.label}</li>`)}</ol>`
+    : html`<p>Hệ thống đang phân loại phản ánh của bạn; trang sẽ tự cập nhật.</p>`}
+</div>`, { refreshSeconds: s.status === 'received' ? 5 : undefined });
+}
+
+/** Lookup form for a tracking code, with an optional "not found" message. */
+export function trackLookupPage(code?: string, notFound = false): Html {
+  return layout('Tra cứu phản ánh', html`
+<h1>Tra cứu phản ánh</h1>
+${notFound ? html`<div class="error" role="alert">Không tìm thấy phản ánh có mã <strong>${code ?? ''}</strong>. Vui lòng kiểm tra lại.</div>` : ''}
+<form class="card" method="get" action="/track"><label for="code">Mã phản ánh</label>
+<input id="code" name="code" required value="${code ?? ''}" placeholder="PA-XXXXXXXX"><button type="submit">Tra cứu</button></form>`);
+}

@@ -1,0 +1,127 @@
+import { Command } from 'commander';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { isAppError } from './core/errors.ts';
+import { upsertUser } from './core/users.ts';
+import { importAreasFile } from './db/areas.ts';
+import { connect } from './db/connect.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { seedReferenceData } from './db/seed.ts';
+import { DEMO_USERS, loadDemo } from './demo.ts';
+import { createLogger } from './log.ts';
+import { createRuntime } from './runtime.ts';
+import { startServer } from './server.ts';
+
+function config(): Config {
+  try {
+    return loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`phananh: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+}
+
+async function withDb<T>(fn: (db: Awaited<ReturnType<typeof connect>>['db'], cfg: Config) => Promise<T>): Promise<T> {
+  const cfg = config();
+  const handle = await connect({ databaseUrl: cfg.DATABASE_URL, dataDir: cfg.dataDir, poolMax: 2 });
+  try {
+    await migrateToLatest(handle.db);
+    return await fn(handle.db, cfg);
+  } finally {
+    await handle.close();
+  }
+}
+
+const program = new Command('phananh').description('Multichannel contact centre for citizen feedback (1022)');
+
+program.command('migrate').description('bring the database schema up to date').action(async () => {
+  const cfg = config();
+  const handle = await connect({ databaseUrl: cfg.DATABASE_URL, dataDir: cfg.dataDir, poolMax: 2 });
+  const results = await migrateToLatest(handle.db);
+  await handle.close();
+  console.log(results.length ? results.map((r) => `${r.migrationName}: ${r.status}`).join('\n') : 'schema is up to date');
+});
+
+program.command('start')
+  .description('run the web server and workers (migrates and seeds first)')
+  .option('--demo', 'load demo reports and accounts on first run (an empty database)')
+  .action(async (opts: { demo?: boolean }) => {
+    const cfg = config();
+    const log = createLogger(cfg.LOG_LEVEL);
+    let demoLoaded = false;
+    const server = await startServer(cfg, log, async (rt) => {
+      if (!opts.demo) return;
+      const any = await rt.handle.db.selectFrom('inbound_messages').select('id').limit(1).executeTakeFirst();
+      if (!any) {
+        const r = await loadDemo(rt.handle.db, rt.intake);
+        demoLoaded = true;
+        log.info({ reports: r.reports }, 'loaded demo data');
+      }
+    });
+    log.info({ url: server.url, database: server.runtime.handle.kind, channels: server.runtime.channels.map((c) => c.name) }, 'phananh started');
+    process.stdout.write(`\nphananh is running: ${server.url}\n`
+      + `  web portal      ${server.url}/\n  app API         ${server.url}/api/v1/openapi.json\n  health          ${server.url}/healthz\n`
+      + (opts.demo ? `  demo accounts   ${DEMO_USERS.map((u) => `${u.username} / ${u.password} (${u.role})`).join(', ')}\n` : '')
+      + (demoLoaded ? '  demo reports loaded\n' : '') + '\n');
+    let shuttingDown = false;
+    const shutdown = (signal: string) => {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      log.info({ signal }, 'shutting down: draining jobs');
+      const force = setTimeout(() => process.exit(1), 15_000);
+      force.unref();
+      server.stop().then(() => process.exit(0), (e: unknown) => {
+        log.error({ err: String(e) }, 'shutdown failed');
+        process.exit(1);
+      });
+    };
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+  });
+
+const areas = program.command('areas').description('administrative units');
+areas.command('import <file>')
+  .description('import units from a GeoJSON FeatureCollection (insert or update by code)')
+  .requiredOption('--code-prop <name>', 'feature property holding the unit code')
+  .requiredOption('--name-prop <name>', 'feature property holding the unit name')
+  .action(async (file: string, opts: { codeProp: string; nameProp: string }) => {
+    const n = await withDb((db) => importAreasFile(db, file, { codeProp: opts.codeProp, nameProp: opts.nameProp }));
+    console.log(`imported ${n} areas from ${file}`);
+  });
+
+program.command('demo').description('load the demo reports and accounts and process them').action(async () => {
+  const cfg = config();
+  const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
+  const rt = await createRuntime(cfg, { log });
+  try {
+    const r = await loadDemo(rt.handle.db, rt.intake);
+    await rt.worker.idle(120_000);
+    console.log(`loaded ${r.reports} demo reports; accounts: ${r.users.map((u) => `${u.username}/${u.password} (${u.role})`).join(', ')}`);
+  } finally {
+    await rt.close();
+  }
+});
+
+const user = program.command('user').description('accounts');
+user.command('add')
+  .description('create or update an account')
+  .requiredOption('--username <name>')
+  .requiredOption('--password <password>')
+  .requiredOption('--role <role>', 'agent | supervisor | ward_officer | admin')
+  .option('--name <display name>')
+  .option('--area <code>', 'area a ward officer is bound to (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+  .action(async (opts: { username: string; password: string; role: string; name?: string; area: string[] }) => {
+    const r = await withDb(async (db) => {
+      await seedReferenceData(db);
+      return upsertUser(db, { username: opts.username, password: opts.password, role: opts.role, displayName: opts.name, areaCodes: opts.area });
+    });
+    console.log(`${r.created ? 'created' : 'updated'} user ${opts.username} (${opts.role})`);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (isAppError(e)) process.stderr.write(`phananh: ${e.code}: ${e.message}\n`);
+  else process.stderr.write(`phananh: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  process.exit(1);
+});

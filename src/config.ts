@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import path from 'node:path';
+
+/** Optional string: an empty value counts as absent, so `.env` files can list every key. */
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: optional.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional()),
+  DATA_DIR: z.string().default('./data'),
+  PUBLIC_URL: optional.pipe(z.url().optional()),
+  SESSION_SECRET: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  MEILI_URL: optional.pipe(z.url().optional()),
+  MEILI_KEY: optional,
+  TWILIO_ACCOUNT_SID: optional,
+  TWILIO_AUTH_TOKEN: optional,
+  TWILIO_PHONE_NUMBER: optional,
+  TWILIO_API_URL: optional.pipe(z.url().optional()),
+  FB_APP_SECRET: optional,
+  FB_VERIFY_TOKEN: optional,
+  FB_PAGE_ACCESS_TOKEN: optional,
+  FB_GRAPH_URL: optional.pipe(z.url().optional()),
+  IMAP_URL: optional,
+  SMTP_URL: optional,
+  MAIL_FROM: optional,
+});
+
+export type Config = z.infer<typeof schema> & { dataDir: string };
+
+/** A configuration value that failed validation; the process prints it and stops. */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+  }
+}
+
+/** Parses and validates the environment once, at start. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
+}

@@ -1,0 +1,21 @@
+import type { DbOrTx } from '../db/schema.ts';
+
+export interface CategoryInfo {
+  code: string;
+  name: string;
+  name_en: string;
+  department_code: string | null;
+  keywords: string[];
+  sla_minutes: number;
+}
+
+/** The categories in force, read from the database (admins edit them as data). */
+export async function loadCategories(db: DbOrTx): Promise<CategoryInfo[]> {
+  const rows = await db
+    .selectFrom('categories')
+    .select(['code', 'name', 'name_en', 'department_code', 'keywords', 'sla_minutes'])
+    .where('active', '=', true)
+    .orderBy('sort')
+    .execute();
+  return rows.map((r) => ({ ...r, keywords: (r.keywords as string[]) ?? [] }));
+}

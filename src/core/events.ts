@@ -1,0 +1,39 @@
+import { EventEmitter } from 'node:events';
+
+/** A domain event as stored in ticket_events and pushed to listeners after commit. */
+export interface DomainEvent {
+  /** ticket_events.id: grows with every event, usable as a resume point. */
+  seq: number;
+  type: string;
+  ticketId: number;
+  ticketCode: string;
+  areaCode: string | null;
+  actor: string;
+  data: Record<string, unknown>;
+  at: Date;
+}
+
+/**
+ * In-process event bus. Core services publish after their transaction commits; realtime,
+ * notifications and SLA listen. Core never calls a transport directly.
+ */
+export class EventBus {
+  readonly #emitter = new EventEmitter();
+
+  constructor() {
+    this.#emitter.setMaxListeners(100);
+  }
+
+  publish(events: DomainEvent[]): void {
+    for (const e of events) {
+      this.#emitter.emit(e.type, e);
+      this.#emitter.emit('*', e);
+    }
+  }
+
+  /** Subscribes to one event type, or '*' for all. Returns the unsubscribe function. */
+  on(type: string, fn: (e: DomainEvent) => void): () => void {
+    this.#emitter.on(type, fn);
+    return () => this.#emitter.off(type, fn);
+  }
+}

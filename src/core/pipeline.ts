@@ -1,0 +1,199 @@
+import { sql } from 'kysely';
+import type { DbOrTx, Reason } from '../db/schema.ts';
+import type { AreaIndex } from './area-index.ts';
+import type { CategoryInfo } from './catalog.ts';
+import { classify } from './classify.ts';
+import { boxAround, distanceMetres } from './geo.ts';
+import { identitiesOf } from './identity.ts';
+import type { InboundReport } from './report-input.ts';
+import { fold, nfc } from './text.ts';
+
+export type Relation = 'new' | 'same_citizen' | 'duplicate';
+
+/** What the pipeline decided for one report, each step adding its reasons. */
+export interface PipelineState {
+  input: InboundReport;
+  receivedAt: Date;
+  citizenId: number | null;
+  text: string;
+  textFolded: string;
+  category: { code: string | null; source: string; confidence: number };
+  area: { code: string | null; source: 'gps' | 'address' | 'none'; candidates: string[] };
+  departmentCode: string | null;
+  group: { ticketId: number | null; relation: Relation; score: number };
+  reasons: Reason[];
+}
+
+export interface PipelineDeps {
+  db: DbOrTx;
+  areas: AreaIndex;
+  categories: CategoryInfo[];
+}
+
+export type PipelineStep = { name: string; run: (s: PipelineState, d: PipelineDeps) => Promise<void> | void };
+
+/** Statuses in which a ticket still takes new reports. */
+export const OPEN_STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'] as const;
+
+/** Same-incident radius per category, in metres: a flood spans a street, a lamp is one post. */
+export const DUPLICATE_RADIUS_M: Record<string, number> = {
+  ngap_nuoc: 300, rac_thai: 100, tieng_on: 100, chieu_sang: 50, lan_chiem: 80, xay_dung: 50,
+  giao_thong: 100, cay_xanh: 50, cap_nuoc: 200, an_ninh: 150,
+};
+const DUPLICATE_WINDOW_H = 48;
+const SAME_CITIZEN_WINDOW_D = 7;
+
+/** identify: links the report to a citizen through normalised identifiers. */
+const identify: PipelineStep = {
+  name: 'identify',
+  async run(s, { db }) {
+    const { identities, rejected } = identitiesOf(s.input.citizen);
+    for (const kind of rejected) s.reasons.push({ step: 'identify', code: 'identity_invalid', message: `ignored an invalid ${kind}` });
+    if (identities.length === 0) {
+      s.reasons.push({ step: 'identify', code: 'citizen_anonymous', message: 'no usable identifier' });
+      return;
+    }
+    const found = await db.selectFrom('citizen_identities')
+      .innerJoin('citizens', 'citizens.id', 'citizen_identities.citizen_id')
+      .select(['citizen_identities.citizen_id', 'citizen_identities.kind', 'citizens.merged_into'])
+      .where((eb) => eb.or(identities.map((i) => eb.and([eb('citizen_identities.kind', '=', i.kind), eb('citizen_identities.value', '=', i.value)]))))
+      .execute();
+    const ids = [...new Set(found.map((f) => f.merged_into ?? f.citizen_id))].sort((a, b) => a - b);
+    let citizenId = ids[0];
+    if (citizenId === undefined) {
+      const row = await db.insertInto('citizens').values({ display_name: s.input.citizen.name?.trim() || null, merged_into: null })
+        .returning('id').executeTakeFirstOrThrow();
+      citizenId = row.id;
+      s.reasons.push({ step: 'identify', code: 'citizen_new', message: `new citizen from ${identities.map((i) => i.kind).join(', ')}` });
+    } else {
+      s.reasons.push({ step: 'identify', code: 'citizen_known', message: `known by ${[...new Set(found.map((f) => f.kind))].join(', ')}` });
+    }
+    for (const i of identities) {
+      await db.insertInto('citizen_identities').values({ citizen_id: citizenId, kind: i.kind, value: i.value })
+        .onConflict((oc) => oc.columns(['kind', 'value']).doNothing()).execute();
+    }
+    s.citizenId = citizenId;
+  },
+};
+
+/** normalise: NFC text plus its accent-folded form. */
+const normalise: PipelineStep = {
+  name: 'normalise',
+  run(s) {
+    s.text = nfc(s.input.text);
+    s.textFolded = fold(s.text);
+  },
+};
+
+const classifyStep: PipelineStep = {
+  name: 'classify',
+  run(s, { categories }) {
+    const c = classify(s.text, s.input.category, categories);
+    s.category = { code: c.code, source: c.source, confidence: c.confidence };
+    s.reasons.push(...c.reasons);
+  },
+};
+
+/** locate: GPS point first, then a unit's name in the address or text. */
+const locate: PipelineStep = {
+  name: 'locate',
+  run(s, { areas }) {
+    const { lat, lng } = s.input;
+    if (lat !== undefined && lng !== undefined) {
+      const a = areas.locate(lat, lng);
+      if (a) {
+        s.area = { code: a.code, source: 'gps', candidates: [a.code] };
+        s.reasons.push({ step: 'locate', code: 'area_gps', message: `point lies in ${a.name}`, score: 1 });
+        return;
+      }
+      s.reasons.push({ step: 'locate', code: 'area_outside', message: 'point lies outside every unit' });
+    }
+    const matches = areas.matchName(`${s.input.address ?? ''} ${s.text}`);
+    if (matches.length === 1 && matches[0]) {
+      s.area = { code: matches[0].code, source: 'address', candidates: [matches[0].code] };
+      s.reasons.push({ step: 'locate', code: 'area_name', message: `address names ${matches[0].name}`, score: 0.8 });
+    } else if (matches.length > 1) {
+      s.area = { code: null, source: 'none', candidates: matches.map((m) => m.code) };
+      s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `address matches ${matches.map((m) => m.name).join(', ')}` });
+    } else {
+      s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
+    }
+  },
+};
+
+/** route: category -> responsible department. */
+const route: PipelineStep = {
+  name: 'route',
+  run(s, { categories }) {
+    const c = categories.find((x) => x.code === s.category.code);
+    s.departmentCode = c?.department_code ?? null;
+    if (s.departmentCode) s.reasons.push({ step: 'route', code: 'department_by_category', message: `${s.category.code} -> ${s.departmentCode}` });
+  },
+};
+
+/** group: the same citizen's open ticket on the topic, else a nearby ticket on the same incident. */
+const group: PipelineStep = {
+  name: 'group',
+  async run(s, { db }) {
+    const cat = s.category.code;
+    if (!cat) return;
+    if (s.citizenId !== null) {
+      const since = new Date(s.receivedAt.getTime() - SAME_CITIZEN_WINDOW_D * 86_400_000);
+      const same = await db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
+        .select(['tickets.id', 'tickets.code', 'tickets.area_code'])
+        .where('reports.citizen_id', '=', s.citizenId)
+        .where('tickets.category_code', '=', cat)
+        .where('reports.received_at', '>=', since)
+        .where((eb) => eb.or([eb('tickets.status', 'in', [...OPEN_STATUSES]), eb('tickets.closed_at', '>=', new Date(s.receivedAt.getTime() - 3 * 86_400_000))]))
+        .orderBy('reports.received_at', 'desc')
+        .executeTakeFirst();
+      if (same && (!s.area.code || !same.area_code || same.area_code === s.area.code)) {
+        s.group = { ticketId: same.id, relation: 'same_citizen', score: 1 };
+        s.reasons.push({ step: 'group', code: 'same_citizen', message: `same citizen, same topic as open ticket ${same.code}`, score: 1 });
+        return;
+      }
+    }
+    const { lat, lng } = s.input;
+    const radius = DUPLICATE_RADIUS_M[cat];
+    if (lat === undefined || lng === undefined || radius === undefined) return;
+    const box = boxAround(lat, lng, radius);
+    const candidates = await db.selectFrom('tickets')
+      .select(['id', 'code', 'lat', 'lng'])
+      .where('category_code', '=', cat)
+      .where('status', 'in', [...OPEN_STATUSES])
+      .where('received_at', '>=', new Date(s.receivedAt.getTime() - DUPLICATE_WINDOW_H * 3_600_000))
+      .where('lat', '>=', box.minLat).where('lat', '<=', box.maxLat)
+      .where('lng', '>=', box.minLng).where('lng', '<=', box.maxLng)
+      .orderBy(sql`abs(lat - ${lat}) + abs(lng - ${lng})`)
+      .limit(20)
+      .execute();
+    let best: { id: number; code: string; d: number } | null = null;
+    for (const c of candidates) {
+      if (c.lat === null || c.lng === null) continue;
+      const d = distanceMetres(lat, lng, c.lat, c.lng);
+      if (d <= radius && (!best || d < best.d)) best = { id: c.id, code: c.code, d };
+    }
+    if (best) {
+      const score = 1 - best.d / radius / 2;
+      s.group = { ticketId: best.id, relation: 'duplicate', score };
+      s.reasons.push({ step: 'group', code: 'duplicate_nearby', message: `${Math.round(best.d)} m from open ticket ${best.code} on the same topic`, score });
+    }
+  },
+};
+
+/** The ordered steps every report goes through. */
+export const PIPELINE: readonly PipelineStep[] = [identify, normalise, classifyStep, locate, route, group];
+
+/** Runs the pipeline and returns the decisions; writes only citizens and identities. */
+export async function decide(input: InboundReport, receivedAt: Date, deps: PipelineDeps, steps: readonly PipelineStep[] = PIPELINE): Promise<PipelineState> {
+  const s: PipelineState = {
+    input, receivedAt, citizenId: null, text: input.text, textFolded: '',
+    category: { code: null, source: 'none', confidence: 0 },
+    area: { code: null, source: 'none', candidates: [] },
+    departmentCode: null,
+    group: { ticketId: null, relation: 'new', score: 0 },
+    reasons: [],
+  };
+  for (const step of steps) await step.run(s, deps);
+  return s;
+}

@@ -1,0 +1,105 @@
+import type { Db } from '../db/schema.ts';
+import type { AreaIndex } from './area-index.ts';
+import { loadCategories, type CategoryInfo } from './catalog.ts';
+import { newCode } from './codes.ts';
+import { AppError } from './errors.ts';
+import type { DomainEvent } from './events.ts';
+import { decide, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
+import type { InboundReport } from './report-input.ts';
+import { appendEvents, recountTicket, type NewEvent } from './tickets.ts';
+
+const TRIAGE_TARGET_MIN = 15;
+
+export interface ProcessDeps {
+  db: Db;
+  areas: AreaIndex;
+  /** Parses a stored raw payload into the report model, for channels that store raw first. */
+  parse: (channel: string, payload: unknown) => InboundReport;
+  steps?: readonly PipelineStep[];
+}
+
+export interface ProcessResult {
+  reportId: number;
+  ticketId: number;
+  state: PipelineState | null;
+  events: DomainEvent[];
+}
+
+/**
+ * Turns one stored inbound message into a report on a ticket, in one transaction: the
+ * pipeline decides, then the report, the ticket (new or joined) and the audit events are
+ * written together. Idempotent: a message already processed returns its earlier result.
+ */
+export async function processInbound(deps: ProcessDeps, inboundId: number): Promise<ProcessResult> {
+  return deps.db.transaction().execute(async (tx) => {
+    const inbound = await tx.selectFrom('inbound_messages').selectAll().where('id', '=', inboundId).forUpdate().executeTakeFirst();
+    if (!inbound) throw new AppError('inbound_not_found', 404, `inbound message ${inboundId} not found`);
+    if (inbound.processed_at && inbound.report_id) {
+      const r = await tx.selectFrom('reports').select(['id', 'ticket_id']).where('id', '=', inbound.report_id).executeTakeFirstOrThrow();
+      return { reportId: r.id, ticketId: r.ticket_id, state: null, events: [] };
+    }
+    const input = (inbound.report as InboundReport | null) ?? deps.parse(inbound.channel, inbound.payload);
+    const categories: CategoryInfo[] = await loadCategories(tx);
+    const receivedAt = new Date(inbound.received_at);
+    const s = await decide(input, receivedAt, { db: tx, areas: deps.areas, categories }, deps.steps ?? PIPELINE);
+
+    const events: NewEvent[] = [];
+    let ticketId = s.group.ticketId;
+    if (ticketId === null) {
+      const category = categories.find((c) => c.code === s.category.code);
+      const slaMinutes = category?.sla_minutes ?? 120;
+      const ticket = await tx.insertInto('tickets').values({
+        code: newCode('TK'),
+        status: 'new',
+        category_code: s.category.code,
+        area_code: s.area.code,
+        department_code: s.departmentCode,
+        title: s.text.slice(0, 140),
+        lat: input.lat ?? null,
+        lng: input.lng ?? null,
+        address: input.address ?? null,
+        needs_triage: !s.category.code || !s.area.code || s.reasons.some((r) => r.code === 'category_contradicted'),
+        received_at: receivedAt,
+        triage_due_at: new Date(receivedAt.getTime() + TRIAGE_TARGET_MIN * 60_000),
+        due_at: new Date(receivedAt.getTime() + slaMinutes * 60_000),
+      }).returning('id').executeTakeFirstOrThrow();
+      ticketId = ticket.id;
+      events.push({ ticketId, type: 'ticket.created', actor: 'system', public: true, data: { channel: inbound.channel, category: s.category.code } });
+      if (s.area.code || s.departmentCode) {
+        events.push({ ticketId, type: 'ticket.routed', actor: 'system', public: true, data: { area: s.area.code, department: s.departmentCode, candidates: s.area.candidates } });
+      }
+    }
+    const report = await tx.insertInto('reports').values({
+      code: inbound.code,
+      inbound_id: inbound.id,
+      channel: inbound.channel,
+      citizen_id: s.citizenId,
+      ticket_id: ticketId,
+      text: s.text,
+      text_folded: s.textFolded,
+      category_code: s.category.code,
+      category_source: s.category.source,
+      category_confidence: s.category.confidence,
+      area_code: s.area.code,
+      area_source: s.area.source,
+      lat: input.lat ?? null,
+      lng: input.lng ?? null,
+      address: input.address ?? null,
+      attachments: JSON.stringify(input.attachments ?? []),
+      relation: s.group.relation,
+      score: s.group.score,
+      reasons: JSON.stringify(s.reasons),
+      received_at: receivedAt,
+    }).returning('id').executeTakeFirstOrThrow();
+    events.push({
+      ticketId, type: s.group.relation === 'new' ? 'report.received' : 'report.grouped', actor: 'system',
+      public: true, data: { report: inbound.code, channel: inbound.channel, relation: s.group.relation, score: s.group.score },
+    });
+    await recountTicket(tx, ticketId);
+    await tx.updateTable('inbound_messages')
+      .set({ processed_at: new Date(), report_id: report.id, error: null })
+      .where('id', '=', inbound.id).execute();
+    const published = await appendEvents(tx, events);
+    return { reportId: report.id, ticketId, state: s, events: published };
+  });
+}

@@ -1,0 +1,70 @@
+import { sql } from 'kysely';
+import type { DbOrTx } from '../db/schema.ts';
+import type { DomainEvent } from './events.ts';
+
+export const TICKET_STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress', 'resolved', 'closed', 'rejected'] as const;
+export type TicketStatus = (typeof TICKET_STATUSES)[number];
+
+/** What residents read for each status. */
+export const STATUS_VI: Record<string, string> = {
+  received: 'Đã tiếp nhận, đang xử lý',
+  new: 'Mới tiếp nhận',
+  triaged: 'Đã phân loại',
+  dispatched: 'Đã chuyển đơn vị xử lý',
+  acknowledged: 'Đơn vị đã nhận',
+  in_progress: 'Đang xử lý tại hiện trường',
+  resolved: 'Đã xử lý xong',
+  closed: 'Đã đóng',
+  rejected: 'Không thuộc thẩm quyền / từ chối',
+};
+
+/** Event types shown on the public tracking page, with their Vietnamese wording. */
+export const PUBLIC_EVENT_VI: Record<string, string> = {
+  'report.received': 'Đã nhận phản ánh',
+  'ticket.created': 'Đã tạo hồ sơ xử lý',
+  'report.grouped': 'Gộp với phản ánh cùng sự việc',
+  'ticket.routed': 'Đã xác định đơn vị phụ trách',
+  'ticket.status_changed': 'Cập nhật trạng thái',
+  'ticket.dispatched': 'Đã chuyển đơn vị xử lý',
+  'ticket.resolved': 'Đã xử lý xong',
+};
+
+export interface NewEvent {
+  ticketId: number;
+  type: string;
+  actor: string;
+  reason?: string | null;
+  data?: Record<string, unknown>;
+  public?: boolean;
+}
+
+/** Appends events to the ticket's audit log and returns them as domain events (to publish after commit). */
+export async function appendEvents(db: DbOrTx, events: NewEvent[]): Promise<DomainEvent[]> {
+  if (events.length === 0) return [];
+  const rows = await db.insertInto('ticket_events')
+    .values(events.map((e) => ({
+      ticket_id: e.ticketId, type: e.type, actor: e.actor, reason: e.reason ?? null,
+      data: JSON.stringify(e.data ?? {}), public: e.public ?? false,
+    })))
+    .returning(['id', 'ticket_id', 'type', 'actor', 'data', 'created_at'])
+    .execute();
+  const tickets = await db.selectFrom('tickets').select(['id', 'code', 'area_code'])
+    .where('id', 'in', [...new Set(rows.map((r) => r.ticket_id))]).execute();
+  const byId = new Map(tickets.map((t) => [t.id, t]));
+  return rows.map((r) => ({
+    seq: Number(r.id), type: r.type, ticketId: r.ticket_id, ticketCode: byId.get(r.ticket_id)?.code ?? '',
+    areaCode: byId.get(r.ticket_id)?.area_code ?? null, actor: r.actor, data: r.data as Record<string, unknown>, at: r.created_at,
+  }));
+}
+
+/** Recounts a ticket's reports and distinct reporters after a report joins or leaves. */
+export async function recountTicket(db: DbOrTx, ticketId: number): Promise<void> {
+  await db.updateTable('tickets')
+    .set({
+      report_count: sql`(select count(*) from reports where ticket_id = ${ticketId})`,
+      reporter_count: sql`(select count(distinct coalesce(citizen_id, -id)) from reports where ticket_id = ${ticketId})`,
+      updated_at: new Date(),
+    })
+    .where('id', '=', ticketId)
+    .execute();
+}

@@ -1,0 +1,63 @@
+import type { DbOrTx } from '../db/schema.ts';
+import { canonicalCode } from './codes.ts';
+import { PUBLIC_EVENT_VI, STATUS_VI } from './tickets.ts';
+
+/** What anyone holding a tracking code may see: status and a public timeline, no personal data. */
+export interface PublicStatus {
+  code: string;
+  status: string;
+  status_label: string;
+  ticket: string | null;
+  channel: string;
+  received_at: string;
+  category: { code: string; name: string } | null;
+  area: { code: string; name: string } | null;
+  department: { code: string; name: string } | null;
+  reporters: number;
+  due_at: string | null;
+  timeline: { at: string; type: string; label: string }[];
+}
+
+/** Looks up a report (PA-...) or ticket (TK-...) code; null when unknown. */
+export async function publicStatus(db: DbOrTx, rawCode: string): Promise<PublicStatus | null> {
+  const code = canonicalCode(rawCode);
+  if (!code) return null;
+  const inbound = code.startsWith('PA-')
+    ? await db.selectFrom('inbound_messages').select(['code', 'channel', 'received_at', 'report_id']).where('code', '=', code).executeTakeFirst()
+    : undefined;
+  const ticketQuery = db.selectFrom('tickets')
+    .leftJoin('categories', 'categories.code', 'tickets.category_code')
+    .leftJoin('areas', 'areas.code', 'tickets.area_code')
+    .leftJoin('departments', 'departments.code', 'tickets.department_code')
+    .select([
+      'tickets.id', 'tickets.code', 'tickets.status', 'tickets.received_at', 'tickets.due_at', 'tickets.reporter_count',
+      'tickets.category_code', 'categories.name as category_name', 'tickets.area_code', 'areas.name as area_name',
+      'tickets.department_code', 'departments.name as department_name',
+    ]);
+  let ticket;
+  if (code.startsWith('TK-')) ticket = await ticketQuery.where('tickets.code', '=', code).executeTakeFirst();
+  else if (inbound?.report_id) {
+    ticket = await ticketQuery.innerJoin('reports', 'reports.ticket_id', 'tickets.id').where('reports.id', '=', inbound.report_id).executeTakeFirst();
+  }
+  if (!inbound && !ticket) return null;
+  const timeline = ticket
+    ? (await db.selectFrom('ticket_events').select(['created_at', 'type'])
+        .where('ticket_id', '=', ticket.id).where('public', '=', true).orderBy('id').execute())
+        .map((e) => ({ at: e.created_at.toISOString(), type: e.type, label: PUBLIC_EVENT_VI[e.type] ?? e.type }))
+    : [];
+  const status = ticket?.status ?? 'received';
+  return {
+    code,
+    status,
+    status_label: STATUS_VI[status] ?? status,
+    ticket: ticket?.code ?? null,
+    channel: inbound?.channel ?? 'ticket',
+    received_at: (inbound?.received_at ?? ticket!.received_at).toISOString(),
+    category: ticket?.category_code ? { code: ticket.category_code, name: ticket.category_name ?? ticket.category_code } : null,
+    area: ticket?.area_code ? { code: ticket.area_code, name: ticket.area_name ?? ticket.area_code } : null,
+    department: ticket?.department_code ? { code: ticket.department_code, name: ticket.department_name ?? ticket.department_code } : null,
+    reporters: ticket?.reporter_count ?? 1,
+    due_at: ticket?.due_at ? ticket.due_at.toISOString() : null,
+    timeline,
+  };
+}

@@ -1,0 +1,39 @@
+import type { Db } from '../db/schema.ts';
+import { AppError } from './errors.ts';
+import { hashPassword } from './passwords.ts';
+
+export const ROLES = ['agent', 'supervisor', 'ward_officer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface NewUser {
+  username: string;
+  password: string;
+  role: string;
+  displayName?: string;
+  areaCodes?: string[];
+}
+
+/** Creates or updates a user (by username); ward officers must be bound to known areas. */
+export async function upsertUser(db: Db, u: NewUser): Promise<{ id: number; created: boolean }> {
+  if (!/^[a-z0-9._-]{3,64}$/i.test(u.username)) throw new AppError('user_name_invalid', 422, 'username: 3-64 letters, digits, . _ -');
+  if (u.password.length < 8) throw new AppError('user_password_weak', 422, 'password must be at least 8 characters');
+  if (!(ROLES as readonly string[]).includes(u.role)) throw new AppError('user_role_invalid', 422, `role must be one of ${ROLES.join(', ')}`);
+  const areas = u.areaCodes ?? [];
+  if (u.role === 'ward_officer' && areas.length === 0) throw new AppError('user_area_missing', 422, 'a ward_officer needs at least one --area');
+  if (areas.length) {
+    const found = await db.selectFrom('areas').select('code').where('code', 'in', areas).execute();
+    const missing = areas.filter((a) => !found.some((f) => f.code === a));
+    if (missing.length) throw new AppError('user_area_unknown', 422, `unknown area code(s): ${missing.join(', ')}`);
+  }
+  const row = {
+    username: u.username.toLowerCase(), display_name: u.displayName ?? u.username, role: u.role,
+    password_hash: await hashPassword(u.password), area_codes: JSON.stringify(areas),
+  };
+  const existing = await db.selectFrom('users').select('id').where('username', '=', row.username).executeTakeFirst();
+  if (existing) {
+    await db.updateTable('users').set(row).where('id', '=', existing.id).execute();
+    return { id: existing.id, created: false };
+  }
+  const created = await db.insertInto('users').values(row).returning('id').executeTakeFirstOrThrow();
+  return { id: created.id, created: true };
+}

@@ -1,0 +1,195 @@
+import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+type Json<T> = ColumnType<T, string | T, string | T>;
+
+export interface AreaTable {
+  code: string;
+  name: string;
+  short_name: string;
+  kind: Generated<string>;
+  name_folded: string;
+  geometry: Json<unknown>;
+  min_lng: number;
+  min_lat: number;
+  max_lng: number;
+  max_lat: number;
+  source: Generated<string>;
+  updated_at: DefaultTimestamp;
+}
+
+export interface DepartmentTable {
+  code: string;
+  name: string;
+  name_en: Generated<string>;
+  kind: Generated<string>;
+}
+
+export interface CategoryTable {
+  code: string;
+  name: string;
+  name_en: Generated<string>;
+  department_code: string | null;
+  keywords: Json<string[]>;
+  sla_minutes: Generated<number>;
+  sort: Generated<number>;
+  active: Generated<boolean>;
+}
+
+export interface CitizenTable {
+  id: Generated<number>;
+  display_name: string | null;
+  merged_into: number | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface CitizenIdentityTable {
+  id: Generated<number>;
+  citizen_id: number;
+  kind: string;
+  value: string;
+  created_at: DefaultTimestamp;
+}
+
+export interface InboundMessageTable {
+  id: Generated<number>;
+  channel: string;
+  external_id: string;
+  code: string;
+  payload: Json<unknown>;
+  report: Json<unknown> | null;
+  request_hash: string | null;
+  received_at: Timestamp;
+  processed_at: NullableTimestamp;
+  attempts: Generated<number>;
+  error: string | null;
+  report_id: number | null;
+}
+
+export interface TicketTable {
+  id: Generated<number>;
+  code: string;
+  status: Generated<string>;
+  category_code: string | null;
+  area_code: string | null;
+  department_code: string | null;
+  priority: Generated<string>;
+  title: string;
+  lat: number | null;
+  lng: number | null;
+  address: string | null;
+  report_count: Generated<number>;
+  reporter_count: Generated<number>;
+  needs_triage: Generated<boolean>;
+  received_at: Timestamp;
+  triage_due_at: NullableTimestamp;
+  due_at: NullableTimestamp;
+  resolved_at: NullableTimestamp;
+  closed_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface Reason {
+  step: string;
+  code: string;
+  message: string;
+  score?: number;
+}
+
+export interface Attachment {
+  key: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+}
+
+export interface ReportTable {
+  id: Generated<number>;
+  code: string;
+  inbound_id: number;
+  channel: string;
+  citizen_id: number | null;
+  ticket_id: number;
+  text: string;
+  text_folded: string;
+  category_code: string | null;
+  category_source: Generated<string>;
+  category_confidence: Generated<number>;
+  area_code: string | null;
+  area_source: Generated<string>;
+  lat: number | null;
+  lng: number | null;
+  address: string | null;
+  attachments: Json<Attachment[]>;
+  relation: Generated<string>;
+  score: Generated<number>;
+  reasons: Json<Reason[]>;
+  received_at: Timestamp;
+  created_at: DefaultTimestamp;
+}
+
+export interface TicketEventTable {
+  id: Generated<number>;
+  ticket_id: number;
+  type: string;
+  actor: string;
+  reason: string | null;
+  data: Json<Record<string, unknown>>;
+  public: Generated<boolean>;
+  created_at: DefaultTimestamp;
+}
+
+export interface UserTable {
+  id: Generated<number>;
+  username: string;
+  display_name: string;
+  password_hash: string;
+  role: string;
+  area_codes: Json<string[]>;
+  disabled: Generated<boolean>;
+  created_at: DefaultTimestamp;
+}
+
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  key: string | null;
+  payload: Json<Record<string, unknown>>;
+  run_at: DefaultTimestamp;
+  attempts: Generated<number>;
+  max_attempts: Generated<number>;
+  locked_by: string | null;
+  locked_until: NullableTimestamp;
+  last_error: string | null;
+  done_at: NullableTimestamp;
+  failed_at: NullableTimestamp;
+  created_at: DefaultTimestamp;
+}
+
+export interface Database {
+  areas: AreaTable;
+  departments: DepartmentTable;
+  categories: CategoryTable;
+  citizens: CitizenTable;
+  citizen_identities: CitizenIdentityTable;
+  inbound_messages: InboundMessageTable;
+  tickets: TicketTable;
+  reports: ReportTable;
+  ticket_events: TicketEventTable;
+  users: UserTable;
+  jobs: JobTable;
+}
+
+/** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */
+export type Db = Kysely<Database>;
+/** A handle that may be inside a transaction. */
+export type DbOrTx = Db | Transaction<Database>;
+
+export type Ticket = Selectable<TicketTable>;
+export type Report = Selectable<ReportTable>;
+export type Category = Selectable<CategoryTable>;
+export type Area = Selectable<AreaTable>;
+export type NewTicket = Insertable<TicketTable>;

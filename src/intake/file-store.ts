@@ -1,0 +1,55 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileTypeFromBuffer } from 'file-type';
+import { AppError } from '../core/errors.ts';
+import type { Attachment } from '../db/schema.ts';
+
+/** Where uploaded photos live; local disk by default, an object store can implement the same. */
+export interface FileStore {
+  put(bytes: Uint8Array, contentType: string, ext: string): Promise<Attachment>;
+  get(key: string): Promise<Uint8Array | null>;
+}
+
+/** Content-addressed files under DATA_DIR/uploads: the same photo sent twice is stored once. */
+export class LocalFileStore implements FileStore {
+  constructor(private readonly root: string) {}
+
+  async put(bytes: Uint8Array, contentType: string, ext: string): Promise<Attachment> {
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const key = `${sha256.slice(0, 2)}/${sha256}.${ext}`;
+    const file = path.join(this.root, key);
+    await mkdir(path.dirname(file), { recursive: true });
+    const tmp = `${file}.${randomUUID()}.tmp`;
+    await writeFile(tmp, bytes, { flush: true });
+    await rename(tmp, file);
+    return { key, content_type: contentType, size: bytes.byteLength, sha256 };
+  }
+
+  async get(key: string): Promise<Uint8Array | null> {
+    if (!/^[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{2,5}$/.test(key)) return null;
+    return readFile(path.join(this.root, key)).catch(() => null);
+  }
+}
+
+/** The error for a photo over the size limit, raised before its bytes are even read. */
+export function photoTooLarge(name: string, maxBytes: number): AppError {
+  return new AppError('photo_too_large', 413, `${name} is larger than ${Math.round(maxBytes / 1048576)} MB`,
+    `Ảnh "${name}" lớn hơn ${Math.round(maxBytes / 1048576)} MB.`, { file: name, max_bytes: maxBytes });
+}
+
+const PHOTO_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/heic', 'image/heif', 'image/avif']);
+
+/**
+ * Checks an uploaded photo by size and by its magic bytes (never the declared type or the
+ * file name), returning the detected type.
+ */
+export async function checkPhoto(bytes: Uint8Array, maxBytes: number, name = 'photo'): Promise<{ mime: string; ext: string }> {
+  if (bytes.byteLength > maxBytes) throw photoTooLarge(name, maxBytes);
+  const type = await fileTypeFromBuffer(bytes);
+  if (!type || !PHOTO_TYPES.has(type.mime)) {
+    throw new AppError('photo_type_unsupported', 415, `${name} is not a JPEG, PNG, WebP, GIF, HEIC or AVIF image`,
+      `Tệp "${name}" không phải là ảnh (JPEG, PNG, WebP, GIF, HEIC).`, { file: name });
+  }
+  return { mime: type.mime, ext: type.ext };
+}

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { newCode } from '../core/codes.ts';
+import { AppError } from '../core/errors.ts';
+import type { InboundReport } from '../core/report-input.ts';
+import type { Db } from '../db/schema.ts';
+import { metrics } from '../metrics.ts';
+import { enqueue } from '../workers/queue.ts';
+
+export const PROCESS_INBOUND_JOB = 'inbound.process';
+
+export interface AcceptInput {
+  channel: string;
+  /** The provider's id for this message (or the client's Idempotency-Key). */
+  externalId: string;
+  /** Exactly what arrived, kept for audit and reprocessing. */
+  payload: unknown;
+  /** The normalised report when the channel validated it before acknowledging. */
+  report?: InboundReport;
+  receivedAt?: Date;
+}
+
+export interface Accepted {
+  code: string;
+  inboundId: number;
+  /** True when this (channel, externalId) was already stored: nothing new was written. */
+  replay: boolean;
+  receivedAt: Date;
+}
+
+/** Stable hash of a payload, to tell a true retry from a reused idempotency key. */
+export function payloadHash(payload: unknown): string {
+  return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
+}
+
+/**
+ * Stores every inbound message before it is acknowledged, keyed by (channel, external id),
+ * and enqueues its processing in the same transaction. A second delivery is a no-op that
+ * returns the first result.
+ */
+export class IntakeService {
+  constructor(private readonly db: Db, private readonly onEnqueued: () => void = () => {}) {}
+
+  async accept(input: AcceptInput): Promise<Accepted> {
+    const hash = payloadHash(input.payload);
+    const receivedAt = input.receivedAt ?? new Date();
+    const result = await this.db.transaction().execute(async (tx) => {
+      const inserted = await tx.insertInto('inbound_messages')
+        .values({
+          channel: input.channel, external_id: input.externalId, code: newCode('PA'),
+          payload: JSON.stringify(input.payload), report: input.report ? JSON.stringify(input.report) : null,
+          request_hash: hash, received_at: receivedAt,
+        })
+        .onConflict((oc) => oc.columns(['channel', 'external_id']).doNothing())
+        .returning(['id', 'code', 'received_at'])
+        .executeTakeFirst();
+      if (inserted) {
+        await enqueue(tx, PROCESS_INBOUND_JOB, { inboundId: inserted.id }, { key: `inbound:${inserted.id}` });
+        return { code: inserted.code, inboundId: inserted.id, replay: false, receivedAt: inserted.received_at };
+      }
+      const existing = await tx.selectFrom('inbound_messages').select(['id', 'code', 'request_hash', 'received_at'])
+        .where('channel', '=', input.channel).where('external_id', '=', input.externalId).executeTakeFirstOrThrow();
+      if (existing.request_hash && existing.request_hash !== hash) {
+        throw new AppError('idempotency_key_conflict', 409,
+          'this idempotency key was already used with a different request',
+          'Mã chống gửi trùng (Idempotency-Key) này đã được dùng cho một phản ánh khác.');
+      }
+      return { code: existing.code, inboundId: existing.id, replay: true, receivedAt: existing.received_at };
+    });
+    metrics.inbound.inc({ channel: input.channel, result: result.replay ? 'replayed' : 'stored' });
+    if (!result.replay) this.onEnqueued();
+    return result;
+  }
+}

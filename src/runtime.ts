@@ -1,0 +1,121 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Hono } from 'hono';
+import { allChannels } from '../channels/index.ts';
+import type { Config } from './config.ts';
+import type { AreaIndex } from './core/area-index.ts';
+import { loadCategories, type CategoryInfo } from './core/catalog.ts';
+import { AppError } from './core/errors.ts';
+import { EventBus } from './core/events.ts';
+import { processInbound } from './core/process-report.ts';
+import { publicStatus } from './core/tracking.ts';
+import { loadAreaIndex } from './db/areas.ts';
+import { connect, type DbHandle } from './db/connect.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { seedReferenceData } from './db/seed.ts';
+import { createApp } from './http/app.ts';
+import type { ChannelAdapter } from './intake/channel-adapter.ts';
+import { LocalFileStore } from './intake/file-store.ts';
+import { IntakeService, PROCESS_INBOUND_JOB } from './intake/intake-service.ts';
+import type { Logger } from './log.ts';
+import { Worker } from './workers/worker.ts';
+
+export interface Runtime {
+  config: Config;
+  handle: DbHandle;
+  app: Hono;
+  worker: Worker;
+  events: EventBus;
+  areas: AreaIndex;
+  intake: IntakeService;
+  channels: ChannelAdapter[];
+  /** Stops the worker (draining jobs in flight), then closes the database. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  log: Logger;
+  /** An already opened database (tests); otherwise one is opened from the config. */
+  handle?: DbHandle;
+  /** Skip migrations and seed data (the caller did them). */
+  skipSetup?: boolean;
+  startWorker?: boolean;
+}
+
+/** Reads SESSION_SECRET, or a random one kept under DATA_DIR so it survives restarts. */
+async function resolveSecret(config: Config): Promise<string> {
+  if (config.SESSION_SECRET) return config.SESSION_SECRET;
+  const file = path.join(config.dataDir, 'secret');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    await mkdir(config.dataDir, { recursive: true });
+    const secret = randomBytes(32).toString('base64url');
+    await writeFile(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+/** Wiring: config -> db -> migrate -> seed -> app -> worker. */
+export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
+  const handle = opts.handle ?? (await connect({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, poolMax: config.DB_POOL_MAX }));
+  const { db } = handle;
+  if (!opts.skipSetup) {
+    await migrateToLatest(db);
+    const seeded = await seedReferenceData(db);
+    if (seeded.areas) opts.log.info({ areas: seeded.areas }, 'imported HCMC administrative units');
+  }
+  const areas = await loadAreaIndex(db);
+  const events = new EventBus();
+  const channels = allChannels.filter((c) => c.enabled(config));
+  const byName = new Map(channels.map((c) => [c.name, c]));
+
+  let categoryCache: { at: number; value: CategoryInfo[] } | null = null;
+  const categories = async () => {
+    if (!categoryCache || Date.now() - categoryCache.at > 30_000) categoryCache = { at: Date.now(), value: await loadCategories(db) };
+    return categoryCache.value;
+  };
+
+  const parse = (channel: string, payload: unknown) => {
+    const adapter = byName.get(channel);
+    if (!adapter?.parse) throw new AppError('channel_parse_unavailable', 500, `channel ${channel} cannot parse stored payloads`);
+    return adapter.parse(payload);
+  };
+
+  const worker = new Worker({
+    db, log: opts.log, concurrency: config.WORKER_CONCURRENCY,
+    handlers: {
+      [PROCESS_INBOUND_JOB]: async (job) => {
+        const inboundId = Number(job.payload.inboundId);
+        try {
+          const result = await processInbound({ db, areas, parse }, inboundId);
+          events.publish(result.events);
+        } catch (err) {
+          // Keep the error beside the message too, so an operator sees why it is not a ticket yet.
+          await db.updateTable('inbound_messages')
+            .set((eb) => ({ error: String((err as Error).message).slice(0, 2000), attempts: eb('attempts', '+', 1) }))
+            .where('id', '=', inboundId).execute().catch(() => {});
+          throw err;
+        }
+      },
+    },
+  });
+  const intake = new IntakeService(db, () => worker.wake());
+  const app = createApp({
+    db, log: opts.log, channels,
+    channelContext: {
+      config, log: opts.log, intake, categories, secret: await resolveSecret(config),
+      files: new LocalFileStore(path.join(config.dataDir, 'uploads')),
+      publicStatus: (code) => publicStatus(db, code),
+    },
+  });
+  if (opts.startWorker !== false) worker.start();
+  return {
+    config, handle, app, worker, events, areas, intake, channels,
+    async close() {
+      await worker.stop();
+      await handle.close();
+    },
+  };
+}

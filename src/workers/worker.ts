@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/schema.ts';
+import type { Logger } from '../log.ts';
+import { claim, complete, fail, type Job } from './queue.ts';
+import { metrics } from '../metrics.ts';
+
+export type JobHandler = (job: Job) => Promise<void>;
+
+export interface WorkerOptions {
+  db: Db;
+  log: Logger;
+  handlers: Record<string, JobHandler>;
+  concurrency?: number;
+  pollMs?: number;
+}
+
+/**
+ * Runs Postgres-backed jobs: polls for due jobs (and wakes at once when this process enqueued
+ * one), runs them with bounded concurrency, retries failures with backoff. `stop()` drains
+ * the jobs in flight before returning, for graceful shutdown.
+ */
+export class Worker {
+  readonly id = `w-${process.pid}-${randomUUID().slice(0, 8)}`;
+  #running = false;
+  #inFlight = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | null = null;
+  #wakeRequested = false;
+  #loop: Promise<void> | null = null;
+
+  constructor(private readonly opts: WorkerOptions) {}
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.wake();
+  }
+
+  /** Asks for an immediate poll (called after enqueueing in this process). */
+  wake(): void {
+    if (!this.#running) return;
+    if (this.#loop) {
+      this.#wakeRequested = true;
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#loop = this.#tick().finally(() => {
+      this.#loop = null;
+      if (!this.#running) return;
+      if (this.#wakeRequested) {
+        this.#wakeRequested = false;
+        this.wake();
+      } else {
+        this.#timer = setTimeout(() => this.wake(), this.opts.pollMs ?? 500);
+      }
+    });
+  }
+
+  async #tick(): Promise<void> {
+    const max = this.opts.concurrency ?? 4;
+    const kinds = Object.keys(this.opts.handlers);
+    try {
+      for (;;) {
+        const free = max - this.#inFlight.size;
+        if (!this.#running || free <= 0) return;
+        const jobs = await claim(this.opts.db, this.id, free, kinds);
+        if (jobs.length === 0) return;
+        for (const job of jobs) {
+          const p = this.#run(job).finally(() => {
+            this.#inFlight.delete(p);
+            if (this.#running) this.wake();
+          });
+          this.#inFlight.add(p);
+        }
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message }, 'job poll failed; will retry');
+    }
+  }
+
+  async #run(job: Job): Promise<void> {
+    const handler = this.opts.handlers[job.kind];
+    const started = performance.now();
+    try {
+      if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
+      await handler(job);
+      await complete(this.opts.db, job.id);
+      metrics.jobs.inc({ kind: job.kind, result: 'done' });
+    } catch (err) {
+      const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      const outcome = await fail(this.opts.db, job, message).catch(() => 'retry' as const);
+      metrics.jobs.inc({ kind: job.kind, result: outcome });
+      this.opts.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts, outcome, err: message }, 'job failed');
+    } finally {
+      metrics.jobSeconds.observe({ kind: job.kind }, (performance.now() - started) / 1000);
+    }
+  }
+
+  /** Stops polling and waits for the jobs in flight. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#loop;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Resolves when no job is due or running (tests and the demo loader use it). */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      if (this.#inFlight.size === 0 && !this.#loop) {
+        const due = await this.opts.db.selectFrom('jobs').select('id')
+          .where('done_at', 'is', null).where('failed_at', 'is', null)
+          .where('run_at', '<=', new Date()).limit(1).execute();
+        if (due.length === 0) return;
+        this.wake();
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('worker did not become idle in time');
+  }
+}

@@ -1,0 +1,19 @@
+import { defineConfig } from 'vitest/config';
+
+// Every database test runs on embedded PGlite, and again on a PostgreSQL server when
+// TEST_DATABASE_URL is set (CI does). Pure unit tests under test/unit run once.
+const server = process.env.TEST_DATABASE_URL;
+
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: 'pglite', include: ['test/**/*.test.ts'], env: { TEST_DB: 'pglite' } } },
+      ...(server
+        ? [{ extends: true as const, test: { name: 'postgres', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'], env: { TEST_DB: 'postgres' } } }]
+        : []),
+    ],
+  },
+});
