@@ -2,18 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Hono } from 'hono';
+import type { Db } from './db/schema.ts';
 import { allChannels } from '../channels/index.ts';
 import type { Config } from './config.ts';
 import type { AreaIndex } from './core/area-index.ts';
 import { loadCategories, type CategoryInfo } from './core/catalog.ts';
 import { AppError } from './core/errors.ts';
 import { EventBus } from './core/events.ts';
-import { processInbound } from './core/process-report.ts';
+import { processInbound, type Engine } from './core/process-report.ts';
 import { publicStatus } from './core/tracking.ts';
 import { loadAreaIndex } from './db/areas.ts';
 import { connect, type DbHandle } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { seedReferenceData } from './db/seed.ts';
+import { loadGazetteer, loadTopicExamples, seedReferenceData } from './db/seed.ts';
+import { TopicModel } from './core/topic.ts';
 import { createApp } from './http/app.ts';
 import type { ChannelAdapter } from './intake/channel-adapter.ts';
 import { LocalFileStore } from './intake/file-store.ts';
@@ -57,6 +59,13 @@ async function resolveSecret(config: Config): Promise<string> {
   }
 }
 
+/** Loads what the pipeline needs: the spatial index, the gazetteer and the trained topic model. */
+export async function loadEngine(db: Db): Promise<Engine> {
+  const areas = await loadAreaIndex(db);
+  const examples = await loadTopicExamples(db);
+  return { areas, gazetteer: await loadGazetteer(areas), topics: examples.length ? TopicModel.train(examples) : null };
+}
+
 /** Wiring: config -> db -> migrate -> seed -> app -> worker. */
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   const handle = opts.handle ?? (await connect({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, poolMax: config.DB_POOL_MAX }));
@@ -66,7 +75,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     const seeded = await seedReferenceData(db);
     if (seeded.areas) opts.log.info({ areas: seeded.areas }, 'imported HCMC administrative units');
   }
-  const areas = await loadAreaIndex(db);
+  const engine = await loadEngine(db);
+  const { areas } = engine;
   const events = new EventBus();
   const channels = allChannels.filter((c) => c.enabled(config));
   const byName = new Map(channels.map((c) => [c.name, c]));
@@ -89,7 +99,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       [PROCESS_INBOUND_JOB]: async (job) => {
         const inboundId = Number(job.payload.inboundId);
         try {
-          const result = await processInbound({ db, areas, parse }, inboundId);
+          const result = await processInbound({ db, engine, parse }, inboundId);
           events.publish(result.events);
         } catch (err) {
           // Keep the error beside the message too, so an operator sees why it is not a ticket yet.

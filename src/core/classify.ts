@@ -1,6 +1,5 @@
 import type { Reason } from '../db/schema.ts';
-import type { CategoryInfo } from './catalog.ts';
-import { fold } from './text.ts';
+import type { TopicModel } from './topic.ts';
 
 export interface Classification {
   code: string | null;
@@ -9,47 +8,42 @@ export interface Classification {
   reasons: Reason[];
 }
 
-/** Keyword hits per category on folded text; multi-word phrases weigh more than single words. */
-export function keywordScores(text: string, categories: CategoryInfo[]): { code: string; score: number; hits: string[] }[] {
-  const f = ` ${fold(text)} `;
-  const scored = categories.map((c) => {
-    const hits = c.keywords.filter((k) => k && f.includes(` ${k} `));
-    const score = hits.reduce((s, k) => s + k.split(' ').length, 0);
-    return { code: c.code, score, hits };
-  });
-  return scored.filter((s) => s.score > 0).sort((a, b) => b.score - a.score);
-}
+/** Below this posterior the classifier does not guess: the ticket goes to triage. */
+export const CONFIDENCE_MIN = 0.45;
+/** A reporter's choice is flagged (kept) when the model is this sure of another topic. */
+export const CONTRADICTION_MIN = 0.85;
 
 /**
  * Decides the category: the reporter's choice is kept unless the text clearly points
- * elsewhere (then flagged for an agent); otherwise the best keyword match, or none when the
- * evidence is thin, which sends the ticket to triage instead of guessing.
+ * elsewhere (then flagged for an agent); otherwise the topic model's answer when it is
+ * confident, or none (triage) with the model's suggestion in the reasons.
  */
-export function classify(text: string, picked: string | undefined, categories: CategoryInfo[]): Classification {
-  const scores = keywordScores(text, categories);
-  const best = scores[0];
-  const total = scores.reduce((s, x) => s + x.score, 0);
-  const confidence = best ? best.score / (total + 1) : 0;
-  if (picked && picked !== 'khac') {
-    const reasons: Reason[] = [{ step: 'classify', code: 'category_from_reporter', message: `reporter chose ${picked}` }];
-    const own = scores.find((s) => s.code === picked);
-    if (best && best.code !== picked && !own && best.score >= 2) {
+export function classify(text: string, picked: string | undefined, model: TopicModel | null): Classification {
+  const pred = model?.predict(text) ?? null;
+  const pOf = (code: string) => pred?.ranking.find((r) => r.code === code)?.p ?? 0;
+  if (picked) {
+    const reasons: Reason[] = [{ step: 'classify', code: 'category_from_reporter', message: `reporter chose ${picked}`, score: pOf(picked) }];
+    if (pred && pred.code !== picked && pred.confidence >= CONTRADICTION_MIN && pOf(picked) < 0.05 && model?.labels.includes(picked)) {
       reasons.push({
         step: 'classify', code: 'category_contradicted',
-        message: `text suggests ${best.code} (${best.hits.join(', ')}); kept the reporter's choice for an agent to confirm`,
-        score: confidence,
+        message: `text reads as ${pred.code} (${pred.confidence.toFixed(2)}); kept the reporter's choice for an agent to confirm`,
+        score: pred.confidence,
       });
     }
-    return { code: picked, source: 'reporter', confidence: own ? Math.max(confidence, 0.9) : 0.7, reasons };
+    return { code: picked, source: 'reporter', confidence: Math.max(pOf(picked), 0.5), reasons };
   }
-  if (best && confidence >= 0.4) {
+  if (pred && pred.confidence >= CONFIDENCE_MIN) {
     return {
-      code: best.code, source: 'classifier', confidence,
-      reasons: [{ step: 'classify', code: 'category_keywords', message: `matched ${best.hits.join(', ')}`, score: confidence }],
+      code: pred.code, source: 'classifier', confidence: pred.confidence,
+      reasons: [{ step: 'classify', code: 'category_model', message: `topic model: ${pred.code} (${pred.confidence.toFixed(2)})`, score: pred.confidence }],
     };
   }
   return {
-    code: picked ?? null, source: picked ? 'reporter' : 'none', confidence,
-    reasons: [{ step: 'classify', code: 'category_uncertain', message: best ? `weak evidence for ${best.code}` : 'no category evidence in the text', score: confidence }],
+    code: null, source: 'none', confidence: pred?.confidence ?? 0,
+    reasons: [{
+      step: 'classify', code: 'category_uncertain',
+      message: pred ? `unsure; best guess ${pred.code} (${pred.confidence.toFixed(2)}), left for triage` : 'no topic evidence in the text; left for triage',
+      score: pred?.confidence ?? 0,
+    }],
   };
 }

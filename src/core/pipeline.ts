@@ -3,6 +3,8 @@ import type { DbOrTx, Reason } from '../db/schema.ts';
 import type { AreaIndex } from './area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
 import { classify } from './classify.ts';
+import type { Gazetteer } from './gazetteer.ts';
+import type { TopicModel } from './topic.ts';
 import { boxAround, distanceMetres } from './geo.ts';
 import { identitiesOf } from './identity.ts';
 import type { InboundReport } from './report-input.ts';
@@ -18,7 +20,7 @@ export interface PipelineState {
   text: string;
   textFolded: string;
   category: { code: string | null; source: string; confidence: number };
-  area: { code: string | null; source: 'gps' | 'address' | 'none'; candidates: string[] };
+  area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[] };
   departmentCode: string | null;
   group: { ticketId: number | null; relation: Relation; score: number };
   reasons: Reason[];
@@ -27,7 +29,9 @@ export interface PipelineState {
 export interface PipelineDeps {
   db: DbOrTx;
   areas: AreaIndex;
+  gazetteer: Gazetteer;
   categories: CategoryInfo[];
+  topics: TopicModel | null;
 }
 
 export type PipelineStep = { name: string; run: (s: PipelineState, d: PipelineDeps) => Promise<void> | void };
@@ -87,17 +91,17 @@ const normalise: PipelineStep = {
 
 const classifyStep: PipelineStep = {
   name: 'classify',
-  run(s, { categories }) {
-    const c = classify(s.text, s.input.category, categories);
+  run(s, { topics }) {
+    const c = classify(s.text, s.input.category, topics);
     s.category = { code: c.code, source: c.source, confidence: c.confidence };
     s.reasons.push(...c.reasons);
   },
 };
 
-/** locate: GPS point first, then a unit's name in the address or text. */
+/** locate: GPS point first, then the gazetteer on the address, then on the text itself. */
 const locate: PipelineStep = {
   name: 'locate',
-  run(s, { areas }) {
+  run(s, { areas, gazetteer }) {
     const { lat, lng } = s.input;
     if (lat !== undefined && lng !== undefined) {
       const a = areas.locate(lat, lng);
@@ -108,16 +112,22 @@ const locate: PipelineStep = {
       }
       s.reasons.push({ step: 'locate', code: 'area_outside', message: 'point lies outside every unit' });
     }
-    const matches = areas.matchName(`${s.input.address ?? ''} ${s.text}`);
-    if (matches.length === 1 && matches[0]) {
-      s.area = { code: matches[0].code, source: 'address', candidates: [matches[0].code] };
-      s.reasons.push({ step: 'locate', code: 'area_name', message: `address names ${matches[0].name}`, score: 0.8 });
-    } else if (matches.length > 1) {
-      s.area = { code: null, source: 'none', candidates: matches.map((m) => m.code) };
-      s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `address matches ${matches.map((m) => m.name).join(', ')}` });
-    } else {
-      s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
+    for (const [source, text] of [['address', s.input.address], ['text', s.text]] as const) {
+      if (!text) continue;
+      const m = gazetteer.match(text);
+      if (m.source === 'none') continue;
+      const names = m.candidates.map((c) => areas.get(c)?.name ?? c);
+      if (m.code) {
+        s.area = { code: m.code, source, candidates: m.candidates };
+        const score = m.source === 'bare_name' ? 0.6 : 0.9;
+        s.reasons.push({ step: 'locate', code: `area_${m.source}`, message: `${source}: ${m.reason} -> ${names[0]}`, score });
+      } else {
+        s.area = { code: null, source: 'none', candidates: m.candidates };
+        s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `${source}: ${m.reason} -> one of ${names.join(', ')}` });
+      }
+      return;
     }
+    s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
   },
 };
 

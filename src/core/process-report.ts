@@ -1,5 +1,7 @@
 import type { Db } from '../db/schema.ts';
 import type { AreaIndex } from './area-index.ts';
+import type { Gazetteer } from './gazetteer.ts';
+import type { TopicModel } from './topic.ts';
 import { loadCategories, type CategoryInfo } from './catalog.ts';
 import { newCode } from './codes.ts';
 import { AppError } from './errors.ts';
@@ -10,9 +12,16 @@ import { appendEvents, recountTicket, type NewEvent } from './tickets.ts';
 
 const TRIAGE_TARGET_MIN = 15;
 
+/** What the pipeline knows of the city: its units, their names old and new, and its topics. */
+export interface Engine {
+  areas: AreaIndex;
+  gazetteer: Gazetteer;
+  topics: TopicModel | null;
+}
+
 export interface ProcessDeps {
   db: Db;
-  areas: AreaIndex;
+  engine: Engine;
   /** Parses a stored raw payload into the report model, for channels that store raw first. */
   parse: (channel: string, payload: unknown) => InboundReport;
   steps?: readonly PipelineStep[];
@@ -41,7 +50,7 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
     const input = (inbound.report as InboundReport | null) ?? deps.parse(inbound.channel, inbound.payload);
     const categories: CategoryInfo[] = await loadCategories(tx);
     const receivedAt = new Date(inbound.received_at);
-    const s = await decide(input, receivedAt, { db: tx, areas: deps.areas, categories }, deps.steps ?? PIPELINE);
+    const s = await decide(input, receivedAt, { db: tx, ...deps.engine, categories }, deps.steps ?? PIPELINE);
 
     const events: NewEvent[] = [];
     let ticketId = s.group.ticketId;

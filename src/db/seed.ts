@@ -4,6 +4,9 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from './schema.ts';
 import { importAreasFile } from './areas.ts';
 import { fold } from '../core/text.ts';
+import type { TopicExample } from '../core/topic.ts';
+import { Gazetteer, type OldWard, type WardMapping } from '../core/gazetteer.ts';
+import type { AreaIndex } from '../core/area-index.ts';
 
 const SEED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../seed');
 
@@ -39,4 +42,31 @@ export async function seedReferenceData(db: Db): Promise<{ areas: number; catego
     });
   }
   return { areas, categories: seed.categories.length };
+}
+
+/** Labelled topic examples: seed/topics-vi.jsonl plus every category's keywords (editable by admins). */
+export async function loadTopicExamples(db: Db): Promise<TopicExample[]> {
+  const examples: TopicExample[] = [];
+  try {
+    const lines = (await readFile(path.join(SEED_DIR, 'topics-vi.jsonl'), 'utf8')).split('\n');
+    for (const line of lines) if (line.trim()) examples.push(JSON.parse(line) as TopicExample);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const cats = await db.selectFrom('categories').select(['code', 'keywords']).where('active', '=', true).execute();
+  const active = new Set(cats.map((c) => c.code));
+  for (const c of cats) for (const k of (c.keywords as string[]) ?? []) examples.push({ text: k, category: c.code });
+  return examples.filter((e) => active.has(e.category));
+}
+
+/** The former wards and the old -> new mapping of HCMC, kept to those whose new unit is loaded. */
+export async function loadGazetteer(areas: AreaIndex): Promise<Gazetteer> {
+  const units = areas.all().map((a) => ({ code: a.code, name: a.name }));
+  const known = new Set(units.map((u) => u.code));
+  const mapping = (JSON.parse(await readFile(path.join(SEED_DIR, 'hcmc/ward-mapping-2025.json'), 'utf8')) as WardMapping[])
+    .filter((m) => known.has(m.new_code));
+  const oldWards = mapping.length
+    ? (JSON.parse(await readFile(path.join(SEED_DIR, 'hcmc/wards-pre2025.json'), 'utf8')) as OldWard[])
+    : [];
+  return new Gazetteer(units, oldWards, mapping);
 }

@@ -1,0 +1,190 @@
+import { fold } from './text.ts';
+
+/** A unit in force (post-July-2025 in HCMC). */
+export interface GazetteerUnit {
+  code: string;
+  name: string;
+}
+
+/** A ward of the former system, with its district. */
+export interface OldWard {
+  code: string;
+  name: string;
+  district: string;
+}
+
+/** One old -> new row; an old ward split between several new units has several rows, each partial. */
+export interface WardMapping {
+  old_code: string | null;
+  old_name: string;
+  old_district: string;
+  new_code: string;
+  partial: boolean;
+}
+
+export interface AddressMatch {
+  /** The unit when the address decides it, else null. */
+  code: string | null;
+  /** Every unit the address may mean (one when decided). */
+  candidates: string[];
+  source: 'new_name' | 'old_address' | 'old_district' | 'bare_name' | 'none';
+  ambiguous: boolean;
+  reason: string;
+}
+
+interface WardMention {
+  key: string;
+  kind: string;
+  /** Position and length in the normalised text, to keep district lookup off the ward's own words. */
+  at: number;
+  len: number;
+}
+
+const PREFIX = /^(phuong|xa|thi tran|dac khu|quan|huyen|thanh pho|thi xa)\s+/;
+
+// Residents' abbreviations, applied to folded text (punctuation already turned into spaces).
+const ABBREVIATIONS: [RegExp, string][] = [
+  [/\b(?:p|f|ph|phuong)\s?(\d{1,2})\b/g, 'phuong $1'],
+  [/\b(?:q|quan)\s?(\d{1,2})\b/g, 'quan $1'],
+  [/\btp\s?hcm\b|\bhcm\b|\bhcmc\b|\bsai gon cu\b/g, 'thanh pho ho chi minh'],
+  [/\btp\b/g, 'thanh pho'],
+  [/\btx\b/g, 'thi xa'],
+  [/\btt\b/g, 'thi tran'],
+  [/\bp\b|\bf\b/g, 'phuong'],
+  [/\bq\b/g, 'quan'],
+  [/\bx\b/g, 'xa'],
+  [/\bh\b/g, 'huyen'],
+  [/\bkp\b/g, 'khu pho'],
+  [/\bhxh\b/g, 'hem xe hoi'],
+  [/\bsn\b/g, 'so nha'],
+];
+
+// Districts merged into Thủ Đức City in 2021 that residents still name.
+const DISTRICT_ALIASES: Record<string, string> = { 'quan 2': 'thu duc', 'quan 9': 'thu duc', 'quan thu duc': 'thu duc' };
+
+/** Folded address with abbreviations expanded: "P.12, Q.3" -> "phuong 12 quan 3". */
+export function normaliseAddress(text: string): string {
+  let s = ` ${fold(text)} `;
+  for (const [re, to] of ABBREVIATIONS) s = s.replace(re, to);
+  return s.replace(/\s+/g, ' ').trim();
+}
+
+const bare = (name: string) => fold(name).replace(PREFIX, '');
+const kindOf = (name: string) => PREFIX.exec(fold(name))?.[1] ?? '';
+
+/**
+ * Address text -> unit, through the units in force and, where the city has them, the former
+ * wards and districts with the old -> new mapping. Pure and built once from data files.
+ */
+export class Gazetteer {
+  readonly #units: { code: string; key: string; kind: string; name: string }[];
+  readonly #oldByDistrict = new Map<string, OldWard[]>();
+  readonly #districtKeys: string[];
+  readonly #mapping = new Map<string, string[]>();
+  readonly #wholeDistrict = new Map<string, string[]>();
+  readonly #oldWardKeys: string[];
+  readonly #oldByName = new Map<string, OldWard[]>();
+
+  constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = []) {
+    this.#units = units.map((u) => ({ code: u.code, key: bare(u.name), kind: kindOf(u.name), name: u.name }));
+    for (const w of oldWards) {
+      const d = bare(w.district);
+      this.#oldByDistrict.set(d, [...(this.#oldByDistrict.get(d) ?? []), w]);
+      const k = bare(w.name);
+      this.#oldByName.set(k, [...(this.#oldByName.get(k) ?? []), w]);
+    }
+    for (const m of mapping) {
+      if (m.old_code === null) {
+        const d = bare(m.old_district);
+        this.#wholeDistrict.set(d, [...new Set([...(this.#wholeDistrict.get(d) ?? []), m.new_code])]);
+        continue;
+      }
+      this.#mapping.set(m.old_code, [...new Set([...(this.#mapping.get(m.old_code) ?? []), m.new_code])]);
+    }
+    this.#districtKeys = [...new Set([...this.#oldByDistrict.keys(), ...this.#wholeDistrict.keys()])].sort((a, b) => b.length - a.length);
+    this.#oldWardKeys = [...this.#oldByName.keys()].filter((k) => !/^\d+$/.test(k)).sort((a, b) => b.length - a.length);
+  }
+
+  /** Finds the unit an address (or free text) names. */
+  match(text: string): AddressMatch {
+    const s = ` ${normaliseAddress(text)} `;
+    const wards = this.#findWards(s);
+    const district = this.#findDistrict(s, wards);
+    if (district && wards.length === 0) {
+      // "Thảo Điền, Quận 2": a former ward of that district named without its prefix.
+      const named = (this.#oldByDistrict.get(district) ?? []).filter((o) => !/^\d+$/.test(bare(o.name)) && s.includes(` ${bare(o.name)} `));
+      for (const o of named) wards.push({ key: bare(o.name), kind: '', at: s.indexOf(` ${bare(o.name)} `), len: bare(o.name).length });
+    }
+
+    for (const w of wards) {
+      if (district) {
+        const olds = (this.#oldByDistrict.get(district) ?? []).filter((o) => bare(o.name) === w.key);
+        const codes = [...new Set(olds.flatMap((o) => this.#mapping.get(o.code) ?? []))];
+        if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}, district ${district}`);
+      }
+      const unit = this.#units.filter((u) => u.key === w.key && (!w.kind || !u.kind || u.kind === w.kind || w.kind === 'phuong' && u.kind === 'xa'));
+      if (unit.length === 1 && unit[0]) return this.#result([unit[0].code], 'new_name', `names ${unit[0].name}`);
+      if (!/^\d+$/.test(w.key)) {
+        const olds = this.#oldByName.get(w.key) ?? [];
+        const codes = [...new Set(olds.flatMap((o) => this.#mapping.get(o.code) ?? []))];
+        if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}`);
+      }
+    }
+    if (district) {
+      const whole = this.#wholeDistrict.get(district);
+      if (whole) return this.#result(whole, 'old_district', `district ${district}`);
+      if (wards.length === 0) {
+        const codes = [...new Set((this.#oldByDistrict.get(district) ?? []).flatMap((o) => this.#mapping.get(o.code) ?? []))];
+        if (codes.length) return this.#result(codes, 'old_district', `district ${district} only`);
+      }
+    }
+    // A unit's name without a prefix ("chợ Bến Thành"): only names of two syllables or more.
+    const bareHits = this.#units.filter((u) => u.key.includes(' ') && s.includes(` ${u.key} `));
+    const longest = bareHits.sort((a, b) => b.key.length - a.key.length);
+    if (longest.length && longest[0] && longest.every((h) => longest[0]!.key.includes(h.key))) {
+      return this.#result([longest[0].code], 'bare_name', `mentions ${longest[0].name}`);
+    }
+    return { code: null, candidates: [], source: 'none', ambiguous: false, reason: 'no unit named' };
+  }
+
+  #result(codes: string[], source: AddressMatch['source'], reason: string): AddressMatch {
+    const ambiguous = codes.length > 1;
+    return { code: ambiguous ? null : (codes[0] ?? null), candidates: codes, source, ambiguous, reason };
+  }
+
+  #findDistrict(s: string, wards: WardMention[]): string | null {
+    for (const [alias, to] of Object.entries(DISTRICT_ALIASES)) if (s.includes(` ${alias} `)) return to;
+    const m = / quan (\d{1,2}) /.exec(s);
+    if (m && this.#oldByDistrict.has(m[1]!)) return m[1]!;
+    for (const key of this.#districtKeys) {
+      if (/^\d+$/.test(key)) continue;
+      if (new RegExp(` (?:quan|huyen|thanh pho|thi xa) ${key} `).test(s)) return key;
+    }
+    // "Phường 12, Bình Thạnh": a district named without its prefix, outside the ward mentions.
+    if (wards.length) {
+      let rest = s;
+      for (const w of wards) rest = rest.slice(0, w.at) + ' '.repeat(w.len + 1) + rest.slice(w.at + w.len + 1);
+      for (const key of this.#districtKeys) if (!/^\d+$/.test(key) && key.includes(' ') && rest.includes(` ${key} `)) return key;
+    }
+    return null;
+  }
+
+  #findWards(s: string): WardMention[] {
+    const out: WardMention[] = [];
+    const re = / (phuong|xa|thi tran|dac khu) /g;
+    let m: RegExpExecArray | null;
+    const names = [...new Set([...this.#units.map((u) => u.key), ...this.#oldWardKeys])].sort((a, b) => b.length - a.length);
+    while ((m = re.exec(s))) {
+      const rest = s.slice(m.index + m[0].length);
+      const num = /^(\d{1,2}) /.exec(rest);
+      if (num) {
+        out.push({ key: num[1]!, kind: m[1]!, at: m.index, len: m[0].length + num[1]!.length });
+        continue;
+      }
+      const name = names.find((n) => rest.startsWith(`${n} `));
+      if (name) out.push({ key: name, kind: m[1]!, at: m.index, len: m[0].length + name.length });
+      re.lastIndex = m.index + m[0].length - 1;
+    }
+    return out;
+  }
+}

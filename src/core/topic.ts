@@ -1,0 +1,75 @@
+import BayesClassifier from 'natural/lib/natural/classifiers/bayes_classifier.js';
+import { fold } from './text.ts';
+
+// Chat spellings and abbreviations residents type, mapped to the full folded word.
+const SPELLINGS: Record<string, string> = {
+  ko: 'khong', k: 'khong', kg: 'khong', hok: 'khong', hong: 'khong', dc: 'duoc', dk: 'duoc', j: 'gi', bt: 'binh thuong',
+  ng: 'nguoi', nc: 'nuoc', vs: 'voi', ntn: 'nhu the nao', tr: 'troi', hxh: 'hem xe hoi', kp: 'khu pho', sn: 'so nha',
+  p: 'phuong', q: 'quan', f: 'phuong', tp: 'thanh pho', d: 'duong', mn: 'moi nguoi', ak: 'a', oy: 'roi', r: 'roi',
+};
+
+// Words that carry no topic: function words and place-name scaffolding.
+const STOP = new Set(['va', 'la', 'cua', 'co', 'thi', 'ma', 'o', 'tai', 'cho', 'nha', 'em', 'anh', 'chi', 'toi', 'minh', 'a', 'da', 'dang', 'se',
+  'rat', 'qua', 'nay', 'do', 'kia', 'cac', 'nhung', 'mot', 'nhieu', 'duoc', 'bi', 'phuong', 'quan', 'duong', 'so', 'hem', 'thanh', 'pho',
+  'xin', 'vui', 'long', 'de', 'nghi', 'kinh', 'gui', 'ai', 'gi', 'roi', 'luc', 'gio', 'ngay', 'hom', 'khu', 'vuc', 'tren', 'trong', 'ra', 'vao']);
+
+/**
+ * Topic features of a text: folded syllables with chat spellings expanded, minus stop words,
+ * plus syllable bigrams ("den_duong", "o_ga") which carry most of the meaning in Vietnamese.
+ */
+export function topicFeatures(text: string): string[] {
+  const words = fold(text).split(' ').filter(Boolean).map((w) => SPELLINGS[w] ?? w).join(' ').split(' ');
+  const out = new Set<string>();
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (!/^\d+$/.test(w) && !STOP.has(w)) out.add(w);
+    const next = words[i + 1];
+    if (next && !/^\d+$/.test(w) && !/^\d+$/.test(next)) out.add(`${w}_${next}`);
+  }
+  return [...out];
+}
+
+export interface TopicExample {
+  text: string;
+  category: string;
+}
+
+export interface TopicPrediction {
+  code: string;
+  /** Posterior probability of the best category, 0..1. */
+  confidence: number;
+  ranking: { code: string; p: number }[];
+}
+
+/** A naive Bayes topic model (natural) over folded syllables and bigrams. */
+export class TopicModel {
+  readonly #bayes: BayesClassifier;
+  readonly labels: string[];
+
+  private constructor(bayes: BayesClassifier, labels: string[]) {
+    this.#bayes = bayes;
+    this.labels = labels;
+  }
+
+  static train(examples: TopicExample[]): TopicModel {
+    const bayes = new BayesClassifier();
+    for (const e of examples) {
+      const f = topicFeatures(e.text);
+      if (f.length) bayes.addDocument(f, e.category);
+    }
+    bayes.train();
+    return new TopicModel(bayes, [...new Set(examples.map((e) => e.category))]);
+  }
+
+  predict(text: string): TopicPrediction | null {
+    const features = new Set(topicFeatures(text));
+    if (features.size === 0) return null;
+    // natural tests every known feature with observation.indexOf(); a Set keeps that O(1).
+    const raw = this.#bayes.getClassifications({ indexOf: (f: string) => (features.has(f) ? 0 : -1) });
+    const total = raw.reduce((s, r) => s + r.value, 0);
+    if (!(total > 0)) return null;
+    const ranking = raw.map((r) => ({ code: r.label, p: r.value / total }));
+    const best = ranking[0]!;
+    return { code: best.code, confidence: best.p, ranking };
+  }
+}
