@@ -10,6 +10,7 @@ import { DEMO_USERS, loadDemo } from './demo.ts';
 import { createLogger } from './log.ts';
 import { createRuntime } from './runtime.ts';
 import { startServer } from './server.ts';
+import { runReplay } from './replay.ts';
 
 function config(): Config {
   try {
@@ -103,6 +104,19 @@ program.command('demo').description('load the demo reports and accounts and proc
     await rt.close();
   }
 });
+
+program.command('replay')
+  .description('run JSON-lines reports from stdin through identity, dedup and routing; one decision per line on stdout')
+  .option('--areas <file>', "another city's units (GeoJSON) instead of HCMC's")
+  .option('--area-code-prop <name>', 'feature property holding the unit code', 'code')
+  .option('--area-name-prop <name>', 'feature property holding the unit name', 'name')
+  .action(async (opts: { areas?: string; areaCodeProp: string; areaNameProp: string }) => {
+    const r = await runReplay({
+      input: process.stdin, output: process.stdout, progress: process.stderr,
+      areasFile: opts.areas, areaCodeProp: opts.areaCodeProp, areaNameProp: opts.areaNameProp,
+    });
+    if (r.errors) process.stderr.write(`replay: ${r.errors} lines had errors (see their error lines)\n`);
+  });
 
 const user = program.command('user').description('accounts');
 user.command('add')

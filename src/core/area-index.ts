@@ -85,11 +85,12 @@ export class AreaIndex {
   /** Units whose name appears in the (folded) address text, longest name first. */
   matchName(text: string): AreaShape[] {
     const f = ` ${fold(text)} `;
-    return this.#areas
-      .filter((a) => {
-        const n = fold(a.name);
-        return f.includes(` ${n} `);
-      })
+    const hits = this.#areas.map((a) => ({ a, n: ` ${fold(a.name)} ` })).filter((h) => f.includes(h.n));
+    // A name seen only inside a longer one ("Phường An Phú" in "Phường An Phú Đông") is not a mention.
+    const longestFirst = [...hits].sort((x, y) => y.n.length - x.n.length);
+    return hits
+      .filter((h) => longestFirst.filter((o) => o.n.length > h.n.length).reduce((s, o) => s.split(o.n).join(' | '), f).includes(h.n))
+      .map((h) => h.a)
       .sort((x, y) => y.name.length - x.name.length);
   }
 }

@@ -1,6 +1,9 @@
+// Mean Earth radius; boxAround must use the same one, or its box misses points at the radius.
+const R = 6371008.8;
+const METRES_PER_DEGREE = (R * Math.PI) / 180;
+
 /** Great-circle distance in metres. */
 export function distanceMetres(lat1: number, lng1: number, lat2: number, lng2: number): number {
-  const R = 6371008.8;
   const toRad = Math.PI / 180;
   const dLat = (lat2 - lat1) * toRad;
   const dLng = (lng2 - lng1) * toRad;
@@ -10,7 +13,24 @@ export function distanceMetres(lat1: number, lng1: number, lat2: number, lng2: n
 
 /** A bounding box of `metres` around a point, for index-friendly candidate queries. */
 export function boxAround(lat: number, lng: number, metres: number): { minLat: number; maxLat: number; minLng: number; maxLng: number } {
-  const dLat = metres / 111_320;
-  const dLng = metres / (111_320 * Math.max(0.01, Math.cos((lat * Math.PI) / 180)));
+  const dLat = metres / METRES_PER_DEGREE;
+  const dLng = metres / (METRES_PER_DEGREE * Math.max(0.01, Math.cos((lat * Math.PI) / 180)));
   return { minLat: lat - dLat, maxLat: lat + dLat, minLng: lng - dLng, maxLng: lng + dLng };
+}
+
+/** Cell size in degrees (~550 m): larger than any same-incident radius, so 3x3 cells cover it. */
+export const CELL_DEG = 0.005;
+
+/** Integer id of the grid cell holding a point. */
+export function cellOf(lat: number, lng: number): number {
+  return Math.round(lat / CELL_DEG) * 100_000 + Math.round(lng / CELL_DEG);
+}
+
+/** The cell holding the point and its eight neighbours. */
+export function cellsAround(lat: number, lng: number): number[] {
+  const i = Math.round(lat / CELL_DEG);
+  const j = Math.round(lng / CELL_DEG);
+  const out: number[] = [];
+  for (let di = -1; di <= 1; di++) for (let dj = -1; dj <= 1; dj++) out.push((i + di) * 100_000 + (j + dj));
+  return out;
 }

@@ -1,16 +1,15 @@
-import { sql } from 'kysely';
 import type { DbOrTx, Reason } from '../db/schema.ts';
 import type { AreaIndex } from './area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
 import { classify } from './classify.ts';
 import type { Gazetteer } from './gazetteer.ts';
 import type { TopicModel } from './topic.ts';
-import { boxAround, distanceMetres } from './geo.ts';
+import { findGroup, type Relation } from './grouping.ts';
 import { identitiesOf } from './identity.ts';
+import { mergeCitizens } from './citizens.ts';
 import type { InboundReport } from './report-input.ts';
 import { fold, nfc } from './text.ts';
 
-export type Relation = 'new' | 'same_citizen' | 'duplicate';
 
 /** What the pipeline decided for one report, each step adding its reasons. */
 export interface PipelineState {
@@ -36,16 +35,6 @@ export interface PipelineDeps {
 
 export type PipelineStep = { name: string; run: (s: PipelineState, d: PipelineDeps) => Promise<void> | void };
 
-/** Statuses in which a ticket still takes new reports. */
-export const OPEN_STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'] as const;
-
-/** Same-incident radius per category, in metres: a flood spans a street, a lamp is one post. */
-export const DUPLICATE_RADIUS_M: Record<string, number> = {
-  ngap_nuoc: 300, rac_thai: 100, tieng_on: 100, chieu_sang: 50, lan_chiem: 80, xay_dung: 50,
-  giao_thong: 100, cay_xanh: 50, cap_nuoc: 200, an_ninh: 150,
-};
-const DUPLICATE_WINDOW_H = 48;
-const SAME_CITIZEN_WINDOW_D = 7;
 
 /** identify: links the report to a citizen through normalised identifiers. */
 const identify: PipelineStep = {
@@ -71,6 +60,11 @@ const identify: PipelineStep = {
       s.reasons.push({ step: 'identify', code: 'citizen_new', message: `new citizen from ${identities.map((i) => i.kind).join(', ')}` });
     } else {
       s.reasons.push({ step: 'identify', code: 'citizen_known', message: `known by ${[...new Set(found.map((f) => f.kind))].join(', ')}` });
+      if (ids.length > 1) {
+        const why = `identifiers ${identities.map((i) => i.kind).join(' + ')} arrived together in one report`;
+        await mergeCitizens(db, citizenId, ids.slice(1), 'system', why);
+        s.reasons.push({ step: 'identify', code: 'citizen_merged', message: `merged ${ids.length} citizens: ${why}` });
+      }
     }
     for (const i of identities) {
       await db.insertInto('citizen_identities').values({ citizen_id: citizenId, kind: i.kind, value: i.value })
@@ -141,53 +135,16 @@ const route: PipelineStep = {
   },
 };
 
-/** group: the same citizen's open ticket on the topic, else a nearby ticket on the same incident. */
+/** group: the same citizen's ticket on the topic, else another citizen's on the same incident. */
 const group: PipelineStep = {
   name: 'group',
   async run(s, { db }) {
-    const cat = s.category.code;
-    if (!cat) return;
-    if (s.citizenId !== null) {
-      const since = new Date(s.receivedAt.getTime() - SAME_CITIZEN_WINDOW_D * 86_400_000);
-      const same = await db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
-        .select(['tickets.id', 'tickets.code', 'tickets.area_code'])
-        .where('reports.citizen_id', '=', s.citizenId)
-        .where('tickets.category_code', '=', cat)
-        .where('reports.received_at', '>=', since)
-        .where((eb) => eb.or([eb('tickets.status', 'in', [...OPEN_STATUSES]), eb('tickets.closed_at', '>=', new Date(s.receivedAt.getTime() - 3 * 86_400_000))]))
-        .orderBy('reports.received_at', 'desc')
-        .executeTakeFirst();
-      if (same && (!s.area.code || !same.area_code || same.area_code === s.area.code)) {
-        s.group = { ticketId: same.id, relation: 'same_citizen', score: 1 };
-        s.reasons.push({ step: 'group', code: 'same_citizen', message: `same citizen, same topic as open ticket ${same.code}`, score: 1 });
-        return;
-      }
-    }
-    const { lat, lng } = s.input;
-    const radius = DUPLICATE_RADIUS_M[cat];
-    if (lat === undefined || lng === undefined || radius === undefined) return;
-    const box = boxAround(lat, lng, radius);
-    const candidates = await db.selectFrom('tickets')
-      .select(['id', 'code', 'lat', 'lng'])
-      .where('category_code', '=', cat)
-      .where('status', 'in', [...OPEN_STATUSES])
-      .where('received_at', '>=', new Date(s.receivedAt.getTime() - DUPLICATE_WINDOW_H * 3_600_000))
-      .where('lat', '>=', box.minLat).where('lat', '<=', box.maxLat)
-      .where('lng', '>=', box.minLng).where('lng', '<=', box.maxLng)
-      .orderBy(sql`abs(lat - ${lat}) + abs(lng - ${lng})`)
-      .limit(20)
-      .execute();
-    let best: { id: number; code: string; d: number } | null = null;
-    for (const c of candidates) {
-      if (c.lat === null || c.lng === null) continue;
-      const d = distanceMetres(lat, lng, c.lat, c.lng);
-      if (d <= radius && (!best || d < best.d)) best = { id: c.id, code: c.code, d };
-    }
-    if (best) {
-      const score = 1 - best.d / radius / 2;
-      s.group = { ticketId: best.id, relation: 'duplicate', score };
-      s.reasons.push({ step: 'group', code: 'duplicate_nearby', message: `${Math.round(best.d)} m from open ticket ${best.code} on the same topic`, score });
-    }
+    const d = await findGroup(db, {
+      citizenId: s.citizenId, category: s.category.code, areaCode: s.area.code,
+      lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
+    });
+    s.group = { ticketId: d.ticketId, relation: d.relation, score: d.score };
+    s.reasons.push(...d.reasons);
   },
 };
 

@@ -1,4 +1,7 @@
+import { sql } from 'kysely';
 import type { Db } from '../db/schema.ts';
+import { cellOf } from './geo.ts';
+import { GROUPING, hotspotCount } from './grouping.ts';
 import type { AreaIndex } from './area-index.ts';
 import type { Gazetteer } from './gazetteer.ts';
 import type { TopicModel } from './topic.ts';
@@ -56,6 +59,11 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
     let ticketId = s.group.ticketId;
     if (ticketId === null) {
       const category = categories.find((c) => c.code === s.category.code);
+      const hotspot = s.category.code && input.lat !== undefined && input.lng !== undefined
+        ? await hotspotCount(tx, s.category.code, input.lat, input.lng, receivedAt) : 0;
+      if (hotspot >= GROUPING.hotspotMin) {
+        s.reasons.push({ step: 'group', code: 'hotspot', message: `${hotspot} tickets on this topic here were closed in the last ${GROUPING.hotspotLookbackDays} days`, score: hotspot });
+      }
       const slaMinutes = category?.sla_minutes ?? 120;
       const ticket = await tx.insertInto('tickets').values({
         code: newCode('TK'),
@@ -68,7 +76,11 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
         lng: input.lng ?? null,
         address: input.address ?? null,
         needs_triage: !s.category.code || !s.area.code || s.reasons.some((r) => r.code === 'category_contradicted'),
+        priority: hotspot >= GROUPING.hotspotMin ? 'high' : 'normal',
         received_at: receivedAt,
+        last_report_at: receivedAt,
+        cell: input.lat !== undefined && input.lng !== undefined ? cellOf(input.lat, input.lng) : null,
+        hotspot_count: hotspot,
         triage_due_at: new Date(receivedAt.getTime() + TRIAGE_TARGET_MIN * 60_000),
         due_at: new Date(receivedAt.getTime() + slaMinutes * 60_000),
       }).returning('id').executeTakeFirstOrThrow();
@@ -104,6 +116,11 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
       ticketId, type: s.group.relation === 'new' ? 'report.received' : 'report.grouped', actor: 'system',
       public: true, data: { report: inbound.code, channel: inbound.channel, relation: s.group.relation, score: s.group.score },
     });
+    if (s.group.relation !== 'new') {
+      await tx.updateTable('tickets').set((eb) => ({
+        last_report_at: sql<Date>`greatest(${eb.ref('last_report_at')}, ${receivedAt})`,
+      })).where('id', '=', ticketId).execute();
+    }
     await recountTicket(tx, ticketId);
     await tx.updateTable('inbound_messages')
       .set({ processed_at: new Date(), report_id: report.id, error: null })

@@ -27,6 +27,7 @@ export const PUBLIC_EVENT_VI: Record<string, string> = {
   'ticket.status_changed': 'Cập nhật trạng thái',
   'ticket.dispatched': 'Đã chuyển đơn vị xử lý',
   'ticket.resolved': 'Đã xử lý xong',
+  'ticket.merged': 'Gộp vào hồ sơ cùng sự việc',
 };
 
 export interface NewEvent {

@@ -90,6 +90,11 @@ export interface TicketTable {
   closed_at: NullableTimestamp;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+  /** Geo cell of the ticket's point (see core/geo.ts), for candidate lookup. */
+  cell: number | null;
+  last_report_at: NullableTimestamp;
+  hotspot_count: Generated<number>;
+  merged_into: number | null;
 }
 
 export interface Reason {
@@ -142,6 +147,16 @@ export interface TicketEventTable {
   created_at: DefaultTimestamp;
 }
 
+export interface CitizenEventTable {
+  id: Generated<number>;
+  citizen_id: number;
+  type: string;
+  actor: string;
+  reason: string | null;
+  data: Json<Record<string, unknown>>;
+  created_at: DefaultTimestamp;
+}
+
 export interface UserTable {
   id: Generated<number>;
   username: string;
@@ -175,6 +190,7 @@ export interface Database {
   categories: CategoryTable;
   citizens: CitizenTable;
   citizen_identities: CitizenIdentityTable;
+  citizen_events: CitizenEventTable;
   inbound_messages: InboundMessageTable;
   tickets: TicketTable;
   reports: ReportTable;

@@ -1,0 +1,51 @@
+import type { DbOrTx } from '../db/schema.ts';
+import { AppError } from './errors.ts';
+import { identitiesOf, type CitizenContact } from './identity.ts';
+
+/**
+ * Merges citizens into one (the oldest keeps its id): identities and reports move to it, the
+ * others point at it, and each merge is recorded with its reason.
+ */
+export async function mergeCitizens(db: DbOrTx, into: number, others: number[], actor: string, reason: string): Promise<void> {
+  if (others.length === 0) return;
+  await db.updateTable('citizen_identities').set({ citizen_id: into }).where('citizen_id', 'in', others).execute();
+  await db.updateTable('reports').set({ citizen_id: into }).where('citizen_id', 'in', others).execute();
+  await db.updateTable('citizens').set({ merged_into: into }).where('id', 'in', others).execute();
+  // Citizens merged earlier into one of these follow them.
+  await db.updateTable('citizens').set({ merged_into: into }).where('merged_into', 'in', others).execute();
+  await db.insertInto('citizen_events').values([
+    { citizen_id: into, type: 'citizen.merged', actor, reason, data: JSON.stringify({ merged: others }) },
+    ...others.map((o) => ({ citizen_id: o, type: 'citizen.merged_into', actor, reason, data: JSON.stringify({ into }) })),
+  ]).execute();
+}
+
+/**
+ * Undoes a wrong link: the identity moves to a new citizen, with the reports that came with it
+ * (and with none of the citizen's other identities). Returns the new citizen's id.
+ */
+export async function unlinkIdentity(db: DbOrTx, identityId: number, actor: string, reason: string): Promise<{ citizenId: number; movedReports: number[] }> {
+  const identity = await db.selectFrom('citizen_identities').selectAll().where('id', '=', identityId).executeTakeFirst();
+  if (!identity) throw new AppError('identity_not_found', 404, `identity ${identityId} not found`, 'Không tìm thấy định danh này.');
+  const count = await db.selectFrom('citizen_identities').select(({ fn }) => fn.countAll<number>().as('n'))
+    .where('citizen_id', '=', identity.citizen_id).executeTakeFirstOrThrow();
+  if (Number(count.n) < 2) throw new AppError('identity_last', 409, 'the citizen has no other identity to keep', 'Công dân chỉ còn một định danh, không thể tách.');
+  const fresh = await db.insertInto('citizens').values({ display_name: null, merged_into: null }).returning('id').executeTakeFirstOrThrow();
+  await db.updateTable('citizen_identities').set({ citizen_id: fresh.id }).where('id', '=', identityId).execute();
+
+  const reports = await db.selectFrom('reports').innerJoin('inbound_messages', 'inbound_messages.id', 'reports.inbound_id')
+    .select(['reports.id', 'inbound_messages.report']).where('reports.citizen_id', '=', identity.citizen_id).execute();
+  const moved: number[] = [];
+  for (const r of reports) {
+    const contact = ((r.report as { citizen?: CitizenContact } | null)?.citizen) ?? {};
+    const ids = identitiesOf(contact).identities;
+    const withIt = ids.some((i) => i.kind === identity.kind && i.value === identity.value);
+    const withOthers = ids.some((i) => !(i.kind === identity.kind && i.value === identity.value));
+    if (withIt && !withOthers) moved.push(r.id);
+  }
+  if (moved.length) await db.updateTable('reports').set({ citizen_id: fresh.id }).where('id', 'in', moved).execute();
+  await db.insertInto('citizen_events').values([
+    { citizen_id: identity.citizen_id, type: 'citizen.unlinked', actor, reason, data: JSON.stringify({ identity: { kind: identity.kind }, to: fresh.id, reports: moved }) },
+    { citizen_id: fresh.id, type: 'citizen.split_from', actor, reason, data: JSON.stringify({ from: identity.citizen_id, reports: moved }) },
+  ]).execute();
+  return { citizenId: fresh.id, movedReports: moved };
+}

@@ -1,0 +1,63 @@
+import type { Db, Reason } from '../db/schema.ts';
+import { newCode } from './codes.ts';
+import { AppError } from './errors.ts';
+import type { DomainEvent } from './events.ts';
+import { cellOf } from './geo.ts';
+import { OPEN_STATUSES } from './grouping.ts';
+import { appendEvents, recountTicket } from './tickets.ts';
+
+/**
+ * An agent undoes a grouping: the report leaves its ticket and opens a new one of its own.
+ * Both tickets' logs record who did it and why.
+ */
+export async function moveReportToNewTicket(db: Db, reportId: number, actor: string, reason: string): Promise<{ ticketId: number; ticketCode: string; events: DomainEvent[] }> {
+  return db.transaction().execute(async (tx) => {
+    const report = await tx.selectFrom('reports').selectAll().where('id', '=', reportId).forUpdate().executeTakeFirst();
+    if (!report) throw new AppError('report_not_found', 404, `report ${reportId} not found`, 'Không tìm thấy phản ánh.');
+    const old = await tx.selectFrom('tickets').selectAll().where('id', '=', report.ticket_id).forUpdate().executeTakeFirstOrThrow();
+    if (old.report_count <= 1) throw new AppError('report_alone', 409, 'the report is the only one on its ticket', 'Phản ánh này là phản ánh duy nhất của hồ sơ.');
+    const code = newCode('TK');
+    const ticket = await tx.insertInto('tickets').values({
+      code, status: 'new', category_code: report.category_code ?? old.category_code, area_code: report.area_code ?? old.area_code,
+      department_code: old.department_code, title: report.text.slice(0, 140), lat: report.lat, lng: report.lng, address: report.address,
+      needs_triage: true, received_at: report.received_at, last_report_at: report.received_at,
+      cell: report.lat !== null && report.lng !== null ? cellOf(report.lat, report.lng) : null,
+      triage_due_at: old.triage_due_at, due_at: old.due_at,
+    }).returning('id').executeTakeFirstOrThrow();
+    const reasons = [...(report.reasons as Reason[]), { step: 'agent', code: 'moved_to_new_ticket', message: `${actor}: ${reason}` }];
+    await tx.updateTable('reports').set({ ticket_id: ticket.id, relation: 'new', score: 0, reasons: JSON.stringify(reasons) }).where('id', '=', reportId).execute();
+    await recountTicket(tx, old.id);
+    await recountTicket(tx, ticket.id);
+    const events = await appendEvents(tx, [
+      { ticketId: old.id, type: 'report.moved', actor, reason, data: { report: report.code, to: code } },
+      { ticketId: ticket.id, type: 'ticket.created', actor, reason, public: true, data: { report: report.code, split_from: old.code } },
+    ]);
+    return { ticketId: ticket.id, ticketCode: code, events };
+  });
+}
+
+/** An agent merges one ticket into another: every report moves, the source closes and points at the target. */
+export async function mergeTickets(db: Db, sourceId: number, targetId: number, actor: string, reason: string): Promise<{ events: DomainEvent[] }> {
+  if (sourceId === targetId) throw new AppError('merge_same_ticket', 422, 'a ticket cannot be merged into itself', 'Không thể gộp hồ sơ vào chính nó.');
+  return db.transaction().execute(async (tx) => {
+    const rows = await tx.selectFrom('tickets').selectAll().where('id', 'in', [sourceId, targetId]).orderBy('id').forUpdate().execute();
+    const source = rows.find((r) => r.id === sourceId);
+    const target = rows.find((r) => r.id === targetId);
+    if (!source || !target) throw new AppError('ticket_not_found', 404, 'ticket not found', 'Không tìm thấy hồ sơ.');
+    if (source.merged_into || target.merged_into) throw new AppError('ticket_already_merged', 409, 'one of the tickets was already merged', 'Hồ sơ đã được gộp trước đó.');
+    if (!(OPEN_STATUSES as readonly string[]).includes(target.status)) {
+      throw new AppError('ticket_closed', 409, 'cannot merge into a closed ticket', 'Không thể gộp vào hồ sơ đã đóng.');
+    }
+    const moved = await tx.updateTable('reports').set({ ticket_id: targetId }).where('ticket_id', '=', sourceId).returning('code').execute();
+    await tx.updateTable('tickets').set({ merged_into: targetId, status: 'closed', closed_at: new Date(), updated_at: new Date() }).where('id', '=', sourceId).execute();
+    const earliest = source.received_at < target.received_at ? source.received_at : target.received_at;
+    await tx.updateTable('tickets').set({ received_at: earliest }).where('id', '=', targetId).execute();
+    await recountTicket(tx, sourceId);
+    await recountTicket(tx, targetId);
+    const events = await appendEvents(tx, [
+      { ticketId: sourceId, type: 'ticket.merged', actor, reason, public: true, data: { into: target.code, reports: moved.map((m) => m.code) } },
+      { ticketId: targetId, type: 'ticket.absorbed', actor, reason, data: { from: source.code, reports: moved.map((m) => m.code) } },
+    ]);
+    return { events };
+  });
+}
