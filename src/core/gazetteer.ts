@@ -4,6 +4,8 @@ import { fold } from './text.ts';
 export interface GazetteerUnit {
   code: string;
   name: string;
+  /** The name without its unit prefix ("Bến Thành"), when the importer knows it. */
+  short_name?: string;
 }
 
 /** A ward of the former system, with its district. */
@@ -86,7 +88,7 @@ export class Gazetteer {
   readonly #oldByName = new Map<string, OldWard[]>();
 
   constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = []) {
-    this.#units = units.map((u) => ({ code: u.code, key: bare(u.name), kind: kindOf(u.name), name: u.name }));
+    this.#units = units.map((u) => ({ code: u.code, key: bare(u.short_name ?? u.name), kind: kindOf(u.name), name: u.name }));
     for (const w of oldWards) {
       const d = bare(w.district);
       this.#oldByDistrict.set(d, [...(this.#oldByDistrict.get(d) ?? []), w]);

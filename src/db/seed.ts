@@ -61,7 +61,7 @@ export async function loadTopicExamples(db: Db): Promise<TopicExample[]> {
 
 /** The former wards and the old -> new mapping of HCMC, kept to those whose new unit is loaded. */
 export async function loadGazetteer(areas: AreaIndex): Promise<Gazetteer> {
-  const units = areas.all().map((a) => ({ code: a.code, name: a.name }));
+  const units = areas.all().map((a) => ({ code: a.code, name: a.name, short_name: a.short_name }));
   const known = new Set(units.map((u) => u.code));
   const mapping = (JSON.parse(await readFile(path.join(SEED_DIR, 'hcmc/ward-mapping-2025.json'), 'utf8')) as WardMapping[])
     .filter((m) => known.has(m.new_code));

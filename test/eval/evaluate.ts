@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import { PassThrough, Readable } from 'node:stream';
+import { runReplay } from '../../src/replay.ts';
+
+export interface Labelled {
+  id: string;
+  label: { group: string; area_code: string | null; category: string };
+}
+
+export interface Decision {
+  id: string;
+  ticket?: string;
+  area_code?: string | null;
+  category?: string | null;
+  relation?: string;
+  error?: { code: string; message: string };
+}
+
+export interface EvalResult {
+  reports: number;
+  errors: number;
+  pairs: { truePositive: number; falsePositive: number; falseNegative: number };
+  precision: number;
+  recall: number;
+  f1: number;
+  areaAccuracy: number;
+  categoryAccuracy: number;
+  misses: { id: string; kind: 'area' | 'category'; want: string | null; got: string | null | undefined }[];
+}
+
+/** Pairwise precision/recall of grouping, plus area and category accuracy, against hand labels. */
+export function score(labelled: Labelled[], decisions: Decision[]): EvalResult {
+  const byId = new Map(decisions.map((d) => [d.id, d]));
+  let tp = 0, fp = 0, fn = 0, areaOk = 0, catOk = 0, errors = 0;
+  const misses: EvalResult['misses'] = [];
+  for (let i = 0; i < labelled.length; i++) {
+    const a = labelled[i]!;
+    const da = byId.get(a.id);
+    if (!da || da.error) errors++;
+    if (da?.area_code === a.label.area_code || (da?.area_code == null && a.label.area_code == null)) areaOk++;
+    else misses.push({ id: a.id, kind: 'area', want: a.label.area_code, got: da?.area_code });
+    if (da?.category === a.label.category) catOk++;
+    else misses.push({ id: a.id, kind: 'category', want: a.label.category, got: da?.category });
+    for (let j = i + 1; j < labelled.length; j++) {
+      const b = labelled[j]!;
+      const db = byId.get(b.id);
+      const truth = a.label.group === b.label.group;
+      const predicted = !!da?.ticket && da.ticket === db?.ticket;
+      if (truth && predicted) tp++;
+      else if (predicted) fp++;
+      else if (truth) fn++;
+    }
+  }
+  const precision = tp + fp ? tp / (tp + fp) : 1;
+  const recall = tp + fn ? tp / (tp + fn) : 1;
+  return {
+    reports: labelled.length, errors,
+    pairs: { truePositive: tp, falsePositive: fp, falseNegative: fn },
+    precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
+    areaAccuracy: areaOk / labelled.length, categoryAccuracy: catOk / labelled.length, misses,
+  };
+}
+
+/** Replays a labelled JSON-lines file through the engine and scores the decisions. */
+export async function evaluate(file: string): Promise<{ result: EvalResult; decisions: Decision[] }> {
+  const text = await readFile(file, 'utf8');
+  const labelled = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Labelled);
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  await runReplay({ input: Readable.from([text]), output: out });
+  out.end();
+  const decisions = Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Decision);
+  return { result: score(labelled, decisions), decisions };
+}

@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { Gazetteer, normaliseAddress } from '../../src/core/gazetteer.ts';
+
+const load = (f: string) => JSON.parse(readFileSync(new URL(`../../seed/hcmc/${f}`, import.meta.url), 'utf8'));
+const units = load('wards-2025.json') as { code: string; name: string }[];
+const gazetteer = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'));
+const nameOf = (code: string | null) => units.find((u) => u.code === code)?.name ?? null;
+
+describe('normaliseAddress', () => {
+  it.each([
+    ['P.12, Q.3', 'phuong 12 quan 3'],
+    ['P12 Q3', 'phuong 12 quan 3'],
+    ['F12 Q3', 'phuong 12 quan 3'],
+    ['Phường 12, Quận 3', 'phuong 12 quan 3'],
+    ['TP.HCM', 'thanh pho ho chi minh'],
+    ['KP 3, hxh 45', 'khu pho 3 hem xe hoi 45'],
+  ])('%s -> %s', (input, want) => expect(normaliseAddress(input)).toBe(want));
+});
+
+describe('Gazetteer.match', () => {
+  it.each([
+    // old ward + old district, in every way residents write it
+    ['Phường 12, Quận 3', 'Phường Nhiêu Lộc', 'old_address'],
+    ['P12 Q3', 'Phường Nhiêu Lộc', 'old_address'],
+    ['p.12 q.3', 'Phường Nhiêu Lộc', 'old_address'],
+    ['phuong ben nghe quan 1', 'Phường Sài Gòn', 'old_address'],
+    ['Phường Bến Nghé, Quận 1', 'Phường Sài Gòn', 'old_address'],
+    ['xã Bình Hưng, huyện Bình Chánh', 'Xã Bình Hưng', 'old_address'],
+    ['Phường 12, Bình Thạnh', 'Phường Bình Thạnh', 'old_address'],
+    ['Thảo Điền, Quận 2', 'Phường An Khánh', 'old_address'],
+    // the new units' own names, with or without diacritics
+    ['12 Lê Lợi, phường Bến Thành', 'Phường Bến Thành', 'new_name'],
+    ['phuong ben thanh', 'Phường Bến Thành', 'new_name'],
+    ['xa Binh Hung', 'Xã Bình Hưng', 'new_name'],
+    ['Đường Võ Văn Tần, Phường Xuân Hòa', 'Phường Xuân Hoà', 'new_name'],
+    ['huyện Côn Đảo', 'Đặc khu Côn Đảo', 'old_district'],
+    // a landmark carrying a unit's name
+    ['trước chợ Bến Thành', 'Phường Bến Thành', 'bare_name'],
+  ])('%s -> %s', (address, want, source) => {
+    const m = gazetteer.match(address);
+    expect(nameOf(m.code)).toBe(want);
+    expect(m.source).toBe(source);
+    expect(m.ambiguous).toBe(false);
+  });
+
+  it('returns the candidates of an old ward split between new units, marked ambiguous', () => {
+    const m = gazetteer.match('Phường Hiệp Thành, Thủ Dầu Một');
+    expect(m.code).toBeNull();
+    expect(m.ambiguous).toBe(true);
+    expect(m.candidates.map(nameOf).sort()).toEqual(['Phường Phú Lợi', 'Phường Thủ Dầu Một']);
+  });
+
+  it('does not decide a numbered ward without its district', () => {
+    const m = gazetteer.match('Phường 12');
+    expect(m.code).toBeNull();
+  });
+
+  it('gives all units of an old district named alone as candidates', () => {
+    const m = gazetteer.match('quận Gò Vấp');
+    expect(m.code).toBeNull();
+    expect(m.ambiguous).toBe(true);
+    expect(m.candidates.length).toBeGreaterThan(1);
+  });
+
+  it('finds nothing in text without a place', () => {
+    expect(gazetteer.match('đèn đường bị hư mấy hôm nay').source).toBe('none');
+  });
+
+  it('works for another city with only its own units', () => {
+    const other = new Gazetteer([{ code: 'A1', name: 'Ward Riverside', short_name: 'Riverside' }, { code: 'A2', name: 'Ward Old Town', short_name: 'Old Town' }]);
+    expect(other.match('near the market, old town').code).toBe('A2');
+  });
+});

@@ -1,0 +1,93 @@
+// The replay command always runs on its own in-memory database, so this file runs once.
+import { execFile } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runReplay } from '../../src/replay.ts';
+
+async function replay(lines: string[], opts: { areasFile?: string; areaCodeProp?: string; areaNameProp?: string } = {}) {
+  const out = new PassThrough();
+  const chunks: Buffer[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c));
+  const summary = await runReplay({ input: Readable.from([lines.join('\n')]), output: out, ...opts });
+  out.end();
+  const rows = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  return { summary, rows, byId: new Map(rows.filter((r) => r.id).map((r) => [r.id, r])) };
+}
+
+const L = (o: Record<string, unknown>) => JSON.stringify(o);
+
+describe('phananh replay', () => {
+  it('groups one citizen across channels, neighbours on one incident, and routes old and new addresses', async () => {
+    const { rows, byId, summary } = await replay([
+      // given out of order on purpose: the run goes by received_at
+      L({ id: 'c', received_at: '2026-11-20T08:10:00+07:00', channel: 'email', citizen: { email: 'an@example.vn', phone: '+84903123456' }, text: 'Khu vực chợ Bến Thành bị ngập nước nặng', address: 'phường Bến Thành' }),
+      L({ id: 'a', received_at: '2026-11-20T08:00:00+07:00', channel: 'phone', citizen: { phone: '0903 123 456' }, text: 'Nước ngập sâu trước chợ Bến Thành', lat: 10.7725, lng: 106.698 }),
+      L({ id: 'b', received_at: '2026-11-20T08:05:00+07:00', channel: 'facebook', citizen: { facebook_id: '100023456789012' }, text: 'Ngập nước quá trời trước chợ Bến Thành, xe chết máy', lat: 10.7731, lng: 106.6987 }),
+      L({ id: 'd', received_at: '2026-11-20T23:10:00+07:00', channel: 'app', citizen: { phone: '0987111222' }, text: 'Karaoke hát to quá khuya không ngủ được', address: 'P12 Q3' }),
+      L({ id: 'e', received_at: '2026-11-21T09:00:00+07:00', text: 'Đèn đường hư tối om', address: 'phuong ben nghe quan 1' }),
+    ]);
+    expect(summary).toEqual({ processed: 5, errors: 0 });
+    expect(rows.map((r) => r.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect(byId.get('a')).toMatchObject({ relation: 'new', parent_id: 'a', area_code: '26743', category: 'ngap_nuoc' });
+    expect(byId.get('b')).toMatchObject({ relation: 'duplicate', parent_id: 'a', ticket: byId.get('a')!.ticket });
+    expect(byId.get('c')).toMatchObject({ relation: 'same_citizen', parent_id: 'a', ticket: byId.get('a')!.ticket, area_code: '26743' });
+    expect(byId.get('d')).toMatchObject({ relation: 'new', area_code: '27142', category: 'tieng_on' });
+    expect(byId.get('e')).toMatchObject({ area_code: '26740' });
+    expect(byId.get('b')!.reasons).toEqual(expect.arrayContaining([expect.objectContaining({ step: 'group', code: 'duplicate' })]));
+    expect(typeof byId.get('b')!.score).toBe('number');
+  });
+
+  it('reports a bad line by its number and goes on', async () => {
+    const { rows } = await replay([
+      L({ id: 'ok1', received_at: '2026-11-20T08:00:00Z', text: 'Rác thải bốc mùi' }),
+      '{not json',
+      L({ id: 'no-date', text: 'x' }),
+      L({ received_at: '2026-11-20T08:00:00Z', text: 'no id' }),
+      L({ id: 'bad-lat', received_at: '2026-11-20T08:00:00Z', lat: 'north', lng: 106 }),
+      L({ id: 'ok2', received_at: '2026-11-20T09:00:00Z' }),
+    ]);
+    const errors = rows.filter((r) => r.error);
+    expect(errors.map((e) => [e.line, e.error.code])).toEqual([
+      [2, 'invalid_json'], [3, 'replay_received_at_invalid'], [4, 'replay_id_missing'], [5, 'coordinates_invalid'],
+    ]);
+    expect(errors[0].error.message).toContain('line 2');
+    expect(rows.filter((r) => !r.error).map((r) => r.id)).toEqual(['ok1', 'ok2']);
+  });
+
+  it("uses another city's units and its category strings as opaque keys", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'replay-'));
+    const file = path.join(dir, 'city.geojson');
+    const square = (x: number, y: number) => [[[x, y], [x + 0.01, y], [x + 0.01, y + 0.01], [x, y + 0.01], [x, y]]];
+    writeFileSync(file, JSON.stringify({
+      type: 'FeatureCollection',
+      features: [
+        { type: 'Feature', properties: { ma: 'N1', ten: 'Ward North' }, geometry: { type: 'Polygon', coordinates: square(1, 1) } },
+        { type: 'Feature', properties: { ma: 'S1', ten: 'Ward South' }, geometry: { type: 'Polygon', coordinates: square(1, 0.98) } },
+      ],
+    }));
+    const { byId } = await replay([
+      L({ id: '1', received_at: '2026-01-01T10:00:00Z', category: 'pothole', lat: 1.005, lng: 1.005, text: 'hole in road' }),
+      L({ id: '2', received_at: '2026-01-01T11:00:00Z', category: 'pothole', lat: 1.0052, lng: 1.0051, text: 'big hole' }),
+      L({ id: '3', received_at: '2026-01-01T11:00:00Z', category: 'graffiti', lat: 0.985, lng: 1.005, text: 'paint on wall' }),
+    ], { areasFile: file, areaCodeProp: 'ma', areaNameProp: 'ten' });
+    expect(byId.get('1')).toMatchObject({ area_code: 'N1', category: 'pothole', relation: 'new' });
+    expect(byId.get('2')).toMatchObject({ area_code: 'N1', relation: 'duplicate', parent_id: '1' });
+    expect(byId.get('3')).toMatchObject({ area_code: 'S1', category: 'graffiti', relation: 'new' });
+  });
+
+  it('runs as `phananh replay` with data on stdout only', async () => {
+    const child = execFile('node', ['bin/phananh.mjs', 'replay'], { cwd: path.resolve(import.meta.dirname, '../..') });
+    child.stdin!.end(`${L({ id: 'x1', received_at: '2026-11-20T08:00:00Z', text: 'Cây xanh ngã đè xe', lat: 10.7725, lng: 106.698 })}\n`);
+    const [stdout, stderr] = await Promise.all([
+      new Promise<string>((r) => { let s = ''; child.stdout!.on('data', (d) => (s += d)); child.stdout!.on('end', () => r(s)); }),
+      new Promise<string>((r) => { let s = ''; child.stderr!.on('data', (d) => (s += d)); child.stderr!.on('end', () => r(s)); }),
+    ]);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ id: 'x1', ticket: 'T1', relation: 'new', area_code: '26743' });
+    expect(stderr).toContain('replay: done');
+  }, 60_000);
+});
