@@ -6,20 +6,22 @@ import type { ChannelAdapter, ChannelContext } from '../../src/intake/channel-ad
 import { isSameOrigin, issueFormToken, verifyFormToken } from '../../src/intake/form-token.ts';
 import { payloadHash } from '../../src/intake/intake-service.ts';
 import { storePhotos, validateReportFields } from '../../src/intake/report-validation.ts';
-import { reportForm, trackingPage, trackLookupPage, type FormValues } from './pages.ts';
+import { reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
+import { sizeLabel } from '../../src/intake/file-store.ts';
 
 const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422 };
 
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();
+  const page = async (values: FormValues = {}, error?: FormError) =>
+    reportForm(await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error);
 
-  app.get('/', async (c) => c.html(reportForm(await ctx.categories(), issueFormToken(ctx.secret))));
+  app.get('/', async (c) => c.html(await page()));
 
   app.post('/report',
     bodyLimit({
       maxSize: ctx.config.UPLOAD_MAX_BYTES * REPORT_LIMITS.photosMax + 1024 * 1024,
-      onError: async (c) => c.html(reportForm(await ctx.categories(), issueFormToken(ctx.secret), {},
-        { code: 'payload_too_large', message: 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).' }), 413),
+      onError: async (c) => c.html(await page({}, { code: 'payload_too_large', message: 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).' }), 413),
     }),
     async (c) => {
       if (!isSameOrigin(c.req.url, { origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site') }, ctx.config.PUBLIC_URL)) {
@@ -33,7 +35,9 @@ function routes(ctx: ChannelContext): Hono {
       const one = (k: string) => {
         const v = form[k];
         const x = Array.isArray(v) ? v[0] : v;
-        return typeof x === 'string' ? x : undefined;
+        // Browsers submit a textarea's line breaks as CRLF but count them as one character for
+        // maxlength; count them as the user saw them.
+        return typeof x === 'string' ? x.replace(/\r\n?/g, '\n') : undefined;
       };
       const values: FormValues = {
         text: one('text'), category: one('category'), address: one('address'), lat: one('lat'), lng: one('lng'),
@@ -60,7 +64,7 @@ function routes(ctx: ChannelContext): Hono {
       } catch (err) {
         if (!isAppError(err) || !STATUS_FOR[err.status]) throw err;
         const field = typeof err.details?.field === 'string' ? err.details.field : err.code.startsWith('photo') || err.code === 'too_many_photos' ? 'photos' : undefined;
-        return c.html(reportForm(await ctx.categories(), issueFormToken(ctx.secret), values, { code: err.code, message: err.messageVi, field }), STATUS_FOR[err.status]);
+        return c.html(await page(values, { code: err.code, message: err.messageVi, field }), STATUS_FOR[err.status]);
       }
     });
 

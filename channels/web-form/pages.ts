@@ -52,7 +52,7 @@ s.textContent='Đang lấy vị trí…';navigator.geolocation.getCurrentPositio
 document.getElementById('lng').value=p.coords.longitude.toFixed(6);s.textContent='Đã lấy vị trí.'},function(){s.textContent='Không lấy được vị trí; bạn có thể nhập địa chỉ.'})});`;
 
 /** The public report form; works without JavaScript, keeps the user's input on error. */
-export function reportForm(categories: CategoryInfo[], token: string, values: FormValues = {}, error?: FormError): Html {
+export function reportForm(categories: CategoryInfo[], token: string, photoLimit: string, values: FormValues = {}, error?: FormError): Html {
   const cls = (f: string) => (error?.field === f ? 'field-error' : '');
   return layout('Gửi phản ánh', html`
 <h1>Gửi phản ánh, kiến nghị</h1>
@@ -73,7 +73,7 @@ ${categories.map((c) => html`<option value="${c.code}"${c.code === values.catego
 <div><label for="lng">Kinh độ</label><input id="lng" name="lng" inputmode="decimal" class="${cls('lng')}" value="${values.lng ?? ''}" placeholder="106.6980"></div></div>
 <button type="button" class="secondary" id="geo" hidden>Dùng vị trí hiện tại của tôi</button> <span id="geo-status" aria-live="polite"></span>
 </details>
-<label for="photos">Hình ảnh <span class="hint">(tối đa 5 ảnh, mỗi ảnh dưới 10 MB)</span></label>
+<label for="photos">Hình ảnh <span class="hint">(tối đa 5 ảnh, mỗi ảnh dưới ${photoLimit})</span></label>
 <input id="photos" name="photos" type="file" accept="image/*" multiple class="${cls('photos')}">
 <fieldset style="border:0;padding:0;margin:1rem 0 0"><legend style="font-weight:600">Thông tin liên hệ <span class="hint">(không bắt buộc, không công khai; giúp gộp các phản ánh của bạn và báo kết quả)</span></legend>
 <label for="name">Họ tên</label><input id="name" name="name" maxlength="120" autocomplete="name" class="${cls('name')}" value="${values.name ?? ''}">

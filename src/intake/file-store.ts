@@ -32,10 +32,16 @@ export class LocalFileStore implements FileStore {
   }
 }
 
+/** The limit as people read it; rounded down, so that "larger than" stays true (1024 -> "1 KB", not "0 MB"). */
+export function sizeLabel(bytes: number, decimalMark = '.'): string {
+  const [n, unit] = bytes >= 1048576 ? [bytes / 1048576, 'MB'] : [bytes / 1024, 'KB'];
+  return `${String(Math.floor(n * 10) / 10).replace('.', decimalMark)} ${unit}`;
+}
+
 /** The error for a photo over the size limit, raised before its bytes are even read. */
 export function photoTooLarge(name: string, maxBytes: number): AppError {
-  return new AppError('photo_too_large', 413, `${name} is larger than ${Math.round(maxBytes / 1048576)} MB`,
-    `Ảnh "${name}" lớn hơn ${Math.round(maxBytes / 1048576)} MB.`, { file: name, max_bytes: maxBytes });
+  return new AppError('photo_too_large', 413, `${name} is larger than ${sizeLabel(maxBytes)}`,
+    `Ảnh "${name}" lớn hơn ${sizeLabel(maxBytes, ',')}.`, { file: name, max_bytes: maxBytes });
 }
 
 const PHOTO_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/heic', 'image/heif', 'image/avif']);

@@ -27,9 +27,16 @@ export interface Accepted {
   receivedAt: Date;
 }
 
+// JSON objects are unordered: a client retrying with the same fields in another order (a
+// re-encoded map) is the same request, so keys are sorted before hashing. Arrays keep order.
+const sortedKeys = (_key: string, value: unknown) =>
+  value && typeof value === 'object' && !Array.isArray(value)
+    ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+    : value;
+
 /** Stable hash of a payload, to tell a true retry from a reused idempotency key. */
 export function payloadHash(payload: unknown): string {
-  return createHash('sha256').update(JSON.stringify(payload)).digest('hex');
+  return createHash('sha256').update(JSON.stringify(payload, sortedKeys)).digest('hex');
 }
 
 /**

@@ -53,7 +53,7 @@ describe('phananh replay', () => {
     expect(errors.map((e) => [e.line, e.error.code])).toEqual([
       [2, 'invalid_json'], [3, 'replay_received_at_invalid'], [4, 'replay_id_missing'], [5, 'coordinates_invalid'],
     ]);
-    expect(errors[0].error.message).toContain('line 2');
+    expect(errors[0]!.error.message).toContain('line 2');
     expect(rows.filter((r) => !r.error).map((r) => r.id)).toEqual(['ok1', 'ok2']);
   });
 
