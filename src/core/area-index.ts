@@ -1,7 +1,6 @@
 import Flatbush from 'flatbush';
 import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon';
 import type { MultiPolygon, Polygon } from 'geojson';
-import { fold } from './text.ts';
 
 export interface AreaShape {
   code: string;
@@ -80,17 +79,5 @@ export class AreaIndex {
       if (a && booleanPointInPolygon([lng, lat], a.geometry)) return a;
     }
     return null;
-  }
-
-  /** Units whose name appears in the (folded) address text, longest name first. */
-  matchName(text: string): AreaShape[] {
-    const f = ` ${fold(text)} `;
-    const hits = this.#areas.map((a) => ({ a, n: ` ${fold(a.name)} ` })).filter((h) => f.includes(h.n));
-    // A name seen only inside a longer one ("Phường An Phú" in "Phường An Phú Đông") is not a mention.
-    const longestFirst = [...hits].sort((x, y) => y.n.length - x.n.length);
-    return hits
-      .filter((h) => longestFirst.filter((o) => o.n.length > h.n.length).reduce((s, o) => s.split(o.n).join(' | '), f).includes(h.n))
-      .map((h) => h.a)
-      .sort((x, y) => y.name.length - x.name.length);
   }
 }

@@ -11,13 +11,6 @@ export function distanceMetres(lat1: number, lng1: number, lat2: number, lng2: n
   return 2 * R * Math.asin(Math.min(1, Math.sqrt(a)));
 }
 
-/** A bounding box of `metres` around a point, for index-friendly candidate queries. */
-export function boxAround(lat: number, lng: number, metres: number): { minLat: number; maxLat: number; minLng: number; maxLng: number } {
-  const dLat = metres / METRES_PER_DEGREE;
-  const dLng = metres / (METRES_PER_DEGREE * Math.max(0.01, Math.cos((lat * Math.PI) / 180)));
-  return { minLat: lat - dLat, maxLat: lat + dLat, minLng: lng - dLng, maxLng: lng + dLng };
-}
-
 /** Cell size in degrees (~550 m): larger than any same-incident radius, so 3x3 cells cover it. */
 export const CELL_DEG = 0.005;
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { DbOrTx, Reason } from '../db/schema.ts';
 import type { AreaIndex } from './area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
@@ -5,6 +6,7 @@ import { classify } from './classify.ts';
 import type { Gazetteer } from './gazetteer.ts';
 import type { TopicModel } from './topic.ts';
 import { findGroup, type Relation } from './grouping.ts';
+import { cellOf } from './geo.ts';
 import { identitiesOf } from './identity.ts';
 import { mergeCitizens } from './citizens.ts';
 import type { InboundReport } from './report-input.ts';
@@ -45,6 +47,11 @@ const identify: PipelineStep = {
     if (identities.length === 0) {
       s.reasons.push({ step: 'identify', code: 'citizen_anonymous', message: 'no usable identifier' });
       return;
+    }
+    // Two reports from a new number processed at once must not create two citizens: serialise
+    // on each identifier (sorted, so two locks never deadlock) until the transaction ends.
+    for (const key of identities.map((i) => `${i.kind}:${i.value}`).sort()) {
+      await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(db);
     }
     const found = await db.selectFrom('citizen_identities')
       .innerJoin('citizens', 'citizens.id', 'citizen_identities.citizen_id')
@@ -139,8 +146,13 @@ const route: PipelineStep = {
 const group: PipelineStep = {
   name: 'group',
   async run(s, { db }) {
+    // The first two reports of one incident, processed at once, must not open two tickets.
+    if (s.category.code) {
+      const place = s.area.code ?? (s.input.lat !== undefined && s.input.lng !== undefined ? String(cellOf(s.input.lat, s.input.lng)) : 'none');
+      await sql`select pg_advisory_xact_lock(hashtext(${`group:${s.category.code}:${place}`}))`.execute(db);
+    }
     const d = await findGroup(db, {
-      citizenId: s.citizenId, category: s.category.code, areaCode: s.area.code,
+      citizenId: s.citizenId, category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence, areaCode: s.area.code,
       lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
     });
     s.group = { ticketId: d.ticketId, relation: d.relation, score: d.score };

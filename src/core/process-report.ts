@@ -11,9 +11,8 @@ import { AppError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
 import { decide, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
 import type { InboundReport } from './report-input.ts';
+import { scheduleSla, slaDeadlines, slaTargets } from './sla.ts';
 import { appendEvents, recountTicket, type NewEvent } from './tickets.ts';
-
-const TRIAGE_TARGET_MIN = 15;
 
 /** What the pipeline knows of the city: its units, their names old and new, and its topics. */
 export interface Engine {
@@ -58,13 +57,14 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
     const events: NewEvent[] = [];
     let ticketId = s.group.ticketId;
     if (ticketId === null) {
-      const category = categories.find((c) => c.code === s.category.code);
       const hotspot = s.category.code && input.lat !== undefined && input.lng !== undefined
         ? await hotspotCount(tx, s.category.code, input.lat, input.lng, receivedAt) : 0;
       if (hotspot >= GROUPING.hotspotMin) {
         s.reasons.push({ step: 'group', code: 'hotspot', message: `${hotspot} tickets on this topic here were closed in the last ${GROUPING.hotspotLookbackDays} days`, score: hotspot });
       }
-      const slaMinutes = category?.sla_minutes ?? 120;
+      const priority = hotspot >= GROUPING.hotspotMin ? 'high' : 'normal';
+      const slaPolicy = await slaTargets(tx, s.category.code, priority);
+      const deadlines = slaDeadlines(receivedAt, slaPolicy);
       const ticket = await tx.insertInto('tickets').values({
         code: newCode('TK'),
         status: 'new',
@@ -76,15 +76,16 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
         lng: input.lng ?? null,
         address: input.address ?? null,
         needs_triage: !s.category.code || !s.area.code || s.reasons.some((r) => r.code === 'category_contradicted'),
-        priority: hotspot >= GROUPING.hotspotMin ? 'high' : 'normal',
+        priority,
         received_at: receivedAt,
         last_report_at: receivedAt,
         cell: input.lat !== undefined && input.lng !== undefined ? cellOf(input.lat, input.lng) : null,
         hotspot_count: hotspot,
-        triage_due_at: new Date(receivedAt.getTime() + TRIAGE_TARGET_MIN * 60_000),
-        due_at: new Date(receivedAt.getTime() + slaMinutes * 60_000),
+        triage_due_at: deadlines.triage,
+        due_at: deadlines.resolve,
       }).returning('id').executeTakeFirstOrThrow();
       ticketId = ticket.id;
+      await scheduleSla(tx, { id: ticketId, status: 'new', received_at: receivedAt, category_code: s.category.code, priority }, slaPolicy);
       events.push({ ticketId, type: 'ticket.created', actor: 'system', public: true, data: { channel: inbound.channel, category: s.category.code } });
       if (s.area.code || s.departmentCode) {
         events.push({ ticketId, type: 'ticket.routed', actor: 'system', public: true, data: { area: s.area.code, department: s.departmentCode, candidates: s.area.candidates } });
@@ -120,6 +121,11 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
       await tx.updateTable('tickets').set((eb) => ({
         last_report_at: sql<Date>`greatest(${eb.ref('last_report_at')}, ${receivedAt})`,
       })).where('id', '=', ticketId).execute();
+      // A ticket known only by words takes the first GPS point a later report brings.
+      if (input.lat !== undefined && input.lng !== undefined) {
+        await tx.updateTable('tickets').set({ lat: input.lat, lng: input.lng, cell: cellOf(input.lat, input.lng) })
+          .where('id', '=', ticketId).where('lat', 'is', null).execute();
+      }
     }
     await recountTicket(tx, ticketId);
     await tx.updateTable('inbound_messages')

@@ -42,3 +42,40 @@ export function similarity(a: string, b: string): number {
   for (const s of x) if (y.has(s)) common++;
   return (2 * common) / (x.size + y.size);
 }
+
+// Units after a number that make it a measure, not a house number.
+const UNITS = new Set(['cm', 'm', 'met', 'km', 'gio', 'h', 'phut', 'nguoi', 'ngay', 'lan', 'tieng', 'thang', 'nam', 'xe', 'tang', 'cai', 'con', 'ho', 'kg', 'tan']);
+// Words that follow a house number but are not a street name.
+const NOT_STREET = new Set(['phuong', 'quan', 'xa', 'huyen', 'tp', 'thanh', 'gio', 'phut', 'm', 'cm', 'met', 'km', 'nguoi', 'ngay', 'h', 'lan', 'tieng', 'xe', 'cai', 'con', 'ho', 'cay', 'den', 'nam', 'thang']);
+
+/**
+ * Place keys of a text: "312/46|le loi" for a house number on a street, "street|le loi" for a
+ * street named after "đường" or "hẻm ... đường". Two reports naming the same house are about
+ * the same place even when one has a GPS point and the other only words.
+ */
+export function placeKeys(text: string): Set<string> {
+  const f = ` ${text.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase()
+    .replace(/[^a-z0-9/]+/g, ' ').replace(/\s+/g, ' ')} `;
+  const streets = new Set<string>();
+  const numbers = new Set<string>();
+  let m: RegExpExecArray | null;
+  const numbered = / (\d+[a-z]?(?:\/\d+[a-z]?)*) (?:duong |pho )?([a-z]+) ([a-z]+)/g;
+  while ((m = numbered.exec(f))) {
+    if (!NOT_STREET.has(m[2]!)) streets.add(`${m[2]} ${m[3]}`);
+    numbered.lastIndex = m.index + 1;
+  }
+  const street = / (?:duong|pho) ([a-z]+) ([a-z]+)/g;
+  while ((m = street.exec(f))) if (!NOT_STREET.has(m[1]!)) streets.add(`${m[1]} ${m[2]}`);
+  // House numbers: "312/46", "47B", or two digits or more not followed by a unit.
+  const num = / (\d+[a-z]?(?:\/\d+[a-z]?)*)(?= ([a-z]+)?)/g;
+  while ((m = num.exec(f))) {
+    const n = m[1]!;
+    if ((n.includes('/') || /[a-z]$/.test(n) || n.length >= 2) && !UNITS.has(m[2] ?? '')) numbers.add(n);
+  }
+  const out = new Set<string>();
+  for (const st of streets) {
+    out.add(`street|${st}`);
+    for (const n of numbers) out.add(`${n}|${st}`);
+  }
+  return out;
+}

@@ -42,19 +42,21 @@ export interface NewEvent {
 /** Appends events to the ticket's audit log and returns them as domain events (to publish after commit). */
 export async function appendEvents(db: DbOrTx, events: NewEvent[]): Promise<DomainEvent[]> {
   if (events.length === 0) return [];
-  const rows = await db.insertInto('ticket_events')
-    .values(events.map((e) => ({
-      ticket_id: e.ticketId, type: e.type, actor: e.actor, reason: e.reason ?? null,
-      data: JSON.stringify(e.data ?? {}), public: e.public ?? false,
-    })))
-    .returning(['id', 'ticket_id', 'type', 'actor', 'data', 'created_at'])
+  // Insert and read the tickets' codes in one statement: one round trip less per report.
+  const rows = await db
+    .with('e', (qc) => qc.insertInto('ticket_events')
+      .values(events.map((e) => ({
+        ticket_id: e.ticketId, type: e.type, actor: e.actor, reason: e.reason ?? null,
+        data: JSON.stringify(e.data ?? {}), public: e.public ?? false,
+      })))
+      .returning(['id', 'ticket_id', 'type', 'actor', 'data', 'created_at']))
+    .selectFrom('e').innerJoin('tickets', 'tickets.id', 'e.ticket_id')
+    .select(['e.id', 'e.ticket_id', 'e.type', 'e.actor', 'e.data', 'e.created_at', 'tickets.code', 'tickets.area_code'])
+    .orderBy('e.id')
     .execute();
-  const tickets = await db.selectFrom('tickets').select(['id', 'code', 'area_code'])
-    .where('id', 'in', [...new Set(rows.map((r) => r.ticket_id))]).execute();
-  const byId = new Map(tickets.map((t) => [t.id, t]));
   return rows.map((r) => ({
-    seq: Number(r.id), type: r.type, ticketId: r.ticket_id, ticketCode: byId.get(r.ticket_id)?.code ?? '',
-    areaCode: byId.get(r.ticket_id)?.area_code ?? null, actor: r.actor, data: r.data as Record<string, unknown>, at: r.created_at,
+    seq: Number(r.id), type: r.type, ticketId: r.ticket_id, ticketCode: r.code,
+    areaCode: r.area_code, actor: r.actor, data: r.data as Record<string, unknown>, at: r.created_at,
   }));
 }
 

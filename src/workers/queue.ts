@@ -32,11 +32,13 @@ const LEASE_SECONDS = 300;
 /**
  * Claims up to `limit` due jobs with FOR UPDATE SKIP LOCKED, so several workers (and
  * processes) never take the same job. A lease lets another worker retry a job whose worker
- * died mid-way.
+ * died mid-way; `leaseSeconds` shortens it for quick jobs that must be retried soon (SLA
+ * timers after a leader dies).
  */
-export async function claim(db: Db, workerId: string, limit: number, kinds?: string[]): Promise<Job[]> {
+export async function claim(db: Db, workerId: string, limit: number, kinds?: string[], leaseSeconds = LEASE_SECONDS): Promise<Job[]> {
+  if (kinds?.length === 0) return []; // `kind in ()` is a syntax error, and no kind means no job
   const result = await sql<Job>`
-    update jobs set locked_by = ${workerId}, locked_until = now() + make_interval(secs => ${LEASE_SECONDS}), attempts = attempts + 1
+    update jobs set locked_by = ${workerId}, locked_until = now() + make_interval(secs => ${leaseSeconds}), attempts = attempts + 1
     where id in (
       select id from jobs
       where done_at is null and failed_at is null and run_at <= now()

@@ -19,7 +19,7 @@ async function replay(lines: string[], opts: { areasFile?: string; areaCodeProp?
 
 const L = (o: Record<string, unknown>) => JSON.stringify(o);
 
-describe('phananh replay', () => {
+describe('phananh replay', { timeout: 120_000 }, () => {
   it('groups one citizen across channels, neighbours on one incident, and routes old and new addresses', async () => {
     const { rows, byId, summary } = await replay([
       // given out of order on purpose: the run goes by received_at

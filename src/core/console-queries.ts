@@ -1,0 +1,120 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/schema.ts';
+import { AppError } from './errors.ts';
+import { canonicalCode } from './codes.ts';
+import type { Actor } from './workflow.ts';
+import { mayActInArea } from './workflow.ts';
+
+export interface QueueFilters {
+  status?: string[];
+  channel?: string;
+  category?: string;
+  area?: string;
+  q?: string;
+  limit?: number;
+}
+
+export interface QueueItem {
+  id: number;
+  code: string;
+  status: string;
+  title: string;
+  priority: string;
+  category: { code: string; name: string } | null;
+  area: { code: string; name: string } | null;
+  dispatched_area: string | null;
+  channels: string[];
+  report_count: number;
+  reporter_count: number;
+  needs_triage: boolean;
+  hotspot_count: number;
+  received_at: string;
+  due_at: string | null;
+  claimed_by: string | null;
+}
+
+const DEFAULT_OPEN = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'];
+
+/**
+ * The live queue, soonest SLA deadline first. Ward officers see only tickets dispatched to
+ * (or located in) their units.
+ */
+export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}): Promise<QueueItem[]> {
+  let q = db.selectFrom('tickets')
+    .leftJoin('categories', 'categories.code', 'tickets.category_code')
+    .leftJoin('areas', 'areas.code', 'tickets.area_code')
+    .leftJoin('users', 'users.id', 'tickets.claimed_by')
+    .select([
+      'tickets.id', 'tickets.code', 'tickets.status', 'tickets.title', 'tickets.priority', 'tickets.category_code', 'categories.name as category_name',
+      'tickets.area_code', 'areas.name as area_name', 'tickets.dispatched_area', 'tickets.report_count', 'tickets.reporter_count',
+      'tickets.needs_triage', 'tickets.hotspot_count', 'tickets.received_at', 'tickets.due_at', 'users.username as claimed_by',
+      sql<string[]>`(select coalesce(array_agg(distinct r.channel), '{}') from reports r where r.ticket_id = tickets.id)`.as('channels'),
+    ])
+    .where('tickets.merged_into', 'is', null)
+    .where('tickets.status', 'in', f.status?.length ? f.status : DEFAULT_OPEN);
+  if (actor.role === 'ward_officer') {
+    if (actor.areaCodes.length === 0) return [];
+    q = q.where((eb) => eb.or([eb('tickets.dispatched_area', 'in', actor.areaCodes), eb('tickets.area_code', 'in', actor.areaCodes)]))
+      .where('tickets.status', 'in', ['dispatched', 'acknowledged', 'in_progress', 'resolved']);
+  }
+  if (f.category) q = q.where('tickets.category_code', '=', f.category);
+  if (f.area) q = q.where('tickets.area_code', '=', f.area);
+  if (f.channel) q = q.where(sql<boolean>`exists (select 1 from reports r where r.ticket_id = tickets.id and r.channel = ${f.channel})`);
+  if (f.q?.trim()) {
+    const code = canonicalCode(f.q);
+    const needle = `%${f.q.trim().toLowerCase()}%`;
+    q = q.where((eb) => eb.or([
+      ...(code ? [eb('tickets.code', '=', code), eb.exists(eb.selectFrom('reports as r2').select('r2.id').whereRef('r2.ticket_id', '=', 'tickets.id').where('r2.code', '=', code))] : []),
+      eb(sql`unaccent(lower(tickets.title))`, 'like', sql`unaccent(${needle})`),
+      eb(sql`unaccent(lower(coalesce(tickets.address, '')))`, 'like', sql`unaccent(${needle})`),
+    ]));
+  }
+  const rows = await q.orderBy(sql`tickets.due_at asc nulls last`).orderBy('tickets.id').limit(Math.min(f.limit ?? 200, 500)).execute();
+  return rows.map((r) => ({
+    id: r.id, code: r.code, status: r.status, title: r.title, priority: r.priority,
+    category: r.category_code ? { code: r.category_code, name: r.category_name ?? r.category_code } : null,
+    area: r.area_code ? { code: r.area_code, name: r.area_name ?? r.area_code } : null,
+    dispatched_area: r.dispatched_area, channels: r.channels ?? [], report_count: r.report_count, reporter_count: r.reporter_count,
+    needs_triage: r.needs_triage, hotspot_count: r.hotspot_count, received_at: r.received_at.toISOString(),
+    due_at: r.due_at ? r.due_at.toISOString() : null, claimed_by: r.claimed_by,
+  }));
+}
+
+/** Everything an agent needs about one ticket: reports across channels, reasons, citizens, history. */
+export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
+  const code = canonicalCode(rawCode);
+  const t = code ? await db.selectFrom('tickets').selectAll().where('code', '=', code).executeTakeFirst() : undefined;
+  if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${rawCode}`, 'Không tìm thấy hồ sơ.');
+  if (!mayActInArea(actor, t.dispatched_area ?? t.area_code)) {
+    throw new AppError('ticket_forbidden', 403, 'this ticket is outside your units', 'Hồ sơ này không thuộc địa bàn của bạn.');
+  }
+  const reports = await db.selectFrom('reports').select([
+    'id', 'code', 'channel', 'citizen_id', 'text', 'category_code', 'category_source', 'category_confidence', 'area_code', 'area_source',
+    'lat', 'lng', 'address', 'attachments', 'relation', 'score', 'reasons', 'received_at',
+  ]).where('ticket_id', '=', t.id).orderBy('received_at').execute();
+  const events = await db.selectFrom('ticket_events').select(['id', 'type', 'actor', 'reason', 'data', 'public', 'created_at'])
+    .where('ticket_id', '=', t.id).orderBy('id').execute();
+  const citizenIds = [...new Set(reports.map((r) => r.citizen_id).filter((c): c is number => c !== null))];
+  const seesPeople = actor.role !== 'ward_officer';
+  const citizens = citizenIds.length && seesPeople
+    ? await Promise.all(citizenIds.map(async (id) => {
+      const c = await db.selectFrom('citizens').select(['id', 'display_name']).where('id', '=', id).executeTakeFirstOrThrow();
+      const identities = await db.selectFrom('citizen_identities').select(['id', 'kind', 'value']).where('citizen_id', '=', id).orderBy('id').execute();
+      const history = await db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
+        .select(['tickets.code', 'tickets.status', 'tickets.title', 'reports.channel', 'reports.received_at'])
+        .where('reports.citizen_id', '=', id).where('tickets.id', '!=', t.id).orderBy('reports.received_at', 'desc').limit(20).execute();
+      return { ...c, identities, history };
+    }))
+    : [];
+  const [category, area, claimedBy] = await Promise.all([
+    t.category_code ? db.selectFrom('categories').select(['code', 'name']).where('code', '=', t.category_code).executeTakeFirst() : undefined,
+    t.area_code ? db.selectFrom('areas').select(['code', 'name']).where('code', '=', t.area_code).executeTakeFirst() : undefined,
+    t.claimed_by ? db.selectFrom('users').select(['username', 'display_name']).where('id', '=', t.claimed_by).executeTakeFirst() : undefined,
+  ]);
+  return {
+    ticket: { ...t, category: category ?? null, area: area ?? null, claimed_by: claimedBy?.username ?? null, claimed_by_name: claimedBy?.display_name ?? null },
+    reports: reports.map((r) => ({ ...r, received_at: r.received_at.toISOString() })),
+    events: events.map((e) => ({ ...e, seq: e.id, created_at: e.created_at.toISOString() })),
+    citizens,
+  };
+}

@@ -1,0 +1,330 @@
+import type { Db, DbOrTx } from '../db/schema.ts';
+import { AppError } from './errors.ts';
+import type { DomainEvent } from './events.ts';
+import { appendEvents } from './tickets.ts';
+
+// SLA: every target is minutes from receipt (triaged within 15, dispatched within 30,
+// acknowledged within 60, resolved within 120 by default). A stage's warning fires at 75% of
+// the way from receipt to its deadline, its breach at the deadline, for every stage the ticket
+// has not reached yet. Timers are rows in the jobs table (durable, run by the leader only);
+// the unique key of sla_alerts makes each warning and breach fire once, however often and
+// wherever a check runs.
+
+export const SLA_STAGES = ['triage', 'dispatch', 'acknowledge', 'resolve'] as const;
+export type SlaStage = (typeof SLA_STAGES)[number];
+export type SlaAlertKind = 'warning' | 'breach';
+/** Minutes from receipt to each stage. */
+export type SlaTargets = Record<SlaStage, number>;
+export type SlaDeadlines = Record<SlaStage, Date>;
+
+/** The job kind of an SLA timer; payload `{ ticketId, stage, kind }`. */
+export const SLA_CHECK_JOB = 'sla.check';
+export const SLA_WARNING_FRACTION = 0.75;
+/** Used when no policy row matches (the migration seeds a default row with these values). */
+export const DEFAULT_SLA_TARGETS: Readonly<SlaTargets> = { triage: 15, dispatch: 30, acknowledge: 60, resolve: 120 };
+/** Ticket priorities a policy may target (the same set the console offers). */
+export const SLA_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+const MAX_MINUTES = 60 * 24 * 60; // 60 days
+
+const EVENT_OF: Record<SlaAlertKind, string> = { warning: 'sla.warning', breach: 'sla.breached' };
+
+/** The stage a ticket in this status has still to reach first; null once it is settled. */
+export function stageOf(status: string): SlaStage | null {
+  switch (status) {
+    case 'new': return 'triage';
+    case 'triaged': return 'dispatch';
+    case 'dispatched': return 'acknowledge';
+    case 'acknowledged':
+    case 'in_progress': return 'resolve';
+    default: return null; // resolved, closed, rejected
+  }
+}
+
+/** Every stage not reached yet: the pending one and those after it (their clocks run too). */
+export function pendingStages(status: string): SlaStage[] {
+  const first = stageOf(status);
+  return first ? SLA_STAGES.slice(SLA_STAGES.indexOf(first)) : [];
+}
+
+/**
+ * The targets for a ticket: the most specific policy wins (category and priority, then
+ * category, then priority, then the default row), else DEFAULT_SLA_TARGETS.
+ */
+export async function slaTargets(db: DbOrTx, category: string | null, priority: string | null): Promise<SlaTargets> {
+  const row = await db.selectFrom('sla_policies')
+    .select(['triage_minutes', 'dispatch_minutes', 'acknowledge_minutes', 'resolve_minutes'])
+    .where((eb) => eb.or([eb('category_code', 'is', null), ...(category === null ? [] : [eb('category_code', '=', category)])]))
+    .where((eb) => eb.or([eb('priority', 'is', null), ...(priority === null ? [] : [eb('priority', '=', priority)])]))
+    .orderBy((eb) => eb('category_code', 'is', null))
+    .orderBy((eb) => eb('priority', 'is', null))
+    .limit(1)
+    .executeTakeFirst();
+  if (!row) return { ...DEFAULT_SLA_TARGETS };
+  return { triage: row.triage_minutes, dispatch: row.dispatch_minutes, acknowledge: row.acknowledge_minutes, resolve: row.resolve_minutes };
+}
+
+/** The due date of every stage. */
+export function slaDeadlines(receivedAt: Date, targets: SlaTargets): SlaDeadlines {
+  const at = (minutes: number) => new Date(receivedAt.getTime() + minutes * 60_000);
+  return { triage: at(targets.triage), dispatch: at(targets.dispatch), acknowledge: at(targets.acknowledge), resolve: at(targets.resolve) };
+}
+
+/** When a stage's warning fires: 75% of the way from receipt to its deadline. */
+export function warningTime(receivedAt: Date, dueAt: Date): Date {
+  return new Date(receivedAt.getTime() + Math.round((dueAt.getTime() - receivedAt.getTime()) * SLA_WARNING_FRACTION));
+}
+
+export interface SlaThreshold {
+  stage: SlaStage;
+  kind: SlaAlertKind;
+  /** When it fires. */
+  at: Date;
+  /** The stage's deadline. */
+  dueAt: Date;
+}
+
+/** The warning and breach times of every stage not reached yet, in time order. */
+export function slaThresholds(receivedAt: Date, targets: SlaTargets, status: string): SlaThreshold[] {
+  const deadlines = slaDeadlines(receivedAt, targets);
+  return pendingStages(status)
+    .flatMap((stage): SlaThreshold[] => [
+      { stage, kind: 'warning', at: warningTime(receivedAt, deadlines[stage]), dueAt: deadlines[stage] },
+      { stage, kind: 'breach', at: deadlines[stage], dueAt: deadlines[stage] },
+    ])
+    .sort((a, b) => a.at.getTime() - b.at.getTime());
+}
+
+export interface SlaState {
+  /** The stage the ticket has still to reach first; null once settled. */
+  stage: SlaStage | null;
+  /** That stage's deadline and warning time (for the countdown). */
+  dueAt: Date | null;
+  warnAt: Date | null;
+  /** Deadline for resolution (the city's promise). */
+  resolveDueAt: Date;
+  state: 'ok' | 'warning' | 'breached' | 'settled';
+}
+
+/** Where a ticket stands against its targets at `now`: what the console and ward view count down. */
+export function slaState(ticket: { status: string; received_at: Date }, targets: SlaTargets, now = new Date()): SlaState {
+  const deadlines = slaDeadlines(ticket.received_at, targets);
+  const stage = stageOf(ticket.status);
+  if (!stage) return { stage, dueAt: null, warnAt: null, resolveDueAt: deadlines.resolve, state: 'settled' };
+  const dueAt = deadlines[stage];
+  const warnAt = warningTime(ticket.received_at, dueAt);
+  const state = now >= dueAt ? 'breached' : now >= warnAt ? 'warning' : 'ok';
+  return { stage, dueAt, warnAt, resolveDueAt: deadlines.resolve, state };
+}
+
+/** What the SLA engine reads of a ticket. */
+export interface SlaTicket {
+  id: number;
+  status: string;
+  received_at: Date;
+  category_code: string | null;
+  priority: string;
+  triage_due_at?: Date | null;
+  due_at?: Date | null;
+}
+
+const SLA_TICKET_COLUMNS = ['id', 'status', 'received_at', 'category_code', 'priority', 'triage_due_at', 'due_at'] as const;
+
+const jobKey = (ticketId: number, t: SlaThreshold) => `sla:${ticketId}:${t.stage}:${t.kind}`;
+
+/**
+ * Makes sure a durable job exists at each threshold, keyed `sla:<ticket>:<stage>:<kind>` so
+ * that each is enqueued once. When a deadline has moved (category, priority or policy
+ * changed) and the keyed job is set for another time, a second job keyed with the new time
+ * is added: a check that runs early fires nothing, and one at the new time is not skipped.
+ * Writes the jobs table directly (core does not import src/workers), with the same rows
+ * queue.enqueue writes.
+ */
+async function ensureJobs(tx: DbOrTx, ticketId: number, thresholds: SlaThreshold[]): Promise<void> {
+  if (thresholds.length === 0) return;
+  const existing = await tx.selectFrom('jobs').select(['key', 'run_at'])
+    .where('kind', '=', SLA_CHECK_JOB).where('key', 'in', thresholds.map((t) => jobKey(ticketId, t))).execute();
+  const runAt = new Map(existing.map((j) => [j.key, new Date(j.run_at).getTime()]));
+  const rows = thresholds.flatMap((t) => {
+    const key = jobKey(ticketId, t);
+    const current = runAt.get(key);
+    if (current === t.at.getTime()) return [];
+    return [{
+      kind: SLA_CHECK_JOB, key: current === undefined ? key : `${key}@${t.at.toISOString()}`,
+      payload: JSON.stringify({ ticketId, stage: t.stage, kind: t.kind }), run_at: t.at, max_attempts: 10,
+    }];
+  });
+  if (rows.length === 0) return;
+  await tx.insertInto('jobs').values(rows).onConflict((oc) => oc.columns(['kind', 'key']).doNothing()).execute();
+}
+
+/**
+ * Schedules the SLA timers of a ticket (inside the caller's transaction): a job at the
+ * warning and at the breach time of every stage it has not reached. Idempotent.
+ */
+export async function scheduleSla(tx: DbOrTx, ticket: SlaTicket, targets?: SlaTargets): Promise<void> {
+  const t = targets ?? (await slaTargets(tx, ticket.category_code, ticket.priority));
+  await ensureJobs(tx, ticket.id, slaThresholds(ticket.received_at, t, ticket.status));
+}
+
+/** Keeps the ticket's shown deadlines (triage_due_at, due_at) in step with its targets. */
+async function syncDeadlines(tx: DbOrTx, ticket: SlaTicket, deadlines: SlaDeadlines): Promise<void> {
+  const same = (a: Date | null | undefined, b: Date) => a != null && new Date(a).getTime() === b.getTime();
+  if (same(ticket.triage_due_at, deadlines.triage) && same(ticket.due_at, deadlines.resolve)) return;
+  await tx.updateTable('tickets').set({ triage_due_at: deadlines.triage, due_at: deadlines.resolve }).where('id', '=', ticket.id).execute();
+}
+
+/**
+ * Call after a ticket's status, category or priority changed, in the same transaction:
+ * recomputes its deadlines from the policy and schedules the timers of the stages still
+ * ahead. Fits the workflow's `onStatus` hook.
+ */
+export async function onStatusChanged(tx: DbOrTx, ticketId: number): Promise<void> {
+  const ticket = await tx.selectFrom('tickets').select(SLA_TICKET_COLUMNS).where('id', '=', ticketId).executeTakeFirst();
+  if (!ticket) throw new AppError('ticket_not_found', 404, `ticket ${ticketId} not found`, 'Không tìm thấy hồ sơ.');
+  const targets = await slaTargets(tx, ticket.category_code, ticket.priority);
+  await syncDeadlines(tx, ticket, slaDeadlines(ticket.received_at, targets));
+  await scheduleSla(tx, ticket, targets);
+}
+
+/**
+ * Fires what is due for one ticket at `now`: for every stage it has not reached, the warning
+ * (75%) and the breach (100%), each recorded in sla_alerts (ON CONFLICT DO NOTHING) and
+ * appended as a ticket event ('sla.warning', or 'sla.breached': the escalation to
+ * supervisors), data `{ stage, due_at }`. Running it twice, or on two processes at once,
+ * fires nothing twice. Returns the events to publish after commit.
+ */
+export async function checkTicket(db: Db, ticketId: number, now = new Date()): Promise<DomainEvent[]> {
+  return db.transaction().execute(async (tx) => {
+    // Row lock: a status change in flight commits first (or waits), so the check sees it.
+    const ticket = await tx.selectFrom('tickets').select(SLA_TICKET_COLUMNS).where('id', '=', ticketId).forNoKeyUpdate().executeTakeFirst();
+    if (!ticket) return [];
+    const targets = await slaTargets(tx, ticket.category_code, ticket.priority);
+    await syncDeadlines(tx, ticket, slaDeadlines(ticket.received_at, targets));
+    const thresholds = slaThresholds(ticket.received_at, targets, ticket.status);
+    const due = thresholds.filter((t) => t.at.getTime() <= now.getTime());
+    // Timers for what is still ahead, in case the deadlines moved since they were scheduled.
+    await ensureJobs(tx, ticketId, thresholds.filter((t) => t.at.getTime() > now.getTime()));
+    if (due.length === 0) return [];
+    const fired = await tx.insertInto('sla_alerts')
+      .values(due.map((t) => ({ ticket_id: ticketId, stage: t.stage, kind: t.kind, due_at: t.dueAt, fired_at: now })))
+      .onConflict((oc) => oc.columns(['ticket_id', 'stage', 'kind']).doNothing())
+      .returning(['stage', 'kind'])
+      .execute();
+    const isNew = new Set(fired.map((f) => `${f.stage}:${f.kind}`));
+    return appendEvents(tx, due.filter((t) => isNew.has(`${t.stage}:${t.kind}`)).map((t) => ({
+      ticketId, type: EVENT_OF[t.kind], actor: 'system', data: { stage: t.stage, due_at: t.dueAt.toISOString() },
+    })));
+  });
+}
+
+export interface SlaPolicyInput {
+  /** null or absent: any category. */
+  category?: string | null;
+  /** null or absent: any priority. */
+  priority?: string | null;
+  triageMinutes?: number;
+  dispatchMinutes?: number;
+  acknowledgeMinutes?: number;
+  resolveMinutes?: number;
+  /** Who edits (`user:<name>`), kept on the row. */
+  actor?: string;
+}
+
+export interface SlaPolicy {
+  id: number;
+  category: string | null;
+  priority: string | null;
+  targets: SlaTargets;
+  updatedBy: string | null;
+  updatedAt: Date;
+}
+
+const POLICY_COLUMNS = ['id', 'category_code', 'priority', 'triage_minutes', 'dispatch_minutes', 'acknowledge_minutes', 'resolve_minutes', 'updated_by', 'updated_at'] as const;
+
+function toPolicy(r: {
+  id: number; category_code: string | null; priority: string | null; triage_minutes: number; dispatch_minutes: number;
+  acknowledge_minutes: number; resolve_minutes: number; updated_by: string | null; updated_at: Date;
+}): SlaPolicy {
+  return {
+    id: r.id, category: r.category_code, priority: r.priority, updatedBy: r.updated_by, updatedAt: r.updated_at,
+    targets: { triage: r.triage_minutes, dispatch: r.dispatch_minutes, acknowledge: r.acknowledge_minutes, resolve: r.resolve_minutes },
+  };
+}
+
+/** Every policy, the default first, then by category and priority. */
+export async function listSlaPolicies(db: DbOrTx): Promise<SlaPolicy[]> {
+  const rows = await db.selectFrom('sla_policies').select(POLICY_COLUMNS)
+    .orderBy((eb) => eb('category_code', 'is not', null)).orderBy('category_code').orderBy((eb) => eb('priority', 'is not', null)).orderBy('priority')
+    .execute();
+  return rows.map(toPolicy);
+}
+
+async function validScope(db: DbOrTx, input: { category?: string | null; priority?: string | null }): Promise<{ category: string | null; priority: string | null }> {
+  const category = input.category?.trim() || null;
+  const priority = input.priority?.trim() || null;
+  if (category !== null) {
+    const known = await db.selectFrom('categories').select('code').where('code', '=', category).executeTakeFirst();
+    if (!known) throw new AppError('category_unknown', 422, `unknown category ${category}`, 'Lĩnh vực không hợp lệ.', { category });
+  }
+  if (priority !== null && !(SLA_PRIORITIES as readonly string[]).includes(priority)) {
+    throw new AppError('priority_invalid', 422, `priority must be one of ${SLA_PRIORITIES.join(', ')}`, 'Mức ưu tiên không hợp lệ.', { priority });
+  }
+  return { category, priority };
+}
+
+/**
+ * Creates or updates the policy for (category, priority); fields left out keep their stored
+ * value (or the column default for a new row). Targets must be whole minutes between 1 and
+ * 60 days, in stage order (triage <= dispatch <= acknowledge <= resolve). Applies to open
+ * tickets at their next SLA check.
+ */
+export async function setSlaPolicy(db: DbOrTx, input: SlaPolicyInput): Promise<SlaPolicy> {
+  const { category, priority } = await validScope(db, input);
+  const given: Partial<SlaTargets> = {
+    triage: input.triageMinutes, dispatch: input.dispatchMinutes, acknowledge: input.acknowledgeMinutes, resolve: input.resolveMinutes,
+  };
+  for (const stage of SLA_STAGES) {
+    const v = given[stage];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > MAX_MINUTES)) {
+      throw new AppError('sla_minutes_invalid', 422, `${stage} target must be a whole number of minutes from 1 to ${MAX_MINUTES}`,
+        'Thời hạn phải là số phút nguyên, từ 1 phút đến 60 ngày.', { stage, value: v });
+    }
+  }
+  const current = await db.selectFrom('sla_policies').select(POLICY_COLUMNS)
+    .where('category_code', category === null ? 'is' : '=', category)
+    .where('priority', priority === null ? 'is' : '=', priority)
+    .executeTakeFirst();
+  const base = current ? toPolicy(current).targets : DEFAULT_SLA_TARGETS;
+  const targets: SlaTargets = {
+    triage: given.triage ?? base.triage, dispatch: given.dispatch ?? base.dispatch,
+    acknowledge: given.acknowledge ?? base.acknowledge, resolve: given.resolve ?? base.resolve,
+  };
+  if (!(targets.triage <= targets.dispatch && targets.dispatch <= targets.acknowledge && targets.acknowledge <= targets.resolve)) {
+    throw new AppError('sla_targets_out_of_order', 422, 'targets must not decrease: triage <= dispatch <= acknowledge <= resolve',
+      'Thời hạn các bước phải tăng dần: phân loại ≤ chuyển xử lý ≤ tiếp nhận ≤ giải quyết.', { targets });
+  }
+  const values = {
+    triage_minutes: targets.triage, dispatch_minutes: targets.dispatch, acknowledge_minutes: targets.acknowledge,
+    resolve_minutes: targets.resolve, updated_by: input.actor ?? null, updated_at: new Date(),
+  };
+  const row = await db.insertInto('sla_policies')
+    .values({ category_code: category, priority, ...values })
+    .onConflict((oc) => oc.columns(['category_code', 'priority']).doUpdateSet(values))
+    .returning(POLICY_COLUMNS)
+    .executeTakeFirstOrThrow();
+  return toPolicy(row);
+}
+
+/** Removes a specific policy (tickets fall back to the next one); the default row stays. */
+export async function removeSlaPolicy(db: DbOrTx, scope: { category?: string | null; priority?: string | null }): Promise<boolean> {
+  const category = scope.category?.trim() || null;
+  const priority = scope.priority?.trim() || null;
+  if (category === null && priority === null) {
+    throw new AppError('sla_default_policy_required', 409, 'the default policy can be edited, not removed', 'Không thể xoá chính sách mặc định; hãy sửa thời hạn.');
+  }
+  const r = await db.deleteFrom('sla_policies')
+    .where('category_code', category === null ? 'is' : '=', category)
+    .where('priority', priority === null ? 'is' : '=', priority)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}

@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FeatureCollection } from 'geojson';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../src/db/connect.ts';
+import type { Db } from '../src/db/schema.ts';
+import { emptyServerDatabase, TEST_DB } from './support/db.ts';
+
+// The real command line, as a child process, against one database: embedded PGlite under a
+// temporary DATA_DIR, or a new empty PostgreSQL database when TEST_DB=postgres. Each start of
+// the CLI costs seconds (PGlite boots in every process), so the runs are few and build on each
+// other in order: migrate, then accounts (which seeds HCMC's units), then an areas import.
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = path.join(ROOT, 'bin/phananh.mjs');
+
+let dataDir: string;
+let databaseUrl = '';
+let dropDatabase: (() => Promise<void>) | null = null;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-cli-'));
+  if (TEST_DB === 'postgres') {
+    const server = await emptyServerDatabase();
+    databaseUrl = server.url;
+    dropDatabase = server.drop;
+  }
+});
+afterAll(async () => {
+  await dropDatabase?.();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node bin/phananh.mjs ...args` with this file's database. */
+function cli(...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Opens the CLI's database in this process (after the child has exited: PGlite is single-process). */
+async function inspect<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  const handle = await connect(databaseUrl ? { databaseUrl, poolMax: 2 } : { dataDir });
+  try {
+    return await fn(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+const square = (minLng: number, minLat: number): number[][][] =>
+  [[[minLng, minLat], [minLng + 0.01, minLat], [minLng + 0.01, minLat + 0.01], [minLng, minLat + 0.01], [minLng, minLat]]];
+
+function geojsonFile(name: string, features: { props: Record<string, unknown>; coords: number[][][] }[]): string {
+  const fc: FeatureCollection = {
+    type: 'FeatureCollection',
+    features: features.map((f) => ({ type: 'Feature', properties: f.props, geometry: { type: 'Polygon', coordinates: f.coords } })),
+  };
+  const file = path.join(dataDir, name);
+  writeFileSync(file, JSON.stringify(fc));
+  return file;
+}
+
+// A first PGlite start initialises its data folder; on a busy machine that alone can take 20 s.
+describe('phananh CLI', { timeout: 120_000 }, () => {
+  it('migrate brings an empty database up to date', async () => {
+    const r = await cli('migrate');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^0001_initial: Success$/m);
+    const applied = await inspect(async (db) => (await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db)).rows);
+    expect(applied.map((m) => m.name)).toContain('0001_initial');
+    // The schema is really there: an empty table answers.
+    expect(await inspect((db) => db.selectFrom('inbound_messages').select('id').execute())).toEqual([]);
+  });
+
+  it('user add creates a ward officer bound to a unit, with a scrypt password hash', async () => {
+    const r = await cli('user', 'add', '--username', 'tester', '--password', 'secret123', '--role', 'ward_officer', '--area', '26743');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('created user tester (ward_officer)');
+    const user = await inspect((db) => db.selectFrom('users').select(['username', 'role', 'password_hash', 'area_codes']).where('username', '=', 'tester').executeTakeFirst());
+    expect(user).toMatchObject({ username: 'tester', role: 'ward_officer', area_codes: ['26743'] });
+    expect(user!.password_hash.startsWith('scrypt$')).toBe(true);
+    expect(user!.password_hash).not.toContain('secret123');
+  });
+
+  it('user add refuses a ward officer without an area (user_area_missing) and creates nobody', async () => {
+    const r = await cli('user', 'add', '--username', 'nobody', '--password', 'secret123', '--role', 'ward_officer');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('user_area_missing');
+    const user = await inspect((db) => db.selectFrom('users').select('id').where('username', '=', 'nobody').executeTakeFirst());
+    expect(user).toBeUndefined();
+  });
+
+  it('areas import reads a GeoJSON file with the given properties', async () => {
+    const file = geojsonFile('units.geojson', [
+      { props: { id: 'T-1', ten: 'Phường Thử Một', other: 'x' }, coords: square(120.0, 20.0) },
+      { props: { id: 90002, ten: ' Xã Thử Hai ' }, coords: square(120.02, 20.0) },
+    ]);
+    const r = await cli('areas', 'import', file, '--code-prop', 'id', '--name-prop', 'ten');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('imported 2 areas');
+    const rows = await inspect((db) => db.selectFrom('areas').select(['code', 'name', 'short_name', 'kind', 'min_lng', 'max_lat'])
+      .where('code', 'in', ['T-1', '90002']).orderBy('code').execute());
+    expect(rows).toEqual([
+      { code: '90002', name: 'Xã Thử Hai', short_name: 'Thử Hai', kind: 'xã', min_lng: 120.02, max_lat: 20.01 },
+      { code: 'T-1', name: 'Phường Thử Một', short_name: 'Thử Một', kind: 'phường', min_lng: 120.0, max_lat: 20.01 },
+    ]);
+  });
+
+  it('areas import stops on a feature without its name (areas_name_missing) and writes none of the file', async () => {
+    const file = geojsonFile('broken.geojson', [
+      { props: { id: 'B-1', ten: 'Phường Hợp Lệ' }, coords: square(121.0, 20.0) },
+      { props: { id: 'B-2', name: 'wrong property' }, coords: square(121.02, 20.0) },
+    ]);
+    const r = await cli('areas', 'import', file, '--code-prop', 'id', '--name-prop', 'ten');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('areas_name_missing');
+    expect(r.stdout).not.toContain('imported');
+    const rows = await inspect((db) => db.selectFrom('areas').select('code').where('code', 'in', ['B-1', 'B-2']).execute());
+    expect(rows).toEqual([]);
+  });
+});

@@ -1,0 +1,247 @@
+import type { Polygon } from 'geojson';
+import { describe, expect, it } from 'vitest';
+import { AreaIndex, bboxOf, type AreaShape } from '../../src/core/area-index.ts';
+import { canonicalCode, newCode } from '../../src/core/codes.ts';
+import { cellOf, cellsAround, distanceMetres } from '../../src/core/geo.ts';
+import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone } from '../../src/core/identity.ts';
+import { fold, nfc, tokens } from '../../src/core/text.ts';
+
+describe('normalisePhone', () => {
+  const table: [string, string | null][] = [
+    ['0903 123 456', '+84903123456'],
+    ['0903.123.456', '+84903123456'],
+    ['+84903123456', '+84903123456'],
+    ['+84 903 123 456', '+84903123456'],
+    ['84903123456', '+84903123456'],
+    ['0084903123456', '+84903123456'],
+    ['(028) 3829 1234', '+842838291234'], // HCMC landline
+    ['+84 28 3829 1234', '+842838291234'],
+    ['01223456789', '+84773456789'], // 0122 renumbered to 077 in 2018
+    ['0168 123 4567', '+84381234567'], // 0168 -> 038
+    ['0199 123 4567', '+84591234567'], // 0199 -> 059
+    ['12', null],
+    ['0903', null],
+    ['09031234567890', null],
+    ['không có', null],
+    ['', null],
+  ];
+  it.each(table)('%j -> %j', (input, expected) => {
+    expect(normalisePhone(input)).toBe(expected);
+  });
+
+  it('gives every way of writing one number the same identity', () => {
+    const forms = ['0903 123 456', '+84903123456', '84903123456', '0903-123-456'];
+    expect(new Set(forms.map(normalisePhone))).toEqual(new Set(['+84903123456']));
+  });
+});
+
+describe('normaliseEmail', () => {
+  const table: [string, string | null][] = [
+    ['  Nguyen.Van.A@Example.COM ', 'nguyen.van.a@example.com'],
+    ['a@b.vn', 'a@b.vn'],
+    ['PhanAnh1022@TPHCM.GOV.VN', 'phananh1022@tphcm.gov.vn'],
+    ['no-at-sign.vn', null],
+    ['a@b', null],
+    ['a b@c.vn', null],
+    ['@c.vn', null],
+    ['   ', null],
+  ];
+  it.each(table)('%j -> %j', (input, expected) => {
+    expect(normaliseEmail(input)).toBe(expected);
+  });
+});
+
+describe('normaliseNationalId (CCCD)', () => {
+  const table: [string, string | null][] = [
+    ['079123456789', '079123456789'], // 079: Hồ Chí Minh
+    ['001123456789', '001123456789'], // 001: Hà Nội
+    ['096123456789', '096123456789'], // 096: Cà Mau, the last province code
+    ['079 123 456 789', '079123456789'],
+    ['000123456789', null], // no province 000
+    ['097123456789', null], // beyond the province codes
+    ['07912345678', null], // 11 digits
+    ['0791234567890', null], // 13 digits
+    ['079-123-456-789', null],
+    ['07912345678a', null],
+    ['123456789', null], // old 9-digit CMND is not a CCCD
+  ];
+  it.each(table)('%j -> %j', (input, expected) => {
+    expect(normaliseNationalId(input)).toBe(expected);
+  });
+});
+
+describe('identitiesOf', () => {
+  it('normalises what is valid and names what was rejected', () => {
+    const r = identitiesOf({ name: 'Lê Thị B', phone: '0903 123 456', email: ' B@Mail.VN', national_id: '12', facebook_id: 'abc', zalo_id: ' zalo.b ' });
+    expect(r.identities).toEqual([
+      { kind: 'phone', value: '+84903123456' },
+      { kind: 'email', value: 'b@mail.vn' },
+      { kind: 'zalo', value: 'zalo.b' },
+    ]);
+    expect(r.rejected).toEqual(['facebook', 'national_id']);
+  });
+
+  it('ignores blank fields instead of rejecting them', () => {
+    expect(identitiesOf({ phone: '  ', email: '' })).toEqual({ identities: [], rejected: [] });
+  });
+});
+
+describe('text', () => {
+  const table: [string, string][] = [
+    ['Đường Bến Thành', 'duong ben thanh'],
+    ['NGẬP NƯỚC  sâu!!!', 'ngap nuoc sau'],
+    ['Phường 12, Quận 3', 'phuong 12 quan 3'],
+    ['đèn đường hư', 'den duong hu'],
+    ['Ủy ban nhân dân xã Cần Giờ', 'uy ban nhan dan xa can gio'],
+    ['  ', ''],
+  ];
+  it.each(table)('fold(%j) = %j', (input, expected) => {
+    expect(fold(input)).toBe(expected);
+  });
+
+  it('folds decomposed (NFD) input exactly like composed (NFC) input', () => {
+    const composed = 'Nước ngập sâu ở đường Nguyễn Thị Minh Khai';
+    const decomposed = composed.normalize('NFD');
+    expect(decomposed).not.toBe(composed); // the test means something only if the forms differ
+    expect(fold(decomposed)).toBe(fold(composed));
+    expect(fold(decomposed)).toBe('nuoc ngap sau o duong nguyen thi minh khai');
+  });
+
+  it('nfc composes and collapses whitespace but keeps accents and case', () => {
+    const input = '  Đèn\u00a0đường\n\thư  '.normalize('NFD');
+    expect(nfc(input)).toBe('Đèn đường hư');
+    expect(nfc(input)).toBe(nfc(input).normalize('NFC'));
+  });
+
+  it('tokens splits the folded form and gives nothing for empty text', () => {
+    expect(tokens('Rác thải, đổ bừa bãi')).toEqual(['rac', 'thai', 'do', 'bua', 'bai']);
+    expect(tokens(' ... ')).toEqual([]);
+  });
+});
+
+describe('tracking codes', () => {
+  it('newCode: prefix, dash and 8 Crockford base-32 characters, random', () => {
+    const codes = Array.from({ length: 200 }, () => newCode('PA'));
+    for (const c of codes) expect(c).toMatch(/^PA-[0-9A-HJKMNP-TV-Z]{8}$/);
+    expect(new Set(codes).size).toBe(codes.length);
+    expect(newCode('TK')).toMatch(/^TK-[0-9A-HJKMNP-TV-Z]{8}$/);
+  });
+
+  it('every new code is already canonical', () => {
+    for (let i = 0; i < 200; i++) {
+      const c = newCode(i % 2 ? 'PA' : 'TK');
+      expect(canonicalCode(c)).toBe(c);
+    }
+  });
+
+  const table: [string, string | null][] = [
+    ['PA-7K3M9Q2X', 'PA-7K3M9Q2X'],
+    ['pa-7k3m9q2x', 'PA-7K3M9Q2X'],
+    ['pa7k3m9q2x', 'PA-7K3M9Q2X'],
+    ['  PA 7K3M 9Q2X ', 'PA-7K3M9Q2X'],
+    ['PA-7K3M9QOX', 'PA-7K3M9Q0X'], // O typed for 0
+    ['pa-7k3m9qox', 'PA-7K3M9Q0X'],
+    ['TK-I2L4ABCD', 'TK-1214ABCD'], // I and L typed for 1
+    ['tk0000000o', 'TK-00000000'],
+    ['PA-7K3M9Q2', null], // 7 characters
+    ['PA-7K3M9Q2XY', null], // 9 characters
+    ['PA-7K3M9Q2U', null], // U is not in the alphabet
+    ['XX-7K3M9Q2X', null],
+    ['PA_7K3M9Q2X', null],
+    ['hello', null],
+    ['', null],
+    ["PA-7K3M9Q2X'; drop table reports;--", null],
+  ];
+  it.each(table)('canonicalCode(%j) = %j', (input, expected) => {
+    expect(canonicalCode(input)).toBe(expected);
+  });
+});
+
+describe('AreaIndex', () => {
+  // Two hand-made squares side by side (lng 106.0-106.1 and 106.1-106.2, lat 10.0-10.1),
+  // and a multipolygon unit made of two islands further east.
+  const square = (minLng: number, minLat: number, size: number): Polygon => ({
+    type: 'Polygon',
+    coordinates: [[[minLng, minLat], [minLng + size, minLat], [minLng + size, minLat + size], [minLng, minLat + size], [minLng, minLat]]],
+  });
+  const areas: AreaShape[] = [
+    { code: 'A1', name: 'Phường Thử Nghiệm', short_name: 'Thử Nghiệm', geometry: square(106.0, 10.0, 0.1) },
+    { code: 'A2', name: 'Phường Bến Thử', short_name: 'Bến Thử', geometry: square(106.1, 10.0, 0.1) },
+    {
+      code: 'A3', name: 'Đặc khu Hai Đảo', short_name: 'Hai Đảo',
+      geometry: { type: 'MultiPolygon', coordinates: [square(107.0, 10.0, 0.05).coordinates, square(107.2, 10.0, 0.05).coordinates] },
+    },
+    { code: 'A4', name: 'Xã Thử Nghiệm Mới', short_name: 'Thử Nghiệm Mới', geometry: square(108.0, 10.0, 0.1) },
+  ];
+  const index = new AreaIndex(areas);
+
+  it('bboxOf covers a polygon and every part of a multipolygon', () => {
+    expect(bboxOf(square(106.0, 10.0, 0.1))).toEqual({ minLng: 106.0, minLat: 10.0, maxLng: 106.1, maxLat: 10.1 });
+    const b = bboxOf(areas[2]!.geometry);
+    expect(b.minLng).toBe(107.0);
+    expect(b.maxLng).toBeCloseTo(107.25, 10);
+  });
+
+  const points: [string, number, number, string | null][] = [
+    ['the middle of A1', 10.05, 106.05, 'A1'],
+    ['the middle of A2', 10.05, 106.15, 'A2'],
+    ['just inside A1 near its west edge', 10.05, 106.0001, 'A1'],
+    ['north of both squares', 10.15, 106.05, null],
+    ['west of A1', 10.05, 105.99, null],
+    ['the first island of A3', 10.02, 107.02, 'A3'],
+    ['the second island of A3', 10.02, 107.22, 'A3'],
+    ['the sea between the islands (inside A3 bounding box)', 10.02, 107.1, null],
+    ['lat and lng swapped', 106.05, 10.05, null],
+  ];
+  it.each(points)('locate: %s', (_what, lat, lng, code) => {
+    expect(index.locate(lat, lng)?.code ?? null).toBe(code);
+  });
+
+  it('an empty index locates nothing', () => {
+    const empty = new AreaIndex([]);
+    expect(empty.size).toBe(0);
+    expect(empty.locate(10.05, 106.05)).toBeNull();
+  });
+
+  it('get and all expose the units by code', () => {
+    expect(index.size).toBe(4);
+    expect(index.get('A2')?.name).toBe('Phường Bến Thử');
+    expect(index.get('nope')).toBeUndefined();
+    expect(index.all().map((a) => a.code)).toEqual(['A1', 'A2', 'A3', 'A4']);
+  });
+});
+
+describe('geo', () => {
+  it('one degree of latitude is about 111 km', () => {
+    expect(distanceMetres(10, 106, 11, 106)).toBeGreaterThan(110_500);
+    expect(distanceMetres(10, 106, 11, 106)).toBeLessThan(111_500);
+    expect(distanceMetres(0, 0, 1, 0)).toBeCloseTo(111_195, -1);
+  });
+
+  it('one degree of longitude shrinks with the cosine of latitude', () => {
+    const atEquator = distanceMetres(0, 106, 0, 107);
+    const atHcmc = distanceMetres(10.77, 106, 10.77, 107);
+    expect(atHcmc / atEquator).toBeCloseTo(Math.cos((10.77 * Math.PI) / 180), 3);
+  });
+
+  it('is zero for one point and symmetric', () => {
+    expect(distanceMetres(10.7725, 106.698, 10.7725, 106.698)).toBe(0);
+    const ab = distanceMetres(10.7725, 106.698, 10.7798, 106.699);
+    expect(distanceMetres(10.7798, 106.699, 10.7725, 106.698)).toBeCloseTo(ab, 6);
+    expect(ab).toBeGreaterThan(800);
+    expect(ab).toBeLessThan(830);
+  });
+
+  it('the nine cells around a point hold every point within the largest same-incident radius', () => {
+    const [lat, lng, r] = [10.7725, 106.698, 300];
+    const cells = new Set(cellsAround(lat, lng));
+    for (let deg = 0; deg < 360; deg += 15) {
+      const t = (deg * Math.PI) / 180;
+      // a point just inside the radius in direction t
+      const pLat = lat + ((r * 0.999) / 111_195) * Math.cos(t);
+      const pLng = lng + ((r * 0.999) / (111_195 * Math.cos((lat * Math.PI) / 180))) * Math.sin(t);
+      expect(distanceMetres(lat, lng, pLat, pLng)).toBeLessThanOrEqual(r);
+      expect(cells.has(cellOf(pLat, pLng))).toBe(true);
+    }
+  });
+});

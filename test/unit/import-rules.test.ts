@@ -1,0 +1,206 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+// The layering rules of STYLE.md, checked on the source: core imports no transport, channels
+// never import each other, intake never imports a channel. Imports are read with the
+// TypeScript scanner, so `import type`, `export ... from` and dynamic `import()` all count.
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SOURCE_DIRS = ['src', 'channels', 'web', 'migrations'];
+const EXTENSIONS = /\.(ts|tsx|mts|cts|js|mjs|cjs)$/;
+
+/** Packages core may not import (a transport, a provider SDK or a database driver). */
+const CORE_FORBIDDEN_PACKAGES = ['hono', '@hono/*', 'socket.io', 'twilio', 'imapflow', 'nodemailer', 'meilisearch', 'pg', '@electric-sql/pglite'];
+/** Folders core may not import from. */
+const CORE_FORBIDDEN_PATHS = ['channels/', 'src/http/', 'src/realtime/', 'src/intake/', 'src/workers/', 'web/'];
+
+/** What an import specifier points at: a package name, or a repository-relative path. */
+type Target = { package: string } | { path: string };
+
+/** Every module specifier in a source text. */
+function importsOf(source: string): string[] {
+  return ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
+}
+
+/** Resolves a specifier seen in `file` (repository-relative, posix). */
+function targetOf(file: string, specifier: string): Target {
+  if (specifier.startsWith('.')) return { path: path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier)) };
+  if (specifier.startsWith('/')) return { path: path.posix.relative(ROOT.split(path.sep).join('/'), specifier) };
+  const parts = specifier.split('/');
+  return { package: specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]! };
+}
+
+const packageForbidden = (pkg: string, rules: string[]) =>
+  rules.some((r) => (r.endsWith('/*') ? pkg.startsWith(r.slice(0, -1)) : pkg === r));
+
+/** The channel folder a path lies in (`channels/<name>/...`), or null. */
+const channelOf = (p: string) => /^channels\/([^/]+)\//.exec(p)?.[1] ?? null;
+
+/** Rule violations of one import, or an empty list. */
+function violationsOf(file: string, specifier: string): string[] {
+  const t = targetOf(file, specifier);
+  const out: string[] = [];
+  const where = `${file} imports ${specifier}`;
+  if (file.startsWith('src/core/')) {
+    if ('package' in t && packageForbidden(t.package, CORE_FORBIDDEN_PACKAGES)) out.push(`${where}: core imports no transport, SDK or driver`);
+    if ('path' in t && CORE_FORBIDDEN_PATHS.some((p) => t.path.startsWith(p) || `${t.path}/` === p)) out.push(`${where}: core imports nothing outward`);
+  }
+  const own = channelOf(file);
+  if (own && 'path' in t) {
+    const other = channelOf(t.path);
+    if (other && other !== own) out.push(`${where}: a channel never imports another channel`);
+    if (t.path === 'channels/index.ts' || t.path === 'channels') out.push(`${where}: a channel never imports the registry (every channel)`);
+  }
+  if (file.startsWith('src/intake/') && 'path' in t && (t.path.startsWith('channels/') || t.path === 'channels')) {
+    out.push(`${where}: intake never imports a channel`);
+  }
+  return out;
+}
+
+function listSources(): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(path.join(ROOT, dir))) {
+      if (name === 'node_modules' || name === 'dist') continue;
+      const rel = `${dir}/${name}`;
+      if (statSync(path.join(ROOT, rel)).isDirectory()) walk(rel);
+      else if (EXTENSIONS.test(name)) out.push(rel);
+    }
+  };
+  for (const d of SOURCE_DIRS) if (existsSync(path.join(ROOT, d))) walk(d);
+  return out.sort();
+}
+
+const SOURCES = listSources();
+const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
+
+/** Resolves a relative import to an existing file (`./x.ts`, or `./x` as `x.ts` / `x/index.ts`). */
+function resolveFile(p: string): string | null {
+  for (const c of [p, `${p}.ts`, `${p}/index.ts`]) {
+    if (existsSync(path.join(ROOT, c)) && statSync(path.join(ROOT, c)).isFile()) return c;
+  }
+  return null;
+}
+
+describe('the scanner', () => {
+  it('sees every form of import', () => {
+    const source = [
+      "import { Hono } from 'hono';",
+      "import type { Server } from 'socket.io';",
+      'import {',
+      '  a,',
+      '  b,',
+      "} from '../db/connect.ts';",
+      "export { x } from '@hono/node-server';",
+      "export * from 'pg';",
+      "import 'twilio';",
+      "const m = await import('imapflow');",
+      "// import { nope } from 'comment-only'",
+      "const s = \"from 'not-an-import'\";",
+    ].join('\n');
+    expect(importsOf(source)).toEqual(['hono', 'socket.io', '../db/connect.ts', '@hono/node-server', 'pg', 'twilio', 'imapflow']);
+  });
+
+  const bad: [string, string][] = [
+    ['src/core/pipeline.ts', 'hono'],
+    ['src/core/pipeline.ts', 'hono/body-limit'],
+    ['src/core/pipeline.ts', '@hono/node-server'],
+    ['src/core/x.ts', 'socket.io'],
+    ['src/core/x.ts', 'twilio'],
+    ['src/core/x.ts', 'imapflow'],
+    ['src/core/x.ts', 'nodemailer'],
+    ['src/core/x.ts', 'meilisearch'],
+    ['src/core/x.ts', 'pg'],
+    ['src/core/x.ts', 'pg/lib/client'],
+    ['src/core/x.ts', '@electric-sql/pglite'],
+    ['src/core/x.ts', '@electric-sql/pglite/contrib/pg_trgm'],
+    ['src/core/x.ts', '../../channels/web-form/index.ts'],
+    ['src/core/x.ts', '../../channels/index.ts'],
+    ['src/core/x.ts', '../http/app.ts'],
+    ['src/core/x.ts', '../realtime/server.ts'],
+    ['src/core/x.ts', '../intake/intake-service.ts'],
+    ['src/core/x.ts', '../workers/queue.ts'],
+    ['src/core/x.ts', '../../web/console/main.ts'],
+    ['src/core/deep/y.ts', '../../http/app.ts'],
+    ['channels/web-form/index.ts', '../mobile-app/index.ts'],
+    ['channels/web-form/pages.ts', '../../channels/mobile-app/openapi.ts'],
+    ['channels/web-form/index.ts', '../index.ts'],
+    ['src/intake/channel-adapter.ts', '../../channels/web-form/index.ts'],
+    ['src/intake/x.ts', '../../channels/index.ts'],
+  ];
+  it.each(bad)('flags %s importing %s', (file, spec) => {
+    expect(violationsOf(file, spec)).not.toEqual([]);
+  });
+
+  const fine: [string, string][] = [
+    ['src/core/pipeline.ts', 'kysely'],
+    ['src/core/identity.ts', 'libphonenumber-js/max'],
+    ['src/core/x.ts', 'pg-format'], // another package, not `pg`
+    ['src/core/x.ts', 'honorific'],
+    ['src/core/x.ts', '../db/schema.ts'],
+    ['src/core/x.ts', './text.ts'],
+    ['src/core/x.ts', 'node:crypto'],
+    ['channels/web-form/index.ts', './pages.ts'],
+    ['channels/web-form/index.ts', '../../src/intake/intake-service.ts'],
+    ['channels/web-form/index.ts', 'hono'],
+    ['channels/index.ts', './web-form/index.ts'],
+    ['src/intake/intake-service.ts', '../workers/queue.ts'],
+    ['src/http/app.ts', '../../channels/index.ts'],
+    ['src/runtime.ts', '../channels/index.ts'],
+  ];
+  it.each(fine)('allows %s importing %s', (file, spec) => {
+    expect(violationsOf(file, spec)).toEqual([]);
+  });
+
+  it('finds a violation in a whole synthetic core file', () => {
+    const file = 'src/core/leaky.ts';
+    const source = "import { sql } from 'kysely';\nimport type { Context } from 'hono';\nexport const f = (c: Context) => sql`${c}`;\n";
+    expect(importsOf(source).flatMap((s) => violationsOf(file, s))).toEqual([
+      'src/core/leaky.ts imports hono: core imports no transport, SDK or driver',
+    ]);
+  });
+});
+
+describe('import rules on the source tree', () => {
+  it('scans the folders that exist, including core, intake and every channel', () => {
+    expect(SOURCES.filter((f) => f.startsWith('src/core/')).length).toBeGreaterThanOrEqual(10);
+    expect(SOURCES.filter((f) => f.startsWith('src/intake/')).length).toBeGreaterThanOrEqual(2);
+    expect(new Set(SOURCES.map(channelOf).filter(Boolean)).size).toBeGreaterThanOrEqual(2);
+    // The scanner does see imports in these files (an empty parse would pass every rule).
+    expect(importsOf(read('src/core/process-report.ts'))).toContain('./pipeline.ts');
+    expect(importsOf(read('channels/mobile-app/index.ts'))).toContain('hono');
+  });
+
+  it('no file breaks a rule', () => {
+    const violations = SOURCES.flatMap((file) => importsOf(read(file)).flatMap((s) => violationsOf(file, s)));
+    expect(violations).toEqual([]);
+  });
+
+  it('core does not reach a forbidden package through another module either', () => {
+    // Follow relative imports from core through the rest of src/ (e.g. core -> src/db/x.ts -> pg).
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    const visit = (file: string, trail: string[]) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const spec of importsOf(read(file))) {
+        const t = targetOf(file, spec);
+        if ('package' in t) {
+          if (packageForbidden(t.package, CORE_FORBIDDEN_PACKAGES)) problems.push(`${[...trail, file].join(' -> ')} -> ${spec}`);
+          continue;
+        }
+        const next = resolveFile(t.path);
+        if (!next) continue;
+        if (CORE_FORBIDDEN_PATHS.some((p) => next.startsWith(p))) problems.push(`${[...trail, file].join(' -> ')} -> ${next}`);
+        else visit(next, [...trail, file]);
+      }
+    };
+    const core = SOURCES.filter((f) => f.startsWith('src/core/'));
+    for (const f of core) visit(f, []);
+    expect(seen.size).toBeGreaterThan(core.length); // it did leave core (src/db/schema.ts at least)
+    expect(problems).toEqual([]);
+  });
+});
