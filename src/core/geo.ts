@@ -1,6 +1,5 @@
-// Mean Earth radius; boxAround must use the same one, or its box misses points at the radius.
+/** Mean Earth radius in metres. */
 const R = 6371008.8;
-const METRES_PER_DEGREE = (R * Math.PI) / 180;
 
 /** Great-circle distance in metres. */
 export function distanceMetres(lat1: number, lng1: number, lat2: number, lng2: number): number {
