@@ -3,7 +3,7 @@ import type { Db } from '../db/schema.ts';
 import { AppError } from './errors.ts';
 import { canonicalCode } from './codes.ts';
 import type { Actor } from './workflow.ts';
-import { mayActInArea } from './workflow.ts';
+import { canAccessArea } from './sessions.ts';
 
 export interface QueueFilters {
   status?: string[];
@@ -85,7 +85,7 @@ export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
   const code = canonicalCode(rawCode);
   const t = code ? await db.selectFrom('tickets').selectAll().where('code', '=', code).executeTakeFirst() : undefined;
   if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${rawCode}`, 'Không tìm thấy hồ sơ.');
-  if (!mayActInArea(actor, t.dispatched_area ?? t.area_code)) {
+  if (!canAccessArea(actor, t.dispatched_area ?? t.area_code)) {
     throw new AppError('ticket_forbidden', 403, 'this ticket is outside your units', 'Hồ sơ này không thuộc địa bàn của bạn.');
   }
   const reports = await db.selectFrom('reports').select([

@@ -3,6 +3,7 @@ import { AppError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
 import { appendEvents, type NewEvent } from './tickets.ts';
 import type { Role } from './users.ts';
+import { canAccessArea } from './sessions.ts';
 
 /** Who acts: a signed-in user (the session user satisfies this). */
 export interface Actor {
@@ -10,12 +11,6 @@ export interface Actor {
   username: string;
   role: Role;
   areaCodes: string[];
-}
-
-/** Ward officers act only in their own units; everyone else anywhere. */
-export function mayActInArea(actor: Actor, areaCode: string | null): boolean {
-  if (actor.role !== 'ward_officer') return true;
-  return areaCode !== null && actor.areaCodes.includes(areaCode);
 }
 
 const who = (a: Actor) => `user:${a.username}`;
@@ -43,7 +38,7 @@ async function lockTicket(db: DbOrTx, ticketId: number) {
 }
 
 function assertArea(actor: Actor, areaCode: string | null) {
-  if (!mayActInArea(actor, areaCode)) {
+  if (!canAccessArea(actor, areaCode)) {
     throw new AppError('ticket_forbidden', 403, 'this ticket is outside your units', 'Hồ sơ này không thuộc địa bàn của bạn.');
   }
 }

@@ -22,3 +22,34 @@ export function postReport(rt: Runtime, body: unknown, headers: Record<string, s
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 }
+
+let clientCounter = 0;
+
+/** Signs in through POST /login (as a script would) and returns the cookie and CSRF token. */
+export async function signIn(rt: Runtime, username: string, password: string): Promise<{ cookie: string; csrf: string }> {
+  const res = await rt.app.request('/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'x-forwarded-for': `203.0.113.${++clientCounter % 250}` },
+    body: new URLSearchParams({ username, password }).toString(),
+  });
+  if (res.status !== 200) throw new Error(`sign-in of ${username} answered ${res.status}: ${await res.text()}`);
+  const cookie = /(phananh_session=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
+  if (!cookie) throw new Error('no session cookie');
+  const { csrf } = (await res.json()) as { csrf: string };
+  return { cookie, csrf };
+}
+
+/** A signed-in client of the staff API: JSON in, JSON out, cookie and CSRF header set. */
+export function staffClient(rt: Runtime, session: { cookie: string; csrf: string }) {
+  const call = (method: string, path: string, body?: unknown) => rt.app.request(path, {
+    method,
+    headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return {
+    get: (path: string) => call('GET', path),
+    post: (path: string, body: unknown = {}) => call('POST', path, body),
+    patch: (path: string, body: unknown) => call('PATCH', path, body),
+    raw: (path: string, init: RequestInit) => rt.app.request(path, { ...init, headers: { cookie: session.cookie, 'x-csrf-token': session.csrf, ...(init.headers as Record<string, string> | undefined) } }),
+  };
+}

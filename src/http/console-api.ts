@@ -1,0 +1,216 @@
+import { Hono, type Context } from 'hono';
+import { sql } from 'kysely';
+import { listQueue, ticketDetail, type QueueFilters } from '../core/console-queries.ts';
+import { unlinkIdentity } from '../core/citizens.ts';
+import { canonicalCode } from '../core/codes.ts';
+import { AppError } from '../core/errors.ts';
+import type { DomainEvent, EventBus } from '../core/events.ts';
+import { mergeTickets, moveReportToNewTicket } from '../core/regroup.ts';
+import { REPORT_LIMITS } from '../core/report-input.ts';
+import { loadCategories } from '../core/catalog.ts';
+import {
+  addNote, changeStatus, claimTicket, dispatchTicket, releaseTicket, replyToCitizens, updateTicket,
+  type Actor, type StatusHook, type TicketChanges,
+} from '../core/workflow.ts';
+import type { Attachment, Db } from '../db/schema.ts';
+import { checkPhoto, photoTooLarge, type FileStore } from '../intake/file-store.ts';
+import { requireUser, type AuthEnv } from './auth.ts';
+
+export interface ConsoleApiDeps {
+  db: Db;
+  events: EventBus;
+  files: FileStore;
+  uploadMaxBytes: number;
+  /** Called inside the transaction of every status change (SLA timers). */
+  onStatus?: StatusHook;
+}
+
+const CHANNELS = ['web', 'app', 'phone', 'sms', 'email', 'facebook'];
+const STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress', 'resolved', 'closed', 'rejected'];
+
+const actorOf = (c: Context<AuthEnv>): Actor => c.get('user');
+
+async function body(c: Context): Promise<Record<string, unknown>> {
+  try {
+    const b = await c.req.json();
+    if (b && typeof b === 'object' && !Array.isArray(b)) return b as Record<string, unknown>;
+  } catch {
+    // fall through
+  }
+  throw new AppError('invalid_json', 400, 'request body must be a JSON object', 'Dữ liệu gửi lên không hợp lệ.');
+}
+
+const text = (v: unknown, field: string, required = true): string | undefined => {
+  if (v === undefined || v === null || v === '') {
+    if (required) throw new AppError('field_missing', 422, `${field} is required`, 'Thiếu thông tin bắt buộc.', { field });
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new AppError('field_invalid', 422, `${field} must be a string`, 'Dữ liệu không hợp lệ.', { field });
+  return v;
+};
+
+/**
+ * The agents' console and the ward forces' API (see the console contract in the README). Every
+ * change goes through a core service that writes the audit log; the events it returns are
+ * published here, after commit, for realtime and notifications.
+ */
+export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const { db } = deps;
+  const publish = (events: DomainEvent[]) => deps.events.publish(events);
+  const ticketId = async (raw: string) => {
+    const code = canonicalCode(raw);
+    const t = code ? await db.selectFrom('tickets').select('id').where('code', '=', code).executeTakeFirst() : undefined;
+    if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${raw}`, 'Không tìm thấy hồ sơ.');
+    return t.id;
+  };
+  const ok = (c: Context, events: DomainEvent[]) => {
+    publish(events);
+    return c.json({ ok: true, events: events.map((e) => ({ seq: e.seq, type: e.type })) });
+  };
+
+  const staff = requireUser('agent', 'supervisor', 'admin');
+  const anyone = requireUser();
+  const field = requireUser('ward_officer', 'supervisor', 'admin');
+
+  app.get('/api/console/meta', staff, async (c) => {
+    const [categories, areas] = await Promise.all([
+      loadCategories(db),
+      db.selectFrom('areas').select(['code', 'name']).orderBy('name').execute(),
+    ]);
+    return c.json({
+      categories: categories.map((x) => ({ code: x.code, name: x.name })), areas, channels: CHANNELS, statuses: STATUSES,
+      priorities: ['low', 'normal', 'high', 'urgent'],
+    });
+  });
+
+  app.get('/api/console/queue', staff, async (c) => {
+    const q = c.req.query();
+    const status = q.status ? q.status.split(',').filter((s) => STATUSES.includes(s)) : undefined;
+    const f: QueueFilters = { status, channel: q.channel || undefined, category: q.category || undefined, area: q.area || undefined, q: q.q || undefined };
+    return c.json({ items: await listQueue(db, actorOf(c), f) });
+  });
+
+  app.get('/api/console/tickets/:code', anyone, async (c) => c.json(await ticketDetail(db, actorOf(c), c.req.param('code'))));
+
+  app.get('/api/console/areas/:code/shape', anyone, async (c) => {
+    const a = await db.selectFrom('areas').select(['code', 'name', 'geometry']).where('code', '=', c.req.param('code')).executeTakeFirst();
+    if (!a) throw new AppError('area_unknown', 404, 'no such area', 'Không tìm thấy địa bàn.');
+    c.header('Cache-Control', 'private, max-age=3600');
+    return c.json(a);
+  });
+
+  app.get('/api/console/photos/:dir/:file', anyone, async (c) => {
+    const key = `${c.req.param('dir')}/${c.req.param('file')}`;
+    if (!/^[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{2,5}$/.test(key)) throw new AppError('photo_not_found', 404, 'no such photo', 'Không tìm thấy ảnh.');
+    // Only photos of a ticket the user may read: a report's, or a resolution's (before/after).
+    const owner = await db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id').select('tickets.code')
+      .where(sql<boolean>`reports.attachments @> ${JSON.stringify([{ key }])}::jsonb`).executeTakeFirst();
+    const event = owner ? undefined : await db.selectFrom('ticket_events').innerJoin('tickets', 'tickets.id', 'ticket_events.ticket_id').select('tickets.code')
+      .where(sql<boolean>`ticket_events.data @> ${JSON.stringify({ attachments: [{ key }] })}::jsonb`).executeTakeFirst();
+    const code = owner?.code ?? event?.code;
+    if (!code) throw new AppError('photo_not_found', 404, 'no such photo', 'Không tìm thấy ảnh.');
+    await ticketDetail(db, actorOf(c), code);
+    const bytes = await deps.files.get(key);
+    if (!bytes) throw new AppError('photo_not_found', 404, 'no such photo', 'Không tìm thấy ảnh.');
+    const ext = key.split('.').pop() ?? '';
+    const type = { jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', avif: 'image/avif' }[ext] ?? 'application/octet-stream';
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': type, 'Cache-Control': 'private, max-age=86400' });
+  });
+
+  app.post('/api/console/tickets/:code/claim', staff, async (c) => ok(c, await claimTicket(db, await ticketId(c.req.param('code')), actorOf(c))));
+  app.post('/api/console/tickets/:code/release', staff, async (c) => ok(c, await releaseTicket(db, await ticketId(c.req.param('code')), actorOf(c))));
+
+  app.patch('/api/console/tickets/:code', staff, async (c) => {
+    const b = await body(c);
+    const changes: TicketChanges = {
+      category: text(b.category, 'category', false),
+      areaCode: text(b.area, 'area', false),
+      priority: text(b.priority, 'priority', false) as TicketChanges['priority'],
+    };
+    return ok(c, await updateTicket(db, await ticketId(c.req.param('code')), actorOf(c), changes, deps.onStatus));
+  });
+
+  app.post('/api/console/tickets/:code/dispatch', staff, async (c) => {
+    const b = await body(c);
+    const instructions = text(b.instructions, 'instructions', false);
+    if (instructions && instructions.length > 2000) throw new AppError('instructions_too_long', 422, 'instructions are too long', 'Chỉ đạo quá dài.');
+    return ok(c, await dispatchTicket(db, await ticketId(c.req.param('code')), actorOf(c), { areaCode: text(b.area, 'area', false), instructions, onStatus: deps.onStatus }));
+  });
+
+  app.post('/api/console/tickets/:code/reply', staff, async (c) => {
+    const b = await body(c);
+    const report = b.report === undefined || b.report === null ? undefined : Number(b.report);
+    if (report !== undefined && !Number.isInteger(report)) throw new AppError('field_invalid', 422, 'report must be a report id', 'Dữ liệu không hợp lệ.');
+    return ok(c, await replyToCitizens(db, await ticketId(c.req.param('code')), actorOf(c), text(b.text, 'text')!, report));
+  });
+
+  app.post('/api/console/tickets/:code/notes', anyone, async (c) => {
+    const b = await body(c);
+    return ok(c, await addNote(db, await ticketId(c.req.param('code')), actorOf(c), text(b.text, 'text')!));
+  });
+
+  app.post('/api/console/tickets/:code/status', staff, async (c) => {
+    const b = await body(c);
+    const status = text(b.status, 'status');
+    if (status !== 'closed' && status !== 'rejected') throw new AppError('status_invalid', 422, 'status must be closed or rejected', 'Trạng thái không hợp lệ.');
+    return ok(c, await changeStatus(db, await ticketId(c.req.param('code')), actorOf(c), status, { note: text(b.note, 'note', false), onStatus: deps.onStatus }));
+  });
+
+  app.post('/api/console/reports/:code/move', staff, async (c) => {
+    const b = await body(c);
+    const code = canonicalCode(c.req.param('code'));
+    const r = code ? await db.selectFrom('reports').select('id').where('code', '=', code).executeTakeFirst() : undefined;
+    if (!r) throw new AppError('report_not_found', 404, 'no such report', 'Không tìm thấy phản ánh.');
+    const moved = await moveReportToNewTicket(db, r.id, `user:${actorOf(c).username}`, text(b.reason, 'reason')!);
+    publish(moved.events);
+    return c.json({ ok: true, ticket: moved.ticketCode });
+  });
+
+  app.post('/api/console/tickets/:code/merge', staff, async (c) => {
+    const b = await body(c);
+    const into = await ticketId(text(b.into, 'into')!);
+    return ok(c, (await mergeTickets(db, await ticketId(c.req.param('code')), into, `user:${actorOf(c).username}`, text(b.reason, 'reason')!)).events);
+  });
+
+  app.post('/api/console/identities/:id/unlink', staff, async (c) => {
+    const b = await body(c);
+    const id = Number(c.req.param('id'));
+    if (!Number.isInteger(id)) throw new AppError('identity_not_found', 404, 'no such identity', 'Không tìm thấy định danh.');
+    const r = await unlinkIdentity(db, id, `user:${actorOf(c).username}`, text(b.reason, 'reason')!);
+    return c.json({ ok: true, citizen: r.citizenId, reports: r.movedReports.length });
+  });
+
+  // Ward forces
+  app.get('/api/ward/tasks', field, async (c) => {
+    const items = await listQueue(db, actorOf(c), { status: ['dispatched', 'acknowledged', 'in_progress', 'resolved'] });
+    const today = Date.now() - 24 * 3600_000;
+    return c.json({ items: items.filter((i) => i.status !== 'resolved' || new Date(i.received_at).getTime() > today) });
+  });
+  app.post('/api/ward/tickets/:code/acknowledge', field, async (c) => ok(c, await changeStatus(db, await ticketId(c.req.param('code')), actorOf(c), 'acknowledged', { onStatus: deps.onStatus })));
+  app.post('/api/ward/tickets/:code/start', field, async (c) => ok(c, await changeStatus(db, await ticketId(c.req.param('code')), actorOf(c), 'in_progress', { onStatus: deps.onStatus })));
+  app.post('/api/ward/tickets/:code/resolve', field, async (c) => {
+    const type = c.req.header('content-type') ?? '';
+    let note: string | undefined;
+    let photos: File[] = [];
+    if (type.startsWith('multipart/form-data') || type.startsWith('application/x-www-form-urlencoded')) {
+      const form = await c.req.parseBody({ all: true });
+      note = typeof form.note === 'string' ? form.note : undefined;
+      const p = form.photos;
+      photos = (Array.isArray(p) ? p : p ? [p] : []).filter((x): x is File => x instanceof File && x.size > 0);
+    } else {
+      note = text((await body(c)).note, 'note', false);
+    }
+    if (!note?.trim()) throw new AppError('resolve_note_missing', 422, 'a note on what was done is required', 'Vui lòng ghi kết quả xử lý.');
+    if (photos.length > REPORT_LIMITS.photosMax) throw new AppError('too_many_photos', 422, `at most ${REPORT_LIMITS.photosMax} photos`, `Chỉ gửi tối đa ${REPORT_LIMITS.photosMax} ảnh.`);
+    const attachments: Attachment[] = [];
+    for (const f of photos) {
+      if (f.size > deps.uploadMaxBytes) throw photoTooLarge(f.name, deps.uploadMaxBytes);
+      const bytes = new Uint8Array(await f.arrayBuffer());
+      const t = await checkPhoto(bytes, deps.uploadMaxBytes, f.name);
+      attachments.push(await deps.files.put(bytes, t.mime, t.ext));
+    }
+    return ok(c, await changeStatus(db, await ticketId(c.req.param('code')), actorOf(c), 'resolved', { note: note.trim(), attachments, onStatus: deps.onStatus }));
+  });
+  return app;
+}
