@@ -28,6 +28,11 @@ export const PUBLIC_EVENT_VI: Record<string, string> = {
   'ticket.dispatched': 'Đã chuyển đơn vị xử lý',
   'ticket.resolved': 'Đã xử lý xong',
   'ticket.merged': 'Gộp vào hồ sơ cùng sự việc',
+  'ticket.acknowledged': 'Đơn vị xử lý đã nhận nhiệm vụ',
+  'ticket.started': 'Đang xử lý tại hiện trường',
+  'ticket.replied': 'Trả lời từ Tổng đài 1022',
+  'ticket.closed': 'Đã đóng hồ sơ',
+  'ticket.rejected': 'Không thuộc thẩm quyền xử lý',
 };
 
 export interface NewEvent {

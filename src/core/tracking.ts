@@ -15,7 +15,7 @@ export interface PublicStatus {
   department: { code: string; name: string } | null;
   reporters: number;
   due_at: string | null;
-  timeline: { at: string; type: string; label: string }[];
+  timeline: { at: string; type: string; label: string; message?: string }[];
 }
 
 /** Looks up a report (PA-...) or ticket (TK-...) code; null when unknown. */
@@ -41,9 +41,14 @@ export async function publicStatus(db: DbOrTx, rawCode: string): Promise<PublicS
   }
   if (!inbound && !ticket) return null;
   const timeline = ticket
-    ? (await db.selectFrom('ticket_events').select(['created_at', 'type'])
+    ? (await db.selectFrom('ticket_events').select(['created_at', 'type', 'data', 'reason'])
         .where('ticket_id', '=', ticket.id).where('public', '=', true).orderBy('id').execute())
-        .map((e) => ({ at: e.created_at.toISOString(), type: e.type, label: PUBLIC_EVENT_VI[e.type] ?? e.type }))
+        .map((e) => {
+          // Words written for the citizen: the agent's reply and the ward's result note.
+          const message = e.type === 'ticket.replied' ? String((e.data as { text?: unknown }).text ?? '')
+            : e.type === 'ticket.resolved' && e.reason ? e.reason : undefined;
+          return { at: e.created_at.toISOString(), type: e.type, label: PUBLIC_EVENT_VI[e.type] ?? e.type, ...(message ? { message } : {}) };
+        })
     : [];
   const status = ticket?.status ?? 'received';
   return {

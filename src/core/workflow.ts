@@ -2,6 +2,7 @@ import type { Attachment, Db, DbOrTx } from '../db/schema.ts';
 import { AppError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
 import { appendEvents, type NewEvent } from './tickets.ts';
+import { enqueue } from '../db/jobs.ts';
 import type { Role } from './users.ts';
 import { canAccessArea } from './sessions.ts';
 
@@ -12,6 +13,9 @@ export interface Actor {
   role: Role;
   areaCodes: string[];
 }
+
+/** Job that sends one queued reply or notification through its channel. */
+export const OUTBOUND_JOB = 'outbound.send';
 
 const who = (a: Actor) => `user:${a.username}`;
 
@@ -87,10 +91,11 @@ async function queueNotifications(tx: DbOrTx, ticketId: number, actor: Actor, no
     .select(['reports.id', 'reports.channel', 'reports.code', 'tickets.code as ticket_code'])
     .where('reports.ticket_id', '=', ticketId).execute();
   if (!reports.length) return;
-  await tx.insertInto('outbound_messages').values(reports.map((r) => ({
+  const rows = await tx.insertInto('outbound_messages').values(reports.map((r) => ({
     ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'resolved', created_by: actor.id,
     body: `Phản ánh ${r.code} của bạn đã được xử lý xong.${note ? ` Kết quả: ${note}` : ''} Cảm ơn bạn đã đồng hành cùng thành phố.`,
-  }))).execute();
+  }))).returning('id').execute();
+  for (const r of rows) await enqueue(tx, OUTBOUND_JOB, { id: r.id }, { key: `outbound:${r.id}` });
 }
 
 /** Claims a ticket for an agent; a second agent is told who has it. Two claims at once: one wins. */
@@ -209,9 +214,10 @@ export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, te
     if (reportId !== undefined) q = q.where('id', '=', reportId);
     const reports = await q.execute();
     if (!reports.length) throw new AppError('report_not_found', 404, 'no such report on this ticket', 'Không tìm thấy phản ánh.');
-    await tx.insertInto('outbound_messages').values(reports.map((r) => ({
+    const rows = await tx.insertInto('outbound_messages').values(reports.map((r) => ({
       ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'reply', body, created_by: actor.id,
-    }))).execute();
+    }))).returning('id').execute();
+    for (const r of rows) await enqueue(tx, OUTBOUND_JOB, { id: r.id }, { key: `outbound:${r.id}` });
     return appendEvents(tx, [{ ticketId, type: 'ticket.replied', actor: who(actor), public: true, data: { text: body, reports: reports.map((r) => r.code) } }]);
   });
 }

@@ -5,13 +5,19 @@ import type { Db } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import { metrics, registry } from '../metrics.ts';
 import { AppError } from '../core/errors.ts';
+import { authRoutes, csrfGuard, sessionMiddleware } from './auth.ts';
 import { errorBody, handleError } from './errors.ts';
+import { consoleApi } from './console-api.ts';
+import type { EventBus } from '../core/events.ts';
+import type { StatusHook } from '../core/workflow.ts';
 
 export interface AppDeps {
   db: Db;
   log: Logger;
   channels: ChannelAdapter[];
   channelContext: ChannelContext;
+  /** The staff console and ward API; absent on the edge entry, which serves residents only. */
+  console?: { events: EventBus; onStatus?: StatusHook };
 }
 
 /**
@@ -50,6 +56,17 @@ export function createApp(deps: AppDeps): Hono {
     }
     return c.text(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
   });
+
+  // Staff sessions: `c.get('user')` wherever the cookie is valid; the CSRF header on console/ward writes.
+  app.use('*', sessionMiddleware(deps.db), csrfGuard());
+  app.route('/', authRoutes({ db: deps.db, publicUrl: deps.channelContext.config.PUBLIC_URL }));
+
+  if (deps.console) {
+    app.route('/', consoleApi({
+      db: deps.db, events: deps.console.events, onStatus: deps.console.onStatus,
+      files: deps.channelContext.files, uploadMaxBytes: deps.channelContext.config.UPLOAD_MAX_BYTES,
+    }));
+  }
 
   for (const channel of deps.channels) {
     app.route('/', channel.routes(deps.channelContext));

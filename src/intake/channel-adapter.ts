@@ -6,6 +6,7 @@ import type { InboundReport } from '../core/report-input.ts';
 import type { Logger } from '../log.ts';
 import type { FileStore } from './file-store.ts';
 import type { IntakeService } from './intake-service.ts';
+import type { OutboundMessage } from '../workers/outbound.ts';
 
 /** What a channel may use: intake to store reports, read-only lookups, files and config. */
 export interface ChannelContext {
@@ -33,4 +34,6 @@ export interface ChannelAdapter {
   routes(ctx: ChannelContext): Hono;
   /** Parses a raw payload stored before acknowledgement into the report model. */
   parse?(payload: unknown): InboundReport;
+  /** Sends a reply or notification back to a citizen on this channel (absent: answered on the tracking page). */
+  send?(message: OutboundMessage): Promise<void>;
 }
