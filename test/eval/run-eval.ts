@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { evaluate } from './evaluate.ts';
 
-const file = process.argv[2] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/eval-reports.jsonl');
+const file = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/eval-reports.jsonl');
 const { result: r } = await evaluate(file);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const verbose = process.argv.includes('--misses');
