@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { AppError, isAppError } from './core/errors.ts';
 import { processInbound } from './core/process-report.ts';
+import { loadCategories } from './core/catalog.ts';
 import type { InboundReport } from './core/report-input.ts';
 import { importAreasFile } from './db/areas.ts';
 import { connect } from './db/connect.ts';
@@ -120,6 +121,8 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
         .onConflict((oc) => oc.column('code').doNothing()).execute();
     }
     const engine = await loadEngine(db);
+    const categoryList = await loadCategories(db);
+    const categories = async () => categoryList;
     const intake = new IntakeService(db);
     const parse = () => { throw new AppError('replay_parse', 500, 'replay reports are always normalised'); };
     const openers = new Map<number, { key: string; id: string }>();
@@ -129,7 +132,7 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
       try {
         const accepted = await intake.accept({ channel: l.channel, externalId: l.id, payload: { id: l.id, ...l.report }, report: l.report, receivedAt: l.receivedAt });
         if (accepted.replay) throw new AppError('replay_id_duplicate', 400, `id ${l.id} appeared before`);
-        const result = await processInbound({ db, engine, parse }, accepted.inboundId);
+        const result = await processInbound({ db, engine, parse, categories }, accepted.inboundId);
         const report = await db.selectFrom('reports').select(['relation', 'area_code', 'category_code', 'score', 'reasons']).where('id', '=', result.reportId).executeTakeFirstOrThrow();
         let opener = openers.get(result.ticketId);
         if (!opener) {

@@ -27,6 +27,8 @@ export interface ProcessDeps {
   /** Parses a stored raw payload into the report model, for channels that store raw first. */
   parse: (channel: string, payload: unknown) => InboundReport;
   steps?: readonly PipelineStep[];
+  /** The categories in force, when the caller caches them (they change rarely). */
+  categories?: () => Promise<CategoryInfo[]>;
 }
 
 export interface ProcessResult {
@@ -50,7 +52,7 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
       return { reportId: r.id, ticketId: r.ticket_id, state: null, events: [] };
     }
     const input = (inbound.report as InboundReport | null) ?? deps.parse(inbound.channel, inbound.payload);
-    const categories: CategoryInfo[] = await loadCategories(tx);
+    const categories: CategoryInfo[] = deps.categories ? await deps.categories() : await loadCategories(tx);
     const receivedAt = new Date(inbound.received_at);
     const s = await decide(input, receivedAt, { db: tx, ...deps.engine, categories }, deps.steps ?? PIPELINE);
 
