@@ -17,17 +17,24 @@ import { migrateToLatest } from './db/migrate.ts';
 import { loadGazetteer, loadTopicExamples, seedReferenceData } from './db/seed.ts';
 import { TopicModel } from './core/topic.ts';
 import { createApp } from './http/app.ts';
+import { loadWebAssets } from './http/web-assets.ts';
 import type { ChannelAdapter } from './intake/channel-adapter.ts';
 import { LocalFileStore } from './intake/file-store.ts';
 import { IntakeService, PROCESS_INBOUND_JOB } from './intake/intake-service.ts';
 import type { Logger } from './log.ts';
 import { Worker } from './workers/worker.ts';
+import { sendOutbound } from './workers/outbound.ts';
+import { OUTBOUND_JOB } from './core/workflow.ts';
+import { Leader } from './workers/leader.ts';
+import { checkTicket, onStatusChanged, SLA_CHECK_JOB } from './core/sla.ts';
 
 export interface Runtime {
   config: Config;
   handle: DbHandle;
   app: Hono;
   worker: Worker;
+  /** Cluster leadership (advisory lock): SLA timers run only on the leader. */
+  leader: Leader;
   events: EventBus;
   areas: AreaIndex;
   intake: IntakeService;
@@ -93,13 +100,25 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     return adapter.parse(payload);
   };
 
+  // Embedded: one process, always leader. Server: whoever holds the advisory lock.
+  const leaderUrl = handle.kind === 'postgres' ? (config.DATABASE_URL ?? handle.url) : undefined;
+  if (handle.kind === 'postgres' && !leaderUrl) opts.log.warn('no database URL for the leader lock: this process leads alone');
+  const leader = new Leader({ connectionString: leaderUrl, log: opts.log });
   const worker = new Worker({
     db, log: opts.log, concurrency: config.WORKER_CONCURRENCY,
+    // SLA checks are quick; a short lease lets a new leader retry one a dead leader held within seconds.
+    leaderOnlyKinds: [SLA_CHECK_JOB], isLeader: () => leader.isLeader(), leaderLeaseSeconds: 8,
     handlers: {
+      [SLA_CHECK_JOB]: async (job) => {
+        events.publish(await checkTicket(db, Number(job.payload.ticketId)));
+      },
+      [OUTBOUND_JOB]: async (job) => {
+        await sendOutbound(db, channels, Number(job.payload.id));
+      },
       [PROCESS_INBOUND_JOB]: async (job) => {
         const inboundId = Number(job.payload.inboundId);
         try {
-          const result = await processInbound({ db, engine, parse }, inboundId);
+          const result = await processInbound({ db, engine, parse, categories }, inboundId);
           events.publish(result.events);
         } catch (err) {
           // Keep the error beside the message too, so an operator sees why it is not a ticket yet.
@@ -114,17 +133,24 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const intake = new IntakeService(db, () => worker.wake());
   const app = createApp({
     db, log: opts.log, channels,
+    console: { events, onStatus: onStatusChanged },
+    webAssets: loadWebAssets,
     channelContext: {
       config, log: opts.log, intake, categories, secret: await resolveSecret(config),
       files: new LocalFileStore(path.join(config.dataDir, 'uploads')),
       publicStatus: (code) => publicStatus(db, code),
     },
   });
-  if (opts.startWorker !== false) worker.start();
+  leader.onChange((leading) => { if (leading) worker.wake(); });
+  if (opts.startWorker !== false) {
+    await leader.start();
+    worker.start();
+  }
   return {
-    config, handle, app, worker, events, areas, intake, channels,
+    config, handle, app, worker, leader, events, areas, intake, channels,
     async close() {
       await worker.stop();
+      await leader.stop();
       await handle.close();
     },
   };

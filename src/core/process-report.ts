@@ -44,6 +44,9 @@ export interface ProcessResult {
  * written together. Idempotent: a message already processed returns its earlier result.
  */
 export async function processInbound(deps: ProcessDeps, inboundId: number): Promise<ProcessResult> {
+  // Before the transaction: a cache miss reads through the caller's handle, and on PGlite the
+  // transaction holds the only connection, so that read would wait for itself forever.
+  const cached = deps.categories ? await deps.categories() : null;
   return deps.db.transaction().execute(async (tx) => {
     const inbound = await tx.selectFrom('inbound_messages').selectAll().where('id', '=', inboundId).forUpdate().executeTakeFirst();
     if (!inbound) throw new AppError('inbound_not_found', 404, `inbound message ${inboundId} not found`);
@@ -52,7 +55,7 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
       return { reportId: r.id, ticketId: r.ticket_id, state: null, events: [] };
     }
     const input = (inbound.report as InboundReport | null) ?? deps.parse(inbound.channel, inbound.payload);
-    const categories: CategoryInfo[] = deps.categories ? await deps.categories() : await loadCategories(tx);
+    const categories: CategoryInfo[] = cached ?? await loadCategories(tx);
     const receivedAt = new Date(inbound.received_at);
     const s = await decide(input, receivedAt, { db: tx, ...deps.engine, categories }, deps.steps ?? PIPELINE);
 

@@ -5,6 +5,7 @@ import type { DomainEvent } from './events.ts';
 import { cellOf } from './geo.ts';
 import { OPEN_STATUSES } from './grouping.ts';
 import { appendEvents, recountTicket } from './tickets.ts';
+import { onStatusChanged } from './sla.ts';
 
 /**
  * An agent undoes a grouping: the report leaves its ticket and opens a new one of its own.
@@ -28,6 +29,7 @@ export async function moveReportToNewTicket(db: Db, reportId: number, actor: str
     await tx.updateTable('reports').set({ ticket_id: ticket.id, relation: 'new', score: 0, reasons: JSON.stringify(reasons) }).where('id', '=', reportId).execute();
     await recountTicket(tx, old.id);
     await recountTicket(tx, ticket.id);
+    await onStatusChanged(tx, ticket.id);
     const events = await appendEvents(tx, [
       { ticketId: old.id, type: 'report.moved', actor, reason, data: { report: report.code, to: code } },
       { ticketId: ticket.id, type: 'ticket.created', actor, reason, public: true, data: { report: report.code, split_from: old.code } },

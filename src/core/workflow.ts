@@ -170,7 +170,8 @@ export async function updateTicket(db: Db, ticketId: number, actor: Actor, chang
       { ticketId, type: 'ticket.updated', actor: who(actor), data },
       ...(triaged ? [{ ticketId, type: 'ticket.triaged', actor: who(actor), data: { from: 'new', to: 'triaged' } }] : []),
     ]);
-    const more = triaged && onStatus ? await onStatus(tx, ticketId) : undefined;
+    // A new category or priority can move the deadlines; the hook re-plans the timers.
+    const more = onStatus ? await onStatus(tx, ticketId) : undefined;
     return [...events, ...(more ?? [])];
   });
 }

@@ -8,6 +8,8 @@ import { PGlitePool } from './pglite-pool.ts';
 export interface DbHandle {
   db: Db;
   kind: 'pglite' | 'postgres';
+  /** The server's URL (postgres only): for connections of their own, such as the leader lock's. */
+  url?: string;
   /** Closes the pool (server) or the embedded database, flushing it to disk. */
   close(): Promise<void>;
 }
@@ -35,7 +37,7 @@ export async function connect(opts: ConnectOptions): Promise<DbHandle> {
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    return { db, kind: 'postgres', close: () => db.destroy() };
+    return { db, kind: 'postgres', url: opts.databaseUrl, close: () => db.destroy() };
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');

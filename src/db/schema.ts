@@ -95,6 +95,27 @@ export interface TicketTable {
   last_report_at: NullableTimestamp;
   hotspot_count: Generated<number>;
   merged_into: number | null;
+  claimed_by: number | null;
+  claimed_at: NullableTimestamp;
+  dispatched_area: string | null;
+  dispatched_at: NullableTimestamp;
+  acknowledged_at: NullableTimestamp;
+}
+
+export interface OutboundMessageTable {
+  id: Generated<number>;
+  ticket_id: number;
+  report_id: number;
+  channel: string;
+  /** 'reply' (an agent's answer) or 'resolved' (the notification that the problem is handled). */
+  kind: string;
+  body: string;
+  status: Generated<string>;
+  attempts: Generated<number>;
+  error: string | null;
+  created_by: number | null;
+  created_at: DefaultTimestamp;
+  sent_at: NullableTimestamp;
 }
 
 export interface Reason {
@@ -168,6 +189,23 @@ export interface UserTable {
   created_at: DefaultTimestamp;
 }
 
+/** A staff sign-in; `id` is the SHA-256 (hex) of the cookie token, never the token itself. */
+export interface SessionTable {
+  id: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: DefaultTimestamp;
+  last_seen_at: DefaultTimestamp;
+  expires_at: Timestamp;
+}
+
+/** One sign-in attempt under a rate-limit key (`user:<name>` or `client:<ip>`). */
+export interface LoginAttemptTable {
+  id: Generated<number>;
+  key: string;
+  at: DefaultTimestamp;
+}
+
 export interface JobTable {
   id: Generated<number>;
   kind: string;
@@ -184,6 +222,31 @@ export interface JobTable {
   created_at: DefaultTimestamp;
 }
 
+/** SLA targets in minutes from receipt; null category or priority means "any" (both null: the default). */
+export interface SlaPolicyTable {
+  id: Generated<number>;
+  category_code: string | null;
+  priority: string | null;
+  triage_minutes: Generated<number>;
+  dispatch_minutes: Generated<number>;
+  acknowledge_minutes: Generated<number>;
+  resolve_minutes: Generated<number>;
+  updated_by: string | null;
+  updated_at: DefaultTimestamp;
+}
+
+/** A fired SLA warning or breach; unique per (ticket, stage, kind), so none fires twice. */
+export interface SlaAlertTable {
+  id: Generated<number>;
+  ticket_id: number;
+  /** 'triage' | 'dispatch' | 'acknowledge' | 'resolve' */
+  stage: string;
+  /** 'warning' | 'breach' */
+  kind: string;
+  due_at: Timestamp;
+  fired_at: DefaultTimestamp;
+}
+
 export interface Database {
   areas: AreaTable;
   departments: DepartmentTable;
@@ -196,7 +259,12 @@ export interface Database {
   reports: ReportTable;
   ticket_events: TicketEventTable;
   users: UserTable;
+  sessions: SessionTable;
+  login_attempts: LoginAttemptTable;
   jobs: JobTable;
+  sla_policies: SlaPolicyTable;
+  sla_alerts: SlaAlertTable;
+  outbound_messages: OutboundMessageTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */

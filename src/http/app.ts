@@ -8,6 +8,8 @@ import { AppError } from '../core/errors.ts';
 import { authRoutes, csrfGuard, sessionMiddleware } from './auth.ts';
 import { errorBody, handleError } from './errors.ts';
 import { consoleApi } from './console-api.ts';
+import { staffPages } from './staff-pages.ts';
+import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
 import type { StatusHook } from '../core/workflow.ts';
 
@@ -18,6 +20,8 @@ export interface AppDeps {
   channelContext: ChannelContext;
   /** The staff console and ward API; absent on the edge entry, which serves residents only. */
   console?: { events: EventBus; onStatus?: StatusHook };
+  /** The bundled console and ward front end (web-assets.ts: loadWebAssets); absent on the edge entry. */
+  webAssets?: () => Promise<WebAssetsResult>;
 }
 
 /**
@@ -49,7 +53,8 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/metrics', async (c) => {
     try {
       const row = await deps.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('done_at', 'is', null).where('failed_at', 'is', null).executeTakeFirst();
+        .where('done_at', 'is', null).where('failed_at', 'is', null)
+        .where((eb) => eb.or([eb('run_at', '<=', new Date()), eb('last_error', 'is not', null)])).executeTakeFirst();
       metrics.jobsPending.set(Number(row?.n ?? 0));
     } catch {
       // metrics must answer even when the database does not
@@ -67,6 +72,9 @@ export function createApp(deps: AppDeps): Hono {
       files: deps.channelContext.files, uploadMaxBytes: deps.channelContext.config.UPLOAD_MAX_BYTES,
     }));
   }
+
+  // The /console and /ward shells and the /assets/* bundles they load.
+  if (deps.webAssets) app.route('/', staffPages({ assets: deps.webAssets }));
 
   for (const channel of deps.channels) {
     app.route('/', channel.routes(deps.channelContext));

@@ -12,6 +12,11 @@ export interface WorkerOptions {
   handlers: Record<string, JobHandler>;
   concurrency?: number;
   pollMs?: number;
+  /** Job kinds claimed only while `isLeader()` is true (timers, pollers: one runner per cluster). */
+  leaderOnlyKinds?: string[];
+  isLeader?: () => boolean;
+  /** Lease of leader-only jobs, in seconds: short, so the jobs a dead leader held are retried soon. */
+  leaderLeaseSeconds?: number;
 }
 
 /**
@@ -58,12 +63,16 @@ export class Worker {
 
   async #tick(): Promise<void> {
     const max = this.opts.concurrency ?? 4;
-    const kinds = Object.keys(this.opts.handlers);
+    const leaderOnly = new Set(this.opts.leaderOnlyKinds ?? []);
+    const kinds = Object.keys(this.opts.handlers).filter((k) => !leaderOnly.has(k));
+    const leaderKinds = Object.keys(this.opts.handlers).filter((k) => leaderOnly.has(k));
     try {
       for (;;) {
         const free = max - this.#inFlight.size;
         if (!this.#running || free <= 0) return;
-        const jobs = await claim(this.opts.db, this.id, free, kinds);
+        // Leader-only jobs (short timers) first, so a busy inbound queue does not delay them.
+        const led = leaderKinds.length && this.#leading() ? await claim(this.opts.db, this.id, free, leaderKinds, this.opts.leaderLeaseSeconds) : [];
+        const jobs = [...led, ...(free > led.length ? await claim(this.opts.db, this.id, free - led.length, kinds) : [])];
         if (jobs.length === 0) return;
         for (const job of jobs) {
           const p = this.#run(job).finally(() => {
@@ -96,6 +105,10 @@ export class Worker {
     }
   }
 
+  #leading(): boolean {
+    return this.opts.isLeader ? this.opts.isLeader() : true;
+  }
+
   /** Stops polling and waits for the jobs in flight. */
   async stop(): Promise<void> {
     this.#running = false;
@@ -109,9 +122,12 @@ export class Worker {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       if (this.#inFlight.size === 0 && !this.#loop) {
+        const notMine = this.#leading() ? [] : (this.opts.leaderOnlyKinds ?? []);
         const due = await this.opts.db.selectFrom('jobs').select('id')
           .where('done_at', 'is', null).where('failed_at', 'is', null)
-          .where('run_at', '<=', new Date()).limit(1).execute();
+          .where('run_at', '<=', new Date())
+          .$if(notMine.length > 0, (q) => q.where('kind', 'not in', notMine))
+          .limit(1).execute();
         if (due.length === 0) return;
         this.wake();
       }

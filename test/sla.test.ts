@@ -1,0 +1,287 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newCode } from '../src/core/codes.ts';
+import type { DomainEvent } from '../src/core/events.ts';
+import {
+  checkTicket, DEFAULT_SLA_TARGETS, listSlaPolicies, onStatusChanged, pendingStages, removeSlaPolicy, scheduleSla,
+  setSlaPolicy, SLA_CHECK_JOB, slaDeadlines, slaState, slaTargets, slaThresholds, stageOf, warningTime,
+} from '../src/core/sla.ts';
+import type { DbHandle } from '../src/db/connect.ts';
+import type { Db } from '../src/db/schema.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { freshDb } from './support/db.ts';
+import { reportBody } from './support/factories.ts';
+import { postReport, testRuntime } from './support/runtime.ts';
+
+const MIN = 60_000;
+const T0 = new Date('2025-07-01T08:00:00.000Z');
+const at = (minutes: number) => new Date(T0.getTime() + minutes * MIN);
+
+let handle: DbHandle;
+let db: Db;
+beforeAll(async () => {
+  handle = await freshDb();
+  db = handle.db;
+});
+afterAll(async () => {
+  await handle?.close();
+});
+
+async function newTicket(over: { status?: string; category?: string | null; priority?: string; receivedAt?: Date } = {}) {
+  const row = await db.insertInto('tickets').values({
+    code: newCode('TK'), status: over.status ?? 'new', category_code: over.category ?? null, priority: over.priority ?? 'normal',
+    title: 'Đèn đường tắt cả dãy', received_at: over.receivedAt ?? T0, last_report_at: over.receivedAt ?? T0,
+  }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+const alertsOf = (ticketId: number) => db.selectFrom('sla_alerts').select(['stage', 'kind', 'due_at'])
+  .where('ticket_id', '=', ticketId).orderBy('id').execute();
+const slaEventsOf = (ticketId: number) => db.selectFrom('ticket_events').select(['type', 'data', 'public'])
+  .where('ticket_id', '=', ticketId).where('type', 'like', 'sla.%').orderBy('id').execute();
+const brief = (events: DomainEvent[]) => events.map((e) => `${e.type}:${String(e.data.stage)}`);
+
+describe('stages and deadlines (pure)', () => {
+  it('maps each status to the stage it has still to reach', () => {
+    expect(['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress', 'resolved', 'closed', 'rejected'].map(stageOf))
+      .toEqual(['triage', 'dispatch', 'acknowledge', 'resolve', 'resolve', null, null, null]);
+    expect(pendingStages('triaged')).toEqual(['dispatch', 'acknowledge', 'resolve']);
+    expect(pendingStages('resolved')).toEqual([]);
+  });
+
+  it('counts every target from receipt, warns at 75% of the way to a deadline', () => {
+    const d = slaDeadlines(T0, { triage: 15, dispatch: 30, acknowledge: 60, resolve: 120 });
+    expect(d).toEqual({ triage: at(15), dispatch: at(30), acknowledge: at(60), resolve: at(120) });
+    expect(warningTime(T0, d.resolve)).toEqual(at(90));
+    expect(warningTime(T0, d.triage)).toEqual(new Date(T0.getTime() + 11.25 * MIN));
+    const th = slaThresholds(T0, DEFAULT_SLA_TARGETS, 'dispatched');
+    expect(th.map((t) => [t.stage, t.kind, t.at.getTime() - T0.getTime()])).toEqual([
+      ['acknowledge', 'warning', 45 * MIN], ['acknowledge', 'breach', 60 * MIN], ['resolve', 'warning', 90 * MIN], ['resolve', 'breach', 120 * MIN],
+    ]);
+  });
+
+  it('gives the views a countdown state', () => {
+    const t = { status: 'new', received_at: T0 };
+    expect(slaState(t, DEFAULT_SLA_TARGETS, at(5))).toMatchObject({ stage: 'triage', dueAt: at(15), state: 'ok', resolveDueAt: at(120) });
+    expect(slaState(t, DEFAULT_SLA_TARGETS, at(12)).state).toBe('warning');
+    expect(slaState(t, DEFAULT_SLA_TARGETS, at(15)).state).toBe('breached');
+    expect(slaState({ status: 'closed', received_at: T0 }, DEFAULT_SLA_TARGETS, at(500))).toMatchObject({ stage: null, state: 'settled' });
+  });
+});
+
+describe('SLA policies', () => {
+  it('ships one default policy: 15/30/60/120 minutes', async () => {
+    const policies = await listSlaPolicies(db);
+    expect(policies.filter((p) => p.category === null && p.priority === null)).toHaveLength(1);
+    expect(policies[0]).toMatchObject({ category: null, priority: null, targets: DEFAULT_SLA_TARGETS });
+    expect(await slaTargets(db, 'ngap_nuoc', 'normal')).toEqual(DEFAULT_SLA_TARGETS);
+    expect(await slaTargets(db, null, 'normal')).toEqual(DEFAULT_SLA_TARGETS);
+  });
+
+  it('picks the most specific policy: category+priority, category, priority, default', async () => {
+    await setSlaPolicy(db, { category: 'ngap_nuoc', resolveMinutes: 90, actor: 'user:admin' });
+    await setSlaPolicy(db, { priority: 'urgent', triageMinutes: 5, dispatchMinutes: 10, acknowledgeMinutes: 20, resolveMinutes: 60 });
+    await setSlaPolicy(db, { category: 'ngap_nuoc', priority: 'urgent', triageMinutes: 5, dispatchMinutes: 10, acknowledgeMinutes: 15, resolveMinutes: 30 });
+
+    expect(await slaTargets(db, 'ngap_nuoc', 'urgent')).toEqual({ triage: 5, dispatch: 10, acknowledge: 15, resolve: 30 });
+    expect(await slaTargets(db, 'ngap_nuoc', 'normal')).toEqual({ triage: 15, dispatch: 30, acknowledge: 60, resolve: 90 });
+    expect(await slaTargets(db, 'rac_thai', 'urgent')).toEqual({ triage: 5, dispatch: 10, acknowledge: 20, resolve: 60 });
+    expect(await slaTargets(db, null, 'urgent')).toEqual({ triage: 5, dispatch: 10, acknowledge: 20, resolve: 60 });
+    expect(await slaTargets(db, 'rac_thai', 'normal')).toEqual(DEFAULT_SLA_TARGETS);
+
+    // removing the category+priority row falls back to the category row
+    expect(await removeSlaPolicy(db, { category: 'ngap_nuoc', priority: 'urgent' })).toBe(true);
+    expect(await slaTargets(db, 'ngap_nuoc', 'urgent')).toEqual({ triage: 15, dispatch: 30, acknowledge: 60, resolve: 90 });
+    await removeSlaPolicy(db, { category: 'ngap_nuoc' });
+    await removeSlaPolicy(db, { priority: 'urgent' });
+    expect(await slaTargets(db, 'ngap_nuoc', 'urgent')).toEqual(DEFAULT_SLA_TARGETS);
+  });
+
+  it('edits a policy in place: one row per scope, unset fields keep their stored value', async () => {
+    const a = await setSlaPolicy(db, { category: 'tieng_on', resolveMinutes: 240, acknowledgeMinutes: 90, actor: 'user:admin' });
+    const b = await setSlaPolicy(db, { category: 'tieng_on', triageMinutes: 10, actor: 'user:other' });
+    expect(b.id).toBe(a.id);
+    expect(b).toMatchObject({ category: 'tieng_on', priority: null, updatedBy: 'user:other', targets: { triage: 10, dispatch: 30, acknowledge: 90, resolve: 240 } });
+    // the default row (null, null) is edited, never duplicated
+    const d1 = await setSlaPolicy(db, { resolveMinutes: 180 });
+    const d2 = await setSlaPolicy(db, { resolveMinutes: 120 });
+    expect(d2.id).toBe(d1.id);
+    const defaults = (await listSlaPolicies(db)).filter((p) => p.category === null && p.priority === null);
+    expect(defaults).toEqual([expect.objectContaining({ targets: DEFAULT_SLA_TARGETS })]);
+    await removeSlaPolicy(db, { category: 'tieng_on' });
+  });
+
+  it('refuses bad input with stable codes and stores nothing', async () => {
+    const before = await listSlaPolicies(db);
+    await expect(setSlaPolicy(db, { category: 'khong_co', resolveMinutes: 60 })).rejects.toMatchObject({ code: 'category_unknown', status: 422 });
+    await expect(setSlaPolicy(db, { priority: 'gap', resolveMinutes: 60 })).rejects.toMatchObject({ code: 'priority_invalid', status: 422 });
+    for (const bad of [0, -5, 1.5, Number.NaN, 60 * 24 * 61]) {
+      await expect(setSlaPolicy(db, { category: 'rac_thai', resolveMinutes: bad })).rejects.toMatchObject({ code: 'sla_minutes_invalid', status: 422 });
+    }
+    await expect(setSlaPolicy(db, { category: 'rac_thai', resolveMinutes: 45 })) // acknowledge (60) would come after resolve
+      .rejects.toMatchObject({ code: 'sla_targets_out_of_order', status: 422 });
+    await expect(setSlaPolicy(db, { triageMinutes: 40 })).rejects.toMatchObject({ code: 'sla_targets_out_of_order' });
+    await expect(removeSlaPolicy(db, {})).rejects.toMatchObject({ code: 'sla_default_policy_required', status: 409 });
+    expect(await listSlaPolicies(db)).toEqual(before);
+  });
+});
+
+describe('checkTicket', () => {
+  it('warns at 75% and breaches at 100% of a stage, once each however often it runs', async () => {
+    const id = await newTicket();
+    expect(await checkTicket(db, id, at(11))).toEqual([]);
+    const warned = await checkTicket(db, id, at(11.25));
+    expect(brief(warned)).toEqual(['sla.warning:triage']);
+    expect(warned[0]).toMatchObject({ ticketId: id, actor: 'system', data: { stage: 'triage', due_at: at(15).toISOString() } });
+    expect(await checkTicket(db, id, at(12))).toEqual([]);
+
+    // five checks at once (one per connection on a server): one breach
+    const runs = await Promise.all(Array.from({ length: 5 }, () => checkTicket(db, id, at(15))));
+    expect(runs.flat().map((e) => `${e.type}:${String(e.data.stage)}`)).toEqual(['sla.breached:triage']);
+    expect(await checkTicket(db, id, at(16))).toEqual([]);
+
+    expect(await alertsOf(id)).toEqual([
+      { stage: 'triage', kind: 'warning', due_at: at(15) },
+      { stage: 'triage', kind: 'breach', due_at: at(15) },
+    ]);
+    expect(await slaEventsOf(id)).toEqual([
+      { type: 'sla.warning', data: { stage: 'triage', due_at: at(15).toISOString() }, public: false },
+      { type: 'sla.breached', data: { stage: 'triage', due_at: at(15).toISOString() }, public: false },
+    ]);
+  });
+
+  it('fires nothing twice when many checks race past several thresholds', async () => {
+    const id = await newTicket();
+    const runs = await Promise.all(Array.from({ length: 6 }, (_, i) => checkTicket(db, id, at(31 + i * 0.01))));
+    expect(runs.flat().map((e) => `${e.type}:${String(e.data.stage)}`).sort()).toEqual(
+      ['sla.breached:dispatch', 'sla.breached:triage', 'sla.warning:dispatch', 'sla.warning:triage'],
+    );
+    expect(await alertsOf(id)).toHaveLength(4);
+  });
+
+  it('raises no alert for a stage the ticket has already passed', async () => {
+    const id = await newTicket({ status: 'dispatched' });
+    expect(await checkTicket(db, id, at(40))).toEqual([]);
+    expect(brief(await checkTicket(db, id, at(46)))).toEqual(['sla.warning:acknowledge']);
+    expect((await alertsOf(id)).map((a) => a.stage)).toEqual(['acknowledge']);
+  });
+
+  it('a ticket left new keeps every later clock running: a late check fires all it missed, in order', async () => {
+    const id = await newTicket();
+    expect(brief(await checkTicket(db, id, at(180)))).toEqual([
+      'sla.warning:triage', 'sla.breached:triage', 'sla.warning:dispatch', 'sla.breached:dispatch',
+      'sla.warning:acknowledge', 'sla.breached:acknowledge', 'sla.warning:resolve', 'sla.breached:resolve',
+    ]);
+    expect(await checkTicket(db, id, at(181))).toEqual([]);
+  });
+
+  it('a resolved, closed or rejected ticket fires nothing', async () => {
+    for (const status of ['resolved', 'closed', 'rejected']) {
+      const id = await newTicket({ status });
+      expect(await checkTicket(db, id, at(600))).toEqual([]);
+      expect(await alertsOf(id)).toEqual([]);
+    }
+  });
+
+  it('uses the policy of the ticket, and a missing ticket is a no-op', async () => {
+    await setSlaPolicy(db, { category: 'cay_xanh', priority: 'high', triageMinutes: 4, dispatchMinutes: 8, acknowledgeMinutes: 12, resolveMinutes: 20 });
+    const id = await newTicket({ category: 'cay_xanh', priority: 'high' });
+    expect(brief(await checkTicket(db, id, at(3)))).toEqual(['sla.warning:triage']);
+    const ticket = await db.selectFrom('tickets').select(['triage_due_at', 'due_at']).where('id', '=', id).executeTakeFirstOrThrow();
+    expect(ticket).toEqual({ triage_due_at: at(4), due_at: at(20) }); // the shown deadlines follow the policy
+    expect(await checkTicket(db, 999_999, at(3))).toEqual([]);
+    await removeSlaPolicy(db, { category: 'cay_xanh', priority: 'high' });
+  });
+});
+
+describe('durable SLA timers', () => {
+  const jobsOf = (ticketId: number) => db.selectFrom('jobs').select(['key', 'run_at', 'payload'])
+    .where('kind', '=', SLA_CHECK_JOB).where('key', 'like', `sla:${ticketId}:%`).orderBy('run_at').orderBy('key').execute();
+
+  it('schedules one job per threshold still ahead, each once', async () => {
+    const id = await newTicket({ status: 'triaged' });
+    const ticket = { id, status: 'triaged', received_at: T0, category_code: null, priority: 'normal' };
+    await scheduleSla(db, ticket);
+    await scheduleSla(db, ticket);
+    expect((await jobsOf(id)).map((j) => [j.key, j.run_at.getTime() - T0.getTime()])).toEqual([
+      [`sla:${id}:dispatch:warning`, 22.5 * MIN], [`sla:${id}:dispatch:breach`, 30 * MIN],
+      [`sla:${id}:acknowledge:warning`, 45 * MIN], [`sla:${id}:acknowledge:breach`, 60 * MIN],
+      [`sla:${id}:resolve:warning`, 90 * MIN], [`sla:${id}:resolve:breach`, 120 * MIN],
+    ]);
+    expect((await jobsOf(id))[0]!.payload).toEqual({ ticketId: id, stage: 'dispatch', kind: 'warning' });
+  });
+
+  it('after a change that moves a deadline, adds a timer at the new time (the old one fires nothing early)', async () => {
+    const id = await newTicket({ category: 'cap_nuoc' });
+    await scheduleSla(db, { id, status: 'new', received_at: T0, category_code: 'cap_nuoc', priority: 'normal' });
+    await setSlaPolicy(db, { category: 'cap_nuoc', resolveMinutes: 240 });
+    await db.updateTable('tickets').set({ status: 'acknowledged' }).where('id', '=', id).execute();
+    await onStatusChanged(db, id);
+    expect((await db.selectFrom('tickets').select('due_at').where('id', '=', id).executeTakeFirstOrThrow()).due_at).toEqual(at(240));
+    const resolveJobs = (await jobsOf(id)).filter((j) => j.key!.includes(':resolve:'));
+    expect(resolveJobs.map((j) => [j.key, j.run_at.getTime() - T0.getTime()])).toEqual([
+      [`sla:${id}:resolve:warning`, 90 * MIN], [`sla:${id}:resolve:breach`, 120 * MIN],
+      [`sla:${id}:resolve:warning@${at(180).toISOString()}`, 180 * MIN], [`sla:${id}:resolve:breach@${at(240).toISOString()}`, 240 * MIN],
+    ]);
+    // the old timers come due and fire nothing; the new ones fire
+    expect(await checkTicket(db, id, at(121))).toEqual([]);
+    expect(brief(await checkTicket(db, id, at(240)))).toEqual(['sla.warning:resolve', 'sla.breached:resolve']);
+    await removeSlaPolicy(db, { category: 'cap_nuoc' });
+  });
+});
+
+describe('SLA in the running app', () => {
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await testRuntime();
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it('a report that becomes a ticket gets its deadlines and timers in the same transaction', async () => {
+    const res = await postReport(rt, reportBody());
+    expect(res.status).toBe(201);
+    const { code } = (await res.json()) as { code: string };
+    await rt.worker.idle();
+    const rdb = rt.handle.db;
+    const t = await rdb.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
+      .select(['tickets.id', 'tickets.received_at', 'tickets.triage_due_at', 'tickets.due_at', 'tickets.status'])
+      .where('reports.code', '=', code).executeTakeFirstOrThrow();
+    const r = t.received_at.getTime();
+    expect(t.status).toBe('new');
+    expect([t.triage_due_at!.getTime() - r, t.due_at!.getTime() - r]).toEqual([15 * MIN, 120 * MIN]);
+    const jobs = await rdb.selectFrom('jobs').select(['key', 'run_at', 'done_at']).where('kind', '=', SLA_CHECK_JOB)
+      .where('key', 'like', `sla:${t.id}:%`).orderBy('run_at').execute();
+    expect(jobs.map((j) => [j.key, j.run_at.getTime() - r, j.done_at])).toEqual([
+      [`sla:${t.id}:triage:warning`, 11.25 * MIN, null], [`sla:${t.id}:triage:breach`, 15 * MIN, null],
+      [`sla:${t.id}:dispatch:warning`, 22.5 * MIN, null], [`sla:${t.id}:dispatch:breach`, 30 * MIN, null],
+      [`sla:${t.id}:acknowledge:warning`, 45 * MIN, null], [`sla:${t.id}:acknowledge:breach`, 60 * MIN, null],
+      [`sla:${t.id}:resolve:warning`, 90 * MIN, null], [`sla:${t.id}:resolve:breach`, 120 * MIN, null],
+    ]);
+  });
+
+  it('the worker runs a due timer and publishes the warning and the escalation on the event bus', async () => {
+    const res = await postReport(rt, reportBody({ text: 'Cây xanh gãy đổ chắn ngang đường' }));
+    const { code } = (await res.json()) as { code: string };
+    await rt.worker.idle();
+    const rdb = rt.handle.db;
+    const { ticket_id: id } = await rdb.selectFrom('reports').select('ticket_id').where('code', '=', code).executeTakeFirstOrThrow();
+    const published: DomainEvent[] = [];
+    const off = rt.events.on('*', (e) => { if (e.type.startsWith('sla.')) published.push(e); });
+    try {
+      // Received 20 minutes ago: the triage timers are now due (and run, even twice).
+      await rdb.updateTable('tickets').set({ received_at: sql<Date>`now() - interval '20 minutes'` }).where('id', '=', id).execute();
+      await rdb.updateTable('jobs').set({ run_at: sql<Date>`now()` })
+        .where('kind', '=', SLA_CHECK_JOB).where('key', 'in', [`sla:${id}:triage:warning`, `sla:${id}:triage:breach`]).execute();
+      rt.worker.wake();
+      await rt.worker.idle();
+      expect(published.map((e) => `${e.type}:${String(e.data.stage)}:${e.ticketId}`)).toEqual([`sla.warning:triage:${id}`, `sla.breached:triage:${id}`]);
+      const jobs = await rdb.selectFrom('jobs').select(['key', 'done_at']).where('kind', '=', SLA_CHECK_JOB)
+        .where('key', 'in', [`sla:${id}:triage:warning`, `sla:${id}:triage:breach`]).execute();
+      expect(jobs.every((j) => j.done_at instanceof Date)).toBe(true);
+    } finally {
+      off();
+    }
+  });
+});
