@@ -1,11 +1,15 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
+import { attachRealtime, type Realtime } from './realtime/server.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
+import { loadWebAssets } from './http/web-assets.ts';
 
 export interface Server {
   runtime: Runtime;
   server: ServerType;
+  /** socket.io on the same server (path /socket.io). */
+  realtime: Realtime;
   url: string;
   stop(): Promise<void>;
 }
@@ -14,8 +18,16 @@ export interface Server {
 export async function startServer(config: Config, log: Logger, onRuntime?: (rt: Runtime) => Promise<void>): Promise<Server> {
   const runtime = await createRuntime(config, { log });
   if (onRuntime) await onRuntime(runtime);
+  // Bundle the console and ward front end now (once per process), not on the first page view.
+  const web = await loadWebAssets();
+  if (web.ok) log.info({ ms: web.assets.buildMs }, 'built the console and ward front end');
+  else log.error({ error: web.error }, 'the console and ward front end did not build: /console and /ward show an error page');
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: runtime.app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+  });
+  const realtime = await attachRealtime({
+    httpServer: server, db: runtime.handle.db, events: runtime.events, log, publicUrl: config.PUBLIC_URL,
+    databaseUrl: runtime.handle.kind === 'postgres' ? (config.DATABASE_URL ?? runtime.handle.url) : undefined,
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.PORT;
@@ -23,9 +35,11 @@ export async function startServer(config: Config, log: Logger, onRuntime?: (rt: 
   const url = config.PUBLIC_URL ?? `http://${host}:${port}`;
   let stopping: Promise<void> | null = null;
   return {
-    runtime, server, url,
+    runtime, server, realtime, url,
     stop() {
       stopping ??= (async () => {
+        // Open sockets would keep server.close() waiting: close them first.
+        await realtime.close();
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await runtime.close();
       })();

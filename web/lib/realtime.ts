@@ -1,0 +1,111 @@
+import { io, type Socket } from 'socket.io-client';
+import { goToLogin, session } from './api.ts';
+
+// socket.io to the same origin (path /socket.io), authenticated by the session cookie. The
+// connection state is always visible in #conn-state; after a reconnect the views refetch,
+// since events sent while offline are not replayed.
+
+/** Server -> client `ticket.event`. */
+export interface TicketEvent {
+  seq: number;
+  type: string;
+  /** The ticket's public code. */
+  ticket: string;
+  area: string | null;
+  actor: string;
+  data: Record<string, unknown>;
+  at: string;
+}
+
+export interface Viewer {
+  username: string;
+  displayName: string;
+}
+
+/** Server -> watchers `ticket.presence`. */
+export interface Presence {
+  code: string;
+  viewers: Viewer[];
+}
+
+export type ConnState = 'connecting' | 'online' | 'offline';
+
+const STATE_VI: Record<ConnState, string> = {
+  connecting: 'Đang kết nối…',
+  online: 'Trực tuyến',
+  offline: 'Mất kết nối – đang kết nối lại',
+};
+
+export interface RealtimeOptions {
+  onEvent(e: TicketEvent): void;
+  onPresence?(p: Presence): void;
+  /** After every reconnect (not the first connect): refetch what may have changed meanwhile. */
+  onReconnect?(): void;
+}
+
+export interface Realtime {
+  /** Tells the server this user has `code` open (presence); null closes it. */
+  watch(code: string | null): void;
+  state(): ConnState;
+}
+
+function showState(state: ConnState): void {
+  const el = document.getElementById('conn-state');
+  if (!el) return;
+  el.dataset.state = state;
+  el.textContent = STATE_VI[state];
+}
+
+/** Connects and keeps #conn-state current. */
+export function connectRealtime(opts: RealtimeOptions): Realtime {
+  let state: ConnState = 'connecting';
+  let watching: string | null = null;
+  let connectedOnce = false;
+  let lastSessionCheck = 0;
+  const set = (s: ConnState) => {
+    state = s;
+    showState(s);
+  };
+  set('connecting');
+
+  const socket: Socket = io({ path: '/socket.io', withCredentials: true });
+  socket.on('connect', () => {
+    set('online');
+    if (watching) socket.emit('ticket.watch', { code: watching });
+    if (connectedOnce) opts.onReconnect?.();
+    connectedOnce = true;
+  });
+  socket.on('disconnect', (reason) => {
+    set('offline');
+    // The server closing the socket on purpose (signed out elsewhere) is not retried by socket.io.
+    if (reason === 'io server disconnect') setTimeout(() => socket.connect(), 2000);
+  });
+  socket.on('connect_error', (err: Error) => {
+    if (err.message === 'session_required') return goToLogin();
+    set(connectedOnce ? 'offline' : 'connecting');
+    // A refused handshake may mean the session ended: check now and then (session() redirects on 401).
+    if (Date.now() - lastSessionCheck > 30_000) {
+      lastSessionCheck = Date.now();
+      session(true).catch(() => {});
+    }
+    if (!connectedOnce) setTimeout(() => { if (!socket.connected) set('offline'); }, 4000);
+  });
+  // Signed out elsewhere, expired or disabled: sign in again. New role or units: load the page
+  // again (its rooms, and whether this page is still allowed, have changed).
+  socket.on('session.ended', (m: { reason?: string }) => {
+    if (m?.reason === 'session_changed') location.reload();
+    else goToLogin();
+  });
+  socket.on('ticket.event', (e: TicketEvent) => opts.onEvent(e));
+  socket.on('ticket.presence', (p: Presence) => opts.onPresence?.(p));
+
+  return {
+    watch(code) {
+      if (code === watching) return;
+      if (watching && socket.connected) socket.emit('ticket.unwatch', { code: watching });
+      watching = code;
+      if (code && socket.connected) socket.emit('ticket.watch', { code });
+    },
+    state: () => state,
+  };
+}

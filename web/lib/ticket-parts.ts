@@ -1,0 +1,112 @@
+import { api } from './api.ts';
+import { h, type Child } from './dom.ts';
+import { actorLabel, EVENT_VI, formatTime, label, PRIORITY_VI, SLA_STAGE_VI, STATUS_VI } from './labels.ts';
+import { areaMap, type MapPoint } from './map.ts';
+import type { AreaShape, Attachment, Report, TicketDetail, TicketEventRow } from './types.ts';
+
+// Pieces of a ticket both views show: photos, the map, the event log.
+
+const shapes = new Map<string, Promise<AreaShape | null>>();
+
+/** The outline of an area, fetched once per page. */
+export function areaShape(code: string): Promise<AreaShape | null> {
+  let p = shapes.get(code);
+  if (!p) {
+    p = api<AreaShape>('GET', `/api/console/areas/${encodeURIComponent(code)}/shape`).catch(() => null);
+    shapes.set(code, p);
+  }
+  return p;
+}
+
+/** The URL of a stored photo. */
+export const photoUrl = (key: string) => `/api/console/photos/${key.split('/').map(encodeURIComponent).join('/')}`;
+
+/** Thumbnails linking to the full photos; `what` names them for screen readers ("phản ánh PA-…"). */
+export function photoGallery(attachments: Attachment[] | null | undefined, what: string): HTMLElement | null {
+  const photos = (attachments ?? []).filter((a) => a.content_type?.startsWith('image/') || /\.(jpe?g|png|webp|gif|avif|heic)$/i.test(a.key));
+  if (!photos.length) return null;
+  return h('ul', { class: 'photos', 'aria-label': `Ảnh của ${what}` },
+    photos.map((a, i) => h('li', null,
+      h('a', { href: photoUrl(a.key), target: '_blank', rel: 'noopener' },
+        h('img', { src: photoUrl(a.key), alt: `Ảnh ${i + 1} của ${what}`, loading: 'lazy', width: 96, height: 96 })))));
+}
+
+/** Numbered points of the reports that carry coordinates (the ticket's own point when none do). */
+export function reportPoints(d: TicketDetail): { points: MapPoint[]; legend: Child[] } {
+  const located = d.reports.filter((r): r is Report & { lat: number; lng: number } => r.lat !== null && r.lng !== null);
+  const points: MapPoint[] = located.map((r, i) => ({ lat: r.lat, lng: r.lng, mark: String(i + 1), title: `${i + 1}: phản ánh ${r.code}` }));
+  const legend: Child[] = located.map((r, i) => h('li', null, h('span', { class: 'pin' }, String(i + 1)), ` ${r.code} – ${r.lat.toFixed(5)}, ${r.lng.toFixed(5)}`));
+  if (!points.length && d.ticket.lat !== null && d.ticket.lng !== null) {
+    points.push({ lat: d.ticket.lat, lng: d.ticket.lng, mark: '1', title: `Vị trí hồ sơ ${d.ticket.code}` });
+    legend.push(h('li', null, h('span', { class: 'pin' }, '1'), ` Vị trí hồ sơ – ${d.ticket.lat.toFixed(5)}, ${d.ticket.lng.toFixed(5)}`));
+  }
+  return { points, legend };
+}
+
+/** The map of the ticket's unit with its report points, drawn into `into` once the outline is loaded. */
+export async function drawLocation(into: HTMLElement, d: TicketDetail): Promise<void> {
+  const areaCode = d.ticket.dispatched_area ?? d.ticket.area?.code ?? null;
+  const { points, legend } = reportPoints(d);
+  const shape = areaCode ? await areaShape(areaCode) : null;
+  const name = shape?.name ?? d.ticket.area?.name ?? null;
+  const map = areaMap(shape?.geometry ?? null, points,
+    `Bản đồ ${name ?? 'vị trí'}${points.length ? ` với ${points.length} điểm phản ánh` : ', chưa có toạ độ phản ánh'}`);
+  into.textContent = '';
+  if (!map) {
+    into.append(h('p', { class: 'muted' }, 'Chưa có toạ độ hay địa bàn để hiển thị bản đồ.'));
+    return;
+  }
+  into.append(h('figure', { class: 'map-figure' }, map,
+    h('figcaption', null, name ? h('strong', null, name) : null,
+      points.length ? h('ol', { class: 'legend' }, legend) : h('p', { class: 'muted' }, 'Các phản ánh chưa có toạ độ GPS.'))));
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v : null);
+
+function change(data: Record<string, unknown>, key: string, what: string, names: (c: string | null) => string): string | null {
+  const v = data[key] as { from?: string | null; to?: string | null } | undefined;
+  if (!v || typeof v !== 'object') return null;
+  return `${what}: ${names(v.from ?? null)} → ${names(v.to ?? null)}`;
+}
+
+/** What an event adds beyond its name: the note, the reply, the instructions, what changed. */
+export function eventDetails(e: TicketEventRow, names: { area(c: string | null): string; category(c: string | null): string }): Child[] {
+  const d = e.data ?? {};
+  const out: Child[] = [];
+  const text = str(d.text) ?? str(d.note) ?? str(d.instructions);
+  if (text) out.push(h('p', { class: 'event-text' }, text));
+  if (e.type === 'ticket.dispatched' && str(d.area)) out.push(h('p', null, `Giao cho: ${names.area(str(d.area))}`));
+  for (const line of [
+    change(d, 'category', 'Lĩnh vực', names.category),
+    change(d, 'area', 'Địa bàn', names.area),
+    change(d, 'priority', 'Ưu tiên', (c) => label(PRIORITY_VI, c)),
+  ]) if (line) out.push(h('p', null, line));
+  if (str(d.stage)) out.push(h('p', null, `Mốc: ${label(SLA_STAGE_VI, str(d.stage))}${str(d.due_at) ? `, hạn ${formatTime(str(d.due_at))}` : ''}`));
+  if (e.type !== 'ticket.dispatched' && str(d.from) && str(d.to) && STATUS_VI[String(d.to)]) {
+    out.push(h('p', null, `Trạng thái: ${label(STATUS_VI, str(d.from))} → ${label(STATUS_VI, str(d.to))}`));
+  }
+  const code = (k: string) => (str(d[k]) && /^(PA|TK)-/.test(String(d[k])) ? String(d[k]) : null);
+  if (e.type === 'report.moved' && code('report')) out.push(h('p', null, `${code('report')} → hồ sơ mới ${code('to') ?? ''}`));
+  if (code('split_from')) out.push(h('p', null, `Tách từ hồ sơ ${code('split_from')}${code('report') ? ` (phản ánh ${code('report')})` : ''}`));
+  if (code('into')) out.push(h('p', null, `Gộp vào hồ sơ ${code('into')}`));
+  if (e.type === 'ticket.absorbed' && code('from')) out.push(h('p', null, `Từ hồ sơ ${code('from')}`));
+  if (Array.isArray(d.reports) && d.reports.length) {
+    out.push(h('p', { class: 'muted' }, `${e.type === 'ticket.replied' ? 'Gửi tới' : 'Phản ánh'}: ${d.reports.join(', ')}`));
+  }
+  if (e.reason && e.reason !== text) out.push(h('p', null, `Lý do: ${e.reason}`));
+  const photos = photoGallery(Array.isArray(d.attachments) ? d.attachments as Attachment[] : null, `sự kiện lúc ${formatTime(e.created_at)}`);
+  if (photos) out.push(photos);
+  return out;
+}
+
+/** The ticket's event log, newest first. */
+export function timeline(events: TicketEventRow[], names: { area(c: string | null): string; category(c: string | null): string }): HTMLElement {
+  if (!events.length) return h('p', { class: 'muted' }, 'Chưa có sự kiện.');
+  return h('ol', { class: 'timeline', reversed: true },
+    [...events].reverse().map((e) => h('li', { 'data-type': e.type, class: e.type.startsWith('sla.') ? 'event-sla' : null },
+      h('div', { class: 'event-head' },
+        h('time', { datetime: e.created_at }, formatTime(e.created_at)), ' ',
+        h('strong', null, label(EVENT_VI, e.type)), ' · ', actorLabel(e.actor),
+        e.public ? h('span', { class: 'tag' }, 'công khai') : null),
+      eventDetails(e, names))));
+}
