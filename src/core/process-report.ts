@@ -118,7 +118,8 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
       reasons: JSON.stringify(s.reasons),
       received_at: receivedAt,
     }).returning('id').executeTakeFirstOrThrow();
-    events.push({
+    // The resident's report comes first in the timeline, then what the system did with it.
+    events.unshift({
       ticketId, type: s.group.relation === 'new' ? 'report.received' : 'report.grouped', actor: 'system',
       public: true, data: { report: inbound.code, channel: inbound.channel, relation: s.group.relation, score: s.group.score },
     });

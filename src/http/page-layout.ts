@@ -25,14 +25,14 @@ button.secondary{background:#fff;color:var(--accent);border:1px solid var(--acce
 .status{font-size:1.25rem;font-weight:700;color:var(--ok)}
 ol.timeline{padding-left:1.2rem}ol.timeline li{margin:.3rem 0}time{color:var(--muted);font-size:.9rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:var(--muted)}dd{margin:0}
-code{font-size:1.1rem;background:#eef;padding:.1rem .4rem;border-radius:4px}
+code{font-size:1.1rem;background:#eef;padding:.1rem .4rem;border-radius:4px;white-space:nowrap}
 footer{color:var(--muted);font-size:.85rem;text-align:center;padding:2rem 1rem}`;
 
 /** Page frame: Vietnamese, responsive, no external assets. */
 export function layout(title: string, body: Html, opts: { refreshSeconds?: number; /** extra CSS for this page */ css?: string } = {}): Html {
   return html`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${title} – Phản ánh 1022</title>${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : ''}
+<title>${title} – Phản ánh 1022</title><link rel="icon" href="data:,">${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : ''}
 <style>${raw(PAGE_CSS)}${opts.css ? raw(opts.css) : ''}</style></head>
 <body><header><a href="/">Cổng phản ánh, kiến nghị 1022 – TP. Hồ Chí Minh</a></header>
 <main>${body}</main>
