@@ -1,9 +1,17 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_initial.ts';
 import * as m0002 from './0002_grouping.ts';
+import * as m0003 from './0003_accounts.ts';
+import * as m0004 from './0004_sla.ts';
+import * as m0005 from './0005_workflow.ts';
+import * as m0006 from './0006_realtime.ts';
 
 /** Every migration, in order. Listed statically so bundlers (the edge entry) see them too. */
 export const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
   '0002_grouping': m0002,
+  '0003_accounts': m0003,
+  '0004_sla': m0004,
+  '0005_workflow': m0005,
+  '0006_realtime': m0006,
 };

@@ -1,0 +1,399 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { ServerType } from '@hono/node-server';
+import { createAdapter } from '@socket.io/postgres-adapter';
+import { parse as parseCookieHeader } from 'hono/utils/cookie';
+import pg from 'pg';
+import { Server, type ExtendedError, type Socket } from 'socket.io';
+import { canonicalCode } from '../core/codes.ts';
+import type { DomainEvent, EventBus } from '../core/events.ts';
+import { sessionId } from '../core/sessions.ts';
+import type { Role } from '../core/users.ts';
+import type { Db } from '../db/schema.ts';
+import { canAccessArea, SESSION_COOKIE, userFromCookieHeader } from '../http/auth.ts';
+import type { Logger } from '../log.ts';
+
+/** `ticket.event`: one domain event as a console receives it. */
+export interface TicketEventMessage {
+  /** ticket_events.id: grows with every event, usable as a resume point. */
+  seq: number;
+  type: string;
+  /** The ticket's public code (`TK-…`). */
+  ticket: string;
+  area: string | null;
+  actor: string;
+  data: Record<string, unknown>;
+  /** ISO 8601. */
+  at: string;
+}
+
+/** Someone who has a ticket open. */
+export interface Viewer {
+  username: string;
+  displayName: string;
+}
+
+/** `ticket.presence`: everyone watching a ticket now, on every process. */
+export interface PresenceMessage {
+  code: string;
+  viewers: Viewer[];
+}
+
+/** The optional acknowledgement of `ticket.watch` / `ticket.unwatch`. */
+export type WatchReply = { ok: true; code: string } | { ok: false; error: { code: string; message: string } };
+
+/** Why a connected socket is being closed by the server (sent just before it is). */
+export interface SessionEndedMessage {
+  reason: 'session_expired' | 'session_changed';
+}
+
+export interface ServerToClientEvents {
+  'ticket.event': (e: TicketEventMessage) => void;
+  'ticket.presence': (p: PresenceMessage) => void;
+  'session.ended': (m: SessionEndedMessage) => void;
+}
+
+export interface ClientToServerEvents {
+  'ticket.watch': (p: { code: string }, ack?: (r: WatchReply) => void) => void;
+  'ticket.unwatch': (p: { code: string }, ack?: (r: WatchReply) => void) => void;
+}
+
+/**
+ * What a socket carries about its user. The cluster adapter copies it to other processes
+ * (fetchSockets), so it holds nothing secret.
+ */
+export interface SocketData {
+  userId: number;
+  username: string;
+  displayName: string;
+  role: Role;
+  areaCodes: string[];
+}
+
+export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface RealtimeOptions {
+  /** The Node server that `serve()` of @hono/node-server returned; socket.io shares it (path /socket.io). */
+  httpServer: ServerType;
+  db: Db;
+  events: EventBus;
+  /**
+   * A PostgreSQL URL: broadcasts and presence are shared with every process on that database
+   * through @socket.io/postgres-adapter. Absent (embedded PGlite): this process alone.
+   */
+  databaseUrl?: string;
+  log: Logger;
+  /** PUBLIC_URL: a browser origin allowed besides the Host the request was sent to. */
+  publicUrl?: string;
+  /** How often the sessions behind connected sockets are checked again (default 60 s). */
+  revalidateMs?: number;
+}
+
+export interface Realtime {
+  io: RealtimeServer;
+  /** Disconnects this process's sockets, leaves the cluster and closes the adapter's connections; the HTTP server stays up. */
+  close(): Promise<void>;
+}
+
+/** Agents, supervisors and admins see every event. */
+export const STAFF_ROOM = 'staff';
+const STAFF_ROLES: readonly Role[] = ['agent', 'supervisor', 'admin'];
+/** A ward officer's socket is in one of these per unit they serve, and in nothing wider. */
+export const wardRoom = (areaCode: string) => `ward:${areaCode}`;
+/** The sockets that have a ticket open (presence). */
+export const ticketRoom = (code: string) => `ticket:${code}`;
+
+/** One socket can watch this many tickets at once (a console shows one or two). */
+const MAX_WATCHED = 20;
+/** How long attaching waits for the adapter's LISTEN connection before going on without it. */
+const LISTEN_WAIT_MS = 10_000;
+
+/** How long the next event waits for the previous one's broadcast (a NOTIFY) before going anyway. */
+const EMIT_WAIT_MS = 2_000;
+/** socket.io protocol packet type of an event (PacketType.EVENT of socket.io-parser). */
+const EVENT_PACKET = 2;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for `p`, or `ms` at most. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([p.catch(() => {}), new Promise((r) => { timer = setTimeout(r, ms); })]);
+  clearTimeout(timer);
+}
+
+/** The wire form of a domain event. */
+export function toTicketEventMessage(e: DomainEvent): TicketEventMessage {
+  return {
+    seq: e.seq, type: e.type, ticket: e.ticketCode, area: e.areaCode, actor: e.actor, data: e.data,
+    at: (e.at instanceof Date ? e.at : new Date(e.at)).toISOString(),
+  };
+}
+
+/** A connect_error the client can tell apart: `err.message` and `err.data.code` are the code. */
+function refusal(code: string): ExtendedError {
+  return Object.assign(new Error(code), { data: { code } });
+}
+
+/**
+ * Browsers send Origin on WebSocket and XHR handshakes; a page of another site must not ride
+ * the session cookie (cross-site WebSocket hijacking). Clients that send no Origin (server-side
+ * clients) are not browsers acting for someone else.
+ */
+function originAllowed(req: IncomingMessage, publicUrl: string | undefined): boolean {
+  const origin = req.headers.origin;
+  if (!origin) return true;
+  try {
+    const host = new URL(origin).host;
+    if (req.headers.host && host === req.headers.host) return true;
+    return publicUrl !== undefined && new URL(publicUrl).origin === origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Waits until the adapter's connection is LISTENing, so that a broadcast from another process
+ * published after this resolves reaches this one. The adapter does not say when; the
+ * connection's own entry in pg_stat_activity (found by its application_name) does.
+ */
+async function waitForListener(pool: pg.Pool, appName: string, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await pool.query(
+      "select 1 from pg_stat_activity where application_name = $1 and state = 'idle' and query like 'LISTEN %' limit 1", [appName],
+    ).catch(() => null);
+    if (r?.rowCount) return true;
+    if (Date.now() > until) return false;
+    await sleep(25);
+  }
+}
+
+/**
+ * Attaches socket.io to the HTTP server: authenticates the handshake with the session cookie,
+ * puts each socket in its rooms ('staff', or `ward:<code>` per unit of a ward officer), pushes
+ * every core event (`ticket.event`) to the rooms allowed to see it, and tracks who watches
+ * which ticket (`ticket.presence`). Core events are published on the bus of the process where
+ * they happened; with a database URL that process's broadcast reaches the sockets of every
+ * process through the PostgreSQL adapter, so each event is emitted exactly once.
+ * Resolves once cross-process delivery is live.
+ */
+export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
+  const { db, events, log } = opts;
+  const sessionOf = new WeakMap<RealtimeSocket, string>();
+
+  let pool: pg.Pool | null = null;
+  let appName = '';
+  if (opts.databaseUrl) {
+    appName = `phananh-realtime-${randomBytes(6).toString('hex')}`;
+    // One connection stays LISTENing; the others send NOTIFYs. Its own pool, so that realtime
+    // traffic never waits behind the app's queries and vice versa.
+    pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4, application_name: appName, connectionTimeoutMillis: 5_000 });
+    pool.on('error', (err) => log.warn({ err }, 'realtime: an idle adapter connection failed'));
+  }
+
+  const io: RealtimeServer = new Server(opts.httpServer, {
+    path: '/socket.io',
+    allowRequest: (req, done) => {
+      const allowed = originAllowed(req, opts.publicUrl);
+      done(allowed ? null : 'origin_mismatch', allowed);
+    },
+    ...(pool ? { adapter: createAdapter(pool, { errorHandler: (err) => log.warn({ err }, 'realtime: adapter error') }) } : {}),
+  });
+
+  io.use((socket, next) => {
+    const cookieHeader = socket.handshake.headers.cookie;
+    userFromCookieHeader(db, cookieHeader).then((user) => {
+      if (!user) return next(refusal('session_required'));
+      const token = parseCookieHeader(cookieHeader ?? '', SESSION_COOKIE)[SESSION_COOKIE];
+      if (token) sessionOf.set(socket, sessionId(token));
+      socket.data = { userId: user.id, username: user.username, displayName: user.displayName, role: user.role, areaCodes: [...user.areaCodes] };
+      // fetchSockets ships the handshake to the other processes (through NOTIFY, and the
+      // attachments table when large): the session token must not travel with it.
+      const headers = { ...socket.handshake.headers };
+      delete headers.cookie;
+      socket.handshake.headers = headers;
+      next();
+    }, (err: unknown) => {
+      log.error({ err }, 'realtime: session lookup failed');
+      next(refusal('session_check_failed'));
+    });
+  });
+
+  /** Tells everyone watching a ticket (on any process) who is watching it now. */
+  async function announcePresence(code: string): Promise<void> {
+    const room = ticketRoom(code);
+    let sockets: { data: SocketData }[];
+    try {
+      sockets = await io.in(room).fetchSockets();
+    } catch (err) {
+      // A process that died without saying so does not answer until its heartbeat times out.
+      log.warn({ err }, 'realtime: presence from this process only');
+      sockets = await io.local.in(room).fetchSockets();
+    }
+    const viewers = new Map<string, Viewer>();
+    for (const s of sockets) {
+      if (s.data?.username) viewers.set(s.data.username, { username: s.data.username, displayName: s.data.displayName });
+    }
+    io.to(room).emit('ticket.presence', { code, viewers: [...viewers.values()].sort((a, b) => a.username.localeCompare(b.username)) });
+  }
+
+  // Announcements in flight, so that close() lets them finish before the adapter goes.
+  const pending = new Set<Promise<void>>();
+  const announce = (code: string) => {
+    const p = announcePresence(code).catch((err: unknown) => log.warn({ err }, 'realtime: presence update failed'));
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+
+  const reply = (ack: unknown, r: WatchReply) => {
+    if (typeof ack === 'function') (ack as (r: WatchReply) => void)(r);
+  };
+  const failed = (code: string, message: string): WatchReply => ({ ok: false, error: { code, message } });
+  const codeOf = (payload: unknown): string | null => {
+    const raw = payload && typeof payload === 'object' ? (payload as { code?: unknown }).code : undefined;
+    const code = typeof raw === 'string' && raw.length <= 32 ? canonicalCode(raw) : null;
+    return code?.startsWith('TK-') ? code : null;
+  };
+
+  io.on('connection', (socket) => {
+    const user = socket.data;
+    if (STAFF_ROLES.includes(user.role)) void socket.join(STAFF_ROOM);
+    else if (user.role === 'ward_officer') void socket.join(user.areaCodes.map(wardRoom));
+
+    socket.on('ticket.watch', (payload, ack) => {
+      const code = codeOf(payload);
+      if (!code) return reply(ack, failed('ticket_code_invalid', 'send {code: "TK-…"}'));
+      if (socket.rooms.has(ticketRoom(code))) return reply(ack, { ok: true, code });
+      const tooMany = () => [...socket.rooms].filter((r) => r.startsWith('ticket:')).length >= MAX_WATCHED;
+      const refuseTooMany = () => reply(ack, failed('too_many_watched', `watch at most ${MAX_WATCHED} tickets at once`));
+      if (tooMany()) return refuseTooMany();
+      db.selectFrom('tickets').select(['area_code', 'dispatched_area']).where('code', '=', code).executeTakeFirst().then((t) => {
+        if (!t) return reply(ack, failed('ticket_not_found', `no ticket ${code}`));
+        if (!canAccessArea(user, t.dispatched_area ?? t.area_code)) return reply(ack, failed('ticket_forbidden', 'this ticket is outside your units'));
+        if (!socket.connected) return;
+        if (tooMany()) return refuseTooMany();
+        void socket.join(ticketRoom(code));
+        reply(ack, { ok: true, code });
+        announce(code);
+      }, (err: unknown) => {
+        log.error({ err }, 'realtime: ticket lookup failed');
+        reply(ack, failed('internal_error', 'try again'));
+      });
+    });
+
+    socket.on('ticket.unwatch', (payload, ack) => {
+      const code = codeOf(payload);
+      if (!code) return reply(ack, failed('ticket_code_invalid', 'send {code: "TK-…"}'));
+      reply(ack, { ok: true, code });
+      if (!socket.rooms.has(ticketRoom(code))) return;
+      void socket.leave(ticketRoom(code));
+      announce(code);
+    });
+
+    // Rooms are already left when 'disconnect' fires: note them just before.
+    let watching: string[] = [];
+    socket.on('disconnecting', () => {
+      watching = [...socket.rooms].filter((r) => r.startsWith('ticket:')).map((r) => r.slice('ticket:'.length));
+    });
+    socket.on('disconnect', () => {
+      for (const code of watching) announce(code);
+    });
+  });
+
+  // The process where an event happened emits it, once; the adapter carries it to the others.
+  // One at a time: the cluster adapter delivers an emit, even to local sockets, only once its
+  // NOTIFY has gone out, so emits in flight together could overtake one another and a console
+  // would see report.received before its ticket.created. Awaiting needs the adapter's own
+  // broadcast (emit() drops its promise), fed the packet emit() would build.
+  let emitting: Promise<void> = Promise.resolve();
+  const unsubscribe = events.on('*', (e) => {
+    const packet = { type: EVENT_PACKET, data: ['ticket.event', toTicketEventMessage(e)] };
+    const rooms = new Set([STAFF_ROOM, ...(e.areaCode ? [wardRoom(e.areaCode)] : [])]);
+    emitting = emitting.then(async () => {
+      const sent = Promise.resolve(io.of('/').adapter.broadcast(packet, { rooms, except: new Set(), flags: {} }) as unknown);
+      // A database that stops answering must not hold every later event back forever.
+      await settledWithin(sent, EMIT_WAIT_MS);
+    }).catch((err: unknown) => log.warn({ err }, 'realtime: broadcast failed'));
+  });
+
+  /**
+   * A socket outlives the request that opened it: sign-out, expiry, a disabled account or a
+   * change of role or units must close it, or a moved ward officer would keep hearing their
+   * old ward. Read-only, so an open tab does not keep an idle session alive.
+   */
+  async function revalidate(): Promise<void> {
+    const sockets = [...io.of('/').sockets.values()];
+    const ids = [...new Set(sockets.map((s) => sessionOf.get(s)).filter((id): id is string => id !== undefined))];
+    const rows = new Map<string, { role: string; areaCodes: string[]; live: boolean }>();
+    const now = new Date();
+    for (let i = 0; i < ids.length; i += 500) {
+      const found = await db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id')
+        .select(['sessions.id', 'sessions.expires_at', 'users.role', 'users.area_codes', 'users.disabled'])
+        .where('sessions.id', 'in', ids.slice(i, i + 500)).execute();
+      for (const r of found) {
+        rows.set(r.id, {
+          role: r.role, areaCodes: Array.isArray(r.area_codes) ? r.area_codes : [],
+          live: !r.disabled && new Date(r.expires_at).getTime() > now.getTime(),
+        });
+      }
+    }
+    const sameSet = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+    for (const s of sockets) {
+      const id = sessionOf.get(s);
+      const row = id ? rows.get(id) : undefined;
+      let reason: SessionEndedMessage['reason'] | null = null;
+      if (!row || !row.live) reason = 'session_expired';
+      else if (row.role !== s.data.role || !sameSet(row.areaCodes, s.data.areaCodes)) reason = 'session_changed';
+      if (reason) {
+        s.emit('session.ended', { reason });
+        s.disconnect(true);
+      }
+    }
+  }
+  let revalidating = false;
+  const revalidateTimer = setInterval(() => {
+    if (revalidating) return;
+    revalidating = true;
+    revalidate().catch((err: unknown) => log.warn({ err }, 'realtime: session check failed'))
+      .finally(() => { revalidating = false; });
+  }, opts.revalidateMs ?? 60_000);
+  revalidateTimer.unref();
+
+  if (pool) {
+    if (await waitForListener(pool, appName, LISTEN_WAIT_MS)) {
+      // The first hello went out before this process listened, so the answers were missed;
+      // say it again so that fetchSockets (presence) knows every process from now on.
+      await io.of('/').adapter.init();
+    } else {
+      log.warn('realtime: the adapter is not listening yet; events of other processes may be missed for a while');
+    }
+  }
+  log.info({ adapter: pool ? 'postgres' : 'memory' }, 'realtime attached');
+
+  let closing: Promise<void> | null = null;
+  return {
+    io,
+    close() {
+      closing ??= (async () => {
+        clearInterval(revalidateTimer);
+        unsubscribe();
+        io.local.disconnectSockets(true);
+        // Events already published still go out, and watchers on other processes hear that
+        // this process's viewers left.
+        await settledWithin(Promise.all([emitting, ...pending]), 2_000);
+        // Tells the other processes this one is gone (so their fetchSockets stop waiting for it).
+        await io.of('/').adapter.close();
+        io.engine.close();
+        if (pool) {
+          const p = pool;
+          // Let the goodbye NOTIFY go out before the pool ends.
+          for (let i = 0; i < 100 && (p.waitingCount > 0 || p.idleCount < p.totalCount); i++) await sleep(10);
+          await settledWithin(p.end(), 3_000);
+        }
+      })();
+      return closing;
+    },
+  };
+}
