@@ -23,7 +23,7 @@ import { testRuntime } from './support/runtime.ts';
 // production), and a second process-in-miniature (another runtime on the same database) checks
 // that an event published in one process reaches a client of the other.
 
-const log = createLogger(process.env.RT_LOG ?? 'silent');
+const log = createLogger('silent');
 const BEN_THANH = PLACES.benThanh.code;
 const PW = 'matkhau-realtime-1';
 
