@@ -1,49 +1,12 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../src/db/connect.ts';
+import { describe, expect, it } from 'vitest';
 import { sessionUser, login } from '../src/core/sessions.ts';
-import { emptyServerDatabase, TEST_DB } from './support/db.ts';
+import { cliSandbox } from './support/cli.ts';
 
 // `npx phananh user add` as an operator runs it: a child process on its own database (embedded
 // PGlite under a temporary DATA_DIR, or a new PostgreSQL database). Each run boots the database,
 // so there are three, in order: a two-unit officer, then the two refusals.
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin/phananh.mjs');
-
-let dataDir: string;
-let databaseUrl = '';
-let dropDatabase: (() => Promise<void>) | null = null;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-accounts-'));
-  if (TEST_DB === 'postgres') {
-    const server = await emptyServerDatabase();
-    databaseUrl = server.url;
-    dropDatabase = server.drop;
-  }
-});
-afterAll(async () => {
-  await dropDatabase?.();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const { cli, inspect } = cliSandbox('phananh-accounts');
 
 describe('phananh user add', { timeout: 120_000 }, () => {
   it('binds a ward officer to every repeated --area, and the account can sign in', async () => {
@@ -53,14 +16,11 @@ describe('phananh user add', { timeout: 120_000 }, () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('created user hai.phuong (ward_officer)');
     // The child has exited, so the embedded database can be opened here.
-    const handle = await connect(databaseUrl ? { databaseUrl, poolMax: 2 } : { dataDir });
-    try {
-      const s = await login(handle.db, 'hai.phuong', 'matkhau-2phuong', 'cli-test');
+    await inspect(async (db) => {
+      const s = await login(db, 'hai.phuong', 'matkhau-2phuong', 'cli-test');
       expect(s.user).toMatchObject({ username: 'hai.phuong', displayName: 'Cán bộ hai phường', role: 'ward_officer', areaCodes: ['26743', '26740'] });
-      expect((await sessionUser(handle.db, s.token))?.areaCodes).toEqual(['26743', '26740']);
-    } finally {
-      await handle.close();
-    }
+      expect((await sessionUser(db, s.token))?.areaCodes).toEqual(['26743', '26740']);
+    });
   });
 
   it('names a wrong role (user_role_invalid) and an unknown area (user_area_unknown)', async () => {

@@ -1,69 +1,16 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FeatureCollection } from 'geojson';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../src/db/connect.ts';
-import type { Db } from '../src/db/schema.ts';
-import { emptyServerDatabase, TEST_DB } from './support/db.ts';
+import { describe, expect, it } from 'vitest';
+import { cliSandbox } from './support/cli.ts';
 
 // The real command line, as a child process, against one database: embedded PGlite under a
 // temporary DATA_DIR, or a new empty PostgreSQL database when TEST_DB=postgres. Each start of
 // the CLI costs seconds (PGlite boots in every process), so the runs are few and build on each
 // other in order: migrate, then accounts (which seeds HCMC's units), then an areas import.
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = path.join(ROOT, 'bin/phananh.mjs');
-
-let dataDir: string;
-let databaseUrl = '';
-let dropDatabase: (() => Promise<void>) | null = null;
-
-beforeAll(async () => {
-  dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-cli-'));
-  if (TEST_DB === 'postgres') {
-    const server = await emptyServerDatabase();
-    databaseUrl = server.url;
-    dropDatabase = server.drop;
-  }
-});
-afterAll(async () => {
-  await dropDatabase?.();
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `node bin/phananh.mjs ...args` with this file's database. */
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Opens the CLI's database in this process (after the child has exited: PGlite is single-process). */
-async function inspect<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const handle = await connect(databaseUrl ? { databaseUrl, poolMax: 2 } : { dataDir });
-  try {
-    return await fn(handle.db);
-  } finally {
-    await handle.close();
-  }
-}
+const { box, cli, inspect } = cliSandbox('phananh-cli');
 
 const square = (minLng: number, minLat: number): number[][][] =>
   [[[minLng, minLat], [minLng + 0.01, minLat], [minLng + 0.01, minLat + 0.01], [minLng, minLat + 0.01], [minLng, minLat]]];
@@ -73,7 +20,7 @@ function geojsonFile(name: string, features: { props: Record<string, unknown>; c
     type: 'FeatureCollection',
     features: features.map((f) => ({ type: 'Feature', properties: f.props, geometry: { type: 'Polygon', coordinates: f.coords } })),
   };
-  const file = path.join(dataDir, name);
+  const file = path.join(box.dataDir, name);
   writeFileSync(file, JSON.stringify(fc));
   return file;
 }
