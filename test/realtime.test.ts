@@ -6,11 +6,13 @@ import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import type { DomainEvent } from '../src/core/events.ts';
+import { appendEvents } from '../src/core/tickets.ts';
 import { upsertUser } from '../src/core/users.ts';
 import { connect } from '../src/db/connect.ts';
 import { createLogger } from '../src/log.ts';
 import {
-  attachRealtime, type PresenceMessage, type Realtime, type SessionEndedMessage, type TicketEventMessage, type WatchReply,
+  attachRealtime, REPLAY_LIMIT, type PresenceMessage, type Realtime, type ResyncMessage, type SessionEndedMessage,
+  type TicketEventMessage, type WatchReply,
 } from '../src/realtime/server.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { startServer } from '../src/server.ts';
@@ -353,4 +355,141 @@ describe.runIf(TEST_DB === 'postgres')('realtime across processes (PostgreSQL ad
     onB.socket.disconnect();
     await until(() => onA.presence.at(-1)?.viewers.length === 1, 5_000, 'the viewer on B left');
   });
+});
+
+describe(`realtime reconnect with lastSeq (${TEST_DB})`, () => {
+  /** A client resuming after `lastSeq`; it records `resync` too, and everything from the first packet. */
+  function resumeAs(cookie: string, lastSeq: unknown): Promise<Client & { resyncs: ResyncMessage[] }> {
+    const socket = ioClient(base, {
+      transports: ['websocket'], reconnection: false, forceNew: true, extraHeaders: { cookie }, auth: { lastSeq },
+    });
+    sockets.push(socket);
+    const client = { socket, events: [] as TicketEventMessage[], presence: [] as PresenceMessage[], resyncs: [] as ResyncMessage[] };
+    socket.on('ticket.event', (e: TicketEventMessage) => client.events.push(e));
+    socket.on('resync', (m: ResyncMessage) => client.resyncs.push(m));
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(client));
+      socket.once('connect_error', (err) => reject(err));
+    });
+  }
+
+  const latestSeq = async () => Number((await rt.handle.db.selectFrom('ticket_events')
+    .select((eb) => eb.fn.max('id').as('max')).executeTakeFirstOrThrow()).max ?? 0);
+
+  /** The seqs after `after` in the database, of tickets in `area` when given. */
+  async function seqsAfter(after: number, area?: string): Promise<number[]> {
+    let q = rt.handle.db.selectFrom('ticket_events').innerJoin('tickets', 'tickets.id', 'ticket_events.ticket_id')
+      .select('ticket_events.id').where('ticket_events.id', '>', after);
+    if (area) q = q.where('tickets.area_code', '=', area);
+    return (await q.orderBy('ticket_events.id').execute()).map((r) => Number(r.id));
+  }
+
+  /** Posts reports and waits until `observer` has every event they caused (no new one for 300 ms). */
+  async function postAndSettle(observer: Client, bodies: Record<string, unknown>[]): Promise<string[]> {
+    const codes: string[] = [];
+    for (const b of bodies) codes.push(await postReport(b));
+    await until(() => codes.every((c) => reportEvent(observer, c)), 15_000, 'every report on the observer');
+    for (let n = -1; n !== observer.events.length;) {
+      n = observer.events.length;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    return codes;
+  }
+
+  it('replays to a client that was away every event after lastSeq, in seq order, once each, then goes live', async () => {
+    const observer = await connectAs(cookies['rt-super']);
+    const away = await connectAs(cookies['rt-agent1']);
+    const from = await latestSeq();
+    away.socket.disconnect();
+    const codes = await postAndSettle(observer, Array.from({ length: 20 }, (_, i) => reportBody({
+      text: `Đèn tín hiệu giao thông hỏng ở ngã tư số ${i + 1}, xe cộ ùn tắc kéo dài`,
+      ...(i % 2 ? PLACES.binhTay : {}),
+    })));
+    const missed = observer.events.filter((e) => e.seq > from);
+    expect(missed.length).toBeGreaterThanOrEqual(20);
+
+    const back = await resumeAs(cookies['rt-agent1']!, from);
+    const expected = await seqsAfter(from);
+    await until(() => back.events.length >= expected.length, 5_000, 'the replay');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(back.resyncs).toEqual([]);
+    expect(back.events.map((e) => e.seq)).toEqual(expected);
+    // The same messages, shape and all, as the live ones.
+    expect(back.events).toEqual(missed);
+    for (const c of codes) expect(reportEvent(back, c)).toBeDefined();
+
+    // Live again: the next event arrives once, after the replayed ones.
+    const next = await postReport(reportBody({ text: 'Ống nước vỡ phun mạnh giữa đường Pasteur' }));
+    await until(() => reportEvent(back, next), 5_000, 'a live event after the replay');
+    const seqs = back.events.map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+  }, 60_000);
+
+  it('replays and goes live without a duplicate or a gap while reports keep arriving', async () => {
+    const observer = await connectAs(cookies['rt-super']);
+    const from = await latestSeq();
+    const posting = (async () => {
+      for (let i = 0; i < 10; i++) await postReport(reportBody({ text: `Rác tồn đọng nhiều ngày ở hẻm ${i + 40} đường Lý Tự Trọng` }));
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    const back = await resumeAs(cookies['rt-agent1']!, from);
+    await posting;
+    await postAndSettle(observer, []);
+    const expected = await seqsAfter(from);
+    await until(() => back.events.length >= expected.length, 5_000, 'every event');
+    await new Promise((r) => setTimeout(r, 200));
+    const seqs = back.events.map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(expected);
+  }, 60_000);
+
+  it('replays to a ward officer only the events of their units', async () => {
+    const observer = await connectAs(cookies['rt-super']);
+    const from = await latestSeq();
+    await postAndSettle(observer, [
+      reportBody({ text: 'Cột điện nghiêng sắp đổ trước chợ Bến Thành' }),
+      reportBody({ ...PLACES.binhTay, text: 'Cống thoát nước bị tắc gây ngập hẻm ở Bình Tây' }),
+      reportBody({ text: 'Biển báo giao thông bị gãy trên đường Lê Lợi' }),
+    ]);
+    const back = await resumeAs(cookies['rt-ward']!, from);
+    const mine = await seqsAfter(from, BEN_THANH);
+    expect(mine.length).toBeGreaterThan(0);
+    expect((await seqsAfter(from)).length).toBeGreaterThan(mine.length);
+    await until(() => back.events.length >= mine.length, 5_000, 'the ward replay');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(back.events.map((e) => e.seq)).toEqual(mine);
+    expect(back.events.every((e) => e.area === BEN_THANH)).toBe(true);
+  }, 60_000);
+
+  it('ignores a lastSeq that is not a non-negative integer', async () => {
+    for (const bad of [-1, 1.5, 'abc', '0', null]) {
+      const c = await resumeAs(cookies['rt-agent1']!, bad);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(c.events).toEqual([]);
+      expect(c.resyncs).toEqual([]);
+      c.socket.disconnect();
+    }
+  });
+
+  it('sends one resync instead of a replay when more than the cap was missed', async () => {
+    const from = await latestSeq();
+    const t = await rt.handle.db.selectFrom('tickets').select('id').where('area_code', '=', BEN_THANH).executeTakeFirstOrThrow();
+    await appendEvents(rt.handle.db, Array.from({ length: REPLAY_LIMIT + 1 }, (_, i) => ({
+      ticketId: t.id, type: 'ticket.note', actor: 'test', data: { i },
+    })));
+    const latest = await latestSeq();
+    expect(latest - from).toBe(REPLAY_LIMIT + 1);
+    for (const name of ['rt-agent1', 'rt-ward']) {
+      const back = await resumeAs(cookies[name]!, from);
+      await until(() => back.resyncs.length > 0, 5_000, 'the resync');
+      await new Promise((r) => setTimeout(r, 200));
+      expect(back.resyncs).toEqual([{ latestSeq: latest }]);
+      expect(back.events).toEqual([]);
+    }
+    // Exactly the cap is still replayed.
+    const edge = await resumeAs(cookies['rt-agent1']!, from + 1);
+    await until(() => edge.events.length === REPLAY_LIMIT, 5_000, 'a replay of exactly the cap');
+    expect(edge.resyncs).toEqual([]);
+  }, 60_000);
 });

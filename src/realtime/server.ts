@@ -47,10 +47,19 @@ export interface SessionEndedMessage {
   reason: 'session_expired' | 'session_changed';
 }
 
+/**
+ * Sent instead of a replay when more than the replay cap of events happened after the client's
+ * `lastSeq`: refetch everything, then resume from `latestSeq`.
+ */
+export interface ResyncMessage {
+  latestSeq: number;
+}
+
 export interface ServerToClientEvents {
   'ticket.event': (e: TicketEventMessage) => void;
   'ticket.presence': (p: PresenceMessage) => void;
   'session.ended': (m: SessionEndedMessage) => void;
+  resync: (m: ResyncMessage) => void;
 }
 
 export interface ClientToServerEvents {
@@ -88,6 +97,8 @@ export interface RealtimeOptions {
   publicUrl?: string;
   /** How often the sessions behind connected sockets are checked again (default 60 s). */
   revalidateMs?: number;
+  /** At most this many missed events are replayed to a reconnecting socket; more: `resync` (default 500). */
+  replayLimit?: number;
 }
 
 export interface Realtime {
@@ -114,6 +125,9 @@ const EMIT_WAIT_MS = 2_000;
 /** socket.io protocol packet type of an event (PacketType.EVENT of socket.io-parser). */
 const EVENT_PACKET = 2;
 
+/** Default cap of a replay (see RealtimeOptions.replayLimit). */
+export const REPLAY_LIMIT = 500;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits for `p`, or `ms` at most. */
@@ -123,7 +137,7 @@ async function settledWithin(p: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The wire form of a domain event. */
+/** The wire form of a domain event. `seq` comes first: a replay's filter reads it from the encoded packet. */
 export function toTicketEventMessage(e: DomainEvent): TicketEventMessage {
   return {
     seq: e.seq, type: e.type, ticket: e.ticketCode, area: e.areaCode, actor: e.actor, data: e.data,
@@ -134,6 +148,91 @@ export function toTicketEventMessage(e: DomainEvent): TicketEventMessage {
 /** A connect_error the client can tell apart: `err.message` and `err.data.code` are the code. */
 function refusal(code: string): ExtendedError {
   return Object.assign(new Error(code), { data: { code } });
+}
+
+/** The `lastSeq` a client sent in its handshake's `auth`, when it is a non-negative integer. */
+export function lastSeqOf(auth: unknown): number | null {
+  const v = auth && typeof auth === 'object' ? (auth as { lastSeq?: unknown }).lastSeq : undefined;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
+
+/** The seq of an encoded `ticket.event` packet (`2["ticket.event",{"seq":N,…`), or null for any other packet. */
+const ENCODED_SEQ = new RegExp(`^${EVENT_PACKET}\\["ticket\\.event",\\{"seq":(\\d+)[,}]`);
+function seqOfEncoded(p: unknown): number | null {
+  const m = typeof p === 'string' ? ENCODED_SEQ.exec(p) : null;
+  return m ? Number(m[1]) : null;
+}
+
+/** How long after a replay a late live copy of a replayed event is still looked for and dropped. */
+const LATE_COPY_MS = 30_000;
+
+type EngineWrite = (encodedPackets: unknown, opts: unknown) => void;
+
+interface WriteHold {
+  /** Runs `fn`, whose writes to the socket go out at once (the replay). */
+  direct(fn: () => void): void;
+  /**
+   * Sends what was held, in order, minus the `ticket.event`s whose seq is in `skip`, and ends
+   * the hold; live copies of those that come later still (for LATE_COPY_MS at most) are dropped.
+   */
+  release(skip: ReadonlySet<number>): void;
+}
+
+/**
+ * Holds back everything written to a socket's connection until released. Room broadcasts
+ * (every live event, whichever process published it) reach a local socket through its
+ * client's writeToEngine, which socket.io-adapter calls directly, so that is where a live event
+ * can wait while the replay of missed ones goes out. A live event can also arrive after the
+ * replay that already carried it (the cluster adapter delivers only once its NOTIFY is out),
+ * hence the filter that stays a while after the release. Internal to socket.io 4
+ * (test/realtime checks the replay/live boundary on both databases).
+ */
+function holdWrites(socket: RealtimeSocket): WriteHold {
+  const client = socket.client as unknown as { writeToEngine: EngineWrite };
+  const original = client.writeToEngine;
+  const held: [unknown, unknown][] = [];
+  let bypass = false;
+  let holding = true;
+  let skip = new Set<number>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const restore = () => {
+    clearTimeout(timer);
+    client.writeToEngine = original;
+  };
+  /** The packets of a write that are not copies of replayed events. */
+  const fresh = (packets: unknown): unknown[] => (Array.isArray(packets) ? packets : [packets]).filter((p) => {
+    const seq = seqOfEncoded(p);
+    return seq === null || !skip.delete(seq);
+  });
+  const write = (packets: unknown, opts: unknown) => {
+    if (bypass) return original.call(client, packets, opts);
+    if (holding) return void held.push([packets, opts]);
+    const kept = fresh(packets);
+    if (skip.size === 0) restore();
+    if (kept.length) original.call(client, kept, opts);
+  };
+  client.writeToEngine = write;
+  socket.once('disconnect', restore);
+  return {
+    direct(fn) {
+      bypass = true;
+      try { fn(); } finally { bypass = false; }
+    },
+    release(replayed) {
+      if (!holding) return;
+      holding = false;
+      skip = new Set(replayed);
+      for (const [packets, opts] of held.splice(0)) {
+        const kept = fresh(packets);
+        if (kept.length) original.call(client, kept, opts);
+      }
+      if (skip.size === 0) restore();
+      else {
+        timer = setTimeout(restore, LATE_COPY_MS);
+        timer.unref();
+      }
+    },
+  };
 }
 
 /**
@@ -257,10 +356,71 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
     return code?.startsWith('TK-') ? code : null;
   };
 
+  const replayLimit = opts.replayLimit ?? REPLAY_LIMIT;
+
+  /**
+   * The events after `after` that `user` may see, as the live path routes them (staff: all; a
+   * ward officer: those whose ticket is in one of their units; anyone else: none), oldest first;
+   * null when there are more than replayLimit of them.
+   */
+  async function missedEvents(user: SocketData, after: number): Promise<TicketEventMessage[] | null> {
+    const staff = STAFF_ROLES.includes(user.role);
+    if (!staff && (user.role !== 'ward_officer' || user.areaCodes.length === 0)) return [];
+    let q = db.selectFrom('ticket_events').innerJoin('tickets', 'tickets.id', 'ticket_events.ticket_id')
+      .select([
+        'ticket_events.id', 'ticket_events.type', 'ticket_events.actor', 'ticket_events.data', 'ticket_events.created_at',
+        'tickets.code', 'tickets.area_code',
+      ])
+      .where('ticket_events.id', '>', after);
+    if (!staff) q = q.where('tickets.area_code', 'in', user.areaCodes);
+    const rows = await q.orderBy('ticket_events.id').limit(replayLimit + 1).execute();
+    if (rows.length > replayLimit) return null;
+    return rows.map((r) => toTicketEventMessage({
+      seq: Number(r.id), type: r.type, ticketId: 0, ticketCode: r.code, areaCode: r.area_code, actor: r.actor,
+      data: r.data as Record<string, unknown>, at: r.created_at,
+    }));
+  }
+
+  /**
+   * Sends a reconnecting socket what it missed after `after`, then the live events held back
+   * meanwhile (those already replayed dropped), or one `resync` when too much was missed.
+   */
+  async function replay(socket: RealtimeSocket, after: number, hold: WriteHold): Promise<void> {
+    const sent = new Set<number>();
+    try {
+      const missed = await missedEvents(socket.data, after);
+      if (missed === null) {
+        const latest = await db.selectFrom('ticket_events').select((eb) => eb.fn.max('id').as('max')).executeTakeFirst();
+        hold.direct(() => socket.emit('resync', { latestSeq: Number(latest?.max ?? after) }));
+        return;
+      }
+      hold.direct(() => {
+        for (const m of missed) {
+          socket.emit('ticket.event', m);
+          sent.add(m.seq);
+        }
+      });
+    } catch (err) {
+      log.warn({ err }, 'realtime: replay failed');
+      // The client cannot know what it missed: it refetches.
+      hold.direct(() => socket.emit('resync', { latestSeq: after }));
+    } finally {
+      hold.release(sent);
+    }
+  }
+
   io.on('connection', (socket) => {
     const user = socket.data;
+    // A client resuming after `lastSeq`: live events wait until the replay has gone out.
+    const after = lastSeqOf(socket.handshake.auth);
+    const hold = after === null ? null : holdWrites(socket);
     if (STAFF_ROLES.includes(user.role)) void socket.join(STAFF_ROOM);
     else if (user.role === 'ward_officer') void socket.join(user.areaCodes.map(wardRoom));
+    if (hold && after !== null) {
+      const p = replay(socket, after, hold);
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+    }
 
     socket.on('ticket.watch', (payload, ack) => {
       const code = codeOf(payload);

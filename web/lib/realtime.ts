@@ -2,8 +2,9 @@ import { io, type Socket } from 'socket.io-client';
 import { goToLogin, session } from './api.ts';
 
 // socket.io to the same origin (path /socket.io), authenticated by the session cookie. The
-// connection state is always visible in #conn-state; after a reconnect the views refetch,
-// since events sent while offline are not replayed.
+// connection state is always visible in #conn-state. Each (re)connection sends the highest
+// `seq` seen as `auth.lastSeq`: the server first replays the events missed meanwhile, or sends
+// `resync` when too many were; after a reconnect or a resync the views also refetch.
 
 /** Server -> client `ticket.event`. */
 export interface TicketEvent {
@@ -39,7 +40,10 @@ const STATE_VI: Record<ConnState, string> = {
 export interface RealtimeOptions {
   onEvent(e: TicketEvent): void;
   onPresence?(p: Presence): void;
-  /** After every reconnect (not the first connect): refetch what may have changed meanwhile. */
+  /**
+   * After every reconnect (not the first connect), and on `resync` (more was missed than the
+   * server replays): refetch what may have changed meanwhile.
+   */
   onReconnect?(): void;
 }
 
@@ -68,7 +72,12 @@ export function connectRealtime(opts: RealtimeOptions): Realtime {
   };
   set('connecting');
 
-  const socket: Socket = io({ path: '/socket.io', withCredentials: true });
+  // The highest seq seen: where a reconnection resumes (auth is read at every attempt).
+  let lastSeq: number | null = null;
+  const socket: Socket = io({
+    path: '/socket.io', withCredentials: true,
+    auth: (cb: (data: object) => void) => cb(lastSeq === null ? {} : { lastSeq }),
+  });
   socket.on('connect', () => {
     set('online');
     if (watching) socket.emit('ticket.watch', { code: watching });
@@ -96,7 +105,14 @@ export function connectRealtime(opts: RealtimeOptions): Realtime {
     if (m?.reason === 'session_changed') location.reload();
     else goToLogin();
   });
-  socket.on('ticket.event', (e: TicketEvent) => opts.onEvent(e));
+  socket.on('ticket.event', (e: TicketEvent) => {
+    if (typeof e?.seq === 'number' && (lastSeq === null || e.seq > lastSeq)) lastSeq = e.seq;
+    opts.onEvent(e);
+  });
+  socket.on('resync', (m: { latestSeq?: number }) => {
+    if (typeof m?.latestSeq === 'number' && (lastSeq === null || m.latestSeq > lastSeq)) lastSeq = m.latestSeq;
+    opts.onReconnect?.();
+  });
   socket.on('ticket.presence', (p: Presence) => opts.onPresence?.(p));
 
   return {
