@@ -1,0 +1,86 @@
+// Load generator for the benchmarks, run in a worker thread so that building requests and
+// reading responses do not steal the server's event loop (which would inflate its latency).
+// Plain JavaScript so the thread needs no TypeScript loader. Sends pre-built JSON bodies with
+// Node's fetch (undici, keep-alive) and reports per-request latency and status.
+/* global fetch, AbortSignal */
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { url, timeoutMs } = workerData;
+const epochNow = () => performance.timeOrigin + performance.now();
+
+async function send(body) {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0; // refused, reset or timed out
+  }
+}
+
+/** Closed loop: `concurrency` lanes, each sending its next body as soon as the last answered. */
+async function closedLoop({ bodies, concurrency }) {
+  const latency = new Float64Array(bodies.length);
+  const status = new Uint16Array(bodies.length);
+  let next = 0;
+  const startedAt = epochNow();
+  const lane = async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= bodies.length) return;
+      const t = performance.now();
+      status[i] = await send(bodies[i]);
+      latency[i] = performance.now() - t;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, lane));
+  return { startedAt, finishedAt: epochNow(), latency, status, skipped: 0 };
+}
+
+/**
+ * Open loop: request i is due at start + i / rate whatever the earlier ones are doing, and its
+ * latency counts from when it was due (no coordinated omission). Bounded: at most `maxInFlight`
+ * outstanding requests; a request due beyond that is skipped and counted.
+ */
+async function openLoop({ bodies, rate, maxInFlight }) {
+  const latency = new Float64Array(bodies.length);
+  const status = new Uint16Array(bodies.length);
+  const interval = 1000 / rate;
+  const t0 = performance.now();
+  const startedAt = epochNow();
+  const pending = new Set();
+  let skipped = 0;
+  let i = 0;
+  while (i < bodies.length) {
+    const now = performance.now();
+    while (i < bodies.length && t0 + i * interval <= now) {
+      const k = i++;
+      const due = t0 + k * interval;
+      if (pending.size >= maxInFlight) {
+        skipped++;
+        latency[k] = NaN;
+        continue;
+      }
+      const p = send(bodies[k]).then((s) => {
+        status[k] = s;
+        latency[k] = performance.now() - due;
+        pending.delete(p);
+      });
+      pending.add(p);
+    }
+    if (i < bodies.length) await new Promise((r) => setTimeout(r, Math.max(0, t0 + i * interval - performance.now())));
+  }
+  await Promise.all(pending);
+  return { startedAt, finishedAt: epochNow(), latency, status, skipped };
+}
+
+parentPort.on('message', async (job) => {
+  const result = job.mode === 'open' ? await openLoop(job) : await closedLoop(job);
+  parentPort.postMessage(result, [result.latency.buffer, result.status.buffer]);
+});
+parentPort.postMessage({ ready: true });
