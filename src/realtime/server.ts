@@ -12,60 +12,9 @@ import type { Role } from '../core/users.ts';
 import type { Db } from '../db/schema.ts';
 import { canAccessArea, SESSION_COOKIE, userFromCookieHeader } from '../http/auth.ts';
 import type { Logger } from '../log.ts';
+import type { ClientToServerEvents, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from './messages.ts';
 
-/** `ticket.event`: one domain event as a console receives it. */
-export interface TicketEventMessage {
-  /** ticket_events.id: grows with every event, usable as a resume point. */
-  seq: number;
-  type: string;
-  /** The ticket's public code (`TK-…`). */
-  ticket: string;
-  area: string | null;
-  actor: string;
-  data: Record<string, unknown>;
-  /** ISO 8601. */
-  at: string;
-}
-
-/** Someone who has a ticket open. */
-export interface Viewer {
-  username: string;
-  displayName: string;
-}
-
-/** `ticket.presence`: everyone watching a ticket now, on every process. */
-export interface PresenceMessage {
-  code: string;
-  viewers: Viewer[];
-}
-
-/** The optional acknowledgement of `ticket.watch` / `ticket.unwatch`. */
-export type WatchReply = { ok: true; code: string } | { ok: false; error: { code: string; message: string } };
-
-/** Why a connected socket is being closed by the server (sent just before it is). */
-export interface SessionEndedMessage {
-  reason: 'session_expired' | 'session_changed';
-}
-
-/**
- * Sent instead of a replay when more than the replay cap of events happened after the client's
- * `lastSeq`: refetch everything, then resume from `latestSeq`.
- */
-export interface ResyncMessage {
-  latestSeq: number;
-}
-
-export interface ServerToClientEvents {
-  'ticket.event': (e: TicketEventMessage) => void;
-  'ticket.presence': (p: PresenceMessage) => void;
-  'session.ended': (m: SessionEndedMessage) => void;
-  resync: (m: ResyncMessage) => void;
-}
-
-export interface ClientToServerEvents {
-  'ticket.watch': (p: { code: string }, ack?: (r: WatchReply) => void) => void;
-  'ticket.unwatch': (p: { code: string }, ack?: (r: WatchReply) => void) => void;
-}
+export type { ClientToServerEvents, PresenceMessage, ResyncMessage, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from './messages.ts';
 
 /**
  * What a socket carries about its user. The cluster adapter copies it to other processes

@@ -6,28 +6,8 @@ import { goToLogin, session } from './api.ts';
 // `seq` seen as `auth.lastSeq`: the server first replays the events missed meanwhile, or sends
 // `resync` when too many were; after a reconnect or a resync the views also refetch.
 
-/** Server -> client `ticket.event`. */
-export interface TicketEvent {
-  seq: number;
-  type: string;
-  /** The ticket's public code. */
-  ticket: string;
-  area: string | null;
-  actor: string;
-  data: Record<string, unknown>;
-  at: string;
-}
-
-export interface Viewer {
-  username: string;
-  displayName: string;
-}
-
-/** Server -> watchers `ticket.presence`. */
-export interface Presence {
-  code: string;
-  viewers: Viewer[];
-}
+export type { PresenceMessage as Presence, TicketEventMessage as TicketEvent, Viewer } from '../../src/realtime/messages.ts';
+import type { PresenceMessage as Presence, ResyncMessage, TicketEventMessage as TicketEvent } from '../../src/realtime/messages.ts';
 
 export type ConnState = 'connecting' | 'online' | 'offline';
 
@@ -109,7 +89,7 @@ export function connectRealtime(opts: RealtimeOptions): Realtime {
     if (typeof e?.seq === 'number' && (lastSeq === null || e.seq > lastSeq)) lastSeq = e.seq;
     opts.onEvent(e);
   });
-  socket.on('resync', (m: { latestSeq?: number }) => {
+  socket.on('resync', (m: Partial<ResyncMessage>) => {
     if (typeof m?.latestSeq === 'number' && (lastSeq === null || m.latestSeq > lastSeq)) lastSeq = m.latestSeq;
     opts.onReconnect?.();
   });
