@@ -4,6 +4,9 @@ import type { Logger } from '../log.ts';
 import { claim, complete, fail, type Job } from './queue.ts';
 import { metrics } from '../metrics.ts';
 
+/** How often an otherwise busy worker looks for due leader-only jobs (SLA timers). */
+const LEADER_POLL_MS = 250;
+
 export type JobHandler = (job: Job) => Promise<void>;
 
 export interface WorkerOptions {
@@ -30,6 +33,7 @@ export class Worker {
   #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
   #wakeRequested = false;
+  #nextTimerPoll = 0;
   #loop: Promise<void> | null = null;
 
   constructor(private readonly opts: WorkerOptions) {}
@@ -71,7 +75,11 @@ export class Worker {
         const free = max - this.#inFlight.size;
         if (!this.#running || free <= 0) return;
         // Leader-only jobs (short timers) first, so a busy inbound queue does not delay them.
-        const led = leaderKinds.length && this.#leading() ? await claim(this.opts.db, this.id, free, leaderKinds, this.opts.leaderLeaseSeconds) : [];
+        // Timers are rare next to inbound jobs: look for due ones at most every LEADER_POLL_MS
+        // unless the last look found a full batch, saving a statement per inbound job.
+        const lookForTimers = leaderKinds.length > 0 && this.#leading() && Date.now() >= this.#nextTimerPoll;
+        const led = lookForTimers ? await claim(this.opts.db, this.id, free, leaderKinds, this.opts.leaderLeaseSeconds) : [];
+        if (lookForTimers && led.length < free) this.#nextTimerPoll = Date.now() + LEADER_POLL_MS;
         const jobs = [...led, ...(free > led.length ? await claim(this.opts.db, this.id, free - led.length, kinds) : [])];
         if (jobs.length === 0) return;
         for (const job of jobs) {
