@@ -21,6 +21,8 @@ import { loadWebAssets } from './http/web-assets.ts';
 import type { ChannelAdapter } from './intake/channel-adapter.ts';
 import { LocalFileStore } from './intake/file-store.ts';
 import { IntakeService, PROCESS_INBOUND_JOB } from './intake/intake-service.ts';
+import { Spool, SpoolDrainer, spooledStatus } from './intake/spool.ts';
+import { sql } from 'kysely';
 import type { Logger } from './log.ts';
 import { Worker } from './workers/worker.ts';
 import { sendOutbound } from './workers/outbound.ts';
@@ -38,6 +40,10 @@ export interface Runtime {
   events: EventBus;
   areas: AreaIndex;
   intake: IntakeService;
+  /** Inbound messages acknowledged while the database was unreachable (DATA_DIR/spool). */
+  spool: Spool;
+  /** Drains the spool into the database once it answers; runs with the worker. */
+  drainer: SpoolDrainer;
   channels: ChannelAdapter[];
   /** Stops the worker (draining jobs in flight), then closes the database. */
   close(): Promise<void>;
@@ -90,9 +96,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
 
   let categoryCache: { at: number; value: CategoryInfo[] } | null = null;
   const categories = async () => {
-    if (!categoryCache || Date.now() - categoryCache.at > 30_000) categoryCache = { at: Date.now(), value: await loadCategories(db) };
+    if (!categoryCache || Date.now() - categoryCache.at > 30_000) {
+      try {
+        categoryCache = { at: Date.now(), value: await loadCategories(db) };
+      } catch (err) {
+        // During a database outage the form and validation keep the last list they saw.
+        if (!categoryCache) throw err;
+      }
+    }
     return categoryCache.value;
   };
+  await categories();
 
   const parse = (channel: string, payload: unknown) => {
     const adapter = byName.get(channel);
@@ -130,25 +144,35 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       },
     },
   });
-  const intake = new IntakeService(db, () => worker.wake());
+  const spool = await Spool.open(path.join(config.dataDir, 'spool'), { log: opts.log });
+  const intake = new IntakeService(db, () => worker.wake(), spool);
+  const drainer = new SpoolDrainer({
+    spool, log: opts.log,
+    ready: () => sql`select 1`.execute(db),
+    store: (entry) => intake.storeSpooled(entry),
+    onDrained: () => worker.wake(),
+  });
   const app = createApp({
-    db, log: opts.log, channels,
+    db, log: opts.log, channels, spool,
     console: { events, onStatus: onStatusChanged },
     webAssets: loadWebAssets,
     channelContext: {
       config, log: opts.log, intake, categories, secret: await resolveSecret(config),
       files: new LocalFileStore(path.join(config.dataDir, 'uploads')),
-      publicStatus: (code) => publicStatus(db, code),
+      publicStatus: async (code) => spooledStatus(spool, code) ?? publicStatus(db, code),
     },
   });
   leader.onChange((leading) => { if (leading) worker.wake(); });
   if (opts.startWorker !== false) {
     await leader.start();
     worker.start();
+    drainer.start();
   }
   return {
-    config, handle, app, worker, leader, events, areas, intake, channels,
+    config, handle, app, worker, leader, events, areas, intake, spool, drainer, channels,
     async close() {
+      await drainer.stop();
+      await spool.close();
       await worker.stop();
       await leader.stop();
       await handle.close();

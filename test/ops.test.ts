@@ -30,14 +30,14 @@ describe('GET /healthz', () => {
     expect(await res.json()).toEqual({ ok: true });
   });
 
-  it('answers 503 {"ok":false,"degraded":"database"} once the database is gone', async () => {
+  it('answers 503 {"ok":false,"degraded":"database","spooled":0} once the database is gone', async () => {
     const other = await testRuntime({}, { startWorker: false });
     try {
       expect((await other.app.request('/healthz')).status).toBe(200);
       await other.handle.close();
       const res = await other.app.request('/healthz');
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ ok: false, degraded: 'database' });
+      expect(await res.json()).toEqual({ ok: false, degraded: 'database', spooled: 0 });
       // Metrics still answer without the database.
       const metrics = await other.app.request('/metrics');
       expect(metrics.status).toBe(200);

@@ -67,7 +67,7 @@ function routes(ctx: ChannelContext): Hono {
     const accepted = await ctx.intake.accept({
       channel: 'app', externalId: key ?? randomUUID(), payload: hashable, report: { ...report, attachments },
     });
-    const status = accepted.replay ? await ctx.publicStatus(accepted.code) : null;
+    const status = accepted.replay && !accepted.spooled ? await ctx.publicStatus(accepted.code) : null;
     if (accepted.replay) c.header('Idempotent-Replayed', 'true');
     return c.json({
       code: accepted.code,

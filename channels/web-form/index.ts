@@ -9,7 +9,7 @@ import { storePhotos, validateReportFields } from '../../src/intake/report-valid
 import { reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
 import { sizeLabel } from '../../src/intake/file-store.ts';
 
-const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422 };
+const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 503> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422, 503: 503 };
 
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();

@@ -36,6 +36,9 @@ export async function connect(opts: ConnectOptions): Promise<DbHandle> {
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.poolMax ?? 10, connectionTimeoutMillis: 5_000 });
     // An idle client losing its server must not crash the process; the pool replaces it.
     pool.on('error', () => {});
+    // Nor one checked out between two statements (inside a transaction): pg-pool drops its own
+    // listener while a client is lent out, and the pool discards the broken client on release.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: 'postgres', url: opts.databaseUrl, close: () => db.destroy() };
   }

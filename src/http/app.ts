@@ -20,6 +20,8 @@ export interface AppDeps {
   channelContext: ChannelContext;
   /** The staff console and ward API; absent on the edge entry, which serves residents only. */
   console?: { events: EventBus; onStatus?: StatusHook };
+  /** The intake spool (spool.ts), for its depth in /healthz and /metrics; absent on the edge entry. */
+  spool?: { depth(): number };
   /** The bundled console and ward front end (web-assets.ts: loadWebAssets); absent on the edge entry. */
   webAssets?: () => Promise<WebAssetsResult>;
 }
@@ -42,15 +44,18 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get('/healthz', async (c) => {
+    const spooled = deps.spool?.depth() ?? 0;
     try {
       await sql`select 1`.execute(deps.db);
-      return c.json({ ok: true });
+      // Back up and still draining the spool: healthy, and says how much is left.
+      return c.json(spooled > 0 ? { ok: true, spooled } : { ok: true });
     } catch {
-      return c.json({ ok: false, degraded: 'database' }, 503);
+      return c.json({ ok: false, degraded: 'database', spooled }, 503);
     }
   });
 
   app.get('/metrics', async (c) => {
+    if (deps.spool) metrics.spoolDepth.set(deps.spool.depth());
     try {
       const row = await deps.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n'))
         .where('done_at', 'is', null).where('failed_at', 'is', null)

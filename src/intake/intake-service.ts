@@ -3,8 +3,10 @@ import { sql } from 'kysely';
 import { newCode } from '../core/codes.ts';
 import { AppError } from '../core/errors.ts';
 import type { InboundReport } from '../core/report-input.ts';
+import { isConnectionError } from '../db/connection-error.ts';
 import type { Db } from '../db/schema.ts';
 import { metrics } from '../metrics.ts';
+import { intakeUnavailable, type Spool, type SpoolEntry } from './spool.ts';
 
 export const PROCESS_INBOUND_JOB = 'inbound.process';
 
@@ -21,10 +23,13 @@ export interface AcceptInput {
 
 export interface Accepted {
   code: string;
+  /** The inbound_messages row; 0 while the message waits in the spool (no row yet). */
   inboundId: number;
   /** True when this (channel, externalId) was already stored: nothing new was written. */
   replay: boolean;
   receivedAt: Date;
+  /** True when the database was unreachable and the message waits in the local spool. */
+  spooled?: boolean;
 }
 
 // JSON objects are unordered: a client retrying with the same fields in another order (a
@@ -42,21 +47,92 @@ export function payloadHash(payload: unknown): string {
 /**
  * Stores every inbound message before it is acknowledged, keyed by (channel, external id),
  * and enqueues its processing in the same transaction. A second delivery is a no-op that
- * returns the first result.
+ * returns the first result. While the database is unreachable, messages go to the spool
+ * (fsync'd before the acknowledgement) and `storeSpooled` writes them when it is back.
  */
 export class IntakeService {
-  constructor(private readonly db: Db, private readonly onEnqueued: () => void = () => {}) {}
+  /**
+   * `spool`: where messages go while the database is unreachable (absent: such a request
+   * fails with `intake_unavailable`, 503).
+   */
+  constructor(private readonly db: Db, private readonly onEnqueued: () => void = () => {}, private readonly spool?: Spool) {}
 
   async accept(input: AcceptInput): Promise<Accepted> {
     const hash = payloadHash(input.payload);
     const receivedAt = input.receivedAt ?? new Date();
-    // The message and its job in ONE statement (a data-modifying CTE is atomic on its own):
-    // one round trip instead of BEGIN, two INSERTs and COMMIT, which is most of what an
-    // acknowledgement costs (bench/intake.ts). The job row is what `enqueue` would write.
-    const inserted = await this.db
+    // A retry of a message still in the spool must get the code it was given, even once the
+    // database is back and before the drain reaches it.
+    const held = this.spool?.lookup(input.channel, input.externalId);
+    if (held) return this.#spooledReplay(held, hash);
+    let inserted: { id: number; code: string; received_at: Date } | undefined;
+    try {
+      inserted = await this.#insert(input, newCode('PA'), hash, receivedAt);
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      if (!this.spool) throw intakeUnavailable();
+      return this.#toSpool(input, hash, receivedAt);
+    }
+    let result: Accepted;
+    if (inserted) {
+      result = { code: inserted.code, inboundId: inserted.id, replay: false, receivedAt: inserted.received_at };
+    } else {
+      // A second delivery: the conflicting row is committed by now (ON CONFLICT waited for it).
+      const existing = await this.db.selectFrom('inbound_messages').select(['id', 'code', 'request_hash', 'received_at'])
+        .where('channel', '=', input.channel).where('external_id', '=', input.externalId).executeTakeFirstOrThrow();
+      if (existing.request_hash && existing.request_hash !== hash) throw keyConflict();
+      result = { code: existing.code, inboundId: existing.id, replay: true, receivedAt: existing.received_at };
+    }
+    metrics.inbound.inc({ channel: input.channel, result: result.replay ? 'replayed' : 'stored' });
+    if (!result.replay) this.onEnqueued();
+    return result;
+  }
+
+  /**
+   * Stores a spooled message with the code its sender was given; a no-op when
+   * (channel, externalId) is already stored, so a drain can be repeated.
+   */
+  async storeSpooled(entry: SpoolEntry): Promise<void> {
+    const inserted = await this.#insert(entry, entry.code, entry.requestHash, new Date(entry.receivedAt));
+    if (inserted) {
+      this.onEnqueued();
+      return;
+    }
+    const existing = await this.db.selectFrom('inbound_messages').select('code')
+      .where('channel', '=', entry.channel).where('external_id', '=', entry.externalId).executeTakeFirst();
+    if (existing && existing.code !== entry.code) {
+      // Delivered once before the outage and again during it: the database row wins, and the
+      // code given from the spool stays unknown. Rare: it takes a retry across an outage.
+      metrics.inbound.inc({ channel: entry.channel, result: 'spool_superseded' });
+    }
+  }
+
+  async #toSpool(input: AcceptInput, hash: string, receivedAt: Date): Promise<Accepted> {
+    const spool = this.spool!;
+    const entry: SpoolEntry = {
+      channel: input.channel, externalId: input.externalId, payload: input.payload,
+      ...(input.report ? { report: input.report } : {}),
+      receivedAt: receivedAt.toISOString(), code: newCode('PA'), requestHash: hash,
+    };
+    const held = await spool.append(entry);
+    if (held !== entry) return this.#spooledReplay(held, hash);
+    metrics.inbound.inc({ channel: input.channel, result: 'spooled' });
+    return { code: entry.code, inboundId: 0, replay: false, receivedAt, spooled: true };
+  }
+
+  #spooledReplay(held: SpoolEntry, hash: string): Accepted {
+    if (held.requestHash !== hash) throw keyConflict();
+    metrics.inbound.inc({ channel: held.channel, result: 'replayed' });
+    return { code: held.code, inboundId: 0, replay: true, receivedAt: new Date(held.receivedAt), spooled: true };
+  }
+
+  // The message and its job in ONE statement (a data-modifying CTE is atomic on its own):
+  // one round trip instead of BEGIN, two INSERTs and COMMIT, which is most of what an
+  // acknowledgement costs (bench/intake.ts). The job row is what `enqueue` would write.
+  #insert(input: { channel: string; externalId: string; payload: unknown; report?: InboundReport | undefined }, code: string, hash: string, receivedAt: Date) {
+    return this.db
       .with('m', (db) => db.insertInto('inbound_messages')
         .values({
-          channel: input.channel, external_id: input.externalId, code: newCode('PA'),
+          channel: input.channel, external_id: input.externalId, code,
           payload: JSON.stringify(input.payload), report: input.report ? JSON.stringify(input.report) : null,
           request_hash: hash, received_at: receivedAt,
         })
@@ -72,22 +148,11 @@ export class IntakeService {
         .onConflict((oc) => oc.columns(['kind', 'key']).doNothing()))
       .selectFrom('m').select(['id', 'code', 'received_at'])
       .executeTakeFirst();
-    let result: Accepted;
-    if (inserted) {
-      result = { code: inserted.code, inboundId: inserted.id, replay: false, receivedAt: inserted.received_at };
-    } else {
-      // A second delivery: the conflicting row is committed by now (ON CONFLICT waited for it).
-      const existing = await this.db.selectFrom('inbound_messages').select(['id', 'code', 'request_hash', 'received_at'])
-        .where('channel', '=', input.channel).where('external_id', '=', input.externalId).executeTakeFirstOrThrow();
-      if (existing.request_hash && existing.request_hash !== hash) {
-        throw new AppError('idempotency_key_conflict', 409,
-          'this idempotency key was already used with a different request',
-          'Mã chống gửi trùng (Idempotency-Key) này đã được dùng cho một phản ánh khác.');
-      }
-      result = { code: existing.code, inboundId: existing.id, replay: true, receivedAt: existing.received_at };
-    }
-    metrics.inbound.inc({ channel: input.channel, result: result.replay ? 'replayed' : 'stored' });
-    if (!result.replay) this.onEnqueued();
-    return result;
   }
+}
+
+function keyConflict(): AppError {
+  return new AppError('idempotency_key_conflict', 409,
+    'this idempotency key was already used with a different request',
+    'Mã chống gửi trùng (Idempotency-Key) này đã được dùng cho một phản ánh khác.');
 }

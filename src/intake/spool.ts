@@ -1,0 +1,355 @@
+import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { canonicalCode } from '../core/codes.ts';
+import { AppError } from '../core/errors.ts';
+import type { InboundReport } from '../core/report-input.ts';
+import { STATUS_VI } from '../core/tickets.ts';
+import type { PublicStatus } from '../core/tracking.ts';
+import type { Logger } from '../log.ts';
+
+/** One inbound message acknowledged while the database was unreachable. */
+export interface SpoolEntry {
+  channel: string;
+  externalId: string;
+  payload: unknown;
+  report?: InboundReport;
+  /** ISO 8601. */
+  receivedAt: string;
+  /** The tracking code the sender was given; the drained row keeps it. */
+  code: string;
+  requestHash: string;
+}
+
+/** Stores one spooled entry in the database; must be idempotent on (channel, externalId). */
+export type SpoolStore = (entry: SpoolEntry) => Promise<void>;
+
+const ACTIVE = 'active.jsonl';
+const SEGMENT = /^seg-(\d{12})\.jsonl$/;
+const segmentName = (n: number) => `seg-${String(n).padStart(12, '0')}.jsonl`;
+const keyOf = (channel: string, externalId: string) => `${channel}\u0000${externalId}`;
+
+/** The stable error of an intake that can neither reach the database nor write the spool. */
+export function intakeUnavailable(): AppError {
+  return new AppError('intake_unavailable', 503,
+    'the database is unreachable and the local spool cannot be written: the report was not accepted',
+    'Hệ thống tạm thời không thể tiếp nhận phản ánh. Vui lòng gửi lại sau ít phút.');
+}
+
+function parseLines(text: string, file: string, log?: Logger): SpoolEntry[] {
+  const out: SpoolEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const e = JSON.parse(line) as SpoolEntry;
+      if (typeof e.channel === 'string' && typeof e.externalId === 'string' && typeof e.code === 'string') out.push(e);
+    } catch {
+      // A line torn by a crash or a full disk during its write: it was never acknowledged.
+      log?.warn({ file }, 'spool: skipped a torn line');
+    }
+  }
+  return out;
+}
+
+/**
+ * A durable local queue of inbound messages for when the database is unreachable
+ * (DATA_DIR/spool). Append-only JSON lines: `append` resolves only after the line is
+ * fsync'd, so an acknowledgement never outlives a crash. `drain` replays the entries in
+ * order through an idempotent store and deletes a segment only once all of it is stored, so
+ * a drain cut short (database gone again, crash) is simply repeated.
+ */
+export class Spool {
+  #index = new Map<string, SpoolEntry>();
+  #codes = new Map<string, SpoolEntry>();
+  #fh: FileHandle | null = null;
+  #activeSize = 0;
+  #lastSegment = 0;
+  #sealFirst = false;
+  #lock: Promise<unknown> = Promise.resolve();
+  #draining: Promise<number> | null = null;
+  // How far into a segment the last, interrupted drain got (those entries are stored).
+  #progress: { segment: string; count: number } | null = null;
+
+  private constructor(readonly dir: string, private readonly log?: Logger) {}
+
+  /**
+   * Opens the spool in `dir`, rebuilding its index from the files left by a previous process.
+   * A folder that cannot be created is not fatal here: `append` then fails with
+   * `intake_unavailable`, and only while the database is down.
+   */
+  static async open(dir: string, opts: { log?: Logger } = {}): Promise<Spool> {
+    const spool = new Spool(dir, opts.log);
+    await spool.#rebuild();
+    return spool;
+  }
+
+  /** Entries acknowledged but not yet stored in the database. */
+  depth(): number {
+    return this.#index.size;
+  }
+
+  /** The undrained entry for (channel, externalId), to answer a retry with the same code. */
+  lookup(channel: string, externalId: string): SpoolEntry | undefined {
+    return this.#index.get(keyOf(channel, externalId));
+  }
+
+  /** The undrained entry that was given this tracking code. */
+  byCode(code: string): SpoolEntry | undefined {
+    return this.#codes.get(code);
+  }
+
+  /**
+   * Appends and fsyncs one entry. When (channel, externalId) is already spooled nothing is
+   * written and the entry held is returned instead (a retry gets its first code). Throws
+   * `intake_unavailable` (503) when the spool cannot be written.
+   */
+  append(entry: SpoolEntry): Promise<SpoolEntry> {
+    return this.#locked(async () => {
+      const held = this.lookup(entry.channel, entry.externalId);
+      if (held) return held;
+      const line = `${JSON.stringify(entry)}\n`;
+      try {
+        const fh = await this.#active();
+        await fh.appendFile(line, 'utf8');
+        await fh.sync();
+        this.#activeSize += Buffer.byteLength(line);
+      } catch (err) {
+        this.log?.error({ err: (err as Error).message, dir: this.dir }, 'spool: cannot write; refusing the report');
+        await this.#abandonActive();
+        throw intakeUnavailable();
+      }
+      this.#remember(entry);
+      return entry;
+    });
+  }
+
+  /**
+   * Stores every spooled entry, oldest first, through `store`; resolves with how many were
+   * stored. Stops at the first failure (the rest stay spooled, and are retried by the next
+   * call). One drain at a time: a second call while one runs gets the same promise.
+   */
+  drain(store: SpoolStore): Promise<number> {
+    this.#draining ??= this.#drain(store).finally(() => { this.#draining = null; });
+    return this.#draining;
+  }
+
+  /** Closes the open segment file. */
+  async close(): Promise<void> {
+    await this.#locked(async () => {
+      await this.#fh?.close().catch(() => {});
+      this.#fh = null;
+    });
+  }
+
+  async #drain(store: SpoolStore): Promise<number> {
+    // New appends go to a fresh file while the sealed ones are replayed.
+    await this.#locked(() => this.#seal());
+    let stored = 0;
+    for (const name of await this.#segments()) {
+      const file = path.join(this.dir, name);
+      const entries = parseLines(await readFile(file, 'utf8'), file, this.log);
+      const from = this.#progress?.segment === name ? this.#progress.count : 0;
+      for (let i = from; i < entries.length; i++) {
+        const entry = entries[i]!;
+        await store(entry);
+        this.#progress = { segment: name, count: i + 1 };
+        this.#forget(entry);
+        stored++;
+      }
+      await unlink(file);
+      await this.#syncDir();
+      this.#progress = null;
+    }
+    return stored;
+  }
+
+  async #rebuild(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw err;
+    }
+    const segments = names.filter((n) => SEGMENT.test(n)).sort();
+    this.#lastSegment = segments.length ? Number(SEGMENT.exec(segments.at(-1)!)![1]) : 0;
+    for (const name of [...segments, ...(names.includes(ACTIVE) ? [ACTIVE] : [])]) {
+      const file = path.join(this.dir, name);
+      for (const entry of parseLines(await readFile(file, 'utf8'), file, this.log)) {
+        if (!this.lookup(entry.channel, entry.externalId)) this.#remember(entry);
+      }
+    }
+    // The previous process's file may end in a torn line; never append after it.
+    this.#sealFirst = names.includes(ACTIVE);
+    if (this.#index.size) this.log?.warn({ spooled: this.#index.size, dir: this.dir }, 'spool: reports waiting for the database');
+  }
+
+  #remember(entry: SpoolEntry): void {
+    this.#index.set(keyOf(entry.channel, entry.externalId), entry);
+    this.#codes.set(entry.code, entry);
+  }
+
+  #forget(entry: SpoolEntry): void {
+    const key = keyOf(entry.channel, entry.externalId);
+    if (this.#index.get(key)?.code === entry.code) this.#index.delete(key);
+    if (this.#codes.get(entry.code)?.externalId === entry.externalId) this.#codes.delete(entry.code);
+  }
+
+  async #segments(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir)).filter((n) => SEGMENT.test(n)).sort();
+    } catch {
+      return [];
+    }
+  }
+
+  async #active(): Promise<FileHandle> {
+    if (this.#fh) return this.#fh;
+    await mkdir(this.dir, { recursive: true });
+    if (this.#sealFirst) await this.#seal();
+    const fh = await open(path.join(this.dir, ACTIVE), 'a', 0o600);
+    try {
+      this.#activeSize = (await fh.stat()).size;
+      // A new file's name must be durable too, not only its bytes.
+      if (this.#activeSize === 0) await this.#syncDir();
+    } catch (err) {
+      await fh.close().catch(() => {});
+      throw err;
+    }
+    this.#fh = fh;
+    return fh;
+  }
+
+  /** After a failed write: cut the partial line off, or at least never append after it. */
+  async #abandonActive(): Promise<void> {
+    const fh = this.#fh;
+    this.#fh = null;
+    if (!fh) return;
+    try {
+      await fh.truncate(this.#activeSize);
+      await fh.sync();
+    } catch {
+      this.#sealFirst = true;
+    }
+    await fh.close().catch(() => {});
+  }
+
+  /** Renames the active file to the next segment (when it holds anything). Under the lock. */
+  async #seal(): Promise<void> {
+    await this.#fh?.close().catch(() => {});
+    this.#fh = null;
+    const active = path.join(this.dir, ACTIVE);
+    let size: number;
+    try {
+      size = (await stat(active)).size;
+    } catch {
+      this.#sealFirst = false;
+      return;
+    }
+    if (size === 0) {
+      await unlink(active).catch(() => {});
+    } else {
+      await rename(active, path.join(this.dir, segmentName(++this.#lastSegment)));
+    }
+    await this.#syncDir();
+    this.#sealFirst = false;
+  }
+
+  async #syncDir(): Promise<void> {
+    const dh = await open(this.dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  }
+
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#lock.then(fn, fn);
+    this.#lock = run.catch(() => {});
+    return run;
+  }
+}
+
+/**
+ * What the tracking page and API show for a code still in the spool: received, nothing more
+ * yet. Null when the code is not spooled (look it up in the database).
+ */
+export function spooledStatus(spool: Spool, rawCode: string): PublicStatus | null {
+  const code = canonicalCode(rawCode);
+  const entry = code ? spool.byCode(code) : undefined;
+  if (!entry) return null;
+  return {
+    code: entry.code, status: 'received', status_label: STATUS_VI.received ?? 'received', ticket: null, channel: entry.channel,
+    received_at: entry.receivedAt, category: null, area: null, department: null, reporters: 1, due_at: null, timeline: [],
+  };
+}
+
+export interface SpoolDrainerOptions {
+  spool: Spool;
+  /** Resolves when the database answers (`select 1`), rejects otherwise. */
+  ready: () => Promise<unknown>;
+  store: SpoolStore;
+  /** Called after a drain stored something (wake the worker). */
+  onDrained?: (stored: number) => void;
+  log?: Logger;
+  intervalMs?: number;
+}
+
+/**
+ * Drains the spool once the database answers again: at start, then every `intervalMs`
+ * (1 s) while anything is spooled. No restart needed after an outage.
+ */
+export class SpoolDrainer {
+  #timer: NodeJS.Timeout | null = null;
+  #running = false;
+  #pass: Promise<number> | null = null;
+  #failing = false;
+
+  constructor(private readonly opts: SpoolDrainerOptions) {}
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    await this.#pass?.catch(() => {});
+  }
+
+  /** One drain attempt now; resolves with the number stored (0 when the database is still away). */
+  async drainNow(): Promise<number> {
+    this.#pass ??= this.#attempt().finally(() => { this.#pass = null; });
+    return this.#pass;
+  }
+
+  async #attempt(): Promise<number> {
+    const { spool, log } = this.opts;
+    try {
+      await this.opts.ready();
+      const stored = await spool.drain(this.opts.store);
+      if (this.#failing || stored) log?.info({ stored, spooled: spool.depth() }, 'spool: drained into the database');
+      this.#failing = false;
+      if (stored) this.opts.onDrained?.(stored);
+      return stored;
+    } catch (err) {
+      if (!this.#failing) log?.warn({ err: (err as Error).message, spooled: spool.depth() }, 'spool: database still unavailable; will retry');
+      this.#failing = true;
+      return 0;
+    }
+  }
+
+  #schedule(ms: number): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      const work = this.opts.spool.depth() > 0 ? this.drainNow() : Promise.resolve(0);
+      void work.finally(() => this.#schedule(this.opts.intervalMs ?? 1_000));
+    }, ms);
+    this.#timer.unref();
+  }
+}
