@@ -239,6 +239,10 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
     // traffic never waits behind the app's queries and vice versa.
     pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4, application_name: appName, connectionTimeoutMillis: 5_000 });
     pool.on('error', (err) => log.warn({ err }, 'realtime: an idle adapter connection failed'));
+    // The adapter keeps one client checked out for LISTEN and adds no 'error' listener to it:
+    // a database restart (57P01, then "Connection terminated") would be an uncaught exception
+    // and end the process. Listen on every client; the adapter reconnects on its 'end'.
+    pool.on('connect', (client) => client.on('error', (err) => log.warn({ err: err.message }, 'realtime: adapter connection lost')));
   }
 
   const io: RealtimeServer = new Server(opts.httpServer, {

@@ -35,6 +35,12 @@ export class Worker {
   #wakeRequested = false;
   #nextTimerPoll = 0;
   #loop: Promise<void> | null = null;
+  /**
+   * Jobs whose outcome could not be written (the database went away mid-job): they stay
+   * locked under this worker's lease, so each poll tries to release them for a retry again,
+   * instead of leaving them for the lease (5 minutes) to run out.
+   */
+  #unreleased = new Map<number, { job: Job; error: string }>();
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -71,6 +77,10 @@ export class Worker {
     const kinds = Object.keys(this.opts.handlers).filter((k) => !leaderOnly.has(k));
     const leaderKinds = Object.keys(this.opts.handlers).filter((k) => leaderOnly.has(k));
     try {
+      for (const [id, { job, error }] of this.#unreleased) {
+        await fail(this.opts.db, job, error);
+        this.#unreleased.delete(id);
+      }
       for (;;) {
         const free = max - this.#inFlight.size;
         if (!this.#running || free <= 0) return;
@@ -105,7 +115,10 @@ export class Worker {
       metrics.jobs.inc({ kind: job.kind, result: 'done' });
     } catch (err) {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      const outcome = await fail(this.opts.db, job, message).catch(() => 'retry' as const);
+      const outcome = await fail(this.opts.db, job, message).catch(() => {
+        this.#unreleased.set(job.id, { job, error: message });
+        return 'retry' as const;
+      });
       metrics.jobs.inc({ kind: job.kind, result: outcome });
       this.opts.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts, outcome, err: message }, 'job failed');
     } finally {
