@@ -28,7 +28,7 @@ import { metrics } from '../src/metrics.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { openBenchDatabase, type BenchDatabase } from './support/bench-db.ts';
 import { reportBodies } from './support/report-bodies.ts';
-import { intEnv } from './support/env.ts';
+import { intEnv, runGuard } from './support/env.ts';
 
 
 const N = intEnv('BENCH_N', 2000, 1, 100_000);
@@ -194,34 +194,14 @@ async function bareInsert(db: Db, fromReportId: number): Promise<{ elapsedMs: nu
 }
 
 async function main(): Promise<void> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  let cleaning: Promise<void> | null = null;
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      for (const fn of cleanups.reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          console.error(`cleanup: ${(err as Error).message}`);
-        }
-      }
-    })();
-    return cleaning;
-  };
-  const abort = (why: string) => {
-    console.error(`\n${why}; cleaning up`);
-    process.exitCode = 1;
-    void cleanup().finally(() => process.exit(1));
-  };
-  const watchdog = setTimeout(() => abort(`benchmark still running after ${WATCHDOG_MS / 60_000} min`), WATCHDOG_MS);
-  watchdog.unref();
-  process.once('SIGINT', () => abort('interrupted'));
+  const guard = runGuard(WATCHDOG_MS);
+  const { cleanup, watchdog } = guard;
 
   try {
     const bench: BenchDatabase = await openBenchDatabase();
-    cleanups.push(() => bench.drop());
+    guard.add(() => bench.drop());
     const dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-bench-'));
-    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    guard.add(async () => rmSync(dataDir, { recursive: true, force: true }));
 
     // Only the app's tuning knobs are taken from the environment: no channel or search service
     // is switched on, so nothing but the loopback is contacted.
@@ -235,17 +215,17 @@ async function main(): Promise<void> {
     // Closed by runtime.close() once the runtime exists, by the cleanup otherwise; never twice.
     let closing: Promise<void> | null = null;
     const handle: DbHandle = { ...opened, close: () => (closing ??= opened.close()) };
-    cleanups.push(() => handle.close());
+    guard.add(() => handle.close());
     await migrateToLatest(handle.db);
     await seedReferenceData(handle.db);
 
     const runtime: Runtime = await createRuntime(config, { log: createLogger('silent'), handle, skipSetup: true });
-    cleanups.push(() => runtime.close());
+    guard.add(() => runtime.close());
 
     const server = await new Promise<ServerType>((resolve) => {
       const srv = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(srv));
     });
-    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    guard.add(() => new Promise<void>((resolve) => server.close(() => resolve())));
     const addr = server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
     const url = `http://127.0.0.1:${port}/api/v1/reports`;
@@ -257,14 +237,14 @@ async function main(): Promise<void> {
       probe.on('error', () => {});
       await probe.connect();
       sent.ignored = probe;
-      cleanups.push(() => probe.end());
+      guard.add(() => probe.end());
       count = async () => Number((await probe.query('select count(*)::int as n from reports')).rows[0].n);
     } else {
       count = async () => Number((await handle.db.selectFrom('reports').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
     }
 
     const client = new LoadClient(url);
-    cleanups.push(() => client.close());
+    guard.add(() => client.close());
     await client.ready;
 
     console.log('phananh intake benchmark');

@@ -36,7 +36,7 @@ import { createLogger } from '../src/log.ts';
 import { attachRealtime, type Realtime } from '../src/realtime/server.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { reportBodies } from './support/report-bodies.ts';
-import { intEnv } from './support/env.ts';
+import { intEnv, runGuard } from './support/env.ts';
 import { openServerBenchDatabase } from './support/bench-db.ts';
 
 
@@ -191,35 +191,15 @@ function listen(runtime: Runtime): Promise<{ server: ServerType; url: string }> 
 type Row = [string, string, string, string, string, string];
 
 async function main(): Promise<void> {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  let cleaning: Promise<void> | null = null;
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      for (const fn of cleanups.reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          console.error(`cleanup: ${(err as Error).message}`);
-        }
-      }
-    })();
-    return cleaning;
-  };
-  const abort = (why: string) => {
-    console.error(`\n${why}; cleaning up`);
-    process.exitCode = 1;
-    void cleanup().finally(() => process.exit(1));
-  };
-  const watchdog = setTimeout(() => abort(`benchmark still running after ${WATCHDOG_MS / 60_000} min`), WATCHDOG_MS);
-  watchdog.unref();
-  process.once('SIGINT', () => abort('interrupted'));
+  const guard = runGuard(WATCHDOG_MS);
+  const { cleanup, watchdog } = guard;
 
   const log = createLogger('silent');
   try {
     const bench = await openServerBenchDatabase({ tag: 'rt' });
-    cleanups.push(() => bench.drop());
+    guard.add(() => bench.drop());
     const dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-bench-rt-'));
-    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    guard.add(async () => rmSync(dataDir, { recursive: true, force: true }));
     const config = loadConfig({
       DATABASE_URL: bench.url, DATA_DIR: dataDir, SESSION_SECRET: randomBytes(24).toString('hex'), LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0',
     });
@@ -229,16 +209,16 @@ async function main(): Promise<void> {
       const opened = await connect({ databaseUrl: bench.url, poolMax: config.DB_POOL_MAX });
       let closing: Promise<void> | null = null;
       const handle: DbHandle = { ...opened, close: () => (closing ??= opened.close()) };
-      cleanups.push(() => handle.close());
+      guard.add(() => handle.close());
       return handle;
     };
     const handleA = await open();
     await migrateToLatest(handleA.db);
     await seedReferenceData(handleA.db);
     const runtimeA = await createRuntime(config, { log, handle: handleA, skipSetup: true });
-    cleanups.push(() => runtimeA.close());
+    guard.add(() => runtimeA.close());
     const runtimeB = await createRuntime(config, { log, handle: await open(), skipSetup: true, startWorker: false });
-    cleanups.push(() => runtimeB.close());
+    guard.add(() => runtimeB.close());
 
     // SOCKETS agents, one of them the console that times ingest, each with a session of their
     // own (signed in without the HTTP round trip and scrypt per user: the handshake check is the same).
@@ -253,7 +233,7 @@ async function main(): Promise<void> {
     const consoleCookie = await cookieOf(users[SOCKETS - 1]!.id);
 
     const clients = new Clients();
-    cleanups.push(() => clients.terminate());
+    guard.add(() => clients.terminate());
     await clients.ready;
 
     console.log('phananh realtime benchmark');
@@ -286,8 +266,8 @@ async function main(): Promise<void> {
     {
       const { server, url } = await listen(runtimeA);
       const rt: Realtime = await attachRealtime({ httpServer: server, db, events: runtimeA.events, log });
-      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-      cleanups.push(() => rt.close());
+      guard.add(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      guard.add(() => rt.close());
       await clients.connect(url, [consoleCookie], 'console');
       const single = await fanOut(clients, (e) => runtimeA.events.publish(e), EVENTS, 1);
       await clients.connect(url, agentCookies, 'A');
@@ -313,12 +293,12 @@ async function main(): Promise<void> {
     {
       const a = await listen(runtimeA);
       const b = await listen(runtimeB);
-      cleanups.push(() => new Promise<void>((resolve) => a.server.close(() => resolve())));
-      cleanups.push(() => new Promise<void>((resolve) => b.server.close(() => resolve())));
+      guard.add(() => new Promise<void>((resolve) => a.server.close(() => resolve())));
+      guard.add(() => new Promise<void>((resolve) => b.server.close(() => resolve())));
       const rtA = await attachRealtime({ httpServer: a.server, db, events: runtimeA.events, log, databaseUrl: bench.url });
-      cleanups.push(() => rtA.close());
+      guard.add(() => rtA.close());
       const rtB = await attachRealtime({ httpServer: b.server, db: runtimeB.handle.db, events: runtimeB.events, log, databaseUrl: bench.url });
-      cleanups.push(() => rtB.close());
+      guard.add(() => rtB.close());
       const until = Date.now() + 15_000;
       while ((await rtA.io.of('/').adapter.serverCount()) < 2 || (await rtB.io.of('/').adapter.serverCount()) < 2) {
         if (Date.now() > until) throw new Error('the two processes did not see each other within 15 s');

@@ -8,3 +8,33 @@ export function intEnv(name: string, fallback: number, min: number, max: number)
   }
   return v;
 }
+
+/**
+ * Cleanup for a benchmark run: functions registered with `add` run once, newest first, at the
+ * end, on Ctrl-C, or when the watchdog fires (then the process exits non-zero).
+ */
+export function runGuard(watchdogMs: number) {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let cleaning: Promise<void> | null = null;
+  const cleanup = () => {
+    cleaning ??= (async () => {
+      for (const fn of cleanups.reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          console.error(`cleanup: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return cleaning;
+  };
+  const abort = (why: string) => {
+    console.error(`\n${why}; cleaning up`);
+    process.exitCode = 1;
+    void cleanup().finally(() => process.exit(1));
+  };
+  const watchdog = setTimeout(() => abort(`benchmark still running after ${watchdogMs / 60_000} min`), watchdogMs);
+  watchdog.unref();
+  process.once('SIGINT', () => abort('interrupted'));
+  return { add: (fn: () => Promise<unknown>) => cleanups.push(fn), cleanup, watchdog };
+}
