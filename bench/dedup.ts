@@ -27,6 +27,7 @@ import { seedReferenceData } from '../src/db/seed.ts';
 import type { AreaIndex } from '../src/core/area-index.ts';
 import { runReplay } from '../src/replay.ts';
 import { intEnv } from './support/env.ts';
+import { seededRandom } from './support/report-bodies.ts';
 import { openServerBenchDatabase } from './support/bench-db.ts';
 
 
@@ -54,17 +55,6 @@ const BOX = { minLat: 10.6, maxLat: 10.95, minLng: 106.55, maxLng: 106.85 } as c
 const WATCHDOG_MS = 30 * 60_000;
 
 
-/** Small seeded PRNG (mulberry32): the same seed draws the same inputs. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = seededRandom(SEED);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 

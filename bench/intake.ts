@@ -28,7 +28,7 @@ import { metrics } from '../src/metrics.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { openBenchDatabase, type BenchDatabase } from './support/bench-db.ts';
 import { reportBodies } from './support/report-bodies.ts';
-import { intEnv, runGuard } from './support/env.ts';
+import { intEnv, runBenchmark, runGuard } from './support/env.ts';
 
 
 const N = intEnv('BENCH_N', 2000, 1, 100_000);
@@ -348,11 +348,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(`\nbenchmark failed: ${(err as Error).stack ?? String(err)}`);
-  process.exitCode = 1;
-}
-// Everything is closed by now; if a stray handle still holds the loop, do not hang.
-setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+await runBenchmark(main);

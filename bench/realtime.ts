@@ -36,7 +36,7 @@ import { createLogger } from '../src/log.ts';
 import { attachRealtime, type Realtime } from '../src/realtime/server.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { reportBodies } from './support/report-bodies.ts';
-import { intEnv, runGuard } from './support/env.ts';
+import { intEnv, runBenchmark, runGuard } from './support/env.ts';
 import { openServerBenchDatabase } from './support/bench-db.ts';
 
 
@@ -349,11 +349,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  console.error(`\nbenchmark failed: ${(err as Error).stack ?? String(err)}`);
-  process.exitCode = 1;
-}
-// Everything is closed by now; if a stray handle still holds the loop, do not hang.
-setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+await runBenchmark(main);

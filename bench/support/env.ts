@@ -38,3 +38,14 @@ export function runGuard(watchdogMs: number) {
   process.once('SIGINT', () => abort('interrupted'));
   return { add: (fn: () => Promise<unknown>) => cleanups.push(fn), cleanup, watchdog };
 }
+
+/** Runs a benchmark's main, reporting a crash as a failure; never hangs on a stray handle after. */
+export async function runBenchmark(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    console.error(`\nbenchmark failed: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  }
+  setTimeout(() => process.exit(process.exitCode ?? 0), 2000).unref();
+}

@@ -1,13 +1,11 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type Server } from '../../src/server.ts';
 import { PLACES, reportBody } from '../support/factories.ts';
 import type { PgInstance } from './pg-instance.ts';
-import { drillDatabase, recordDrill, ROOT, RUN_DRILLS, sleep, within } from './support.ts';
+import { drillConfig, drillDatabase, recordDrill, ROOT, RUN_DRILLS, sleep, within } from './support.ts';
 
 // Drill 1: the database stops for 10 s while 500 reports stream through the app API
 // (POST /api/v1/reports with an Idempotency-Key), then starts again. The client behaves as the
@@ -42,11 +40,9 @@ describe.runIf(RUN_DRILLS && SPOOL_PRESENT)('drill: the database stops for 10 s 
 
   beforeAll(async () => {
     pg = await drillDatabase('drill-outage');
-    dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-drill-'));
-    const config = loadConfig({
-      DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: 'drill-secret-0123456789abcdef',
-      DATABASE_URL: pg.url, WORKER_CONCURRENCY: '4',
-    });
+    const drill = drillConfig(pg.url);
+    dataDir = drill.dataDir;
+    const config = drill.config;
     server = await startServer(config, createLogger(process.env.DRILL_LOG_LEVEL ?? 'silent'));
   }, 120_000);
   afterAll(async () => {

@@ -1,16 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import { upsertUser } from '../../src/core/users.ts';
 import { createLogger } from '../../src/log.ts';
 import type { ResyncMessage, TicketEventMessage } from '../../src/realtime/server.ts';
 import { startServer, type Server } from '../../src/server.ts';
 import { PLACES, reportBody } from '../support/factories.ts';
 import type { PgInstance } from './pg-instance.ts';
-import { drillDatabase, recordDrill, RUN_DRILLS, sleep, within } from './support.ts';
+import { drillConfig, drillDatabase, recordDrill, RUN_DRILLS, sleep, within } from './support.ts';
 
 // Drill 2: a console client and a ward officer's client lose their connection for 10 s while
 // 20 reports arrive (half in the officer's ward). Each client resumes as the console does
@@ -58,11 +55,9 @@ describe.runIf(RUN_DRILLS)('drill: console and ward clients offline for 10 s whi
 
   beforeAll(async () => {
     pg = await drillDatabase('drill-reconnect');
-    dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-drill-'));
-    const config = loadConfig({
-      DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: 'drill-secret-0123456789abcdef',
-      DATABASE_URL: pg.url, WORKER_CONCURRENCY: '4',
-    });
+    const drill = drillConfig(pg.url);
+    dataDir = drill.dataDir;
+    const config = drill.config;
     server = await startServer(config, createLogger('silent'), async (rt) => {
       await upsertUser(rt.handle.db, { username: 'drill-agent', password: PW, role: 'agent' });
       await upsertUser(rt.handle.db, { username: 'drill-ward', password: PW, role: 'ward_officer', areaCodes: [WARD] });

@@ -1,6 +1,8 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from '../../src/config.ts';
 import { connect } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
 import { seedReferenceData } from '../../src/db/seed.ts';
@@ -78,4 +80,14 @@ export async function within(ms: number, what: string, cond: () => boolean | Pro
     await sleep(everyMs);
   }
   throw new Error(`${what}: not within ${ms} ms`);
+}
+
+/** Configuration of an app process for a drill: its own DATA_DIR, the drill's database, port 0. */
+export function drillConfig(databaseUrl: string): { config: Config; dataDir: string } {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-drill-'));
+  const config = loadConfig({
+    DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: 'drill-secret-0123456789abcdef',
+    DATABASE_URL: databaseUrl, WORKER_CONCURRENCY: '4',
+  });
+  return { config, dataDir };
 }
