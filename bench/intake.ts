@@ -8,7 +8,7 @@
 // Settings (environment): BENCH_N (2000), BENCH_CONCURRENCY (32), BENCH_RATE (500 req/s),
 // BENCH_SECONDS (5), BENCH_SEED (1022), BENCH_STATEMENTS (set: list the statements per report),
 // BENCH_DATABASE_URL or DATABASE_URL (the server for the throwaway database; default
-// 127.0.0.1:5432), and the app's own DB_POOL_MAX and WORKER_CONCURRENCY.
+// 127.0.0.1:5432), and the app's own DB_POOL_MAX, WORKER_CONCURRENCY and WORKER_BATCH_SIZE.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -28,6 +28,7 @@ import { metrics } from '../src/metrics.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { openBenchDatabase, type BenchDatabase } from './support/bench-db.ts';
 import { reportBodies } from './support/report-bodies.ts';
+import { cpuMeter, type CpuSpent } from './support/cpu.ts';
 import { intEnv, runBenchmark, runGuard } from './support/env.ts';
 
 
@@ -85,18 +86,26 @@ class LoadClient {
  * Statements sent to PostgreSQL by this process (pg clients other than `ignored`). Every
  * statement is a round trip over the loopback, the unit of cost the two paths are compared in.
  */
-const sent = { statements: 0, ignored: null as unknown, byKind: null as Map<string, number> | null };
+const sent = { statements: 0, ignored: null as unknown, byKind: null as Map<string, { n: number; ms: number }> | null };
 const pgQuery = pg.Client.prototype.query;
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const result = (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
   if (this !== sent.ignored) {
     sent.statements++;
-    if (sent.byKind) {
+    const byKind = sent.byKind;
+    if (byKind) {
       const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: string })?.text ?? '?');
       const kind = text.replace(/\s+/g, ' ').trim().slice(0, 70);
-      sent.byKind.set(kind, (sent.byKind.get(kind) ?? 0) + 1);
+      const entry = byKind.get(kind) ?? { n: 0, ms: 0 };
+      byKind.set(kind, entry);
+      entry.n++;
+      const started = performance.now();
+      if (result && typeof (result as Promise<unknown>).then === 'function') {
+        (result as Promise<unknown>).then(() => { entry.ms += performance.now() - started; }, () => {});
+      }
     }
   }
-  return (pgQuery as (...a: unknown[]) => unknown).apply(this, args);
+  return result;
 } as typeof pgQuery;
 
 const epochNow = () => performance.timeOrigin + performance.now();
@@ -139,12 +148,13 @@ async function waitFor(count: () => Promise<number>, target: number | (() => num
   }
 }
 
-/** Mean job run time and job count since the last reset, from the worker's own histogram. */
-async function jobStats(): Promise<{ count: number; meanMs: number }> {
-  const values = (await metrics.jobSeconds.get()).values;
-  const sum = values.find((v) => v.metricName === 'phananh_job_duration_seconds_sum')?.value ?? 0;
-  const count = values.find((v) => v.metricName === 'phananh_job_duration_seconds_count')?.value ?? 0;
-  return { count, meanMs: count ? (sum / count) * 1000 : NaN };
+/** Worker runs (a batch of jobs, or one job) since the last reset: count, mean time, mean jobs each. */
+async function jobStats(): Promise<{ runs: number; jobs: number; meanMs: number; meanBatch: number }> {
+  const of = async (h: typeof metrics.jobSeconds, name: string) => (await h.get()).values.find((v) => v.metricName === name)?.value ?? 0;
+  const seconds = await of(metrics.jobSeconds, 'phananh_job_duration_seconds_sum');
+  const runs = await of(metrics.jobSeconds, 'phananh_job_duration_seconds_count');
+  const jobs = await of(metrics.jobBatchSize, 'phananh_job_batch_size_sum');
+  return { runs, jobs, meanMs: runs ? (seconds / runs) * 1000 : NaN, meanBatch: runs ? jobs / runs : NaN };
 }
 
 /**
@@ -210,6 +220,7 @@ async function main(): Promise<void> {
       HOST: '127.0.0.1', PORT: '0',
       ...(process.env.DB_POOL_MAX ? { DB_POOL_MAX: process.env.DB_POOL_MAX } : {}),
       ...(process.env.WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY } : {}),
+      ...(process.env.WORKER_BATCH_SIZE ? { WORKER_BATCH_SIZE: process.env.WORKER_BATCH_SIZE } : {}),
     });
     const opened: DbHandle = bench.handle ?? (await connect({ databaseUrl: bench.url, poolMax: config.DB_POOL_MAX }));
     // Closed by runtime.close() once the runtime exists, by the cleanup otherwise; never twice.
@@ -249,7 +260,7 @@ async function main(): Promise<void> {
 
     console.log('phananh intake benchmark');
     console.log(`  database     ${bench.label}`);
-    console.log(`  app          DB_POOL_MAX=${config.DB_POOL_MAX}, WORKER_CONCURRENCY=${config.WORKER_CONCURRENCY}, server ${url}`);
+    console.log(`  app          DB_POOL_MAX=${config.DB_POOL_MAX}, WORKER_CONCURRENCY=${config.WORKER_CONCURRENCY}, WORKER_BATCH_SIZE=${config.WORKER_BATCH_SIZE}, server ${url}`);
     console.log(`  machine      ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at start (other processes skew the figures)`);
     console.log(`  load         ${N} reports, ${CONCURRENCY} concurrent keep-alive HTTP clients (own thread); then ${RATE} req/s for ${SECONDS} s`);
     console.log('');
@@ -261,6 +272,7 @@ async function main(): Promise<void> {
     const base = await count();
     const baseReportId = (await handle.db.selectFrom('reports').select((eb) => eb.fn.max('id').as('id')).executeTakeFirstOrThrow()).id ?? 0;
     metrics.jobSeconds.reset();
+    metrics.jobBatchSize.reset();
     sent.statements = 0;
     if (process.env.BENCH_STATEMENTS) sent.byKind = new Map();
 
@@ -270,6 +282,7 @@ async function main(): Promise<void> {
     // Until the answers are in, wait for all N; then only for those accepted (a failed request
     // is reported below, it should not make us wait out the deadline).
     let expected = base + N;
+    const fullCpu = cpuMeter();
     const [full, doneAt] = await Promise.all([
       client.run({ mode: 'closed', bodies, concurrency: CONCURRENCY }).then((r) => {
         expected = base + latencyStats(r).ok;
@@ -280,6 +293,7 @@ async function main(): Promise<void> {
     const fullHttp = latencyStats(full);
     if (fullHttp.failed) throw new Error(`full intake: ${fullHttp.failed} of ${N} requests did not get 201 (${fullHttp.failures})`);
     if (doneAt === null) throw new Error(`full intake: not every report was processed within ${s(fullDeadlineMs)}`);
+    const fullSpent = fullCpu();
     const fullMs = doneAt - full.startedAt;
     const httpMs = full.finishedAt - full.startedAt;
     const fullRate = (N / fullMs) * 1000;
@@ -294,13 +308,16 @@ async function main(): Promise<void> {
       .where('reports.id', '>', baseReportId).where('tickets.department_code', 'is not', null).executeTakeFirstOrThrow();
 
     // 2. Bare baseline: the same rows, plain INSERTs, same concurrency, same pool.
+    const bareCpu = cpuMeter();
     const bare = await bareInsert(handle.db, baseReportId);
+    const bareSpent = bareCpu();
     const bareStatements = 3 * bare.reports;
     const bareRate = (bare.reports / bare.elapsedMs) * 1000;
     const ratio = fullRate / bareRate;
 
     // 3. Paced, open loop: requests leave on schedule whatever the earlier ones are doing.
     metrics.jobSeconds.reset();
+    metrics.jobBatchSize.reset();
     const pacedN = RATE * SECONDS;
     const beforePaced = await count();
     const paced = await client.run({ mode: 'open', bodies: reportBodies(pacedN, SEED + 2, 'p'), rate: RATE, maxInFlight: 2000 });
@@ -328,18 +345,23 @@ async function main(): Promise<void> {
     console.log('');
     console.log('  details');
     console.log(`    full run: ${grouped.n} of ${N} reports grouped onto an existing ticket, ${routed.n} on a ticket with a department; ` +
-      `${jobs.count} jobs, mean ${ms(jobs.meanMs)} each with ${config.WORKER_CONCURRENCY} at a time ` +
-      `(worker ceiling ~${per((config.WORKER_CONCURRENCY * 1000) / jobs.meanMs)} reports/s)`);
+      `${jobs.jobs} jobs in ${jobs.runs} worker runs (batches of ${jobs.meanBatch.toFixed(1)} on average, at most ${config.WORKER_BATCH_SIZE}), ` +
+      `mean ${ms(jobs.meanMs)} a run with ${config.WORKER_CONCURRENCY} at a time`);
     if (bench.kind === 'postgres') {
       console.log(`    statements sent to PostgreSQL per report: full ${(fullStatements / N).toFixed(1)} (HTTP intake + worker, ` +
         `${per((fullStatements / fullMs) * 1000)}/s), bare ${(bareStatements / bare.reports).toFixed(1)} (${per((bareStatements / bare.elapsedMs) * 1000)}/s)`);
     }
+    const cpu = (c: CpuSpent, n: number) => `node ${ms(c.nodeMs / n)}` + (c.postgresMs === null ? '' : ` + PostgreSQL ${ms(c.postgresMs / n)}`);
+    console.log(`    CPU per report: full ${cpu(fullSpent, N)} (node: HTTP server, load generator thread and worker), bare ${cpu(bareSpent, bare.reports)}`);
     console.log(`    paced run: ${backlog} reports still queued when the last response arrived, ` +
-      `${drainedAt === null ? 'not drained within 120 s' : `all processed ${s(drainedAt - paced.finishedAt)} later`}; mean job ${ms(pacedJobs.meanMs)}; ` +
+      `${drainedAt === null ? 'not drained within 120 s' : `all processed ${s(drainedAt - paced.finishedAt)} later`}; ` +
+      `${pacedJobs.runs} worker runs, batches of ${pacedJobs.meanBatch.toFixed(1)} on average, mean ${ms(pacedJobs.meanMs)} a run; ` +
       'latency counted from each request\'s scheduled send time');
     if (fullByKind) {
-      console.log('    statements per report in the full run, by text (BENCH_STATEMENTS=1):');
-      for (const [kind, n] of [...fullByKind].sort((a, b) => b[1] - a[1])) console.log(`      ${(n / N).toFixed(2).padStart(6)}  ${kind}`);
+      console.log('    statements in the full run, by text (BENCH_STATEMENTS=1): per report, and mean time from sending to the answer');
+      for (const [kind, { n, ms: t }] of [...fullByKind].sort((a, b) => b[1].n - a[1].n)) {
+        console.log(`      ${(n / N).toFixed(2).padStart(6)}  ${ms(t / n).padStart(8)}  ${kind}`);
+      }
     }
     if (drainedAt === null) process.exitCode = 1;
   } finally {

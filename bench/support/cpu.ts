@@ -1,0 +1,47 @@
+// CPU time spent by this process (all threads) and by the local PostgreSQL server, so a
+// benchmark can say where a phase's time went. PostgreSQL's share is read from /proc (Linux,
+// server on this machine); elsewhere it is reported as unknown.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** CPU milliseconds used so far by every process named `postgres`, or null without /proc. */
+function postgresCpuMs(): number | null {
+  let total = 0;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const close = stat.lastIndexOf(')');
+        if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue;
+        const fields = stat.slice(close + 2).split(' ');
+        // utime and stime are fields 14 and 15 of stat; fields[] starts at field 3.
+        total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      } catch {
+        // the process ended while we read
+      }
+    }
+  } catch {
+    return null;
+  }
+  return total;
+}
+
+export interface CpuSpent {
+  /** This process, all threads. */
+  nodeMs: number;
+  /** The PostgreSQL server's processes (backends that ended during the phase are missed). */
+  postgresMs: number | null;
+}
+
+/** Starts a CPU meter; calling the result returns what was spent since. */
+export function cpuMeter(): () => CpuSpent {
+  const node = process.cpuUsage();
+  const pg = postgresCpuMs();
+  return () => {
+    const used = process.cpuUsage(node);
+    const pgNow = postgresCpuMs();
+    return { nodeMs: (used.user + used.system) / 1000, postgresMs: pg === null || pgNow === null ? null : pgNow - pg };
+  };
+}
