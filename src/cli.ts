@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { isAppError } from './core/errors.ts';
 import { upsertUser } from './core/users.ts';
@@ -110,10 +110,15 @@ program.command('replay')
   .option('--areas <file>', "another city's units (GeoJSON) instead of HCMC's")
   .option('--area-code-prop <name>', 'feature property holding the unit code', 'code')
   .option('--area-name-prop <name>', 'feature property holding the unit name', 'name')
-  .action(async (opts: { areas?: string; areaCodeProp: string; areaNameProp: string }) => {
+  .option('--batch <n>', 'reports processed together, as the worker does under load (1: one at a time)', (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1 || n > 500) throw new InvalidArgumentError('a whole number from 1 to 500');
+    return n;
+  }, 32)
+  .action(async (opts: { areas?: string; areaCodeProp: string; areaNameProp: string; batch: number }) => {
     const r = await runReplay({
       input: process.stdin, output: process.stdout, progress: process.stderr,
-      areasFile: opts.areas, areaCodeProp: opts.areaCodeProp, areaNameProp: opts.areaNameProp,
+      areasFile: opts.areas, areaCodeProp: opts.areaCodeProp, areaNameProp: opts.areaNameProp, batchSize: opts.batch,
     });
     if (r.errors) process.stderr.write(`replay: ${r.errors} lines had errors (see their error lines)\n`);
   });

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { AppError, isAppError } from './core/errors.ts';
-import { processInbound } from './core/process-report.ts';
+import { processInbound, processInboundBatch, type ProcessResult } from './core/process-report.ts';
 import { loadCategories } from './core/catalog.ts';
 import type { InboundReport } from './core/report-input.ts';
 import { importAreasFile } from './db/areas.ts';
@@ -18,6 +18,11 @@ export interface ReplayOptions {
   areasFile?: string;
   areaCodeProp?: string;
   areaNameProp?: string;
+  /**
+   * Reports processed together, as the worker does under load (default 32); 1 processes them
+   * one at a time. The decisions are the same either way.
+   */
+  batchSize?: number;
 }
 
 interface ReplayLine {
@@ -128,12 +133,51 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
     const openers = new Map<number, { key: string; id: string }>();
     const started = Date.now();
     let done = 0;
-    for (const l of lines) {
+    const deps = { db, engine, parse, categories };
+    const fail = async (l: ReplayLine, e: unknown) => {
+      errors++;
+      const err = isAppError(e) ? e : new AppError('replay_failed', 500, (e as Error).message);
+      await write({ line: l.line, id: l.id, error: { code: err.code, message: `line ${l.line}: ${err.message}` } });
+    };
+    const size = Math.max(1, opts.batchSize ?? 32);
+    for (let from = 0; from < lines.length; from += size) {
+      const chunk = lines.slice(from, from + size);
+      const stored: { l: ReplayLine; inboundId: number }[] = [];
+      const failed = new Map<ReplayLine, unknown>();
+      for (const l of chunk) {
+        try {
+          const accepted = await intake.accept({ channel: l.channel, externalId: l.id, payload: { id: l.id, ...l.report }, report: l.report, receivedAt: l.receivedAt });
+          if (accepted.replay) throw new AppError('replay_id_duplicate', 400, `id ${l.id} appeared before`);
+          stored.push({ l, inboundId: accepted.inboundId });
+        } catch (e) {
+          failed.set(l, e);
+        }
+      }
+      // The whole chunk at once; if that fails, one by one, so a bad report errs alone.
+      const results = new Map<number, ProcessResult>();
       try {
-        const accepted = await intake.accept({ channel: l.channel, externalId: l.id, payload: { id: l.id, ...l.report }, report: l.report, receivedAt: l.receivedAt });
-        if (accepted.replay) throw new AppError('replay_id_duplicate', 400, `id ${l.id} appeared before`);
-        const result = await processInbound({ db, engine, parse, categories }, accepted.inboundId);
-        const report = await db.selectFrom('reports').select(['relation', 'area_code', 'category_code', 'score', 'reasons']).where('id', '=', result.reportId).executeTakeFirstOrThrow();
+        for (const r of (await processInboundBatch(deps, stored.map((x) => x.inboundId))).results) results.set(r.inboundId, r);
+      } catch {
+        for (const x of stored) {
+          try {
+            results.set(x.inboundId, await processInbound(deps, x.inboundId));
+          } catch (e) {
+            failed.set(x.l, e);
+          }
+        }
+      }
+      const reportIds = [...results.values()].map((r) => r.reportId);
+      const reports = new Map((reportIds.length === 0 ? [] : await db.selectFrom('reports')
+        .select(['id', 'relation', 'area_code', 'category_code', 'score', 'reasons']).where('id', 'in', reportIds).execute()).map((r) => [r.id, r]));
+      const inboundOf = new Map(stored.map((x) => [x.l, x.inboundId]));
+      for (const l of chunk) {
+        const result = results.get(inboundOf.get(l) ?? -1);
+        if (!result) {
+          await fail(l, failed.get(l));
+          done++;
+          continue;
+        }
+        const report = reports.get(result.reportId)!;
         let opener = openers.get(result.ticketId);
         if (!opener) {
           opener = { key: `T${openers.size + 1}`, id: l.id };
@@ -143,13 +187,9 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
           id: l.id, ticket: opener.key, relation: report.relation, parent_id: opener.id,
           area_code: report.area_code, category: report.category_code, score: Math.round(report.score * 1000) / 1000, reasons: report.reasons,
         });
-      } catch (e) {
-        errors++;
-        const err = isAppError(e) ? e : new AppError('replay_failed', 500, (e as Error).message);
-        await write({ line: l.line, id: l.id, error: { code: err.code, message: `line ${l.line}: ${err.message}` } });
+        done++;
+        if (done % 1000 === 0) progress(`replay: ${done}/${lines.length} (${Math.round(done / ((Date.now() - started) / 1000))} reports/s)`);
       }
-      done++;
-      if (done % 1000 === 0) progress(`replay: ${done}/${lines.length} (${Math.round(done / ((Date.now() - started) / 1000))} reports/s)`);
     }
     progress(`replay: done, ${done} reports in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { processed: done, errors };

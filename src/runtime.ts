@@ -9,7 +9,7 @@ import type { AreaIndex } from './core/area-index.ts';
 import { loadCategories, type CategoryInfo } from './core/catalog.ts';
 import { AppError } from './core/errors.ts';
 import { EventBus } from './core/events.ts';
-import { processInbound, type Engine } from './core/process-report.ts';
+import { processInbound, processInboundBatch, type Engine } from './core/process-report.ts';
 import { publicStatus } from './core/tracking.ts';
 import { loadAreaIndex } from './db/areas.ts';
 import { connect, type DbHandle } from './db/connect.ts';
@@ -122,6 +122,16 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     db, log: opts.log, concurrency: config.WORKER_CONCURRENCY,
     // SLA checks are quick; a short lease lets a new leader retry one a dead leader held within seconds.
     leaderOnlyKinds: [SLA_CHECK_JOB], isLeader: () => leader.isLeader(), leaderLeaseSeconds: 8,
+    batches: {
+      // Under load, many reports in one transaction and a few statements per table.
+      [PROCESS_INBOUND_JOB]: {
+        size: config.WORKER_BATCH_SIZE,
+        run: async (jobs) => {
+          const { events: written } = await processInboundBatch({ db, engine, parse, categories }, jobs.map((j) => Number(j.payload.inboundId)));
+          events.publish(written);
+        },
+      },
+    },
     handlers: {
       [SLA_CHECK_JOB]: async (job) => {
         events.publish(await checkTicket(db, Number(job.payload.ticketId)));
@@ -129,6 +139,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       [OUTBOUND_JOB]: async (job) => {
         await sendOutbound(db, channels, Number(job.payload.id));
       },
+      // Alone: after a batch failed, or when it is the only one waiting.
       [PROCESS_INBOUND_JOB]: async (job) => {
         const inboundId = Number(job.payload.inboundId);
         try {

@@ -144,7 +144,7 @@ describe('processInbound', () => {
 
     expect(first.state).not.toBeNull();
     expect(first.events.map((e) => e.type)).toContain('ticket.created');
-    expect(second).toEqual({ reportId: first.reportId, ticketId: first.ticketId, state: null, events: [] });
+    expect(second).toEqual({ inboundId: accepted.inboundId, reportId: first.reportId, ticketId: first.ticketId, state: null, events: [] });
     const reports = await db.selectFrom('reports').select(['id', 'code', 'ticket_id']).where('inbound_id', '=', accepted.inboundId).execute();
     expect(reports).toEqual([{ id: first.reportId, code: accepted.code, ticket_id: first.ticketId }]);
     expect(await count('ticket_events')).toBe(eventsAfterFirst);

@@ -1,5 +1,6 @@
+import { sql } from 'kysely';
 import type { DbOrTx, Reason } from '../db/schema.ts';
-import { cellsAround, distanceMetres } from './geo.ts';
+import { cellOf, cellsAround, distanceMetres } from './geo.ts';
 import { normaliseAddress } from './gazetteer.ts';
 import { placeKeys, similarity } from './text.ts';
 
@@ -60,76 +61,69 @@ export interface GroupDecision {
 
 const hours = (d: Date, h: number) => new Date(d.getTime() - h * 3_600_000);
 const place = (address: string | null | undefined, text: string) => normaliseAddress(`${address ?? ''} ${text}`);
+const isOpen = (status: string) => (OPEN_STATUSES as readonly string[]).includes(status);
+/** How a report's words join its ticket's place text (the same for stored and batch reports). */
+const wordsOf = (address: string | null | undefined, text: string) => ` ${address ?? ''} ${text}`;
+
+/** A ticket as grouping sees it. */
+export interface CandidateTicket {
+  /** Negative for a ticket opened earlier in the same batch and not yet written. */
+  id: number;
+  code: string;
+  category_code: string | null;
+  area_code: string | null;
+  lat: number | null;
+  lng: number | null;
+  cell: number | null;
+  status: string;
+  received_at: Date;
+  closed_at: Date | null;
+  resolved_at: Date | null;
+  /** What its reports say about the place, in report order. */
+  words: string;
+}
+
+/** One of the citizen's recent reports, with its ticket. */
+export interface CitizenReport {
+  ticket: CandidateTicket;
+  received_at: Date;
+  text: string;
+  address: string | null;
+}
 
 /**
- * Finds the ticket a report belongs to: (a) the same citizen's ticket on the topic, whatever
- * the channel; (b) another citizen's ticket on the same incident nearby and recent. Every
- * lookup is indexed (citizen, category + geo cell + time, category + unit + time).
+ * Decides the ticket a report belongs to from what the lookups found: (a) the same citizen's
+ * ticket on the topic, whatever the channel (`mine`: their recent reports, newest first);
+ * (b) another citizen's ticket on the same incident nearby and recent (`nearby`). Pure.
  */
-export async function findGroup(db: DbOrTx, g: GroupInput): Promise<GroupDecision> {
+export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[]): GroupDecision {
   if (!g.category) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_skipped', message: 'no category: not grouped' }] };
   const hasPoint = g.lat !== undefined && g.lng !== undefined;
 
-  if (g.citizenId !== null) {
-    const rows = await db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
-      .select(['tickets.id', 'tickets.code', 'tickets.area_code', 'tickets.lat', 'tickets.lng', 'tickets.category_code', 'reports.received_at', 'reports.text', 'reports.address'])
-      .where('reports.citizen_id', '=', g.citizenId)
-      .where('reports.received_at', '>=', hours(g.receivedAt, GROUPING.sameCitizenHours))
-      .where('reports.received_at', '<=', g.receivedAt)
-      .where('tickets.merged_into', 'is', null)
-      .where((eb) => eb.or([
-        eb('tickets.status', 'in', [...OPEN_STATUSES]),
-        eb('tickets.closed_at', '>=', hours(g.receivedAt, GROUPING.closedGraceDays * 24)),
-        eb('tickets.resolved_at', '>=', hours(g.receivedAt, GROUPING.closedGraceDays * 24)),
-      ]))
-      .orderBy('reports.received_at', 'desc')
-      .limit(20)
-      .execute();
-    const hereKeys = placeKeys(`${g.address ?? ''} ${g.text}`);
-    for (const t of rows) {
-      if (g.areaCode && t.area_code && t.area_code !== g.areaCode) continue;
-      if (hasPoint && t.lat !== null && t.lng !== null && distanceMetres(g.lat!, g.lng!, t.lat, t.lng) > GROUPING.sameCitizenMaxMetres) continue;
-      if (t.category_code !== g.category) {
-        // The same person about the same house within hours, where the topic model was unsure
-        // or said "other": one complaint worded two ways, not two problems.
-        const vague = g.category === 'khac' || t.category_code === 'khac' || t.category_code === null || (g.categoryConfidence ?? 1) < GROUPING.vagueTopicMax;
-        const theirs = placeKeys(`${t.address ?? ''} ${t.text}`);
-        const sameHouse = [...hereKeys].some((k) => !k.startsWith('street|') && theirs.has(k));
-        if (!vague || !sameHouse || g.receivedAt.getTime() - t.received_at.getTime() > GROUPING.vagueSameCitizenHours * 3_600_000) continue;
-      }
-      return {
-        ticketId: t.id, relation: 'same_citizen', score: t.category_code === g.category ? 1 : 0.8,
-        reasons: [{ step: 'group', code: 'same_citizen', message: `same citizen, ${t.category_code === g.category ? 'same topic' : 'same house, topic unclear'} as ticket ${t.code}`, score: 1 }],
-      };
+  const hereKeys = placeKeys(`${g.address ?? ''} ${g.text}`);
+  for (const { ticket: t, received_at, text, address } of mine) {
+    if (g.areaCode && t.area_code && t.area_code !== g.areaCode) continue;
+    if (hasPoint && t.lat !== null && t.lng !== null && distanceMetres(g.lat!, g.lng!, t.lat, t.lng) > GROUPING.sameCitizenMaxMetres) continue;
+    if (t.category_code !== g.category) {
+      // The same person about the same house within hours, where the topic model was unsure
+      // or said "other": one complaint worded two ways, not two problems.
+      const vague = g.category === 'khac' || t.category_code === 'khac' || t.category_code === null || (g.categoryConfidence ?? 1) < GROUPING.vagueTopicMax;
+      const theirs = placeKeys(`${address ?? ''} ${text}`);
+      const sameHouse = [...hereKeys].some((k) => !k.startsWith('street|') && theirs.has(k));
+      if (!vague || !sameHouse || g.receivedAt.getTime() - received_at.getTime() > GROUPING.vagueSameCitizenHours * 3_600_000) continue;
     }
+    return {
+      ticketId: t.id, relation: 'same_citizen', score: t.category_code === g.category ? 1 : 0.8,
+      reasons: [{ step: 'group', code: 'same_citizen', message: `same citizen, ${t.category_code === g.category ? 'same topic' : 'same house, topic unclear'} as ticket ${t.code}`, score: 1 }],
+    };
   }
 
+  if (nearby.length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this topic nearby' }] };
   const radius = DUPLICATE_RADIUS_M[g.category] ?? DEFAULT_RADIUS_M;
-  const since = hours(g.receivedAt, GROUPING.duplicateHours);
-  const base = db.selectFrom('tickets')
-    .select(['id', 'code', 'lat', 'lng', 'area_code'])
-    .where('category_code', '=', g.category)
-    .where('status', 'in', [...OPEN_STATUSES])
-    .where('merged_into', 'is', null)
-    .where('last_report_at', '>=', since)
-    .where('received_at', '>=', since)
-    .where('received_at', '<=', g.receivedAt);
-  const byCell = hasPoint ? await base.where('cell', 'in', cellsAround(g.lat!, g.lng!)).limit(200).execute() : [];
-  const byArea = g.areaCode ? await base.where('area_code', '=', g.areaCode).limit(200).execute() : [];
-  const candidates = [...new Map([...byCell, ...byArea].map((c) => [c.id, c])).values()];
-  if (candidates.length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this topic nearby' }] };
-
-  // What each candidate's reports say about the place, to compare with this report's words.
-  const words = await db.selectFrom('reports').select(['ticket_id', 'text', 'address'])
-    .where('ticket_id', 'in', candidates.map((c) => c.id)).execute();
-  const placeText = new Map<number, string>();
-  for (const w of words) placeText.set(w.ticket_id, `${placeText.get(w.ticket_id) ?? ''} ${w.address ?? ''} ${w.text}`);
   const here = place(g.address, g.text);
-  const hereKeys = placeKeys(`${g.address ?? ''} ${g.text}`);
   let best: { id: number; code: string; score: number; why: string } | null = null;
-  for (const c of candidates) {
-    const theirs = placeText.get(c.id) ?? '';
-    const keys = placeKeys(theirs);
+  for (const c of nearby) {
+    const keys = placeKeys(c.words);
     const sameHouse = [...hereKeys].some((k) => !k.startsWith('street|') && keys.has(k));
     const sameStreet = [...hereKeys].some((k) => k.startsWith('street|') && keys.has(k));
     let score = 0;
@@ -144,7 +138,7 @@ export async function findGroup(db: DbOrTx, g: GroupInput): Promise<GroupDecisio
         why = `same house number and street as ticket ${c.code}, ${Math.round(d)} m apart`;
       }
     } else if (g.areaCode && c.area_code === g.areaCode) {
-      const sim = similarity(here, place(null, theirs));
+      const sim = similarity(here, place(null, c.words));
       if (sameHouse) {
         score = 0.9;
         why = `same unit, same house number and street as ticket ${c.code}`;
@@ -167,15 +161,182 @@ export async function findGroup(db: DbOrTx, g: GroupInput): Promise<GroupDecisio
   return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this incident' }] };
 }
 
-/** Counts tickets on the same topic at the same place closed recently: a problem that keeps coming back. */
-export async function hotspotCount(db: DbOrTx, category: string, lat: number, lng: number, at: Date): Promise<number> {
-  const radius = DUPLICATE_RADIUS_M[category] ?? DEFAULT_RADIUS_M;
-  const rows = await db.selectFrom('tickets').select(['lat', 'lng'])
-    .where('category_code', '=', category)
-    .where('cell', 'in', cellsAround(lat, lng))
-    .where('status', 'in', ['resolved', 'closed'])
-    .where('last_report_at', '>=', hours(at, GROUPING.hotspotLookbackDays * 24))
-    .limit(500)
-    .execute();
-  return rows.filter((r) => r.lat !== null && r.lng !== null && distanceMetres(lat, lng, r.lat, r.lng) <= radius).length;
+interface TicketRow {
+  id: number; code: string; category_code: string | null; area_code: string | null;
+  lat: number | null; lng: number | null; cell: number | null; status: string;
+  received_at: Date; closed_at: Date | null; resolved_at: Date | null;
+}
+
+const toCandidate = (r: TicketRow, words: string): CandidateTicket => ({
+  id: r.id, code: r.code, category_code: r.category_code, area_code: r.area_code,
+  lat: r.lat, lng: r.lng, cell: r.cell === null ? null : Number(r.cell), status: r.status,
+  received_at: new Date(r.received_at), closed_at: r.closed_at && new Date(r.closed_at), resolved_at: r.resolved_at && new Date(r.resolved_at), words,
+});
+
+const OPEN_SQL = sql.join([...OPEN_STATUSES]);
+
+/**
+ * Grouping for a batch of reports decided in order, as if each were written before the next
+ * is looked at: two statements fetch every report's candidates (the same indexed lookups,
+ * per report, through LATERAL joins), and what the batch decides is kept in memory, so a
+ * later report can join a ticket an earlier one opened or joined.
+ */
+export class GroupBatch {
+  /** Per input: the citizen's stored reports in its window, newest first. */
+  readonly #mine = new Map<number, { ticketId: number; received_at: Date; text: string; address: string | null }[]>();
+  /** Per input: ids of the stored open tickets near it on its topic. */
+  readonly #nearby = new Map<number, number[]>();
+  /** Tickets as stored (words included for the nearby ones)... */
+  readonly #stored = new Map<number, CandidateTicket>();
+  /** ...and as this batch has changed or opened them. */
+  readonly #touched = new Map<number, CandidateTicket>();
+  /** The batch's reports so far, for the citizen lookup of later ones. */
+  readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; text: string; address: string | null }[] = [];
+  #placeholder = 0;
+
+  private constructor(private readonly inputs: readonly GroupInput[]) {}
+
+  /** Fetches the candidates of every input (`inputs[i]` is decided by `decide(i)`). */
+  static async load(db: DbOrTx, inputs: readonly GroupInput[]): Promise<GroupBatch> {
+    const b = new GroupBatch(inputs);
+    const iso = (d: Date) => d.toISOString();
+    const mineQ = inputs.flatMap((g, i) => (g.category && g.citizenId !== null ? [{
+      i, citizen: g.citizenId, since: iso(hours(g.receivedAt, GROUPING.sameCitizenHours)), until: iso(g.receivedAt),
+      grace: iso(hours(g.receivedAt, GROUPING.closedGraceDays * 24)),
+    }] : []));
+    const nearQ = inputs.flatMap((g, i) => (g.category && (g.areaCode || (g.lat !== undefined && g.lng !== undefined)) ? [{
+      i, category: g.category, area: g.areaCode, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
+      since: iso(hours(g.receivedAt, GROUPING.duplicateHours)), until: iso(g.receivedAt),
+    }] : []));
+    if (mineQ.length > 0) {
+      const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null }>`
+        with q as (select * from jsonb_to_recordset(cast(${JSON.stringify(mineQ)} as jsonb))
+          as q(i int, citizen int, since timestamptz, until timestamptz, grace timestamptz))
+        select q.i, x.* from q cross join lateral (
+          select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at,
+            t.closed_at, t.resolved_at, r.received_at as r_received_at, r.text, r.address
+          from reports r join tickets t on t.id = r.ticket_id
+          where r.citizen_id = q.citizen and r.received_at >= q.since and r.received_at <= q.until
+            and t.merged_into is null
+            and (t.status in (${OPEN_SQL}) or t.closed_at >= q.grace or t.resolved_at >= q.grace)
+          order by r.received_at desc
+          limit 20) x`.execute(db);
+      for (const r of rows.rows) {
+        if (!b.#stored.has(r.id)) b.#stored.set(r.id, toCandidate(r, ''));
+        const list = b.#mine.get(r.i) ?? [];
+        list.push({ ticketId: r.id, received_at: new Date(r.r_received_at), text: r.text, address: r.address });
+        b.#mine.set(r.i, list);
+      }
+    }
+    if (nearQ.length > 0) {
+      const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
+        and t.last_report_at >= q.since and t.received_at >= q.since and t.received_at <= q.until`;
+      const rows = await sql<TicketRow & { inputs: number[]; words: [string | null, string][] }>`
+        with q as (select * from jsonb_to_recordset(cast(${JSON.stringify(nearQ)} as jsonb))
+          as q(i int, category text, area text, cells bigint[], since timestamptz, until timestamptz)),
+        hit as (
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells) limit 200) c
+          union
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code = q.area limit 200) c),
+        ids as (select id, jsonb_agg(i) as inputs from hit group by id)
+        select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.closed_at, t.resolved_at,
+          ids.inputs,
+          (select coalesce(jsonb_agg(jsonb_build_array(r.address, r.text) order by r.id), '[]'::jsonb) from reports r where r.ticket_id = t.id) as words
+        from ids join tickets t on t.id = ids.id`.execute(db);
+      for (const r of rows.rows) {
+        b.#stored.set(r.id, toCandidate(r, r.words.map(([address, text]) => wordsOf(address, text)).join('')));
+        for (const i of r.inputs) b.#nearby.set(i, [...(b.#nearby.get(i) ?? []), r.id]);
+      }
+    }
+    return b;
+  }
+
+  #ticket(id: number): CandidateTicket {
+    return (this.#touched.get(id) ?? this.#stored.get(id))!;
+  }
+
+  /**
+   * Decides input `i`, seeing what the batch decided before it. Call in input order, each
+   * followed by `record`.
+   */
+  decide(i: number): GroupDecision {
+    const g = this.inputs[i]!;
+    if (!g.category) return decideGroup(g, [], []);
+    const since = hours(g.receivedAt, GROUPING.duplicateHours).getTime();
+    const at = g.receivedAt.getTime();
+    let mine: CitizenReport[] = [];
+    if (g.citizenId !== null) {
+      const from = hours(g.receivedAt, GROUPING.sameCitizenHours).getTime();
+      const grace = hours(g.receivedAt, GROUPING.closedGraceDays * 24).getTime();
+      const takes = (t: CandidateTicket) => isOpen(t.status) || (t.closed_at?.getTime() ?? -Infinity) >= grace || (t.resolved_at?.getTime() ?? -Infinity) >= grace;
+      const earlier = this.#reports.filter((r) => r.citizenId === g.citizenId && r.received_at.getTime() >= from && r.received_at.getTime() <= at);
+      mine = [...(this.#mine.get(i) ?? []), ...earlier]
+        .map((r) => ({ ticket: this.#ticket(r.ticketId), received_at: r.received_at, text: r.text, address: r.address }))
+        .filter((r) => takes(r.ticket))
+        .sort((a, b) => b.received_at.getTime() - a.received_at.getTime())
+        .slice(0, 20);
+    }
+    const cells = g.lat !== undefined && g.lng !== undefined ? new Set(cellsAround(g.lat, g.lng)) : null;
+    const nearby = new Map<number, CandidateTicket>();
+    for (const id of this.#nearby.get(i) ?? []) nearby.set(id, this.#ticket(id));
+    for (const t of this.#touched.values()) {
+      if (t.category_code !== g.category || !isOpen(t.status) || t.received_at.getTime() < since || t.received_at.getTime() > at) continue;
+      if ((cells && t.cell !== null && cells.has(t.cell)) || (g.areaCode && t.area_code === g.areaCode)) nearby.set(t.id, t);
+    }
+    return decideGroup(g, mine, [...nearby.values()]);
+  }
+
+  /**
+   * Records input `i` on the ticket `decide` chose, or on a new one (given `code`): returns
+   * the ticket's id, negative for a ticket this batch opens (its placeholder until written).
+   */
+  record(i: number, ticketId: number | null, code: string): number {
+    const g = this.inputs[i]!;
+    const hasPoint = g.lat !== undefined && g.lng !== undefined;
+    let t: CandidateTicket;
+    if (ticketId === null) {
+      t = {
+        id: --this.#placeholder, code, category_code: g.category, area_code: g.areaCode,
+        lat: hasPoint ? g.lat! : null, lng: hasPoint ? g.lng! : null, cell: hasPoint ? cellOf(g.lat!, g.lng!) : null,
+        status: 'new', received_at: g.receivedAt, closed_at: null, resolved_at: null, words: '',
+      };
+    } else {
+      t = { ...this.#ticket(ticketId) };
+      // A ticket known only by words takes the first GPS point a later report brings.
+      if (t.lat === null && hasPoint) Object.assign(t, { lat: g.lat!, lng: g.lng!, cell: cellOf(g.lat!, g.lng!) });
+    }
+    t.words += wordsOf(g.address, g.text);
+    this.#touched.set(t.id, t);
+    this.#reports.push({ citizenId: g.citizenId, ticketId: t.id, received_at: g.receivedAt, text: g.text, address: g.address ?? null });
+    return t.id;
+  }
+}
+
+/** Finds the ticket one report belongs to (see `decideGroup`); every lookup is indexed. */
+export async function findGroup(db: DbOrTx, g: GroupInput): Promise<GroupDecision> {
+  return (await GroupBatch.load(db, [g])).decide(0);
+}
+
+/**
+ * Counts, per report, the tickets on the same topic at the same place closed recently: a
+ * problem that keeps coming back. One statement for the batch.
+ */
+export async function hotspotCounts(db: DbOrTx, items: { category: string; lat: number; lng: number; at: Date }[]): Promise<number[]> {
+  if (items.length === 0) return [];
+  const q = items.map((x, i) => ({
+    i, category: x.category, cells: cellsAround(x.lat, x.lng),
+    since: hours(x.at, GROUPING.hotspotLookbackDays * 24).toISOString(),
+  }));
+  const rows = await sql<{ i: number; lat: number | null; lng: number | null }>`
+    with q as (select * from jsonb_to_recordset(cast(${JSON.stringify(q)} as jsonb)) as q(i int, category text, cells bigint[], since timestamptz))
+    select q.i, x.lat, x.lng from q cross join lateral (
+      select t.lat, t.lng from tickets t
+      where t.category_code = q.category and t.cell = any(q.cells) and t.status in ('resolved', 'closed') and t.last_report_at >= q.since
+      limit 500) x`.execute(db);
+  const counts = items.map(() => 0);
+  for (const r of rows.rows) {
+    const x = items[r.i]!;
+    if (r.lat !== null && r.lng !== null && distanceMetres(x.lat, x.lng, r.lat, r.lng) <= (DUPLICATE_RADIUS_M[x.category] ?? DEFAULT_RADIUS_M)) counts[r.i]!++;
+  }
+  return counts;
 }

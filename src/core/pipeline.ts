@@ -3,15 +3,15 @@ import type { DbOrTx, Reason } from '../db/schema.ts';
 import type { AreaIndex } from './area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
 import { classify } from './classify.ts';
+import { newCode } from './codes.ts';
 import type { Gazetteer } from './gazetteer.ts';
 import type { TopicModel } from './topic.ts';
-import { findGroup, type Relation } from './grouping.ts';
+import { GroupBatch, type GroupInput, type Relation } from './grouping.ts';
 import { cellOf } from './geo.ts';
-import { identitiesOf } from './identity.ts';
+import { identitiesOf, type Identity } from './identity.ts';
 import { mergeCitizens } from './citizens.ts';
 import type { InboundReport } from './report-input.ts';
 import { fold, nfc } from './text.ts';
-
 
 /** What the pipeline decided for one report, each step adding its reasons. */
 export interface PipelineState {
@@ -23,7 +23,11 @@ export interface PipelineState {
   category: { code: string | null; source: string; confidence: number };
   area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[] };
   departmentCode: string | null;
-  group: { ticketId: number | null; relation: Relation; score: number };
+  /**
+   * The ticket: an existing one's id, or a negative placeholder for one opened in this batch
+   * (by this report when `newTicketCode` is set, else by an earlier one).
+   */
+  group: { ticketId: number | null; relation: Relation; score: number; newTicketCode: string | null };
   reasons: Reason[];
 }
 
@@ -35,144 +39,197 @@ export interface PipelineDeps {
   topics: TopicModel | null;
 }
 
-export type PipelineStep = { name: string; run: (s: PipelineState, d: PipelineDeps) => Promise<void> | void };
+/**
+ * One named step, run over a batch of reports in arrival order (a batch of one is the plain
+ * case). Steps that look things up do it once for the whole batch; their decisions for each
+ * report are the same as if the reports had come one at a time.
+ */
+export type PipelineStep = { name: string; run: (batch: PipelineState[], d: PipelineDeps) => Promise<void> | void };
 
+/** A step that decides each report on its own, from the report and the city's data. */
+const perReport = (name: string, run: (s: PipelineState, d: PipelineDeps) => void): PipelineStep => ({
+  name,
+  run(batch, d) {
+    for (const s of batch) run(s, d);
+  },
+});
 
-/** identify: links the report to a citizen through normalised identifiers. */
+/**
+ * Serialises on each key until the transaction ends, taking the locks in one fixed order (by
+ * their hash) so that two transactions never wait for each other.
+ */
+async function lockKeys(db: DbOrTx, keys: string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await sql`select pg_advisory_xact_lock(h) from (
+    select distinct hashtext(k) as h from jsonb_array_elements_text(cast(${JSON.stringify(keys)} as jsonb)) as k order by h) as locks`.execute(db);
+}
+
+const identityKey = (i: Identity) => `${i.kind}:${i.value}`;
+
+/** identify: links each report to a citizen through normalised identifiers. */
 const identify: PipelineStep = {
   name: 'identify',
-  async run(s, { db }) {
-    const { identities, rejected } = identitiesOf(s.input.citizen);
-    for (const kind of rejected) s.reasons.push({ step: 'identify', code: 'identity_invalid', message: `ignored an invalid ${kind}` });
-    if (identities.length === 0) {
-      s.reasons.push({ step: 'identify', code: 'citizen_anonymous', message: 'no usable identifier' });
-      return;
-    }
-    // Two reports from a new number processed at once must not create two citizens: serialise
-    // on each identifier (sorted, so two locks never deadlock) until the transaction ends.
-    for (const key of identities.map((i) => `${i.kind}:${i.value}`).sort()) {
-      await sql`select pg_advisory_xact_lock(hashtext(${key}))`.execute(db);
-    }
+  async run(batch, { db }) {
+    const wanted = batch.map((s) => {
+      const { identities, rejected } = identitiesOf(s.input.citizen);
+      for (const kind of rejected) s.reasons.push({ step: 'identify', code: 'identity_invalid', message: `ignored an invalid ${kind}` });
+      if (identities.length === 0) s.reasons.push({ step: 'identify', code: 'citizen_anonymous', message: 'no usable identifier' });
+      return identities;
+    });
+    const all = [...new Map(wanted.flat().map((i) => [identityKey(i), i])).values()];
+    if (all.length === 0) return;
+    // Two reports from a new number processed at once must not create two citizens.
+    await lockKeys(db, all.map(identityKey));
     const found = await db.selectFrom('citizen_identities')
       .innerJoin('citizens', 'citizens.id', 'citizen_identities.citizen_id')
-      .select(['citizen_identities.citizen_id', 'citizen_identities.kind', 'citizens.merged_into'])
-      .where((eb) => eb.or(identities.map((i) => eb.and([eb('citizen_identities.kind', '=', i.kind), eb('citizen_identities.value', '=', i.value)]))))
+      .select(['citizen_identities.citizen_id', 'citizen_identities.kind', 'citizen_identities.value', 'citizens.merged_into'])
+      .where((eb) => eb.or(all.map((i) => eb.and([eb('citizen_identities.kind', '=', i.kind), eb('citizen_identities.value', '=', i.value)]))))
       .execute();
-    const ids = [...new Set(found.map((f) => f.merged_into ?? f.citizen_id))].sort((a, b) => a - b);
-    let citizenId = ids[0];
-    if (citizenId === undefined) {
-      const row = await db.insertInto('citizens').values({ display_name: s.input.citizen.name?.trim() || null, merged_into: null })
-        .returning('id').executeTakeFirstOrThrow();
-      citizenId = row.id;
-      s.reasons.push({ step: 'identify', code: 'citizen_new', message: `new citizen from ${identities.map((i) => i.kind).join(', ')}` });
-    } else {
-      s.reasons.push({ step: 'identify', code: 'citizen_known', message: `known by ${[...new Set(found.map((f) => f.kind))].join(', ')}` });
-      if (ids.length > 1) {
-        const why = `identifiers ${identities.map((i) => i.kind).join(' + ')} arrived together in one report`;
-        await mergeCitizens(db, citizenId, ids.slice(1), 'system', why);
-        s.reasons.push({ step: 'identify', code: 'citizen_merged', message: `merged ${ids.length} citizens: ${why}` });
+    /** Identifier -> citizen, as stored and as this batch links them. */
+    const known = new Map(found.map((f) => [`${f.kind}:${f.value}`, f.merged_into ?? f.citizen_id]));
+    /** Citizens merged by this batch -> the one they were merged into. */
+    const mergedInto = new Map<number, number>();
+    const current = (id: number): number => {
+      for (let next = mergedInto.get(id); next !== undefined; next = mergedInto.get(id)) id = next;
+      return id;
+    };
+
+    // Ids for the citizens this batch may create, from the table's own sequence (one statement
+    // whatever their number; an id left unused is a harmless gap).
+    const mayCreate = wanted.filter((ids) => ids.length > 0 && !ids.some((i) => known.has(identityKey(i)))).length;
+    const fresh = mayCreate === 0 ? [] : (await sql<{ id: number }>`
+      select nextval(pg_get_serial_sequence('citizens', 'id'))::int as id from generate_series(1, ${mayCreate})`.execute(db)).rows.map((r) => r.id).sort((a, b) => a - b);
+    let newCitizens: { id: number; display_name: string | null; merged_into: null }[] = [];
+    let newIdentities: { citizen_id: number; kind: string; value: string }[] = [];
+    const flush = async () => {
+      if (newCitizens.length) await db.insertInto('citizens').values(newCitizens).execute();
+      if (newIdentities.length) await db.insertInto('citizen_identities').values(newIdentities).onConflict((oc) => oc.columns(['kind', 'value']).doNothing()).execute();
+      newCitizens = [];
+      newIdentities = [];
+    };
+
+    for (const [n, s] of batch.entries()) {
+      const identities = wanted[n]!;
+      if (identities.length === 0) continue;
+      const hits = identities.filter((i) => known.has(identityKey(i)));
+      const ids = [...new Set(hits.map((i) => current(known.get(identityKey(i))!)))].sort((a, b) => a - b);
+      let citizenId = ids[0];
+      if (citizenId === undefined) {
+        citizenId = fresh.shift()!;
+        newCitizens.push({ id: citizenId, display_name: s.input.citizen.name?.trim() || null, merged_into: null });
+        s.reasons.push({ step: 'identify', code: 'citizen_new', message: `new citizen from ${identities.map((i) => i.kind).join(', ')}` });
+      } else {
+        s.reasons.push({ step: 'identify', code: 'citizen_known', message: `known by ${[...new Set(hits.map((i) => i.kind))].join(', ')}` });
+        if (ids.length > 1) {
+          const why = `identifiers ${identities.map((i) => i.kind).join(' + ')} arrived together in one report`;
+          await flush(); // the merge moves rows, so the batch's own must be there
+          await mergeCitizens(db, citizenId, ids.slice(1), 'system', why);
+          for (const other of ids.slice(1)) mergedInto.set(other, citizenId);
+          s.reasons.push({ step: 'identify', code: 'citizen_merged', message: `merged ${ids.length} citizens: ${why}` });
+        }
       }
+      for (const i of identities) {
+        if (known.has(identityKey(i))) continue;
+        known.set(identityKey(i), citizenId);
+        newIdentities.push({ citizen_id: citizenId, kind: i.kind, value: i.value });
+      }
+      s.citizenId = citizenId;
     }
-    for (const i of identities) {
-      await db.insertInto('citizen_identities').values({ citizen_id: citizenId, kind: i.kind, value: i.value })
-        .onConflict((oc) => oc.columns(['kind', 'value']).doNothing()).execute();
-    }
-    s.citizenId = citizenId;
+    await flush();
+    for (const s of batch) if (s.citizenId !== null) s.citizenId = current(s.citizenId);
   },
 };
 
 /** normalise: NFC text plus its accent-folded form. */
-const normalise: PipelineStep = {
-  name: 'normalise',
-  run(s) {
-    s.text = nfc(s.input.text);
-    s.textFolded = fold(s.text);
-  },
-};
+const normalise = perReport('normalise', (s) => {
+  s.text = nfc(s.input.text);
+  s.textFolded = fold(s.text);
+});
 
-const classifyStep: PipelineStep = {
-  name: 'classify',
-  run(s, { topics }) {
-    const c = classify(s.text, s.input.category, topics);
-    s.category = { code: c.code, source: c.source, confidence: c.confidence };
-    s.reasons.push(...c.reasons);
-  },
-};
+const classifyStep = perReport('classify', (s, { topics }) => {
+  const c = classify(s.text, s.input.category, topics);
+  s.category = { code: c.code, source: c.source, confidence: c.confidence };
+  s.reasons.push(...c.reasons);
+});
 
 /** locate: GPS point first, then the gazetteer on the address, then on the text itself. */
-const locate: PipelineStep = {
-  name: 'locate',
-  run(s, { areas, gazetteer }) {
-    const { lat, lng } = s.input;
-    if (lat !== undefined && lng !== undefined) {
-      const a = areas.locate(lat, lng);
-      if (a) {
-        s.area = { code: a.code, source: 'gps', candidates: [a.code] };
-        s.reasons.push({ step: 'locate', code: 'area_gps', message: `point lies in ${a.name}`, score: 1 });
-        return;
-      }
-      s.reasons.push({ step: 'locate', code: 'area_outside', message: 'point lies outside every unit' });
-    }
-    for (const [source, text] of [['address', s.input.address], ['text', s.text]] as const) {
-      if (!text) continue;
-      const m = gazetteer.match(text);
-      if (m.source === 'none') continue;
-      const names = m.candidates.map((c) => areas.get(c)?.name ?? c);
-      if (m.code) {
-        s.area = { code: m.code, source, candidates: m.candidates };
-        const score = m.source === 'bare_name' ? 0.6 : 0.9;
-        s.reasons.push({ step: 'locate', code: `area_${m.source}`, message: `${source}: ${m.reason} -> ${names[0]}`, score });
-      } else {
-        s.area = { code: null, source: 'none', candidates: m.candidates };
-        s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `${source}: ${m.reason} -> one of ${names.join(', ')}` });
-      }
+const locate = perReport('locate', (s, { areas, gazetteer }) => {
+  const { lat, lng } = s.input;
+  if (lat !== undefined && lng !== undefined) {
+    const a = areas.locate(lat, lng);
+    if (a) {
+      s.area = { code: a.code, source: 'gps', candidates: [a.code] };
+      s.reasons.push({ step: 'locate', code: 'area_gps', message: `point lies in ${a.name}`, score: 1 });
       return;
     }
-    s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
-  },
-};
+    s.reasons.push({ step: 'locate', code: 'area_outside', message: 'point lies outside every unit' });
+  }
+  for (const [source, text] of [['address', s.input.address], ['text', s.text]] as const) {
+    if (!text) continue;
+    const m = gazetteer.match(text);
+    if (m.source === 'none') continue;
+    const names = m.candidates.map((c) => areas.get(c)?.name ?? c);
+    if (m.code) {
+      s.area = { code: m.code, source, candidates: m.candidates };
+      const score = m.source === 'bare_name' ? 0.6 : 0.9;
+      s.reasons.push({ step: 'locate', code: `area_${m.source}`, message: `${source}: ${m.reason} -> ${names[0]}`, score });
+    } else {
+      s.area = { code: null, source: 'none', candidates: m.candidates };
+      s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `${source}: ${m.reason} -> one of ${names.join(', ')}` });
+    }
+    return;
+  }
+  s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
+});
 
 /** route: category -> responsible department. */
-const route: PipelineStep = {
-  name: 'route',
-  run(s, { categories }) {
-    const c = categories.find((x) => x.code === s.category.code);
-    s.departmentCode = c?.department_code ?? null;
-    if (s.departmentCode) s.reasons.push({ step: 'route', code: 'department_by_category', message: `${s.category.code} -> ${s.departmentCode}` });
-  },
-};
+const route = perReport('route', (s, { categories }) => {
+  const c = categories.find((x) => x.code === s.category.code);
+  s.departmentCode = c?.department_code ?? null;
+  if (s.departmentCode) s.reasons.push({ step: 'route', code: 'department_by_category', message: `${s.category.code} -> ${s.departmentCode}` });
+});
+
+const groupInput = (s: PipelineState): GroupInput => ({
+  citizenId: s.citizenId, category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence,
+  areaCode: s.area.code, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
+});
 
 /** group: the same citizen's ticket on the topic, else another citizen's on the same incident. */
 const group: PipelineStep = {
   name: 'group',
-  async run(s, { db }) {
+  async run(batch, { db }) {
     // The first two reports of one incident, processed at once, must not open two tickets.
-    if (s.category.code) {
+    await lockKeys(db, batch.flatMap((s) => {
+      if (!s.category.code) return [];
       const place = s.area.code ?? (s.input.lat !== undefined && s.input.lng !== undefined ? String(cellOf(s.input.lat, s.input.lng)) : 'none');
-      await sql`select pg_advisory_xact_lock(hashtext(${`group:${s.category.code}:${place}`}))`.execute(db);
+      return [`group:${s.category.code}:${place}`];
+    }));
+    const grouping = await GroupBatch.load(db, batch.map(groupInput));
+    for (const [n, s] of batch.entries()) {
+      const d = grouping.decide(n);
+      const newTicketCode = d.ticketId === null ? newCode('TK') : null;
+      s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode };
+      s.reasons.push(...d.reasons);
     }
-    const d = await findGroup(db, {
-      citizenId: s.citizenId, category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence, areaCode: s.area.code,
-      lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
-    });
-    s.group = { ticketId: d.ticketId, relation: d.relation, score: d.score };
-    s.reasons.push(...d.reasons);
   },
 };
 
 /** The ordered steps every report goes through. */
 export const PIPELINE: readonly PipelineStep[] = [identify, normalise, classifyStep, locate, route, group];
 
-/** Runs the pipeline and returns the decisions; writes only citizens and identities. */
-export async function decide(input: InboundReport, receivedAt: Date, deps: PipelineDeps, steps: readonly PipelineStep[] = PIPELINE): Promise<PipelineState> {
-  const s: PipelineState = {
+/**
+ * Runs the pipeline over a batch of reports (in arrival order) and returns the decisions;
+ * writes only citizens and identities.
+ */
+export async function decide(reports: { input: InboundReport; receivedAt: Date }[], deps: PipelineDeps, steps: readonly PipelineStep[] = PIPELINE): Promise<PipelineState[]> {
+  const batch = reports.map(({ input, receivedAt }): PipelineState => ({
     input, receivedAt, citizenId: null, text: input.text, textFolded: '',
     category: { code: null, source: 'none', confidence: 0 },
     area: { code: null, source: 'none', candidates: [] },
     departmentCode: null,
-    group: { ticketId: null, relation: 'new', score: 0 },
+    group: { ticketId: null, relation: 'new', score: 0, newTicketCode: null },
     reasons: [],
-  };
-  for (const step of steps) await step.run(s, deps);
-  return s;
+  }));
+  for (const step of steps) await step.run(batch, deps);
+  return batch;
 }

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/schema.ts';
+import type { Selectable } from 'kysely';
+import type { Db, DbOrTx, InboundMessageTable } from '../db/schema.ts';
 import { cellOf } from './geo.ts';
-import { GROUPING, hotspotCount } from './grouping.ts';
+import { GROUPING, hotspotCounts } from './grouping.ts';
 import type { AreaIndex } from './area-index.ts';
 import type { Gazetteer } from './gazetteer.ts';
 import type { TopicModel } from './topic.ts';
@@ -11,8 +12,8 @@ import { AppError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
 import { decide, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
 import type { InboundReport } from './report-input.ts';
-import { scheduleSla, slaDeadlines, slaTargets } from './sla.ts';
-import { appendEvents, recountTicket, type NewEvent } from './tickets.ts';
+import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from './sla.ts';
+import { appendEvents, recountTickets, type NewEvent } from './tickets.ts';
 
 /** What the pipeline knows of the city: its units, their names old and new, and its topics. */
 export interface Engine {
@@ -32,76 +33,155 @@ export interface ProcessDeps {
 }
 
 export interface ProcessResult {
+  inboundId: number;
   reportId: number;
   ticketId: number;
+  /** What the pipeline decided; null when the message had been processed before. */
   state: PipelineState | null;
+}
+
+export interface BatchResult {
+  /** One per inbound message, in the order asked. */
+  results: ProcessResult[];
+  /** The events written, to publish after commit. */
   events: DomainEvent[];
 }
 
 /**
- * Turns one stored inbound message into a report on a ticket, in one transaction: the
- * pipeline decides, then the report, the ticket (new or joined) and the audit events are
- * written together. Idempotent: a message already processed returns its earlier result.
+ * Turns one stored inbound message into a report on a ticket (see `processInboundBatch`).
+ * Idempotent: a message already processed returns its earlier result and no events.
  */
-export async function processInbound(deps: ProcessDeps, inboundId: number): Promise<ProcessResult> {
+export async function processInbound(deps: ProcessDeps, inboundId: number): Promise<ProcessResult & { events: DomainEvent[] }> {
+  const { results, events } = await processInboundBatch(deps, [inboundId]);
+  return { ...results[0]!, events };
+}
+
+/** A ticket this batch opens: the report that opened it and what the batch's reports bring to it. */
+interface Opening {
+  n: number;
+  code: string;
+  lastReportAt: Date;
+  point: { lat: number; lng: number } | null;
+}
+
+/**
+ * Turns stored inbound messages into reports on tickets, in one transaction: the pipeline
+ * decides for all of them in arrival order (each as if the ones before were already written),
+ * then the reports, the tickets (new or joined) and the audit events are written together,
+ * a statement per table rather than per report. Idempotent: messages already processed return
+ * their earlier result. If anything fails nothing is written; callers retry message by message
+ * so one bad message cannot hold back the others.
+ */
+export async function processInboundBatch(deps: ProcessDeps, inboundIds: number[]): Promise<BatchResult> {
   // Before the transaction: a cache miss reads through the caller's handle, and on PGlite the
   // transaction holds the only connection, so that read would wait for itself forever.
   const cached = deps.categories ? await deps.categories() : null;
+  const ids = [...new Set(inboundIds)].sort((a, b) => a - b);
+  if (ids.length === 0) return { results: [], events: [] };
   return deps.db.transaction().execute(async (tx) => {
-    const inbound = await tx.selectFrom('inbound_messages').selectAll().where('id', '=', inboundId).forUpdate().executeTakeFirst();
-    if (!inbound) throw new AppError('inbound_not_found', 404, `inbound message ${inboundId} not found`);
-    if (inbound.processed_at && inbound.report_id) {
-      const r = await tx.selectFrom('reports').select(['id', 'ticket_id']).where('id', '=', inbound.report_id).executeTakeFirstOrThrow();
-      return { reportId: r.id, ticketId: r.ticket_id, state: null, events: [] };
+    // In id order, so two batches sharing a message lock it in the same order.
+    const rows = await tx.selectFrom('inbound_messages').selectAll().where('id', 'in', ids).orderBy('id').forUpdate().execute();
+    const missing = ids.find((id) => !rows.some((r) => r.id === id));
+    if (missing !== undefined) throw new AppError('inbound_not_found', 404, `inbound message ${missing} not found`);
+    const results = new Map<number, ProcessResult>();
+    const done = rows.filter((r) => r.processed_at && r.report_id);
+    if (done.length > 0) {
+      const earlier = await tx.selectFrom('reports').select(['id', 'ticket_id', 'inbound_id']).where('id', 'in', done.map((r) => r.report_id!)).execute();
+      for (const r of earlier) results.set(r.inbound_id, { inboundId: r.inbound_id, reportId: r.id, ticketId: r.ticket_id, state: null });
     }
-    const input = (inbound.report as InboundReport | null) ?? deps.parse(inbound.channel, inbound.payload);
-    const categories: CategoryInfo[] = cached ?? await loadCategories(tx);
-    const receivedAt = new Date(inbound.received_at);
-    const s = await decide(input, receivedAt, { db: tx, ...deps.engine, categories }, deps.steps ?? PIPELINE);
+    const todo = rows.filter((r) => !(r.processed_at && r.report_id));
+    let events: DomainEvent[] = [];
+    if (todo.length > 0) {
+      const categories: CategoryInfo[] = cached ?? await loadCategories(tx);
+      const inputs = todo.map((r) => ({ input: (r.report as InboundReport | null) ?? deps.parse(r.channel, r.payload), receivedAt: new Date(r.received_at) }));
+      const states = await decide(inputs, { db: tx, ...deps.engine, categories }, deps.steps ?? PIPELINE);
+      events = await write(tx, todo, states, results);
+    }
+    return { results: ids.map((id) => results.get(id)!), events };
+  });
+}
 
-    const events: NewEvent[] = [];
-    let ticketId = s.group.ticketId;
-    if (ticketId === null) {
-      const hotspot = s.category.code && input.lat !== undefined && input.lng !== undefined
-        ? await hotspotCount(tx, s.category.code, input.lat, input.lng, receivedAt) : 0;
-      if (hotspot >= GROUPING.hotspotMin) {
-        s.reasons.push({ step: 'group', code: 'hotspot', message: `${hotspot} tickets on this topic here were closed in the last ${GROUPING.hotspotLookbackDays} days`, score: hotspot });
-      }
-      const priority = hotspot >= GROUPING.hotspotMin ? 'high' : 'normal';
-      const slaPolicy = await slaTargets(tx, s.category.code, priority);
-      const deadlines = slaDeadlines(receivedAt, slaPolicy);
-      const ticket = await tx.insertInto('tickets').values({
-        code: newCode('TK'),
+/** Writes what the pipeline decided for `todo` (same order as `states`); fills `results`. */
+async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states: PipelineState[], results: Map<number, ProcessResult>): Promise<DomainEvent[]> {
+  // Without a group step every report opens its own ticket.
+  for (const [n, s] of states.entries()) {
+    if (s.group.ticketId === null) s.group = { ...s.group, ticketId: -1_000_000 - n, newTicketCode: newCode('TK') };
+  }
+  const openings = new Map<number, Opening>();
+  const joined = new Map<number, { lastReportAt: Date; point: { lat: number; lng: number } | null }>();
+  for (const [n, s] of states.entries()) {
+    const id = s.group.ticketId!;
+    const point = s.input.lat !== undefined && s.input.lng !== undefined ? { lat: s.input.lat, lng: s.input.lng } : null;
+    if (s.group.newTicketCode) {
+      openings.set(id, { n, code: s.group.newTicketCode, lastReportAt: s.receivedAt, point });
+      continue;
+    }
+    const t = openings.get(id) ?? joined.get(id) ?? { lastReportAt: s.receivedAt, point: null };
+    if (s.receivedAt > t.lastReportAt) t.lastReportAt = s.receivedAt;
+    // A ticket known only by words takes the first GPS point a later report brings.
+    t.point ??= point;
+    if (id > 0) joined.set(id, t);
+  }
+
+  // New tickets: hotspot check, priority, SLA deadlines, then one INSERT for all.
+  const opened = [...openings.values()];
+  const located = opened.filter((o) => states[o.n]!.category.code && states[o.n]!.input.lat !== undefined && states[o.n]!.input.lng !== undefined);
+  const counts = await hotspotCounts(tx, located.map((o) => {
+    const s = states[o.n]!;
+    return { category: s.category.code!, lat: s.input.lat!, lng: s.input.lng!, at: s.receivedAt };
+  }));
+  const hotspot = new Map(located.map((o, k) => [o.n, counts[k]!]));
+  const policies = opened.length > 0 ? await listSlaPolicies(tx) : [];
+  const plans = opened.map((o) => {
+    const s = states[o.n]!;
+    const count = hotspot.get(o.n) ?? 0;
+    if (count >= GROUPING.hotspotMin) {
+      s.reasons.push({ step: 'group', code: 'hotspot', message: `${count} tickets on this topic here were closed in the last ${GROUPING.hotspotLookbackDays} days`, score: count });
+    }
+    const priority = count >= GROUPING.hotspotMin ? 'high' : 'normal';
+    return { o, s, count, priority, targets: pickSlaTargets(policies, s.category.code, priority) };
+  });
+  const realId = new Map<number, number>();
+  if (plans.length > 0) {
+    const inserted = await tx.insertInto('tickets').values(plans.map(({ o, s, count, priority, targets }) => {
+      const deadlines = slaDeadlines(s.receivedAt, targets);
+      return {
+        code: o.code,
         status: 'new',
         category_code: s.category.code,
         area_code: s.area.code,
         department_code: s.departmentCode,
         title: s.text.slice(0, 140),
-        lat: input.lat ?? null,
-        lng: input.lng ?? null,
-        address: input.address ?? null,
+        lat: o.point?.lat ?? null,
+        lng: o.point?.lng ?? null,
+        address: s.input.address ?? null,
         needs_triage: !s.category.code || !s.area.code || s.reasons.some((r) => r.code === 'category_contradicted'),
         priority,
-        received_at: receivedAt,
-        last_report_at: receivedAt,
-        cell: input.lat !== undefined && input.lng !== undefined ? cellOf(input.lat, input.lng) : null,
-        hotspot_count: hotspot,
+        received_at: s.receivedAt,
+        last_report_at: o.lastReportAt,
+        cell: o.point ? cellOf(o.point.lat, o.point.lng) : null,
+        hotspot_count: count,
         triage_due_at: deadlines.triage,
         due_at: deadlines.resolve,
-      }).returning('id').executeTakeFirstOrThrow();
-      ticketId = ticket.id;
-      await scheduleSla(tx, { id: ticketId, status: 'new', received_at: receivedAt, category_code: s.category.code, priority }, slaPolicy);
-      events.push({ ticketId, type: 'ticket.created', actor: 'system', public: true, data: { channel: inbound.channel, category: s.category.code } });
-      if (s.area.code || s.departmentCode) {
-        events.push({ ticketId, type: 'ticket.routed', actor: 'system', public: true, data: { area: s.area.code, department: s.departmentCode, candidates: s.area.candidates } });
-      }
-    }
-    const report = await tx.insertInto('reports').values({
+      };
+    })).returning(['id', 'code']).execute();
+    const byCode = new Map(inserted.map((r) => [r.code, r.id]));
+    for (const [placeholder, o] of openings) realId.set(placeholder, byCode.get(o.code)!);
+    await scheduleSlaMany(tx, plans.map(({ o, s, priority, targets }): { ticket: SlaTicket; targets: SlaTargets } => ({
+      ticket: { id: realId.get(states[o.n]!.group.ticketId!)!, status: 'new', received_at: s.receivedAt, category_code: s.category.code, priority },
+      targets,
+    })));
+  }
+  const ticketOf = (s: PipelineState) => (s.group.ticketId! > 0 ? s.group.ticketId! : realId.get(s.group.ticketId!)!);
+
+  const reports = await tx.insertInto('reports').values(states.map((s, n) => {
+    const inbound = todo[n]!;
+    return {
       code: inbound.code,
       inbound_id: inbound.id,
       channel: inbound.channel,
       citizen_id: s.citizenId,
-      ticket_id: ticketId,
+      ticket_id: ticketOf(s),
       text: s.text,
       text_folded: s.textFolded,
       category_code: s.category.code,
@@ -109,35 +189,52 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
       category_confidence: s.category.confidence,
       area_code: s.area.code,
       area_source: s.area.source,
-      lat: input.lat ?? null,
-      lng: input.lng ?? null,
-      address: input.address ?? null,
-      attachments: JSON.stringify(input.attachments ?? []),
+      lat: s.input.lat ?? null,
+      lng: s.input.lng ?? null,
+      address: s.input.address ?? null,
+      attachments: JSON.stringify(s.input.attachments ?? []),
       relation: s.group.relation,
       score: s.group.score,
       reasons: JSON.stringify(s.reasons),
-      received_at: receivedAt,
-    }).returning('id').executeTakeFirstOrThrow();
-    // The resident's report comes first in the timeline, then what the system did with it.
-    events.unshift({
+      received_at: s.receivedAt,
+    };
+  })).returning(['id', 'inbound_id']).execute();
+  const reportId = new Map(reports.map((r) => [r.inbound_id, r.id]));
+
+  if (joined.size > 0) {
+    const changes = [...joined].map(([id, t]) => ({ id, at: t.lastReportAt.toISOString(), lat: t.point?.lat ?? null, lng: t.point?.lng ?? null, cell: t.point ? cellOf(t.point.lat, t.point.lng) : null }));
+    await sql`
+      update tickets set last_report_at = greatest(tickets.last_report_at, v.at),
+        lat = case when tickets.lat is null then v.lat else tickets.lat end,
+        lng = case when tickets.lat is null then v.lng else tickets.lng end,
+        cell = case when tickets.lat is null then v.cell else tickets.cell end
+      from jsonb_to_recordset(cast(${JSON.stringify(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint)
+      where tickets.id = v.id`.execute(tx);
+  }
+  await recountTickets(tx, [...new Set(states.map(ticketOf))]);
+  await sql`
+    update inbound_messages set processed_at = now(), report_id = reports.id, error = null
+    from reports where reports.inbound_id = inbound_messages.id and inbound_messages.id in (${sql.join(todo.map((r) => r.id))})`.execute(tx);
+
+  // Per report: the resident's report first in the timeline, then what the system did with it.
+  const events: NewEvent[] = states.flatMap((s, n): NewEvent[] => {
+    const inbound = todo[n]!;
+    const ticketId = ticketOf(s);
+    const out: NewEvent[] = [{
       ticketId, type: s.group.relation === 'new' ? 'report.received' : 'report.grouped', actor: 'system',
       public: true, data: { report: inbound.code, channel: inbound.channel, relation: s.group.relation, score: s.group.score },
-    });
-    if (s.group.relation !== 'new') {
-      await tx.updateTable('tickets').set((eb) => ({
-        last_report_at: sql<Date>`greatest(${eb.ref('last_report_at')}, ${receivedAt})`,
-      })).where('id', '=', ticketId).execute();
-      // A ticket known only by words takes the first GPS point a later report brings.
-      if (input.lat !== undefined && input.lng !== undefined) {
-        await tx.updateTable('tickets').set({ lat: input.lat, lng: input.lng, cell: cellOf(input.lat, input.lng) })
-          .where('id', '=', ticketId).where('lat', 'is', null).execute();
+    }];
+    if (s.group.newTicketCode) {
+      out.push({ ticketId, type: 'ticket.created', actor: 'system', public: true, data: { channel: inbound.channel, category: s.category.code } });
+      if (s.area.code || s.departmentCode) {
+        out.push({ ticketId, type: 'ticket.routed', actor: 'system', public: true, data: { area: s.area.code, department: s.departmentCode, candidates: s.area.candidates } });
       }
     }
-    await recountTicket(tx, ticketId);
-    await tx.updateTable('inbound_messages')
-      .set({ processed_at: new Date(), report_id: report.id, error: null })
-      .where('id', '=', inbound.id).execute();
-    const published = await appendEvents(tx, events);
-    return { reportId: report.id, ticketId, state: s, events: published };
+    return out;
   });
+  for (const [n, s] of states.entries()) {
+    const inboundId = todo[n]!.id;
+    results.set(inboundId, { inboundId, reportId: reportId.get(inboundId)!, ticketId: ticketOf(s), state: s });
+  }
+  return appendEvents(tx, events);
 }

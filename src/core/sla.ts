@@ -51,16 +51,18 @@ export function pendingStages(status: string): SlaStage[] {
  * category, then priority, then the default row), else DEFAULT_SLA_TARGETS.
  */
 export async function slaTargets(db: DbOrTx, category: string | null, priority: string | null): Promise<SlaTargets> {
-  const row = await db.selectFrom('sla_policies')
-    .select(['triage_minutes', 'dispatch_minutes', 'acknowledge_minutes', 'resolve_minutes'])
-    .where((eb) => eb.or([eb('category_code', 'is', null), ...(category === null ? [] : [eb('category_code', '=', category)])]))
-    .where((eb) => eb.or([eb('priority', 'is', null), ...(priority === null ? [] : [eb('priority', '=', priority)])]))
-    .orderBy((eb) => eb('category_code', 'is', null))
-    .orderBy((eb) => eb('priority', 'is', null))
-    .limit(1)
-    .executeTakeFirst();
-  if (!row) return { ...DEFAULT_SLA_TARGETS };
-  return { triage: row.triage_minutes, dispatch: row.dispatch_minutes, acknowledge: row.acknowledge_minutes, resolve: row.resolve_minutes };
+  return pickSlaTargets(await listSlaPolicies(db), category, priority);
+}
+
+/** `slaTargets` over policies already read (a batch reads them once). */
+export function pickSlaTargets(policies: readonly SlaPolicy[], category: string | null, priority: string | null): SlaTargets {
+  let best: SlaPolicy | null = null;
+  const rank = (p: SlaPolicy) => (p.category !== null ? 2 : 0) + (p.priority !== null ? 1 : 0);
+  for (const p of policies) {
+    if ((p.category !== null && p.category !== category) || (p.priority !== null && p.priority !== priority)) continue;
+    if (!best || rank(p) > rank(best)) best = p;
+  }
+  return best ? { ...best.targets } : { ...DEFAULT_SLA_TARGETS };
 }
 
 /** The due date of every stage. */
@@ -139,13 +141,13 @@ const jobKey = (ticketId: number, t: SlaThreshold) => `sla:${ticketId}:${t.stage
  * Writes the jobs table directly (core does not import src/workers), with the same rows
  * queue.enqueue writes.
  */
-async function ensureJobs(tx: DbOrTx, ticketId: number, thresholds: SlaThreshold[]): Promise<void> {
-  if (thresholds.length === 0) return;
+async function ensureJobs(tx: DbOrTx, plans: { ticketId: number; thresholds: SlaThreshold[] }[]): Promise<void> {
+  const keyed = plans.flatMap(({ ticketId, thresholds }) => thresholds.map((t) => ({ ticketId, t, key: jobKey(ticketId, t) })));
+  if (keyed.length === 0) return;
   const existing = await tx.selectFrom('jobs').select(['key', 'run_at'])
-    .where('kind', '=', SLA_CHECK_JOB).where('key', 'in', thresholds.map((t) => jobKey(ticketId, t))).execute();
+    .where('kind', '=', SLA_CHECK_JOB).where('key', 'in', keyed.map((k) => k.key)).execute();
   const runAt = new Map(existing.map((j) => [j.key, new Date(j.run_at).getTime()]));
-  const rows = thresholds.flatMap((t) => {
-    const key = jobKey(ticketId, t);
+  const rows = keyed.flatMap(({ ticketId, t, key }) => {
     const current = runAt.get(key);
     if (current === t.at.getTime()) return [];
     return [{
@@ -162,8 +164,12 @@ async function ensureJobs(tx: DbOrTx, ticketId: number, thresholds: SlaThreshold
  * warning and at the breach time of every stage it has not reached. Idempotent.
  */
 export async function scheduleSla(tx: DbOrTx, ticket: SlaTicket, targets?: SlaTargets): Promise<void> {
-  const t = targets ?? (await slaTargets(tx, ticket.category_code, ticket.priority));
-  await ensureJobs(tx, ticket.id, slaThresholds(ticket.received_at, t, ticket.status));
+  await scheduleSlaMany(tx, [{ ticket, targets: targets ?? (await slaTargets(tx, ticket.category_code, ticket.priority)) }]);
+}
+
+/** `scheduleSla` for several tickets in two statements. */
+export async function scheduleSlaMany(tx: DbOrTx, items: { ticket: SlaTicket; targets: SlaTargets }[]): Promise<void> {
+  await ensureJobs(tx, items.map(({ ticket, targets }) => ({ ticketId: ticket.id, thresholds: slaThresholds(ticket.received_at, targets, ticket.status) })));
 }
 
 /** Keeps the ticket's shown deadlines (triage_due_at, due_at) in step with its targets. */
@@ -203,7 +209,7 @@ export async function checkTicket(db: Db, ticketId: number, now = new Date()): P
     const thresholds = slaThresholds(ticket.received_at, targets, ticket.status);
     const due = thresholds.filter((t) => t.at.getTime() <= now.getTime());
     // Timers for what is still ahead, in case the deadlines moved since they were scheduled.
-    await ensureJobs(tx, ticketId, thresholds.filter((t) => t.at.getTime() > now.getTime()));
+    await ensureJobs(tx, [{ ticketId, thresholds: thresholds.filter((t) => t.at.getTime() > now.getTime()) }]);
     if (due.length === 0) return [];
     const fired = await tx.insertInto('sla_alerts')
       .values(due.map((t) => ({ ticket_id: ticketId, stage: t.stage, kind: t.kind, due_at: t.dueAt, fired_at: now })))

@@ -67,12 +67,18 @@ export async function appendEvents(db: DbOrTx, events: NewEvent[]): Promise<Doma
 
 /** Recounts a ticket's reports and distinct reporters after a report joins or leaves. */
 export async function recountTicket(db: DbOrTx, ticketId: number): Promise<void> {
+  await recountTickets(db, [ticketId]);
+}
+
+/** `recountTicket` for several tickets in one statement. */
+export async function recountTickets(db: DbOrTx, ticketIds: number[]): Promise<void> {
+  if (ticketIds.length === 0) return;
   await db.updateTable('tickets')
     .set({
-      report_count: sql`(select count(*) from reports where ticket_id = ${ticketId})`,
-      reporter_count: sql`(select count(distinct coalesce(citizen_id, -id)) from reports where ticket_id = ${ticketId})`,
+      report_count: sql`(select count(*) from reports where reports.ticket_id = tickets.id)`,
+      reporter_count: sql`(select count(distinct coalesce(citizen_id, -id)) from reports where reports.ticket_id = tickets.id)`,
       updated_at: new Date(),
     })
-    .where('id', '=', ticketId)
+    .where('id', 'in', ticketIds)
     .execute();
 }

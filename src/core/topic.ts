@@ -60,7 +60,10 @@ export class TopicModel {
     const bayes = new BayesClassifier();
     for (const e of examples) {
       const f = topicFeatures(e.text);
-      if (f.length) bayes.addDocument(f, e.category);
+      // natural's train() asks every document indexOf() of every feature in the vocabulary;
+      // on a plain array that is a scan each time (seconds at start), a Set makes it O(1).
+      const has = new Set(f);
+      if (f.length) bayes.addDocument(Object.assign(f, { indexOf: (x: string) => (has.has(x) ? 0 : -1) }), e.category);
     }
     bayes.train();
     return new TopicModel(bayes, [...new Set(examples.map((e) => e.category))]);

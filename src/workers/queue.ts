@@ -37,7 +37,12 @@ export async function claim(db: Db, workerId: string, limit: number, kinds?: str
 }
 
 export async function complete(db: Db, id: number): Promise<void> {
-  await db.updateTable('jobs').set({ done_at: new Date(), locked_by: null, locked_until: null, last_error: null }).where('id', '=', id).execute();
+  await completeMany(db, [id]);
+}
+
+export async function completeMany(db: Db, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('jobs').set({ done_at: new Date(), locked_by: null, locked_until: null, last_error: null }).where('id', 'in', ids).execute();
 }
 
 /** Backoff for the n-th failed attempt: 1 s, 2 s, 4 s ... capped at 10 minutes, with jitter. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
-import { claim, complete, fail, type Job } from './queue.ts';
+import { claim, complete, completeMany, fail, type Job } from './queue.ts';
 import { metrics } from '../metrics.ts';
 
 /** How often an otherwise busy worker looks for due leader-only jobs (SLA timers). */
@@ -9,10 +9,23 @@ const LEADER_POLL_MS = 250;
 
 export type JobHandler = (job: Job) => Promise<void>;
 
+/**
+ * Runs many jobs of one kind together (one transaction for all, say). If it throws, each job
+ * is run again alone through the kind's `JobHandler`, so one bad job fails only itself.
+ */
+export interface BatchHandler {
+  /** The most jobs handed over at once. */
+  size: number;
+  run: (jobs: Job[]) => Promise<void>;
+}
+
 export interface WorkerOptions {
   db: Db;
   log: Logger;
   handlers: Record<string, JobHandler>;
+  /** Kinds also run in batches (each still needs its single-job handler, for retries). */
+  batches?: Record<string, BatchHandler>;
+  /** Jobs (or batches) run at once. */
   concurrency?: number;
   pollMs?: number;
   /** Job kinds claimed only while `isLeader()` is true (timers, pollers: one runner per cluster). */
@@ -73,16 +86,19 @@ export class Worker {
 
   async #tick(): Promise<void> {
     const max = this.opts.concurrency ?? 4;
+    const batches = this.opts.batches ?? {};
     const leaderOnly = new Set(this.opts.leaderOnlyKinds ?? []);
-    const kinds = Object.keys(this.opts.handlers).filter((k) => !leaderOnly.has(k));
-    const leaderKinds = Object.keys(this.opts.handlers).filter((k) => leaderOnly.has(k));
+    const all = Object.keys(this.opts.handlers);
+    const leaderKinds = all.filter((k) => leaderOnly.has(k));
+    const singleKinds = all.filter((k) => !leaderOnly.has(k) && !batches[k]);
+    const batchKinds = all.filter((k) => !leaderOnly.has(k) && batches[k]);
     try {
       for (const [id, { job, error }] of this.#unreleased) {
         await fail(this.opts.db, job, error);
         this.#unreleased.delete(id);
       }
       for (;;) {
-        const free = max - this.#inFlight.size;
+        let free = max - this.#inFlight.size;
         if (!this.#running || free <= 0) return;
         // Leader-only jobs (short timers) first, so a busy inbound queue does not delay them.
         // Timers are rare next to inbound jobs: look for due ones at most every LEADER_POLL_MS
@@ -90,10 +106,24 @@ export class Worker {
         const lookForTimers = leaderKinds.length > 0 && this.#leading() && Date.now() >= this.#nextTimerPoll;
         const led = lookForTimers ? await claim(this.opts.db, this.id, free, leaderKinds, this.opts.leaderLeaseSeconds) : [];
         if (lookForTimers && led.length < free) this.#nextTimerPoll = Date.now() + LEADER_POLL_MS;
-        const jobs = [...led, ...(free > led.length ? await claim(this.opts.db, this.id, free - led.length, kinds) : [])];
-        if (jobs.length === 0) return;
-        for (const job of jobs) {
-          const p = this.#run(job).finally(() => {
+        free -= led.length;
+        const singles = free > 0 ? await claim(this.opts.db, this.id, free, singleKinds) : [];
+        free -= singles.length;
+        // Batched kinds: as many full batches as there are free slots.
+        const largest = Math.max(1, ...batchKinds.map((k) => batches[k]!.size));
+        const batched = free > 0 ? await claim(this.opts.db, this.id, free * largest, batchKinds) : [];
+        const runs: (() => Promise<void>)[] = [...led, ...singles].map((job) => () => this.#run(job));
+        for (const kind of batchKinds) {
+          const jobs = batched.filter((j) => j.kind === kind);
+          const size = batches[kind]!.size;
+          for (let i = 0; i < jobs.length; i += size) {
+            const chunk = jobs.slice(i, i + size);
+            runs.push(() => (chunk.length === 1 ? this.#run(chunk[0]!) : this.#runBatch(batches[kind]!, chunk)));
+          }
+        }
+        if (runs.length === 0) return;
+        for (const run of runs) {
+          const p = run().finally(() => {
             this.#inFlight.delete(p);
             if (this.#running) this.wake();
           });
@@ -123,6 +153,24 @@ export class Worker {
       this.opts.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts, outcome, err: message }, 'job failed');
     } finally {
       metrics.jobSeconds.observe({ kind: job.kind }, (performance.now() - started) / 1000);
+      metrics.jobBatchSize.observe({ kind: job.kind }, 1);
+    }
+  }
+
+  async #runBatch(batch: BatchHandler, jobs: Job[]): Promise<void> {
+    const kind = jobs[0]!.kind;
+    const started = performance.now();
+    try {
+      await batch.run(jobs);
+      await completeMany(this.opts.db, jobs.map((j) => j.id));
+      metrics.jobs.inc({ kind, result: 'done' }, jobs.length);
+      metrics.jobSeconds.observe({ kind }, (performance.now() - started) / 1000);
+      metrics.jobBatchSize.observe({ kind }, jobs.length);
+    } catch (err) {
+      // Nothing of a failed batch is kept (one transaction): run its jobs one by one, so each
+      // gets its own outcome and the bad one its own error.
+      this.opts.log.warn({ kind, jobs: jobs.length, err: (err as Error).message }, 'batch failed; running its jobs one at a time');
+      for (const job of jobs) await this.#run(job);
     }
   }
 

@@ -62,13 +62,13 @@ export function score(labelled: Labelled[], decisions: Decision[]): EvalResult {
 }
 
 /** Replays a labelled JSON-lines file through the engine and scores the decisions. */
-export async function evaluate(file: string): Promise<{ result: EvalResult; decisions: Decision[] }> {
+export async function evaluate(file: string, opts: { batchSize?: number } = {}): Promise<{ result: EvalResult; decisions: Decision[] }> {
   const text = await readFile(file, 'utf8');
   const labelled = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Labelled);
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  await runReplay({ input: Readable.from([text]), output: out });
+  await runReplay({ input: Readable.from([text]), output: out, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) });
   out.end();
   const decisions = Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Decision);
   return { result: score(labelled, decisions), decisions };
