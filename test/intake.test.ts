@@ -385,6 +385,48 @@ describe('Worker', () => {
     }
     expect([...runs].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
   });
+
+  it('runs a batched kind in full batches, and after a failed batch runs its jobs alone so only the bad one fails', async () => {
+    const kind = 'test.batched';
+    for (let i = 0; i < 7; i++) await enqueue(db, kind, { i, poison: i === 4 });
+    const batches: number[][] = [];
+    const alone: number[] = [];
+    const worker = new Worker({
+      db, log, concurrency: 1, pollMs: 10,
+      batches: {
+        [kind]: {
+          size: 3,
+          run: async (jobs) => {
+            batches.push(jobs.map((j) => Number(j.payload.i)));
+            if (jobs.some((j) => j.payload.poison)) throw new Error('one bad job in the batch');
+          },
+        },
+      },
+      handlers: {
+        [kind]: async (j: Job) => {
+          alone.push(Number(j.payload.i));
+          if (j.payload.poison) throw new Error('poison');
+        },
+      },
+    });
+    worker.start();
+    try {
+      await waitFor('every job settled', async () => {
+        const rows = await db.selectFrom('jobs').select(['done_at', 'last_error']).where('kind', '=', kind).execute();
+        return rows.every((r) => r.done_at !== null || r.last_error !== null);
+      });
+    } finally {
+      await worker.stop();
+    }
+    // 7 jobs in batches of at most 3, in order: [0 1 2] [3 4 5] [6] (the last alone: a batch of one).
+    expect(batches).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(alone).toEqual([3, 4, 5, 6]);
+    const rows = await db.selectFrom('jobs').select(['payload', 'done_at', 'last_error', 'attempts']).where('kind', '=', kind).orderBy('id').execute();
+    expect(rows.map((r) => [r.payload.i, r.done_at !== null, r.last_error])).toEqual([
+      [0, true, null], [1, true, null], [2, true, null], [3, true, null], [4, false, 'Error: poison'], [5, true, null], [6, true, null],
+    ]);
+    expect(rows[4]!.attempts).toBe(1);
+  });
 });
 
 describe('the runtime inbound handler', () => {
