@@ -21,18 +21,21 @@ const LEASE_SECONDS = 300;
  */
 export async function claim(db: Db, workerId: string, limit: number, kinds?: string[], leaseSeconds = LEASE_SECONDS): Promise<Job[]> {
   if (kinds?.length === 0) return []; // `kind in ()` is a syntax error, and no kind means no job
+  // In due order (UPDATE ... RETURNING alone gives no order): a batch runs in arrival order.
   const result = await sql<Job>`
-    update jobs set locked_by = ${workerId}, locked_until = now() + make_interval(secs => ${leaseSeconds}), attempts = attempts + 1
-    where id in (
-      select id from jobs
-      where done_at is null and failed_at is null and run_at <= now()
-        and (locked_until is null or locked_until < now())
-        ${kinds ? sql`and kind in (${sql.join(kinds)})` : sql``}
-      order by run_at, id
-      limit ${limit}
-      for update skip locked
-    )
-    returning id, kind, payload, attempts, max_attempts`.execute(db);
+    with claimed as (
+      update jobs set locked_by = ${workerId}, locked_until = now() + make_interval(secs => ${leaseSeconds}), attempts = attempts + 1
+      where id in (
+        select id from jobs
+        where done_at is null and failed_at is null and run_at <= now()
+          and (locked_until is null or locked_until < now())
+          ${kinds ? sql`and kind in (${sql.join(kinds)})` : sql``}
+        order by run_at, id
+        limit ${limit}
+        for update skip locked
+      )
+      returning id, kind, payload, attempts, max_attempts, run_at)
+    select id, kind, payload, attempts, max_attempts from claimed order by run_at, id`.execute(db);
   return result.rows;
 }
 
