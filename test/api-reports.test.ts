@@ -102,6 +102,12 @@ describe('POST /api/v1/reports', () => {
       form.append('photos', new File([big], 'big.png', { type: 'image/png' }));
       return rt.app.request('/api/v1/reports', { method: 'POST', body: form });
     }, 413, 'photo_too_large'],
+    ['a JSON body over 256 KB (declared length)', () => rt.app.request('/api/v1/reports', {
+      method: 'POST', body: JSON.stringify(reportBody({ address: 'x'.repeat(300 * 1024) })), headers: { 'content-type': 'application/json', 'content-length': String(300 * 1024 + 200) },
+    }), 413, 'payload_too_large'],
+    ['a JSON body over 256 KB (streamed, no length)', () => rt.app.request('/api/v1/reports', {
+      method: 'POST', body: new Blob([JSON.stringify(reportBody({ address: 'x'.repeat(300 * 1024) }))]).stream(), headers: { 'content-type': 'application/json' }, duplex: 'half',
+    } as RequestInit), 413, 'payload_too_large'],
     ['six photos', async () => {
       const form = new FormData();
       form.set('text', 'Ngập nước');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { bodyLimit } from '../../src/intake/body-limit.ts';
 import { AppError } from '../../src/core/errors.ts';
 import type { ChannelAdapter, ChannelContext } from '../../src/intake/channel-adapter.ts';
 import { storePhotos, validateReportFields, type RawReportFields } from '../../src/intake/report-validation.ts';

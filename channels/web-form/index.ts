@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { bodyLimit } from '../../src/intake/body-limit.ts';
 import { AppError, isAppError } from '../../src/core/errors.ts';
 import { REPORT_LIMITS } from '../../src/core/report-input.ts';
 import type { ChannelAdapter, ChannelContext } from '../../src/intake/channel-adapter.ts';
