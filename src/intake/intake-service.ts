@@ -125,30 +125,89 @@ export class IntakeService {
     return { code: held.code, inboundId: 0, replay: true, receivedAt: new Date(held.receivedAt), spooled: true };
   }
 
-  // The message and its job in ONE statement (a data-modifying CTE is atomic on its own):
-  // one round trip instead of BEGIN, two INSERTs and COMMIT, which is most of what an
-  // acknowledgement costs (bench/intake.ts). The job row is what `enqueue` would write.
-  #insert(input: { channel: string; externalId: string; payload: unknown; report?: InboundReport | undefined }, code: string, hash: string, receivedAt: Date) {
-    return this.db
-      .with('m', (db) => db.insertInto('inbound_messages')
-        .values({
-          channel: input.channel, external_id: input.externalId, code,
-          payload: JSON.stringify(input.payload), report: input.report ? JSON.stringify(input.report) : null,
-          request_hash: hash, received_at: receivedAt,
-        })
-        .onConflict((oc) => oc.columns(['channel', 'external_id']).doNothing())
-        .returning(['id', 'code', 'received_at']))
-      .with('j', (db) => db.insertInto('jobs')
-        .columns(['kind', 'key', 'payload'])
-        .expression(db.selectFrom('m').select([
-          sql<string>`${PROCESS_INBOUND_JOB}::text`.as('kind'),
-          sql<string>`'inbound:' || m.id`.as('key'),
-          sql<string>`jsonb_build_object('inboundId', m.id)`.as('payload'),
-        ]))
-        .onConflict((oc) => oc.columns(['kind', 'key']).doNothing()))
-      .selectFrom('m').select(['id', 'code', 'received_at'])
-      .executeTakeFirst();
+  /**
+   * Stores the message and its job. Messages arriving in the same turn of the event loop are
+   * written together, in ONE statement (a data-modifying CTE is atomic on its own): under load
+   * that is one round trip and one commit for many acknowledgements instead of one each, which
+   * is most of what an acknowledgement costs (bench/intake.ts). Resolves undefined when
+   * (channel, external id) was already stored. The job row is what `enqueue` would write.
+   */
+  #insert(input: { channel: string; externalId: string; payload: unknown; report?: InboundReport | undefined }, code: string, hash: string, receivedAt: Date): Promise<StoredRow | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ row: { channel: input.channel, external_id: input.externalId, code, payload: input.payload ?? null, report: input.report ?? null, request_hash: hash, received_at: receivedAt.toISOString() }, resolve, reject });
+      if (this.#pending.length === 1) nextTurn(() => void this.#flush());
+    });
   }
+
+  #pending: PendingInsert[] = [];
+
+  async #flush(): Promise<void> {
+    const group = this.#pending;
+    this.#pending = [];
+    try {
+      const stored = await insertMessages(this.db, group.map((p) => p.row));
+      // A key given twice in one group is stored once, for the first: the others are replays.
+      const byKey = new Map(stored.map((r) => [`${r.channel}\u0000${r.external_id}`, r]));
+      for (const p of group) {
+        const key = `${p.row.channel}\u0000${p.row.external_id}`;
+        const row = byKey.get(key);
+        byKey.delete(key);
+        p.resolve(row && { id: row.id, code: row.code, received_at: row.received_at });
+      }
+    } catch (err) {
+      if (group.length === 1 || isConnectionError(err)) {
+        for (const p of group) p.reject(err);
+        return;
+      }
+      // Something in one message failed the group: store each alone, so only that one fails.
+      for (const p of group) {
+        insertMessages(this.db, [p.row]).then((rows) => p.resolve(rows[0] && { id: rows[0].id, code: rows[0].code, received_at: rows[0].received_at }), p.reject);
+      }
+    }
+  }
+}
+
+interface StoredRow {
+  id: number;
+  code: string;
+  received_at: Date;
+}
+
+interface MessageRow {
+  channel: string;
+  external_id: string;
+  code: string;
+  payload: unknown;
+  report: InboundReport | null;
+  request_hash: string;
+  received_at: string;
+}
+
+interface PendingInsert {
+  row: MessageRow;
+  resolve: (row: StoredRow | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Runs `f` after the current turn of the event loop (setImmediate where there is one). */
+const nextTurn = (f: () => void) => (typeof setImmediate === 'function' ? setImmediate(f) : setTimeout(f, 0));
+
+/** Inserts messages (skipping stored keys) and their processing jobs; returns the rows inserted. */
+async function insertMessages(db: Db, rows: MessageRow[]): Promise<(StoredRow & { channel: string; external_id: string })[]> {
+  const result = await sql<StoredRow & { channel: string; external_id: string }>`
+    with m as (
+      insert into inbound_messages (channel, external_id, code, payload, report, request_hash, received_at)
+      select channel, external_id, code, payload, report, request_hash, received_at
+      from jsonb_to_recordset(cast(${JSON.stringify(rows)} as jsonb))
+        as x(channel text, external_id text, code text, payload jsonb, report jsonb, request_hash text, received_at timestamptz)
+      on conflict (channel, external_id) do nothing
+      returning id, code, received_at, channel, external_id),
+    j as (
+      insert into jobs (kind, key, payload)
+      select ${PROCESS_INBOUND_JOB}, 'inbound:' || m.id, jsonb_build_object('inboundId', m.id) from m
+      on conflict (kind, key) do nothing)
+    select id, code, received_at, channel, external_id from m`.execute(db);
+  return result.rows.map((r) => ({ ...r, received_at: new Date(r.received_at) }));
 }
 
 function keyConflict(): AppError {
