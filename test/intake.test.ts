@@ -130,6 +130,32 @@ describe('IntakeService.accept', () => {
     expect(await count('inbound_messages')).toBe(before + 1);
     expect((await db.selectFrom('jobs').select('id').where('key', '=', `inbound:${results[0]!.inboundId}`).execute())).toHaveLength(1);
   });
+
+  it('stores messages that arrive together in one go, each with its own code and job', async () => {
+    const before = { inbound: await count('inbound_messages'), jobs: await count('jobs') };
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) =>
+      intake.accept({ channel: 'app', externalId: `together-${i}`, payload: { i }, report: plain() })));
+    expect(results.every((r) => !r.replay && r.inboundId > 0)).toBe(true);
+    expect(new Set(results.map((r) => r.code)).size).toBe(5);
+    expect(await count('inbound_messages')).toBe(before.inbound + 5);
+    expect(await count('jobs')).toBe(before.jobs + 5);
+    const rows = await db.selectFrom('inbound_messages').select(['id', 'code', 'external_id']).where('id', 'in', results.map((r) => r.inboundId)).orderBy('id').execute();
+    expect(rows.map((r) => [r.external_id, r.code])).toEqual(results.map((r, i) => [`together-${i}`, r.code]));
+  });
+
+  it('a message the database refuses fails alone; the others that arrived with it are stored', async () => {
+    const before = await count('inbound_messages');
+    // PostgreSQL's jsonb cannot hold a NUL character: this one payload is refused.
+    const outcomes = await Promise.allSettled([
+      intake.accept({ channel: 'app', externalId: 'group-ok-1', payload: { t: 'ok' }, report: plain() }),
+      intake.accept({ channel: 'app', externalId: 'group-bad', payload: { t: 'a\u0000b' }, report: plain() }),
+      intake.accept({ channel: 'app', externalId: 'group-ok-2', payload: { t: 'ok' }, report: plain() }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await count('inbound_messages')).toBe(before + 2);
+    const stored = await db.selectFrom('inbound_messages').select('external_id').where('external_id', 'like', 'group-%').orderBy('external_id').execute();
+    expect(stored.map((r) => r.external_id)).toEqual(['group-ok-1', 'group-ok-2']);
+  });
 });
 
 describe('processInbound', () => {
