@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { newCode } from '../src/core/codes.ts';
 import type { DomainEvent } from '../src/core/events.ts';
-import { scheduleSla, SLA_CHECK_JOB } from '../src/core/sla.ts';
+import { checkTicket, scheduleSla, SLA_CHECK_JOB } from '../src/core/sla.ts';
 import { connect } from '../src/db/connect.ts';
 import { createLogger } from '../src/log.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
@@ -201,13 +201,20 @@ describe.runIf(TEST_DB === 'postgres')('SLA timers across two processes', () => 
     await closeDb?.();
   });
 
-  /** A ticket received `minutesAgo` with its timers scheduled (the triage ones already due). */
-  async function overdueTicket(rt: Runtime, minutesAgo: number): Promise<number> {
+  /**
+   * A ticket received `minutesAgo` with its first timer scheduled (the triage warning: already
+   * due). `claimedBy` leaves that timer claimed by a worker, as if it had just taken it.
+   */
+  async function overdueTicket(rt: Runtime, minutesAgo: number, claimedBy?: string): Promise<number> {
     return rt.handle.db.transaction().execute(async (tx) => {
       const t = await tx.insertInto('tickets').values({
         code: newCode('TK'), title: 'Ngập nước', received_at: sql<Date>`now() - make_interval(mins => ${minutesAgo})`,
       }).returning(['id', 'status', 'received_at', 'category_code', 'priority']).executeTakeFirstOrThrow();
       await scheduleSla(tx, t);
+      if (claimedBy) {
+        await tx.updateTable('jobs').set({ locked_by: claimedBy, locked_until: sql<Date>`now() + interval '8 seconds'`, attempts: 1 })
+          .where('kind', '=', SLA_CHECK_JOB).where('key', '=', `sla:${t.id}:triage:warning`).execute();
+      }
       return t.id;
     });
   }
@@ -217,38 +224,40 @@ describe.runIf(TEST_DB === 'postgres')('SLA timers across two processes', () => 
     const b = await startProcess();
     expect(b.leader.isLeader()).toBe(false);
     const db = b.handle.db;
-    const alertsOf = (ids: number[]) => db.selectFrom('sla_alerts').select(['ticket_id', 'stage', 'kind']).where('ticket_id', 'in', ids).orderBy('id').execute();
+    const alertsOf = (ids: number[]) => db.selectFrom('sla_alerts').select(['ticket_id', 'stage', 'kind']).where('ticket_id', 'in', ids)
+      .orderBy('ticket_id').orderBy('id').execute();
 
-    const first = await overdueTicket(b, 20); // triage warning and breach are due
+    const first = await overdueTicket(b, 20); // its timer is due: triage warning and breach fire
     await within(5_000, 'the leader (child) fires', async () => (await alertsOf([first])).length === 2);
     expect(b.sla).toEqual([]); // the follower ran none of it
 
-    // The leader dies. A timer comes due while nobody leads, and the dead leader had claimed
-    // one of its jobs just before (its lease is short).
+    // The leader dies. A timer comes due while nobody leads; and the dead leader had claimed
+    // another ticket's timer and run its check (committed) but not marked the job done.
     child.kill('SIGKILL');
     const killedAt = Date.now();
     const second = await overdueTicket(b, 20);
-    await db.updateTable('jobs').set({ locked_by: 'w-dead', locked_until: sql<Date>`now() + interval '8 seconds'`, attempts: 1 })
-      .where('kind', '=', SLA_CHECK_JOB).where('key', '=', `sla:${second}:triage:warning`).execute();
+    const third = await overdueTicket(b, 20, 'w-dead');
+    expect((await checkTicket(db, third)).map((e) => e.type)).toEqual(['sla.warning', 'sla.breached']); // the dead leader's run
     await within(10_000, 'b leads', () => b.leader.isLeader());
     await within(10_000 - (Date.now() - killedAt), 'b fires what came due', () => b.sla.length === 2);
     expect(b.sla.map((e) => `${e.type}:${String(e.data.stage)}:${e.ticketId}`)).toEqual([`sla.warning:triage:${second}`, `sla.breached:triage:${second}`]);
 
-    // The job the dead leader held comes round when its lease ends, and fires nothing again.
+    // The job the dead leader held comes round when its lease ends, fires nothing again, and
+    // leaves the ticket's next timer (the one the dead leader's check chained) in place.
     await within(12_000, 'the orphaned job is done', async () => {
-      const j = await db.selectFrom('jobs').select('done_at').where('kind', '=', SLA_CHECK_JOB).where('key', '=', `sla:${second}:triage:warning`).executeTakeFirstOrThrow();
+      const j = await db.selectFrom('jobs').select('done_at').where('kind', '=', SLA_CHECK_JOB).where('key', '=', `sla:${third}:triage:warning`).executeTakeFirstOrThrow();
       return j.done_at !== null;
     });
-    expect(await alertsOf([first, second])).toEqual([
-      { ticket_id: first, stage: 'triage', kind: 'warning' }, { ticket_id: first, stage: 'triage', kind: 'breach' },
-      { ticket_id: second, stage: 'triage', kind: 'warning' }, { ticket_id: second, stage: 'triage', kind: 'breach' },
-    ]);
+    await b.worker.idle();
+    expect(await alertsOf([first, second, third])).toEqual([first, second, third].flatMap((id) => [
+      { ticket_id: id, stage: 'triage', kind: 'warning' }, { ticket_id: id, stage: 'triage', kind: 'breach' },
+    ]));
     const events = await db.selectFrom('ticket_events').select(['ticket_id', 'type'])
-      .where('ticket_id', 'in', [first, second]).where('type', 'like', 'sla.%').orderBy('id').execute();
-    expect(events).toEqual([
-      { ticket_id: first, type: 'sla.warning' }, { ticket_id: first, type: 'sla.breached' },
-      { ticket_id: second, type: 'sla.warning' }, { ticket_id: second, type: 'sla.breached' },
-    ]);
+      .where('ticket_id', 'in', [first, second, third]).where('type', 'like', 'sla.%').orderBy('ticket_id').orderBy('id').execute();
+    expect(events).toEqual([first, second, third].flatMap((id) => [{ ticket_id: id, type: 'sla.warning' }, { ticket_id: id, type: 'sla.breached' }]));
     expect(b.sla).toHaveLength(2);
+    const pending = await db.selectFrom('jobs').select(['key']).where('kind', '=', SLA_CHECK_JOB).where('done_at', 'is', null)
+      .where('key', 'like', `sla:${third}:%`).execute();
+    expect(pending).toEqual([{ key: `sla:${third}:dispatch:warning` }]);
   }, 60_000);
 });

@@ -4,7 +4,8 @@ import { newCode } from '../src/core/codes.ts';
 import type { DomainEvent } from '../src/core/events.ts';
 import {
   checkTicket, DEFAULT_SLA_TARGETS, listSlaPolicies, onStatusChanged, pendingStages, removeSlaPolicy, scheduleSla,
-  setSlaPolicy, SLA_CHECK_JOB, slaDeadlines, slaState, slaTargets, slaThresholds, stageOf, warningTime,
+  scheduleSlaMany, setSlaPolicy, SLA_CHECK_JOB, slaDeadlines, slaState, slaTargets, slaThresholds, stageOf, warningTime,
+  type SlaTicket,
 } from '../src/core/sla.ts';
 import type { DbHandle } from '../src/db/connect.ts';
 import type { Db } from '../src/db/schema.ts';
@@ -195,38 +196,119 @@ describe('checkTicket', () => {
 });
 
 describe('durable SLA timers', () => {
-  const jobsOf = (ticketId: number) => db.selectFrom('jobs').select(['key', 'run_at', 'payload'])
+  const jobsOf = (ticketId: number) => db.selectFrom('jobs').select(['id', 'key', 'run_at', 'payload', 'done_at'])
     .where('kind', '=', SLA_CHECK_JOB).where('key', 'like', `sla:${ticketId}:%`).orderBy('run_at').orderBy('key').execute();
+  const pendingOf = async (ticketId: number) => (await jobsOf(ticketId)).filter((j) => j.done_at === null);
+  const timersOf = async (ticketId: number) => (await jobsOf(ticketId)).map((j) => [j.key, (j.run_at.getTime() - T0.getTime()) / MIN]);
+  const ticketOf = (id: number, over: Partial<SlaTicket> = {}): SlaTicket => ({ id, status: 'new', received_at: T0, category_code: null, priority: 'normal', ...over });
 
-  it('schedules one job per threshold still ahead, each once', async () => {
+  it('schedules one timer, at the next threshold ahead, once', async () => {
     const id = await newTicket({ status: 'triaged' });
-    const ticket = { id, status: 'triaged', received_at: T0, category_code: null, priority: 'normal' };
-    await scheduleSla(db, ticket);
-    await scheduleSla(db, ticket);
-    expect((await jobsOf(id)).map((j) => [j.key, j.run_at.getTime() - T0.getTime()])).toEqual([
-      [`sla:${id}:dispatch:warning`, 22.5 * MIN], [`sla:${id}:dispatch:breach`, 30 * MIN],
-      [`sla:${id}:acknowledge:warning`, 45 * MIN], [`sla:${id}:acknowledge:breach`, 60 * MIN],
-      [`sla:${id}:resolve:warning`, 90 * MIN], [`sla:${id}:resolve:breach`, 120 * MIN],
-    ]);
+    await scheduleSla(db, ticketOf(id, { status: 'triaged' }));
+    await scheduleSla(db, ticketOf(id, { status: 'triaged' }));
+    expect(await timersOf(id)).toEqual([[`sla:${id}:dispatch:warning`, 22.5]]);
     expect((await jobsOf(id))[0]!.payload).toEqual({ ticketId: id, stage: 'dispatch', kind: 'warning' });
   });
 
+  it('schedules a batch of new tickets in two statements, one timer each (none for a settled one)', async () => {
+    const [a, b, closed] = [await newTicket(), await newTicket({ receivedAt: at(10) }), await newTicket({ status: 'closed' })];
+    let statements = 0;
+    const counting = db.withPlugin({
+      transformQuery: (args) => { statements++; return args.node; },
+      transformResult: async (args) => args.result,
+    });
+    await scheduleSlaMany(counting, [
+      { ticket: ticketOf(a), targets: DEFAULT_SLA_TARGETS },
+      { ticket: ticketOf(b, { received_at: at(10) }), targets: { triage: 4, dispatch: 8, acknowledge: 12, resolve: 20 } },
+      { ticket: ticketOf(closed, { status: 'closed' }), targets: DEFAULT_SLA_TARGETS },
+    ]);
+    expect(statements).toBe(2);
+    expect(await timersOf(a)).toEqual([[`sla:${a}:triage:warning`, 11.25]]);
+    expect(await timersOf(b)).toEqual([[`sla:${b}:triage:warning`, 13]]);
+    expect(await timersOf(closed)).toEqual([]);
+  });
+
+  it('a check fires what is due and chains the next timer; a late one fires all it missed and skips to the first ahead', async () => {
+    const id = await newTicket();
+    await scheduleSla(db, ticketOf(id));
+    expect(brief(await checkTicket(db, id, at(11.25)))).toEqual(['sla.warning:triage']);
+    expect(await timersOf(id)).toEqual([[`sla:${id}:triage:warning`, 11.25], [`sla:${id}:triage:breach`, 15]]);
+    expect(await checkTicket(db, id, at(12))).toEqual([]); // runs again: nothing fires, no timer added
+    expect(await timersOf(id)).toHaveLength(2);
+
+    expect(brief(await checkTicket(db, id, at(31)))).toEqual(['sla.breached:triage', 'sla.warning:dispatch', 'sla.breached:dispatch']);
+    expect((await timersOf(id)).slice(2)).toEqual([[`sla:${id}:acknowledge:warning`, 45]]);
+  });
+
+  it('walks a ticket through every threshold: each of the 8 alerts fires once, one timer pending at a time, none at the end', async () => {
+    const id = await newTicket();
+    await scheduleSla(db, ticketOf(id));
+    const fired: string[] = [];
+    for (let pending = await pendingOf(id); pending.length > 0; pending = await pendingOf(id)) {
+      expect(pending).toHaveLength(1);
+      const job = pending[0]!;
+      fired.push(...brief(await checkTicket(db, id, job.run_at)));
+      expect(await checkTicket(db, id, job.run_at)).toEqual([]); // a retried job fires nothing again
+      await db.updateTable('jobs').set({ done_at: job.run_at }).where('id', '=', job.id).execute();
+      expect(fired.length).toBeLessThanOrEqual(8);
+    }
+    expect(fired).toEqual([
+      'sla.warning:triage', 'sla.breached:triage', 'sla.warning:dispatch', 'sla.breached:dispatch',
+      'sla.warning:acknowledge', 'sla.breached:acknowledge', 'sla.warning:resolve', 'sla.breached:resolve',
+    ]);
+    expect(await alertsOf(id)).toHaveLength(8);
+    expect(await timersOf(id)).toEqual([
+      [`sla:${id}:triage:warning`, 11.25], [`sla:${id}:triage:breach`, 15], [`sla:${id}:dispatch:warning`, 22.5], [`sla:${id}:dispatch:breach`, 30],
+      [`sla:${id}:acknowledge:warning`, 45], [`sla:${id}:acknowledge:breach`, 60], [`sla:${id}:resolve:warning`, 90], [`sla:${id}:resolve:breach`, 120],
+    ]);
+  });
+
+  it('a settled ticket gets no further timer: its pending one runs, fires nothing and ends the chain', async () => {
+    const id = await newTicket();
+    await scheduleSla(db, ticketOf(id));
+    await db.updateTable('tickets').set({ status: 'rejected' }).where('id', '=', id).execute();
+    await onStatusChanged(db, id);
+    expect(await checkTicket(db, id, at(11.25))).toEqual([]);
+    expect(await timersOf(id)).toEqual([[`sla:${id}:triage:warning`, 11.25]]);
+  });
+
   it('after a change that moves a deadline, adds a timer at the new time (the old one fires nothing early)', async () => {
-    const id = await newTicket({ category: 'cap_nuoc' });
-    await scheduleSla(db, { id, status: 'new', received_at: T0, category_code: 'cap_nuoc', priority: 'normal' });
+    const id = await newTicket({ status: 'acknowledged', category: 'cap_nuoc' });
+    await scheduleSla(db, ticketOf(id, { status: 'acknowledged', category_code: 'cap_nuoc' }));
     await setSlaPolicy(db, { category: 'cap_nuoc', resolveMinutes: 240 });
-    await db.updateTable('tickets').set({ status: 'acknowledged' }).where('id', '=', id).execute();
     await onStatusChanged(db, id);
     expect((await db.selectFrom('tickets').select('due_at').where('id', '=', id).executeTakeFirstOrThrow()).due_at).toEqual(at(240));
-    const resolveJobs = (await jobsOf(id)).filter((j) => j.key!.includes(':resolve:'));
-    expect(resolveJobs.map((j) => [j.key, j.run_at.getTime() - T0.getTime()])).toEqual([
-      [`sla:${id}:resolve:warning`, 90 * MIN], [`sla:${id}:resolve:breach`, 120 * MIN],
-      [`sla:${id}:resolve:warning@${at(180).toISOString()}`, 180 * MIN], [`sla:${id}:resolve:breach@${at(240).toISOString()}`, 240 * MIN],
-    ]);
-    // the old timers come due and fire nothing; the new ones fire
-    expect(await checkTicket(db, id, at(121))).toEqual([]);
-    expect(brief(await checkTicket(db, id, at(240)))).toEqual(['sla.warning:resolve', 'sla.breached:resolve']);
+    expect(await timersOf(id)).toEqual([[`sla:${id}:resolve:warning`, 90], [`sla:${id}:resolve:warning@${at(180).toISOString()}`, 180]]);
+    await onStatusChanged(db, id); // once, however often it runs
+    expect(await timersOf(id)).toHaveLength(2);
+
+    // the old timer comes due and fires nothing; the new one fires and chains the breach
+    expect(await checkTicket(db, id, at(90))).toEqual([]);
+    expect(await timersOf(id)).toHaveLength(2);
+    expect(brief(await checkTicket(db, id, at(180)))).toEqual(['sla.warning:resolve']);
+    expect((await timersOf(id)).slice(2)).toEqual([[`sla:${id}:resolve:breach`, 240]]);
+    expect(brief(await checkTicket(db, id, at(240)))).toEqual(['sla.breached:resolve']);
+    expect(await timersOf(id)).toHaveLength(3); // nothing ahead: the chain ends
     await removeSlaPolicy(db, { category: 'cap_nuoc' });
+  });
+
+  it('a change that brings a deadline forward gets a timer at the earliest threshold not fired yet', async () => {
+    const id = await newTicket({ category: 'rac_thai' });
+    await scheduleSla(db, ticketOf(id, { category_code: 'rac_thai' }));
+    expect(brief(await checkTicket(db, id, at(50)))).toHaveLength(5); // triage, dispatch, acknowledge warning
+    await db.updateTable('tickets').set({ status: 'dispatched' }).where('id', '=', id).execute();
+    await onStatusChanged(db, id);
+    expect((await timersOf(id)).slice(1)).toEqual([[`sla:${id}:acknowledge:breach`, 60]]); // the chain's timer already waits for it
+
+    // a stricter policy: the acknowledge breach (now at 20) and resolve warning (45) are past and have not fired
+    await setSlaPolicy(db, { category: 'rac_thai', triageMinutes: 5, dispatchMinutes: 10, acknowledgeMinutes: 20, resolveMinutes: 60 });
+    await onStatusChanged(db, id);
+    expect((await timersOf(id)).slice(1)).toEqual([
+      [`sla:${id}:acknowledge:breach@${at(20).toISOString()}`, 20], [`sla:${id}:acknowledge:breach`, 60],
+    ]);
+    expect(brief(await checkTicket(db, id, at(51)))).toEqual(['sla.breached:acknowledge', 'sla.warning:resolve']);
+    expect((await timersOf(id)).at(-1)).toEqual([`sla:${id}:resolve:breach`, 60]);
+    await removeSlaPolicy(db, { category: 'rac_thai' });
   });
 });
 
@@ -239,7 +321,7 @@ describe('SLA in the running app', () => {
     await rt?.close();
   });
 
-  it('a report that becomes a ticket gets its deadlines and timers in the same transaction', async () => {
+  it('a report that becomes a ticket gets its deadlines and its first timer in the same transaction', async () => {
     const res = await postReport(rt, reportBody());
     expect(res.status).toBe(201);
     const { code } = (await res.json()) as { code: string };
@@ -251,17 +333,14 @@ describe('SLA in the running app', () => {
     const r = t.received_at.getTime();
     expect(t.status).toBe('new');
     expect([t.triage_due_at!.getTime() - r, t.due_at!.getTime() - r]).toEqual([15 * MIN, 120 * MIN]);
-    const jobs = await rdb.selectFrom('jobs').select(['key', 'run_at', 'done_at']).where('kind', '=', SLA_CHECK_JOB)
+    const jobs = await rdb.selectFrom('jobs').select(['key', 'run_at', 'done_at', 'payload']).where('kind', '=', SLA_CHECK_JOB)
       .where('key', 'like', `sla:${t.id}:%`).orderBy('run_at').execute();
-    expect(jobs.map((j) => [j.key, j.run_at.getTime() - r, j.done_at])).toEqual([
-      [`sla:${t.id}:triage:warning`, 11.25 * MIN, null], [`sla:${t.id}:triage:breach`, 15 * MIN, null],
-      [`sla:${t.id}:dispatch:warning`, 22.5 * MIN, null], [`sla:${t.id}:dispatch:breach`, 30 * MIN, null],
-      [`sla:${t.id}:acknowledge:warning`, 45 * MIN, null], [`sla:${t.id}:acknowledge:breach`, 60 * MIN, null],
-      [`sla:${t.id}:resolve:warning`, 90 * MIN, null], [`sla:${t.id}:resolve:breach`, 120 * MIN, null],
+    expect(jobs.map((j) => [j.key, j.run_at.getTime() - r, j.done_at, j.payload])).toEqual([
+      [`sla:${t.id}:triage:warning`, 11.25 * MIN, null, { ticketId: t.id, stage: 'triage', kind: 'warning' }],
     ]);
   });
 
-  it('the worker runs a due timer and publishes the warning and the escalation on the event bus', async () => {
+  it('the worker runs a due timer, publishes the warning and the escalation on the event bus, and chains the next timer', async () => {
     const res = await postReport(rt, reportBody({ text: 'Cây xanh gãy đổ chắn ngang đường' }));
     const { code } = (await res.json()) as { code: string };
     await rt.worker.idle();
@@ -269,17 +348,20 @@ describe('SLA in the running app', () => {
     const { ticket_id: id } = await rdb.selectFrom('reports').select('ticket_id').where('code', '=', code).executeTakeFirstOrThrow();
     const published: DomainEvent[] = [];
     const off = rt.events.on('*', (e) => { if (e.type.startsWith('sla.')) published.push(e); });
+    const timers = () => rdb.selectFrom('jobs').select(['key', 'run_at', 'done_at']).where('kind', '=', SLA_CHECK_JOB)
+      .where('key', 'like', `sla:${id}:%`).orderBy('run_at').execute();
     try {
-      // Received 20 minutes ago: the triage timers are now due (and run, even twice).
-      await rdb.updateTable('tickets').set({ received_at: sql<Date>`now() - interval '20 minutes'` }).where('id', '=', id).execute();
-      await rdb.updateTable('jobs').set({ run_at: sql<Date>`now()` })
-        .where('kind', '=', SLA_CHECK_JOB).where('key', 'in', [`sla:${id}:triage:warning`, `sla:${id}:triage:breach`]).execute();
+      // Received 20 minutes ago: the triage warning and breach are both due, and the timer runs now.
+      const { received_at: receivedAt } = await rdb.updateTable('tickets').set({ received_at: sql<Date>`now() - interval '20 minutes'` })
+        .where('id', '=', id).returning('received_at').executeTakeFirstOrThrow();
+      await rdb.updateTable('jobs').set({ run_at: sql<Date>`now()` }).where('kind', '=', SLA_CHECK_JOB).where('key', '=', `sla:${id}:triage:warning`).execute();
       rt.worker.wake();
       await rt.worker.idle();
       expect(published.map((e) => `${e.type}:${String(e.data.stage)}:${e.ticketId}`)).toEqual([`sla.warning:triage:${id}`, `sla.breached:triage:${id}`]);
-      const jobs = await rdb.selectFrom('jobs').select(['key', 'done_at']).where('kind', '=', SLA_CHECK_JOB)
-        .where('key', 'in', [`sla:${id}:triage:warning`, `sla:${id}:triage:breach`]).execute();
-      expect(jobs.every((j) => j.done_at instanceof Date)).toBe(true);
+      const [ran, next, ...more] = await timers();
+      expect(ran).toMatchObject({ key: `sla:${id}:triage:warning`, done_at: expect.any(Date) });
+      expect(next).toEqual({ key: `sla:${id}:dispatch:warning`, run_at: new Date(receivedAt.getTime() + 22.5 * MIN), done_at: null });
+      expect(more).toEqual([]);
     } finally {
       off();
     }

@@ -6,9 +6,13 @@ import { appendEvents } from './tickets.ts';
 // SLA: every target is minutes from receipt (triaged within 15, dispatched within 30,
 // acknowledged within 60, resolved within 120 by default). A stage's warning fires at 75% of
 // the way from receipt to its deadline, its breach at the deadline, for every stage the ticket
-// has not reached yet. Timers are rows in the jobs table (durable, run by the leader only);
-// the unique key of sla_alerts makes each warning and breach fire once, however often and
-// wherever a check runs.
+// has not reached yet. Timers are rows in the jobs table (durable, run by the leader only), one
+// pending per ticket: it waits for the earliest threshold still to fire. Its check fires what
+// is due and enqueues the timer for the next threshold ahead, a chain that ends when nothing is
+// ahead (the ticket settled, or past its last deadline); a status, category or priority change
+// enqueues the timer for the next threshold of the new state. A timer left from an earlier
+// state or deadline just runs a check that fires nothing early. The unique key of sla_alerts
+// makes each warning and breach fire once, however often and wherever a check runs.
 
 export const SLA_STAGES = ['triage', 'dispatch', 'acknowledge', 'resolve'] as const;
 export type SlaStage = (typeof SLA_STAGES)[number];
@@ -134,15 +138,23 @@ const SLA_TICKET_COLUMNS = ['id', 'status', 'received_at', 'category_code', 'pri
 const jobKey = (ticketId: number, t: SlaThreshold) => `sla:${ticketId}:${t.stage}:${t.kind}`;
 
 /**
- * Makes sure a durable job exists at each threshold, keyed `sla:<ticket>:<stage>:<kind>` so
- * that each is enqueued once. When a deadline has moved (category, priority or policy
- * changed) and the keyed job is set for another time, a second job keyed with the new time
- * is added: a check that runs early fires nothing, and one at the new time is not skipped.
- * Writes the jobs table directly (core does not import src/workers), with the same rows
- * queue.enqueue writes.
+ * The threshold a ticket's timer waits for: the earliest (in time order) that has not fired.
+ * One already past makes a timer that runs at once; its check fires it and chains on.
  */
-async function ensureJobs(tx: DbOrTx, plans: { ticketId: number; thresholds: SlaThreshold[] }[]): Promise<void> {
-  const keyed = plans.flatMap(({ ticketId, thresholds }) => thresholds.map((t) => ({ ticketId, t, key: jobKey(ticketId, t) })));
+function nextThreshold(thresholds: SlaThreshold[], fired: (t: SlaThreshold) => boolean): SlaThreshold | null {
+  return thresholds.find((t) => !fired(t)) ?? null;
+}
+
+/**
+ * Makes sure a durable job exists at each given threshold, keyed `sla:<ticket>:<stage>:<kind>`
+ * so that each is enqueued once however often scheduling runs. When a deadline has moved
+ * (category, priority or policy changed) and the keyed job is set for another time, a second
+ * job keyed with the new time is added: a check that runs early fires nothing, and one at the
+ * new time is not skipped. Two statements for any number of tickets. Writes the jobs table
+ * directly (core does not import src/workers), with the same rows queue.enqueue writes.
+ */
+async function ensureTimers(tx: DbOrTx, timers: { ticketId: number; threshold: SlaThreshold }[]): Promise<void> {
+  const keyed = timers.map(({ ticketId, threshold: t }) => ({ ticketId, t, key: jobKey(ticketId, t) }));
   if (keyed.length === 0) return;
   const existing = await tx.selectFrom('jobs').select(['key', 'run_at'])
     .where('kind', '=', SLA_CHECK_JOB).where('key', 'in', keyed.map((k) => k.key)).execute();
@@ -160,16 +172,21 @@ async function ensureJobs(tx: DbOrTx, plans: { ticketId: number; thresholds: Sla
 }
 
 /**
- * Schedules the SLA timers of a ticket (inside the caller's transaction): a job at the
- * warning and at the breach time of every stage it has not reached. Idempotent.
+ * Schedules the first SLA timer of a ticket that has fired nothing yet (a new one), inside the
+ * caller's transaction: one job at its earliest threshold (the triage warning of a new ticket;
+ * if that is already past, the job runs at once). Its check fires what is due and chains the
+ * next timer. Idempotent.
  */
 export async function scheduleSla(tx: DbOrTx, ticket: SlaTicket, targets?: SlaTargets): Promise<void> {
   await scheduleSlaMany(tx, [{ ticket, targets: targets ?? (await slaTargets(tx, ticket.category_code, ticket.priority)) }]);
 }
 
-/** `scheduleSla` for several tickets in two statements. */
+/** `scheduleSla` for several tickets in two statements (one select of existing keys, one insert). */
 export async function scheduleSlaMany(tx: DbOrTx, items: { ticket: SlaTicket; targets: SlaTargets }[]): Promise<void> {
-  await ensureJobs(tx, items.map(({ ticket, targets }) => ({ ticketId: ticket.id, thresholds: slaThresholds(ticket.received_at, targets, ticket.status) })));
+  await ensureTimers(tx, items.flatMap(({ ticket, targets }) => {
+    const first = nextThreshold(slaThresholds(ticket.received_at, targets, ticket.status), () => false);
+    return first ? [{ ticketId: ticket.id, threshold: first }] : [];
+  }));
 }
 
 /** Keeps the ticket's shown deadlines (triage_due_at, due_at) in step with its targets. */
@@ -181,15 +198,21 @@ async function syncDeadlines(tx: DbOrTx, ticket: SlaTicket, deadlines: SlaDeadli
 
 /**
  * Call after a ticket's status, category or priority changed, in the same transaction:
- * recomputes its deadlines from the policy and schedules the timers of the stages still
- * ahead. Fits the workflow's `onStatus` hook.
+ * recomputes its deadlines from the policy and makes sure a timer waits for the earliest
+ * threshold of the new state that has not fired (one already past, say a deadline brought
+ * forward, gets a timer that runs at once). Fits the workflow's `onStatus` hook.
  */
 export async function onStatusChanged(tx: DbOrTx, ticketId: number): Promise<void> {
   const ticket = await tx.selectFrom('tickets').select(SLA_TICKET_COLUMNS).where('id', '=', ticketId).executeTakeFirst();
   if (!ticket) throw new AppError('ticket_not_found', 404, `ticket ${ticketId} not found`, 'Không tìm thấy hồ sơ.');
   const targets = await slaTargets(tx, ticket.category_code, ticket.priority);
   await syncDeadlines(tx, ticket, slaDeadlines(ticket.received_at, targets));
-  await scheduleSla(tx, ticket, targets);
+  const thresholds = slaThresholds(ticket.received_at, targets, ticket.status);
+  if (thresholds.length === 0) return;
+  const fired = new Set((await tx.selectFrom('sla_alerts').select(['stage', 'kind']).where('ticket_id', '=', ticketId).execute())
+    .map((a) => `${a.stage}:${a.kind}`));
+  const next = nextThreshold(thresholds, (t) => fired.has(`${t.stage}:${t.kind}`));
+  if (next) await ensureTimers(tx, [{ ticketId, threshold: next }]);
 }
 
 /**
@@ -197,7 +220,9 @@ export async function onStatusChanged(tx: DbOrTx, ticketId: number): Promise<voi
  * (75%) and the breach (100%), each recorded in sla_alerts (ON CONFLICT DO NOTHING) and
  * appended as a ticket event ('sla.warning', or 'sla.breached': the escalation to
  * supervisors), data `{ stage, due_at }`. Running it twice, or on two processes at once,
- * fires nothing twice. Returns the events to publish after commit.
+ * fires nothing twice. Then chains: makes sure a timer waits for the first threshold after
+ * `now` (none once nothing is ahead), also when the check ran early and fired nothing.
+ * Returns the events to publish after commit.
  */
 export async function checkTicket(db: Db, ticketId: number, now = new Date()): Promise<DomainEvent[]> {
   return db.transaction().execute(async (tx) => {
@@ -207,9 +232,11 @@ export async function checkTicket(db: Db, ticketId: number, now = new Date()): P
     const targets = await slaTargets(tx, ticket.category_code, ticket.priority);
     await syncDeadlines(tx, ticket, slaDeadlines(ticket.received_at, targets));
     const thresholds = slaThresholds(ticket.received_at, targets, ticket.status);
-    const due = thresholds.filter((t) => t.at.getTime() <= now.getTime());
-    // Timers for what is still ahead, in case the deadlines moved since they were scheduled.
-    await ensureJobs(tx, [{ ticketId, thresholds: thresholds.filter((t) => t.at.getTime() > now.getTime()) }]);
+    const isDue = (t: SlaThreshold) => t.at.getTime() <= now.getTime();
+    // Everything due fires below (or fired before), so the next timer is the first threshold ahead.
+    const next = nextThreshold(thresholds, isDue);
+    if (next) await ensureTimers(tx, [{ ticketId, threshold: next }]);
+    const due = thresholds.filter(isDue);
     if (due.length === 0) return [];
     const fired = await tx.insertInto('sla_alerts')
       .values(due.map((t) => ({ ticket_id: ticketId, stage: t.stage, kind: t.kind, due_at: t.dueAt, fired_at: now })))
