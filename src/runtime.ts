@@ -134,7 +134,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     },
     handlers: {
       [SLA_CHECK_JOB]: async (job) => {
-        events.publish(await checkTicket(db, Number(job.payload.ticketId)));
+        // The database found it due: with this process's clock a little behind, the check
+        // would find the threshold still ahead, fire nothing and not chain the next timer.
+        const now = new Date(Math.max(Date.now(), new Date(job.run_at).getTime()));
+        events.publish(await checkTicket(db, Number(job.payload.ticketId), now));
       },
       [OUTBOUND_JOB]: async (job) => {
         await sendOutbound(db, channels, Number(job.payload.id));

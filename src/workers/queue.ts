@@ -7,6 +7,8 @@ export interface Job {
   payload: Record<string, unknown>;
   attempts: number;
   max_attempts: number;
+  /** When it was due (by the database's clock, which decided it was). */
+  run_at: Date;
 }
 
 export { enqueue, type EnqueueOptions } from '../db/jobs.ts';
@@ -35,7 +37,7 @@ export async function claim(db: Db, workerId: string, limit: number, kinds?: str
         for update skip locked
       )
       returning id, kind, payload, attempts, max_attempts, run_at)
-    select id, kind, payload, attempts, max_attempts from claimed order by run_at, id`.execute(db);
+    select id, kind, payload, attempts, max_attempts, run_at from claimed order by run_at, id`.execute(db);
   return result.rows;
 }
 
