@@ -4,7 +4,7 @@ import { newCode } from '../src/core/codes.ts';
 import { AppError } from '../src/core/errors.ts';
 import type { DomainEvent } from '../src/core/events.ts';
 import { PIPELINE, type PipelineStep } from '../src/core/pipeline.ts';
-import { processInbound, type Engine, type ProcessDeps } from '../src/core/process-report.ts';
+import { processInbound, processInboundBatch, type Engine, type ProcessDeps } from '../src/core/process-report.ts';
 import type { InboundReport } from '../src/core/report-input.ts';
 import type { DbHandle } from '../src/db/connect.ts';
 import type { Db } from '../src/db/schema.ts';
@@ -579,5 +579,31 @@ describe('grouping across channels and citizens', () => {
     expect(ticket).toEqual({ report_count: 2, reporter_count: 2 });
     const relations = await db.selectFrom('reports').select('relation').where('ticket_id', '=', a.ticketId).orderBy('id').execute();
     expect(relations.map((r) => r.relation)).toEqual(['new', 'duplicate']);
+  });
+
+  it('in one batch, later reports join the ticket an earlier one opened, with its counts and a single ticket.created', async () => {
+    const { lat, lng } = PLACES.binhTay;
+    const north = (m: number) => lat + m / 111_195;
+    const items = [
+      { id: 'b-1', text: 'Rác thải chất đống bốc mùi trước chợ Bình Tây', lat, phone: '0977 100 001' },
+      { id: 'b-2', text: 'Đống rác lớn trước chợ Bình Tây chưa ai dọn', lat: north(30), phone: '0977 100 002' },
+      { id: 'b-3', text: 'Rác đổ bừa bãi trước chợ hôi quá', lat: north(40), phone: undefined },
+      { id: 'b-4', text: 'Rác thải chất đống bốc mùi trước chợ Bình Tây, nhắc lại lần nữa', lat: north(10), phone: '0977 100 001' },
+    ];
+    const accepted = [];
+    for (const x of items) {
+      accepted.push(await intake.accept({ channel: 'app', externalId: x.id, payload: { id: x.id }, report: plain({ text: x.text, lat: x.lat, lng, citizen: x.phone ? { phone: x.phone } : {} }) }));
+    }
+    const { results, events } = await processInboundBatch(deps(), accepted.map((a) => a.inboundId));
+    const ticketId = results[0]!.ticketId;
+    expect(results.map((r) => r.ticketId)).toEqual([ticketId, ticketId, ticketId, ticketId]);
+    expect(results.map((r) => r.state?.group.relation)).toEqual(['new', 'duplicate', 'duplicate', 'same_citizen']);
+    const ticket = await db.selectFrom('tickets').select(['report_count', 'reporter_count']).where('id', '=', ticketId).executeTakeFirstOrThrow();
+    expect(ticket).toEqual({ report_count: 4, reporter_count: 3 }); // two phones and one anonymous
+    expect(events.filter((e) => e.type === 'ticket.created').map((e) => e.ticketId)).toEqual([ticketId]);
+    expect(events.filter((e) => e.type.startsWith('report.')).map((e) => e.type)).toEqual(['report.received', 'report.grouped', 'report.grouped', 'report.grouped']);
+    const inbound = await db.selectFrom('inbound_messages').select(['report_id', 'processed_at']).where('id', 'in', accepted.map((a) => a.inboundId)).orderBy('id').execute();
+    expect(inbound.map((r) => r.report_id)).toEqual(results.map((r) => r.reportId));
+    expect(inbound.every((r) => r.processed_at instanceof Date)).toBe(true);
   });
 });

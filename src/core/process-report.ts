@@ -62,6 +62,10 @@ interface Opening {
   code: string;
   lastReportAt: Date;
   point: { lat: number; lng: number } | null;
+  /** Its reports' citizens, and how many came anonymous (each its own reporter). */
+  citizens: Set<number>;
+  anonymous: number;
+  reports: number;
 }
 
 /**
@@ -112,11 +116,15 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
   for (const [n, s] of states.entries()) {
     const id = s.group.ticketId!;
     const point = s.input.lat !== undefined && s.input.lng !== undefined ? { lat: s.input.lat, lng: s.input.lng } : null;
-    if (s.group.newTicketCode) {
-      openings.set(id, { n, code: s.group.newTicketCode, lastReportAt: s.receivedAt, point });
-      continue;
+    if (s.group.newTicketCode) openings.set(id, { n, code: s.group.newTicketCode, lastReportAt: s.receivedAt, point, citizens: new Set(), anonymous: 0, reports: 0 });
+    const opening = openings.get(id);
+    if (opening) {
+      opening.reports++;
+      if (s.citizenId === null) opening.anonymous++;
+      else opening.citizens.add(s.citizenId);
+      if (s.group.newTicketCode) continue;
     }
-    const t = openings.get(id) ?? joined.get(id) ?? { lastReportAt: s.receivedAt, point: null };
+    const t = opening ?? joined.get(id) ?? { lastReportAt: s.receivedAt, point: null };
     if (s.receivedAt > t.lastReportAt) t.lastReportAt = s.receivedAt;
     // A ticket known only by words takes the first GPS point a later report brings.
     t.point ??= point;
@@ -161,6 +169,9 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
         last_report_at: o.lastReportAt,
         cell: o.point ? cellOf(o.point.lat, o.point.lng) : null,
         hotspot_count: count,
+        // Counted here: recounting would write every new ticket a second time.
+        report_count: o.reports,
+        reporter_count: o.citizens.size + o.anonymous,
         triage_due_at: deadlines.triage,
         due_at: deadlines.resolve,
       };
@@ -211,7 +222,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
       from jsonb_to_recordset(cast(${JSON.stringify(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint)
       where tickets.id = v.id`.execute(tx);
   }
-  await recountTickets(tx, [...new Set(states.map(ticketOf))]);
+  await recountTickets(tx, [...joined.keys()]);
   await sql`
     update inbound_messages set processed_at = now(), report_id = reports.id, error = null
     from reports where reports.inbound_id = inbound_messages.id and inbound_messages.id in (${sql.join(todo.map((r) => r.id))})`.execute(tx);
