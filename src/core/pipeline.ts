@@ -46,12 +46,26 @@ export interface PipelineDeps {
  */
 export type PipelineStep = { name: string; run: (batch: PipelineState[], d: PipelineDeps) => Promise<void> | void };
 
+/** Reports decided between two looks at the event loop: a batch must not hold up requests. */
+const SLICE = 8;
+const turn = () => new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
+
+/**
+ * Runs `f` over the batch in order, letting the event loop serve what waits (HTTP requests
+ * above all) every SLICE reports, so the acknowledgement latency stays low while a large batch
+ * is decided.
+ */
+export async function inSlices<T>(items: readonly T[], f: (item: T, n: number) => void): Promise<void> {
+  for (let n = 0; n < items.length; n++) {
+    if (n > 0 && n % SLICE === 0) await turn();
+    f(items[n]!, n);
+  }
+}
+
 /** A step that decides each report on its own, from the report and the city's data. */
 const perReport = (name: string, run: (s: PipelineState, d: PipelineDeps) => void): PipelineStep => ({
   name,
-  run(batch, d) {
-    for (const s of batch) run(s, d);
-  },
+  run: (batch, d) => inSlices(batch, (s) => run(s, d)),
 });
 
 /**
@@ -205,12 +219,12 @@ const group: PipelineStep = {
       return [`group:${s.category.code}:${place}`];
     }));
     const grouping = await GroupBatch.load(db, batch.map(groupInput));
-    for (const [n, s] of batch.entries()) {
+    await inSlices(batch, (s, n) => {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
       s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode };
       s.reasons.push(...d.reasons);
-    }
+    });
   },
 };
 
