@@ -50,6 +50,8 @@ interface LoadResult {
   latency: Float64Array;
   status: Uint16Array;
   skipped: number;
+  /** Requests that got no answer, by error code. */
+  failures: Record<string, number>;
 }
 
 /** The load generator thread (bench/support/http-load.mjs). */
@@ -122,7 +124,7 @@ function latencyStats(r: LoadResult): { ok: number; failed: number; failures: st
   r.status.forEach((s, i) => {
     if (s === 201) ok.push(r.latency[i] as number);
     else if (!Number.isNaN(r.latency[i])) {
-      const k = s === 0 ? 'no answer' : `HTTP ${s}`;
+      const k = s === 0 ? `no answer (${Object.entries(r.failures).map(([code, n]) => `${code} ${n}`).join(', ')})` : `HTTP ${s}`;
       failures.set(k, (failures.get(k) ?? 0) + 1);
     }
   });

@@ -8,7 +8,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 const { url, timeoutMs } = workerData;
 const target = new URL(url);
-const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+// Idle sockets are dropped after 3 s, before the server's keep-alive timeout (5 s) closes them
+// under a request in flight (which the client would see as a reset, not an answer).
+const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity, timeout: 3000 });
+/** Why requests got no answer, by error code (reset, refused, timeout). */
+let failures = {};
 const epochNow = () => performance.timeOrigin + performance.now();
 
 /** POSTs one body; resolves with the status, or 0 when refused, reset or timed out. */
@@ -29,8 +33,11 @@ function send(body) {
       res.on('end', () => finish(res.statusCode ?? 0));
       res.on('error', () => finish(0));
     });
-    const timer = setTimeout(() => req.destroy(new Error('timeout')), timeoutMs);
-    req.on('error', () => finish(0));
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), timeoutMs);
+    req.on('error', (err) => {
+      if (!done) failures[err.code ?? err.message] = (failures[err.code ?? err.message] ?? 0) + 1;
+      finish(0);
+    });
     req.end(body);
   });
 }
@@ -93,7 +100,9 @@ async function openLoop({ bodies, rate, maxInFlight }) {
 
 parentPort.on('message', async (job) => {
   job.bodies = job.bodies.map((b) => Buffer.from(b));
+  failures = {};
   const result = job.mode === 'open' ? await openLoop(job) : await closedLoop(job);
+  result.failures = failures;
   parentPort.postMessage(result, [result.latency.buffer, result.status.buffer]);
 });
 parentPort.postMessage({ ready: true });
