@@ -65,6 +65,23 @@ const isOpen = (status: string) => (OPEN_STATUSES as readonly string[]).includes
 /** How a report's words join its ticket's place text (the same for stored and batch reports). */
 const wordsOf = (address: string | null | undefined, text: string) => ` ${address ?? ''} ${text}`;
 
+/** How grouping reads a candidate's words: its place keys and its normalised place text. */
+export interface WordsOf {
+  keys: (words: string) => Set<string>;
+  place: (words: string) => string;
+}
+const WORDS: WordsOf = { keys: placeKeys, place: (w) => place(null, w) };
+
+/** `WordsOf` remembering what it read: a batch looks at the same candidates many times. */
+function rememberedWords(): WordsOf {
+  const keys = new Map<string, Set<string>>();
+  const places = new Map<string, string>();
+  return {
+    keys: (w) => keys.get(w) ?? keys.set(w, placeKeys(w)).get(w)!,
+    place: (w) => places.get(w) ?? places.set(w, place(null, w)).get(w)!,
+  };
+}
+
 /** A ticket as grouping sees it. */
 export interface CandidateTicket {
   /** Negative for a ticket opened earlier in the same batch and not yet written. */
@@ -96,7 +113,7 @@ export interface CitizenReport {
  * ticket on the topic, whatever the channel (`mine`: their recent reports, newest first);
  * (b) another citizen's ticket on the same incident nearby and recent (`nearby`). Pure.
  */
-export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[]): GroupDecision {
+export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], words: WordsOf = WORDS): GroupDecision {
   if (!g.category) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_skipped', message: 'no category: not grouped' }] };
   const hasPoint = g.lat !== undefined && g.lng !== undefined;
 
@@ -123,7 +140,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   const here = place(g.address, g.text);
   let best: { id: number; code: string; score: number; why: string } | null = null;
   for (const c of nearby) {
-    const keys = placeKeys(c.words);
+    const keys = words.keys(c.words);
     const sameHouse = [...hereKeys].some((k) => !k.startsWith('street|') && keys.has(k));
     const sameStreet = [...hereKeys].some((k) => k.startsWith('street|') && keys.has(k));
     let score = 0;
@@ -138,7 +155,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         why = `same house number and street as ticket ${c.code}, ${Math.round(d)} m apart`;
       }
     } else if (g.areaCode && c.area_code === g.areaCode) {
-      const sim = similarity(here, place(null, c.words));
+      const sim = similarity(here, words.place(c.words));
       if (sameHouse) {
         score = 0.9;
         why = `same unit, same house number and street as ticket ${c.code}`;
@@ -193,6 +210,7 @@ export class GroupBatch {
   /** The batch's reports so far, for the citizen lookup of later ones. */
   readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; text: string; address: string | null }[] = [];
   #placeholder = 0;
+  readonly #words = rememberedWords();
 
   private constructor(private readonly inputs: readonly GroupInput[]) {}
 
@@ -283,7 +301,7 @@ export class GroupBatch {
       if (t.category_code !== g.category || !isOpen(t.status) || t.received_at.getTime() < since || t.received_at.getTime() > at) continue;
       if ((cells && t.cell !== null && cells.has(t.cell)) || (g.areaCode && t.area_code === g.areaCode)) nearby.set(t.id, t);
     }
-    return decideGroup(g, mine, [...nearby.values()]);
+    return decideGroup(g, mine, [...nearby.values()], this.#words);
   }
 
   /**
