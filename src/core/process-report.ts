@@ -223,9 +223,11 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
       where tickets.id = v.id`.execute(tx);
   }
   await recountTickets(tx, [...joined.keys()]);
+  const processed = reports.map((r) => ({ id: r.inbound_id, report_id: r.id }));
   await sql`
-    update inbound_messages set processed_at = now(), report_id = reports.id, error = null
-    from reports where reports.inbound_id = inbound_messages.id and inbound_messages.id in (${sql.join(todo.map((r) => r.id))})`.execute(tx);
+    update inbound_messages set processed_at = now(), report_id = v.report_id, error = null
+    from jsonb_to_recordset(cast(${JSON.stringify(processed)} as jsonb)) as v(id int, report_id int)
+    where inbound_messages.id = v.id`.execute(tx);
 
   // Per report: the resident's report first in the timeline, then what the system did with it.
   const events: NewEvent[] = states.flatMap((s, n): NewEvent[] => {
