@@ -17,7 +17,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(32),
+  WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   MEILI_URL: optional.pipe(z.url().optional()),
   MEILI_KEY: optional,

@@ -4,7 +4,7 @@ import type { Logger } from '../log.ts';
 import { claim, complete, completeMany, fail, type Job } from './queue.ts';
 import { metrics } from '../metrics.ts';
 
-/** How often an otherwise busy worker looks for due leader-only jobs (SLA timers). */
+/** How often an otherwise busy worker looks for due timers (leader only) and single jobs. */
 const LEADER_POLL_MS = 250;
 
 export type JobHandler = (job: Job) => Promise<void>;
@@ -16,6 +16,11 @@ export type JobHandler = (job: Job) => Promise<void>;
 export interface BatchHandler {
   /** The most jobs handed over at once. */
   size: number;
+  /**
+   * Batches of this kind run at once in this process (default 1): batches that take the same
+   * locks would only queue behind each other, and a larger batch is cheaper per job.
+   */
+  concurrency?: number;
   run: (jobs: Job[]) => Promise<void>;
 }
 
@@ -47,6 +52,7 @@ export class Worker {
   #timer: NodeJS.Timeout | null = null;
   #wakeRequested = false;
   #nextTimerPoll = 0;
+  #nextSinglePoll = 0;
   #loop: Promise<void> | null = null;
   /**
    * Jobs whose outcome could not be written (the database went away mid-job): they stay
@@ -54,6 +60,8 @@ export class Worker {
    * instead of leaving them for the lease (5 minutes) to run out.
    */
   #unreleased = new Map<number, { job: Job; error: string }>();
+  /** Batches in flight, by kind. */
+  #batching = new Map<string, number>();
 
   constructor(private readonly opts: WorkerOptions) {}
 
@@ -107,18 +115,25 @@ export class Worker {
         const led = lookForTimers ? await claim(this.opts.db, this.id, free, leaderKinds, this.opts.leaderLeaseSeconds) : [];
         if (lookForTimers && led.length < free) this.#nextTimerPoll = Date.now() + LEADER_POLL_MS;
         free -= led.length;
-        const singles = free > 0 ? await claim(this.opts.db, this.id, free, singleKinds) : [];
+        // Jobs of single kinds (outbound replies) likewise: a wake usually means inbound work,
+        // and looking for them on every wake would cost a statement per acknowledgement.
+        const lookForSingles = free > 0 && singleKinds.length > 0 && Date.now() >= this.#nextSinglePoll;
+        const singles = lookForSingles ? await claim(this.opts.db, this.id, free, singleKinds) : [];
+        if (lookForSingles && singles.length < free) this.#nextSinglePoll = Date.now() + LEADER_POLL_MS;
         free -= singles.length;
-        // Batched kinds: as many full batches as there are free slots.
-        const largest = Math.max(1, ...batchKinds.map((k) => batches[k]!.size));
-        const batched = free > 0 ? await claim(this.opts.db, this.id, free * largest, batchKinds) : [];
         const runs: (() => Promise<void>)[] = [...led, ...singles].map((job) => () => this.#run(job));
+        // Batched kinds: full batches, as many as free slots and each kind's concurrency allow.
         for (const kind of batchKinds) {
-          const jobs = batched.filter((j) => j.kind === kind);
-          const size = batches[kind]!.size;
-          for (let i = 0; i < jobs.length; i += size) {
-            const chunk = jobs.slice(i, i + size);
-            runs.push(() => (chunk.length === 1 ? this.#run(chunk[0]!) : this.#runBatch(batches[kind]!, chunk)));
+          const batch = batches[kind]!;
+          const room = Math.min(free, (batch.concurrency ?? 1) - (this.#batching.get(kind) ?? 0));
+          if (room <= 0) continue;
+          const jobs = await claim(this.opts.db, this.id, room * batch.size, [kind]);
+          for (let i = 0; i < jobs.length; i += batch.size) {
+            const chunk = jobs.slice(i, i + batch.size);
+            free--;
+            this.#batching.set(kind, (this.#batching.get(kind) ?? 0) + 1);
+            runs.push(() => (chunk.length === 1 ? this.#run(chunk[0]!) : this.#runBatch(batch, chunk))
+              .finally(() => this.#batching.set(kind, this.#batching.get(kind)! - 1)));
           }
         }
         if (runs.length === 0) return;
