@@ -249,7 +249,7 @@ export class GroupBatch {
     if (nearQ.length > 0) {
       const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
         and t.last_report_at >= q.since and t.received_at >= q.since and t.received_at <= q.until`;
-      const rows = await sql<TicketRow & { inputs: number[]; words: [string | null, string][] }>`
+      const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${JSON.stringify(nearQ)} as jsonb))
           as q(i int, category text, area text, cells bigint[], since timestamptz, until timestamptz)),
         hit as (
@@ -257,13 +257,25 @@ export class GroupBatch {
           union
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code = q.area limit 200) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
-        select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.closed_at, t.resolved_at,
-          ids.inputs,
-          (select coalesce(jsonb_agg(jsonb_build_array(r.address, r.text) order by r.id), '[]'::jsonb) from reports r where r.ticket_id = t.id) as words
+        select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.closed_at, t.resolved_at, ids.inputs
         from ids join tickets t on t.id = ids.id`.execute(db);
+      // What their reports say is read only for the candidates whose decision needs words: those
+      // compared by text (no point on one side), or near enough for a same-house match.
+      const wanted = new Set<number>();
       for (const r of rows.rows) {
-        b.#stored.set(r.id, toCandidate(r, r.words.map(([address, text]) => wordsOf(address, text)).join('')));
-        for (const i of r.inputs) b.#nearby.set(i, [...(b.#nearby.get(i) ?? []), r.id]);
+        b.#stored.set(r.id, toCandidate(r, ''));
+        for (const i of r.inputs) {
+          b.#nearby.set(i, [...(b.#nearby.get(i) ?? []), r.id]);
+          const g = inputs[i]!;
+          if (g.lat === undefined || g.lng === undefined || r.lat === null || r.lng === null) wanted.add(r.id);
+          else if (distanceMetres(g.lat, g.lng, r.lat, r.lng) <= 3 * (DUPLICATE_RADIUS_M[g.category!] ?? DEFAULT_RADIUS_M)) wanted.add(r.id);
+        }
+      }
+      if (wanted.size > 0) {
+        const words = await sql<{ ticket_id: number; words: [string | null, string][] }>`
+          select ticket_id, jsonb_agg(jsonb_build_array(address, text) order by id) as words
+          from reports where ticket_id in (${sql.join([...wanted])}) group by ticket_id`.execute(db);
+        for (const w of words.rows) b.#stored.get(w.ticket_id)!.words = w.words.map(([address, text]) => wordsOf(address, text)).join('');
       }
     }
     return b;
