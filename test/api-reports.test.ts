@@ -19,6 +19,18 @@ async function counts() {
 }
 
 describe('POST /api/v1/reports', () => {
+  it('takes a report with half an emoji (a lone surrogate) and an emoji where the title is cut, and makes it a ticket', async () => {
+    const text = `${'Nước ngập sâu trước chợ Bến Thành '.repeat(5).slice(0, 139)}🙏 mong xử lý sớm \ud83d`;
+    const res = await postReport(rt, reportBody({ text }));
+    expect(res.status).toBe(201);
+    const { code } = (await res.json()) as { code: string };
+    await rt.worker.idle();
+    const row = await rt.handle.db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
+      .select(['tickets.title', 'reports.text']).where('reports.code', '=', code).executeTakeFirstOrThrow();
+    expect(row.title).toBe(text.slice(0, 139)); // not half of the 🙏
+    expect(row.text.endsWith('sớm \ufffd')).toBe(true);
+  });
+
   it('stores a report, answers 201 with a code, and routes a GPS point to its ward', async () => {
     const res = await postReport(rt, reportBody());
     expect(res.status).toBe(201);

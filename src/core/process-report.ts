@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { Db, DbOrTx, InboundMessageTable } from '../db/schema.ts';
+import { insertRecords, type RecordColumns } from '../db/records.ts';
 import { cellOf } from './geo.ts';
+import { clip } from './text.ts';
 import { GROUPING, hotspotCounts } from './grouping.ts';
 import type { AreaIndex } from './area-index.ts';
 import type { Gazetteer } from './gazetteer.ts';
@@ -55,6 +57,20 @@ export async function processInbound(deps: ProcessDeps, inboundId: number): Prom
   const { results, events } = await processInboundBatch(deps, [inboundId]);
   return { ...results[0]!, events };
 }
+
+const TICKET_COLUMNS: RecordColumns = {
+  code: 'text', status: 'text', category_code: 'text', area_code: 'text', department_code: 'text', title: 'text',
+  lat: 'double precision', lng: 'double precision', address: 'text', needs_triage: 'boolean', priority: 'text',
+  received_at: 'timestamptz', last_report_at: 'timestamptz', cell: 'bigint', hotspot_count: 'integer',
+  report_count: 'integer', reporter_count: 'integer', triage_due_at: 'timestamptz', due_at: 'timestamptz',
+};
+
+const REPORT_COLUMNS: RecordColumns = {
+  code: 'text', inbound_id: 'integer', channel: 'text', citizen_id: 'integer', ticket_id: 'integer', text: 'text',
+  text_folded: 'text', category_code: 'text', category_source: 'text', category_confidence: 'double precision',
+  area_code: 'text', area_source: 'text', lat: 'double precision', lng: 'double precision', address: 'text',
+  attachments: 'jsonb', relation: 'text', score: 'double precision', reasons: 'jsonb', received_at: 'timestamptz',
+};
 
 /** A ticket this batch opens: the report that opened it and what the batch's reports bring to it. */
 interface Opening {
@@ -151,7 +167,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
   });
   const realId = new Map<number, number>();
   if (plans.length > 0) {
-    const inserted = await tx.insertInto('tickets').values(plans.map(({ o, s, count, priority, targets }) => {
+    const inserted = await insertRecords<{ id: number; code: string }>(tx, 'tickets', TICKET_COLUMNS, plans.map(({ o, s, count, priority, targets }) => {
       const deadlines = slaDeadlines(s.receivedAt, targets);
       return {
         code: o.code,
@@ -159,7 +175,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
         category_code: s.category.code,
         area_code: s.area.code,
         department_code: s.departmentCode,
-        title: s.text.slice(0, 140),
+        title: clip(s.text, 140),
         lat: o.point?.lat ?? null,
         lng: o.point?.lng ?? null,
         address: s.input.address ?? null,
@@ -175,7 +191,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
         triage_due_at: deadlines.triage,
         due_at: deadlines.resolve,
       };
-    })).returning(['id', 'code']).execute();
+    }), ['id', 'code']);
     const byCode = new Map(inserted.map((r) => [r.code, r.id]));
     for (const [placeholder, o] of openings) realId.set(placeholder, byCode.get(o.code)!);
     await scheduleSlaMany(tx, plans.map(({ o, s, priority, targets }): { ticket: SlaTicket; targets: SlaTargets } => ({
@@ -185,7 +201,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
   }
   const ticketOf = (s: PipelineState) => (s.group.ticketId! > 0 ? s.group.ticketId! : realId.get(s.group.ticketId!)!);
 
-  const reports = await tx.insertInto('reports').values(states.map((s, n) => {
+  const reports = await insertRecords<{ id: number; inbound_id: number }>(tx, 'reports', REPORT_COLUMNS, states.map((s, n) => {
     const inbound = todo[n]!;
     return {
       code: inbound.code,
@@ -203,13 +219,13 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
       lat: s.input.lat ?? null,
       lng: s.input.lng ?? null,
       address: s.input.address ?? null,
-      attachments: JSON.stringify(s.input.attachments ?? []),
+      attachments: s.input.attachments ?? [],
       relation: s.group.relation,
       score: s.group.score,
-      reasons: JSON.stringify(s.reasons),
+      reasons: s.reasons,
       received_at: s.receivedAt,
     };
-  })).returning(['id', 'inbound_id']).execute();
+  }), ['id', 'inbound_id']);
   const reportId = new Map(reports.map((r) => [r.inbound_id, r.id]));
 
   if (joined.size > 0) {

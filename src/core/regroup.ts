@@ -3,6 +3,7 @@ import { newCode } from './codes.ts';
 import { AppError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
 import { cellOf } from './geo.ts';
+import { clip } from './text.ts';
 import { OPEN_STATUSES } from './grouping.ts';
 import { appendEvents, recountTicket } from './tickets.ts';
 import { onStatusChanged } from './sla.ts';
@@ -20,7 +21,7 @@ export async function moveReportToNewTicket(db: Db, reportId: number, actor: str
     const code = newCode('TK');
     const ticket = await tx.insertInto('tickets').values({
       code, status: 'new', category_code: report.category_code ?? old.category_code, area_code: report.area_code ?? old.area_code,
-      department_code: old.department_code, title: report.text.slice(0, 140), lat: report.lat, lng: report.lng, address: report.address,
+      department_code: old.department_code, title: clip(report.text, 140), lat: report.lat, lng: report.lng, address: report.address,
       needs_triage: true, received_at: report.received_at, last_report_at: report.received_at,
       cell: report.lat !== null && report.lng !== null ? cellOf(report.lat, report.lng) : null,
       triage_due_at: old.triage_due_at, due_at: old.due_at,

@@ -7,6 +7,13 @@ export function nfc(text: string): string {
   return text.normalize('NFC').replace(/\s+/g, ' ').trim();
 }
 
+/** The first `max` UTF-16 units of a text, never cutting an emoji or other pair in half. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
+
 /** Lower-case, accent-free form: "Đường Bến Thành" -> "duong ben thanh". */
 export function fold(text: string): string {
   return text

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { jsonParam } from '../db/records.ts';
 import type { DbOrTx } from '../db/schema.ts';
 import type { DomainEvent } from './events.ts';
 
@@ -47,18 +48,19 @@ export interface NewEvent {
 /** Appends events to the ticket's audit log and returns them as domain events (to publish after commit). */
 export async function appendEvents(db: DbOrTx, events: NewEvent[]): Promise<DomainEvent[]> {
   if (events.length === 0) return [];
-  // Insert and read the tickets' codes in one statement: one round trip less per report.
-  const rows = await db
-    .with('e', (qc) => qc.insertInto('ticket_events')
-      .values(events.map((e) => ({
-        ticket_id: e.ticketId, type: e.type, actor: e.actor, reason: e.reason ?? null,
-        data: JSON.stringify(e.data ?? {}), public: e.public ?? false,
-      })))
-      .returning(['id', 'ticket_id', 'type', 'actor', 'data', 'created_at']))
-    .selectFrom('e').innerJoin('tickets', 'tickets.id', 'e.ticket_id')
-    .select(['e.id', 'e.ticket_id', 'e.type', 'e.actor', 'e.data', 'e.created_at', 'tickets.code', 'tickets.area_code'])
-    .orderBy('e.id')
-    .execute();
+  // Insert and read the tickets' codes in one statement: one round trip less per report. The
+  // rows go as one JSON value (see insertRecords), inserted in order, so their ids follow it.
+  const rows = (await sql<{ id: number; ticket_id: number; type: string; actor: string; data: unknown; created_at: Date; code: string; area_code: string | null }>`
+    with e as (
+      insert into ticket_events (ticket_id, type, actor, reason, data, public)
+      select x.ticket_id, x.type, x.actor, x.reason, x.data, x.public
+      from jsonb_to_recordset(cast(${jsonParam(events.map((e) => ({
+        ticket_id: e.ticketId, type: e.type, actor: e.actor, reason: e.reason ?? null, data: e.data ?? {}, public: e.public ?? false,
+      })))} as jsonb)) as x(ticket_id integer, type text, actor text, reason text, data jsonb, public boolean)
+      returning id, ticket_id, type, actor, data, created_at)
+    select e.id, e.ticket_id, e.type, e.actor, e.data, e.created_at, tickets.code, tickets.area_code
+    from e join tickets on tickets.id = e.ticket_id
+    order by e.id`.execute(db)).rows;
   return rows.map((r) => ({
     seq: Number(r.id), type: r.type, ticketId: r.ticket_id, ticketCode: r.code,
     areaCode: r.area_code, actor: r.actor, data: r.data as Record<string, unknown>, at: r.created_at,

@@ -4,6 +4,7 @@ import { newCode } from '../core/codes.ts';
 import { AppError } from '../core/errors.ts';
 import type { InboundReport } from '../core/report-input.ts';
 import { isConnectionError } from '../db/connection-error.ts';
+import { jsonParam } from '../db/records.ts';
 import type { Db } from '../db/schema.ts';
 import { metrics } from '../metrics.ts';
 import { intakeUnavailable, type Spool, type SpoolEntry } from './spool.ts';
@@ -198,7 +199,7 @@ async function insertMessages(db: Db, rows: MessageRow[]): Promise<(StoredRow & 
     with m as (
       insert into inbound_messages (channel, external_id, code, payload, report, request_hash, received_at)
       select channel, external_id, code, payload, report, request_hash, received_at
-      from jsonb_to_recordset(cast(${JSON.stringify(rows)} as jsonb))
+      from jsonb_to_recordset(cast(${jsonParam(rows)} as jsonb))
         as x(channel text, external_id text, code text, payload jsonb, report jsonb, request_hash text, received_at timestamptz)
       on conflict (channel, external_id) do nothing
       returning id, code, received_at, channel, external_id),

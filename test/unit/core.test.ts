@@ -4,7 +4,7 @@ import { AreaIndex, bboxOf, type AreaShape } from '../../src/core/area-index.ts'
 import { canonicalCode, newCode } from '../../src/core/codes.ts';
 import { cellOf, cellsAround, distanceMetres } from '../../src/core/geo.ts';
 import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone } from '../../src/core/identity.ts';
-import { fold, nfc, tokens } from '../../src/core/text.ts';
+import { clip, fold, nfc, tokens } from '../../src/core/text.ts';
 
 describe('normalisePhone', () => {
   const table: [string, string | null][] = [
@@ -243,5 +243,14 @@ describe('geo', () => {
       expect(distanceMetres(lat, lng, pLat, pLng)).toBeLessThanOrEqual(r);
       expect(cells.has(cellOf(pLat, pLng))).toBe(true);
     }
+  });
+});
+
+describe('clip', () => {
+  it('cuts a text to a length without splitting an emoji', () => {
+    expect(clip('ngập 🙏', 6)).toBe('ngập ');
+    expect(clip('ngập 🙏', 7)).toBe('ngập 🙏');
+    expect(clip('ngập', 140)).toBe('ngập');
+    expect(clip('abcdef', 3)).toBe('abc');
   });
 });
