@@ -229,6 +229,7 @@ async function main(): Promise<void> {
       ...(process.env.DB_POOL_MAX ? { DB_POOL_MAX: process.env.DB_POOL_MAX } : {}),
       ...(process.env.WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY } : {}),
       ...(process.env.WORKER_BATCH_SIZE ? { WORKER_BATCH_SIZE: process.env.WORKER_BATCH_SIZE } : {}),
+      ...(process.env.WORKER_BATCH_CONCURRENCY ? { WORKER_BATCH_CONCURRENCY: process.env.WORKER_BATCH_CONCURRENCY } : {}),
     });
     const opened: DbHandle = bench.handle ?? (await connect({ databaseUrl: bench.url, poolMax: config.DB_POOL_MAX }));
     // Closed by runtime.close() once the runtime exists, by the cleanup otherwise; never twice.
@@ -268,7 +269,7 @@ async function main(): Promise<void> {
 
     console.log('phananh intake benchmark');
     console.log(`  database     ${bench.label}`);
-    console.log(`  app          DB_POOL_MAX=${config.DB_POOL_MAX}, WORKER_CONCURRENCY=${config.WORKER_CONCURRENCY}, WORKER_BATCH_SIZE=${config.WORKER_BATCH_SIZE}, server ${url}`);
+    console.log(`  app          DB_POOL_MAX=${config.DB_POOL_MAX}, WORKER_CONCURRENCY=${config.WORKER_CONCURRENCY}, WORKER_BATCH_SIZE=${config.WORKER_BATCH_SIZE}, WORKER_BATCH_CONCURRENCY=${config.WORKER_BATCH_CONCURRENCY}, server ${url}`);
     console.log(`  machine      ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at start (other processes skew the figures)`);
     console.log(`  load         ${N} reports, ${CONCURRENCY} concurrent keep-alive HTTP clients (own thread); then ${RATE} req/s for ${SECONDS} s`);
     console.log('');

@@ -18,6 +18,7 @@ const schema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
+  WORKER_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
   MEILI_URL: optional.pipe(z.url().optional()),
   MEILI_KEY: optional,

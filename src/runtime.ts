@@ -126,6 +126,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       // Under load, many reports in one transaction and a few statements per table.
       [PROCESS_INBOUND_JOB]: {
         size: config.WORKER_BATCH_SIZE,
+        concurrency: config.WORKER_BATCH_CONCURRENCY,
         run: async (jobs) => {
           const { events: written } = await processInboundBatch({ db, engine, parse, categories }, jobs.map((j) => Number(j.payload.inboundId)));
           events.publish(written);
