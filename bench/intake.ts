@@ -373,7 +373,7 @@ async function main(): Promise<void> {
     console.log('  details');
     console.log(`    full run: ${grouped.n} of ${N} reports grouped onto an existing ticket, ${routed.n} on a ticket with a department; ` +
       `${jobs.jobs} jobs in ${jobs.runs} worker runs (batches of ${jobs.meanBatch.toFixed(1)} on average, at most ${config.WORKER_BATCH_SIZE}), ` +
-      `mean ${ms(jobs.meanMs)} a run with ${config.WORKER_CONCURRENCY} at a time`);
+      `mean ${ms(jobs.meanMs)} a run, ${config.WORKER_BATCH_CONCURRENCY} batch(es) at a time`);
     if (bench.kind === 'postgres') {
       console.log(`    statements sent to PostgreSQL per report: full ${(fullStatements / N).toFixed(1)} (HTTP intake + worker, ` +
         `${per((fullStatements / fullMs) * 1000)}/s), bare ${(bareStatements / bare.reports).toFixed(1)} (${per((bareStatements / bare.elapsedMs) * 1000)}/s)`);
