@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker as Thread } from 'node:worker_threads';
 import { serve, type ServerType } from '@hono/node-server';
 import { sql } from 'kysely';
@@ -347,7 +348,10 @@ async function main(): Promise<void> {
     metrics.jobBatchSize.reset();
     const pacedN = RATE * SECONDS;
     const beforePaced = await count();
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const paced = await client.run({ mode: 'open', bodies: reportBodies(pacedN, SEED + 2, 'p'), rate: RATE, maxInFlight: 2000 });
+    loopDelay.disable();
     const pacedHttp = latencyStats(paced);
     const backlog = beforePaced + pacedHttp.ok - (await count());
     const drainedAt = await waitFor(count, beforePaced + pacedHttp.ok, 120_000);
@@ -383,7 +387,8 @@ async function main(): Promise<void> {
     console.log(`    paced run: ${backlog} reports still queued when the last response arrived, ` +
       `${drainedAt === null ? 'not drained within 120 s' : `all processed ${s(drainedAt - paced.finishedAt)} later`}; ` +
       `${pacedJobs.runs} worker runs, batches of ${pacedJobs.meanBatch.toFixed(1)} on average, mean ${ms(pacedJobs.meanMs)} a run; ` +
-      'latency counted from each request\'s scheduled send time');
+      'latency counted from each request\'s scheduled send time; ' +
+      `the server's event loop was held up p99 ${ms(loopDelay.percentile(99) / 1e6)}, at most ${ms(loopDelay.max / 1e6)}`);
     if (fullByKind) {
       console.log('    statements in the full run, by text (BENCH_STATEMENTS=1): per report, and mean time from sending to the answer');
       for (const [kind, { n, ms: t }] of [...fullByKind].sort((a, b) => b[1].n - a[1].n)) {

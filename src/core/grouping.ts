@@ -193,6 +193,19 @@ const toCandidate = (r: TicketRow, words: string): CandidateTicket => ({
 const OPEN_SQL = sql.join([...OPEN_STATUSES]);
 
 /**
+ * The box around a report's point beyond which no ticket with a point can be its incident
+ * (`decideGroup` looks no further than three times the category's radius): a dense city has
+ * many open tickets on a topic in the nine cells around a point, and only the near ones count.
+ */
+function reach(g: GroupInput): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } | Record<string, never> {
+  if (g.lat === undefined || g.lng === undefined || !g.category) return {};
+  const metres = 3 * (DUPLICATE_RADIUS_M[g.category] ?? DEFAULT_RADIUS_M) * 1.01;
+  const dLat = metres / 111_195;
+  const dLng = metres / (111_195 * Math.max(0.01, Math.cos((g.lat * Math.PI) / 180)));
+  return { lat_min: g.lat - dLat, lat_max: g.lat + dLat, lng_min: g.lng - dLng, lng_max: g.lng + dLng };
+}
+
+/**
  * Grouping for a batch of reports decided in order, as if each were written before the next
  * is looked at: two statements fetch every report's candidates (the same indexed lookups,
  * per report, through LATERAL joins), and what the batch decides is kept in memory, so a
@@ -225,6 +238,7 @@ export class GroupBatch {
     const nearQ = inputs.flatMap((g, i) => (g.category && (g.areaCode || (g.lat !== undefined && g.lng !== undefined)) ? [{
       i, category: g.category, area: g.areaCode, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
       since: iso(hours(g.receivedAt, GROUPING.duplicateHours)), until: iso(g.receivedAt),
+      ...reach(g),
     }] : []));
     if (mineQ.length > 0) {
       const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null }>`
@@ -251,11 +265,14 @@ export class GroupBatch {
         and t.last_report_at >= q.since and t.received_at >= q.since and t.received_at <= q.until`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${JSON.stringify(nearQ)} as jsonb))
-          as q(i int, category text, area text, cells bigint[], since timestamptz, until timestamptz)),
+          as q(i int, category text, area text, cells bigint[], since timestamptz, until timestamptz,
+            lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision)),
         hit as (
-          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells) limit 200) c
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
+            and t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max limit 200) c
           union
-          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code = q.area limit 200) c),
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code = q.area
+            and (q.lat_min is null or t.lat is null or (t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max)) limit 200) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
         select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.closed_at, t.resolved_at, ids.inputs
         from ids join tickets t on t.id = ids.id`.execute(db);
