@@ -4,6 +4,9 @@ import { AppError } from './errors.ts';
 import { canonicalCode } from './codes.ts';
 import type { Actor } from './workflow.ts';
 import { canAccessArea } from './sessions.ts';
+import type { QueueItem } from './staff-types.ts';
+
+export type { QueueItem };
 
 export interface QueueFilters {
   status?: string[];
@@ -12,25 +15,6 @@ export interface QueueFilters {
   area?: string;
   q?: string;
   limit?: number;
-}
-
-export interface QueueItem {
-  id: number;
-  code: string;
-  status: string;
-  title: string;
-  priority: string;
-  category: { code: string; name: string } | null;
-  area: { code: string; name: string } | null;
-  dispatched_area: string | null;
-  channels: string[];
-  report_count: number;
-  reporter_count: number;
-  needs_triage: boolean;
-  hotspot_count: number;
-  received_at: string;
-  due_at: string | null;
-  claimed_by: string | null;
 }
 
 const DEFAULT_OPEN = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'];

@@ -2,7 +2,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db/schema.ts';
 import { AppError } from './errors.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
+import type { SessionUser } from './staff-types.ts';
 import { ROLES, type Role } from './users.ts';
+
+export type { SessionUser };
 
 /** A session ends after this long without a request (sliding). */
 export const SESSION_IDLE_MS = 12 * 3600_000;
@@ -18,15 +21,6 @@ export const LOGIN_WINDOW_MS = 15 * 60_000;
 const ATTEMPT_RETENTION_MS = 24 * 3600_000;
 /** Longer passwords are refused without hashing (scrypt's cost grows with the input). */
 const PASSWORD_MAX = 1024;
-
-/** The signed-in member of staff, as every layer above core sees them. */
-export interface SessionUser {
-  id: number;
-  username: string;
-  displayName: string;
-  role: Role;
-  areaCodes: string[];
-}
 
 /** A live session (without its token, which only the client holds). */
 export interface SessionInfo {

@@ -1,9 +1,9 @@
 import type { Db } from '../db/schema.ts';
 import { AppError } from './errors.ts';
 import { hashPassword } from './passwords.ts';
+import { ROLES, type Role } from './staff-types.ts';
 
-export const ROLES = ['agent', 'supervisor', 'ward_officer', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export { ROLES, type Role };
 
 export interface NewUser {
   username: string;

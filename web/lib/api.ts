@@ -1,15 +1,9 @@
 // The one way the browser talks to the server: same-origin fetch with the session cookie, the
 // CSRF header on writes, and errors turned into ApiError carrying the Vietnamese message.
 
-export type Role = 'agent' | 'supervisor' | 'ward_officer' | 'admin';
+import type { SessionUser } from '../../src/core/staff-types.ts';
 
-export interface SessionUser {
-  id: number;
-  username: string;
-  displayName: string;
-  role: Role;
-  areaCodes: string[];
-}
+export type { Role, SessionUser } from '../../src/core/staff-types.ts';
 
 export interface Session {
   user: SessionUser;

@@ -1,5 +1,7 @@
 import type { AreaGeometry } from './map.ts';
 
+export type { QueueItem } from '../../src/core/staff-types.ts';
+
 // The shapes of the console and ward API answers (src/http/console-api.ts).
 
 export interface Named {
@@ -15,24 +17,6 @@ export interface Meta {
   priorities: string[];
 }
 
-export interface QueueItem {
-  id: number;
-  code: string;
-  status: string;
-  title: string;
-  priority: string;
-  category: Named | null;
-  area: Named | null;
-  dispatched_area: string | null;
-  channels: string[];
-  report_count: number;
-  reporter_count: number;
-  needs_triage: boolean;
-  hotspot_count: number;
-  received_at: string;
-  due_at: string | null;
-  claimed_by: string | null;
-}
 
 export interface Attachment {
   key: string;
