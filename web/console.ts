@@ -459,23 +459,32 @@ function reasonList(r: Report): HTMLElement {
       x.message ? h('div', { class: 'muted reason-msg', lang: 'en', title: 'Chi tiết kỹ thuật' }, x.message) : null))));
 }
 
-function moveForm(r: Report, code: string): HTMLElement {
-  const key = `move-${r.code}`;
-  const form = h('form', { class: 'inline-form', hidden: true, 'data-keep': key },
-    h('label', { for: `${key}-reason` }, 'Lý do tách'),
-    h('input', { id: `${key}-reason`, name: 'reason', required: true, maxlength: 500, value: 'Không cùng sự việc', 'data-keep': `${key}-reason` }),
-    h('button', { type: 'submit', 'data-action': 'move-confirm' }, 'Xác nhận tách'),
+/**
+ * A hidden inline form asking why before an undo (move, unlink): a reason field filled with the
+ * usual one, a confirm and a cancel button. `onReason` runs on submit with the button pressed.
+ */
+function reasonForm(o: { key: string; label: string; value: string; action: string; confirm: string },
+  onReason: (reason: string, button: HTMLButtonElement) => void): HTMLFormElement {
+  const form = h('form', { class: 'inline-form', hidden: true, 'data-keep': o.key },
+    h('label', { for: `${o.key}-reason` }, o.label),
+    h('input', { id: `${o.key}-reason`, name: 'reason', required: true, maxlength: 500, value: o.value, 'data-keep': `${o.key}-reason` }),
+    h('button', { type: 'submit', 'data-action': o.action }, o.confirm),
     h('button', { type: 'button', class: 'secondary', onclick: () => { form.hidden = true; } }, 'Huỷ'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const reason = String(new FormData(form).get('reason') ?? '');
+    onReason(String(new FormData(form).get('reason') ?? ''), e.submitter as HTMLButtonElement);
+  });
+  return form;
+}
+
+function moveForm(r: Report, code: string): HTMLElement {
+  return reasonForm({ key: `move-${r.code}`, label: 'Lý do tách', value: 'Không cùng sự việc', action: 'move-confirm', confirm: 'Xác nhận tách' }, (reason, button) => {
     let moved = '';
-    void act(e.submitter as HTMLButtonElement, async () => {
+    void act(button, async () => {
       const res = await api<{ ticket: string }>('POST', `/api/console/reports/${encodeURIComponent(r.code)}/move`, { reason });
       moved = res.ticket;
     }, `Đã tách ${r.code} khỏi ${code}.`).then((ok) => { if (ok && moved) notify(`Phản ánh ${r.code} nay thuộc hồ sơ mới ${moved}.`, 'info'); });
   });
-  return form;
 }
 
 function renderReports(o: OpenTicket, d: TicketDetail): void {
@@ -510,16 +519,8 @@ function renderReports(o: OpenTicket, d: TicketDetail): void {
 }
 
 function unlinkForm(identity: { id: number; kind: string; value: string }): HTMLElement {
-  const key = `unlink-${identity.id}`;
-  const form = h('form', { class: 'inline-form', hidden: true, 'data-keep': key },
-    h('label', { for: `${key}-reason` }, 'Lý do gỡ'),
-    h('input', { id: `${key}-reason`, name: 'reason', required: true, maxlength: 500, value: 'Không phải cùng một người', 'data-keep': `${key}-reason` }),
-    h('button', { type: 'submit', 'data-action': 'unlink-confirm' }, 'Xác nhận gỡ'),
-    h('button', { type: 'button', class: 'secondary', onclick: () => { form.hidden = true; } }, 'Huỷ'));
-  form.addEventListener('submit', (e) => {
-    e.preventDefault();
-    const reason = String(new FormData(form).get('reason') ?? '');
-    void act(e.submitter as HTMLButtonElement, () => api('POST', `/api/console/identities/${identity.id}/unlink`, { reason }),
+  const form = reasonForm({ key: `unlink-${identity.id}`, label: 'Lý do gỡ', value: 'Không phải cùng một người', action: 'unlink-confirm', confirm: 'Xác nhận gỡ' }, (reason, button) => {
+    void act(button, () => api('POST', `/api/console/identities/${identity.id}/unlink`, { reason }),
       `Đã tách ${label(IDENTITY_VI, identity.kind).toLowerCase()} ${identity.value} thành người phản ánh riêng.`);
   });
   return h('span', null,
