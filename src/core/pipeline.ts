@@ -1,9 +1,11 @@
 import { sql } from 'kysely';
+import { jsonParam } from '../db/records.ts';
 import type { DbOrTx, Reason } from '../db/schema.ts';
 import type { AreaIndex } from './area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
 import { classify } from './classify.ts';
 import { newCode } from './codes.ts';
+import { yieldTurn } from './next-turn.ts';
 import type { Gazetteer } from './gazetteer.ts';
 import type { TopicModel } from './topic.ts';
 import { GroupBatch, type GroupInput, type Relation } from './grouping.ts';
@@ -48,7 +50,6 @@ export type PipelineStep = { name: string; run: (batch: PipelineState[], d: Pipe
 
 /** Reports decided between two looks at the event loop: a batch must not hold up requests. */
 const SLICE = 8;
-const turn = () => new Promise<void>((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)));
 
 /**
  * Runs `f` over the batch in order, letting the event loop serve what waits (HTTP requests
@@ -57,7 +58,7 @@ const turn = () => new Promise<void>((resolve) => (typeof setImmediate === 'func
  */
 export async function inSlices<T>(items: readonly T[], f: (item: T, n: number) => void): Promise<void> {
   for (let n = 0; n < items.length; n++) {
-    if (n > 0 && n % SLICE === 0) await turn();
+    if (n > 0 && n % SLICE === 0) await yieldTurn();
     f(items[n]!, n);
   }
 }
@@ -75,7 +76,7 @@ const perReport = (name: string, run: (s: PipelineState, d: PipelineDeps) => voi
 async function lockKeys(db: DbOrTx, keys: string[]): Promise<void> {
   if (keys.length === 0) return;
   await sql`select pg_advisory_xact_lock(h) from (
-    select distinct hashtext(k) as h from jsonb_array_elements_text(cast(${JSON.stringify(keys)} as jsonb)) as k order by h) as locks`.execute(db);
+    select distinct hashtext(k) as h from jsonb_array_elements_text(cast(${jsonParam(keys)} as jsonb)) as k order by h) as locks`.execute(db);
 }
 
 const identityKey = (i: Identity) => `${i.kind}:${i.value}`;

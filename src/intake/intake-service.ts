@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { newCode } from '../core/codes.ts';
+import { nextTurn } from '../core/next-turn.ts';
 import { AppError } from '../core/errors.ts';
 import type { InboundReport } from '../core/report-input.ts';
 import { isConnectionError } from '../db/connection-error.ts';
@@ -190,8 +191,6 @@ interface PendingInsert {
   reject: (err: unknown) => void;
 }
 
-/** Runs `f` after the current turn of the event loop (setImmediate where there is one). */
-const nextTurn = (f: () => void) => (typeof setImmediate === 'function' ? setImmediate(f) : setTimeout(f, 0));
 
 /** Inserts messages (skipping stored keys) and their processing jobs; returns the rows inserted. */
 async function insertMessages(db: Db, rows: MessageRow[]): Promise<(StoredRow & { channel: string; external_id: string })[]> {
