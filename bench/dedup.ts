@@ -7,7 +7,11 @@
 // for random new reports, each call followed by a bare primary-key SELECT as the baseline. The
 // slowest calls are replayed under EXPLAIN ANALYZE (is the tail in the plans or around them?),
 // and at the largest size the plans of every query findGroup sends are printed.
-// (2) Replay throughput: `runReplay` (full pipeline on its own in-memory PGlite) over
+// (2) An attacked spot: a ticket that three crafted 5,000-character reports joined (a house
+// number before every one of hundreds of streets), and an ordinary ticket of three reports
+// elsewhere; findGroup for ordinary reports at each spot, alternately. The attacked spot's p99
+// must stay within 2x of the ordinary one's (it was 50x when keys were derived from the words).
+// (3) Replay throughput: `runReplay` (full pipeline on its own in-memory PGlite) over
 // generated JSON lines.
 //
 // Settings (environment): BENCH_SIZES (100000,1000000), BENCH_N (2000 lookups per size),
@@ -18,7 +22,8 @@ import { Readable, Writable } from 'node:stream';
 import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { cellOf } from '../src/core/geo.ts';
-import { DUPLICATE_RADIUS_M, findGroup, OPEN_STATUSES, type GroupInput, type Relation } from '../src/core/grouping.ts';
+import { DUPLICATE_RADIUS_M, findGroup, OPEN_STATUSES, reportKeys, type GroupInput, type Relation } from '../src/core/grouping.ts';
+import { mergeKeys } from '../src/core/text.ts';
 import { loadAreaIndex } from '../src/db/areas.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -465,6 +470,95 @@ async function replayThroughput(n: number): Promise<ReplayResult> {
   return { ...r, wallSeconds, relations, loopRate: count > 1 ? (count - 1) / ((last - first) / 1000) : NaN };
 }
 
+interface AttackResult {
+  attacked: Quantiles;
+  ordinary: Quantiles;
+  /** Keys the attacked ticket stores, and what the product of its words' streets and numbers would be. */
+  keys: number;
+  product: number;
+  relations: { attacked: Record<Relation, number>; ordinary: Record<Relation, number> };
+}
+
+const ATTACK_TARGET = 2;
+
+/** "10 aa ka 11 ab ka ...": a house number before each of hundreds of different streets. */
+function craftedText(offset: number): string {
+  const letters = 'abcdefghijklmnopqrstuvwxyz';
+  let out = '';
+  for (let i = 0; out.length < 4990; i++) out += `${10 + offset + i} a${letters[i % 26]} k${letters[Math.floor(i / 26) % 26]} `;
+  return out.slice(0, 5000).trim();
+}
+
+/**
+ * A ticket joined by three crafted reports and an ordinary one of three reports, at two spots
+ * of one unit; findGroup for ordinary reports at each spot, alternately, so both see the same
+ * moments of the machine. Keys are stored as the pipeline stores them (mergeKeys of each report's).
+ */
+async function attackStage(url: string, db: Db, areas: AreaIndex): Promise<AttackResult> {
+  const category = 'rac_thai';
+  const spots = { attacked: { lat: 10.7725, lng: 106.698 }, ordinary: { lat: 10.7768, lng: 106.7009 } };
+  const area = areas.locate(spots.attacked.lat, spots.attacked.lng)?.code ?? null;
+  const texts = {
+    attacked: [craftedText(0), craftedText(600), craftedText(1200)],
+    ordinary: ['Rác thải đổ bừa bãi trước số 12 Lê Lợi, bốc mùi hôi', 'Bãi rác tự phát trên đường Lê Lợi chưa ai thu gom', 'Rác tràn ra vỉa hè đường Lê Lợi'],
+  };
+  let keyCount = 0;
+  for (const which of ['attacked', 'ordinary'] as const) {
+    const { lat, lng } = spots[which];
+    const keys = texts[which].reduce<string[]>((all, t) => mergeKeys(all, reportKeys(null, t)), []);
+    if (which === 'attacked') keyCount = keys.length;
+    const t = await sql<{ id: number }>`
+      insert into tickets (code, status, category_code, area_code, title, lat, lng, report_count, reporter_count, received_at, last_report_at, cell, place_keys)
+      values (${`TK-ATK${which === 'attacked' ? 'A' : 'O'}0000`}, 'new', ${category}, ${area}, ${which}, ${lat}, ${lng}, 3, 3, now() - interval '1 hour', now() - interval '10 minutes',
+        ${cellOf(lat, lng)}, ${JSON.stringify(keys)}::jsonb) returning id`.execute(db);
+    const ticketId = t.rows[0]!.id;
+    for (const [k, text] of texts[which].entries()) {
+      const code = `PA-ATK${which === 'attacked' ? 'A' : 'O'}${k}00`;
+      const inbound = await sql<{ id: number }>`insert into inbound_messages (channel, external_id, code, payload, received_at, processed_at)
+        values ('web', ${code}, ${code}, '{}'::jsonb, now(), now()) returning id`.execute(db);
+      await sql`insert into reports (code, inbound_id, channel, ticket_id, text, text_folded, category_code, area_code, lat, lng, relation, score, received_at)
+        values (${code}, ${inbound.rows[0]!.id}, 'web', ${ticketId}, ${text}, ${text}, ${category}, ${area}, ${lat}, ${lng}, 'new', 0, now() - interval '30 minutes')`.execute(db);
+    }
+  }
+  // What deriving the keys from all the attacked ticket's words used to build: every street with every number.
+  const streets = new Set<string>();
+  const numbers = new Set<string>();
+  for (const m of texts.attacked.join(' ').matchAll(/(\d+) (a[a-z]) (k[a-z])/g)) {
+    streets.add(`${m[2]} ${m[3]}`);
+    numbers.add(m[1]!);
+  }
+  const product = streets.size * numbers.size + streets.size;
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on('error', () => {});
+  const timed = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const n = Math.max(200, Math.min(LOOKUPS, 2000));
+  const times = { attacked: new Float64Array(n), ordinary: new Float64Array(n) };
+  const relations = { attacked: { new: 0, same_citizen: 0, duplicate: 0 }, ordinary: { new: 0, same_citizen: 0, duplicate: 0 } };
+  try {
+    for (let i = 0; i < n + WARMUP; i++) {
+      for (const which of ['attacked', 'ordinary'] as const) {
+        // Half with a point near the spot, half with words only (the text path reads the candidates' words).
+        const withPoint = i % 2 === 0;
+        const p = jitter(spots[which].lat, spots[which].lng, 40);
+        const input: GroupInput = {
+          citizenId: null, category, areaCode: area, receivedAt: new Date(),
+          text: 'Rác thải đổ bừa bãi trước nhà số 12 Lê Lợi, hôi thối', address: '12 Lê Lợi',
+          ...(withPoint ? p : {}),
+        };
+        const t0 = performance.now();
+        const d = await findGroup(timed, input);
+        const ms = performance.now() - t0;
+        if (i < WARMUP) continue;
+        times[which][i - WARMUP] = ms;
+        relations[which][d.relation]++;
+      }
+    }
+  } finally {
+    await timed.destroy();
+  }
+  return { attacked: quantiles(times.attacked), ordinary: quantiles(times.ordinary), keys: keyCount, product, relations };
+}
+
 const ms = (x: number) => x.toFixed(2).padStart(7);
 const num = (x: number) => x.toLocaleString('en');
 
@@ -480,6 +574,7 @@ async function main(): Promise<void> {
   console.log(`sizes ${SIZES.map(num).join(', ')}; ${num(LOOKUPS)} lookups per size after ${WARMUP} warm-up; seed ${SEED}\n`);
   const stages: StageResult[] = [];
   let explainedClean: boolean | null = null;
+  let attack: AttackResult | undefined;
   let handle: DbHandle | undefined;
   try {
     handle = await connect({ databaseUrl: target.url, poolMax: 2 });
@@ -520,6 +615,8 @@ async function main(): Promise<void> {
       if (size === SIZES[SIZES.length - 1]) explainedClean = (await explainCandidates(target.url, db)) && slowClean;
       console.log('');
     }
+    console.log('an attacked spot: a ticket joined by three crafted 5,000-character reports, beside an ordinary one…');
+    attack = await attackStage(target.url, db, areas);
   } finally {
     await handle?.close();
     await target.drop();
@@ -536,6 +633,11 @@ async function main(): Promise<void> {
   const first = stages[0];
   const biggest = stages[stages.length - 1]!;
   if (first && first !== biggest) console.log(`  p99 ${num(biggest.tickets)} / ${num(first.tickets)}: ${(biggest.group.p99 / first.group.p99).toFixed(2)}x for ${biggest.tickets / first.tickets}x the tickets`);
+  if (attack) {
+    const ratio = attack.attacked.p99 / attack.ordinary.p99;
+    console.log(`  attacked spot: findGroup p50 ${attack.attacked.p50.toFixed(2)} / p99 ${attack.attacked.p99.toFixed(2)} ms against p50 ${attack.ordinary.p50.toFixed(2)} / p99 ${attack.ordinary.p99.toFixed(2)} ms at an ordinary spot: p99 ${ratio.toFixed(2)}x (target <= ${ATTACK_TARGET}x: ${ratio <= ATTACK_TARGET ? 'met' : 'MISSED'}); the ticket stores ${attack.keys} place keys (the product of its words' streets and numbers: ${num(attack.product)}); relations ${JSON.stringify(attack.relations)}`);
+    if (ratio > ATTACK_TARGET) process.exitCode = 1;
+  }
   console.log(`  replay: ${replay.processed} reports (${replay.errors} errors), ${replay.loopRate.toFixed(0)} reports/s in the pipeline loop, ${(replay.processed / replay.wallSeconds).toFixed(0)} reports/s with start-up (${replay.wallSeconds.toFixed(1)} s); ${JSON.stringify(replay.relations)}`);
   if (explainedClean !== null) console.log(`  EXPLAIN at ${num(biggest.tickets)}: ${explainedClean ? 'index scans only, no Seq Scan on tickets or reports' : 'Seq Scan found (see plans above)'}`);
   if (biggest.tickets >= TARGET_AT) {

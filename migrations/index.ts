@@ -5,6 +5,7 @@ import * as m0003 from './0003_accounts.ts';
 import * as m0004 from './0004_sla.ts';
 import * as m0005 from './0005_workflow.ts';
 import * as m0006 from './0006_realtime.ts';
+import * as m0007 from './0007_place_keys.ts';
 
 /** Every migration, in order. Listed statically so bundlers (the edge entry) see them too. */
 export const migrations: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '0004_sla': m0004,
   '0005_workflow': m0005,
   '0006_realtime': m0006,
+  '0007_place_keys': m0007,
 };

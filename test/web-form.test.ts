@@ -48,6 +48,7 @@ async function scrapeToken(r: Runtime = rt): Promise<string> {
 const textareaValue = (page: string) => /<textarea[^>]*name="text"[^>]*>([\s\S]*?)<\/textarea>/.exec(page)?.[1];
 const inputValue = (page: string, name: string) => new RegExp(`<input id="${name}" name="${name}"[^>]*value="([^"]*)"`).exec(page)?.[1];
 const inputClass = (page: string, name: string) => new RegExp(`<(?:input|textarea|select) id="${name}"[^>]*class="([^"]*)"`).exec(page)?.[1];
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 type Fields = Record<string, string | undefined>;
@@ -270,7 +271,7 @@ describe('POST /report', () => {
       expect(res.headers.get('content-type')).toMatch(/^text\/html/);
       const page = await res.text();
       expect(page).toContain('<html lang="vi">');
-      expect(page).toContain(`<div class="error" role="alert" id="form-error"><strong>Chưa gửi được phản ánh.</strong> ${escapeHtml(message)}</div>`);
+      expect(page).toMatch(new RegExp(`<div class="error" role="alert" id="form-error" data-error-code="[a-z_]+"><strong>Chưa gửi được phản ánh.</strong> ${escapeRegExp(escapeHtml(message))}</div>`));
       // What the user typed is still there.
       expect(textareaValue(page)).toBe(escapeHtml(f.text!));
       expect(inputValue(page, 'address')).toBe(escapeHtml(f.address!));
@@ -331,19 +332,22 @@ describe('POST /report', () => {
       const before = await counts();
       const res = await post(multipart(fields(), token), headers);
       expect(res.status).toBe(403);
-      const body = (await res.json()) as { error: { code: string; message_vi: string } };
-      expect(body.error.code).toBe('csrf_origin_mismatch');
-      expect(body.error.message_vi).toBe('Yêu cầu bị từ chối vì không gửi từ trang này.');
+      // The form again with the Vietnamese message, never a JSON error page.
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+      const page = await res.text();
+      expect(page).toContain('data-error-code="csrf_origin_mismatch"');
+      expect(page).toContain('Yêu cầu bị từ chối vì không gửi từ trang này.');
       await rt.worker.idle();
       expect(await counts()).toEqual(before);
     });
   }
 
-  it('refuses a body that is neither multipart nor urlencoded (415) and writes nothing', async () => {
+  it('refuses a body that is neither multipart nor urlencoded (415, the form again) and writes nothing', async () => {
     const before = await counts();
     const res = await rt.app.request('/report', { method: 'POST', body: JSON.stringify({ text: 'Ngập' }), headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(415);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('content_type_unsupported');
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await res.text()).toContain('data-error-code="content_type_unsupported"');
     expect(await counts()).toEqual(before);
   });
 });

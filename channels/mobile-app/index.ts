@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bodyLimit } from '../../src/intake/body-limit.ts';
 import { AppError } from '../../src/core/errors.ts';
 import type { ChannelAdapter, ChannelContext } from '../../src/intake/channel-adapter.ts';
 import { storePhotos, validateReportFields, type RawReportFields } from '../../src/intake/report-validation.ts';
+import { formFiles, formText, readForm, readJsonObject } from '../../src/intake/request-body.ts';
 import { REPORT_LIMITS } from '../../src/core/report-input.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -13,38 +14,25 @@ function tooLarge(): never {
   throw new AppError('payload_too_large', 413, 'request body is too large', 'Dữ liệu gửi lên quá lớn.');
 }
 
-async function readBody(c: { req: { header(n: string): string | undefined; json(): Promise<unknown>; parseBody(o: { all: true }): Promise<Record<string, unknown>> } }):
-  Promise<{ fields: RawReportFields; photos: File[]; hashable: unknown }> {
+/**
+ * The report fields of a JSON or multipart body, its photos, and what identifies the request
+ * for idempotency (the body as sent; photos are added by their content once read).
+ */
+async function readBody(c: Context): Promise<{ fields: RawReportFields; photos: File[]; hashable: Record<string, unknown> }> {
   const type = (c.req.header('content-type') ?? '').toLowerCase();
   if (type.startsWith('application/json')) {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      throw new AppError('invalid_json', 400, 'request body is not valid JSON', 'Dữ liệu gửi lên không đúng định dạng JSON.');
-    }
-    if (!body || typeof body !== 'object' || Array.isArray(body)) {
-      throw new AppError('invalid_json', 400, 'request body must be a JSON object', 'Dữ liệu gửi lên phải là một đối tượng JSON.');
-    }
+    const body = await readJsonObject(c);
     return { fields: body as RawReportFields, photos: [], hashable: body };
   }
   if (type.startsWith('multipart/form-data')) {
-    const form = await c.req.parseBody({ all: true });
-    const one = (k: string) => {
-      const v = form[k];
-      return Array.isArray(v) ? v[0] : v;
+    const form = await readForm(c);
+    const one = (k: string) => formText(form, `citizen[${k}]`) ?? formText(form, k);
+    const fields = {
+      text: formText(form, 'text'), category: formText(form, 'category'), lat: formText(form, 'lat'), lng: formText(form, 'lng'),
+      address: formText(form, 'address'),
+      citizen: { name: one('name'), phone: one('phone'), email: one('email'), national_id: one('national_id'), zalo_id: one('zalo_id') },
     };
-    const photoField = form['photos'] ?? form['photo'];
-    const photos = (Array.isArray(photoField) ? photoField : photoField ? [photoField] : []).filter((p): p is File => p instanceof File);
-    const fields: RawReportFields = {
-      text: one('text'), category: one('category'), lat: one('lat'), lng: one('lng'), address: one('address'),
-      citizen: {
-        name: one('citizen[name]') ?? one('name'), phone: one('citizen[phone]') ?? one('phone'), email: one('citizen[email]') ?? one('email'),
-        national_id: one('citizen[national_id]') ?? one('national_id'), zalo_id: one('citizen[zalo_id]') ?? one('zalo_id'),
-      },
-    };
-    const hashable = { ...fields, photos: await Promise.all(photos.map(async (p) => `${p.name}:${p.size}`)) };
-    return { fields, photos, hashable };
+    return { fields, photos: formFiles(form, 'photos', 'photo'), hashable: fields };
   }
   throw new AppError('content_type_unsupported', 415, 'send application/json or multipart/form-data', 'Định dạng dữ liệu không được hỗ trợ.');
 }
@@ -64,8 +52,11 @@ function routes(ctx: ChannelContext): Hono {
     const { fields, photos, hashable } = await readBody(c);
     const report = await validateReportFields(fields, ctx);
     const attachments = await storePhotos(photos, ctx);
+    // Photos count by their content: a retry with another picture under the same key is a
+    // different request (409), not a replay.
+    const payload = attachments.length ? { ...hashable, photos: attachments.map((a) => a.sha256) } : hashable;
     const accepted = await ctx.intake.accept({
-      channel: 'app', externalId: key ?? randomUUID(), payload: hashable, report: { ...report, attachments },
+      channel: 'app', externalId: key ?? randomUUID(), payload, report: { ...report, attachments },
     });
     const status = accepted.replay && !accepted.spooled ? await ctx.publicStatus(accepted.code) : null;
     if (accepted.replay) c.header('Idempotent-Replayed', 'true');

@@ -6,6 +6,8 @@ import type { ChannelAdapter, ChannelContext } from '../../src/intake/channel-ad
 import { isSameOrigin, issueFormToken, verifyFormToken } from '../../src/intake/form-token.ts';
 import { payloadHash } from '../../src/intake/intake-service.ts';
 import { storePhotos, validateReportFields } from '../../src/intake/report-validation.ts';
+import { formFiles, formText, readForm } from '../../src/intake/request-body.ts';
+import { cleanText } from '../../src/core/text.ts';
 import { reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
 import { sizeLabel } from '../../src/intake/file-store.ts';
 
@@ -24,28 +26,28 @@ function routes(ctx: ChannelContext): Hono {
       onError: async (c) => c.html(await page({}, { code: 'payload_too_large', message: 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).' }), 413),
     }),
     async (c) => {
-      if (!isSameOrigin(c.req.url, { origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site') }, ctx.config.PUBLIC_URL)) {
-        throw new AppError('csrf_origin_mismatch', 403, 'cross-site form post refused', 'Yêu cầu bị từ chối vì không gửi từ trang này.');
-      }
-      const type = c.req.header('content-type') ?? '';
-      if (!type.startsWith('multipart/form-data') && !type.startsWith('application/x-www-form-urlencoded')) {
-        throw new AppError('content_type_unsupported', 415, 'send the form as multipart/form-data', 'Định dạng dữ liệu không được hỗ trợ.');
-      }
-      const form = await c.req.parseBody({ all: true });
-      const one = (k: string) => {
-        const v = form[k];
-        const x = Array.isArray(v) ? v[0] : v;
-        // Browsers submit a textarea's line breaks as CRLF but count them as one character for
-        // maxlength; count them as the user saw them.
-        return typeof x === 'string' ? x.replace(/\r\n?/g, '\n') : undefined;
-      };
-      const values: FormValues = {
-        text: one('text'), category: one('category'), address: one('address'), lat: one('lat'), lng: one('lng'),
-        name: one('name'), phone: one('phone'), email: one('email'),
-      };
-      const photoField = form['photos'];
-      const photos = (Array.isArray(photoField) ? photoField : photoField ? [photoField] : []).filter((p): p is File => p instanceof File);
+      // Whatever goes wrong, the resident gets the form again with what they typed (when it
+      // could be read) and the Vietnamese message, never a JSON error page.
+      let values: FormValues = {};
       try {
+        if (!isSameOrigin(c.req.url, { origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site') }, ctx.config.PUBLIC_URL)) {
+          throw new AppError('csrf_origin_mismatch', 403, 'cross-site form post refused', 'Yêu cầu bị từ chối vì không gửi từ trang này.');
+        }
+        const type = c.req.header('content-type') ?? '';
+        if (!type.startsWith('multipart/form-data') && !type.startsWith('application/x-www-form-urlencoded')) {
+          throw new AppError('content_type_unsupported', 415, 'send the form as multipart/form-data', 'Định dạng dữ liệu không được hỗ trợ.');
+        }
+        const form = await readForm(c);
+        // Browsers submit a textarea's line breaks as CRLF but count them as one character for
+        // maxlength; cleanText counts them as the user saw them.
+        const one = (k: string) => {
+          const v = formText(form, k);
+          return v === undefined ? undefined : cleanText(v.slice(0, 4 * REPORT_LIMITS.textMax));
+        };
+        values = {
+          text: one('text'), category: one('category'), address: one('address'), lat: one('lat'), lng: one('lng'),
+          name: one('name'), phone: one('phone'), email: one('email'),
+        };
         if (!verifyFormToken(ctx.secret, one('_token'))) {
           throw new AppError('csrf_token_invalid', 403, 'form token missing or expired', 'Biểu mẫu đã hết hạn, vui lòng gửi lại.');
         }
@@ -53,7 +55,7 @@ function routes(ctx: ChannelContext): Hono {
           text: values.text, category: values.category, address: values.address, lat: values.lat, lng: values.lng,
           citizen: { name: values.name, phone: values.phone, email: values.email },
         }, ctx);
-        const attachments = await storePhotos(photos, ctx);
+        const attachments = await storePhotos(formFiles(form, 'photos'), ctx);
         // A browser resubmitting the same form (double click, back + resend) carries the same token and fields.
         const payload = { ...values, photos: attachments.map((a) => a.sha256) };
         const accepted = await ctx.intake.accept({

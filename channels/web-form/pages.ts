@@ -24,7 +24,7 @@ export function reportForm(categories: CategoryInfo[], token: string, photoLimit
   return layout('Gửi phản ánh', html`
 <h1>Gửi phản ánh, kiến nghị</h1>
 <p>Phản ánh các vấn đề đô thị: ngập nước, rác thải, tiếng ồn, đèn đường hư, lấn chiếm vỉa hè, xây dựng trái phép… Bạn sẽ nhận được mã để theo dõi kết quả xử lý.</p>
-${error ? html`<div class="error" role="alert" id="form-error"><strong>Chưa gửi được phản ánh.</strong> ${error.message}${error.code.startsWith('photo') || error.code === 'too_many_photos' ? ' Vui lòng chọn lại ảnh.' : ''}</div>` : ''}
+${error ? html`<div class="error" role="alert" id="form-error" data-error-code="${error.code}"><strong>Chưa gửi được phản ánh.</strong> ${error.message}${error.code.startsWith('photo') || error.code === 'too_many_photos' ? ' Vui lòng chọn lại ảnh.' : ''}</div>` : ''}
 <form class="card" method="post" action="/report" enctype="multipart/form-data" ${error ? raw('aria-describedby="form-error"') : ''}>
 <input type="hidden" name="_token" value="${token}">
 <label for="text">Nội dung phản ánh <span class="hint">(bắt buộc)</span></label>

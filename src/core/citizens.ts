@@ -1,6 +1,8 @@
 import type { DbOrTx } from '../db/schema.ts';
+import { jsonParam } from '../db/records.ts';
 import { AppError } from './errors.ts';
 import { identitiesOf, type CitizenContact } from './identity.ts';
+import { staffText } from './staff-text.ts';
 
 /**
  * Merges citizens into one (the oldest keeps its id): identities and reports move to it, the
@@ -14,8 +16,8 @@ export async function mergeCitizens(db: DbOrTx, into: number, others: number[], 
   // Citizens merged earlier into one of these follow them.
   await db.updateTable('citizens').set({ merged_into: into }).where('merged_into', 'in', others).execute();
   await db.insertInto('citizen_events').values([
-    { citizen_id: into, type: 'citizen.merged', actor, reason, data: JSON.stringify({ merged: others }) },
-    ...others.map((o) => ({ citizen_id: o, type: 'citizen.merged_into', actor, reason, data: JSON.stringify({ into }) })),
+    { citizen_id: into, type: 'citizen.merged', actor, reason, data: jsonParam({ merged: others }) },
+    ...others.map((o) => ({ citizen_id: o, type: 'citizen.merged_into', actor, reason, data: jsonParam({ into }) })),
   ]).execute();
 }
 
@@ -23,7 +25,8 @@ export async function mergeCitizens(db: DbOrTx, into: number, others: number[], 
  * Undoes a wrong link: the identity moves to a new citizen, with the reports that came with it
  * (and with none of the citizen's other identities). Returns the new citizen's id.
  */
-export async function unlinkIdentity(db: DbOrTx, identityId: number, actor: string, reason: string): Promise<{ citizenId: number; movedReports: number[] }> {
+export async function unlinkIdentity(db: DbOrTx, identityId: number, actor: string, why: string): Promise<{ citizenId: number; movedReports: number[] }> {
+  const reason = staffText('reason', why, true);
   const identity = await db.selectFrom('citizen_identities').selectAll().where('id', '=', identityId).executeTakeFirst();
   if (!identity) throw new AppError('identity_not_found', 404, `identity ${identityId} not found`, 'Không tìm thấy định danh này.');
   const count = await db.selectFrom('citizen_identities').select(({ fn }) => fn.countAll<number>().as('n'))
@@ -44,8 +47,8 @@ export async function unlinkIdentity(db: DbOrTx, identityId: number, actor: stri
   }
   if (moved.length) await db.updateTable('reports').set({ citizen_id: fresh.id }).where('id', 'in', moved).execute();
   await db.insertInto('citizen_events').values([
-    { citizen_id: identity.citizen_id, type: 'citizen.unlinked', actor, reason, data: JSON.stringify({ identity: { kind: identity.kind }, to: fresh.id, reports: moved }) },
-    { citizen_id: fresh.id, type: 'citizen.split_from', actor, reason, data: JSON.stringify({ from: identity.citizen_id, reports: moved }) },
+    { citizen_id: identity.citizen_id, type: 'citizen.unlinked', actor, reason, data: jsonParam({ identity: { kind: identity.kind }, to: fresh.id, reports: moved }) },
+    { citizen_id: fresh.id, type: 'citizen.split_from', actor, reason, data: jsonParam({ from: identity.citizen_id, reports: moved }) },
   ]).execute();
   return { citizenId: fresh.id, movedReports: moved };
 }

@@ -15,6 +15,7 @@ export function newCode(prefix: 'PA' | 'TK'): string {
 
 /** Accepts codes typed in lower case, without the dash, or with O/I/L for 0/1/1. */
 export function canonicalCode(input: string): string | null {
+  if (input.length > 40) return null;
   const s = input.trim().toUpperCase().replace(/[\s-]/g, '').replace(/O/g, '0').replace(/[IL]/g, '1');
   const m = /^(PA|TK)([0-9A-HJKMNP-TV-Z]{8})$/.exec(s.replace(/^P4/, 'PA'));
   return m ? `${m[1]}-${m[2]}` : null;

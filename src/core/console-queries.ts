@@ -5,6 +5,7 @@ import { canonicalCode } from './codes.ts';
 import type { Actor } from './workflow.ts';
 import { canAccessArea } from './sessions.ts';
 import type { QueueItem } from './staff-types.ts';
+import { unitOf, unitSql } from './tickets.ts';
 
 export type { QueueItem };
 
@@ -20,8 +21,8 @@ export interface QueueFilters {
 const DEFAULT_OPEN = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'];
 
 /**
- * The live queue, soonest SLA deadline first. Ward officers see only tickets dispatched to
- * (or located in) their units.
+ * The live queue, soonest SLA deadline first. Ward officers see only the tickets of their units
+ * (`unitOf`: dispatched there, or located there and not dispatched elsewhere).
  */
 export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}): Promise<QueueItem[]> {
   let q = db.selectFrom('tickets')
@@ -38,7 +39,7 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}): Pro
     .where('tickets.status', 'in', f.status?.length ? f.status : DEFAULT_OPEN);
   if (actor.role === 'ward_officer') {
     if (actor.areaCodes.length === 0) return [];
-    q = q.where((eb) => eb.or([eb('tickets.dispatched_area', 'in', actor.areaCodes), eb('tickets.area_code', 'in', actor.areaCodes)]))
+    q = q.where(unitSql(), 'in', actor.areaCodes)
       .where('tickets.status', 'in', ['dispatched', 'acknowledged', 'in_progress', 'resolved']);
   }
   if (f.category) q = q.where('tickets.category_code', '=', f.category);
@@ -68,8 +69,8 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}): Pro
 export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
   const code = canonicalCode(rawCode);
   const t = code ? await db.selectFrom('tickets').selectAll().where('code', '=', code).executeTakeFirst() : undefined;
-  if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${rawCode}`, 'Không tìm thấy hồ sơ.');
-  if (!canAccessArea(actor, t.dispatched_area ?? t.area_code)) {
+  if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${rawCode.slice(0, 40)}`, 'Không tìm thấy hồ sơ.');
+  if (!canAccessArea(actor, unitOf(t))) {
     throw new AppError('ticket_forbidden', 403, 'this ticket is outside your units', 'Hồ sơ này không thuộc địa bàn của bạn.');
   }
   const reports = await db.selectFrom('reports').select([

@@ -7,6 +7,7 @@ export interface DomainEvent {
   type: string;
   ticketId: number;
   ticketCode: string;
+  /** The unit the ticket belongs to (`unitOf`): its live events go to that ward. */
   areaCode: string | null;
   actor: string;
   data: Record<string, unknown>;

@@ -42,6 +42,9 @@ interface WardMention {
   len: number;
 }
 
+/** Ward mentions read from one text (see Gazetteer#findWards). */
+const WARD_MENTIONS_MAX = 16;
+
 const PREFIX = /^(phuong|xa|thi tran|dac khu|quan|huyen|thanh pho|thi xa)\s+/;
 
 // Residents' abbreviations, applied to folded text (punctuation already turned into spaces).
@@ -86,6 +89,8 @@ export class Gazetteer {
   readonly #wholeDistrict = new Map<string, string[]>();
   readonly #oldWardKeys: string[];
   readonly #oldByName = new Map<string, OldWard[]>();
+  /** Every ward name a mention may carry, longest first (built once). */
+  readonly #wardNames: string[];
 
   constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = []) {
     this.#units = units.map((u) => ({ code: u.code, key: bare(u.short_name ?? u.name), kind: kindOf(u.name), name: u.name }));
@@ -105,6 +110,7 @@ export class Gazetteer {
     }
     this.#districtKeys = [...new Set([...this.#oldByDistrict.keys(), ...this.#wholeDistrict.keys()])].sort((a, b) => b.length - a.length);
     this.#oldWardKeys = [...this.#oldByName.keys()].filter((k) => !/^\d+$/.test(k)).sort((a, b) => b.length - a.length);
+    this.#wardNames = [...new Set([...this.#units.map((u) => u.key), ...this.#oldWardKeys])].sort((a, b) => b.length - a.length);
   }
 
   /** Finds the unit an address (or free text) names. */
@@ -171,12 +177,17 @@ export class Gazetteer {
     return null;
   }
 
+  /**
+   * The ward mentions of an address, at most WARD_MENTIONS_MAX (from four times as many unit
+   * words): an address names one ward, a text a few; crafted text repeating "p " thousands of
+   * times would otherwise cost a scan of every ward name per repetition.
+   */
   #findWards(s: string): WardMention[] {
     const out: WardMention[] = [];
     const re = / (phuong|xa|thi tran|dac khu) /g;
     let m: RegExpExecArray | null;
-    const names = [...new Set([...this.#units.map((u) => u.key), ...this.#oldWardKeys])].sort((a, b) => b.length - a.length);
-    while ((m = re.exec(s))) {
+    const names = this.#wardNames;
+    for (let seen = 0; seen < WARD_MENTIONS_MAX * 4 && out.length < WARD_MENTIONS_MAX && (m = re.exec(s)); seen++) {
       const rest = s.slice(m.index + m[0].length);
       const num = /^(\d{1,2}) /.exec(rest);
       if (num) {

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
+import { jsonParam } from '../db/records.ts';
 import type { DbOrTx, Reason } from '../db/schema.ts';
 import { cellOf, cellsAround, distanceMetres } from './geo.ts';
 import { normaliseAddress } from './gazetteer.ts';
-import { placeKeys, similarity } from './text.ts';
+import { mergeKeys, placeKeys, similarity } from './text.ts';
 
 export type Relation = 'new' | 'same_citizen' | 'duplicate';
 
@@ -41,6 +42,8 @@ export const GROUPING = {
 
 export interface GroupInput {
   citizenId: number | null;
+  /** The report's place keys (`placeKeys` of its address and text); derived when absent. */
+  keys?: ReadonlySet<string>;
   category: string | null;
   /** How sure the classifier was (1 when the reporter chose). */
   categoryConfidence?: number;
@@ -64,22 +67,23 @@ const place = (address: string | null | undefined, text: string) => normaliseAdd
 const isOpen = (status: string) => (OPEN_STATUSES as readonly string[]).includes(status);
 /** How a report's words join its ticket's place text (the same for stored and batch reports). */
 const wordsOf = (address: string | null | undefined, text: string) => ` ${address ?? ''} ${text}`;
+/** The place keys of a report. */
+export const reportKeys = (address: string | null | undefined, text: string) => placeKeys(`${address ?? ''} ${text}`);
 
-/** How grouping reads a candidate's words: its place keys and its normalised place text. */
-export interface WordsOf {
-  keys: (words: string) => Set<string>;
-  place: (words: string) => string;
-}
-const WORDS: WordsOf = { keys: placeKeys, place: (w) => place(null, w) };
+/**
+ * A candidate's words are read from its first reports only: enough to compare texts, and
+ * bounded however many reports (or however long ones) a ticket has gathered.
+ */
+export const WORDS_REPORTS_MAX = 8;
 
-/** `WordsOf` remembering what it read: a batch looks at the same candidates many times. */
-function rememberedWords(): WordsOf {
-  const keys = new Map<string, Set<string>>();
+/** How grouping reads a candidate's words as normalised place text. */
+export type PlaceOf = (words: string) => string;
+const PLACE: PlaceOf = (w) => place(null, w);
+
+/** `PlaceOf` remembering what it read: a batch looks at the same candidates many times. */
+function rememberedPlace(): PlaceOf {
   const places = new Map<string, string>();
-  return {
-    keys: (w) => keys.get(w) ?? keys.set(w, placeKeys(w)).get(w)!,
-    place: (w) => places.get(w) ?? places.set(w, place(null, w)).get(w)!,
-  };
+  return (w) => places.get(w) ?? places.set(w, place(null, w)).get(w)!;
 }
 
 /** A ticket as grouping sees it. */
@@ -96,8 +100,12 @@ export interface CandidateTicket {
   received_at: Date;
   closed_at: Date | null;
   resolved_at: Date | null;
-  /** What its reports say about the place, in report order. */
+  /** What its first reports say about the place, in report order (WORDS_REPORTS_MAX). */
   words: string;
+  /** How many reports `words` holds. */
+  wordReports: number;
+  /** The place keys its reports named (stored on the ticket, TICKET_PLACE_KEYS_MAX at most). */
+  keys: Set<string>;
 }
 
 /** One of the citizen's recent reports, with its ticket. */
@@ -113,11 +121,11 @@ export interface CitizenReport {
  * ticket on the topic, whatever the channel (`mine`: their recent reports, newest first);
  * (b) another citizen's ticket on the same incident nearby and recent (`nearby`). Pure.
  */
-export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], words: WordsOf = WORDS): GroupDecision {
+export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], placeOf: PlaceOf = PLACE): GroupDecision {
   if (!g.category) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_skipped', message: 'no category: not grouped' }] };
   const hasPoint = g.lat !== undefined && g.lng !== undefined;
 
-  const hereKeys = placeKeys(`${g.address ?? ''} ${g.text}`);
+  const hereKeys = g.keys ?? reportKeys(g.address, g.text);
   for (const { ticket: t, received_at, text, address } of mine) {
     if (g.areaCode && t.area_code && t.area_code !== g.areaCode) continue;
     if (hasPoint && t.lat !== null && t.lng !== null && distanceMetres(g.lat!, g.lng!, t.lat, t.lng) > GROUPING.sameCitizenMaxMetres) continue;
@@ -125,7 +133,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
       // The same person about the same house within hours, where the topic model was unsure
       // or said "other": one complaint worded two ways, not two problems.
       const vague = g.category === 'khac' || t.category_code === 'khac' || t.category_code === null || (g.categoryConfidence ?? 1) < GROUPING.vagueTopicMax;
-      const theirs = placeKeys(`${address ?? ''} ${text}`);
+      const theirs = reportKeys(address, text);
       const sameHouse = [...hereKeys].some((k) => !k.startsWith('street|') && theirs.has(k));
       if (!vague || !sameHouse || g.receivedAt.getTime() - received_at.getTime() > GROUPING.vagueSameCitizenHours * 3_600_000) continue;
     }
@@ -140,7 +148,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   const here = place(g.address, g.text);
   let best: { id: number; code: string; score: number; why: string } | null = null;
   for (const c of nearby) {
-    const keys = words.keys(c.words);
+    const keys = c.keys;
     const sameHouse = [...hereKeys].some((k) => !k.startsWith('street|') && keys.has(k));
     const sameStreet = [...hereKeys].some((k) => k.startsWith('street|') && keys.has(k));
     let score = 0;
@@ -155,7 +163,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         why = `same house number and street as ticket ${c.code}, ${Math.round(d)} m apart`;
       }
     } else if (g.areaCode && c.area_code === g.areaCode) {
-      const sim = similarity(here, words.place(c.words));
+      const sim = similarity(here, placeOf(c.words));
       if (sameHouse) {
         score = 0.9;
         why = `same unit, same house number and street as ticket ${c.code}`;
@@ -182,12 +190,15 @@ interface TicketRow {
   id: number; code: string; category_code: string | null; area_code: string | null;
   lat: number | null; lng: number | null; cell: number | null; status: string;
   received_at: Date; closed_at: Date | null; resolved_at: Date | null;
+  /** Null on a ticket from before keys were stored: derived from its words when read. */
+  place_keys?: string[] | null;
 }
 
-const toCandidate = (r: TicketRow, words: string): CandidateTicket => ({
+const toCandidate = (r: TicketRow): CandidateTicket => ({
   id: r.id, code: r.code, category_code: r.category_code, area_code: r.area_code,
   lat: r.lat, lng: r.lng, cell: r.cell === null ? null : Number(r.cell), status: r.status,
-  received_at: new Date(r.received_at), closed_at: r.closed_at && new Date(r.closed_at), resolved_at: r.resolved_at && new Date(r.resolved_at), words,
+  received_at: new Date(r.received_at), closed_at: r.closed_at && new Date(r.closed_at), resolved_at: r.resolved_at && new Date(r.resolved_at),
+  words: '', wordReports: 0, keys: new Set(r.place_keys ?? []),
 });
 
 const OPEN_SQL = sql.join([...OPEN_STATUSES]);
@@ -223,7 +234,7 @@ export class GroupBatch {
   /** The batch's reports so far, for the citizen lookup of later ones. */
   readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; text: string; address: string | null }[] = [];
   #placeholder = 0;
-  readonly #words = rememberedWords();
+  readonly #place = rememberedPlace();
 
   private constructor(private readonly inputs: readonly GroupInput[]) {}
 
@@ -242,7 +253,7 @@ export class GroupBatch {
     }] : []));
     if (mineQ.length > 0) {
       const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null }>`
-        with q as (select * from jsonb_to_recordset(cast(${JSON.stringify(mineQ)} as jsonb))
+        with q as (select * from jsonb_to_recordset(cast(${jsonParam(mineQ)} as jsonb))
           as q(i int, citizen int, since timestamptz, until timestamptz, grace timestamptz))
         select q.i, x.* from q cross join lateral (
           select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at,
@@ -254,7 +265,7 @@ export class GroupBatch {
           order by r.received_at desc
           limit 20) x`.execute(db);
       for (const r of rows.rows) {
-        if (!b.#stored.has(r.id)) b.#stored.set(r.id, toCandidate(r, ''));
+        if (!b.#stored.has(r.id)) b.#stored.set(r.id, toCandidate(r));
         const list = b.#mine.get(r.i) ?? [];
         list.push({ ticketId: r.id, received_at: new Date(r.r_received_at), text: r.text, address: r.address });
         b.#mine.set(r.i, list);
@@ -264,7 +275,7 @@ export class GroupBatch {
       const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
         and t.last_report_at >= q.since and t.received_at >= q.since and t.received_at <= q.until`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
-        with q as (select * from jsonb_to_recordset(cast(${JSON.stringify(nearQ)} as jsonb))
+        with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
           as q(i int, category text, area text, cells bigint[], since timestamptz, until timestamptz,
             lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision)),
         hit as (
@@ -274,13 +285,20 @@ export class GroupBatch {
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code = q.area
             and (q.lat_min is null or t.lat is null or (t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max)) limit 200) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
-        select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.closed_at, t.resolved_at, ids.inputs
+        select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.closed_at, t.resolved_at,
+          t.place_keys, ids.inputs
         from ids join tickets t on t.id = ids.id`.execute(db);
       // What their reports say is read only for the candidates whose decision needs words: those
-      // compared by text (no point on one side), or near enough for a same-house match.
+      // compared by text (no point on one side), or near enough for a same-house match; and for
+      // a ticket without stored keys (from before they were stored), whose keys come from them.
       const wanted = new Set<number>();
+      const derive = new Set<number>();
       for (const r of rows.rows) {
-        b.#stored.set(r.id, toCandidate(r, ''));
+        b.#stored.set(r.id, toCandidate(r));
+        if (!Array.isArray(r.place_keys)) {
+          derive.add(r.id);
+          wanted.add(r.id);
+        }
         for (const i of r.inputs) {
           b.#nearby.set(i, [...(b.#nearby.get(i) ?? []), r.id]);
           const g = inputs[i]!;
@@ -290,9 +308,16 @@ export class GroupBatch {
       }
       if (wanted.size > 0) {
         const words = await sql<{ ticket_id: number; words: [string | null, string][] }>`
-          select ticket_id, jsonb_agg(jsonb_build_array(address, text) order by id) as words
-          from reports where ticket_id in (${sql.join([...wanted])}) group by ticket_id`.execute(db);
-        for (const w of words.rows) b.#stored.get(w.ticket_id)!.words = w.words.map(([address, text]) => wordsOf(address, text)).join('');
+          select t.id as ticket_id, w.words from unnest(${sql.val([...wanted])}::int[]) as t(id) cross join lateral (
+            select jsonb_agg(jsonb_build_array(r.address, r.text) order by r.id) as words
+            from (select address, text, id from reports where ticket_id = t.id order by id limit ${WORDS_REPORTS_MAX}) r) w
+          where w.words is not null`.execute(db);
+        for (const w of words.rows) {
+          const c = b.#stored.get(w.ticket_id)!;
+          c.words = w.words.map(([address, text]) => wordsOf(address, text)).join('');
+          c.wordReports = w.words.length;
+          if (derive.has(c.id)) c.keys = new Set(w.words.reduce<string[]>((keys, [address, text]) => mergeKeys(keys, reportKeys(address, text)), []));
+        }
       }
     }
     return b;
@@ -330,7 +355,12 @@ export class GroupBatch {
       if (t.category_code !== g.category || !isOpen(t.status) || t.received_at.getTime() < since || t.received_at.getTime() > at) continue;
       if ((cells && t.cell !== null && cells.has(t.cell)) || (g.areaCode && t.area_code === g.areaCode)) nearby.set(t.id, t);
     }
-    return decideGroup(g, mine, [...nearby.values()], this.#words);
+    return decideGroup(g, mine, [...nearby.values()], this.#place);
+  }
+
+  /** The place keys of a ticket as this batch leaves it (to store on it). */
+  keysOf(id: number): string[] {
+    return [...this.#ticket(id).keys];
   }
 
   /**
@@ -345,14 +375,19 @@ export class GroupBatch {
       t = {
         id: --this.#placeholder, code, category_code: g.category, area_code: g.areaCode,
         lat: hasPoint ? g.lat! : null, lng: hasPoint ? g.lng! : null, cell: hasPoint ? cellOf(g.lat!, g.lng!) : null,
-        status: 'new', received_at: g.receivedAt, closed_at: null, resolved_at: null, words: '',
+        status: 'new', received_at: g.receivedAt, closed_at: null, resolved_at: null, words: '', wordReports: 0, keys: new Set(),
       };
     } else {
       t = { ...this.#ticket(ticketId) };
       // A ticket known only by words takes the first GPS point a later report brings.
       if (t.lat === null && hasPoint) Object.assign(t, { lat: g.lat!, lng: g.lng!, cell: cellOf(g.lat!, g.lng!) });
     }
-    t.words += wordsOf(g.address, g.text);
+    // The first reports' words, as a stored candidate's are read (WORDS_REPORTS_MAX).
+    if (t.wordReports < WORDS_REPORTS_MAX) {
+      t.words += wordsOf(g.address, g.text);
+      t.wordReports++;
+    }
+    t.keys = new Set(mergeKeys(t.keys, g.keys ?? reportKeys(g.address, g.text)));
     this.#touched.set(t.id, t);
     this.#reports.push({ citizenId: g.citizenId, ticketId: t.id, received_at: g.receivedAt, text: g.text, address: g.address ?? null });
     return t.id;
@@ -375,7 +410,7 @@ export async function hotspotCounts(db: DbOrTx, items: { category: string; lat: 
     since: hours(x.at, GROUPING.hotspotLookbackDays * 24).toISOString(),
   }));
   const rows = await sql<{ i: number; lat: number | null; lng: number | null }>`
-    with q as (select * from jsonb_to_recordset(cast(${JSON.stringify(q)} as jsonb)) as q(i int, category text, cells bigint[], since timestamptz))
+    with q as (select * from jsonb_to_recordset(cast(${jsonParam(q)} as jsonb)) as q(i int, category text, cells bigint[], since timestamptz))
     select q.i, x.lat, x.lng from q cross join lateral (
       select t.lat, t.lng from tickets t
       where t.category_code = q.category and t.cell = any(q.cells) and t.status in ('resolved', 'closed') and t.last_report_at >= q.since

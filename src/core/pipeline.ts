@@ -8,7 +8,7 @@ import { newCode } from './codes.ts';
 import { yieldTurn } from './next-turn.ts';
 import type { Gazetteer } from './gazetteer.ts';
 import type { TopicModel } from './topic.ts';
-import { GroupBatch, type GroupInput, type Relation } from './grouping.ts';
+import { GroupBatch, reportKeys, type GroupInput, type Relation } from './grouping.ts';
 import { cellOf } from './geo.ts';
 import { identitiesOf, type Identity } from './identity.ts';
 import { mergeCitizens } from './citizens.ts';
@@ -30,6 +30,10 @@ export interface PipelineState {
    * (by this report when `newTicketCode` is set, else by an earlier one).
    */
   group: { ticketId: number | null; relation: Relation; score: number; newTicketCode: string | null };
+  /** The place keys of the report (its address and text). */
+  placeKeys: string[];
+  /** The place keys of its ticket once this report is on it (what the ticket stores). */
+  ticketKeys: string[];
   reasons: Reason[];
 }
 
@@ -159,6 +163,7 @@ const identify: PipelineStep = {
 const normalise = perReport('normalise', (s) => {
   s.text = nfc(s.input.text);
   s.textFolded = fold(s.text);
+  s.placeKeys = [...reportKeys(s.input.address, s.text)];
 });
 
 const classifyStep = perReport('classify', (s, { topics }) => {
@@ -205,7 +210,7 @@ const route = perReport('route', (s, { categories }) => {
 });
 
 const groupInput = (s: PipelineState): GroupInput => ({
-  citizenId: s.citizenId, category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence,
+  citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence,
   areaCode: s.area.code, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
 });
 
@@ -224,6 +229,7 @@ const group: PipelineStep = {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
       s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode };
+      s.ticketKeys = grouping.keysOf(s.group.ticketId!);
       s.reasons.push(...d.reasons);
     });
   },
@@ -243,6 +249,7 @@ export async function decide(reports: { input: InboundReport; receivedAt: Date }
     area: { code: null, source: 'none', candidates: [] },
     departmentCode: null,
     group: { ticketId: null, relation: 'new', score: 0, newTicketCode: null },
+    placeKeys: [], ticketKeys: [],
     reasons: [],
   }));
   for (const step of steps) await step.run(batch, deps);

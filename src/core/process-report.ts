@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
 import type { Db, DbOrTx, InboundMessageTable } from '../db/schema.ts';
-import { insertRecords, type RecordColumns } from '../db/records.ts';
+import { insertRecords, jsonParam, type RecordColumns } from '../db/records.ts';
 import { cellOf } from './geo.ts';
 import { clip } from './text.ts';
 import { GROUPING, hotspotCounts } from './grouping.ts';
@@ -15,7 +15,7 @@ import type { DomainEvent } from './events.ts';
 import { decide, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
 import type { InboundReport } from './report-input.ts';
 import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from './sla.ts';
-import { appendEvents, recountTickets, type NewEvent } from './tickets.ts';
+import { appendEvents, mergedKeysSql, recountTickets, type NewEvent } from './tickets.ts';
 
 /** What the pipeline knows of the city: its units, their names old and new, and its topics. */
 export interface Engine {
@@ -62,7 +62,7 @@ const TICKET_COLUMNS: RecordColumns = {
   code: 'text', status: 'text', category_code: 'text', area_code: 'text', department_code: 'text', title: 'text',
   lat: 'double precision', lng: 'double precision', address: 'text', needs_triage: 'boolean', priority: 'text',
   received_at: 'timestamptz', last_report_at: 'timestamptz', cell: 'bigint', hotspot_count: 'integer',
-  report_count: 'integer', reporter_count: 'integer', triage_due_at: 'timestamptz', due_at: 'timestamptz',
+  report_count: 'integer', reporter_count: 'integer', triage_due_at: 'timestamptz', due_at: 'timestamptz', place_keys: 'jsonb',
 };
 
 const REPORT_COLUMNS: RecordColumns = {
@@ -82,6 +82,8 @@ interface Opening {
   citizens: Set<number>;
   anonymous: number;
   reports: number;
+  /** Its place keys once the batch's reports are on it. */
+  keys: string[];
 }
 
 /**
@@ -128,11 +130,13 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
     if (s.group.ticketId === null) s.group = { ...s.group, ticketId: -1_000_000 - n, newTicketCode: newCode('TK') };
   }
   const openings = new Map<number, Opening>();
-  const joined = new Map<number, { lastReportAt: Date; point: { lat: number; lng: number } | null }>();
+  const joined = new Map<number, { lastReportAt: Date; point: { lat: number; lng: number } | null; keys: string[] }>();
   for (const [n, s] of states.entries()) {
     const id = s.group.ticketId!;
     const point = s.input.lat !== undefined && s.input.lng !== undefined ? { lat: s.input.lat, lng: s.input.lng } : null;
-    if (s.group.newTicketCode) openings.set(id, { n, code: s.group.newTicketCode, lastReportAt: s.receivedAt, point, citizens: new Set(), anonymous: 0, reports: 0 });
+    // The group step says what the ticket's keys become; without one, the report's own.
+    const keys = s.ticketKeys.length ? s.ticketKeys : s.placeKeys;
+    if (s.group.newTicketCode) openings.set(id, { n, code: s.group.newTicketCode, lastReportAt: s.receivedAt, point, citizens: new Set(), anonymous: 0, reports: 0, keys });
     const opening = openings.get(id);
     if (opening) {
       opening.reports++;
@@ -140,8 +144,9 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
       else opening.citizens.add(s.citizenId);
       if (s.group.newTicketCode) continue;
     }
-    const t = opening ?? joined.get(id) ?? { lastReportAt: s.receivedAt, point: null };
+    const t = opening ?? joined.get(id) ?? { lastReportAt: s.receivedAt, point: null, keys };
     if (s.receivedAt > t.lastReportAt) t.lastReportAt = s.receivedAt;
+    t.keys = keys;
     // A ticket known only by words takes the first GPS point a later report brings.
     t.point ??= point;
     if (id > 0) joined.set(id, t);
@@ -190,6 +195,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
         reporter_count: o.citizens.size + o.anonymous,
         triage_due_at: deadlines.triage,
         due_at: deadlines.resolve,
+        place_keys: o.keys,
       };
     }), ['id', 'code']);
     const byCode = new Map(inserted.map((r) => [r.code, r.id]));
@@ -229,20 +235,24 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
   const reportId = new Map(reports.map((r) => [r.inbound_id, r.id]));
 
   if (joined.size > 0) {
-    const changes = [...joined].map(([id, t]) => ({ id, at: t.lastReportAt.toISOString(), lat: t.point?.lat ?? null, lng: t.point?.lng ?? null, cell: t.point ? cellOf(t.point.lat, t.point.lng) : null }));
+    const changes = [...joined].map(([id, t]) => ({
+      id, at: t.lastReportAt.toISOString(), lat: t.point?.lat ?? null, lng: t.point?.lng ?? null, cell: t.point ? cellOf(t.point.lat, t.point.lng) : null, keys: t.keys,
+    }));
+    // Keys are added to what the row holds now (another batch may have added some meanwhile).
     await sql`
       update tickets set last_report_at = greatest(tickets.last_report_at, v.at),
         lat = case when tickets.lat is null then v.lat else tickets.lat end,
         lng = case when tickets.lat is null then v.lng else tickets.lng end,
-        cell = case when tickets.lat is null then v.cell else tickets.cell end
-      from jsonb_to_recordset(cast(${JSON.stringify(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint)
+        cell = case when tickets.lat is null then v.cell else tickets.cell end,
+        place_keys = ${mergedKeysSql(sql`tickets.place_keys`, sql`v.keys`)}
+      from jsonb_to_recordset(cast(${jsonParam(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint, keys jsonb)
       where tickets.id = v.id`.execute(tx);
   }
   await recountTickets(tx, [...joined.keys()]);
   const processed = reports.map((r) => ({ id: r.inbound_id, report_id: r.id }));
   await sql`
     update inbound_messages set processed_at = now(), report_id = v.report_id, error = null
-    from jsonb_to_recordset(cast(${JSON.stringify(processed)} as jsonb)) as v(id int, report_id int)
+    from jsonb_to_recordset(cast(${jsonParam(processed)} as jsonb)) as v(id int, report_id int)
     where inbound_messages.id = v.id`.execute(tx);
 
   // Per report: the resident's report first in the timeline, then what the system did with it.

@@ -1,18 +1,29 @@
-import type { Db, Reason } from '../db/schema.ts';
+import { jsonParam } from '../db/records.ts';
+import { sql } from 'kysely';
+import type { Db, DbOrTx, Reason } from '../db/schema.ts';
 import { newCode } from './codes.ts';
 import { AppError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
 import { cellOf } from './geo.ts';
-import { clip } from './text.ts';
-import { OPEN_STATUSES } from './grouping.ts';
-import { appendEvents, recountTicket } from './tickets.ts';
+import { clip, mergeKeys } from './text.ts';
+import { OPEN_STATUSES, reportKeys, WORDS_REPORTS_MAX } from './grouping.ts';
+import { appendEvents, mergedKeysSql, recountTicket } from './tickets.ts';
 import { onStatusChanged } from './sla.ts';
+import { staffText } from './staff-text.ts';
+
+/** A ticket's place keys again from its reports (the first ones, up to the cap), after one left it. */
+async function restorePlaceKeys(tx: DbOrTx, ticketId: number): Promise<void> {
+  const reports = await tx.selectFrom('reports').select(['address', 'text']).where('ticket_id', '=', ticketId).orderBy('id').limit(WORDS_REPORTS_MAX * 4).execute();
+  const keys = reports.reduce<string[]>((all, r) => mergeKeys(all, reportKeys(r.address, r.text)), []);
+  await tx.updateTable('tickets').set({ place_keys: jsonParam(keys) }).where('id', '=', ticketId).execute();
+}
 
 /**
  * An agent undoes a grouping: the report leaves its ticket and opens a new one of its own.
  * Both tickets' logs record who did it and why.
  */
-export async function moveReportToNewTicket(db: Db, reportId: number, actor: string, reason: string): Promise<{ ticketId: number; ticketCode: string; events: DomainEvent[] }> {
+export async function moveReportToNewTicket(db: Db, reportId: number, actor: string, why: string): Promise<{ ticketId: number; ticketCode: string; events: DomainEvent[] }> {
+  const reason = staffText('reason', why, true);
   return db.transaction().execute(async (tx) => {
     const report = await tx.selectFrom('reports').selectAll().where('id', '=', reportId).forUpdate().executeTakeFirst();
     if (!report) throw new AppError('report_not_found', 404, `report ${reportId} not found`, 'Không tìm thấy phản ánh.');
@@ -24,12 +35,13 @@ export async function moveReportToNewTicket(db: Db, reportId: number, actor: str
       department_code: old.department_code, title: clip(report.text, 140), lat: report.lat, lng: report.lng, address: report.address,
       needs_triage: true, received_at: report.received_at, last_report_at: report.received_at,
       cell: report.lat !== null && report.lng !== null ? cellOf(report.lat, report.lng) : null,
-      triage_due_at: old.triage_due_at, due_at: old.due_at,
+      triage_due_at: old.triage_due_at, due_at: old.due_at, place_keys: jsonParam([...reportKeys(report.address, report.text)]),
     }).returning('id').executeTakeFirstOrThrow();
     const reasons = [...(report.reasons as Reason[]), { step: 'agent', code: 'moved_to_new_ticket', message: `${actor}: ${reason}` }];
-    await tx.updateTable('reports').set({ ticket_id: ticket.id, relation: 'new', score: 0, reasons: JSON.stringify(reasons) }).where('id', '=', reportId).execute();
+    await tx.updateTable('reports').set({ ticket_id: ticket.id, relation: 'new', score: 0, reasons: jsonParam(reasons) }).where('id', '=', reportId).execute();
     await recountTicket(tx, old.id);
     await recountTicket(tx, ticket.id);
+    await restorePlaceKeys(tx, old.id);
     await onStatusChanged(tx, ticket.id);
     const events = await appendEvents(tx, [
       { ticketId: old.id, type: 'report.moved', actor, reason, data: { report: report.code, to: code } },
@@ -40,7 +52,8 @@ export async function moveReportToNewTicket(db: Db, reportId: number, actor: str
 }
 
 /** An agent merges one ticket into another: every report moves, the source closes and points at the target. */
-export async function mergeTickets(db: Db, sourceId: number, targetId: number, actor: string, reason: string): Promise<{ events: DomainEvent[] }> {
+export async function mergeTickets(db: Db, sourceId: number, targetId: number, actor: string, why: string): Promise<{ events: DomainEvent[] }> {
+  const reason = staffText('reason', why, true);
   if (sourceId === targetId) throw new AppError('merge_same_ticket', 422, 'a ticket cannot be merged into itself', 'Không thể gộp hồ sơ vào chính nó.');
   return db.transaction().execute(async (tx) => {
     const rows = await tx.selectFrom('tickets').selectAll().where('id', 'in', [sourceId, targetId]).orderBy('id').forUpdate().execute();
@@ -54,7 +67,8 @@ export async function mergeTickets(db: Db, sourceId: number, targetId: number, a
     const moved = await tx.updateTable('reports').set({ ticket_id: targetId }).where('ticket_id', '=', sourceId).returning('code').execute();
     await tx.updateTable('tickets').set({ merged_into: targetId, status: 'closed', closed_at: new Date(), updated_at: new Date() }).where('id', '=', sourceId).execute();
     const earliest = source.received_at < target.received_at ? source.received_at : target.received_at;
-    await tx.updateTable('tickets').set({ received_at: earliest }).where('id', '=', targetId).execute();
+    await tx.updateTable('tickets').set({ received_at: earliest, place_keys: mergedKeysSql(sql`tickets.place_keys`, sql`${jsonParam(source.place_keys ?? [])}::jsonb`) })
+      .where('id', '=', targetId).execute();
     await recountTicket(tx, sourceId);
     await recountTicket(tx, targetId);
     const events = await appendEvents(tx, [

@@ -21,4 +21,7 @@ export const REPORT_LIMITS = {
   addressMax: 500,
   nameMax: 120,
   photosMax: 5,
+  /** A category code, and a latitude or longitude written as text. */
+  categoryMax: 64,
+  coordinateMax: 32,
 } as const;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../db/schema.ts';
 import { AppError } from './errors.ts';
+import { cleanText } from './text.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 import type { SessionUser } from './staff-types.ts';
 import { ROLES, type Role } from './users.ts';
@@ -130,7 +131,7 @@ const invalid = () => new AppError('login_invalid', 401, 'wrong username or pass
  * `login_invalid` (401) after the same work.
  */
 export async function login(db: Db, username: string, password: string, clientKey: string, now = new Date()): Promise<NewSession & { user: SessionUser }> {
-  const name = username.trim().toLowerCase();
+  const name = cleanText(username.slice(0, 256)).trim().toLowerCase();
   if (!name || !password) {
     throw new AppError('login_fields_missing', 422, 'username and password are required', 'Vui lòng nhập tên đăng nhập và mật khẩu.');
   }

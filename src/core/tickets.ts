@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
+import { TICKET_PLACE_KEYS_MAX } from './text.ts';
 import { jsonParam } from '../db/records.ts';
 import type { DbOrTx } from '../db/schema.ts';
 import type { DomainEvent } from './events.ts';
@@ -45,12 +46,37 @@ export interface NewEvent {
   public?: boolean;
 }
 
-/** Appends events to the ticket's audit log and returns them as domain events (to publish after commit). */
+/**
+ * The unit a ticket belongs to: the one it was dispatched to, else the one it lies in. Who may
+ * read or act on it, which ward room its live events go to, what a reconnecting client is
+ * replayed and which tasks a ward officer lists all go by this one rule. A dispatched ticket
+ * stays with its ward force until it is dispatched again, whatever its located unit says.
+ */
+export function unitOf(t: { area_code: string | null; dispatched_area: string | null }): string | null {
+  return t.dispatched_area ?? t.area_code;
+}
+
+/** `unitOf` of the row of table `tickets` (or its alias) in a query. */
+export const unitSql = (table = 'tickets') => sql<string | null>`coalesce(${sql.ref(`${table}.dispatched_area`)}, ${sql.ref(`${table}.area_code`)})`;
+
+/**
+ * Held from the moment a transaction writes its events until it commits. Event ids come from a
+ * sequence, which hands them out before commit: without it, two transactions could commit out
+ * of id order, and a client resuming after the higher id (a `lastSeq`) would never see the
+ * lower one. Under it, ids are given in commit order.
+ */
+const EVENT_ORDER_LOCK = 1022_0002;
+
+/**
+ * Appends events to the ticket's audit log and returns them as domain events (to publish after
+ * commit). Call it last in the transaction: it serialises event writers until they commit.
+ */
 export async function appendEvents(db: DbOrTx, events: NewEvent[]): Promise<DomainEvent[]> {
   if (events.length === 0) return [];
+  await sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`.execute(db);
   // Insert and read the tickets' codes in one statement: one round trip less per report. The
   // rows go as one JSON value (see insertRecords), inserted in order, so their ids follow it.
-  const rows = (await sql<{ id: number; ticket_id: number; type: string; actor: string; data: unknown; created_at: Date; code: string; area_code: string | null }>`
+  const rows = (await sql<{ id: number; ticket_id: number; type: string; actor: string; data: unknown; created_at: Date; code: string; unit: string | null }>`
     with e as (
       insert into ticket_events (ticket_id, type, actor, reason, data, public)
       select x.ticket_id, x.type, x.actor, x.reason, x.data, x.public
@@ -58,13 +84,26 @@ export async function appendEvents(db: DbOrTx, events: NewEvent[]): Promise<Doma
         ticket_id: e.ticketId, type: e.type, actor: e.actor, reason: e.reason ?? null, data: e.data ?? {}, public: e.public ?? false,
       })))} as jsonb)) as x(ticket_id integer, type text, actor text, reason text, data jsonb, public boolean)
       returning id, ticket_id, type, actor, data, created_at)
-    select e.id, e.ticket_id, e.type, e.actor, e.data, e.created_at, tickets.code, tickets.area_code
+    select e.id, e.ticket_id, e.type, e.actor, e.data, e.created_at, tickets.code, ${unitSql()} as unit
     from e join tickets on tickets.id = e.ticket_id
     order by e.id`.execute(db)).rows;
   return rows.map((r) => ({
     seq: Number(r.id), type: r.type, ticketId: r.ticket_id, ticketCode: r.code,
-    areaCode: r.area_code, actor: r.actor, data: r.data as Record<string, unknown>, at: r.created_at,
+    areaCode: r.unit, actor: r.actor, data: r.data as Record<string, unknown>, at: r.created_at,
   }));
+}
+
+/**
+ * `mergeKeys` in SQL: the place keys of jsonb array `a` (null counts as none), then those of
+ * `b` it lacks, at most TICKET_PLACE_KEYS_MAX, first named first.
+ */
+export function mergedKeysSql(a: RawBuilder<unknown>, b: RawBuilder<unknown>): RawBuilder<string[]> {
+  return sql`(select coalesce(jsonb_agg(k order by o), '[]'::jsonb) from (
+    select k, min(o) as o from (
+      select k, o from jsonb_array_elements_text(coalesce(${a}, '[]'::jsonb)) with ordinality as x(k, o)
+      union all
+      select k, 1000000 + o from jsonb_array_elements_text(coalesce(${b}, '[]'::jsonb)) with ordinality as y(k, o)) u
+    group by k order by min(o) limit ${sql.lit(TICKET_PLACE_KEYS_MAX)}) m)`;
 }
 
 /** Recounts a ticket's reports and distinct reporters after a report joins or leaves. */

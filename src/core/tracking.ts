@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { DbOrTx } from '../db/schema.ts';
 import { canonicalCode } from './codes.ts';
 import { PUBLIC_EVENT_VI, STATUS_VI } from './tickets.ts';
@@ -42,7 +43,13 @@ export async function publicStatus(db: DbOrTx, rawCode: string): Promise<PublicS
   if (!inbound && !ticket) return null;
   const timeline = ticket
     ? (await db.selectFrom('ticket_events').select(['created_at', 'type', 'data', 'reason'])
-        .where('ticket_id', '=', ticket.id).where('public', '=', true).orderBy('id').execute())
+        .where('ticket_id', '=', ticket.id)
+        // An answer to one reporter shows on that reporter's own code only.
+        .where((eb) => eb.or([
+          eb('public', '=', true),
+          ...(inbound ? [eb.and([eb('type', '=', 'ticket.replied'), eb(sql`data->>'to_report'`, '=', inbound.code)])] : []),
+        ]))
+        .orderBy('id').execute())
         .map((e) => {
           // Words written for the citizen: the agent's reply and the ward's result note.
           const message = e.type === 'ticket.replied' ? String((e.data as { text?: unknown }).text ?? '')

@@ -1,7 +1,8 @@
 import type { Attachment, Db, DbOrTx } from '../db/schema.ts';
 import { AppError } from './errors.ts';
 import type { DomainEvent } from './events.ts';
-import { appendEvents, type NewEvent } from './tickets.ts';
+import { appendEvents, unitOf } from './tickets.ts';
+import { staffText } from './staff-text.ts';
 import { enqueue } from '../db/jobs.ts';
 import type { Role } from './users.ts';
 import { canAccessArea } from './sessions.ts';
@@ -35,14 +36,17 @@ export const STATUS_EVENT: Record<string, string> = {
   in_progress: 'ticket.started', resolved: 'ticket.resolved', closed: 'ticket.closed', rejected: 'ticket.rejected',
 };
 
+type TicketRow = Awaited<ReturnType<typeof lockTicket>>;
+
 async function lockTicket(db: DbOrTx, ticketId: number) {
   const t = await db.selectFrom('tickets').selectAll().where('id', '=', ticketId).forUpdate().executeTakeFirst();
   if (!t) throw new AppError('ticket_not_found', 404, `ticket ${ticketId} not found`, 'Không tìm thấy hồ sơ.');
   return t;
 }
 
-function assertArea(actor: Actor, areaCode: string | null) {
-  if (!canAccessArea(actor, areaCode)) {
+/** Refuses an actor outside the unit the ticket belongs to (`unitOf`). */
+function assertUnit(actor: Actor, t: TicketRow) {
+  if (!canAccessArea(actor, unitOf(t))) {
     throw new AppError('ticket_forbidden', 403, 'this ticket is outside your units', 'Hồ sơ này không thuộc địa bàn của bạn.');
   }
 }
@@ -50,38 +54,59 @@ function assertArea(actor: Actor, areaCode: string | null) {
 /** Hook for code that must follow every status change (SLA timers); set at wiring time. */
 export type StatusHook = (tx: DbOrTx, ticketId: number) => Promise<DomainEvent[] | void>;
 
+/** What a status change may carry: the actor's words (a reason, or the result), photos, data for the event. */
+export interface StatusOptions {
+  note?: string;
+  data?: Record<string, unknown>;
+  attachments?: Attachment[];
+  onStatus?: StatusHook;
+}
+
+/** Refuses a change the ticket's status or the actor's role does not allow; changes nothing. */
+function checkTransition(t: TicketRow, actor: Actor, to: keyof typeof TRANSITIONS) {
+  assertUnit(actor, t);
+  const rule = TRANSITIONS[to]!;
+  if (!rule.roles.includes(actor.role)) throw new AppError('forbidden', 403, `role ${actor.role} cannot set ${to}`, 'Bạn không có quyền thực hiện thao tác này.');
+  if (!rule.from.includes(t.status)) {
+    throw new AppError('ticket_status_invalid', 409, `cannot go from ${t.status} to ${to}`, `Không thể chuyển hồ sơ từ trạng thái hiện tại sang "${to}".`, { from: t.status, to });
+  }
+}
+
+/** The words a status change carries: the result of a resolution (required), else a reason. */
+const statusNote = (to: string, note: string | undefined) => (to === 'resolved' ? staffText('result', note, true) : staffText('reason', note));
+
+/**
+ * Writes a status change already checked (`checkTransition`) on the locked ticket: its row, the
+ * notifications of a resolution, the SLA hook, then the event (last, see `appendEvents`).
+ */
+async function applyStatus(tx: DbOrTx, t: TicketRow, actor: Actor, to: keyof typeof TRANSITIONS, note: string | undefined, opts: StatusOptions): Promise<DomainEvent[]> {
+  const now = new Date();
+  await tx.updateTable('tickets').set({
+    status: to, updated_at: now,
+    ...(to === 'acknowledged' ? { acknowledged_at: now } : {}),
+    ...(to === 'resolved' ? { resolved_at: now } : {}),
+    ...(to === 'closed' || to === 'rejected' ? { closed_at: now } : {}),
+    ...(to === 'resolved' || to === 'closed' || to === 'rejected' ? { claimed_by: null, claimed_at: null } : {}),
+  }).where('id', '=', t.id).execute();
+  if (to === 'resolved') await queueNotifications(tx, t.id, actor, note);
+  const more = opts.onStatus ? await opts.onStatus(tx, t.id) : undefined;
+  const published = await appendEvents(tx, [{
+    ticketId: t.id, type: STATUS_EVENT[to]!, actor: who(actor), reason: note ?? null, public: to !== 'triaged',
+    data: { from: t.status, to, ...(opts.attachments?.length ? { attachments: opts.attachments } : {}), ...opts.data },
+  }]);
+  return [...(more ?? []), ...published];
+}
+
 /**
  * Moves a ticket to a new status if the current status and the actor's role allow it,
  * stamping the time and appending the event; returns the events to publish after commit.
  */
-export async function changeStatus(
-  db: Db, ticketId: number, actor: Actor, to: keyof typeof TRANSITIONS,
-  opts: { note?: string; data?: Record<string, unknown>; attachments?: Attachment[]; onStatus?: StatusHook } = {},
-): Promise<DomainEvent[]> {
+export async function changeStatus(db: Db, ticketId: number, actor: Actor, to: keyof typeof TRANSITIONS, opts: StatusOptions = {}): Promise<DomainEvent[]> {
+  const note = statusNote(to, opts.note);
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
-    assertArea(actor, t.dispatched_area ?? t.area_code);
-    const rule = TRANSITIONS[to]!;
-    if (!rule.roles.includes(actor.role)) throw new AppError('forbidden', 403, `role ${actor.role} cannot set ${to}`, 'Bạn không có quyền thực hiện thao tác này.');
-    if (!rule.from.includes(t.status)) {
-      throw new AppError('ticket_status_invalid', 409, `cannot go from ${t.status} to ${to}`, `Không thể chuyển hồ sơ từ trạng thái hiện tại sang "${to}".`, { from: t.status, to });
-    }
-    const now = new Date();
-    await tx.updateTable('tickets').set({
-      status: to, updated_at: now,
-      ...(to === 'acknowledged' ? { acknowledged_at: now } : {}),
-      ...(to === 'resolved' ? { resolved_at: now } : {}),
-      ...(to === 'closed' || to === 'rejected' ? { closed_at: now } : {}),
-      ...(to === 'resolved' || to === 'closed' || to === 'rejected' ? { claimed_by: null, claimed_at: null } : {}),
-    }).where('id', '=', ticketId).execute();
-    const events: NewEvent[] = [{
-      ticketId, type: STATUS_EVENT[to]!, actor: who(actor), reason: opts.note ?? null, public: to !== 'triaged',
-      data: { from: t.status, to, ...(opts.attachments?.length ? { attachments: opts.attachments } : {}), ...opts.data },
-    }];
-    if (to === 'resolved') await queueNotifications(tx, ticketId, actor, opts.note);
-    const published = await appendEvents(tx, events);
-    const more = opts.onStatus ? await opts.onStatus(tx, ticketId) : undefined;
-    return [...published, ...(more ?? [])];
+    checkTransition(t, actor, to);
+    return applyStatus(tx, t, actor, to, note, opts);
   });
 }
 
@@ -102,7 +127,7 @@ async function queueNotifications(tx: DbOrTx, ticketId: number, actor: Actor, no
 export async function claimTicket(db: Db, ticketId: number, actor: Actor): Promise<DomainEvent[]> {
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
-    assertArea(actor, t.area_code);
+    assertUnit(actor, t);
     if (t.claimed_by !== null && t.claimed_by !== actor.id) {
       const holder = await tx.selectFrom('users').select(['username', 'display_name']).where('id', '=', t.claimed_by).executeTakeFirst();
       throw new AppError('ticket_claimed', 409, `already claimed by ${holder?.username ?? t.claimed_by}`,
@@ -133,7 +158,11 @@ export interface TicketChanges {
   priority?: 'low' | 'normal' | 'high' | 'urgent';
 }
 
-/** An agent corrects category, unit or priority; the first complete triage moves new -> triaged. */
+/**
+ * An agent corrects category, unit or priority; the first complete triage moves new -> triaged.
+ * The unit is where the ticket lies: a dispatched ticket stays with its ward force (`unitOf`)
+ * until it is dispatched again.
+ */
 export async function updateTicket(db: Db, ticketId: number, actor: Actor, changes: TicketChanges, onStatus?: StatusHook): Promise<DomainEvent[]> {
   if (actor.role === 'ward_officer') throw new AppError('forbidden', 403, 'ward officers cannot re-triage', 'Bạn không có quyền thực hiện thao tác này.');
   return db.transaction().execute(async (tx) => {
@@ -142,14 +171,14 @@ export async function updateTicket(db: Db, ticketId: number, actor: Actor, chang
     const data: Record<string, unknown> = {};
     if (changes.category !== undefined && changes.category !== t.category_code) {
       const c = await tx.selectFrom('categories').select(['code', 'department_code']).where('code', '=', changes.category).executeTakeFirst();
-      if (!c) throw new AppError('category_unknown', 422, `unknown category ${changes.category}`, 'Lĩnh vực không hợp lệ.');
+      if (!c) throw new AppError('category_unknown', 422, 'unknown category', 'Lĩnh vực không hợp lệ.');
       set.category_code = c.code;
       set.department_code = c.department_code;
       data.category = { from: t.category_code, to: c.code };
     }
     if (changes.areaCode !== undefined && changes.areaCode !== t.area_code) {
       const a = await tx.selectFrom('areas').select('code').where('code', '=', changes.areaCode).executeTakeFirst();
-      if (!a) throw new AppError('area_unknown', 422, `unknown area ${changes.areaCode}`, 'Địa bàn không hợp lệ.');
+      if (!a) throw new AppError('area_unknown', 422, 'unknown area', 'Địa bàn không hợp lệ.');
       set.area_code = a.code;
       data.area = { from: t.area_code, to: a.code };
     }
@@ -166,51 +195,57 @@ export async function updateTicket(db: Db, ticketId: number, actor: Actor, chang
       ...set, updated_at: new Date(), needs_triage: category === null || area === null,
       ...(triaged ? { status: 'triaged' } : {}),
     }).where('id', '=', ticketId).execute();
+    // A new category or priority can move the deadlines; the hook re-plans the timers.
+    const more = onStatus ? await onStatus(tx, ticketId) : undefined;
     const events = await appendEvents(tx, [
       { ticketId, type: 'ticket.updated', actor: who(actor), data },
       ...(triaged ? [{ ticketId, type: 'ticket.triaged', actor: who(actor), data: { from: 'new', to: 'triaged' } }] : []),
     ]);
-    // A new category or priority can move the deadlines; the hook re-plans the timers.
-    const more = onStatus ? await onStatus(tx, ticketId) : undefined;
-    return [...events, ...(more ?? [])];
+    return [...(more ?? []), ...events];
   });
 }
 
-/** Sends the ticket to the ward force of a unit, with instructions; the unit must have an officer. */
+/**
+ * Sends the ticket to the ward force of a unit, with instructions; the unit must have an
+ * officer. One transaction, every check first: a refused dispatch changes nothing.
+ */
 export async function dispatchTicket(db: Db, ticketId: number, actor: Actor, opts: { areaCode?: string; instructions?: string; onStatus?: StatusHook }): Promise<DomainEvent[]> {
-  const t = await db.selectFrom('tickets').select(['area_code']).where('id', '=', ticketId).executeTakeFirst();
-  if (!t) throw new AppError('ticket_not_found', 404, `ticket ${ticketId} not found`, 'Không tìm thấy hồ sơ.');
-  const area = opts.areaCode ?? t.area_code;
-  if (!area) throw new AppError('dispatch_area_missing', 422, 'the ticket has no unit; set one first', 'Hồ sơ chưa có địa bàn, vui lòng chọn phường/xã trước khi chuyển.');
-  const officers = await db.selectFrom('users').select('id').where('role', '=', 'ward_officer').where('disabled', '=', false)
-    .where((eb) => eb(eb.fn('jsonb_exists', [eb.ref('area_codes'), eb.val(area)]), '=', true)).limit(1).execute();
-  if (officers.length === 0) {
-    throw new AppError('dispatch_no_officer', 422, `no ward officer is assigned to area ${area}`, 'Phường/xã này chưa có cán bộ nhận nhiệm vụ trên hệ thống.', { area });
-  }
-  await db.updateTable('tickets').set({ dispatched_area: area, dispatched_at: new Date(), area_code: area }).where('id', '=', ticketId).execute();
-  return changeStatus(db, ticketId, actor, 'dispatched', { note: opts.instructions, data: { area, instructions: opts.instructions ?? null }, onStatus: opts.onStatus });
+  const instructions = staffText('instructions', opts.instructions);
+  return db.transaction().execute(async (tx) => {
+    const t = await lockTicket(tx, ticketId);
+    checkTransition(t, actor, 'dispatched');
+    const area = opts.areaCode ?? t.area_code;
+    if (!area) throw new AppError('dispatch_area_missing', 422, 'the ticket has no unit; set one first', 'Hồ sơ chưa có địa bàn, vui lòng chọn phường/xã trước khi chuyển.');
+    const officers = await tx.selectFrom('users').select('id').where('role', '=', 'ward_officer').where('disabled', '=', false)
+      .where((eb) => eb(eb.fn('jsonb_exists', [eb.ref('area_codes'), eb.val(area)]), '=', true)).limit(1).execute();
+    if (officers.length === 0) {
+      throw new AppError('dispatch_no_officer', 422, `no ward officer is assigned to area ${area}`, 'Phường/xã này chưa có cán bộ nhận nhiệm vụ trên hệ thống.', { area });
+    }
+    await tx.updateTable('tickets').set({ dispatched_area: area, dispatched_at: new Date(), area_code: area }).where('id', '=', ticketId).execute();
+    return applyStatus(tx, t, actor, 'dispatched', instructions, { data: { area, instructions: instructions ?? null }, onStatus: opts.onStatus });
+  });
 }
 
 /** An internal note on the ticket (never shown to citizens). */
 export async function addNote(db: Db, ticketId: number, actor: Actor, text: string): Promise<DomainEvent[]> {
-  const body = text.trim();
-  if (!body) throw new AppError('note_empty', 422, 'note text is required', 'Vui lòng nhập nội dung ghi chú.');
-  if (body.length > 4000) throw new AppError('note_too_long', 422, 'note is longer than 4000 characters', 'Ghi chú quá dài.');
+  const body = staffText('note', text, true);
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
-    assertArea(actor, t.dispatched_area ?? t.area_code);
+    assertUnit(actor, t);
     return appendEvents(tx, [{ ticketId, type: 'ticket.note', actor: who(actor), data: { text: body } }]);
   });
 }
 
-/** Queues an answer to the citizens of the ticket (or one report's citizen) on the channel they used. */
+/**
+ * Queues an answer to the citizens of the ticket on the channel each used, or to one report's
+ * citizen only. An answer to all of them is public on the ticket's timeline; an answer to one
+ * report shows only on that report's own tracking page (`publicStatus`), never on the others'.
+ */
 export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, text: string, reportId?: number): Promise<DomainEvent[]> {
-  const body = text.trim();
-  if (!body) throw new AppError('reply_empty', 422, 'reply text is required', 'Vui lòng nhập nội dung trả lời.');
-  if (body.length > 2000) throw new AppError('reply_too_long', 422, 'reply is longer than 2000 characters', 'Nội dung trả lời quá dài.');
+  const body = staffText('reply', text, true);
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
-    assertArea(actor, t.area_code);
+    assertUnit(actor, t);
     let q = tx.selectFrom('reports').select(['id', 'channel', 'code']).where('ticket_id', '=', ticketId);
     if (reportId !== undefined) q = q.where('id', '=', reportId);
     const reports = await q.execute();
@@ -219,6 +254,10 @@ export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, te
       ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'reply', body, created_by: actor.id,
     }))).returning('id').execute();
     for (const r of rows) await enqueue(tx, OUTBOUND_JOB, { id: r.id }, { key: `outbound:${r.id}` });
-    return appendEvents(tx, [{ ticketId, type: 'ticket.replied', actor: who(actor), public: true, data: { text: body, reports: reports.map((r) => r.code) } }]);
+    const toOne = reportId !== undefined;
+    return appendEvents(tx, [{
+      ticketId, type: 'ticket.replied', actor: who(actor), public: !toOne,
+      data: { text: body, reports: reports.map((r) => r.code), ...(toOne ? { to_report: reports[0]!.code } : {}) },
+    }]);
   });
 }

@@ -1,4 +1,5 @@
 import type { DbOrTx } from './schema.ts';
+import { jsonParam } from './records.ts';
 
 export interface EnqueueOptions {
   /** Jobs with the same kind and key are enqueued once. */
@@ -11,7 +12,7 @@ export interface EnqueueOptions {
 export async function enqueue(db: DbOrTx, kind: string, payload: Record<string, unknown>, opts: EnqueueOptions = {}): Promise<void> {
   await db.insertInto('jobs')
     .values({
-      kind, key: opts.key ?? null, payload: JSON.stringify(payload),
+      kind, key: opts.key ?? null, payload: jsonParam(payload),
       run_at: opts.runAt ?? new Date(), max_attempts: opts.maxAttempts ?? 10,
     })
     .onConflict((oc) => oc.columns(['kind', 'key']).doNothing())

@@ -2,14 +2,26 @@ import { sql } from 'kysely';
 import type { DbOrTx } from './schema.ts';
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+// eslint-disable-next-line no-control-regex -- NUL is what PostgreSQL refuses
+const REFUSED = /[\u0000\ud800-\udfff]/;
+
+/** A string as PostgreSQL's jsonb takes it: NUL and lone surrogates become U+FFFD. */
+const storable = (s: string) => (REFUSED.test(s) ? s.replace(LONE_SURROGATE, '\ufffd').replaceAll('\u0000', '\ufffd') : s);
 
 /**
- * JSON text for a jsonb parameter. A lone surrogate (half an emoji, from a cut string or a
- * client's "\\ud83d") is refused by PostgreSQL's JSON parser, and would fail every row sent with
- * it; it becomes U+FFFD, as it does in a text parameter.
+ * JSON text for a jsonb parameter. PostgreSQL's JSON parser refuses a NUL (`\u0000`) and a lone
+ * surrogate (half an emoji, from a cut string or a client's "\ud83d") in any string or key, and
+ * one such value would fail every row sent with it: each becomes U+FFFD, as a lone surrogate
+ * does in a text parameter. Raw payloads keep everything else exactly as it arrived.
  */
 export function jsonParam(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'string' && /[\ud800-\udfff]/.test(v) ? v.replace(LONE_SURROGATE, '\ufffd') : v));
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (typeof v === 'string') return storable(v);
+    if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).some((k) => REFUSED.test(k))) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [storable(k), x]));
+    }
+    return v;
+  });
 }
 
 /** PostgreSQL types of the columns written, by column name. */

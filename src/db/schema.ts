@@ -100,6 +100,8 @@ export interface TicketTable {
   dispatched_area: string | null;
   dispatched_at: NullableTimestamp;
   acknowledged_at: NullableTimestamp;
+  /** Place keys its reports named (core/text.ts placeKeys), first named first; null before 0007. */
+  place_keys: Json<string[]> | null;
 }
 
 export interface OutboundMessageTable {

@@ -11,6 +11,7 @@ import {
 import type { Role } from '../core/users.ts';
 import type { Db } from '../db/schema.ts';
 import { isSameOrigin } from '../intake/form-token.ts';
+import { formText, readForm, readJsonObject } from '../intake/request-body.ts';
 import { forbiddenPage, loginPage } from './auth-pages.ts';
 import { errorBody } from './errors.ts';
 
@@ -267,16 +268,14 @@ export function authRoutes(opts: AuthRoutesOptions): Hono<AuthEnv> {
 /** username, password and next from an urlencoded, multipart or JSON body. */
 async function readLoginFields(c: Context): Promise<{ username?: string; password?: string; next?: string }> {
   const type = c.req.header('content-type') ?? '';
-  const str = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined);
   if (type.startsWith('application/json')) {
-    const body: unknown = await c.req.json().catch(() => null);
-    if (!body || typeof body !== 'object') throw new AppError('invalid_json', 400, 'body is not a JSON object', 'Dữ liệu gửi lên không hợp lệ.');
-    const o = body as Record<string, unknown>;
+    const o = await readJsonObject(c);
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     return { username: str(o.username), password: str(o.password), next: str(o.next) };
   }
   if (!type.startsWith('application/x-www-form-urlencoded') && !type.startsWith('multipart/form-data')) {
     throw new AppError('content_type_unsupported', 415, 'send the form as application/x-www-form-urlencoded or multipart/form-data', 'Định dạng dữ liệu không được hỗ trợ.');
   }
-  const form = await c.req.parseBody();
-  return { username: str(form['username']), password: str(form['password']), next: str(form['next']) };
+  const form = await readForm(c);
+  return { username: formText(form, 'username'), password: formText(form, 'password'), next: formText(form, 'next') };
 }

@@ -14,6 +14,10 @@ import {
 } from '../core/workflow.ts';
 import type { Attachment, Db } from '../db/schema.ts';
 import { checkPhoto, photoTooLarge, type FileStore } from '../intake/file-store.ts';
+import { bodyLimit } from '../intake/body-limit.ts';
+import { formFiles, formText, readForm, readJsonObject } from '../intake/request-body.ts';
+import { staffText } from '../core/staff-text.ts';
+import { cleanText } from '../core/text.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 
 export interface ConsoleApiDeps {
@@ -30,24 +34,39 @@ const STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress',
 
 const actorOf = (c: Context<AuthEnv>): Actor => c.get('user');
 
-async function body(c: Context): Promise<Record<string, unknown>> {
-  try {
-    const b = await c.req.json();
-    if (b && typeof b === 'object' && !Array.isArray(b)) return b as Record<string, unknown>;
-  } catch {
-    // fall through
-  }
-  throw new AppError('invalid_json', 400, 'request body must be a JSON object', 'Dữ liệu gửi lên không hợp lệ.');
-}
+/** The JSON body of a staff request (see readJsonObject). */
+const body = (c: Context) => readJsonObject(c);
 
+/**
+ * A string field of a staff request, cleaned (no control characters, NFC): codes and words
+ * alike. How long a note, a reply or a reason may be is the core service's rule (`staffText`);
+ * the body limit bounds everything else.
+ */
 const text = (v: unknown, field: string, required = true): string | undefined => {
   if (v === undefined || v === null || v === '') {
     if (required) throw new AppError('field_missing', 422, `${field} is required`, 'Thiếu thông tin bắt buộc.', { field });
     return undefined;
   }
   if (typeof v !== 'string') throw new AppError('field_invalid', 422, `${field} must be a string`, 'Dữ liệu không hợp lệ.', { field });
-  return v;
+  return cleanText(v);
 };
+
+/** A database id from a path or a body: a positive 32-bit integer, else `notFound()`'s error. */
+const idOf = (v: unknown, notFound: () => AppError): number => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,10}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 2_147_483_647) throw notFound();
+  return n;
+};
+
+/** A short filter or code from a query string: cleaned, and at most `max` characters. */
+const shortParam = (v: string | undefined, max = 64): string | undefined => {
+  if (!v) return undefined;
+  const s = cleanText(v.slice(0, max * 4)).trim().slice(0, max);
+  return s || undefined;
+};
+
+/** Body limits: JSON commands are small; the ward's resolution carries photos. */
+const JSON_MAX_BYTES = 64 * 1024;
 
 /**
  * The agents' console and the ward forces' API (see the console contract in the README). Every
@@ -57,11 +76,21 @@ const text = (v: unknown, field: string, required = true): string | undefined =>
 export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const { db } = deps;
+  const tooLarge = () => { throw new AppError('payload_too_large', 413, 'request body is too large', 'Dữ liệu gửi lên quá lớn.'); };
+  const jsonLimit = bodyLimit({ maxSize: JSON_MAX_BYTES, onError: tooLarge });
+  const photosLimit = bodyLimit({ maxSize: deps.uploadMaxBytes * REPORT_LIMITS.photosMax + 1024 * 1024, onError: tooLarge });
+  for (const prefix of ['/api/console/*', '/api/ward/*']) {
+    app.use(prefix, (c, next) => {
+      if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+      const photos = c.req.path.endsWith('/resolve') && (c.req.header('content-type') ?? '').startsWith('multipart/');
+      return (photos ? photosLimit : jsonLimit)(c, next);
+    });
+  }
   const publish = (events: DomainEvent[]) => deps.events.publish(events);
   const ticketId = async (raw: string) => {
     const code = canonicalCode(raw);
     const t = code ? await db.selectFrom('tickets').select('id').where('code', '=', code).executeTakeFirst() : undefined;
-    if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${raw}`, 'Không tìm thấy hồ sơ.');
+    if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${raw.slice(0, 40)}`, 'Không tìm thấy hồ sơ.');
     return t.id;
   };
   const ok = (c: Context, events: DomainEvent[]) => {
@@ -86,15 +115,16 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
 
   app.get('/api/console/queue', staff, async (c) => {
     const q = c.req.query();
-    const status = q.status ? q.status.split(',').filter((s) => STATUSES.includes(s)) : undefined;
-    const f: QueueFilters = { status, channel: q.channel || undefined, category: q.category || undefined, area: q.area || undefined, q: q.q || undefined };
+    const status = q.status ? q.status.slice(0, 200).split(',').filter((s) => STATUSES.includes(s)) : undefined;
+    const f: QueueFilters = { status, channel: shortParam(q.channel), category: shortParam(q.category), area: shortParam(q.area), q: shortParam(q.q, 200) };
     return c.json({ items: await listQueue(db, actorOf(c), f) });
   });
 
   app.get('/api/console/tickets/:code', anyone, async (c) => c.json(await ticketDetail(db, actorOf(c), c.req.param('code'))));
 
   app.get('/api/console/areas/:code/shape', anyone, async (c) => {
-    const a = await db.selectFrom('areas').select(['code', 'name', 'geometry']).where('code', '=', c.req.param('code')).executeTakeFirst();
+    const code = c.req.param('code');
+    const a = /^[\w.-]{1,64}$/.test(code) ? await db.selectFrom('areas').select(['code', 'name', 'geometry']).where('code', '=', code).executeTakeFirst() : undefined;
     if (!a) throw new AppError('area_unknown', 404, 'no such area', 'Không tìm thấy địa bàn.');
     c.header('Cache-Control', 'private, max-age=3600');
     return c.json(a);
@@ -134,14 +164,13 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
   app.post('/api/console/tickets/:code/dispatch', staff, async (c) => {
     const b = await body(c);
     const instructions = text(b.instructions, 'instructions', false);
-    if (instructions && instructions.length > 2000) throw new AppError('instructions_too_long', 422, 'instructions are too long', 'Chỉ đạo quá dài.');
     return ok(c, await dispatchTicket(db, await ticketId(c.req.param('code')), actorOf(c), { areaCode: text(b.area, 'area', false), instructions, onStatus: deps.onStatus }));
   });
 
   app.post('/api/console/tickets/:code/reply', staff, async (c) => {
     const b = await body(c);
-    const report = b.report === undefined || b.report === null ? undefined : Number(b.report);
-    if (report !== undefined && !Number.isInteger(report)) throw new AppError('field_invalid', 422, 'report must be a report id', 'Dữ liệu không hợp lệ.');
+    const report = b.report === undefined || b.report === null ? undefined
+      : idOf(b.report, () => new AppError('field_invalid', 422, 'report must be a report id', 'Dữ liệu không hợp lệ.', { field: 'report' }));
     return ok(c, await replyToCitizens(db, await ticketId(c.req.param('code')), actorOf(c), text(b.text, 'text')!, report));
   });
 
@@ -175,8 +204,7 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
 
   app.post('/api/console/identities/:id/unlink', staff, async (c) => {
     const b = await body(c);
-    const id = Number(c.req.param('id'));
-    if (!Number.isInteger(id)) throw new AppError('identity_not_found', 404, 'no such identity', 'Không tìm thấy định danh.');
+    const id = idOf(c.req.param('id'), () => new AppError('identity_not_found', 404, 'no such identity', 'Không tìm thấy định danh.'));
     const r = await unlinkIdentity(db, id, `user:${actorOf(c).username}`, text(b.reason, 'reason')!);
     return c.json({ ok: true, citizen: r.citizenId, reports: r.movedReports.length });
   });
@@ -194,14 +222,14 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
     let note: string | undefined;
     let photos: File[] = [];
     if (type.startsWith('multipart/form-data') || type.startsWith('application/x-www-form-urlencoded')) {
-      const form = await c.req.parseBody({ all: true });
-      note = typeof form.note === 'string' ? form.note : undefined;
-      const p = form.photos;
-      photos = (Array.isArray(p) ? p : p ? [p] : []).filter((x): x is File => x instanceof File && x.size > 0);
+      const form = await readForm(c);
+      note = text(formText(form, 'note'), 'note', false);
+      photos = formFiles(form, 'photos').filter((f) => f.size > 0);
     } else {
       note = text((await body(c)).note, 'note', false);
     }
-    if (!note?.trim()) throw new AppError('resolve_note_missing', 422, 'a note on what was done is required', 'Vui lòng ghi kết quả xử lý.');
+    // Checked before the photos are read and stored (changeStatus checks it again).
+    staffText('result', note, true);
     if (photos.length > REPORT_LIMITS.photosMax) throw new AppError('too_many_photos', 422, `at most ${REPORT_LIMITS.photosMax} photos`, `Chỉ gửi tối đa ${REPORT_LIMITS.photosMax} ảnh.`);
     const attachments: Attachment[] = [];
     for (const f of photos) {
@@ -210,7 +238,7 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
       const t = await checkPhoto(bytes, deps.uploadMaxBytes, f.name);
       attachments.push(await deps.files.put(bytes, t.mime, t.ext));
     }
-    return ok(c, await changeStatus(db, await ticketId(c.req.param('code')), actorOf(c), 'resolved', { note: note.trim(), attachments, onStatus: deps.onStatus }));
+    return ok(c, await changeStatus(db, await ticketId(c.req.param('code')), actorOf(c), 'resolved', { note, attachments, onStatus: deps.onStatus }));
   });
   return app;
 }

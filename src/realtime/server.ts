@@ -8,6 +8,7 @@ import { Server, type ExtendedError, type Socket } from 'socket.io';
 import { canonicalCode } from '../core/codes.ts';
 import type { DomainEvent, EventBus } from '../core/events.ts';
 import { sessionId } from '../core/sessions.ts';
+import { unitOf, unitSql } from '../core/tickets.ts';
 import type { Role } from '../core/users.ts';
 import type { Db } from '../db/schema.ts';
 import { canAccessArea, SESSION_COOKIE, userFromCookieHeader } from '../http/auth.ts';
@@ -322,14 +323,14 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
     let q = db.selectFrom('ticket_events').innerJoin('tickets', 'tickets.id', 'ticket_events.ticket_id')
       .select([
         'ticket_events.id', 'ticket_events.type', 'ticket_events.actor', 'ticket_events.data', 'ticket_events.created_at',
-        'tickets.code', 'tickets.area_code',
+        'tickets.code', unitSql().as('unit'),
       ])
       .where('ticket_events.id', '>', after);
-    if (!staff) q = q.where('tickets.area_code', 'in', user.areaCodes);
+    if (!staff) q = q.where(unitSql(), 'in', user.areaCodes);
     const rows = await q.orderBy('ticket_events.id').limit(replayLimit + 1).execute();
     if (rows.length > replayLimit) return null;
     return rows.map((r) => toTicketEventMessage({
-      seq: Number(r.id), type: r.type, ticketId: 0, ticketCode: r.code, areaCode: r.area_code, actor: r.actor,
+      seq: Number(r.id), type: r.type, ticketId: 0, ticketCode: r.code, areaCode: r.unit, actor: r.actor,
       data: r.data as Record<string, unknown>, at: r.created_at,
     }));
   }
@@ -384,7 +385,7 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
       if (tooMany()) return refuseTooMany();
       db.selectFrom('tickets').select(['area_code', 'dispatched_area']).where('code', '=', code).executeTakeFirst().then((t) => {
         if (!t) return reply(ack, failed('ticket_not_found', `no ticket ${code}`));
-        if (!canAccessArea(user, t.dispatched_area ?? t.area_code)) return reply(ack, failed('ticket_forbidden', 'this ticket is outside your units'));
+        if (!canAccessArea(user, unitOf(t))) return reply(ack, failed('ticket_forbidden', 'this ticket is outside your units'));
         if (!socket.connected) return;
         if (tooMany()) return refuseTooMany();
         void socket.join(ticketRoom(code));
