@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { isAppError } from './core/errors.ts';
@@ -11,6 +12,8 @@ import { createLogger } from './log.ts';
 import { createRuntime } from './runtime.ts';
 import { startServer } from './server.ts';
 import { runReplay } from './replay.ts';
+import { IntakeService } from './intake/intake-service.ts';
+import { readPoisoned, retryPoisoned, Spool, type PoisonedEntry } from './intake/spool.ts';
 
 function config(): Config {
   try {
@@ -121,6 +124,24 @@ program.command('replay')
       areasFile: opts.areas, areaCodeProp: opts.areaCodeProp, areaNameProp: opts.areaNameProp, batchSize: opts.batch,
     });
     if (r.errors) process.stderr.write(`replay: ${r.errors} lines had errors (see their error lines)\n`);
+  });
+
+program.command('spool')
+  .description('reports acknowledged while the database was unreachable: those waiting in DATA_DIR/spool, and those set aside because the database refuses them')
+  .option('--retry', 'store the set-aside reports again (after a fix); those still refused stay set aside')
+  .action(async (opts: { retry?: boolean }) => {
+    const cfg = config();
+    const dir = path.join(cfg.dataDir, 'spool');
+    const waiting = (await Spool.open(dir)).depth();
+    const show = (p: PoisonedEntry) => `  ${p.entry.code}  ${p.entry.channel}  received ${p.entry.receivedAt}  set aside ${p.at}  ${p.error.code}: ${p.error.message}`;
+    const poisoned = await readPoisoned(dir);
+    console.log(`${dir}: ${waiting} waiting for the database (the server drains them), ${poisoned.length} set aside`);
+    for (const p of poisoned) console.log(show(p));
+    if (!opts.retry || poisoned.length === 0) return;
+    const r = await withDb((db) => retryPoisoned(dir, (e) => new IntakeService(db).storeSpooled(e)));
+    console.log(`stored ${r.stored}; still refused ${r.still.length}`);
+    for (const p of r.still) console.log(show(p));
+    if (r.still.length) process.exitCode = 1;
   });
 
 const user = program.command('user').description('accounts');

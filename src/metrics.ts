@@ -11,5 +11,7 @@ export const metrics = {
   jobBatchSize: new Histogram({ name: 'phananh_job_batch_size', help: 'Jobs per run (1 for kinds that are not batched)', labelNames: ['kind'], buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [registry] }),
   http: new Histogram({ name: 'phananh_http_request_duration_seconds', help: 'HTTP request duration by route and status', labelNames: ['method', 'route', 'status'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry] }),
   spoolDepth: new Gauge({ name: 'phananh_spool_depth', help: 'Inbound messages acknowledged from the local spool and not yet stored in the database', registers: [registry] }),
+  spoolPoisoned: new Counter({ name: 'phananh_spool_poisoned_total', help: 'Spooled messages the database refused for themselves, set aside in spool/poison.jsonl', registers: [registry] }),
+  spoolPoisonedNow: new Gauge({ name: 'phananh_spool_poisoned', help: 'Spooled messages set aside in spool/poison.jsonl, waiting for an operator', registers: [registry] }),
   jobsPending: new Gauge({ name: 'phananh_jobs_pending', help: 'Jobs due or waiting for retry', registers: [registry] }),
 };

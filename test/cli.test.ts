@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FeatureCollection } from 'geojson';
 import { sql } from 'kysely';
@@ -85,5 +85,26 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     expect(r.stdout).not.toContain('imported');
     const rows = await inspect((db) => db.selectFrom('areas').select('code').where('code', 'in', ['B-1', 'B-2']).execute());
     expect(rows).toEqual([]);
+  });
+
+  it('spool lists the reports set aside, and --retry stores them under the codes their senders were given', async () => {
+    const dir = path.join(box.dataDir, 'spool');
+    mkdirSync(dir, { recursive: true });
+    const entry = {
+      channel: 'app', externalId: 'cli-poison-1', payload: { text: 'Ngập nước' }, receivedAt: '2026-12-01T03:00:00.000Z',
+      code: 'PA-CL1P0150', requestHash: 'x', report: { text: 'Ngập nước trước chợ Bến Thành', citizen: {}, attachments: [] },
+    };
+    writeFileSync(path.join(dir, 'poison.jsonl'), `${JSON.stringify({ entry, error: { code: '23514', message: 'check violated' }, at: '2026-12-01T03:00:01.000Z' })}\n`);
+    const listed = await cli('spool');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('0 waiting for the database');
+    expect(listed.stdout).toContain('1 set aside');
+    expect(listed.stdout).toContain('PA-CL1P0150  app  received 2026-12-01T03:00:00.000Z');
+    const retried = await cli('spool', '--retry');
+    expect(retried.stdout).toContain('stored 1; still refused 0');
+    expect(retried.code).toBe(0);
+    expect(existsSync(path.join(dir, 'poison.jsonl'))).toBe(false);
+    const row = await inspect((db) => db.selectFrom('inbound_messages').select(['code', 'received_at']).where('external_id', '=', 'cli-poison-1').executeTakeFirst());
+    expect(row?.code).toBe('PA-CL1P0150');
   });
 });

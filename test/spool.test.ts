@@ -2,13 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { AppError } from '../src/core/errors.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { isConnectionError } from '../src/db/connection-error.ts';
 import { IntakeService, payloadHash } from '../src/intake/intake-service.ts';
-import { Spool, type SpoolEntry } from '../src/intake/spool.ts';
+import { POISON_AFTER_PASSES, POISON_FILE, readPoisoned, retryPoisoned, Spool, type SpoolEntry } from '../src/intake/spool.ts';
 import { createLogger } from '../src/log.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { freshDb, TEST_DB } from './support/db.ts';
@@ -166,6 +167,51 @@ describe('Spool', () => {
     await spool.close();
   });
 
+  it('sets aside an entry the database refuses for itself, stores the ones after it, and stores it on retry after a fix', async () => {
+    const { spool, dir, accepted } = await spoolThree('t-poison');
+    const intake = liveIntake(spool);
+    await sql`alter table inbound_messages add constraint test_poison check (not (channel = 't-poison' and external_id = 'k1'))`.execute(live.db);
+    try {
+      expect(await spool.drain((e) => intake.storeSpooled(e))).toBe(2);
+    } finally {
+      await sql`alter table inbound_messages drop constraint test_poison`.execute(live.db);
+    }
+    expect(spool.depth()).toBe(0);
+    expect(await spool.poisoned()).toBe(1);
+    expect((await rows('t-poison')).map((r) => r.code)).toEqual([accepted[0]!.code, accepted[2]!.code]);
+    const [set] = await readPoisoned(dir);
+    expect(set).toMatchObject({ entry: { channel: 't-poison', externalId: 'k1', code: accepted[1]!.code }, error: { code: '23514' } });
+    // A restart finds it set aside, not spooled; the next drain leaves it be.
+    const restarted = await Spool.open(dir);
+    expect(restarted.depth()).toBe(0);
+    expect(await restarted.poisoned()).toBe(1);
+    expect(await restarted.drain((e) => intake.storeSpooled(e))).toBe(0);
+    // After the fix, a retry stores it under the code its sender was given.
+    expect(await retryPoisoned(dir, (e) => intake.storeSpooled(e))).toEqual({ stored: 1, still: [] });
+    expect(await spool.poisoned()).toBe(0);
+    expect(readdirSync(dir)).not.toContain(POISON_FILE);
+    expect((await rows('t-poison')).map((r) => r.code).sort()).toEqual(accepted.map((a) => a.code).sort());
+    await spool.close();
+  });
+
+  it('retries an entry a failure of the moment stops at, and sets it aside only after POISON_AFTER_PASSES passes', async () => {
+    const { spool } = await spoolThree('t-deadlock');
+    const intake = liveIntake(spool);
+    const store = async (e: SpoolEntry) => {
+      if (e.externalId === 'k1') throw Object.assign(new Error('deadlock detected'), { code: '40P01' });
+      await intake.storeSpooled(e);
+    };
+    for (let pass = 1; pass < POISON_AFTER_PASSES; pass++) {
+      await expect(spool.drain(store)).rejects.toThrow('deadlock');
+      expect(spool.depth()).toBe(2);
+    }
+    expect(await spool.drain(store)).toBe(1);
+    expect(spool.depth()).toBe(0);
+    expect(await spool.poisoned()).toBe(1);
+    expect(await rows('t-deadlock')).toHaveLength(2);
+    await spool.close();
+  });
+
   it('refuses with intake_unavailable (503) when the spool cannot be written, and acknowledges nothing', async () => {
     const file = path.join(tmp(), 'a-file');
     writeFileSync(file, 'not a folder');
@@ -181,8 +227,13 @@ describe('Spool', () => {
 
   it('does not spool what the database refused for another reason', async () => {
     const spool = await Spool.open(tmp());
-    // A NUL byte is refused by PostgreSQL (22P05): a bad request, not an outage.
-    await expect(liveIntake(spool).accept({ channel: 't-bad', externalId: 'nul\u0000', payload: text(1) })).rejects.not.toMatchObject({ code: 'intake_unavailable' });
+    // A constraint violation (23514) is a bad request, not an outage.
+    await sql`alter table inbound_messages add constraint test_refuse check (external_id <> 'refused')`.execute(live.db);
+    try {
+      await expect(liveIntake(spool).accept({ channel: 't-bad', externalId: 'refused', payload: text(1) })).rejects.not.toMatchObject({ code: 'intake_unavailable' });
+    } finally {
+      await sql`alter table inbound_messages drop constraint test_refuse`.execute(live.db);
+    }
     expect(spool.depth()).toBe(0);
   });
 });
@@ -246,11 +297,31 @@ describe.runIf(TEST_DB === 'postgres')('PostgreSQL outage through a runtime', ()
       expect(await (await rt.app.request('/metrics')).text()).toMatch(/^phananh_spool_depth 1$/m);
       expect(((await (await rt.app.request(`/api/v1/reports/${code}`)).json()) as { status: string }).status).toBe('received');
 
-      await link.restore();
-      const until = Date.now() + 15_000;
-      while (rt.spool.depth() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      // A NUL byte acknowledged during the outage, and a report the database will refuse for
+      // itself (a constraint stands for it): neither may hold back the report after them.
+      const nul = await postReport(rt, reportBody({ text: 'Ngập\u0000 nước sâu trước chợ Bến Thành' }), { 'Idempotency-Key': 'outage-nul' });
+      expect(nul.status).toBe(201);
+      const refused = await postReport(rt, reportBody(), { 'Idempotency-Key': 'outage-refused' });
+      expect(refused.status).toBe(201);
+      const last = await postReport(rt, reportBody(), { 'Idempotency-Key': 'outage-last' });
+      const lastCode = ((await last.json()) as { code: string }).code;
+      expect(rt.spool.depth()).toBe(4);
+
+      await sql`alter table inbound_messages add constraint test_outage_refused check (external_id <> 'outage-refused')`.execute(live.db);
+      try {
+        await link.restore();
+        const until = Date.now() + 15_000;
+        while (rt.spool.depth() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      } finally {
+        await sql`alter table inbound_messages drop constraint test_outage_refused`.execute(live.db);
+      }
       expect(rt.spool.depth()).toBe(0);
-      expect((await rt.app.request('/healthz')).status).toBe(200);
+      const healthy = await rt.app.request('/healthz');
+      expect(healthy.status).toBe(200);
+      expect(await healthy.json()).toEqual({ ok: true, poisoned: 1 });
+      expect(await (await rt.app.request('/metrics')).text()).toMatch(/^phananh_spool_poisoned 1$/m);
+      await rt.worker.idle();
+      expect(((await (await rt.app.request(`/api/v1/reports/${lastCode}`)).json()) as { ticket: string | null }).ticket).toMatch(/^TK-/);
       await rt.worker.idle();
       const after = (await (await rt.app.request(`/api/v1/reports/${code}`)).json()) as { code: string; ticket: string | null };
       expect(after.code).toBe(code);

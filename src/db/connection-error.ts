@@ -29,3 +29,17 @@ export function isConnectionError(err: unknown, depth = 0): boolean {
   if (Array.isArray(e.errors) && e.errors.some((x) => isConnectionError(x, depth + 1))) return true;
   return isConnectionError(e.cause, depth + 1);
 }
+
+// 40001 serialization_failure, 40P01 deadlock_detected, 53xxx insufficient resources, 55P03
+// lock_not_available, 57014 query_canceled (a statement timeout), 58xxx system errors.
+const TRANSIENT = /^(40001|40P01|53...|55P03|57014|58...)$/;
+
+/**
+ * True when the database refused a statement for a reason of the moment (a deadlock, a timeout,
+ * no memory) that the same statement may not meet again: worth a retry. A data or constraint
+ * error, or an error that is not the database's at all, is not.
+ */
+export function isTransientError(err: unknown): boolean {
+  const code = err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && TRANSIENT.test(code);
+}

@@ -20,8 +20,8 @@ export interface AppDeps {
   channelContext: ChannelContext;
   /** The staff console and ward API; absent on the edge entry, which serves residents only. */
   console?: { events: EventBus; onStatus?: StatusHook };
-  /** The intake spool (spool.ts), for its depth in /healthz and /metrics; absent on the edge entry. */
-  spool?: { depth(): number };
+  /** The intake spool (spool.ts), for its depth and set-aside entries in /healthz and /metrics; absent on the edge entry. */
+  spool?: { depth(): number; poisoned(): Promise<number> };
   /** The bundled console and ward front end (web-assets.ts: loadWebAssets); absent on the edge entry. */
   webAssets?: () => Promise<WebAssetsResult>;
 }
@@ -45,17 +45,23 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/healthz', async (c) => {
     const spooled = deps.spool?.depth() ?? 0;
+    // Set aside by the drain (the database refuses them): healthy, but an operator must look.
+    const poisoned = (await deps.spool?.poisoned().catch(() => 0)) ?? 0;
+    const extra = { ...(spooled > 0 ? { spooled } : {}), ...(poisoned > 0 ? { poisoned } : {}) };
     try {
       await sql`select 1`.execute(deps.db);
       // Back up and still draining the spool: healthy, and says how much is left.
-      return c.json(spooled > 0 ? { ok: true, spooled } : { ok: true });
+      return c.json({ ok: true, ...extra });
     } catch {
-      return c.json({ ok: false, degraded: 'database', spooled }, 503);
+      return c.json({ ok: false, degraded: 'database', spooled, ...(poisoned > 0 ? { poisoned } : {}) }, 503);
     }
   });
 
   app.get('/metrics', async (c) => {
-    if (deps.spool) metrics.spoolDepth.set(deps.spool.depth());
+    if (deps.spool) {
+      metrics.spoolDepth.set(deps.spool.depth());
+      metrics.spoolPoisonedNow.set(await deps.spool.poisoned().catch(() => 0));
+    }
     try {
       const row = await deps.db.selectFrom('jobs').select((eb) => eb.fn.countAll<number>().as('n'))
         .where('done_at', 'is', null).where('failed_at', 'is', null)

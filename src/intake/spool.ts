@@ -1,11 +1,13 @@
-import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalCode } from '../core/codes.ts';
 import { AppError } from '../core/errors.ts';
 import type { InboundReport } from '../core/report-input.ts';
 import { STATUS_VI } from '../core/tickets.ts';
 import type { PublicStatus } from '../core/tracking.ts';
+import { isConnectionError, isTransientError } from '../db/connection-error.ts';
 import type { Logger } from '../log.ts';
+import { metrics } from '../metrics.ts';
 
 /** One inbound message acknowledged while the database was unreachable. */
 export interface SpoolEntry {
@@ -23,7 +25,22 @@ export interface SpoolEntry {
 /** Stores one spooled entry in the database; must be idempotent on (channel, externalId). */
 export type SpoolStore = (entry: SpoolEntry) => Promise<void>;
 
+/** An entry the database refused for itself (not for an outage), set aside so the rest go on. */
+export interface PoisonedEntry {
+  entry: SpoolEntry;
+  error: { code: string; message: string };
+  /** ISO 8601: when it was set aside. */
+  at: string;
+}
+
 const ACTIVE = 'active.jsonl';
+/** Entries set aside, kept whole for an operator (`npx phananh spool`); never drained by itself. */
+export const POISON_FILE = 'poison.jsonl';
+/**
+ * A failure of the moment (a deadlock, a timeout) may stop the drain at the same entry this many
+ * passes in a row before the entry is set aside; a refusal of the entry itself sets it aside at once.
+ */
+export const POISON_AFTER_PASSES = 5;
 const SEGMENT = /^seg-(\d{12})\.jsonl$/;
 const segmentName = (n: number) => `seg-${String(n).padStart(12, '0')}.jsonl`;
 const keyOf = (channel: string, externalId: string) => `${channel}\u0000${externalId}`;
@@ -68,6 +85,9 @@ export class Spool {
   #draining: Promise<number> | null = null;
   // How far into a segment the last, interrupted drain got (those entries are stored).
   #progress: { segment: string; count: number } | null = null;
+  /** The entry the last passes stopped at, and how many passes in a row did. */
+  #stuck: { key: string; passes: number } | null = null;
+  #poisonCache: { mtimeMs: number; size: number; count: number } | null = null;
 
   private constructor(readonly dir: string, private readonly log?: Logger) {}
 
@@ -123,9 +143,28 @@ export class Spool {
   }
 
   /**
+   * Entries set aside (in POISON_FILE), counted again whenever the file changes (the spool
+   * command may retry them while the server runs).
+   */
+  async poisoned(): Promise<number> {
+    const file = path.join(this.dir, POISON_FILE);
+    const st = await stat(file).catch(() => null);
+    if (!st) return 0;
+    const c = this.#poisonCache;
+    if (c && c.mtimeMs === st.mtimeMs && c.size === st.size) return c.count;
+    const count = (await readPoisoned(this.dir)).length;
+    this.#poisonCache = { mtimeMs: st.mtimeMs, size: st.size, count };
+    return count;
+  }
+
+  /**
    * Stores every spooled entry, oldest first, through `store`; resolves with how many were
-   * stored. Stops at the first failure (the rest stay spooled, and are retried by the next
-   * call). One drain at a time: a second call while one runs gets the same promise.
+   * stored. An outage (a connection error) stops the drain: the rest stay spooled and the next
+   * call goes on from there. An entry the database refuses for itself (bad data, a constraint)
+   * never blocks the ones after it: it is set aside in POISON_FILE, kept whole, logged once with
+   * its code and counted (`poisoned()`, /healthz, /metrics); so is one that a failure of the
+   * moment stopped POISON_AFTER_PASSES passes in a row. One drain at a time: a second call
+   * while one runs gets the same promise.
    */
   drain(store: SpoolStore): Promise<number> {
     this.#draining ??= this.#drain(store).finally(() => { this.#draining = null; });
@@ -150,16 +189,49 @@ export class Spool {
       const from = this.#progress?.segment === name ? this.#progress.count : 0;
       for (let i = from; i < entries.length; i++) {
         const entry = entries[i]!;
-        await store(entry);
+        if (await this.#storeOrSetAside(store, entry)) stored++;
         this.#progress = { segment: name, count: i + 1 };
         this.#forget(entry);
-        stored++;
       }
       await unlink(file);
       await this.#syncDir();
       this.#progress = null;
     }
     return stored;
+  }
+
+  /** Stores one entry: true when stored, false when set aside; throws to stop the drain. */
+  async #storeOrSetAside(store: SpoolStore, entry: SpoolEntry): Promise<boolean> {
+    try {
+      await store(entry);
+      this.#stuck = null;
+      return true;
+    } catch (err) {
+      if (isConnectionError(err)) throw err;
+      const key = `${keyOf(entry.channel, entry.externalId)}\u0000${entry.code}`;
+      const passes = this.#stuck?.key === key ? this.#stuck.passes + 1 : 1;
+      if (isTransientError(err) && passes < POISON_AFTER_PASSES) {
+        this.#stuck = { key, passes };
+        throw err;
+      }
+      this.#stuck = null;
+      const e = err as { code?: unknown; message?: unknown };
+      const error = { code: typeof e.code === 'string' ? e.code : (err as Error)?.name ?? 'Error', message: String(e.message ?? err).slice(0, 500) };
+      // Durable before the entry leaves the segment: a crash in between sets it aside twice at
+      // worst (the spool command shows it once), never loses it.
+      const line = `${JSON.stringify({ entry, error, at: new Date().toISOString() } satisfies PoisonedEntry)}\n`;
+      const fh = await open(path.join(this.dir, POISON_FILE), 'a', 0o600);
+      try {
+        await fh.appendFile(line, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      metrics.spoolPoisoned.inc();
+      this.log?.error({ code: entry.code, channel: entry.channel, receivedAt: entry.receivedAt, error },
+        'spool: the database refuses this acknowledged report; set aside in spool/poison.jsonl (see `phananh spool`), the others go on');
+      return false;
+    }
   }
 
   async #rebuild(): Promise<void> {
@@ -269,6 +341,56 @@ export class Spool {
     this.#lock = run.catch(() => {});
     return run;
   }
+}
+
+/** The entries set aside in `dir`'s POISON_FILE, each once (a crash may have written one twice). */
+export async function readPoisoned(dir: string): Promise<PoisonedEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(path.join(dir, POISON_FILE), 'utf8');
+  } catch {
+    return [];
+  }
+  const byKey = new Map<string, PoisonedEntry>();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const p = JSON.parse(line) as PoisonedEntry;
+      if (p?.entry && typeof p.entry.code === 'string') byKey.set(`${keyOf(p.entry.channel, p.entry.externalId)}\u0000${p.entry.code}`, p);
+    } catch {
+      // a line torn by a crash during its write: its entry is still in its segment
+    }
+  }
+  return [...byKey.values()];
+}
+
+/**
+ * Tries the set-aside entries of `dir` again through `store` (after a fix): those stored leave
+ * POISON_FILE, the others stay with their new error. The file is replaced atomically.
+ */
+export async function retryPoisoned(dir: string, store: SpoolStore): Promise<{ stored: number; still: PoisonedEntry[] }> {
+  const all = await readPoisoned(dir);
+  const still: PoisonedEntry[] = [];
+  let stored = 0;
+  for (const p of all) {
+    try {
+      await store(p.entry);
+      stored++;
+    } catch (err) {
+      if (isConnectionError(err)) throw err;
+      const e = err as { code?: unknown; message?: unknown };
+      still.push({ ...p, error: { code: typeof e.code === 'string' ? e.code : 'Error', message: String(e.message ?? err).slice(0, 500) }, at: new Date().toISOString() });
+    }
+  }
+  const file = path.join(dir, POISON_FILE);
+  if (still.length === 0) {
+    await unlink(file).catch(() => {});
+  } else {
+    const tmp = `${file}.tmp`;
+    await writeFile(tmp, still.map((p) => `${JSON.stringify(p)}\n`).join(''), { mode: 0o600, flush: true });
+    await rename(tmp, file);
+  }
+  return { stored, still };
 }
 
 /**
