@@ -25,6 +25,7 @@ import { Spool, SpoolDrainer, spooledStatus } from './intake/spool.ts';
 import { sql } from 'kysely';
 import type { Logger } from './log.ts';
 import { Worker } from './workers/worker.ts';
+import { releaseAllLeases } from './workers/queue.ts';
 import { sendOutbound } from './workers/outbound.ts';
 import { OUTBOUND_JOB } from './core/workflow.ts';
 import { Leader } from './workers/leader.ts';
@@ -88,6 +89,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     const seeded = await seedReferenceData(db);
     if (seeded.areas) opts.log.info({ areas: seeded.areas }, 'imported HCMC administrative units');
   }
+  // The embedded database belongs to this process alone: a lease on a job there is one this
+  // process held before it crashed (kill -9, power), and its job must run now, not in seconds.
+  if (handle.kind === 'pglite' && opts.startWorker !== false) {
+    const released = await releaseAllLeases(db);
+    if (released) opts.log.warn({ jobs: released }, 'released the jobs a previous run of this process held when it stopped');
+  }
   const engine = await loadEngine(db);
   const { areas } = engine;
   const events = new EventBus();
@@ -120,8 +127,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const leader = new Leader({ connectionString: leaderUrl, log: opts.log });
   const worker = new Worker({
     db, log: opts.log, concurrency: config.WORKER_CONCURRENCY,
-    // SLA checks are quick; a short lease lets a new leader retry one a dead leader held within seconds.
-    leaderOnlyKinds: [SLA_CHECK_JOB], isLeader: () => leader.isLeader(), leaderLeaseSeconds: 8,
+    leaderOnlyKinds: [SLA_CHECK_JOB], isLeader: () => leader.isLeader(),
     batches: {
       // Under load, many reports in one transaction and a few statements per table.
       [PROCESS_INBOUND_JOB]: {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCode } from '../src/core/codes.ts';
@@ -10,10 +13,11 @@ import type { DbHandle } from '../src/db/connect.ts';
 import type { Db } from '../src/db/schema.ts';
 import { IntakeService, payloadHash, PROCESS_INBOUND_JOB } from '../src/intake/intake-service.ts';
 import { createLogger } from '../src/log.ts';
-import { loadEngine } from '../src/runtime.ts';
+import { loadConfig } from '../src/config.ts';
+import { createRuntime, loadEngine, type Runtime } from '../src/runtime.ts';
 import { backoffMs, claim, complete, enqueue, fail, type Job } from '../src/workers/queue.ts';
 import { Worker } from '../src/workers/worker.ts';
-import { freshDb } from './support/db.ts';
+import { freshDb, TEST_DB } from './support/db.ts';
 import { PLACES } from './support/factories.ts';
 import { testRuntime } from './support/runtime.ts';
 
@@ -398,6 +402,52 @@ describe('Worker', () => {
     expect(await jobRow(job.id)).toMatchObject({ id: job.id, failed_at: expect.any(Date) });
   });
 
+  it('keeps extending the lease of a job that runs longer than it, so no other worker takes it meanwhile', async () => {
+    const kind = 'test.long-job';
+    await enqueue(db, kind, {}, { key: 'long' });
+    const job = await jobByKey(kind, 'long');
+    let runs = 0;
+    let release!: () => void;
+    const held = new Promise<void>((r) => { release = r; });
+    // A 1 s lease, extended every 250 ms by the heartbeat, under a job that takes 3 s.
+    const worker = new Worker({ db, log, pollMs: 10, leaseSeconds: 1, handlers: { [kind]: async () => { runs++; await held; } } });
+    worker.start();
+    try {
+      await waitFor('the job to start', async () => runs === 1);
+      const stolen: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        await sleep(250);
+        stolen.push(...(await claim(db, 'w-other', 1, [kind], 1)).map((j) => j.id));
+      }
+      expect(stolen).toEqual([]);
+      expect((await jobRow(job.id)).locked_by).toBe(worker.id);
+      release();
+      await waitFor('the job to finish', async () => (await jobRow(job.id)).done_at !== null);
+    } finally {
+      release();
+      await worker.stop();
+    }
+    expect(runs).toBe(1);
+  });
+
+  it('takes over, within the lease, a job whose worker died while running it', async () => {
+    const kind = 'test.orphan';
+    await enqueue(db, kind, {}, { key: 'orphan' });
+    const [dead] = await claim(db, 'w-killed', 1, [kind], 1); // claimed, then its process was killed: no heartbeat
+    expect(dead).toBeDefined();
+    let ranAt = 0;
+    const claimedAt = Date.now();
+    const worker = new Worker({ db, log, pollMs: 50, leaseSeconds: 1, handlers: { [kind]: async () => { ranAt = Date.now(); } } });
+    worker.start();
+    try {
+      const done = await waitFor('the orphaned job to be done', async () => { const r = await jobRow(dead!.id); return r.done_at !== null && r; }, 10_000);
+      expect(done).toMatchObject({ attempts: 2, locked_by: null });
+      expect(ranAt - claimedAt).toBeGreaterThanOrEqual(900); // not before its lease ended
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('two workers on one queue run every job exactly once', async () => {
     const kind = 'test.fanout';
     for (let i = 0; i < 30; i++) await enqueue(db, kind, { i });
@@ -612,5 +662,29 @@ describe('grouping across channels and citizens', () => {
     const inbound = await db.selectFrom('inbound_messages').select(['report_id', 'processed_at']).where('id', 'in', accepted.map((a) => a.inboundId)).orderBy('id').execute();
     expect(inbound.map((r) => r.report_id)).toEqual(results.map((r) => r.reportId));
     expect(inbound.every((r) => r.processed_at instanceof Date)).toBe(true);
+  });
+});
+
+describe.runIf(TEST_DB === 'pglite')('a restart on the embedded database', () => {
+  it('runs at once the jobs this process held when it was killed (on PGlite every lease is its own)', async () => {
+    const h = await freshDb();
+    const dir = mkdtempSync(path.join(tmpdir(), 'phananh-restart-'));
+    let rt: Runtime | null = null;
+    try {
+      // What a kill -9 leaves: a stored message whose job was claimed, under a lease that has not ended.
+      const stored = await new IntakeService(h.db).accept({ channel: 'app', externalId: 'killed-1', payload: {}, report: plain() });
+      await h.db.updateTable('jobs').set({ locked_by: 'w-killed', locked_until: sql<Date>`now() + interval '5 minutes'`, attempts: 1 })
+        .where('key', '=', `inbound:${stored.inboundId}`).execute();
+      const config = loadConfig({ DATA_DIR: dir, SESSION_SECRET: 'test-secret-0123456789abcdef' });
+      const started = Date.now();
+      rt = await createRuntime(config, { log, handle: h, skipSetup: true });
+      await rt.worker.idle();
+      expect((await rt.handle.db.selectFrom('inbound_messages').select('report_id').where('id', '=', stored.inboundId).executeTakeFirstOrThrow()).report_id).not.toBeNull();
+      expect(Date.now() - started).toBeLessThan(60_000); // not the lease: minutes (the runtime's own start is the rest)
+    } finally {
+      if (rt) await rt.close();
+      else await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,13 +13,17 @@ export interface Job {
 
 export { enqueue, type EnqueueOptions } from '../db/jobs.ts';
 
-const LEASE_SECONDS = 300;
+/**
+ * How long a claimed job stays with its worker without news from it. A live worker extends the
+ * leases of the jobs it runs every LEASE_SECONDS / 4 (`extendLeases`), however long they take;
+ * the jobs of a worker that died (kill -9, a lost machine) are free for another within this.
+ */
+export const LEASE_SECONDS = 8;
 
 /**
  * Claims up to `limit` due jobs with FOR UPDATE SKIP LOCKED, so several workers (and
- * processes) never take the same job. A lease lets another worker retry a job whose worker
- * died mid-way; `leaseSeconds` shortens it for quick jobs that must be retried soon (SLA
- * timers after a leader dies).
+ * processes) never take the same job, each under a short lease (LEASE_SECONDS) that its
+ * worker extends while the job runs: another worker takes over the jobs of one that died.
  */
 export async function claim(db: Db, workerId: string, limit: number, kinds?: string[], leaseSeconds = LEASE_SECONDS): Promise<Job[]> {
   if (kinds?.length === 0) return []; // `kind in ()` is a syntax error, and no kind means no job
@@ -39,6 +43,23 @@ export async function claim(db: Db, workerId: string, limit: number, kinds?: str
       returning id, kind, payload, attempts, max_attempts, run_at)
     select id, kind, payload, attempts, max_attempts, run_at from claimed order by run_at, id`.execute(db);
   return result.rows;
+}
+
+/** Extends the leases of jobs this worker still runs (its heartbeat); jobs taken over meanwhile are left alone. */
+export async function extendLeases(db: Db, workerId: string, ids: number[], leaseSeconds = LEASE_SECONDS): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('jobs').set({ locked_until: sql<Date>`now() + make_interval(secs => ${leaseSeconds})` })
+    .where('id', 'in', ids).where('locked_by', '=', workerId).where('done_at', 'is', null).execute();
+}
+
+/**
+ * Frees every job lease (start of a process that owns its database alone, embedded PGlite): a
+ * lease held there was held by this process before it crashed, and its jobs must not wait.
+ */
+export async function releaseAllLeases(db: Db): Promise<number> {
+  const r = await db.updateTable('jobs').set({ locked_by: null, locked_until: null })
+    .where('locked_until', 'is not', null).where('done_at', 'is', null).where('failed_at', 'is', null).executeTakeFirst();
+  return Number(r.numUpdatedRows);
 }
 
 export async function complete(db: Db, id: number): Promise<void> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
-import { claim, complete, completeMany, fail, type Job } from './queue.ts';
+import { claim, complete, completeMany, extendLeases, fail, LEASE_SECONDS, type Job } from './queue.ts';
 import { metrics } from '../metrics.ts';
 
 /** How often an otherwise busy worker looks for due timers (leader only) and single jobs. */
@@ -36,18 +36,20 @@ export interface WorkerOptions {
   /** Job kinds claimed only while `isLeader()` is true (timers, pollers: one runner per cluster). */
   leaderOnlyKinds?: string[];
   isLeader?: () => boolean;
-  /** Lease of leader-only jobs, in seconds: short, so the jobs a dead leader held are retried soon. */
-  leaderLeaseSeconds?: number;
+  /** Lease of a claimed job, extended every quarter of it while the job runs (default LEASE_SECONDS). */
+  leaseSeconds?: number;
 }
 
 /**
  * Runs Postgres-backed jobs: polls for due jobs (and wakes at once when this process enqueued
- * one), runs them with bounded concurrency, retries failures with backoff. `stop()` drains
- * the jobs in flight before returning, for graceful shutdown.
+ * one), runs them with bounded concurrency, retries failures with backoff. Every job it runs
+ * is claimed under a short lease that a heartbeat extends while it runs, so the jobs of a
+ * process that died are taken over within the lease. `stop()` drains the jobs in flight
+ * before returning, for graceful shutdown.
  */
 export class Worker {
   readonly id = `w-${process.pid}-${randomUUID().slice(0, 8)}`;
-  #running = false;
+  #started = false;
   #inFlight = new Set<Promise<void>>();
   #timer: NodeJS.Timeout | null = null;
   #wakeRequested = false;
@@ -62,18 +64,27 @@ export class Worker {
   #unreleased = new Map<number, { job: Job; error: string }>();
   /** Batches in flight, by kind. */
   #batching = new Map<string, number>();
+  /** Ids of the jobs running here: their leases are extended, and a claim never starts one twice. */
+  #running = new Set<number>();
+  #heartbeat: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: WorkerOptions) {}
 
   start(): void {
-    if (this.#running) return;
-    this.#running = true;
+    if (this.#started) return;
+    this.#started = true;
+    const lease = this.opts.leaseSeconds ?? LEASE_SECONDS;
+    this.#heartbeat = setInterval(() => {
+      extendLeases(this.opts.db, this.id, [...this.#running], lease)
+        .catch((err: unknown) => this.opts.log.warn({ err: (err as Error).message }, 'could not extend job leases; they end in seconds'));
+    }, (lease * 1000) / 4);
+    this.#heartbeat.unref();
     this.wake();
   }
 
   /** Asks for an immediate poll (called after enqueueing in this process). */
   wake(): void {
-    if (!this.#running) return;
+    if (!this.#started) return;
     if (this.#loop) {
       this.#wakeRequested = true;
       return;
@@ -82,7 +93,7 @@ export class Worker {
     this.#timer = null;
     this.#loop = this.#tick().finally(() => {
       this.#loop = null;
-      if (!this.#running) return;
+      if (!this.#started) return;
       if (this.#wakeRequested) {
         this.#wakeRequested = false;
         this.wake();
@@ -107,18 +118,18 @@ export class Worker {
       }
       for (;;) {
         let free = max - this.#inFlight.size;
-        if (!this.#running || free <= 0) return;
+        if (!this.#started || free <= 0) return;
         // Leader-only jobs (short timers) first, so a busy inbound queue does not delay them.
         // Timers are rare next to inbound jobs: look for due ones at most every LEADER_POLL_MS
         // unless the last look found a full batch, saving a statement per inbound job.
         const lookForTimers = leaderKinds.length > 0 && this.#leading() && Date.now() >= this.#nextTimerPoll;
-        const led = lookForTimers ? await claim(this.opts.db, this.id, free, leaderKinds, this.opts.leaderLeaseSeconds) : [];
+        const led = lookForTimers ? this.#notRunning(await claim(this.opts.db, this.id, free, leaderKinds, this.#lease)) : [];
         if (lookForTimers && led.length < free) this.#nextTimerPoll = Date.now() + LEADER_POLL_MS;
         free -= led.length;
         // Jobs of single kinds (outbound replies) likewise: a wake usually means inbound work,
         // and looking for them on every wake would cost a statement per acknowledgement.
         const lookForSingles = free > 0 && singleKinds.length > 0 && Date.now() >= this.#nextSinglePoll;
-        const singles = lookForSingles ? await claim(this.opts.db, this.id, free, singleKinds) : [];
+        const singles = lookForSingles ? this.#notRunning(await claim(this.opts.db, this.id, free, singleKinds, this.#lease)) : [];
         if (lookForSingles && singles.length < free) this.#nextSinglePoll = Date.now() + LEADER_POLL_MS;
         free -= singles.length;
         const runs: (() => Promise<void>)[] = [...led, ...singles].map((job) => () => this.#run(job));
@@ -127,7 +138,7 @@ export class Worker {
           const batch = batches[kind]!;
           const room = Math.min(free, (batch.concurrency ?? 1) - (this.#batching.get(kind) ?? 0));
           if (room <= 0) continue;
-          const jobs = await claim(this.opts.db, this.id, room * batch.size, [kind]);
+          const jobs = this.#notRunning(await claim(this.opts.db, this.id, room * batch.size, [kind], this.#lease));
           for (let i = 0; i < jobs.length; i += batch.size) {
             const chunk = jobs.slice(i, i + batch.size);
             free--;
@@ -140,7 +151,7 @@ export class Worker {
         for (const run of runs) {
           const p = run().finally(() => {
             this.#inFlight.delete(p);
-            if (this.#running) this.wake();
+            if (this.#started) this.wake();
           });
           this.#inFlight.add(p);
         }
@@ -150,9 +161,25 @@ export class Worker {
     }
   }
 
+  get #lease(): number {
+    return this.opts.leaseSeconds ?? LEASE_SECONDS;
+  }
+
+  /**
+   * Claimed jobs minus those already running here (a heartbeat the database answered late can
+   * let a lease end under a running job: it is claimed again, and must not run twice). Marks
+   * the others as running.
+   */
+  #notRunning(jobs: Job[]): Job[] {
+    const fresh = jobs.filter((j) => !this.#running.has(j.id));
+    for (const j of fresh) this.#running.add(j.id);
+    return fresh;
+  }
+
   async #run(job: Job): Promise<void> {
     const handler = this.opts.handlers[job.kind];
     const started = performance.now();
+    this.#running.add(job.id);
     try {
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
       await handler(job);
@@ -167,6 +194,7 @@ export class Worker {
       metrics.jobs.inc({ kind: job.kind, result: outcome });
       this.opts.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts, outcome, err: message }, 'job failed');
     } finally {
+      this.#running.delete(job.id);
       metrics.jobSeconds.observe({ kind: job.kind }, (performance.now() - started) / 1000);
       metrics.jobBatchSize.observe({ kind: job.kind }, 1);
     }
@@ -178,6 +206,7 @@ export class Worker {
     try {
       await batch.run(jobs);
       await completeMany(this.opts.db, jobs.map((j) => j.id));
+      for (const j of jobs) this.#running.delete(j.id);
       metrics.jobs.inc({ kind, result: 'done' }, jobs.length);
       metrics.jobSeconds.observe({ kind }, (performance.now() - started) / 1000);
       metrics.jobBatchSize.observe({ kind }, jobs.length);
@@ -195,8 +224,9 @@ export class Worker {
 
   /** Stops polling and waits for the jobs in flight. */
   async stop(): Promise<void> {
-    this.#running = false;
+    this.#started = false;
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
     await this.#loop;
     await Promise.allSettled([...this.#inFlight]);
   }
