@@ -99,8 +99,18 @@ describe('the sign-in page', () => {
   });
 
   it('drops a next that leaves the site', async () => {
-    const page = await (await rt.app.request('/login?next=%2F%2Fevil.example%2Fx')).text();
-    expect(page).not.toContain('name="next"');
+    for (const next of ['%2F%2Fevil.example%2Fx', '/.//evil.example', '/a/..//evil.example', '/%252e//evil.example']) {
+      const page = await (await rt.app.request(`/login?next=${next}`)).text();
+      expect(page, next).not.toContain('name="next"');
+    }
+  });
+
+  it('never offers a signed-in user an off-site "continue" link', async () => {
+    const s = await signIn('agent1', PW.agent);
+    const page = await (await rt.app.request('/login?next=/.//evil.example', { headers: { cookie: s.cookie } })).text();
+    expect(page).toContain('Tiếp tục làm việc');
+    expect(page).not.toContain('evil.example');
+    expect(page).toContain('href="/console"');
   });
 });
 
@@ -128,7 +138,7 @@ describe('POST /login', () => {
     const next = await postLogin({ username: 'WARD1', password: PW.ward, next: '/ward/tasks?open=1' });
     expect(next.status).toBe(303);
     expect(next.headers.get('location')).toBe('/ward/tasks?open=1');
-    for (const evil of ['//evil.example/', 'https://evil.example/', '/\\evil.example', '/\t/evil.example', 'javascript:alert(1)']) {
+    for (const evil of ['//evil.example/', 'https://evil.example/', '/\\evil.example', '/\t/evil.example', 'javascript:alert(1)', '/.//evil.example', '/a/..//evil.example', '/%2e//evil.example']) {
       const res = await postLogin({ username: 'ward1', password: PW.ward, next: evil });
       expect(res.headers.get('location'), evil).toBe('/ward');
     }
@@ -445,6 +455,13 @@ describe('safeNextPath', () => {
     ['https://evil.example/', null],
     ['/\\evil.example', null],
     ['/\t/evil.example', null],
+    // Paths that normalise to a protocol-relative URL (`//evil.example`): an open redirect.
+    ['/.//evil.example', null],
+    ['/a/..//evil.example', null],
+    ['/%2e//evil.example', null],
+    ['/%2E%2E//evil.example/x', null],
+    ['/./\\evil.example', null],
+    ['/ward/../console', '/console'],
     ['console', null],
     ['/login?next=/x', null],
     ['', null],

@@ -68,7 +68,9 @@ export function safeNextPath(next: string | undefined | null): string | null {
   try {
     const base = 'http://phananh.invalid';
     const url = new URL(next, base);
-    if (url.origin !== base) return null;
+    // Dot segments (also written %2e) can fold a path into `//host`: a link or Location that a
+    // browser reads as another site. Only the normalised path counts.
+    if (url.origin !== base || url.pathname.startsWith('//') || url.pathname.startsWith('/\\')) return null;
     // Sending someone back to the sign-in page after signing in would loop.
     if (url.pathname === '/login' || url.pathname === '/logout') return null;
     return url.pathname + url.search + url.hash;
