@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import path from 'node:path';
+import { TrustedProxies } from './http/client-address.ts';
 
 /** Optional string: an empty value counts as absent, so `.env` files can list every key. */
 const optional = z
@@ -13,6 +14,11 @@ const schema = z.object({
   DATABASE_URL: optional.pipe(z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres://').optional()),
   DATA_DIR: z.string().default('./data'),
   PUBLIC_URL: optional.pipe(z.url().optional()),
+  /** Reverse proxies whose X-Forwarded-For is believed: comma-separated addresses and CIDR ranges. */
+  TRUSTED_PROXIES: optional.superRefine((v, ctx) => {
+    const why = TrustedProxies.problem(v);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  }),
   SESSION_SECRET: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),

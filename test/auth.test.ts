@@ -10,11 +10,13 @@ import {
   CSRF_HEADER, requireUser, safeNextPath, SESSION_COOKIE, sessionMiddleware, userFromCookieHeader, type AuthEnv,
 } from '../src/http/auth.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { testRuntime } from './support/runtime.ts';
+import { authRoutes } from '../src/http/auth.ts';
+import { clientAddress, TrustedProxies } from '../src/http/client-address.ts';
+import { fromAddress, testRuntime } from './support/runtime.ts';
 
 // Sign-in, sessions, roles and CSRF through the real app (and a tiny app built from the exported
 // middleware for routes that other modules will own). scrypt is deliberately slow, so the file
-// creates few accounts and each test signs in from its own client address (X-Forwarded-For),
+// creates few accounts and each test signs in from its own client address (the socket's peer),
 // keeping the per-client rate limit of one test out of the others.
 
 const BEN_THANH = '26743';
@@ -55,12 +57,12 @@ afterAll(async () => {
 /** A client address of its own, so that per-client counting in one test does not touch another. */
 const newClient = () => `198.51.100.${++ipCounter}`;
 
-function postLogin(fields: Record<string, string>, headers: Record<string, string> = {}, url = '/login') {
-  return rt.app.request(url, {
+function postLogin(fields: Record<string, string>, headers: Record<string, string> = {}, url = '/login', client = newClient(), app: { request: Hono['request'] } = rt.app) {
+  return app.request(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': newClient(), ...headers },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
     body: new URLSearchParams(fields).toString(),
-  });
+  }, fromAddress(client));
 }
 
 /** The session token set by a response. */
@@ -200,53 +202,78 @@ describe('POST /login', () => {
     await rt.handle.db.deleteFrom('login_attempts').where('key', '=', 'user:ward1').execute();
   });
 
-  it(`refuses with 429 after ${LOGIN_LIMITS.perUser} failures, even the right password, until the window passes`, async () => {
-    for (let i = 0; i < LOGIN_LIMITS.perUser; i++) {
-      const res = await postLogin({ username: 'limited', password: `wrong-${i}` });
+  it(`refuses a client with 429 after ${LOGIN_LIMITS.perAccountClient} failures on an account, even the right password, until the window passes`, async () => {
+    const guesser = newClient();
+    for (let i = 0; i < LOGIN_LIMITS.perAccountClient; i++) {
+      const res = await postLogin({ username: 'limited', password: `wrong-${i}` }, {}, '/login', guesser);
       expect(res.status, `attempt ${i + 1}`).toBe(401);
     }
-    const limited = await postLogin({ username: 'LIMITED', password: PW.limited });
+    const limited = await postLogin({ username: 'LIMITED', password: PW.limited }, {}, '/login', guesser);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(limited.headers.get('retry-after'))).toBeLessThanOrEqual(15 * 60);
     expect(limited.headers.get('set-cookie')).toBeNull();
     expect(alertText(await limited.text())).toMatch(/^Bạn đã đăng nhập sai quá nhiều lần\. Vui lòng thử lại sau \d+ phút\.$/);
-    const json = await postLogin({ username: 'limited', password: PW.limited }, { accept: 'application/json' });
+    const json = await postLogin({ username: 'limited', password: PW.limited }, { accept: 'application/json' }, '/login', guesser);
     expect(json.status).toBe(429);
     expect(await json.json()).toMatchObject({ error: { code: 'login_rate_limited' } });
 
     // The count lives in the database: another process (here: the core call) sees it too.
-    const other = await login(rt.handle.db, 'limited', PW.limited, 'another-process').catch((e: unknown) => e);
+    const other = await login(rt.handle.db, 'limited', PW.limited, guesser).catch((e: unknown) => e);
     expect(isAppError(other) && other.code).toBe('login_rate_limited');
 
+    // The owner, from a client that has not failed, is not locked out by someone else's guesses.
+    const owner = newClient();
+    expect((await postLogin({ username: 'limited', password: PW.limited }, {}, '/login', owner)).status).toBe(303);
+
     // Refused attempts do not extend the lock: once the failures are 15 minutes old, it lifts.
-    await rt.handle.db.updateTable('login_attempts').set({ at: new Date(Date.now() - 16 * 60_000) }).where('key', '=', 'user:limited').execute();
-    const after = await postLogin({ username: 'limited', password: PW.limited });
+    await rt.handle.db.updateTable('login_attempts').set({ at: new Date(Date.now() - 16 * 60_000) }).where('key', 'like', 'user:limited%').execute();
+    const after = await postLogin({ username: 'limited', password: PW.limited }, {}, '/login', guesser);
     expect(after.status).toBe(303);
-    // Success clears the username's failures.
-    const left = await rt.handle.db.selectFrom('login_attempts').select('id').where('key', '=', 'user:limited').execute();
+    // Success clears this client's failures on the account.
+    const left = await rt.handle.db.selectFrom('login_attempts').select('id').where('key', '=', `user:limited|client:${guesser}`).execute();
     expect(left).toEqual([]);
   });
 
-  it('lets no more than the limit through when guesses arrive at once', async () => {
-    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => postLogin({ username: 'burst-user', password: `guess-${i}` })));
+  it('lets no more than the limit through when one client\'s guesses arrive at once', async () => {
+    const client = newClient();
+    const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => postLogin({ username: 'burst-user', password: `guess-${i}` }, {}, '/login', client)));
     const statuses = burst.map((r) => r.status);
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
-    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(LOGIN_LIMITS.perUser);
-    const rows = await rt.handle.db.selectFrom('login_attempts').select('id').where('key', '=', 'user:burst-user').execute();
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(LOGIN_LIMITS.perAccountClient);
+    const rows = await rt.handle.db.selectFrom('login_attempts').select('id').where('key', '=', `user:burst-user|client:${client}`).execute();
     expect(rows.length).toBe(statuses.filter((s) => s === 401).length);
   });
 
   it(`refuses a client after ${LOGIN_LIMITS.perClient} failures across usernames`, async () => {
     const ip = newClient();
     for (let i = 0; i < LOGIN_LIMITS.perClient; i++) {
-      const res = await postLogin({ username: `spray-${i}`, password: 'guess' }, { 'x-forwarded-for': ip });
+      const res = await postLogin({ username: `spray-${i}`, password: 'guess' }, {}, '/login', ip);
       expect(res.status, `attempt ${i + 1}`).toBe(401);
     }
-    const res = await postLogin({ username: 'agent1', password: PW.agent }, { 'x-forwarded-for': ip });
+    const res = await postLogin({ username: 'agent1', password: PW.agent }, {}, '/login', ip);
     expect(res.status).toBe(429);
     // Another client is not affected.
     expect((await postLogin({ username: 'agent1', password: PW.agent })).status).toBe(303);
+  });
+
+  it('believes X-Forwarded-For only from TRUSTED_PROXIES: rotating it from anywhere else does not get round the limit', async () => {
+    const app = new Hono();
+    app.route('/', authRoutes({ db: rt.handle.db, trustedProxies: TrustedProxies.parse('127.0.0.1, 10.0.0.0/8, fd00::/8') }));
+    const direct = newClient();
+    for (let i = 0; i < LOGIN_LIMITS.perAccountClient; i++) {
+      const res = await postLogin({ username: 'agent1', password: 'wrong' }, { 'x-forwarded-for': `192.0.2.${i + 1}` }, '/login', direct, app);
+      expect(res.status, `attempt ${i + 1}`).toBe(401);
+    }
+    expect((await postLogin({ username: 'agent1', password: PW.agent }, { 'x-forwarded-for': '192.0.2.99' }, '/login', direct, app)).status).toBe(429);
+
+    // Behind a trusted proxy, the forwarded address is the client: one is limited, the next is not.
+    for (let i = 0; i < LOGIN_LIMITS.perAccountClient; i++) {
+      await postLogin({ username: 'agent1', password: 'wrong' }, { 'x-forwarded-for': '203.0.113.200' }, '/login', '127.0.0.1', app);
+    }
+    expect((await postLogin({ username: 'agent1', password: PW.agent }, { 'x-forwarded-for': '203.0.113.200' }, '/login', '::ffff:127.0.0.1', app)).status).toBe(429);
+    // ...the address a chain of trusted proxies forwarded, whatever the client wrote before it.
+    expect((await postLogin({ username: 'agent1', password: PW.agent }, { 'x-forwarded-for': '203.0.113.200, 203.0.113.201, 10.1.2.3' }, '/login', '127.0.0.1', app)).status).toBe(303);
   });
 
   it('refuses a disabled account, and a session ends when its user is disabled', async () => {
@@ -444,6 +471,32 @@ describe('canAccessArea', () => {
   ];
   it.each(cases)('%s', (_name, u, area, expected) => {
     expect(canAccessArea(u, area)).toBe(expected);
+  });
+});
+
+describe('clientAddress', () => {
+  const trusted = TrustedProxies.parse('127.0.0.1, 10.0.0.0/8, 2001:db8::/32');
+  const probeApp = new Hono();
+  probeApp.get('/ip', (c) => c.text(clientAddress(c, trusted)));
+  const ip = async (peer: string | null, headers: Record<string, string> = {}) =>
+    (await probeApp.request('/ip', { headers }, peer === null ? undefined : fromAddress(peer))).text();
+  it.each([
+    ['an untrusted peer, whatever it forwards', '198.51.100.7', { 'x-forwarded-for': '1.2.3.4' }, '198.51.100.7'],
+    ['a trusted proxy forwarding a client', '127.0.0.1', { 'x-forwarded-for': '198.51.100.8' }, '198.51.100.8'],
+    ['the rightmost untrusted address of a chain', '10.0.0.2', { 'x-forwarded-for': '6.6.6.6, 198.51.100.9, 10.9.9.9' }, '198.51.100.9'],
+    ['a trusted proxy forwarding nothing', '127.0.0.1', {}, '127.0.0.1'],
+    ['an IPv4-mapped peer', '::ffff:198.51.100.10', {}, '198.51.100.10'],
+    ['a trusted IPv6 proxy', '2001:db8::1', { 'x-forwarded-for': '2001:db9::5' }, '2001:db9::5'],
+    ['garbage in the header after a real hop', '127.0.0.1', { 'x-forwarded-for': 'not-an-ip, 198.51.100.11' }, '198.51.100.11'],
+  ] as const)('%s', async (_what, peer, headers, want) => expect(await ip(peer, headers)).toBe(want));
+  it('takes Cloudflare\'s CF-Connecting-IP at the edge (no socket), and never X-Forwarded-For there', async () => {
+    expect(await ip(null, { 'cf-connecting-ip': '198.51.100.12', 'x-forwarded-for': '1.1.1.1' })).toBe('198.51.100.12');
+    expect(await ip(null, { 'x-forwarded-for': '1.1.1.1' })).toBe('unknown');
+  });
+  it('names a bad TRUSTED_PROXIES entry', () => {
+    expect(TrustedProxies.problem('10.0.0.0/8, ::1')).toBeNull();
+    expect(TrustedProxies.problem('10.0.0.0/33')).toMatch(/"10\.0\.0\.0\/33" is not an IP address or a CIDR range/);
+    expect(TrustedProxies.problem('proxy.local')).toMatch(/"proxy\.local"/);
   });
 });
 

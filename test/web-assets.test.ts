@@ -9,7 +9,7 @@ import { SESSION_COOKIE, sessionMiddleware, type AuthEnv } from '../src/http/aut
 import { staffPages } from '../src/http/staff-pages.ts';
 import { buildWebAssets, loadWebAssets, type WebAssets } from '../src/http/web-assets.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { testRuntime } from './support/runtime.ts';
+import { testRuntime, fromAddress } from './support/runtime.ts';
 
 // The console and ward front end: bundled by esbuild in memory, served with its content hash,
 // behind sign-in. What the pages do in a browser is for the Chromium tests; here: that the
@@ -46,9 +46,9 @@ const text = (name: string) => new TextDecoder().decode(assets.files.get(name)!.
 async function signIn(username: string, password: string): Promise<string> {
   const res = await rt.app.request('/login', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'x-forwarded-for': `203.0.113.${++ip}` },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams({ username, password }).toString(),
-  });
+  }, fromAddress(`203.0.113.${++ip}`));
   expect(res.status).toBe(200);
   const m = new RegExp(`${SESSION_COOKIE}=([^;]*)`).exec(res.headers.get('set-cookie') ?? '');
   expect(m?.[1]).toBeTruthy();

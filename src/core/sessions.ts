@@ -15,8 +15,14 @@ export const SESSION_MAX_MS = 7 * 24 * 3600_000;
 /** last_seen_at (and the sliding expiry) is written at most this often per session. */
 const TOUCH_EVERY_MS = 60_000;
 
-/** Failed sign-ins counted per username and per client (IP) within LOGIN_WINDOW_MS. */
-export const LOGIN_LIMITS = { perUser: 5, perClient: 20 } as const;
+/**
+ * Failed sign-ins allowed within LOGIN_WINDOW_MS: per account from one client, and per client
+ * across accounts. Beyond either, that client waits; an account is never locked for a client
+ * that has not failed on it, so five wrong passwords from anyone cannot lock out its owner.
+ */
+export const LOGIN_LIMITS = { perAccountClient: 5, perClient: 20 } as const;
+/** Failures on one account from every client within the window that get it a warning in the log. */
+export const LOGIN_ACCOUNT_ALERT = 20;
 export const LOGIN_WINDOW_MS = 15 * 60_000;
 /** Attempt rows older than this are garbage. */
 const ATTEMPT_RETENTION_MS = 24 * 3600_000;
@@ -124,33 +130,38 @@ const dummy = () => (dummyHash ??= hashPassword(randomBytes(18).toString('base64
 const invalid = () => new AppError('login_invalid', 401, 'wrong username or password', 'Tên đăng nhập hoặc mật khẩu không đúng.');
 
 /**
- * Signs a user in and starts a session. At most LOGIN_LIMITS.perUser failed attempts per
- * username and LOGIN_LIMITS.perClient per client key (IP) within LOGIN_WINDOW_MS, counted in the
- * database so that the limit holds across processes; beyond them every attempt, even with the
- * right password, gets `login_rate_limited` (429). Unknown users and wrong passwords get the same
- * `login_invalid` (401) after the same work.
+ * Signs a user in and starts a session. At most LOGIN_LIMITS.perAccountClient failed attempts on
+ * one account from one client key (IP), and LOGIN_LIMITS.perClient from one client key across
+ * accounts, within LOGIN_WINDOW_MS, counted in the database so that the limits hold across
+ * processes; beyond them that client's every attempt, even with the right password, gets
+ * `login_rate_limited` (429). Other clients are not affected: the owner of an account that
+ * someone is guessing at still signs in. Unknown users and wrong passwords get the same
+ * `login_invalid` (401) after the same work. `onAccountAlert` hears of an account failing
+ * LOGIN_ACCOUNT_ALERT times in the window from all clients (guessing spread over many addresses).
  */
-export async function login(db: Db, username: string, password: string, clientKey: string, now = new Date()): Promise<NewSession & { user: SessionUser }> {
+export async function login(db: Db, username: string, password: string, clientKey: string, now = new Date(), onAccountAlert?: (failures: number) => void): Promise<NewSession & { user: SessionUser }> {
   const name = cleanText(username.slice(0, 256)).trim().toLowerCase();
   if (!name || !password) {
     throw new AppError('login_fields_missing', 422, 'username and password are required', 'Vui lòng nhập tên đăng nhập và mật khẩu.');
   }
-  const userKey = `user:${name.slice(0, 100)}`;
-  const clientKeyed = `client:${clientKey.slice(0, 100)}`;
+  const client = cleanText(clientKey.slice(0, 100));
+  const accountKey = `user:${name.slice(0, 100)}`;
+  const pairKey = `${accountKey}|client:${client}`;
+  const clientKeyed = `client:${client}`;
 
   // Record the attempt before counting: concurrent attempts then see each other, so a burst of
   // parallel guesses cannot all slip under the limit. A successful sign-in removes its rows.
   const pending = await db.insertInto('login_attempts')
-    .values([{ key: userKey, at: now }, { key: clientKeyed, at: now }])
+    .values([{ key: pairKey, at: now }, { key: clientKeyed, at: now }, { key: accountKey, at: now }])
     .returning('id').execute();
   const pendingIds = pending.map((r) => r.id);
   const counts = await db.selectFrom('login_attempts')
     .select((eb) => ['key', eb.fn.countAll<number>().as('n'), eb.fn.min('at').as('first')])
-    .where('key', 'in', [userKey, clientKeyed])
+    .where('key', 'in', [pairKey, clientKeyed])
     .where('at', '>', new Date(now.getTime() - LOGIN_WINDOW_MS))
     .groupBy('key')
     .execute();
-  const over = counts.filter((r) => Number(r.n) > (r.key === userKey ? LOGIN_LIMITS.perUser : LOGIN_LIMITS.perClient));
+  const over = counts.filter((r) => Number(r.n) > (r.key === pairKey ? LOGIN_LIMITS.perAccountClient : LOGIN_LIMITS.perClient));
   if (over.length) {
     // A refused attempt is not a guess: drop it, so that the limit lifts on time.
     await db.deleteFrom('login_attempts').where('id', 'in', pendingIds).execute();
@@ -167,13 +178,19 @@ export async function login(db: Db, username: string, password: string, clientKe
   const ok = password.length <= PASSWORD_MAX && await verifyPassword(password, user?.password_hash ?? await dummy());
   if (!user || !ok) {
     await db.deleteFrom('login_attempts').where('at', '<', new Date(now.getTime() - ATTEMPT_RETENTION_MS)).execute();
+    if (onAccountAlert) {
+      const { n } = await db.selectFrom('login_attempts').select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('key', '=', accountKey).where('at', '>', new Date(now.getTime() - LOGIN_WINDOW_MS)).executeTakeFirstOrThrow();
+      if (Number(n) % LOGIN_ACCOUNT_ALERT === 0) onAccountAlert(Number(n));
+    }
     throw invalid();
   }
   if (user.disabled || !isRole(user.role)) {
     throw new AppError('login_disabled', 403, 'this account is disabled', 'Tài khoản này đã bị khóa. Vui lòng liên hệ quản trị viên.');
   }
+  // This client's failures on this account are forgiven; other clients' still count.
   await db.deleteFrom('login_attempts')
-    .where((eb) => eb.or([eb('id', 'in', pendingIds), eb('key', '=', userKey)]))
+    .where((eb) => eb.or([eb('id', 'in', pendingIds), eb('key', '=', pairKey)]))
     .execute();
   const session = await createSession(db, user.id, now);
   return {

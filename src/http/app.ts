@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import { metrics, registry } from '../metrics.ts';
 import { AppError } from '../core/errors.ts';
 import { authRoutes, csrfGuard, sessionMiddleware } from './auth.ts';
+import { TrustedProxies } from './client-address.ts';
 import { errorBody, handleError } from './errors.ts';
 import { consoleApi } from './console-api.ts';
 import { staffPages } from './staff-pages.ts';
@@ -75,7 +76,8 @@ export function createApp(deps: AppDeps): Hono {
 
   // Staff sessions: `c.get('user')` wherever the cookie is valid; the CSRF header on console/ward writes.
   app.use('*', sessionMiddleware(deps.db), csrfGuard());
-  app.route('/', authRoutes({ db: deps.db, publicUrl: deps.channelContext.config.PUBLIC_URL }));
+  const config = deps.channelContext.config;
+  app.route('/', authRoutes({ db: deps.db, publicUrl: config.PUBLIC_URL, trustedProxies: TrustedProxies.parse(config.TRUSTED_PROXIES), log: deps.log }));
 
   if (deps.console) {
     app.route('/', consoleApi({

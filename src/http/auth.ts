@@ -10,9 +10,11 @@ import {
 } from '../core/sessions.ts';
 import type { Role } from '../core/users.ts';
 import type { Db } from '../db/schema.ts';
+import type { Logger } from '../log.ts';
 import { isSameOrigin } from '../intake/form-token.ts';
 import { formText, readForm, readJsonObject } from '../intake/request-body.ts';
 import { forbiddenPage, loginPage } from './auth-pages.ts';
+import { clientAddress, TrustedProxies } from './client-address.ts';
 import { errorBody } from './errors.ts';
 
 export type { SessionInfo, SessionUser } from '../core/sessions.ts';
@@ -42,6 +44,10 @@ export interface AuthRoutesOptions {
   db: Db;
   /** PUBLIC_URL: an extra allowed form origin, and https here makes the cookie Secure. */
   publicUrl?: string;
+  /** Proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES); none by default. */
+  trustedProxies?: TrustedProxies;
+  /** Hears of an account failing many sign-ins from many clients (guessing spread over addresses). */
+  log?: Logger;
 }
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -77,24 +83,6 @@ export function safeNextPath(next: string | undefined | null): string | null {
   } catch {
     return null;
   }
-}
-
-/**
- * The key sign-in attempts are counted under per client: the peer address, or the address a
- * proxy on a private or loopback address forwarded (the last X-Forwarded-For entry, which the
- * proxy appended itself and a client cannot forge), or Cloudflare's header at the edge.
- */
-export function clientKeyOf(c: Context): string {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  const peer = env?.incoming?.socket?.remoteAddress;
-  const forwarded = c.req.header('x-forwarded-for')?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
-  if (peer) return forwarded && isPrivateAddress(peer) ? forwarded : peer;
-  return c.req.header('cf-connecting-ip') ?? forwarded ?? 'unknown';
-}
-
-function isPrivateAddress(ip: string): boolean {
-  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-  return v4 === '::1' || /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(v4) || /^f[cd][0-9a-f]{2}:/i.test(ip);
 }
 
 /** Sets `user` and `session` on the context when the request carries a valid session cookie. */
@@ -195,6 +183,7 @@ const LOGIN_STATUS: Record<number, LoginStatus> = { 400: 400, 401: 401, 403: 403
 /** GET/POST /login, POST /logout and GET /api/session. */
 export function authRoutes(opts: AuthRoutesOptions): Hono<AuthEnv> {
   const { db, publicUrl } = opts;
+  const trusted = opts.trustedProxies ?? TrustedProxies.parse(undefined);
   const app = new Hono<AuthEnv>();
   app.use('/login', sessionMiddleware(db));
   app.use('/logout', sessionMiddleware(db));
@@ -221,7 +210,10 @@ export function authRoutes(opts: AuthRoutesOptions): Hono<AuthEnv> {
           throw new AppError('csrf_origin_mismatch', 403, 'cross-site sign-in refused', 'Yêu cầu bị từ chối vì không gửi từ trang này.');
         }
         fields = await readLoginFields(c);
-        const r = await login(db, fields.username ?? '', fields.password ?? '', clientKeyOf(c));
+        const username = fields.username ?? '';
+        const r = await login(db, username, fields.password ?? '', clientAddress(c, trusted), new Date(), (failures) => {
+          opts.log?.warn({ account: username.trim().toLowerCase().slice(0, 64), failures }, 'sign-in: many failures on one account from several clients in 15 minutes');
+        });
         // A new sign-in replaces the session this browser had, if any.
         await destroySession(db, getCookie(c, SESSION_COOKIE));
         setCookie(c, SESSION_COOKIE, r.token, {

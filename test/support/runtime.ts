@@ -25,13 +25,16 @@ export function postReport(rt: Runtime, body: unknown, headers: Record<string, s
 
 let clientCounter = 0;
 
+/** The environment @hono/node-server gives a request from a socket at `address` (for app.request). */
+export const fromAddress = (address: string) => ({ incoming: { socket: { remoteAddress: address } } });
+
 /** Signs in through POST /login (as a script would) and returns the cookie and CSRF token. */
 export async function signIn(rt: Runtime, username: string, password: string): Promise<{ cookie: string; csrf: string }> {
   const res = await rt.app.request('/login', {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'x-forwarded-for': `203.0.113.${++clientCounter % 250}` },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams({ username, password }).toString(),
-  });
+  }, fromAddress(`203.0.113.${++clientCounter % 250}`));
   if (res.status !== 200) throw new Error(`sign-in of ${username} answered ${res.status}: ${await res.text()}`);
   const cookie = /(phananh_session=[^;]*)/.exec(res.headers.get('set-cookie') ?? '')?.[1];
   if (!cookie) throw new Error('no session cookie');
