@@ -289,3 +289,27 @@ describe.runIf(TEST_DB === 'postgres')('event ids follow commit order', () => {
     expect(secondIds[0]).toBeGreaterThan(firstIds[0]!);
   });
 });
+
+describe('pages cannot be framed, and run under one Content-Security-Policy', () => {
+  it('sends X-Frame-Options: DENY and frame-ancestors \'none\' on every page, with no inline script or style', async () => {
+    const { report } = await file(reportBody({ text: 'Cột điện nghiêng trên đường Lê Lợi', category: 'chieu_sang' }));
+    for (const path of ['/', '/track', `/track/${report}`, '/login']) {
+      const res = await rt.app.request(path);
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).not.toContain('unsafe-inline');
+      const page = await res.text();
+      expect(page, path).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+      expect(page, path).not.toMatch(/<style|\sstyle="/);
+    }
+    // The stylesheet and the form's script they link are served from here, cacheable by hash.
+    const page = await (await rt.app.request('/')).text();
+    for (const url of [/href="(\/static\/site\.css\?v=[0-9a-f]+)"/.exec(page)![1]!, /src="(\/static\/report-form\.js\?v=[0-9a-f]+)"/.exec(page)![1]!]) {
+      const res = await rt.app.request(url);
+      expect(res.status, url).toBe(200);
+      expect(res.headers.get('cache-control'), url).toBe('public, max-age=31536000, immutable');
+    }
+  });
+});

@@ -8,7 +8,8 @@ import { payloadHash } from '../../src/intake/intake-service.ts';
 import { storePhotos, validateReportFields } from '../../src/intake/report-validation.ts';
 import { formFiles, formText, readForm } from '../../src/intake/request-body.ts';
 import { cleanText } from '../../src/core/text.ts';
-import { reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
+import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
+import { serveStaticFile } from '../../src/http/page-layout.ts';
 import { sizeLabel } from '../../src/intake/file-store.ts';
 
 const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 503> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422, 503: 503 };
@@ -19,6 +20,7 @@ function routes(ctx: ChannelContext): Hono {
     reportForm(await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error);
 
   app.get('/', async (c) => c.html(await page()));
+  app.get(REPORT_FORM_JS.path, (c) => serveStaticFile(c, REPORT_FORM_JS));
 
   app.post('/report',
     bodyLimit({

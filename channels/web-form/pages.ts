@@ -1,7 +1,7 @@
 import { html, raw } from 'hono/html';
 import type { CategoryInfo } from '../../src/core/catalog.ts';
 import type { PublicStatus } from '../../src/core/tracking.ts';
-import { layout, type Html } from '../../src/http/page-layout.ts';
+import { layout, staticFile, type Html } from '../../src/http/page-layout.ts';
 
 export interface FormValues {
   text?: string; category?: string; address?: string; lat?: string; lng?: string; name?: string; phone?: string; email?: string;
@@ -13,10 +13,12 @@ export interface FormError {
   field?: string;
 }
 
-const GEO_SCRIPT = `document.getElementById('geo').hidden=false;document.getElementById('geo').addEventListener('click',function(){
+/** "Use my location" on the report form: shown only where JavaScript runs, served as a file (no inline script). */
+export const REPORT_FORM_JS = staticFile('/static/report-form.js', `(function(){var b=document.getElementById('geo');if(!b)return;b.hidden=false;b.addEventListener('click',function(){
 var s=document.getElementById('geo-status');if(!navigator.geolocation){s.textContent='Trình duyệt không hỗ trợ định vị.';return}
 s.textContent='Đang lấy vị trí…';navigator.geolocation.getCurrentPosition(function(p){document.getElementById('lat').value=p.coords.latitude.toFixed(6);
-document.getElementById('lng').value=p.coords.longitude.toFixed(6);s.textContent='Đã lấy vị trí.'},function(){s.textContent='Không lấy được vị trí; bạn có thể nhập địa chỉ.'})});`;
+document.getElementById('lng').value=p.coords.longitude.toFixed(6);s.textContent='Đã lấy vị trí.'},function(){s.textContent='Không lấy được vị trí; bạn có thể nhập địa chỉ.'})})})();`,
+'text/javascript; charset=utf-8');
 
 /** The public report form; works without JavaScript, keeps the user's input on error. */
 export function reportForm(categories: CategoryInfo[], token: string, photoLimit: string, values: FormValues = {}, error?: FormError): Html {
@@ -42,14 +44,13 @@ ${categories.map((c) => html`<option value="${c.code}"${c.code === values.catego
 </details>
 <label for="photos">Hình ảnh <span class="hint">(tối đa 5 ảnh, mỗi ảnh dưới ${photoLimit})</span></label>
 <input id="photos" name="photos" type="file" accept="image/*" multiple class="${cls('photos')}">
-<fieldset style="border:0;padding:0;margin:1rem 0 0"><legend style="font-weight:600">Thông tin liên hệ <span class="hint">(không bắt buộc, không công khai; giúp gộp các phản ánh của bạn và báo kết quả)</span></legend>
+<fieldset class="contact"><legend>Thông tin liên hệ <span class="hint">(không bắt buộc, không công khai; giúp gộp các phản ánh của bạn và báo kết quả)</span></legend>
 <label for="name">Họ tên</label><input id="name" name="name" maxlength="120" autocomplete="name" class="${cls('name')}" value="${values.name ?? ''}">
 <div class="row"><div><label for="phone">Số điện thoại</label><input id="phone" name="phone" type="tel" autocomplete="tel" class="${cls('phone')}" value="${values.phone ?? ''}"></div>
 <div><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" class="${cls('email')}" value="${values.email ?? ''}"></div></div>
 </fieldset>
 <button type="submit">Gửi phản ánh</button>
-</form>
-<script>${raw(GEO_SCRIPT)}</script>`);
+</form>`, { scripts: [REPORT_FORM_JS] });
 }
 
 function formatTime(iso: string): string {

@@ -10,6 +10,7 @@ import { TrustedProxies } from './client-address.ts';
 import { errorBody, handleError } from './errors.ts';
 import { consoleApi } from './console-api.ts';
 import { staffPages } from './staff-pages.ts';
+import { PAGE_CSP, serveStaticFile, SITE_CSS } from './page-layout.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
 import type { StatusHook } from '../core/workflow.ts';
@@ -42,7 +43,15 @@ export function createApp(deps: AppDeps): Hono {
     metrics.http.observe({ method: c.req.method, route, status: String(c.res.status) }, (performance.now() - started) / 1000);
     c.header('X-Content-Type-Options', 'nosniff');
     c.header('Referrer-Policy', 'same-origin');
+    // No page of ours is ever shown in another site's frame (clickjacking); the CSP says so too,
+    // for browsers that read only that.
+    c.header('X-Frame-Options', 'DENY');
+    if (c.res.headers.get('content-type')?.startsWith('text/html') && !c.res.headers.has('content-security-policy')) {
+      c.header('Content-Security-Policy', PAGE_CSP);
+    }
   });
+
+  app.get(SITE_CSS.path, (c) => serveStaticFile(c, SITE_CSS));
 
   app.get('/healthz', async (c) => {
     const spooled = deps.spool?.depth() ?? 0;

@@ -9,10 +9,6 @@ const ROLE_VI: Record<SessionUser['role'], string> = {
   admin: 'quản trị viên',
 };
 
-// A narrower card and a visible focus ring on links; the rest comes from the site stylesheet.
-const LOGIN_CSS = '.auth{max-width:26rem;margin:2rem auto}.auth h1{margin-top:0}.auth button{width:100%}'
-  + 'a:focus-visible{outline:3px solid #f5a623;outline-offset:2px}form.inline{display:inline}form.inline button{width:auto}';
-
 export interface LoginPageOptions {
   username?: string;
   next?: string;
@@ -43,7 +39,7 @@ ${o.next ? html`<input type="hidden" name="next" value="${o.next}">` : ''}
 <input id="password" name="password" type="password" autocomplete="current-password" required${invalid}${o.username ? raw(' autofocus') : ''}>
 <button type="submit">Đăng nhập</button>
 </form>
-</div>`, { css: LOGIN_CSS });
+</div>`);
 }
 
 /** The page a signed-in user sees where their role may not go. */
@@ -53,5 +49,5 @@ export function forbiddenPage(user: SessionUser, home: string): Html {
 <p role="alert">Tài khoản <strong>${user.displayName}</strong> (${ROLE_VI[user.role]}) không được phép mở trang này.</p>
 <p><a href="${home}">Về trang làm việc của bạn</a></p>
 <form class="inline" method="post" action="/logout"><button type="submit" class="secondary">Đăng nhập bằng tài khoản khác</button></form>
-</div></div>`, { css: LOGIN_CSS });
+</div></div>`);
 }

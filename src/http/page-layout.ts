@@ -1,4 +1,6 @@
-import { html, raw } from 'hono/html';
+import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
+import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 
 // The page frame shared by the public portal (channels/web-form) and the staff pages under
@@ -7,8 +9,16 @@ import type { HtmlEscapedString } from 'hono/utils/html';
 /** What hono/html templates produce. */
 export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
 
-/** The site stylesheet, inlined in every page (no external assets). */
-export const PAGE_CSS = `
+/**
+ * Every page's Content-Security-Policy: this origin only, no inline script or style, never in a
+ * frame (clickjacking). The console and ward shells, the portal and the sign-in page alike;
+ * blob: images for the photo previews of the ward view.
+ */
+export const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
+  + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/** The site stylesheet, served at /static/site.css (no inline style: see PAGE_CSP). */
+const PAGE_CSS = `
 :root{--fg:#1a1a1a;--muted:#555;--accent:#0b5cad;--err:#b00020;--bg:#f6f7f9;--card:#fff;--ok:#1b7f3b}
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 header{background:var(--accent);color:#fff;padding:.75rem 1rem}header a{color:#fff;text-decoration:none;font-weight:700}
@@ -26,14 +36,46 @@ button.secondary{background:#fff;color:var(--accent);border:1px solid var(--acce
 ol.timeline{padding-left:1.2rem}ol.timeline li{margin:.3rem 0}time{color:var(--muted);font-size:.9rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:var(--muted)}dd{margin:0}
 code{font-size:1.1rem;background:#eef;padding:.1rem .4rem;border-radius:4px;white-space:nowrap}
-footer{color:var(--muted);font-size:.85rem;text-align:center;padding:2rem 1rem}`;
+footer{color:var(--muted);font-size:.85rem;text-align:center;padding:2rem 1rem}
+.contact{border:0;padding:0;margin:1rem 0 0}.contact legend{font-weight:600}
+.auth{max-width:26rem;margin:2rem auto}.auth h1{margin-top:0}.auth button{width:100%}
+a:focus-visible{outline:3px solid #f5a623;outline-offset:2px}form.inline{display:inline}form.inline button{width:auto}`;
 
-/** Page frame: Vietnamese, responsive, no external assets. */
-export function layout(title: string, body: Html, opts: { refreshSeconds?: number; /** extra CSS for this page */ css?: string } = {}): Html {
+/** A small file the pages link, named by its content's hash so that it can be cached for good. */
+export interface StaticFile {
+  path: string;
+  body: string;
+  contentType: string;
+  hash: string;
+  /** The path with `?v=<hash>`, for links. */
+  url: string;
+}
+
+/** A static file served at `path`. */
+export function staticFile(path: string, body: string, contentType: string): StaticFile {
+  const hash = createHash('sha256').update(body).digest('hex').slice(0, 16);
+  return { path, body, contentType, hash, url: `${path}?v=${hash}` };
+}
+
+/** The site stylesheet every page links. */
+export const SITE_CSS = staticFile('/static/site.css', PAGE_CSS, 'text/css; charset=utf-8');
+
+/** Answers a request for a static file: immutable when asked by its hash, revalidated otherwise. */
+export function serveStaticFile(c: Context, f: StaticFile): Response {
+  const etag = `"${f.hash}"`;
+  c.header('ETag', etag);
+  c.header('Cache-Control', c.req.query('v') === f.hash ? 'public, max-age=31536000, immutable' : 'no-cache');
+  if (c.req.header('if-none-match')?.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) return c.body(null, 304);
+  c.header('Content-Type', f.contentType);
+  return c.body(f.body);
+}
+
+/** Page frame: Vietnamese, responsive, nothing from another server, no inline script or style. */
+export function layout(title: string, body: Html, opts: { refreshSeconds?: number; /** scripts of this page (static files) */ scripts?: StaticFile[] } = {}): Html {
   return html`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title} – Phản ánh 1022</title><link rel="icon" href="data:,">${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : ''}
-<style>${raw(PAGE_CSS)}${opts.css ? raw(opts.css) : ''}</style></head>
+<link rel="stylesheet" href="${SITE_CSS.url}">${(opts.scripts ?? []).map((f) => html`<script src="${f.url}" defer></script>`)}</head>
 <body><header><a href="/">Cổng phản ánh, kiến nghị 1022 – TP. Hồ Chí Minh</a></header>
 <main>${body}</main>
 <footer>Tổng đài 1022 · Tra cứu phản ánh: <a href="/track">nhập mã</a></footer></body></html>`;

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
 import type { SessionUser } from '../core/sessions.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
-import { layout } from './page-layout.ts';
+import { layout, PAGE_CSP } from './page-layout.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 
 // The page shells of the agents' console (/console) and the ward forces' view (/ward), and the
@@ -18,10 +18,6 @@ export interface StaffPagesOptions {
 const ROLE_VI: Record<SessionUser['role'], string> = {
   agent: 'điện thoại viên', supervisor: 'giám sát viên', ward_officer: 'cán bộ phường', admin: 'quản trị viên',
 };
-
-// Same-origin only: scripts, styles, photos, the socket; blob: for the ward view's photo previews.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
-  + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 interface ShellOptions {
   title: string;
@@ -69,7 +65,7 @@ export function staffPages(opts: StaffPagesOptions): Hono<AuthEnv> {
     const built = await opts.assets();
     if (!built.ok) return unavailable(c, built.error);
     c.header('Cache-Control', 'no-store');
-    c.header('Content-Security-Policy', CSP);
+    c.header('Content-Security-Policy', PAGE_CSP);
     return c.html(shell({
       page: p, title, heading, user: c.get('user'),
       css: built.assets.url('app.css'), script: built.assets.url(`${p}.js`),

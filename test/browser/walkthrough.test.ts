@@ -292,8 +292,31 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
     await screenshot(citizen, 'tracking-resolved', true);
   }, 20_000);
 
-  it('no page threw an uncaught error', () => {
+  it('the public report form works under the Content-Security-Policy: its stylesheet and script load, nothing is refused', async () => {
+    const citizen = await citizenCtx.newPage();
+    watch(citizen, 'form');
+    const res = await citizen.goto(`${server.url}/`);
+    expect(res!.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+    // The stylesheet applied (the header's colour), and the script ran (it shows the location button).
+    expect(await citizen.evaluate(() => getComputedStyle(document.querySelector('header')!).backgroundColor)).toBe('rgb(11, 92, 173)');
+    await citizen.click('summary');
+    await expect(citizen.isVisible('#geo')).resolves.toBe(true);
+    await screenshot(citizen, 'report-form');
+  }, 20_000);
+
+  it('no page of ours shows inside another site\'s frame', async () => {
+    const page = await citizenCtx.newPage();
+    await page.setContent(`<iframe id="f" src="${server.url}/login" width="400" height="300"></iframe>`);
+    await page.waitForTimeout(500);
+    const frame = page.frames().find((f) => f !== page.mainFrame());
+    // Chromium replaces a refused frame with its own error page: the sign-in form is not in it.
+    expect(await frame?.evaluate(() => Boolean(document.querySelector('#password'))).catch(() => false)).toBe(false);
+    await page.close();
+  }, 20_000);
+
+  it('no page threw an uncaught error, and the Content-Security-Policy refused nothing', () => {
     expect(pageErrors).toEqual([]);
+    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
   });
 
   it('an expired session sends the console back to /login on reload', async () => {
