@@ -512,9 +512,18 @@ describe('Worker', () => {
 });
 
 describe('the runtime inbound handler', () => {
+  // Built before the test, under the hook timeout: on a busy machine a runtime's start (a fresh
+  // database, the topic model) took most of the test's own 30 s, and the test timed out.
+  let rt: Runtime;
+  beforeAll(async () => {
+    rt = await testRuntime();
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
+
   it('keeps the error on a message it cannot process, retries its job, and makes a ticket once it can', async () => {
-    const rt = await testRuntime();
-    try {
+    {
       const rdb = rt.handle.db;
       const published: DomainEvent[] = [];
       rt.events.on('*', (e) => published.push(e));
@@ -562,8 +571,6 @@ describe('the runtime inbound handler', () => {
       expect(published.map((e) => e.type)).toContain('ticket.created');
       const status = await rt.app.request(`/api/v1/reports/${inbound.code}`);
       expect(status.status).toBe(200);
-    } finally {
-      await rt.close();
     }
   });
 });
@@ -666,7 +673,8 @@ describe('grouping across channels and citizens', () => {
 });
 
 describe.runIf(TEST_DB === 'pglite')('a restart on the embedded database', () => {
-  it('runs at once the jobs this process held when it was killed (on PGlite every lease is its own)', async () => {
+  // It builds a runtime itself (that is the point): its start counts in the test's time.
+  it('runs at once the jobs this process held when it was killed (on PGlite every lease is its own)', { timeout: 120_000 }, async () => {
     const h = await freshDb();
     const dir = mkdtempSync(path.join(tmpdir(), 'phananh-restart-'));
     let rt: Runtime | null = null;
