@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import type { DomainEvent } from '../src/core/events.ts';
 import { appendEvents } from '../src/core/tickets.ts';
+import { addNote, dispatchTicket, updateTicket } from '../src/core/workflow.ts';
 import { upsertUser } from '../src/core/users.ts';
 import { connect } from '../src/db/connect.ts';
 import { createLogger } from '../src/log.ts';
@@ -27,6 +28,7 @@ import { testRuntime } from './support/runtime.ts';
 
 const log = createLogger('silent');
 const BEN_THANH = PLACES.benThanh.code;
+const SAI_GON = PLACES.saiGon.code;
 const PW = 'matkhau-realtime-1';
 
 let rt: Runtime;
@@ -110,13 +112,14 @@ beforeAll(async () => {
     { username: 'rt-super', role: 'supervisor' },
     { username: 'rt-ward', role: 'ward_officer', areaCodes: [BEN_THANH] },
     { username: 'rt-leaver', role: 'ward_officer', areaCodes: [BEN_THANH] },
+    { username: 'rt-saigon', role: 'ward_officer', areaCodes: [SAI_GON] },
   ]) await upsertUser(db, { ...u, password: PW });
   ({ server, base } = await listen(rt));
   realtime = await attachRealtime({
     httpServer: server, db, events: rt.events, log, revalidateMs: 100,
     databaseUrl: rt.handle.kind === 'postgres' ? rt.handle.url : undefined,
   });
-  for (const name of ['rt-agent1', 'rt-agent2', 'rt-super', 'rt-ward', 'rt-leaver']) cookies[name] = await login(base, name);
+  for (const name of ['rt-agent1', 'rt-agent2', 'rt-super', 'rt-ward', 'rt-leaver', 'rt-saigon']) cookies[name] = await login(base, name);
 }, 120_000);
 
 afterAll(async () => {
@@ -462,6 +465,27 @@ describe(`realtime reconnect with lastSeq (${TEST_DB})`, () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(back.events.map((e) => e.seq)).toEqual(mine);
     expect(back.events.every((e) => e.area === BEN_THANH)).toBe(true);
+  }, 60_000);
+
+  it('replays a dispatched ticket\'s events to the ward it was dispatched to after its located unit changed, and to no other', async () => {
+    const observer = await connectAs(cookies['rt-super']);
+    const [code] = await postAndSettle(observer, [reportBody({ text: 'Cây xanh gãy cành đè lên mái nhà dân ở Bến Thành', category: 'cay_xanh' })]);
+    const ticket = reportEvent(observer, code!)!.ticket;
+    const t = await rt.handle.db.selectFrom('tickets').select('id').where('code', '=', ticket).executeTakeFirstOrThrow();
+    const staff = { id: 0, username: 'rt-super', role: 'supervisor' as const, areaCodes: [] };
+    rt.events.publish(await dispatchTicket(rt.handle.db, t.id, staff, {}));
+    rt.events.publish(await updateTicket(rt.handle.db, t.id, staff, { areaCode: SAI_GON }));
+    const from = await latestSeq();
+    const [note] = await addNote(rt.handle.db, t.id, staff, 'Ghi chú nội bộ: số điện thoại người dân 0903 111 222');
+    rt.events.publish([note!]);
+    // Live, the note went to the ward in charge; a replay agrees.
+    expect(note!.areaCode).toBe(BEN_THANH);
+    const inCharge = await resumeAs(cookies['rt-ward']!, from);
+    const other = await resumeAs(cookies['rt-saigon']!, from);
+    await until(() => inCharge.events.some((e) => e.seq === note!.seq), 5_000, 'the note replayed to Bến Thành');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(inCharge.events.find((e) => e.seq === note!.seq)).toMatchObject({ type: 'ticket.note', area: BEN_THANH });
+    expect(other.events.some((e) => e.ticket === ticket)).toBe(false);
   }, 60_000);
 
   it('ignores a lastSeq that is not a non-negative integer', async () => {
