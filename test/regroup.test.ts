@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unlinkIdentity } from '../src/core/citizens.ts';
 import { mergeTickets, moveReportToNewTicket } from '../src/core/regroup.ts';
@@ -73,6 +74,27 @@ describe('grouping decisions an agent can undo', () => {
     expect(moved.find((r) => r.id === both.id)?.citizen_id).toBe(keep);
     expect(moved.find((r) => r.id === byPhone.id)?.citizen_id).toBe(keep);
     await expect(unlinkIdentity(rt.handle.db, email.id, 'user:agent', 'again')).rejects.toMatchObject({ code: 'identity_last' });
+  });
+
+  it('unlinks an identity all or nothing: a failure at its last write leaves the citizen as it was', async () => {
+    const a = await file({ text: 'Nắp cống hở giữa đường', lat: 10.7790, lng: 106.6995, citizen: { phone: '0944 000 321', email: 'minh.le@example.vn' } });
+    const db = rt.handle.db;
+    const before = {
+      identities: await db.selectFrom('citizen_identities').select(['id', 'kind', 'citizen_id']).where('citizen_id', '=', a.citizen_id!).orderBy('id').execute(),
+      citizens: Number((await db.selectFrom('citizens').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n),
+    };
+    const email = before.identities.find((i) => i.kind === 'email')!;
+    // The record of the split, written last, is refused: everything before it must be undone.
+    await sql`alter table citizen_events add constraint test_refuse_split check (type <> 'citizen.split_from') not valid`.execute(db);
+    try {
+      await expect(unlinkIdentity(db, email.id, 'user:agent', 'không phải cùng người')).rejects.toThrow();
+    } finally {
+      await sql`alter table citizen_events drop constraint test_refuse_split`.execute(db);
+    }
+    expect(await db.selectFrom('citizen_identities').select(['id', 'kind', 'citizen_id']).where('citizen_id', '=', a.citizen_id!).orderBy('id').execute()).toEqual(before.identities);
+    expect(Number((await db.selectFrom('citizens').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)).toBe(before.citizens);
+    expect((await db.selectFrom('reports').select('citizen_id').where('id', '=', a.id).executeTakeFirstOrThrow()).citizen_id).toBe(a.citizen_id);
+    expect(await db.selectFrom('citizen_events').select('id').where('type', '=', 'citizen.unlinked').where('citizen_id', '=', a.citizen_id!).execute()).toEqual([]);
   });
 
   it('keeps near-misses apart: the same topic 500 m away, and a different topic at the same place', async () => {

@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../db/schema.ts';
+import type { Db, DbOrTx } from '../db/schema.ts';
 import { jsonParam } from '../db/records.ts';
 import { AppError } from './errors.ts';
 import { identitiesOf, type CitizenContact } from './identity.ts';
@@ -23,32 +23,34 @@ export async function mergeCitizens(db: DbOrTx, into: number, others: number[], 
 
 /**
  * Undoes a wrong link: the identity moves to a new citizen, with the reports that came with it
- * (and with none of the citizen's other identities). Returns the new citizen's id.
+ * (and with none of the citizen's other identities). Returns the new citizen's id. One
+ * transaction, its checks first: a refusal or a failure changes nothing.
  */
-export async function unlinkIdentity(db: DbOrTx, identityId: number, actor: string, why: string): Promise<{ citizenId: number; movedReports: number[] }> {
+export async function unlinkIdentity(db: Db, identityId: number, actor: string, why: string): Promise<{ citizenId: number; movedReports: number[] }> {
   const reason = staffText('reason', why, true);
-  const identity = await db.selectFrom('citizen_identities').selectAll().where('id', '=', identityId).executeTakeFirst();
-  if (!identity) throw new AppError('identity_not_found', 404, `identity ${identityId} not found`, 'Không tìm thấy định danh này.');
-  const count = await db.selectFrom('citizen_identities').select(({ fn }) => fn.countAll<number>().as('n'))
-    .where('citizen_id', '=', identity.citizen_id).executeTakeFirstOrThrow();
-  if (Number(count.n) < 2) throw new AppError('identity_last', 409, 'the citizen has no other identity to keep', 'Công dân chỉ còn một định danh, không thể tách.');
-  const fresh = await db.insertInto('citizens').values({ display_name: null, merged_into: null }).returning('id').executeTakeFirstOrThrow();
-  await db.updateTable('citizen_identities').set({ citizen_id: fresh.id }).where('id', '=', identityId).execute();
-
-  const reports = await db.selectFrom('reports').innerJoin('inbound_messages', 'inbound_messages.id', 'reports.inbound_id')
-    .select(['reports.id', 'inbound_messages.report']).where('reports.citizen_id', '=', identity.citizen_id).execute();
-  const moved: number[] = [];
-  for (const r of reports) {
-    const contact = ((r.report as { citizen?: CitizenContact } | null)?.citizen) ?? {};
-    const ids = identitiesOf(contact).identities;
-    const withIt = ids.some((i) => i.kind === identity.kind && i.value === identity.value);
-    const withOthers = ids.some((i) => !(i.kind === identity.kind && i.value === identity.value));
-    if (withIt && !withOthers) moved.push(r.id);
-  }
-  if (moved.length) await db.updateTable('reports').set({ citizen_id: fresh.id }).where('id', 'in', moved).execute();
-  await db.insertInto('citizen_events').values([
-    { citizen_id: identity.citizen_id, type: 'citizen.unlinked', actor, reason, data: jsonParam({ identity: { kind: identity.kind }, to: fresh.id, reports: moved }) },
-    { citizen_id: fresh.id, type: 'citizen.split_from', actor, reason, data: jsonParam({ from: identity.citizen_id, reports: moved }) },
-  ]).execute();
-  return { citizenId: fresh.id, movedReports: moved };
+  return db.transaction().execute(async (tx) => {
+    const identity = await tx.selectFrom('citizen_identities').selectAll().where('id', '=', identityId).forUpdate().executeTakeFirst();
+    if (!identity) throw new AppError('identity_not_found', 404, `identity ${identityId} not found`, 'Không tìm thấy định danh này.');
+    // Every identity of the citizen, locked: a concurrent unlink of another one waits here.
+    const all = await tx.selectFrom('citizen_identities').select('id').where('citizen_id', '=', identity.citizen_id).forUpdate().execute();
+    if (all.length < 2) throw new AppError('identity_last', 409, 'the citizen has no other identity to keep', 'Công dân chỉ còn một định danh, không thể tách.');
+    const reports = await tx.selectFrom('reports').innerJoin('inbound_messages', 'inbound_messages.id', 'reports.inbound_id')
+      .select(['reports.id', 'inbound_messages.report']).where('reports.citizen_id', '=', identity.citizen_id).execute();
+    const moved: number[] = [];
+    for (const r of reports) {
+      const contact = ((r.report as { citizen?: CitizenContact } | null)?.citizen) ?? {};
+      const ids = identitiesOf(contact).identities;
+      const withIt = ids.some((i) => i.kind === identity.kind && i.value === identity.value);
+      const withOthers = ids.some((i) => !(i.kind === identity.kind && i.value === identity.value));
+      if (withIt && !withOthers) moved.push(r.id);
+    }
+    const fresh = await tx.insertInto('citizens').values({ display_name: null, merged_into: null }).returning('id').executeTakeFirstOrThrow();
+    await tx.updateTable('citizen_identities').set({ citizen_id: fresh.id }).where('id', '=', identityId).execute();
+    if (moved.length) await tx.updateTable('reports').set({ citizen_id: fresh.id }).where('id', 'in', moved).execute();
+    await tx.insertInto('citizen_events').values([
+      { citizen_id: identity.citizen_id, type: 'citizen.unlinked', actor, reason, data: jsonParam({ identity: { kind: identity.kind }, to: fresh.id, reports: moved }) },
+      { citizen_id: fresh.id, type: 'citizen.split_from', actor, reason, data: jsonParam({ from: identity.citizen_id, reports: moved }) },
+    ]).execute();
+    return { citizenId: fresh.id, movedReports: moved };
+  });
 }
