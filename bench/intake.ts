@@ -20,7 +20,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
-import { newCode } from '../src/core/codes.ts';
+import { newCode } from '../src/core/tickets/codes.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import type { Db } from '../src/db/schema.ts';

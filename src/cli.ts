@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { isAppError } from './core/errors.ts';
-import { upsertUser } from './core/users.ts';
+import { upsertUser } from './core/staff/users.ts';
 import { importAreasFile } from './db/areas.ts';
 import { connect } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';

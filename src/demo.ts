@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from './db/schema.ts';
 import type { InboundReport } from './core/report-input.ts';
 import type { IntakeService } from './intake/intake-service.ts';
-import { upsertUser } from './core/users.ts';
+import { upsertUser } from './core/staff/users.ts';
 
 const SEED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../seed/demo-reports.json');
 

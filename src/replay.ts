@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { AppError, isAppError } from './core/errors.ts';
-import { processInbound, processInboundBatch, type ProcessResult } from './core/process-report.ts';
-import { loadCategories } from './core/catalog.ts';
+import { processInbound, processInboundBatch, type ProcessResult } from './core/engine/process-report.ts';
+import { loadCategories } from './core/engine/catalog.ts';
 import type { InboundReport } from './core/report-input.ts';
 import { importAreasFile } from './db/areas.ts';
 import { connect } from './db/connect.ts';

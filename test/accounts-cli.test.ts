@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sessionUser, login } from '../src/core/sessions.ts';
+import { sessionUser, login } from '../src/core/staff/sessions.ts';
 import { cliSandbox } from './support/cli.ts';
 
 // `npx phananh user add` as an operator runs it: a child process on its own database (embedded

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../src/core/errors.ts';
 import {
   canAccessArea, LOGIN_LIMITS, login, resolveSession, SESSION_IDLE_MS, SESSION_MAX_MS, type SessionUser,
-} from '../src/core/sessions.ts';
-import { upsertUser } from '../src/core/users.ts';
+} from '../src/core/staff/sessions.ts';
+import { upsertUser } from '../src/core/staff/users.ts';
 import {
   CSRF_HEADER, requireUser, safeNextPath, SESSION_COOKIE, sessionMiddleware, userFromCookieHeader, type AuthEnv,
 } from '../src/http/auth.ts';

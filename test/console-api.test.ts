@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upsertUser } from '../src/core/users.ts';
+import { upsertUser } from '../src/core/staff/users.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES, PNG_1PX } from './support/factories.ts';
 import { postReport, signIn, staffClient, testRuntime } from './support/runtime.ts';

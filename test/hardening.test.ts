@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../src/core/events.ts';
-import { appendEvents } from '../src/core/tickets.ts';
-import { upsertUser } from '../src/core/users.ts';
+import { appendEvents } from '../src/core/tickets/event-log.ts';
+import { upsertUser } from '../src/core/staff/users.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { TEST_DB } from './support/db.ts';
 import { PLACES, PNG_1PX, reportBody } from './support/factories.ts';

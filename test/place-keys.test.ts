@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mergeTickets, moveReportToNewTicket } from '../src/core/regroup.ts';
-import { TICKET_PLACE_KEYS_MAX } from '../src/core/text.ts';
+import { mergeTickets, moveReportToNewTicket } from '../src/core/tickets/regroup.ts';
+import { TICKET_PLACE_KEYS_MAX } from '../src/core/engine/text.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES } from './support/factories.ts';
 import { postReport, testRuntime } from './support/runtime.ts';

@@ -6,9 +6,9 @@ import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import type { DomainEvent } from '../src/core/events.ts';
-import { appendEvents } from '../src/core/tickets.ts';
-import { addNote, dispatchTicket, updateTicket } from '../src/core/workflow.ts';
-import { upsertUser } from '../src/core/users.ts';
+import { appendEvents } from '../src/core/tickets/event-log.ts';
+import { addNote, dispatchTicket, updateTicket } from '../src/core/tickets/workflow.ts';
+import { upsertUser } from '../src/core/staff/users.ts';
 import { connect } from '../src/db/connect.ts';
 import { createLogger } from '../src/log.ts';
 import {

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { unlinkIdentity } from '../src/core/citizens.ts';
-import { mergeTickets, moveReportToNewTicket } from '../src/core/regroup.ts';
+import { unlinkIdentity } from '../src/core/citizens/merge.ts';
+import { mergeTickets, moveReportToNewTicket } from '../src/core/tickets/regroup.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES } from './support/factories.ts';
 import { postReport, testRuntime } from './support/runtime.ts';

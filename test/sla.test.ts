@@ -1,12 +1,12 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newCode } from '../src/core/codes.ts';
+import { newCode } from '../src/core/tickets/codes.ts';
 import type { DomainEvent } from '../src/core/events.ts';
 import {
   checkTicket, DEFAULT_SLA_TARGETS, listSlaPolicies, onStatusChanged, pendingStages, removeSlaPolicy, scheduleSla,
   scheduleSlaMany, setSlaPolicy, SLA_CHECK_JOB, slaDeadlines, slaState, slaTargets, slaThresholds, stageOf, warningTime,
   type SlaTicket,
-} from '../src/core/sla.ts';
+} from '../src/core/sla/sla.ts';
 import type { DbHandle } from '../src/db/connect.ts';
 import type { Db } from '../src/db/schema.ts';
 import type { Runtime } from '../src/runtime.ts';

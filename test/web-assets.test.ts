@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upsertUser } from '../src/core/users.ts';
+import { upsertUser } from '../src/core/staff/users.ts';
 import { SESSION_COOKIE, sessionMiddleware, type AuthEnv } from '../src/http/auth.ts';
 import { staffPages } from '../src/http/staff-pages.ts';
 import { buildWebAssets, loadWebAssets, type WebAssets } from '../src/http/web-assets.ts';

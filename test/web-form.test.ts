@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATUS_VI } from '../src/core/tickets.ts';
+import { STATUS_VI } from '../src/core/tickets/event-log.ts';
 import { issueFormToken, verifyFormToken } from '../src/intake/form-token.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES, PNG_1PX } from './support/factories.ts';

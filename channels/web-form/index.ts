@@ -7,7 +7,7 @@ import { isSameOrigin, issueFormToken, verifyFormToken } from '../../src/intake/
 import { payloadHash } from '../../src/intake/intake-service.ts';
 import { storePhotos, validateReportFields } from '../../src/intake/report-validation.ts';
 import { formFiles, formText, readForm } from '../../src/intake/request-body.ts';
-import { cleanText } from '../../src/core/text.ts';
+import { cleanText } from '../../src/core/engine/text.ts';
 import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
 import { serveStaticFile } from '../../src/http/page-layout.ts';
 import { sizeLabel } from '../../src/intake/file-store.ts';

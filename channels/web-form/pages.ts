@@ -1,6 +1,6 @@
 import { html, raw } from 'hono/html';
-import type { CategoryInfo } from '../../src/core/catalog.ts';
-import type { PublicStatus } from '../../src/core/tracking.ts';
+import type { CategoryInfo } from '../../src/core/engine/catalog.ts';
+import type { PublicStatus } from '../../src/core/tickets/tracking.ts';
 import { layout, staticFile, type Html } from '../../src/http/page-layout.ts';
 
 export interface FormValues {

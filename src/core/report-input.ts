@@ -1,5 +1,5 @@
 import type { Attachment } from '../db/schema.ts';
-import type { CitizenContact } from './identity.ts';
+import type { CitizenContact } from './citizens/identity.ts';
 
 /**
  * The one report model every channel adapter produces from its provider's payload.

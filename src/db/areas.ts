@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
 import { AppError } from '../core/errors.ts';
-import { AreaIndex, bboxOf, type AreaShape } from '../core/area-index.ts';
-import { fold } from '../core/text.ts';
+import { AreaIndex, bboxOf, type AreaShape } from '../core/places/area-index.ts';
+import { fold } from '../core/engine/text.ts';
 import type { Db } from './schema.ts';
 
 export interface ImportOptions {

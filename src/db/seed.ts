@@ -3,10 +3,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from './schema.ts';
 import { importAreasFile } from './areas.ts';
-import { fold } from '../core/text.ts';
-import type { TopicExample } from '../core/topic.ts';
-import { Gazetteer, type OldWard, type WardMapping } from '../core/gazetteer.ts';
-import type { AreaIndex } from '../core/area-index.ts';
+import { fold } from '../core/engine/text.ts';
+import type { TopicExample } from '../core/engine/topic.ts';
+import { Gazetteer, type OldWard, type WardMapping } from '../core/places/gazetteer.ts';
+import type { AreaIndex } from '../core/places/area-index.ts';
 
 const SEED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../seed');
 

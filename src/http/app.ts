@@ -13,7 +13,7 @@ import { staffPages } from './staff-pages.ts';
 import { PAGE_CSP, serveStaticFile, SITE_CSS } from './page-layout.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
-import type { StatusHook } from '../core/workflow.ts';
+import type { StatusHook } from '../core/tickets/workflow.ts';
 
 export interface AppDeps {
   db: Db;

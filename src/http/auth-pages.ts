@@ -1,5 +1,5 @@
 import { html, raw } from 'hono/html';
-import type { SessionUser } from '../core/sessions.ts';
+import type { SessionUser } from '../core/staff/sessions.ts';
 import { layout, type Html } from './page-layout.ts';
 
 const ROLE_VI: Record<SessionUser['role'], string> = {

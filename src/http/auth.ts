@@ -7,8 +7,8 @@ import { AppError, isAppError } from '../core/errors.ts';
 import {
   csrfMatches, destroySession, login, resolveSession, SESSION_MAX_MS,
   type SessionInfo, type SessionUser,
-} from '../core/sessions.ts';
-import type { Role } from '../core/users.ts';
+} from '../core/staff/sessions.ts';
+import type { Role } from '../core/staff/users.ts';
 import type { Db } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import { isSameOrigin } from '../intake/form-token.ts';
@@ -17,8 +17,8 @@ import { forbiddenPage, loginPage } from './auth-pages.ts';
 import { clientAddress, TrustedProxies } from './client-address.ts';
 import { errorBody } from './errors.ts';
 
-export type { SessionInfo, SessionUser } from '../core/sessions.ts';
-export { canAccessArea } from '../core/sessions.ts';
+export type { SessionInfo, SessionUser } from '../core/staff/sessions.ts';
+export { canAccessArea } from '../core/staff/sessions.ts';
 
 /** Name of the session cookie (HttpOnly, SameSite=Lax, Path=/; Secure on https). */
 export const SESSION_COOKIE = 'phananh_session';

@@ -1,23 +1,23 @@
 import { Hono, type Context } from 'hono';
 import { sql } from 'kysely';
-import { listQueue, ticketDetail, type QueueFilters } from '../core/console-queries.ts';
-import { unlinkIdentity } from '../core/citizens.ts';
-import { canonicalCode } from '../core/codes.ts';
+import { listQueue, ticketDetail, type QueueFilters } from '../core/tickets/queue.ts';
+import { unlinkIdentity } from '../core/citizens/merge.ts';
+import { canonicalCode } from '../core/tickets/codes.ts';
 import { AppError } from '../core/errors.ts';
 import type { DomainEvent, EventBus } from '../core/events.ts';
-import { mergeTickets, moveReportToNewTicket } from '../core/regroup.ts';
+import { mergeTickets, moveReportToNewTicket } from '../core/tickets/regroup.ts';
 import { REPORT_LIMITS } from '../core/report-input.ts';
-import { loadCategories } from '../core/catalog.ts';
+import { loadCategories } from '../core/engine/catalog.ts';
 import {
   addNote, changeStatus, claimTicket, dispatchTicket, releaseTicket, replyToCitizens, updateTicket,
   type Actor, type StatusHook, type TicketChanges,
-} from '../core/workflow.ts';
+} from '../core/tickets/workflow.ts';
 import type { Attachment, Db } from '../db/schema.ts';
 import { checkPhoto, photoTooLarge, type FileStore } from '../intake/file-store.ts';
 import { bodyLimit } from '../intake/body-limit.ts';
 import { formFiles, formText, readForm, readJsonObject } from '../intake/request-body.ts';
-import { staffText } from '../core/staff-text.ts';
-import { cleanText } from '../core/text.ts';
+import { staffText } from '../core/staff/staff-text.ts';
+import { cleanText } from '../core/engine/text.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 
 export interface ConsoleApiDeps {

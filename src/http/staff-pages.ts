@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
-import type { SessionUser } from '../core/sessions.ts';
+import type { SessionUser } from '../core/staff/sessions.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 import { layout, PAGE_CSP } from './page-layout.ts';
 import type { WebAssetsResult } from './web-assets.ts';

@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import type { Config } from '../config.ts';
-import type { PublicStatus } from '../core/tracking.ts';
-import type { CategoryInfo } from '../core/catalog.ts';
+import type { PublicStatus } from '../core/tickets/tracking.ts';
+import type { CategoryInfo } from '../core/engine/catalog.ts';
 import type { InboundReport } from '../core/report-input.ts';
 import type { Logger } from '../log.ts';
 import type { FileStore } from './file-store.ts';

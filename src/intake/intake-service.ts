@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { newCode } from '../core/codes.ts';
+import { newCode } from '../core/tickets/codes.ts';
 import { nextTurn } from '../core/next-turn.ts';
 import { AppError } from '../core/errors.ts';
 import type { InboundReport } from '../core/report-input.ts';

@@ -1,6 +1,6 @@
 import { AppError } from '../core/errors.ts';
-import { IDENTITY_MAX, normaliseEmail, normaliseNationalId, normalisePhone } from '../core/identity.ts';
-import { boundedText } from '../core/text.ts';
+import { IDENTITY_MAX, normaliseEmail, normaliseNationalId, normalisePhone } from '../core/citizens/identity.ts';
+import { boundedText } from '../core/engine/text.ts';
 import { REPORT_LIMITS, type InboundReport } from '../core/report-input.ts';
 import type { Attachment } from '../db/schema.ts';
 import type { ChannelContext } from './channel-adapter.ts';

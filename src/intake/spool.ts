@@ -1,10 +1,10 @@
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { canonicalCode } from '../core/codes.ts';
+import { canonicalCode } from '../core/tickets/codes.ts';
 import { AppError } from '../core/errors.ts';
 import type { InboundReport } from '../core/report-input.ts';
-import { STATUS_VI } from '../core/tickets.ts';
-import type { PublicStatus } from '../core/tracking.ts';
+import { STATUS_VI } from '../core/tickets/event-log.ts';
+import type { PublicStatus } from '../core/tickets/tracking.ts';
 import { isConnectionError, isTransientError } from '../db/connection-error.ts';
 import type { Logger } from '../log.ts';
 import { metrics } from '../metrics.ts';

@@ -5,17 +5,17 @@ import { createAdapter } from '@socket.io/postgres-adapter';
 import { parse as parseCookieHeader } from 'hono/utils/cookie';
 import pg from 'pg';
 import { Server, type ExtendedError, type Socket } from 'socket.io';
-import { canonicalCode } from '../core/codes.ts';
+import { canonicalCode } from '../core/tickets/codes.ts';
 import type { DomainEvent, EventBus } from '../core/events.ts';
-import { sessionId } from '../core/sessions.ts';
-import { unitOf, unitSql } from '../core/tickets.ts';
-import type { Role } from '../core/users.ts';
+import { sessionId } from '../core/staff/sessions.ts';
+import { unitOf, unitSql } from '../core/tickets/event-log.ts';
+import type { Role } from '../core/staff/users.ts';
 import type { Db } from '../db/schema.ts';
 import { canAccessArea, SESSION_COOKIE, userFromCookieHeader } from '../http/auth.ts';
 import type { Logger } from '../log.ts';
-import type { ClientToServerEvents, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from './messages.ts';
+import type { ClientToServerEvents, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from '../wire/realtime.ts';
 
-export type { ClientToServerEvents, PresenceMessage, ResyncMessage, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from './messages.ts';
+export type { ClientToServerEvents, PresenceMessage, ResyncMessage, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from '../wire/realtime.ts';
 
 /**
  * What a socket carries about its user. The cluster adapter copies it to other processes

@@ -1,6 +1,6 @@
 import type { Db } from '../db/schema.ts';
 import type { ChannelAdapter } from '../intake/channel-adapter.ts';
-import type { CitizenContact } from '../core/identity.ts';
+import type { CitizenContact } from '../core/citizens/identity.ts';
 
 /** A reply or notification on its way to a citizen. */
 export interface OutboundMessage {

@@ -5,7 +5,7 @@ import { deflateSync } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { upsertUser } from '../../src/core/users.ts';
+import { upsertUser } from '../../src/core/staff/users.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type Server } from '../../src/server.ts';
 import { emptyServerDatabase, TEST_DB } from '../support/db.ts';

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upsertUser } from '../../src/core/users.ts';
+import { upsertUser } from '../../src/core/staff/users.ts';
 import { createLogger } from '../../src/log.ts';
 import type { ResyncMessage, TicketEventMessage } from '../../src/realtime/server.ts';
 import { startServer, type Server } from '../../src/server.ts';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { canonicalCode } from '../../src/core/codes.ts';
-import { Gazetteer, normaliseAddress } from '../../src/core/gazetteer.ts';
-import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone } from '../../src/core/identity.ts';
-import { staffText } from '../../src/core/staff-text.ts';
-import { boundedText, cleanText, mergeKeys, PLACE_KEYS_MAX, placeKeys, similarity, TICKET_PLACE_KEYS_MAX } from '../../src/core/text.ts';
-import { topicFeatures } from '../../src/core/topic.ts';
+import { canonicalCode } from '../../src/core/tickets/codes.ts';
+import { Gazetteer, normaliseAddress } from '../../src/core/places/gazetteer.ts';
+import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone } from '../../src/core/citizens/identity.ts';
+import { staffText } from '../../src/core/staff/staff-text.ts';
+import { boundedText, cleanText, mergeKeys, PLACE_KEYS_MAX, placeKeys, similarity, TICKET_PLACE_KEYS_MAX } from '../../src/core/engine/text.ts';
+import { topicFeatures } from '../../src/core/engine/topic.ts';
 import { jsonParam } from '../../src/db/records.ts';
 import { safeNextPath } from '../../src/http/auth.ts';
 import { nestsDeeperThan } from '../../src/intake/request-body.ts';

@@ -1,10 +1,10 @@
 import type { Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
-import { AreaIndex, bboxOf, type AreaShape } from '../../src/core/area-index.ts';
-import { canonicalCode, newCode } from '../../src/core/codes.ts';
-import { cellOf, cellsAround, distanceMetres } from '../../src/core/geo.ts';
-import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone } from '../../src/core/identity.ts';
-import { clip, fold, nfc, tokens } from '../../src/core/text.ts';
+import { AreaIndex, bboxOf, type AreaShape } from '../../src/core/places/area-index.ts';
+import { canonicalCode, newCode } from '../../src/core/tickets/codes.ts';
+import { cellOf, cellsAround, distanceMetres } from '../../src/core/places/geo.ts';
+import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone } from '../../src/core/citizens/identity.ts';
+import { clip, fold, nfc, tokens } from '../../src/core/engine/text.ts';
 
 describe('normalisePhone', () => {
   const table: [string, string | null][] = [

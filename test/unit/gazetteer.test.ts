@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Gazetteer, normaliseAddress } from '../../src/core/gazetteer.ts';
+import { Gazetteer, normaliseAddress } from '../../src/core/places/gazetteer.ts';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../seed/hcmc/${f}`, import.meta.url), 'utf8'));
 const units = load('wards-2025.json') as { code: string; name: string }[];

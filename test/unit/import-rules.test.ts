@@ -170,7 +170,7 @@ describe('import rules on the source tree', () => {
     expect(SOURCES.filter((f) => f.startsWith('src/intake/')).length).toBeGreaterThanOrEqual(2);
     expect(new Set(SOURCES.map(channelOf).filter(Boolean)).size).toBeGreaterThanOrEqual(2);
     // The scanner does see imports in these files (an empty parse would pass every rule).
-    expect(importsOf(read('src/core/process-report.ts'))).toContain('./pipeline.ts');
+    expect(importsOf(read('src/core/engine/process-report.ts'))).toContain('./pipeline.ts');
     expect(importsOf(read('channels/mobile-app/index.ts'))).toContain('hono');
   });
 

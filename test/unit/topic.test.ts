@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import BayesClassifier from 'natural/lib/natural/classifiers/bayes_classifier.js';
 import { describe, expect, it } from 'vitest';
-import { TopicModel, topicFeatures, type TopicExample } from '../../src/core/topic.ts';
+import { TopicModel, topicFeatures, type TopicExample } from '../../src/core/engine/topic.ts';
 
 const examples: TopicExample[] = readFileSync(new URL('../../seed/topics-vi.jsonl', import.meta.url), 'utf8')
   .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TopicExample);

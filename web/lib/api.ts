@@ -1,9 +1,9 @@
 // The one way the browser talks to the server: same-origin fetch with the session cookie, the
 // CSRF header on writes, and errors turned into ApiError carrying the Vietnamese message.
 
-import type { SessionUser } from '../../src/core/staff-types.ts';
+import type { SessionUser } from '../../src/wire/staff-api.ts';
 
-export type { Role, SessionUser } from '../../src/core/staff-types.ts';
+export type { Role, SessionUser } from '../../src/wire/staff-api.ts';
 
 export interface Session {
   user: SessionUser;

@@ -6,8 +6,8 @@ import { goToLogin, session } from './api.ts';
 // `seq` seen as `auth.lastSeq`: the server first replays the events missed meanwhile, or sends
 // `resync` when too many were; after a reconnect or a resync the views also refetch.
 
-export type { PresenceMessage as Presence, TicketEventMessage as TicketEvent, Viewer } from '../../src/realtime/messages.ts';
-import type { PresenceMessage as Presence, ResyncMessage, TicketEventMessage as TicketEvent } from '../../src/realtime/messages.ts';
+export type { PresenceMessage as Presence, TicketEventMessage as TicketEvent, Viewer } from '../../src/wire/realtime.ts';
+import type { PresenceMessage as Presence, ResyncMessage, TicketEventMessage as TicketEvent } from '../../src/wire/realtime.ts';
 
 export type ConnState = 'connecting' | 'online' | 'offline';
 

@@ -1,6 +1,6 @@
 import type { AreaGeometry } from './map.ts';
 
-export type { QueueItem } from '../../src/core/staff-types.ts';
+export type { QueueItem } from '../../src/wire/staff-api.ts';
 
 // The shapes of the console and ward API answers (src/http/console-api.ts).
 

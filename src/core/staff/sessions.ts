@@ -1,9 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../db/schema.ts';
-import { AppError } from './errors.ts';
-import { cleanText } from './text.ts';
+import type { Db } from '../../db/schema.ts';
+import { AppError } from '../errors.ts';
+import { cleanText } from '../engine/text.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
-import type { SessionUser } from './staff-types.ts';
+import type { SessionUser } from '../../wire/staff-api.ts';
 import { ROLES, type Role } from './users.ts';
 
 export type { SessionUser };

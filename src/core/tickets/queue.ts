@@ -1,11 +1,11 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/schema.ts';
-import { AppError } from './errors.ts';
+import type { Db } from '../../db/schema.ts';
+import { AppError } from '../errors.ts';
 import { canonicalCode } from './codes.ts';
 import type { Actor } from './workflow.ts';
-import { canAccessArea } from './sessions.ts';
-import type { QueueItem } from './staff-types.ts';
-import { unitOf, unitSql } from './tickets.ts';
+import { canAccessArea } from '../staff/sessions.ts';
+import type { QueueItem } from '../../wire/staff-api.ts';
+import { unitOf, unitSql } from './event-log.ts';
 
 export type { QueueItem };
 

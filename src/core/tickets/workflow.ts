@@ -1,11 +1,11 @@
-import type { Attachment, Db, DbOrTx } from '../db/schema.ts';
-import { AppError } from './errors.ts';
-import type { DomainEvent } from './events.ts';
-import { appendEvents, unitOf } from './tickets.ts';
-import { staffText } from './staff-text.ts';
-import { enqueue } from '../db/jobs.ts';
-import type { Role } from './users.ts';
-import { canAccessArea } from './sessions.ts';
+import type { Attachment, Db, DbOrTx } from '../../db/schema.ts';
+import { AppError } from '../errors.ts';
+import type { DomainEvent } from '../events.ts';
+import { appendEvents, unitOf } from './event-log.ts';
+import { staffText } from '../staff/staff-text.ts';
+import { enqueue } from '../../db/jobs.ts';
+import type { Role } from '../staff/users.ts';
+import { canAccessArea } from '../staff/sessions.ts';
 
 /** Who acts: a signed-in user (the session user satisfies this). */
 export interface Actor {

@@ -1,5 +1,5 @@
-import { AppError } from './errors.ts';
-import { boundedText } from './text.ts';
+import { AppError } from '../errors.ts';
+import { boundedText } from '../engine/text.ts';
 
 /** What staff write, each kind with its limit in characters and its words for an error. */
 const KINDS = {

@@ -1,21 +1,21 @@
 import { sql } from 'kysely';
 import type { Selectable } from 'kysely';
-import type { Db, DbOrTx, InboundMessageTable } from '../db/schema.ts';
-import { insertRecords, jsonParam, type RecordColumns } from '../db/records.ts';
-import { cellOf } from './geo.ts';
+import type { Db, DbOrTx, InboundMessageTable } from '../../db/schema.ts';
+import { insertRecords, jsonParam, type RecordColumns } from '../../db/records.ts';
+import { cellOf } from '../places/geo.ts';
 import { clip } from './text.ts';
 import { GROUPING, hotspotCounts } from './grouping.ts';
-import type { AreaIndex } from './area-index.ts';
-import type { Gazetteer } from './gazetteer.ts';
+import type { AreaIndex } from '../places/area-index.ts';
+import type { Gazetteer } from '../places/gazetteer.ts';
 import type { TopicModel } from './topic.ts';
 import { loadCategories, type CategoryInfo } from './catalog.ts';
-import { newCode } from './codes.ts';
-import { AppError } from './errors.ts';
-import type { DomainEvent } from './events.ts';
+import { newCode } from '../tickets/codes.ts';
+import { AppError } from '../errors.ts';
+import type { DomainEvent } from '../events.ts';
 import { decide, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
-import type { InboundReport } from './report-input.ts';
-import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from './sla.ts';
-import { appendEvents, mergedKeysSql, recountTickets, type NewEvent } from './tickets.ts';
+import type { InboundReport } from '../report-input.ts';
+import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from '../sla/sla.ts';
+import { appendEvents, mergedKeysSql, recountTickets, type NewEvent } from '../tickets/event-log.ts';
 
 /** What the pipeline knows of the city: its units, their names old and new, and its topics. */
 export interface Engine {

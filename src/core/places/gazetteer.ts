@@ -1,4 +1,4 @@
-import { fold } from './text.ts';
+import { fold } from '../engine/text.ts';
 
 /** A unit in force (post-July-2025 in HCMC). */
 export interface GazetteerUnit {

@@ -1,7 +1,7 @@
-import type { Db } from '../db/schema.ts';
-import { AppError } from './errors.ts';
+import type { Db } from '../../db/schema.ts';
+import { AppError } from '../errors.ts';
 import { hashPassword } from './passwords.ts';
-import { ROLES, type Role } from './staff-types.ts';
+import { ROLES, type Role } from '../../wire/staff-api.ts';
 
 export { ROLES, type Role };
 

@@ -1,18 +1,18 @@
 import { sql } from 'kysely';
-import { jsonParam } from '../db/records.ts';
-import type { DbOrTx, Reason } from '../db/schema.ts';
-import type { AreaIndex } from './area-index.ts';
+import { jsonParam } from '../../db/records.ts';
+import type { DbOrTx, Reason } from '../../db/schema.ts';
+import type { AreaIndex } from '../places/area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
 import { classify } from './classify.ts';
-import { newCode } from './codes.ts';
-import { yieldTurn } from './next-turn.ts';
-import type { Gazetteer } from './gazetteer.ts';
+import { newCode } from '../tickets/codes.ts';
+import { yieldTurn } from '../next-turn.ts';
+import type { Gazetteer } from '../places/gazetteer.ts';
 import type { TopicModel } from './topic.ts';
 import { GroupBatch, reportKeys, type GroupInput, type Relation } from './grouping.ts';
-import { cellOf } from './geo.ts';
-import { identitiesOf, type Identity } from './identity.ts';
-import { mergeCitizens } from './citizens.ts';
-import type { InboundReport } from './report-input.ts';
+import { cellOf } from '../places/geo.ts';
+import { identitiesOf, type Identity } from '../citizens/identity.ts';
+import { mergeCitizens } from '../citizens/merge.ts';
+import type { InboundReport } from '../report-input.ts';
 import { fold, nfc } from './text.ts';
 
 /** What the pipeline decided for one report, each step adding its reasons. */

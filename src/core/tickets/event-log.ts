@@ -1,8 +1,8 @@
 import { sql, type RawBuilder } from 'kysely';
-import { TICKET_PLACE_KEYS_MAX } from './text.ts';
-import { jsonParam } from '../db/records.ts';
-import type { DbOrTx } from '../db/schema.ts';
-import type { DomainEvent } from './events.ts';
+import { TICKET_PLACE_KEYS_MAX } from '../engine/text.ts';
+import { jsonParam } from '../../db/records.ts';
+import type { DbOrTx } from '../../db/schema.ts';
+import type { DomainEvent } from '../events.ts';
 
 export const TICKET_STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress', 'resolved', 'closed', 'rejected'] as const;
 export type TicketStatus = (typeof TICKET_STATUSES)[number];

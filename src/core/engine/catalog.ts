@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../db/schema.ts';
+import type { DbOrTx } from '../../db/schema.ts';
 
 export interface CategoryInfo {
   code: string;

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import { jsonParam } from '../db/records.ts';
-import type { DbOrTx, Reason } from '../db/schema.ts';
-import { cellOf, cellsAround, distanceMetres } from './geo.ts';
-import { normaliseAddress } from './gazetteer.ts';
+import { jsonParam } from '../../db/records.ts';
+import type { DbOrTx, Reason } from '../../db/schema.ts';
+import { cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
+import { normaliseAddress } from '../places/gazetteer.ts';
 import { mergeKeys, placeKeys, similarity } from './text.ts';
 
 export type Relation = 'new' | 'same_citizen' | 'duplicate';

@@ -1,7 +1,7 @@
-import type { Db, DbOrTx } from '../db/schema.ts';
-import { AppError } from './errors.ts';
-import type { DomainEvent } from './events.ts';
-import { appendEvents } from './tickets.ts';
+import type { Db, DbOrTx } from '../../db/schema.ts';
+import { AppError } from '../errors.ts';
+import type { DomainEvent } from '../events.ts';
+import { appendEvents } from '../tickets/event-log.ts';
 
 // SLA: every target is minutes from receipt (triaged within 15, dispatched within 30,
 // acknowledged within 60, resolved within 120 by default). A stage's warning fires at 75% of

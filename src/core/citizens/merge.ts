@@ -1,8 +1,8 @@
-import type { Db, DbOrTx } from '../db/schema.ts';
-import { jsonParam } from '../db/records.ts';
-import { AppError } from './errors.ts';
+import type { Db, DbOrTx } from '../../db/schema.ts';
+import { jsonParam } from '../../db/records.ts';
+import { AppError } from '../errors.ts';
 import { identitiesOf, type CitizenContact } from './identity.ts';
-import { staffText } from './staff-text.ts';
+import { staffText } from '../staff/staff-text.ts';
 
 /**
  * Merges citizens into one (the oldest keeps its id): identities and reports move to it, the

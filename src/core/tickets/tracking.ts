@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
-import type { DbOrTx } from '../db/schema.ts';
+import type { DbOrTx } from '../../db/schema.ts';
 import { canonicalCode } from './codes.ts';
-import { PUBLIC_EVENT_VI, STATUS_VI } from './tickets.ts';
+import { PUBLIC_EVENT_VI, STATUS_VI } from './event-log.ts';
 
 /** What anyone holding a tracking code may see: status and a public timeline, no personal data. */
 export interface PublicStatus {

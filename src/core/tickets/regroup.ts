@@ -1,15 +1,15 @@
-import { jsonParam } from '../db/records.ts';
+import { jsonParam } from '../../db/records.ts';
 import { sql } from 'kysely';
-import type { Db, DbOrTx, Reason } from '../db/schema.ts';
+import type { Db, DbOrTx, Reason } from '../../db/schema.ts';
 import { newCode } from './codes.ts';
-import { AppError } from './errors.ts';
-import type { DomainEvent } from './events.ts';
-import { cellOf } from './geo.ts';
-import { clip, mergeKeys } from './text.ts';
-import { OPEN_STATUSES, reportKeys, WORDS_REPORTS_MAX } from './grouping.ts';
-import { appendEvents, mergedKeysSql, recountTicket } from './tickets.ts';
-import { onStatusChanged } from './sla.ts';
-import { staffText } from './staff-text.ts';
+import { AppError } from '../errors.ts';
+import type { DomainEvent } from '../events.ts';
+import { cellOf } from '../places/geo.ts';
+import { clip, mergeKeys } from '../engine/text.ts';
+import { OPEN_STATUSES, reportKeys, WORDS_REPORTS_MAX } from '../engine/grouping.ts';
+import { appendEvents, mergedKeysSql, recountTicket } from './event-log.ts';
+import { onStatusChanged } from '../sla/sla.ts';
+import { staffText } from '../staff/staff-text.ts';
 
 /** A ticket's place keys again from its reports (the first ones, up to the cap), after one left it. */
 async function restorePlaceKeys(tx: DbOrTx, ticketId: number): Promise<void> {
