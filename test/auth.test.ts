@@ -3,11 +3,11 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../src/core/errors.ts';
 import {
-  canAccessArea, LOGIN_LIMITS, login, resolveSession, SESSION_IDLE_MS, SESSION_MAX_MS, type SessionUser,
+  LOGIN_LIMITS, login, resolveSession, SESSION_IDLE_MS, SESSION_MAX_MS, sessionTokenFromCookies, type SessionUser,
 } from '../src/core/staff/sessions.ts';
 import { upsertUser } from '../src/core/staff/users.ts';
 import {
-  CSRF_HEADER, requireUser, safeNextPath, SESSION_COOKIE, sessionMiddleware, userFromCookieHeader, type AuthEnv,
+  CSRF_HEADER, requireUser, safeNextPath, SESSION_COOKIE, sessionMiddleware, type AuthEnv,
 } from '../src/http/auth.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { authRoutes } from '../src/http/auth.ts';
@@ -80,6 +80,7 @@ async function signIn(username: string, password: string): Promise<{ token: stri
   return { token, cookie: `${SESSION_COOKIE}=${token}`, csrf: body.csrf };
 }
 
+const userOfCookies = async (header: string | undefined) => (await resolveSession(rt.handle.db, sessionTokenFromCookies(header)))?.user ?? null;
 const sessionOf = (cookie: string) => rt.app.request('/api/session', { headers: { cookie } });
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const alertText = (page: string) => /<div class="error" role="alert" id="login-error">([^<]*)<\/div>/.exec(page)?.[1];
@@ -289,7 +290,7 @@ describe('POST /login', () => {
     expect((await sessionOf(s.cookie)).status).toBe(200);
     await rt.handle.db.updateTable('users').set({ disabled: true }).where('id', '=', ids.off).execute();
     expect((await sessionOf(s.cookie)).status).toBe(401);
-    expect(await userFromCookieHeader(rt.handle.db, s.cookie)).toBeNull();
+    expect(await userOfCookies(s.cookie)).toBeNull();
   });
 
   it('refuses a cross-site form post (Origin or Sec-Fetch-Site) without counting it', async () => {
@@ -376,14 +377,14 @@ describe('sessions', () => {
     expect((await sessionOf(s.cookie)).status).toBe(200);
   });
 
-  it('userFromCookieHeader reads the session cookie among others (the socket.io handshake)', async () => {
+  it('finds the session cookie among others in a Cookie header (the socket.io handshake)', async () => {
     const s = await signIn('ward1', PW.ward);
-    const user = await userFromCookieHeader(rt.handle.db, `theme=dark; ${s.cookie}; lang=vi`);
+    const user = await userOfCookies(`theme=dark; ${s.cookie}; lang=vi`);
     expect(user).toEqual({ id: ids.ward, username: 'ward1', displayName: 'Cán bộ Bến Thành', role: 'ward_officer', areaCodes: [BEN_THANH, SAI_GON] });
-    expect(await userFromCookieHeader(rt.handle.db, undefined)).toBeNull();
-    expect(await userFromCookieHeader(rt.handle.db, '')).toBeNull();
-    expect(await userFromCookieHeader(rt.handle.db, 'theme=dark')).toBeNull();
-    expect(await userFromCookieHeader(rt.handle.db, `${SESSION_COOKIE}=${'B'.repeat(43)}`)).toBeNull();
+    expect(await userOfCookies(undefined)).toBeNull();
+    expect(await userOfCookies('')).toBeNull();
+    expect(await userOfCookies('theme=dark')).toBeNull();
+    expect(await userOfCookies(`${SESSION_COOKIE}=${'B'.repeat(43)}`)).toBeNull();
   });
 });
 
@@ -453,24 +454,6 @@ describe('roles and CSRF', () => {
     expect(page).toContain('Cán bộ Bến Thành');
     expect(page).toContain('href="/ward"');
     expect(page).toContain('action="/logout"');
-  });
-});
-
-describe('canAccessArea', () => {
-  const user = (role: SessionUser['role'], areaCodes: string[] = []) => ({ role, areaCodes });
-  const cases: [string, ReturnType<typeof user>, string | null, boolean][] = [
-    ['ward officer, own unit', user('ward_officer', [BEN_THANH, SAI_GON]), BEN_THANH, true],
-    ['ward officer, second own unit', user('ward_officer', [BEN_THANH, SAI_GON]), SAI_GON, true],
-    ['ward officer, another unit', user('ward_officer', [BEN_THANH]), SAI_GON, false],
-    ['ward officer, no unit yet', user('ward_officer', [BEN_THANH]), null, false],
-    ['ward officer without units', user('ward_officer'), BEN_THANH, false],
-    ['agent, any unit', user('agent'), SAI_GON, true],
-    ['agent, no unit', user('agent'), null, true],
-    ['supervisor', user('supervisor'), BEN_THANH, true],
-    ['admin, no unit', user('admin'), null, true],
-  ];
-  it.each(cases)('%s', (_name, u, area, expected) => {
-    expect(canAccessArea(u, area)).toBe(expected);
   });
 });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeTickets, moveReportToNewTicket } from '../src/core/tickets/regroup.ts';
 import { TICKET_PLACE_KEYS_MAX } from '../src/core/engine/text.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { PLACES } from './support/factories.ts';
+import { AGENT, PLACES } from './support/factories.ts';
 import { postReport, testRuntime } from './support/runtime.ts';
 
 // A ticket stores the place keys (house number + street, street) its reports named, so grouping
@@ -71,11 +71,11 @@ describe('place keys stored on the ticket', () => {
     expect(b.ticket_id).toBe(a.ticket_id);
     expect(await keysOf(a.ticket_id)).toEqual(expect.arrayContaining(['21|le thanh', '99|le thanh']));
 
-    const moved = await moveReportToNewTicket(rt.handle.db, b.id, 'user:agent', 'hai điểm rác khác nhau');
+    const moved = await moveReportToNewTicket(rt.handle.db, b.id, AGENT, 'hai điểm rác khác nhau');
     expect(await keysOf(a.ticket_id)).not.toContain('99|le thanh');
     expect(await keysOf(moved.ticketId)).toEqual(['street|le thanh', '99|le thanh']);
 
-    await mergeTickets(rt.handle.db, moved.ticketId, a.ticket_id, 'user:agent', 'cùng một điểm');
+    await mergeTickets(rt.handle.db, moved.ticketId, a.ticket_id, AGENT, 'cùng một điểm');
     expect(await keysOf(a.ticket_id)).toEqual(['street|le thanh', '21|le thanh', '99|le thanh']);
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unlinkIdentity } from '../src/core/citizens/merge.ts';
 import { mergeTickets, moveReportToNewTicket } from '../src/core/tickets/regroup.ts';
 import type { Runtime } from '../src/runtime.ts';
-import { PLACES } from './support/factories.ts';
+import { AGENT, PLACES } from './support/factories.ts';
 import { postReport, testRuntime } from './support/runtime.ts';
 
 let rt: Runtime;
@@ -33,24 +33,24 @@ describe('grouping decisions an agent can undo', () => {
     expect(b.relation).toBe('duplicate');
     expect((await ticketOf(a.ticket_id)).reporter_count).toBe(2);
 
-    const moved = await moveReportToNewTicket(rt.handle.db, b.id, 'user:agent', 'hai vụ ngập khác nhau');
+    const moved = await moveReportToNewTicket(rt.handle.db, b.id, AGENT, 'hai vụ ngập khác nhau');
     const after = await rt.handle.db.selectFrom('reports').selectAll().where('id', '=', b.id).executeTakeFirstOrThrow();
     expect(after.ticket_id).toBe(moved.ticketId);
     expect(after.relation).toBe('new');
     expect((await ticketOf(a.ticket_id)).reporter_count).toBe(1);
     expect(await eventsOf(a.ticket_id)).toContainEqual({ type: 'report.moved', actor: 'user:agent', reason: 'hai vụ ngập khác nhau' });
     expect(moved.events.map((e) => e.type)).toEqual(['report.moved', 'ticket.created']);
-    await expect(moveReportToNewTicket(rt.handle.db, a.id, 'user:agent', 'x')).rejects.toMatchObject({ code: 'report_alone' });
+    await expect(moveReportToNewTicket(rt.handle.db, a.id, AGENT, 'x')).rejects.toMatchObject({ code: 'report_alone' });
 
     // ...and merges them back in one step
-    const merged = await mergeTickets(rt.handle.db, moved.ticketId, a.ticket_id, 'user:agent', 'cùng một điểm ngập');
+    const merged = await mergeTickets(rt.handle.db, moved.ticketId, a.ticket_id, AGENT, 'cùng một điểm ngập');
     expect(merged.events.map((e) => e.type)).toEqual(['ticket.merged', 'ticket.absorbed']);
     const target = await ticketOf(a.ticket_id);
     expect(target.report_count).toBe(2);
     const source = await ticketOf(moved.ticketId);
     expect(source).toMatchObject({ merged_into: a.ticket_id, status: 'closed', report_count: 0 });
-    await expect(mergeTickets(rt.handle.db, moved.ticketId, a.ticket_id, 'user:agent', 'again')).rejects.toMatchObject({ code: 'ticket_already_merged' });
-    await expect(mergeTickets(rt.handle.db, a.ticket_id, a.ticket_id, 'user:agent', 'self')).rejects.toMatchObject({ code: 'merge_same_ticket' });
+    await expect(mergeTickets(rt.handle.db, moved.ticketId, a.ticket_id, AGENT, 'again')).rejects.toMatchObject({ code: 'ticket_already_merged' });
+    await expect(mergeTickets(rt.handle.db, a.ticket_id, a.ticket_id, AGENT, 'self')).rejects.toMatchObject({ code: 'merge_same_ticket' });
   });
 
   it('links a phone and an email that arrive together, merging two known citizens with a record of why, and unlinks on request', async () => {
@@ -67,13 +67,13 @@ describe('grouping decisions an agent can undo', () => {
     expect(ids.map((i) => i.kind).sort()).toEqual(['email', 'phone']);
 
     const email = ids.find((i) => i.kind === 'email')!;
-    const un = await unlinkIdentity(rt.handle.db, email.id, 'user:agent', 'hai người khác nhau');
+    const un = await unlinkIdentity(rt.handle.db, email.id, AGENT, 'hai người khác nhau');
     const moved = await rt.handle.db.selectFrom('reports').select(['id', 'citizen_id']).where('id', 'in', [byEmail.id, both.id, byPhone.id]).orderBy('id').execute();
     // only the report that came with the email alone follows it
     expect(moved.find((r) => r.id === byEmail.id)?.citizen_id).toBe(un.citizenId);
     expect(moved.find((r) => r.id === both.id)?.citizen_id).toBe(keep);
     expect(moved.find((r) => r.id === byPhone.id)?.citizen_id).toBe(keep);
-    await expect(unlinkIdentity(rt.handle.db, email.id, 'user:agent', 'again')).rejects.toMatchObject({ code: 'identity_last' });
+    await expect(unlinkIdentity(rt.handle.db, email.id, AGENT, 'again')).rejects.toMatchObject({ code: 'identity_last' });
   });
 
   it('unlinks an identity all or nothing: a failure at its last write leaves the citizen as it was', async () => {
@@ -87,7 +87,7 @@ describe('grouping decisions an agent can undo', () => {
     // The record of the split, written last, is refused: everything before it must be undone.
     await sql`alter table citizen_events add constraint test_refuse_split check (type <> 'citizen.split_from') not valid`.execute(db);
     try {
-      await expect(unlinkIdentity(db, email.id, 'user:agent', 'không phải cùng người')).rejects.toThrow();
+      await expect(unlinkIdentity(db, email.id, AGENT, 'không phải cùng người')).rejects.toThrow();
     } finally {
       await sql`alter table citizen_events drop constraint test_refuse_split`.execute(db);
     }

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATUS_VI } from '../src/core/tickets/event-log.ts';
+import { STATUS_VI } from '../src/core/tickets/statuses.ts';
 import { issueFormToken, verifyFormToken } from '../src/intake/form-token.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES, PNG_1PX } from './support/factories.ts';
@@ -141,7 +141,7 @@ describe('POST /report', () => {
     expect(body).toContain('<html lang="vi">');
     expect(body).toContain(`Cảm ơn bạn! Phản ánh đã được tiếp nhận.</strong> Hãy lưu mã <code>${code}</code>`);
     expect(body).toContain(`<dt>Địa bàn</dt><dd>${PLACES.benThanh.name}</dd>`);
-    expect(body).toContain(`<p class="status">${STATUS_VI[ticket.status]}</p>`);
+    expect(body).toContain(`<p class="status">${STATUS_VI[ticket.status as keyof typeof STATUS_VI]}</p>`);
     expect(body).toContain(`<dt>Hồ sơ xử lý</dt><dd>${ticket.code}</dd>`);
     expect(body).toMatch(/<ol class="timeline"><li>/);
     // Processed: no more automatic refresh.

@@ -8,15 +8,14 @@ import { notify } from './lib/notice.ts';
 import { connectRealtime, type Presence, type Realtime, type TicketEvent } from './lib/realtime.ts';
 import { markSlaHost, slaBadge, startSlaTicker } from './lib/sla-badge.ts';
 import { drawLocation, photoGallery, timeline } from './lib/ticket-parts.ts';
-import { SETTLED, type Meta, type QueueItem, type Report, type TicketDetail } from './lib/types.ts';
+import type { Meta, QueueItem, Report, TicketDetail } from './lib/types.ts';
+import { isOpen, OPEN_STATUSES } from '../src/core/tickets/statuses.ts';
+import { can } from '../src/core/staff/policy.ts';
 
 // The agents' console: the live queue (soonest deadline first) beside the open ticket. Plain
 // DOM: the queue is re-rendered whole on every change (a few hundred rows at most), the open
 // ticket's sections are re-rendered in place while its forms keep what the agent is typing.
 
-const OPEN_STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'];
-const DISPATCHABLE = new Set(['new', 'triaged', 'dispatched']);
-const REJECTABLE = new Set(['new', 'triaged', 'dispatched']);
 
 interface Filters {
   status: string[];
@@ -128,7 +127,7 @@ function filterBar(f: Filters): HTMLFormElement {
   form.addEventListener('input', (e) => { if ((e.target as HTMLElement).id === 'f-q') typed(); });
   form.addEventListener('submit', (e) => { e.preventDefault(); changed(); });
   form.querySelector('#f-reset')?.addEventListener('click', () => {
-    form.querySelectorAll<HTMLInputElement>('input[name=status]').forEach((i) => { i.checked = OPEN_STATUSES.includes(i.value); });
+    form.querySelectorAll<HTMLInputElement>('input[name=status]').forEach((i) => { i.checked = (OPEN_STATUSES as readonly string[]).includes(i.value); });
     form.querySelectorAll<HTMLSelectElement>('select').forEach((s) => { s.value = ''; });
     (form.querySelector('#f-q') as HTMLInputElement).value = '';
     changed();
@@ -175,11 +174,11 @@ async function loadQueue(): Promise<void> {
 }
 
 function queueRow(item: QueueItem, index: number): HTMLTableRowElement {
-  const settled = SETTLED.has(item.status);
+  const settled = !isOpen(item.status);
   const badge = slaBadge(item.received_at, item.due_at, { stopped: settled ? label(STATUS_VI, item.status) : undefined });
-  const isOpen = open?.code === item.code;
+  const isCurrent = open?.code === item.code;
   const newUntil = fresh.get(item.code);
-  const classes = ['row', isOpen ? 'is-open' : '', index === cursor ? 'is-cursor' : '', newUntil && newUntil > Date.now() ? 'is-new' : '']
+  const classes = ['row', isCurrent ? 'is-open' : '', index === cursor ? 'is-cursor' : '', newUntil && newUntil > Date.now() ? 'is-new' : '']
     .filter(Boolean).join(' ');
   const facts: Child[] = [
     item.channels.map((c) => h('span', { class: `chan chan-${c}` }, label(CHANNEL_VI, c))),
@@ -190,7 +189,7 @@ function queueRow(item: QueueItem, index: number): HTMLTableRowElement {
   const row = h('tr', { class: classes, 'data-code': item.code, 'data-testid': 'queue-row', 'data-status': item.status },
     h('td', { class: 'col-sla' }, badge),
     h('td', { class: 'col-main' },
-      h('a', { href: `#${item.code}`, class: 'code', 'aria-current': isOpen ? 'true' : null }, item.code),
+      h('a', { href: `#${item.code}`, class: 'code', 'aria-current': isCurrent ? 'true' : null }, item.code),
       item.priority === 'high' || item.priority === 'urgent' ? h('span', { class: `prio prio-${item.priority}` }, label(PRIORITY_VI, item.priority)) : null,
       h('div', { class: 'title' }, item.title),
       h('div', { class: 'facts' }, facts)),
@@ -393,9 +392,9 @@ function buildPanel(code: string): OpenTicket {
 
 function renderHead(o: OpenTicket, d: TicketDetail): void {
   const t = d.ticket;
-  const settled = SETTLED.has(t.status);
+  const settled = !isOpen(t.status);
   const mine = t.claimed_by === me.username;
-  const mayRelease = t.claimed_by && (mine || me.role === 'supervisor' || me.role === 'admin');
+  const mayRelease = t.claimed_by && (mine || can(me, 'ticket.release_any', t));
   const claimButton = h('button', { type: 'button', 'data-action': 'claim', disabled: !!t.claimed_by && !mine, 'aria-keyshortcuts': 'c' },
     mine ? 'Bạn đang xử lý' : 'Nhận xử lý');
   if (mine) claimButton.disabled = true;
@@ -404,7 +403,7 @@ function renderHead(o: OpenTicket, d: TicketDetail): void {
     ? h('button', { type: 'button', class: 'secondary', 'data-action': 'release', 'aria-keyshortcuts': 'u', onclick: () => void release() },
       mine ? 'Trả hồ sơ' : 'Thu hồi hồ sơ')
     : null;
-  const closeButton = t.status === 'resolved'
+  const closeButton = can(me, 'ticket.close', t)
     ? h('button', { type: 'button', 'data-action': 'close', onclick: (e: Event) => void act(e.currentTarget as HTMLButtonElement,
       () => api('POST', ticketPath(o.code, '/status'), { status: 'closed' }), `Đã đóng hồ sơ ${o.code}.`) }, 'Đóng hồ sơ')
     : null;
@@ -418,7 +417,7 @@ function renderHead(o: OpenTicket, d: TicketDetail): void {
     const note = String(new FormData(rejectForm).get('note') ?? '');
     void act(e.submitter as HTMLButtonElement, () => api('POST', ticketPath(o.code, '/status'), { status: 'rejected', note }), `Đã từ chối hồ sơ ${o.code}.`);
   });
-  const rejectButton = REJECTABLE.has(t.status)
+  const rejectButton = can(me, 'ticket.reject', t)
     ? h('button', { type: 'button', class: 'secondary danger-text', 'data-action': 'reject', onclick: () => {
       rejectForm.hidden = false;
       (rejectForm.querySelector('#reject-note') as HTMLInputElement).focus();
@@ -586,7 +585,7 @@ function renderTicket(o: OpenTicket): void {
   syncField(o, o.classify, 'area', t.area?.code ?? '');
   syncField(o, o.classify, 'priority', t.priority);
   syncField(o, o.dispatch, 'area', t.dispatched_area ?? t.area?.code ?? '');
-  const canDispatch = DISPATCHABLE.has(t.status);
+  const canDispatch = can(me, 'ticket.dispatch', t);
   o.dispatch.querySelectorAll<HTMLElement>('select, textarea, button').forEach((el) => { (el as HTMLButtonElement).disabled = !canDispatch; });
   const dispatchHint = o.dispatch.querySelector('.form-note') ?? o.dispatch.appendChild(h('p', { class: 'form-note hint' }));
   dispatchHint.textContent = canDispatch ? '' : `Không thể chuyển khi hồ sơ ở trạng thái "${label(STATUS_VI, t.status)}".`;

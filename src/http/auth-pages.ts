@@ -1,13 +1,8 @@
 import { html, raw } from 'hono/html';
 import type { SessionUser } from '../core/staff/sessions.ts';
 import { layout, type Html } from './page-layout.ts';
+import { ROLE_VI } from '../core/staff/policy.ts';
 
-const ROLE_VI: Record<SessionUser['role'], string> = {
-  agent: 'điện thoại viên',
-  supervisor: 'giám sát viên',
-  ward_officer: 'cán bộ phường',
-  admin: 'quản trị viên',
-};
 
 export interface LoginPageOptions {
   username?: string;

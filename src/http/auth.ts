@@ -2,10 +2,9 @@ import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from '../intake/body-limit.ts';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
-import { parse as parseCookieHeader } from 'hono/utils/cookie';
 import { AppError, isAppError } from '../core/errors.ts';
 import {
-  csrfMatches, destroySession, login, resolveSession, SESSION_MAX_MS,
+  csrfMatches, destroySession, login, resolveSession, SESSION_COOKIE, SESSION_MAX_MS,
   type SessionInfo, type SessionUser,
 } from '../core/staff/sessions.ts';
 import type { Role } from '../core/staff/users.ts';
@@ -15,13 +14,12 @@ import { isSameOrigin } from '../intake/form-token.ts';
 import { formText, readForm, readJsonObject } from '../intake/request-body.ts';
 import { forbiddenPage, loginPage } from './auth-pages.ts';
 import { clientAddress, TrustedProxies } from './client-address.ts';
+import { can } from '../core/staff/policy.ts';
 import { errorBody } from './errors.ts';
 
 export type { SessionInfo, SessionUser } from '../core/staff/sessions.ts';
-export { canAccessArea } from '../core/staff/sessions.ts';
 
-/** Name of the session cookie (HttpOnly, SameSite=Lax, Path=/; Secure on https). */
-export const SESSION_COOKIE = 'phananh_session';
+export { SESSION_COOKIE };
 /** Header that state-changing console and ward API requests must carry (the session's csrf token). */
 export const CSRF_HEADER = 'X-CSRF-Token';
 /** Path prefixes whose POST/PUT/PATCH/DELETE requests need the CSRF header. */
@@ -63,7 +61,7 @@ export function optionalUser(c: Context): SessionUser | null {
 
 /** Where a role lands after sign-in: /ward for ward officers, /console for everyone else. */
 export function homePathFor(role: Role): string {
-  return role === 'ward_officer' ? '/ward' : '/console';
+  return can({ role, areaCodes: [] }, 'console.use') ? '/console' : '/ward';
 }
 
 /** A post-sign-in target from user input, or null unless it is a same-site relative path. */
@@ -101,13 +99,6 @@ export function sessionMiddleware(db: Db): MiddlewareHandler<AuthEnv> {
     }
     await next();
   });
-}
-
-/** The user behind a `Cookie` request header (the socket.io handshake), or null. */
-export async function userFromCookieHeader(db: Db, cookieHeader: string | undefined | null): Promise<SessionUser | null> {
-  if (!cookieHeader) return null;
-  const token = parseCookieHeader(cookieHeader, SESSION_COOKIE)[SESSION_COOKIE];
-  return (await resolveSession(db, token))?.user ?? null;
 }
 
 const sessionRequired = () => new AppError('session_required', 401, 'sign in first', 'Vui lòng đăng nhập để tiếp tục.');

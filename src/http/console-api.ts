@@ -18,6 +18,8 @@ import { bodyLimit } from '../intake/body-limit.ts';
 import { formFiles, formText, readForm, readJsonObject } from '../intake/request-body.ts';
 import { staffText } from '../core/staff/staff-text.ts';
 import { cleanText } from '../core/engine/text.ts';
+import { rolesThatCan } from '../core/staff/policy.ts';
+import { FIELD_STATUSES, isTicketStatus, PRIORITIES, TICKET_STATUSES } from '../core/tickets/statuses.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 
 export interface ConsoleApiDeps {
@@ -30,7 +32,6 @@ export interface ConsoleApiDeps {
 }
 
 const CHANNELS = ['web', 'app', 'phone', 'sms', 'email', 'facebook'];
-const STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress', 'resolved', 'closed', 'rejected'];
 
 const actorOf = (c: Context<AuthEnv>): Actor => c.get('user');
 
@@ -98,9 +99,9 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
     return c.json({ ok: true, events: events.map((e) => ({ seq: e.seq, type: e.type })) });
   };
 
-  const staff = requireUser('agent', 'supervisor', 'admin');
+  const staff = requireUser(...rolesThatCan('console.use'));
   const anyone = requireUser();
-  const field = requireUser('ward_officer', 'supervisor', 'admin');
+  const field = requireUser(...rolesThatCan('ward.use'));
 
   app.get('/api/console/meta', staff, async (c) => {
     const [categories, areas] = await Promise.all([
@@ -108,14 +109,14 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
       db.selectFrom('areas').select(['code', 'name']).orderBy('name').execute(),
     ]);
     return c.json({
-      categories: categories.map((x) => ({ code: x.code, name: x.name })), areas, channels: CHANNELS, statuses: STATUSES,
-      priorities: ['low', 'normal', 'high', 'urgent'],
+      categories: categories.map((x) => ({ code: x.code, name: x.name })), areas, channels: CHANNELS, statuses: TICKET_STATUSES,
+      priorities: PRIORITIES,
     });
   });
 
   app.get('/api/console/queue', staff, async (c) => {
     const q = c.req.query();
-    const status = q.status ? q.status.slice(0, 200).split(',').filter((s) => STATUSES.includes(s)) : undefined;
+    const status = q.status ? q.status.slice(0, 200).split(',').filter(isTicketStatus) : undefined;
     const f: QueueFilters = { status, channel: shortParam(q.channel), category: shortParam(q.category), area: shortParam(q.area), q: shortParam(q.q, 200) };
     return c.json({ items: await listQueue(db, actorOf(c), f) });
   });
@@ -191,7 +192,7 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
     const code = canonicalCode(c.req.param('code'));
     const r = code ? await db.selectFrom('reports').select('id').where('code', '=', code).executeTakeFirst() : undefined;
     if (!r) throw new AppError('report_not_found', 404, 'no such report', 'Không tìm thấy phản ánh.');
-    const moved = await moveReportToNewTicket(db, r.id, `user:${actorOf(c).username}`, text(b.reason, 'reason')!);
+    const moved = await moveReportToNewTicket(db, r.id, actorOf(c), text(b.reason, 'reason')!);
     publish(moved.events);
     return c.json({ ok: true, ticket: moved.ticketCode });
   });
@@ -199,19 +200,19 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
   app.post('/api/console/tickets/:code/merge', staff, async (c) => {
     const b = await body(c);
     const into = await ticketId(text(b.into, 'into')!);
-    return ok(c, (await mergeTickets(db, await ticketId(c.req.param('code')), into, `user:${actorOf(c).username}`, text(b.reason, 'reason')!)).events);
+    return ok(c, (await mergeTickets(db, await ticketId(c.req.param('code')), into, actorOf(c), text(b.reason, 'reason')!)).events);
   });
 
   app.post('/api/console/identities/:id/unlink', staff, async (c) => {
     const b = await body(c);
     const id = idOf(c.req.param('id'), () => new AppError('identity_not_found', 404, 'no such identity', 'Không tìm thấy định danh.'));
-    const r = await unlinkIdentity(db, id, `user:${actorOf(c).username}`, text(b.reason, 'reason')!);
+    const r = await unlinkIdentity(db, id, actorOf(c), text(b.reason, 'reason')!);
     return c.json({ ok: true, citizen: r.citizenId, reports: r.movedReports.length });
   });
 
   // Ward forces
   app.get('/api/ward/tasks', field, async (c) => {
-    const items = await listQueue(db, actorOf(c), { status: ['dispatched', 'acknowledged', 'in_progress', 'resolved'] });
+    const items = await listQueue(db, actorOf(c), { status: [...FIELD_STATUSES] });
     const today = Date.now() - 24 * 3600_000;
     return c.json({ items: items.filter((i) => i.status !== 'resolved' || new Date(i.received_at).getTime() > today) });
   });

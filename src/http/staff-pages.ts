@@ -3,6 +3,7 @@ import { html } from 'hono/html';
 import type { SessionUser } from '../core/staff/sessions.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 import { layout, PAGE_CSP } from './page-layout.ts';
+import { ROLE_VI, rolesThatCan } from '../core/staff/policy.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 
 // The page shells of the agents' console (/console) and the ward forces' view (/ward), and the
@@ -15,9 +16,6 @@ export interface StaffPagesOptions {
   assets: () => Promise<WebAssetsResult>;
 }
 
-const ROLE_VI: Record<SessionUser['role'], string> = {
-  agent: 'điện thoại viên', supervisor: 'giám sát viên', ward_officer: 'cán bộ phường', admin: 'quản trị viên',
-};
 
 interface ShellOptions {
   title: string;
@@ -72,8 +70,8 @@ export function staffPages(opts: StaffPagesOptions): Hono<AuthEnv> {
     }));
   };
 
-  app.get('/console', requireUser('agent', 'supervisor', 'admin'), page('console', 'Bàn làm việc tổng đài', 'Tổng đài 1022 · Bàn làm việc'));
-  app.get('/ward', requireUser('ward_officer', 'supervisor', 'admin'), page('ward', 'Nhiệm vụ phường', 'Nhiệm vụ phường, xã'));
+  app.get('/console', requireUser(...rolesThatCan('console.use')), page('console', 'Bàn làm việc tổng đài', 'Tổng đài 1022 · Bàn làm việc'));
+  app.get('/ward', requireUser(...rolesThatCan('ward.use')), page('ward', 'Nhiệm vụ phường', 'Nhiệm vụ phường, xã'));
 
   app.get('/assets/:file', async (c) => {
     const built = await opts.assets();

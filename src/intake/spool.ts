@@ -3,7 +3,7 @@ import path from 'node:path';
 import { canonicalCode } from '../core/tickets/codes.ts';
 import { AppError } from '../core/errors.ts';
 import type { InboundReport } from '../core/report-input.ts';
-import { STATUS_VI } from '../core/tickets/event-log.ts';
+import { STATUS_VI } from '../core/tickets/statuses.ts';
 import type { PublicStatus } from '../core/tickets/tracking.ts';
 import { isConnectionError, isTransientError } from '../db/connection-error.ts';
 import type { Logger } from '../log.ts';
@@ -402,7 +402,7 @@ export function spooledStatus(spool: Spool, rawCode: string): PublicStatus | nul
   const entry = code ? spool.byCode(code) : undefined;
   if (!entry) return null;
   return {
-    code: entry.code, status: 'received', status_label: STATUS_VI.received ?? 'received', ticket: null, channel: entry.channel,
+    code: entry.code, status: 'received', status_label: STATUS_VI.received, ticket: null, channel: entry.channel,
     received_at: entry.receivedAt, category: null, area: null, department: null, reporters: 1, due_at: null, timeline: [],
   };
 }

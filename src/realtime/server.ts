@@ -2,16 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ServerType } from '@hono/node-server';
 import { createAdapter } from '@socket.io/postgres-adapter';
-import { parse as parseCookieHeader } from 'hono/utils/cookie';
 import pg from 'pg';
 import { Server, type ExtendedError, type Socket } from 'socket.io';
 import { canonicalCode } from '../core/tickets/codes.ts';
 import type { DomainEvent, EventBus } from '../core/events.ts';
-import { sessionId } from '../core/staff/sessions.ts';
-import { unitOf, unitSql } from '../core/tickets/event-log.ts';
+import { resolveSession, sessionId, sessionTokenFromCookies } from '../core/staff/sessions.ts';
+import { unitSql } from '../core/tickets/event-log.ts';
+import { can } from '../core/staff/policy.ts';
 import type { Role } from '../core/staff/users.ts';
 import type { Db } from '../db/schema.ts';
-import { canAccessArea, SESSION_COOKIE, userFromCookieHeader } from '../http/auth.ts';
 import type { Logger } from '../log.ts';
 import type { ClientToServerEvents, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from '../wire/realtime.ts';
 
@@ -57,9 +56,8 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-/** Agents, supervisors and admins see every event. */
+/** Staff who see every unit (`can(user, 'units.all')`) hear every event. */
 export const STAFF_ROOM = 'staff';
-const STAFF_ROLES: readonly Role[] = ['agent', 'supervisor', 'admin'];
 /** A ward officer's socket is in one of these per unit they serve, and in nothing wider. */
 export const wardRoom = (areaCode: string) => `ward:${areaCode}`;
 /** The sockets that have a ticket open (presence). */
@@ -256,11 +254,11 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
   });
 
   io.use((socket, next) => {
-    const cookieHeader = socket.handshake.headers.cookie;
-    userFromCookieHeader(db, cookieHeader).then((user) => {
-      if (!user) return next(refusal('session_required'));
-      const token = parseCookieHeader(cookieHeader ?? '', SESSION_COOKIE)[SESSION_COOKIE];
-      if (token) sessionOf.set(socket, sessionId(token));
+    const token = sessionTokenFromCookies(socket.handshake.headers.cookie);
+    resolveSession(db, token).then((found) => {
+      const user = found?.user;
+      if (!user || !token) return next(refusal('session_required'));
+      sessionOf.set(socket, sessionId(token));
       socket.data = { userId: user.id, username: user.username, displayName: user.displayName, role: user.role, areaCodes: [...user.areaCodes] };
       // fetchSockets ships the handshake to the other processes (through NOTIFY, and the
       // attachments table when large): the session token must not travel with it.
@@ -318,8 +316,8 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
    * null when there are more than replayLimit of them.
    */
   async function missedEvents(user: SocketData, after: number): Promise<TicketEventMessage[] | null> {
-    const staff = STAFF_ROLES.includes(user.role);
-    if (!staff && (user.role !== 'ward_officer' || user.areaCodes.length === 0)) return [];
+    const staff = can(user, 'units.all');
+    if (!staff && user.areaCodes.length === 0) return [];
     let q = db.selectFrom('ticket_events').innerJoin('tickets', 'tickets.id', 'ticket_events.ticket_id')
       .select([
         'ticket_events.id', 'ticket_events.type', 'ticket_events.actor', 'ticket_events.data', 'ticket_events.created_at',
@@ -368,8 +366,8 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
     // A client resuming after `lastSeq`: live events wait until the replay has gone out.
     const after = lastSeqOf(socket.handshake.auth);
     const hold = after === null ? null : holdWrites(socket);
-    if (STAFF_ROLES.includes(user.role)) void socket.join(STAFF_ROOM);
-    else if (user.role === 'ward_officer') void socket.join(user.areaCodes.map(wardRoom));
+    if (can(user, 'units.all')) void socket.join(STAFF_ROOM);
+    else if (user.areaCodes.length > 0) void socket.join(user.areaCodes.map(wardRoom));
     if (hold && after !== null) {
       const p = replay(socket, after, hold);
       pending.add(p);
@@ -383,9 +381,9 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
       const tooMany = () => [...socket.rooms].filter((r) => r.startsWith('ticket:')).length >= MAX_WATCHED;
       const refuseTooMany = () => reply(ack, failed('too_many_watched', `watch at most ${MAX_WATCHED} tickets at once`));
       if (tooMany()) return refuseTooMany();
-      db.selectFrom('tickets').select(['area_code', 'dispatched_area']).where('code', '=', code).executeTakeFirst().then((t) => {
+      db.selectFrom('tickets').select(['status', 'area_code', 'dispatched_area']).where('code', '=', code).executeTakeFirst().then((t) => {
         if (!t) return reply(ack, failed('ticket_not_found', `no ticket ${code}`));
-        if (!canAccessArea(user, unitOf(t))) return reply(ack, failed('ticket_forbidden', 'this ticket is outside your units'));
+        if (!can(user, 'ticket.read', t)) return reply(ack, failed('ticket_forbidden', 'this ticket is outside your units'));
         if (!socket.connected) return;
         if (tooMany()) return refuseTooMany();
         void socket.join(ticketRoom(code));

@@ -24,3 +24,6 @@ export function reportBody(over: Record<string, unknown> = {}): Record<string, u
 /** Minimal valid image bytes for upload tests. */
 export const PNG_1PX = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+/** A member of staff acting in core calls (their audit name: `user:agent`). */
+export const AGENT = { id: 0, username: 'agent', role: 'agent', areaCodes: [] as string[] } as const satisfies { id: number; username: string; role: 'agent'; areaCodes: string[] };

@@ -1,15 +1,7 @@
-// Everything the views show about codes the server sends, in Vietnamese.
-
-export const STATUS_VI: Record<string, string> = {
-  new: 'Mới',
-  triaged: 'Đã phân loại',
-  dispatched: 'Đã chuyển phường',
-  acknowledged: 'Phường đã nhận',
-  in_progress: 'Đang xử lý',
-  resolved: 'Đã xử lý xong',
-  closed: 'Đã đóng',
-  rejected: 'Từ chối',
-};
+// Everything the views show about codes the server sends, in Vietnamese. Statuses, priorities
+// and roles are the server's own vocabulary (import-free modules shared with the server).
+export { STATUS_VI_STAFF as STATUS_VI, PRIORITY_VI } from '../../src/core/tickets/statuses.ts';
+export { ROLE_VI } from '../../src/core/staff/policy.ts';
 
 export const CHANNEL_VI: Record<string, string> = {
   phone: 'Điện thoại',
@@ -18,20 +10,6 @@ export const CHANNEL_VI: Record<string, string> = {
   web: 'Cổng web',
   email: 'Email',
   facebook: 'Facebook',
-};
-
-export const PRIORITY_VI: Record<string, string> = {
-  low: 'Thấp',
-  normal: 'Bình thường',
-  high: 'Cao',
-  urgent: 'Khẩn cấp',
-};
-
-export const ROLE_VI: Record<string, string> = {
-  agent: 'điện thoại viên',
-  supervisor: 'giám sát viên',
-  ward_officer: 'cán bộ phường',
-  admin: 'quản trị viên',
 };
 
 export const IDENTITY_VI: Record<string, string> = {

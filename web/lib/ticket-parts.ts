@@ -1,6 +1,7 @@
 import { api } from './api.ts';
 import { h, type Child } from './dom.ts';
 import { actorLabel, EVENT_VI, formatTime, label, PRIORITY_VI, SLA_STAGE_VI, STATUS_VI } from './labels.ts';
+import { isTicketStatus } from '../../src/core/tickets/statuses.ts';
 import { areaMap, type MapPoint } from './map.ts';
 import type { AreaShape, Attachment, Report, TicketDetail, TicketEventRow } from './types.ts';
 
@@ -82,7 +83,7 @@ export function eventDetails(e: TicketEventRow, names: { area(c: string | null):
     change(d, 'priority', 'Ưu tiên', (c) => label(PRIORITY_VI, c)),
   ]) if (line) out.push(h('p', null, line));
   if (str(d.stage)) out.push(h('p', null, `Mốc: ${label(SLA_STAGE_VI, str(d.stage))}${str(d.due_at) ? `, hạn ${formatTime(str(d.due_at))}` : ''}`));
-  if (e.type !== 'ticket.dispatched' && str(d.from) && str(d.to) && STATUS_VI[String(d.to)]) {
+  if (e.type !== 'ticket.dispatched' && str(d.from) && str(d.to) && isTicketStatus(String(d.to))) {
     out.push(h('p', null, `Trạng thái: ${label(STATUS_VI, str(d.from))} → ${label(STATUS_VI, str(d.to))}`));
   }
   const code = (k: string) => (str(d[k]) && /^(PA|TK)-/.test(String(d[k])) ? String(d[k]) : null);

@@ -79,6 +79,8 @@ export interface Ticket {
   priority: string;
   category: Named | null;
   area: Named | null;
+  /** The unit it lies in (`area` names it); the unit in charge is `dispatched_area`, else this. */
+  area_code: string | null;
   address: string | null;
   lat: number | null;
   lng: number | null;
@@ -113,4 +115,3 @@ export interface AreaShape {
 }
 
 /** Statuses whose SLA clock has stopped. */
-export const SETTLED = new Set(['resolved', 'closed', 'rejected']);

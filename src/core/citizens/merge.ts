@@ -3,6 +3,8 @@ import { jsonParam } from '../../db/records.ts';
 import { AppError } from '../errors.ts';
 import { identitiesOf, type CitizenContact } from './identity.ts';
 import { staffText } from '../staff/staff-text.ts';
+import { assertCan } from '../staff/authorize.ts';
+import { actorName, type Actor } from '../staff/policy.ts';
 
 /**
  * Merges citizens into one (the oldest keeps its id): identities and reports move to it, the
@@ -26,8 +28,10 @@ export async function mergeCitizens(db: DbOrTx, into: number, others: number[], 
  * (and with none of the citizen's other identities). Returns the new citizen's id. One
  * transaction, its checks first: a refusal or a failure changes nothing.
  */
-export async function unlinkIdentity(db: Db, identityId: number, actor: string, why: string): Promise<{ citizenId: number; movedReports: number[] }> {
+export async function unlinkIdentity(db: Db, identityId: number, by: Actor, why: string): Promise<{ citizenId: number; movedReports: number[] }> {
   const reason = staffText('reason', why, true);
+  assertCan(by, 'identity.unlink');
+  const actor = actorName(by);
   return db.transaction().execute(async (tx) => {
     const identity = await tx.selectFrom('citizen_identities').selectAll().where('id', '=', identityId).forUpdate().executeTakeFirst();
     if (!identity) throw new AppError('identity_not_found', 404, `identity ${identityId} not found`, 'Không tìm thấy định danh này.');

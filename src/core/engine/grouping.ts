@@ -4,11 +4,10 @@ import type { DbOrTx, Reason } from '../../db/schema.ts';
 import { cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
 import { normaliseAddress } from '../places/gazetteer.ts';
 import { mergeKeys, placeKeys, similarity } from './text.ts';
+import { isOpen, OPEN_STATUSES } from '../tickets/statuses.ts';
 
 export type Relation = 'new' | 'same_citizen' | 'duplicate';
 
-/** Statuses in which a ticket still takes new reports. */
-export const OPEN_STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'] as const;
 
 /** Same-incident radius per category, in metres: a flood spans a street, a lamp is one post. */
 export const DUPLICATE_RADIUS_M: Record<string, number> = {
@@ -64,7 +63,6 @@ export interface GroupDecision {
 
 const hours = (d: Date, h: number) => new Date(d.getTime() - h * 3_600_000);
 const place = (address: string | null | undefined, text: string) => normaliseAddress(`${address ?? ''} ${text}`);
-const isOpen = (status: string) => (OPEN_STATUSES as readonly string[]).includes(status);
 /** How a report's words join its ticket's place text (the same for stored and batch reports). */
 const wordsOf = (address: string | null | undefined, text: string) => ` ${address ?? ''} ${text}`;
 /** The place keys of a report. */

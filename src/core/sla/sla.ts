@@ -2,6 +2,8 @@ import type { Db, DbOrTx } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
 import { appendEvents } from '../tickets/event-log.ts';
+import { enqueueMany } from '../../db/jobs.ts';
+import { PRIORITIES } from '../tickets/statuses.ts';
 
 // SLA: every target is minutes from receipt (triaged within 15, dispatched within 30,
 // acknowledged within 60, resolved within 120 by default). A stage's warning fires at 75% of
@@ -26,8 +28,6 @@ export const SLA_CHECK_JOB = 'sla.check';
 export const SLA_WARNING_FRACTION = 0.75;
 /** Used when no policy row matches (the migration seeds a default row with these values). */
 export const DEFAULT_SLA_TARGETS: Readonly<SlaTargets> = { triage: 15, dispatch: 30, acknowledge: 60, resolve: 120 };
-/** Ticket priorities a policy may target (the same set the console offers). */
-export const SLA_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 const MAX_MINUTES = 60 * 24 * 60; // 60 days
 
 const EVENT_OF: Record<SlaAlertKind, string> = { warning: 'sla.warning', breach: 'sla.breached' };
@@ -150,8 +150,7 @@ function nextThreshold(thresholds: SlaThreshold[], fired: (t: SlaThreshold) => b
  * so that each is enqueued once however often scheduling runs. When a deadline has moved
  * (category, priority or policy changed) and the keyed job is set for another time, a second
  * job keyed with the new time is added: a check that runs early fires nothing, and one at the
- * new time is not skipped. Two statements for any number of tickets. Writes the jobs table
- * directly (core does not import src/workers), with the same rows queue.enqueue writes.
+ * new time is not skipped. Two statements for any number of tickets.
  */
 async function ensureTimers(tx: DbOrTx, timers: { ticketId: number; threshold: SlaThreshold }[]): Promise<void> {
   const keyed = timers.map(({ ticketId, threshold: t }) => ({ ticketId, t, key: jobKey(ticketId, t) }));
@@ -159,16 +158,11 @@ async function ensureTimers(tx: DbOrTx, timers: { ticketId: number; threshold: S
   const existing = await tx.selectFrom('jobs').select(['key', 'run_at'])
     .where('kind', '=', SLA_CHECK_JOB).where('key', 'in', keyed.map((k) => k.key)).execute();
   const runAt = new Map(existing.map((j) => [j.key, new Date(j.run_at).getTime()]));
-  const rows = keyed.flatMap(({ ticketId, t, key }) => {
+  await enqueueMany(tx, keyed.flatMap(({ ticketId, t, key }) => {
     const current = runAt.get(key);
     if (current === t.at.getTime()) return [];
-    return [{
-      kind: SLA_CHECK_JOB, key: current === undefined ? key : `${key}@${t.at.toISOString()}`,
-      payload: JSON.stringify({ ticketId, stage: t.stage, kind: t.kind }), run_at: t.at, max_attempts: 10,
-    }];
-  });
-  if (rows.length === 0) return;
-  await tx.insertInto('jobs').values(rows).onConflict((oc) => oc.columns(['kind', 'key']).doNothing()).execute();
+    return [{ kind: SLA_CHECK_JOB, key: current === undefined ? key : `${key}@${t.at.toISOString()}`, payload: { ticketId, stage: t.stage, kind: t.kind }, runAt: t.at }];
+  }));
 }
 
 /**
@@ -299,8 +293,8 @@ async function validScope(db: DbOrTx, input: { category?: string | null; priorit
     const known = await db.selectFrom('categories').select('code').where('code', '=', category).executeTakeFirst();
     if (!known) throw new AppError('category_unknown', 422, `unknown category ${category}`, 'Lĩnh vực không hợp lệ.', { category });
   }
-  if (priority !== null && !(SLA_PRIORITIES as readonly string[]).includes(priority)) {
-    throw new AppError('priority_invalid', 422, `priority must be one of ${SLA_PRIORITIES.join(', ')}`, 'Mức ưu tiên không hợp lệ.', { priority });
+  if (priority !== null && !(PRIORITIES as readonly string[]).includes(priority)) {
+    throw new AppError('priority_invalid', 422, `priority must be one of ${PRIORITIES.join(', ')}`, 'Mức ưu tiên không hợp lệ.', { priority });
   }
   return { category, priority };
 }

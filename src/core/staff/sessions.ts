@@ -45,6 +45,22 @@ export interface NewSession {
   expiresAt: Date;
 }
 
+/** Name of the session cookie (HttpOnly, SameSite=Lax, Path=/; Secure on https). */
+export const SESSION_COOKIE = 'phananh_session';
+
+/**
+ * The session token in a `Cookie` request header (the socket.io handshake carries one), or
+ * undefined. Header values are bounded by the HTTP server; this reads them in one pass.
+ */
+export function sessionTokenFromCookies(header: string | undefined | null): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === SESSION_COOKIE) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
 /** The stored id of a session token. */
 export const sessionId = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -115,12 +131,6 @@ export function csrfMatches(session: Pick<SessionInfo, 'csrf'>, given: string | 
   const a = Buffer.from(session.csrf);
   const b = Buffer.from(given);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** Ward officers see only their own units (a ticket with no unit is not theirs); other roles see all. */
-export function canAccessArea(user: Pick<SessionUser, 'role' | 'areaCodes'>, areaCode: string | null | undefined): boolean {
-  if (user.role !== 'ward_officer') return true;
-  return areaCode != null && user.areaCodes.includes(areaCode);
 }
 
 let dummyHash: Promise<string> | null = null;

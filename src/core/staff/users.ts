@@ -2,6 +2,7 @@ import type { Db } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { hashPassword } from './passwords.ts';
 import { ROLES, type Role } from '../../wire/staff-api.ts';
+import { can } from './policy.ts';
 
 export { ROLES, type Role };
 
@@ -19,7 +20,8 @@ export async function upsertUser(db: Db, u: NewUser): Promise<{ id: number; crea
   if (u.password.length < 8) throw new AppError('user_password_weak', 422, 'password must be at least 8 characters');
   if (!(ROLES as readonly string[]).includes(u.role)) throw new AppError('user_role_invalid', 422, `role must be one of ${ROLES.join(', ')}`);
   const areas = u.areaCodes ?? [];
-  if (u.role === 'ward_officer' && areas.length === 0) throw new AppError('user_area_missing', 422, 'a ward_officer needs at least one --area');
+  // A role that sees only its own units needs at least one.
+  if (!can({ role: u.role as Role, areaCodes: [] }, 'units.all') && areas.length === 0) throw new AppError('user_area_missing', 422, `a ${u.role} needs at least one --area`);
   if (areas.length) {
     const found = await db.selectFrom('areas').select('code').where('code', 'in', areas).execute();
     const missing = areas.filter((a) => !found.some((f) => f.code === a));

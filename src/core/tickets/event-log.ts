@@ -4,39 +4,6 @@ import { jsonParam } from '../../db/records.ts';
 import type { DbOrTx } from '../../db/schema.ts';
 import type { DomainEvent } from '../events.ts';
 
-export const TICKET_STATUSES = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress', 'resolved', 'closed', 'rejected'] as const;
-export type TicketStatus = (typeof TICKET_STATUSES)[number];
-
-/** What residents read for each status. */
-export const STATUS_VI: Record<string, string> = {
-  received: 'Đã tiếp nhận, đang xử lý',
-  new: 'Mới tiếp nhận',
-  triaged: 'Đã phân loại',
-  dispatched: 'Đã chuyển đơn vị xử lý',
-  acknowledged: 'Đơn vị đã nhận',
-  in_progress: 'Đang xử lý tại hiện trường',
-  resolved: 'Đã xử lý xong',
-  closed: 'Đã đóng',
-  rejected: 'Không thuộc thẩm quyền / từ chối',
-};
-
-/** Event types shown on the public tracking page, with their Vietnamese wording. */
-export const PUBLIC_EVENT_VI: Record<string, string> = {
-  'report.received': 'Đã nhận phản ánh',
-  'ticket.created': 'Đã tạo hồ sơ xử lý',
-  'report.grouped': 'Gộp với phản ánh cùng sự việc',
-  'ticket.routed': 'Đã xác định đơn vị phụ trách',
-  'ticket.status_changed': 'Cập nhật trạng thái',
-  'ticket.dispatched': 'Đã chuyển đơn vị xử lý',
-  'ticket.resolved': 'Đã xử lý xong',
-  'ticket.merged': 'Gộp vào hồ sơ cùng sự việc',
-  'ticket.acknowledged': 'Đơn vị xử lý đã nhận nhiệm vụ',
-  'ticket.started': 'Đang xử lý tại hiện trường',
-  'ticket.replied': 'Trả lời từ Tổng đài 1022',
-  'ticket.closed': 'Đã đóng hồ sơ',
-  'ticket.rejected': 'Không thuộc thẩm quyền xử lý',
-};
-
 export interface NewEvent {
   ticketId: number;
   type: string;
@@ -46,17 +13,7 @@ export interface NewEvent {
   public?: boolean;
 }
 
-/**
- * The unit a ticket belongs to: the one it was dispatched to, else the one it lies in. Who may
- * read or act on it, which ward room its live events go to, what a reconnecting client is
- * replayed and which tasks a ward officer lists all go by this one rule. A dispatched ticket
- * stays with its ward force until it is dispatched again, whatever its located unit says.
- */
-export function unitOf(t: { area_code: string | null; dispatched_area: string | null }): string | null {
-  return t.dispatched_area ?? t.area_code;
-}
-
-/** `unitOf` of the row of table `tickets` (or its alias) in a query. */
+/** `unitOf` (core/staff/policy.ts) of the row of table `tickets` (or its alias), in a query. */
 export const unitSql = (table = 'tickets') => sql<string | null>`coalesce(${sql.ref(`${table}.dispatched_area`)}, ${sql.ref(`${table}.area_code`)})`;
 
 /**

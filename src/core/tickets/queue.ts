@@ -2,10 +2,11 @@ import { sql } from 'kysely';
 import type { Db } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { canonicalCode } from './codes.ts';
-import type { Actor } from './workflow.ts';
-import { canAccessArea } from '../staff/sessions.ts';
+import { can, type Actor } from '../staff/policy.ts';
+import { FIELD_STATUSES, OPEN_STATUSES } from './statuses.ts';
+import { assertCan } from '../staff/authorize.ts';
 import type { QueueItem } from '../../wire/staff-api.ts';
-import { unitOf, unitSql } from './event-log.ts';
+import { unitSql } from './event-log.ts';
 
 export type { QueueItem };
 
@@ -18,7 +19,6 @@ export interface QueueFilters {
   limit?: number;
 }
 
-const DEFAULT_OPEN = ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'];
 
 /**
  * The live queue, soonest SLA deadline first. Ward officers see only the tickets of their units
@@ -36,11 +36,11 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}): Pro
       sql<string[]>`(select coalesce(array_agg(distinct r.channel), '{}') from reports r where r.ticket_id = tickets.id)`.as('channels'),
     ])
     .where('tickets.merged_into', 'is', null)
-    .where('tickets.status', 'in', f.status?.length ? f.status : DEFAULT_OPEN);
-  if (actor.role === 'ward_officer') {
+    .where('tickets.status', 'in', f.status?.length ? f.status : [...OPEN_STATUSES]);
+  if (!can(actor, 'units.all')) {
     if (actor.areaCodes.length === 0) return [];
     q = q.where(unitSql(), 'in', actor.areaCodes)
-      .where('tickets.status', 'in', ['dispatched', 'acknowledged', 'in_progress', 'resolved']);
+      .where('tickets.status', 'in', [...FIELD_STATUSES]);
   }
   if (f.category) q = q.where('tickets.category_code', '=', f.category);
   if (f.area) q = q.where('tickets.area_code', '=', f.area);
@@ -70,9 +70,7 @@ export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
   const code = canonicalCode(rawCode);
   const t = code ? await db.selectFrom('tickets').selectAll().where('code', '=', code).executeTakeFirst() : undefined;
   if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${rawCode.slice(0, 40)}`, 'Không tìm thấy hồ sơ.');
-  if (!canAccessArea(actor, unitOf(t))) {
-    throw new AppError('ticket_forbidden', 403, 'this ticket is outside your units', 'Hồ sơ này không thuộc địa bàn của bạn.');
-  }
+  assertCan(actor, 'ticket.read', t);
   const reports = await db.selectFrom('reports').select([
     'id', 'code', 'channel', 'citizen_id', 'text', 'category_code', 'category_source', 'category_confidence', 'area_code', 'area_source',
     'lat', 'lng', 'address', 'attachments', 'relation', 'score', 'reasons', 'received_at',
@@ -80,7 +78,7 @@ export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
   const events = await db.selectFrom('ticket_events').select(['id', 'type', 'actor', 'reason', 'data', 'public', 'created_at'])
     .where('ticket_id', '=', t.id).orderBy('id').execute();
   const citizenIds = [...new Set(reports.map((r) => r.citizen_id).filter((c): c is number => c !== null))];
-  const seesPeople = actor.role !== 'ward_officer';
+  const seesPeople = can(actor, 'citizens.see');
   const citizens = citizenIds.length && seesPeople
     ? await Promise.all(citizenIds.map(async (id) => {
       const c = await db.selectFrom('citizens').select(['id', 'display_name']).where('id', '=', id).executeTakeFirstOrThrow();

@@ -6,7 +6,10 @@ import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
 import { cellOf } from '../places/geo.ts';
 import { clip, mergeKeys } from '../engine/text.ts';
-import { OPEN_STATUSES, reportKeys, WORDS_REPORTS_MAX } from '../engine/grouping.ts';
+import { reportKeys, WORDS_REPORTS_MAX } from '../engine/grouping.ts';
+import { isOpen } from './statuses.ts';
+import { assertCan } from '../staff/authorize.ts';
+import { actorName, type Actor } from '../staff/policy.ts';
 import { appendEvents, mergedKeysSql, recountTicket } from './event-log.ts';
 import { onStatusChanged } from '../sla/sla.ts';
 import { staffText } from '../staff/staff-text.ts';
@@ -22,8 +25,10 @@ async function restorePlaceKeys(tx: DbOrTx, ticketId: number): Promise<void> {
  * An agent undoes a grouping: the report leaves its ticket and opens a new one of its own.
  * Both tickets' logs record who did it and why.
  */
-export async function moveReportToNewTicket(db: Db, reportId: number, actor: string, why: string): Promise<{ ticketId: number; ticketCode: string; events: DomainEvent[] }> {
+export async function moveReportToNewTicket(db: Db, reportId: number, by: Actor, why: string): Promise<{ ticketId: number; ticketCode: string; events: DomainEvent[] }> {
   const reason = staffText('reason', why, true);
+  assertCan(by, 'report.move');
+  const actor = actorName(by);
   return db.transaction().execute(async (tx) => {
     const report = await tx.selectFrom('reports').selectAll().where('id', '=', reportId).forUpdate().executeTakeFirst();
     if (!report) throw new AppError('report_not_found', 404, `report ${reportId} not found`, 'Không tìm thấy phản ánh.');
@@ -52,8 +57,10 @@ export async function moveReportToNewTicket(db: Db, reportId: number, actor: str
 }
 
 /** An agent merges one ticket into another: every report moves, the source closes and points at the target. */
-export async function mergeTickets(db: Db, sourceId: number, targetId: number, actor: string, why: string): Promise<{ events: DomainEvent[] }> {
+export async function mergeTickets(db: Db, sourceId: number, targetId: number, by: Actor, why: string): Promise<{ events: DomainEvent[] }> {
   const reason = staffText('reason', why, true);
+  assertCan(by, 'ticket.merge');
+  const actor = actorName(by);
   if (sourceId === targetId) throw new AppError('merge_same_ticket', 422, 'a ticket cannot be merged into itself', 'Không thể gộp hồ sơ vào chính nó.');
   return db.transaction().execute(async (tx) => {
     const rows = await tx.selectFrom('tickets').selectAll().where('id', 'in', [sourceId, targetId]).orderBy('id').forUpdate().execute();
@@ -61,7 +68,7 @@ export async function mergeTickets(db: Db, sourceId: number, targetId: number, a
     const target = rows.find((r) => r.id === targetId);
     if (!source || !target) throw new AppError('ticket_not_found', 404, 'ticket not found', 'Không tìm thấy hồ sơ.');
     if (source.merged_into || target.merged_into) throw new AppError('ticket_already_merged', 409, 'one of the tickets was already merged', 'Hồ sơ đã được gộp trước đó.');
-    if (!(OPEN_STATUSES as readonly string[]).includes(target.status)) {
+    if (!isOpen(target.status)) {
       throw new AppError('ticket_closed', 409, 'cannot merge into a closed ticket', 'Không thể gộp vào hồ sơ đã đóng.');
     }
     const moved = await tx.updateTable('reports').set({ ticket_id: targetId }).where('ticket_id', '=', sourceId).returning('code').execute();

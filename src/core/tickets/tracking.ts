@@ -1,7 +1,24 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/schema.ts';
 import { canonicalCode } from './codes.ts';
-import { PUBLIC_EVENT_VI, STATUS_VI } from './event-log.ts';
+import { STATUS_VI } from './statuses.ts';
+
+/** Event types shown on the public tracking page, with their Vietnamese wording. */
+export const PUBLIC_EVENT_VI: Record<string, string> = {
+  'report.received': 'Đã nhận phản ánh',
+  'ticket.created': 'Đã tạo hồ sơ xử lý',
+  'report.grouped': 'Gộp với phản ánh cùng sự việc',
+  'ticket.routed': 'Đã xác định đơn vị phụ trách',
+  'ticket.status_changed': 'Cập nhật trạng thái',
+  'ticket.dispatched': 'Đã chuyển đơn vị xử lý',
+  'ticket.resolved': 'Đã xử lý xong',
+  'ticket.merged': 'Gộp vào hồ sơ cùng sự việc',
+  'ticket.acknowledged': 'Đơn vị xử lý đã nhận nhiệm vụ',
+  'ticket.started': 'Đang xử lý tại hiện trường',
+  'ticket.replied': 'Trả lời từ Tổng đài 1022',
+  'ticket.closed': 'Đã đóng hồ sơ',
+  'ticket.rejected': 'Không thuộc thẩm quyền xử lý',
+};
 
 /** What anyone holding a tracking code may see: status and a public timeline, no personal data. */
 export interface PublicStatus {
@@ -61,7 +78,7 @@ export async function publicStatus(db: DbOrTx, rawCode: string): Promise<PublicS
   return {
     code,
     status,
-    status_label: STATUS_VI[status] ?? status,
+    status_label: STATUS_VI[status as keyof typeof STATUS_VI] ?? status,
     ticket: ticket?.code ?? null,
     channel: inbound?.channel ?? 'ticket',
     received_at: (inbound?.received_at ?? ticket!.received_at).toISOString(),

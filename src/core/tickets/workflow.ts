@@ -1,40 +1,20 @@
 import type { Attachment, Db, DbOrTx } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
-import { appendEvents, unitOf } from './event-log.ts';
+import { appendEvents } from './event-log.ts';
 import { staffText } from '../staff/staff-text.ts';
-import { enqueue } from '../../db/jobs.ts';
-import type { Role } from '../staff/users.ts';
-import { canAccessArea } from '../staff/sessions.ts';
+import { enqueueMany } from '../../db/jobs.ts';
+import { assertCan } from '../staff/authorize.ts';
+import { actorName, can, TRANSITIONS, type Actor } from '../staff/policy.ts';
+import { isPriority, STATUS_EVENT, type Priority } from './statuses.ts';
 
-/** Who acts: a signed-in user (the session user satisfies this). */
-export interface Actor {
-  id: number;
-  username: string;
-  role: Role;
-  areaCodes: string[];
-}
+export type { Actor };
 
 /** Job that sends one queued reply or notification through its channel. */
 export const OUTBOUND_JOB = 'outbound.send';
 
-const who = (a: Actor) => `user:${a.username}`;
-
-/** Allowed status changes, and who may make them. */
-const TRANSITIONS: Record<string, { from: string[]; roles: Role[] }> = {
-  triaged: { from: ['new'], roles: ['agent', 'supervisor', 'admin'] },
-  dispatched: { from: ['new', 'triaged', 'dispatched'], roles: ['agent', 'supervisor', 'admin'] },
-  acknowledged: { from: ['dispatched'], roles: ['ward_officer', 'supervisor', 'admin'] },
-  in_progress: { from: ['acknowledged', 'dispatched'], roles: ['ward_officer', 'supervisor', 'admin'] },
-  resolved: { from: ['dispatched', 'acknowledged', 'in_progress'], roles: ['ward_officer', 'supervisor', 'admin'] },
-  closed: { from: ['resolved'], roles: ['agent', 'supervisor', 'admin'] },
-  rejected: { from: ['new', 'triaged', 'dispatched'], roles: ['agent', 'supervisor', 'admin'] },
-};
-
-export const STATUS_EVENT: Record<string, string> = {
-  triaged: 'ticket.triaged', dispatched: 'ticket.dispatched', acknowledged: 'ticket.acknowledged',
-  in_progress: 'ticket.started', resolved: 'ticket.resolved', closed: 'ticket.closed', rejected: 'ticket.rejected',
-};
+/** A status a ticket can be moved to. */
+export type TargetStatus = keyof typeof TRANSITIONS;
 
 type TicketRow = Awaited<ReturnType<typeof lockTicket>>;
 
@@ -42,13 +22,6 @@ async function lockTicket(db: DbOrTx, ticketId: number) {
   const t = await db.selectFrom('tickets').selectAll().where('id', '=', ticketId).forUpdate().executeTakeFirst();
   if (!t) throw new AppError('ticket_not_found', 404, `ticket ${ticketId} not found`, 'Không tìm thấy hồ sơ.');
   return t;
-}
-
-/** Refuses an actor outside the unit the ticket belongs to (`unitOf`). */
-function assertUnit(actor: Actor, t: TicketRow) {
-  if (!canAccessArea(actor, unitOf(t))) {
-    throw new AppError('ticket_forbidden', 403, 'this ticket is outside your units', 'Hồ sơ này không thuộc địa bàn của bạn.');
-  }
 }
 
 /** Hook for code that must follow every status change (SLA timers); set at wiring time. */
@@ -62,15 +35,8 @@ export interface StatusOptions {
   onStatus?: StatusHook;
 }
 
-/** Refuses a change the ticket's status or the actor's role does not allow; changes nothing. */
-function checkTransition(t: TicketRow, actor: Actor, to: keyof typeof TRANSITIONS) {
-  assertUnit(actor, t);
-  const rule = TRANSITIONS[to]!;
-  if (!rule.roles.includes(actor.role)) throw new AppError('forbidden', 403, `role ${actor.role} cannot set ${to}`, 'Bạn không có quyền thực hiện thao tác này.');
-  if (!rule.from.includes(t.status)) {
-    throw new AppError('ticket_status_invalid', 409, `cannot go from ${t.status} to ${to}`, `Không thể chuyển hồ sơ từ trạng thái hiện tại sang "${to}".`, { from: t.status, to });
-  }
-}
+/** Refuses a change the ticket's status, unit or the actor's role does not allow; changes nothing. */
+const checkTransition = (t: TicketRow, actor: Actor, to: TargetStatus) => assertCan(actor, TRANSITIONS[to].action, t);
 
 /** The words a status change carries: the result of a resolution (required), else a reason. */
 const statusNote = (to: string, note: string | undefined) => (to === 'resolved' ? staffText('result', note, true) : staffText('reason', note));
@@ -79,7 +45,7 @@ const statusNote = (to: string, note: string | undefined) => (to === 'resolved' 
  * Writes a status change already checked (`checkTransition`) on the locked ticket: its row, the
  * notifications of a resolution, the SLA hook, then the event (last, see `appendEvents`).
  */
-async function applyStatus(tx: DbOrTx, t: TicketRow, actor: Actor, to: keyof typeof TRANSITIONS, note: string | undefined, opts: StatusOptions): Promise<DomainEvent[]> {
+async function applyStatus(tx: DbOrTx, t: TicketRow, actor: Actor, to: TargetStatus, note: string | undefined, opts: StatusOptions): Promise<DomainEvent[]> {
   const now = new Date();
   await tx.updateTable('tickets').set({
     status: to, updated_at: now,
@@ -91,7 +57,7 @@ async function applyStatus(tx: DbOrTx, t: TicketRow, actor: Actor, to: keyof typ
   if (to === 'resolved') await queueNotifications(tx, t.id, actor, note);
   const more = opts.onStatus ? await opts.onStatus(tx, t.id) : undefined;
   const published = await appendEvents(tx, [{
-    ticketId: t.id, type: STATUS_EVENT[to]!, actor: who(actor), reason: note ?? null, public: to !== 'triaged',
+    ticketId: t.id, type: STATUS_EVENT[to], actor: actorName(actor), reason: note ?? null, public: to !== 'triaged',
     data: { from: t.status, to, ...(opts.attachments?.length ? { attachments: opts.attachments } : {}), ...opts.data },
   }]);
   return [...(more ?? []), ...published];
@@ -101,7 +67,7 @@ async function applyStatus(tx: DbOrTx, t: TicketRow, actor: Actor, to: keyof typ
  * Moves a ticket to a new status if the current status and the actor's role allow it,
  * stamping the time and appending the event; returns the events to publish after commit.
  */
-export async function changeStatus(db: Db, ticketId: number, actor: Actor, to: keyof typeof TRANSITIONS, opts: StatusOptions = {}): Promise<DomainEvent[]> {
+export async function changeStatus(db: Db, ticketId: number, actor: Actor, to: TargetStatus, opts: StatusOptions = {}): Promise<DomainEvent[]> {
   const note = statusNote(to, opts.note);
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
@@ -120,14 +86,14 @@ async function queueNotifications(tx: DbOrTx, ticketId: number, actor: Actor, no
     ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'resolved', created_by: actor.id,
     body: `Phản ánh ${r.code} của bạn đã được xử lý xong.${note ? ` Kết quả: ${note}` : ''} Cảm ơn bạn đã đồng hành cùng thành phố.`,
   }))).returning('id').execute();
-  for (const r of rows) await enqueue(tx, OUTBOUND_JOB, { id: r.id }, { key: `outbound:${r.id}` });
+  await enqueueMany(tx, rows.map((r) => ({ kind: OUTBOUND_JOB, payload: { id: r.id }, key: `outbound:${r.id}` })));
 }
 
 /** Claims a ticket for an agent; a second agent is told who has it. Two claims at once: one wins. */
 export async function claimTicket(db: Db, ticketId: number, actor: Actor): Promise<DomainEvent[]> {
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
-    assertUnit(actor, t);
+    assertCan(actor, 'ticket.claim', t);
     if (t.claimed_by !== null && t.claimed_by !== actor.id) {
       const holder = await tx.selectFrom('users').select(['username', 'display_name']).where('id', '=', t.claimed_by).executeTakeFirst();
       throw new AppError('ticket_claimed', 409, `already claimed by ${holder?.username ?? t.claimed_by}`,
@@ -135,7 +101,7 @@ export async function claimTicket(db: Db, ticketId: number, actor: Actor): Promi
     }
     if (t.claimed_by === actor.id) return [];
     await tx.updateTable('tickets').set({ claimed_by: actor.id, claimed_at: new Date() }).where('id', '=', ticketId).execute();
-    return appendEvents(tx, [{ ticketId, type: 'ticket.claimed', actor: who(actor), data: { by: actor.username } }]);
+    return appendEvents(tx, [{ ticketId, type: 'ticket.claimed', actor: actorName(actor), data: { by: actor.username } }]);
   });
 }
 
@@ -144,18 +110,18 @@ export async function releaseTicket(db: Db, ticketId: number, actor: Actor): Pro
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
     if (t.claimed_by === null) return [];
-    if (t.claimed_by !== actor.id && actor.role !== 'supervisor' && actor.role !== 'admin') {
+    if (t.claimed_by !== actor.id && !can(actor, 'ticket.release_any', t)) {
       throw new AppError('ticket_claimed', 409, 'claimed by someone else', 'Hồ sơ đang được người khác xử lý.');
     }
     await tx.updateTable('tickets').set({ claimed_by: null, claimed_at: null }).where('id', '=', ticketId).execute();
-    return appendEvents(tx, [{ ticketId, type: 'ticket.released', actor: who(actor), data: {} }]);
+    return appendEvents(tx, [{ ticketId, type: 'ticket.released', actor: actorName(actor), data: {} }]);
   });
 }
 
 export interface TicketChanges {
   category?: string;
   areaCode?: string;
-  priority?: 'low' | 'normal' | 'high' | 'urgent';
+  priority?: Priority;
 }
 
 /**
@@ -164,9 +130,10 @@ export interface TicketChanges {
  * until it is dispatched again.
  */
 export async function updateTicket(db: Db, ticketId: number, actor: Actor, changes: TicketChanges, onStatus?: StatusHook): Promise<DomainEvent[]> {
-  if (actor.role === 'ward_officer') throw new AppError('forbidden', 403, 'ward officers cannot re-triage', 'Bạn không có quyền thực hiện thao tác này.');
+  assertCan(actor, 'ticket.update');
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
+    assertCan(actor, 'ticket.update', t);
     const set: Record<string, unknown> = {};
     const data: Record<string, unknown> = {};
     if (changes.category !== undefined && changes.category !== t.category_code) {
@@ -183,7 +150,7 @@ export async function updateTicket(db: Db, ticketId: number, actor: Actor, chang
       data.area = { from: t.area_code, to: a.code };
     }
     if (changes.priority !== undefined && changes.priority !== t.priority) {
-      if (!['low', 'normal', 'high', 'urgent'].includes(changes.priority)) throw new AppError('priority_invalid', 422, 'priority must be low, normal, high or urgent', 'Mức ưu tiên không hợp lệ.');
+      if (!isPriority(changes.priority)) throw new AppError('priority_invalid', 422, 'priority must be low, normal, high or urgent', 'Mức ưu tiên không hợp lệ.');
       set.priority = changes.priority;
       data.priority = { from: t.priority, to: changes.priority };
     }
@@ -198,8 +165,8 @@ export async function updateTicket(db: Db, ticketId: number, actor: Actor, chang
     // A new category or priority can move the deadlines; the hook re-plans the timers.
     const more = onStatus ? await onStatus(tx, ticketId) : undefined;
     const events = await appendEvents(tx, [
-      { ticketId, type: 'ticket.updated', actor: who(actor), data },
-      ...(triaged ? [{ ticketId, type: 'ticket.triaged', actor: who(actor), data: { from: 'new', to: 'triaged' } }] : []),
+      { ticketId, type: 'ticket.updated', actor: actorName(actor), data },
+      ...(triaged ? [{ ticketId, type: 'ticket.triaged', actor: actorName(actor), data: { from: 'new', to: 'triaged' } }] : []),
     ]);
     return [...(more ?? []), ...events];
   });
@@ -231,8 +198,8 @@ export async function addNote(db: Db, ticketId: number, actor: Actor, text: stri
   const body = staffText('note', text, true);
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
-    assertUnit(actor, t);
-    return appendEvents(tx, [{ ticketId, type: 'ticket.note', actor: who(actor), data: { text: body } }]);
+    assertCan(actor, 'ticket.note', t);
+    return appendEvents(tx, [{ ticketId, type: 'ticket.note', actor: actorName(actor), data: { text: body } }]);
   });
 }
 
@@ -245,7 +212,7 @@ export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, te
   const body = staffText('reply', text, true);
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
-    assertUnit(actor, t);
+    assertCan(actor, 'ticket.reply', t);
     let q = tx.selectFrom('reports').select(['id', 'channel', 'code']).where('ticket_id', '=', ticketId);
     if (reportId !== undefined) q = q.where('id', '=', reportId);
     const reports = await q.execute();
@@ -253,10 +220,10 @@ export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, te
     const rows = await tx.insertInto('outbound_messages').values(reports.map((r) => ({
       ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'reply', body, created_by: actor.id,
     }))).returning('id').execute();
-    for (const r of rows) await enqueue(tx, OUTBOUND_JOB, { id: r.id }, { key: `outbound:${r.id}` });
+    await enqueueMany(tx, rows.map((r) => ({ kind: OUTBOUND_JOB, payload: { id: r.id }, key: `outbound:${r.id}` })));
     const toOne = reportId !== undefined;
     return appendEvents(tx, [{
-      ticketId, type: 'ticket.replied', actor: who(actor), public: !toOne,
+      ticketId, type: 'ticket.replied', actor: actorName(actor), public: !toOne,
       data: { text: body, reports: reports.map((r) => r.code), ...(toOne ? { to_report: reports[0]!.code } : {}) },
     }]);
   });
