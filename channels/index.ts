@@ -1,9 +1,9 @@
-import type { ChannelAdapter } from '../src/intake/channel-adapter.ts';
+import type { AnyChannel } from '../src/intake/channel-kit.ts';
 import { mobileApp } from './mobile-app/index.ts';
 import { webForm } from './web-form/index.ts';
 
-/** Every channel, one line each. A channel whose configuration is absent stays off. */
-export const allChannels: ChannelAdapter[] = [
+/** Every channel, one line each. A channel whose settings are absent stays off. */
+export const allChannels: AnyChannel[] = [
   webForm,
   mobileApp,
 ];

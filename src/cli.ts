@@ -64,7 +64,7 @@ program.command('start')
         log.info({ reports: r.reports }, 'loaded demo data');
       }
     });
-    log.info({ url: server.url, database: server.runtime.handle.kind, channels: server.runtime.channels.map((c) => c.name) }, 'phananh started');
+    log.info({ url: server.url, database: server.runtime.handle.kind, channels: server.runtime.channels.map((c) => c.adapter.name) }, 'phananh started');
     process.stdout.write(`\nphananh is running: ${server.url}\n`
       + `  web portal      ${server.url}/\n  app API         ${server.url}/api/v1/openapi.json\n  health          ${server.url}/healthz\n`
       + (opts.demo ? `  demo accounts   ${DEMO_USERS.map((u) => `${u.username} / ${u.password} (${u.role})`).join(', ')}\n` : '')

@@ -26,20 +26,9 @@ const schema = z.object({
   WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
   WORKER_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
-  MEILI_URL: optional.pipe(z.url().optional()),
-  MEILI_KEY: optional,
-  TWILIO_ACCOUNT_SID: optional,
-  TWILIO_AUTH_TOKEN: optional,
-  TWILIO_PHONE_NUMBER: optional,
-  TWILIO_API_URL: optional.pipe(z.url().optional()),
-  FB_APP_SECRET: optional,
-  FB_VERIFY_TOKEN: optional,
-  FB_PAGE_ACCESS_TOKEN: optional,
-  FB_GRAPH_URL: optional.pipe(z.url().optional()),
-  IMAP_URL: optional,
-  SMTP_URL: optional,
-  MAIL_FROM: optional,
 });
+// A channel's own settings (Twilio, Facebook, a mailbox...) are declared by the channel, in its
+// folder, and read by src/intake/channels.ts: this schema holds only the app's.
 
 export type Config = z.infer<typeof schema> & { dataDir: string };
 

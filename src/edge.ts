@@ -13,6 +13,7 @@ import type { Attachment } from './db/schema.ts';
 import { createApp } from './http/app.ts';
 import type { FileStore } from './intake/file-store.ts';
 import { IntakeService } from './intake/intake-service.ts';
+import { resolveChannels } from './intake/channels.ts';
 import { createLogger } from './log.ts';
 
 /** The part of an R2 bucket binding the photo store uses. */
@@ -63,7 +64,8 @@ export async function edgeApp(env: EdgeEnv): Promise<Hono> {
   let categories: { at: number; value: CategoryInfo[] } | null = null;
   const app = createApp({
     db, log,
-    channels: allChannels.filter((c) => c.enabled(config)),
+    // A channel's settings are Worker variables (the string bindings); the same rule as on Node.
+    channels: resolveChannels(allChannels, Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'))),
     channelContext: {
       config, log, secret: env.SESSION_SECRET,
       intake: new IntakeService(db),

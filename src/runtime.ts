@@ -18,7 +18,9 @@ import { loadGazetteer, loadTopicExamples, seedReferenceData } from './db/seed.t
 import { TopicModel } from './core/engine/topic.ts';
 import { createApp } from './http/app.ts';
 import { loadWebAssets } from './http/web-assets.ts';
-import type { ChannelAdapter } from './intake/channel-adapter.ts';
+import type { AnyChannel, ChannelContext } from './intake/channel-kit.ts';
+import { resolveChannels, type ActiveChannel } from './intake/channels.ts';
+import { ChannelPolls } from './workers/channel-polls.ts';
 import { LocalFileStore } from './intake/file-store.ts';
 import { IntakeService, PROCESS_INBOUND_JOB } from './intake/intake-service.ts';
 import { Spool, SpoolDrainer, spooledStatus } from './intake/spool.ts';
@@ -45,7 +47,8 @@ export interface Runtime {
   spool: Spool;
   /** Drains the spool into the database once it answers; runs with the worker. */
   drainer: SpoolDrainer;
-  channels: ChannelAdapter[];
+  /** The channels that are on, with their settings. */
+  channels: ActiveChannel[];
   /** Stops the worker (draining jobs in flight), then closes the database. */
   close(): Promise<void>;
 }
@@ -57,6 +60,10 @@ export interface RuntimeOptions {
   /** Skip migrations and seed data (the caller did them). */
   skipSetup?: boolean;
   startWorker?: boolean;
+  /** Where channels read their settings (default: process.env). */
+  env?: Record<string, string | undefined>;
+  /** The channel registry (default: channels/index.ts; tests add a channel of their own). */
+  channels?: AnyChannel[];
 }
 
 /** Reads SESSION_SECRET, or a random one kept under DATA_DIR so it survives restarts. */
@@ -98,8 +105,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const engine = await loadEngine(db);
   const { areas } = engine;
   const events = new EventBus();
-  const channels = allChannels.filter((c) => c.enabled(config));
-  const byName = new Map(channels.map((c) => [c.name, c]));
+  const registry = opts.channels ?? allChannels;
+  const channels = resolveChannels(registry, opts.env ?? process.env);
+  const byName = new Map(channels.map((c) => [c.adapter.name, c]));
 
   let categoryCache: { at: number; value: CategoryInfo[] } | null = null;
   const categories = async () => {
@@ -115,8 +123,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   };
   await categories();
 
+  // Set once the channels' shared context exists (below); jobs run only after that.
+  let contextOf: (c: ActiveChannel) => ChannelContext<Record<string, unknown>> = () => { throw new Error('channels not ready'); };
   const parse = (channel: string, payload: unknown) => {
-    const adapter = byName.get(channel);
+    const adapter = byName.get(channel)?.adapter;
     if (!adapter?.parse) throw new AppError('channel_parse_unavailable', 500, `channel ${channel} cannot parse stored payloads`);
     return adapter.parse(payload);
   };
@@ -147,7 +157,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         events.publish(await checkTicket(db, Number(job.payload.ticketId), now));
       },
       [OUTBOUND_JOB]: async (job) => {
-        await sendOutbound(db, channels, Number(job.payload.id));
+        await sendOutbound(db, (name: string) => { const c = byName.get(name); return c && { adapter: c.adapter, ctx: contextOf(c) }; }, Number(job.payload.id));
       },
       // Alone: after a batch failed, or when it is the only one waiting.
       [PROCESS_INBOUND_JOB]: async (job) => {
@@ -173,25 +183,33 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     store: (entry) => intake.storeSpooled(entry),
     onDrained: () => worker.wake(),
   });
+  const channelContext = {
+    config, log: opts.log, intake, categories, secret: await resolveSecret(config),
+    files: new LocalFileStore(path.join(config.dataDir, 'uploads')),
+    publicStatus: async (code: string) => spooledStatus(spool, code) ?? publicStatus(db, code),
+  };
+  contextOf = (c: ActiveChannel) => ({ ...channelContext, settings: c.settings });
   const app = createApp({
     db, log: opts.log, channels, spool,
-    console: { events, onStatus: onStatusChanged },
-    webAssets: loadWebAssets,
-    channelContext: {
-      config, log: opts.log, intake, categories, secret: await resolveSecret(config),
-      files: new LocalFileStore(path.join(config.dataDir, 'uploads')),
-      publicStatus: async (code) => spooledStatus(spool, code) ?? publicStatus(db, code),
+    console: {
+      events, onStatus: onStatusChanged,
+      channels: registry.map((c) => ({ name: c.name, label: c.label, enabled: byName.has(c.name) })),
     },
+    webAssets: loadWebAssets,
+    channelContext,
   });
+  const polls = new ChannelPolls({ channels, contextOf, isLeader: () => leader.isLeader(), log: opts.log });
   leader.onChange((leading) => { if (leading) worker.wake(); });
   if (opts.startWorker !== false) {
     await leader.start();
     worker.start();
     drainer.start();
+    polls.start();
   }
   return {
     config, handle, app, worker, leader, events, areas, intake, spool, drainer, channels,
     async close() {
+      await polls.stop();
       await drainer.stop();
       await spool.close();
       await worker.stop();

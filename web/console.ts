@@ -2,13 +2,14 @@ import { api, ApiError, errorMessage, session, type SessionUser } from './lib/ap
 import { byId, debounce, h, replaceChildren, type Child } from './lib/dom.ts';
 import { bindShortcuts } from './lib/keys.ts';
 import {
-  CHANNEL_VI, IDENTITY_VI, label, PRIORITY_VI, REASON_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime,
+  IDENTITY_VI, label, PRIORITY_VI, REASON_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime,
 } from './lib/labels.ts';
 import { notify } from './lib/notice.ts';
 import { connectRealtime, type Presence, type Realtime, type TicketEvent } from './lib/realtime.ts';
 import { markSlaHost, slaBadge, startSlaTicker } from './lib/sla-badge.ts';
 import { drawLocation, photoGallery, timeline } from './lib/ticket-parts.ts';
 import type { Meta, QueueItem, Report, TicketDetail } from './lib/types.ts';
+import { allChannels, channelBadge, channelLabel, setChannels } from './lib/channels.ts';
 import { isOpen, OPEN_STATUSES } from '../src/core/tickets/statuses.ts';
 import { can } from '../src/core/staff/policy.ts';
 
@@ -110,7 +111,7 @@ function filterBar(f: Filters): HTMLFormElement {
       h('div', { class: 'field field-search' },
         h('label', { for: 'f-q' }, 'Tìm kiếm ', h('kbd', null, '/')),
         h('input', { id: 'f-q', name: 'q', type: 'search', value: f.q, placeholder: 'Mã TK-/PA-, nội dung, địa chỉ', autocomplete: 'off' })),
-      select('channel', 'Kênh', 'Tất cả kênh', meta.channels.map((c) => ({ value: c, text: label(CHANNEL_VI, c) })), f.channel),
+      select('channel', 'Kênh', 'Tất cả kênh', allChannels().map((c) => ({ value: c.name, text: c.label.vi })), f.channel),
       select('category', 'Lĩnh vực', 'Tất cả lĩnh vực', meta.categories.map((c) => ({ value: c.code, text: c.name })), f.category),
       select('area', 'Địa bàn', 'Tất cả phường, xã', meta.areas.map((a) => ({ value: a.code, text: a.name })), f.area),
       h('button', { type: 'button', class: 'secondary', id: 'f-reset' }, 'Xoá bộ lọc')));
@@ -181,7 +182,7 @@ function queueRow(item: QueueItem, index: number): HTMLTableRowElement {
   const classes = ['row', isCurrent ? 'is-open' : '', index === cursor ? 'is-cursor' : '', newUntil && newUntil > Date.now() ? 'is-new' : '']
     .filter(Boolean).join(' ');
   const facts: Child[] = [
-    item.channels.map((c) => h('span', { class: `chan chan-${c}` }, label(CHANNEL_VI, c))),
+    item.channels.map((c) => channelBadge(c)),
     h('span', null, `${item.report_count} phản ánh · ${item.reporter_count} người`),
     item.needs_triage ? h('span', { class: 'tag tag-warn' }, 'Cần phân loại') : null,
     item.hotspot_count > 0 ? h('span', { class: 'tag tag-hot' }, `Điểm nóng (${item.hotspot_count})`) : null,
@@ -494,7 +495,7 @@ function renderReports(o: OpenTicket, d: TicketDetail): void {
     const form = many ? moveForm(r, o.code) : null;
     return h('li', { class: 'report', 'data-report': r.code, 'data-testid': 'report' },
       h('div', { class: 'report-head' },
-        h('span', { class: `chan chan-${r.channel}` }, label(CHANNEL_VI, r.channel)), ' ',
+        channelBadge(r.channel), ' ',
         h('strong', null, r.code), ' ',
         h('time', { datetime: r.received_at }, formatTime(r.received_at)), ' ',
         r.relation ? h('span', { class: `relation relation-${r.relation}` },
@@ -543,7 +544,7 @@ function renderCitizens(o: OpenTicket, d: TicketDetail): void {
         ? h('details', { class: 'history' }, h('summary', null, `Đã phản ánh ${c.history.length} lần khác`),
           h('ul', null, c.history.map((x) => h('li', null,
             h('a', { href: `#${x.code}` }, x.code), ` · ${x.title} · `, h('span', { class: `status status-${x.status}` }, label(STATUS_VI, x.status)),
-            ` · ${label(CHANNEL_VI, x.channel)} · `, h('time', { datetime: x.received_at }, formatTime(x.received_at))))))
+            ` · ${channelLabel(x.channel)} · `, h('time', { datetime: x.received_at }, formatTime(x.received_at))))))
         : h('p', { class: 'muted' }, 'Chưa từng phản ánh việc khác.'));
   })) : h('p', { class: 'muted' }, 'Không có thông tin người phản ánh (ẩn danh).')));
 }
@@ -593,7 +594,7 @@ function renderTicket(o: OpenTicket): void {
   if (document.activeElement !== replyTo) {
     const value = replyTo.value;
     replaceChildren(replyTo, h('option', { value: '' }, `Tất cả người phản ánh (${d.reports.length} phản ánh)`),
-      d.reports.map((r) => h('option', { value: r.id }, `${r.code} · ${label(CHANNEL_VI, r.channel)}`)));
+      d.reports.map((r) => h('option', { value: r.id }, `${r.code} · ${channelLabel(r.channel)}`)));
     replyTo.value = value;
   }
   renderReports(o, d);
@@ -757,6 +758,7 @@ async function main(): Promise<void> {
   const [s, m] = await Promise.all([session(), api<Meta>('GET', '/api/console/meta')]);
   me = s.user;
   meta = m;
+  setChannels(m.channels);
   layoutPage();
   realtime = connectRealtime({
     onEvent,

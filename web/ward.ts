@@ -1,6 +1,8 @@
 import { api, errorMessage, session, type SessionUser } from './lib/api.ts';
 import { byId, debounce, h, replaceChildren } from './lib/dom.ts';
-import { CHANNEL_VI, formatTime, label, PRIORITY_VI, STATUS_VI } from './lib/labels.ts';
+import { formatTime, label, PRIORITY_VI, STATUS_VI } from './lib/labels.ts';
+import { channelLabel, setChannels } from './lib/channels.ts';
+import type { Meta } from './lib/types.ts';
 import { notify } from './lib/notice.ts';
 import { connectRealtime, type TicketEvent } from './lib/realtime.ts';
 import { markSlaHost, slaBadge, startSlaTicker } from './lib/sla-badge.ts';
@@ -193,7 +195,7 @@ async function loadDetail(c: Card): Promise<void> {
       mapBox,
       h('h4', null, `Nội dung phản ánh (${d.reports.length})`),
       h('ul', { class: 'ward-reports' }, d.reports.map((r) => h('li', null,
-        h('div', { class: 'muted' }, `${r.code} · ${label(CHANNEL_VI, r.channel)} · ${formatTime(r.received_at)}`),
+        h('div', { class: 'muted' }, `${r.code} · ${channelLabel(r.channel)} · ${formatTime(r.received_at)}`),
         h('p', null, r.text),
         r.address ? h('p', { class: 'muted' }, r.address) : null,
         photoGallery(r.attachments, `phản ánh ${r.code}`)))));
@@ -289,7 +291,9 @@ function onEvent(e: TicketEvent): void {
 }
 
 async function main(): Promise<void> {
-  me = (await session()).user;
+  const [s, m] = await Promise.all([session(), api<Meta>('GET', '/api/console/meta')]);
+  me = s.user;
+  setChannels(m.channels);
   const app = byId('app');
   replaceChildren(app,
     h('section', { class: 'ward', 'aria-labelledby': 'tasks-title' },

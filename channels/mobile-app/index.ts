@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from '../../src/intake/body-limit.ts';
-import { AppError } from '../../src/core/errors.ts';
-import type { ChannelAdapter, ChannelContext } from '../../src/intake/channel-adapter.ts';
-import { storePhotos, validateReportFields, type RawReportFields } from '../../src/intake/report-validation.ts';
-import { formFiles, formText, readForm, readJsonObject } from '../../src/intake/request-body.ts';
-import { REPORT_LIMITS } from '../../src/core/report-input.ts';
+import {
+  AppError, bodyLimit, defineChannel, formFiles, formText, readForm, readJsonObject, REPORT_LIMITS, storePhotos, validateReportFields,
+  type ChannelContext, type RawReportFields,
+} from '../../src/intake/channel-kit.ts';
 import { openApiDocument } from './openapi.ts';
 
 const JSON_LIMIT = 256 * 1024;
@@ -86,9 +84,12 @@ function routes(ctx: ChannelContext): Hono {
   return app;
 }
 
-/** The "Call Center 1022" mobile app's JSON API. Always on. */
-export const mobileApp: ChannelAdapter = {
+/** The "Call Center 1022" mobile app's JSON API, at /api/v1. Always on. */
+export const mobileApp = defineChannel({
   name: 'app',
-  enabled: () => true,
+  label: { vi: 'Ứng dụng', en: 'Mobile app', background: '#e0f2f1', text: '#00564d' },
+  basePath: '/',
   routes,
-};
+  // The app shows replies and results from the report's status (GET /api/v1/reports/:code).
+  replies: 'tracking_page',
+});

@@ -1,16 +1,9 @@
 import { Hono } from 'hono';
-import { bodyLimit } from '../../src/intake/body-limit.ts';
-import { AppError, isAppError } from '../../src/core/errors.ts';
-import { REPORT_LIMITS } from '../../src/core/report-input.ts';
-import type { ChannelAdapter, ChannelContext } from '../../src/intake/channel-adapter.ts';
-import { isSameOrigin, issueFormToken, verifyFormToken } from '../../src/intake/form-token.ts';
-import { payloadHash } from '../../src/intake/intake-service.ts';
-import { storePhotos, validateReportFields } from '../../src/intake/report-validation.ts';
-import { formFiles, formText, readForm } from '../../src/intake/request-body.ts';
-import { cleanText } from '../../src/core/engine/text.ts';
+import {
+  AppError, bodyLimit, cleanText, defineChannel, formFiles, formText, isAppError, isSameOrigin, issueFormToken, payloadHash,
+  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storePhotos, validateReportFields, verifyFormToken, type ChannelContext,
+} from '../../src/intake/channel-kit.ts';
 import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
-import { serveStaticFile } from '../../src/http/page-layout.ts';
-import { sizeLabel } from '../../src/intake/file-store.ts';
 
 const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 503> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422, 503: 503 };
 
@@ -88,9 +81,12 @@ function routes(ctx: ChannelContext): Hono {
   return app;
 }
 
-/** The public web portal: report form and tracking pages. Always on. */
-export const webForm: ChannelAdapter = {
+/** The public web portal: report form and tracking pages, at the site's root. Always on. */
+export const webForm = defineChannel({
   name: 'web',
-  enabled: () => true,
+  label: { vi: 'Cổng web', en: 'Web portal', background: '#eceff3', text: '#263238' },
+  basePath: '/',
   routes,
-};
+  // A resident reads replies and results on the report's tracking page.
+  replies: 'tracking_page',
+});

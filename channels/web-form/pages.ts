@@ -1,7 +1,5 @@
 import { html, raw } from 'hono/html';
-import type { CategoryInfo } from '../../src/core/engine/catalog.ts';
-import type { PublicStatus } from '../../src/core/tickets/tracking.ts';
-import { layout, staticFile, type Html } from '../../src/http/page-layout.ts';
+import { layout, staticFile, type CategoryInfo, type Html, type PublicStatus } from '../../src/intake/channel-kit.ts';
 
 export interface FormValues {
   text?: string; category?: string; address?: string; lat?: string; lng?: string; name?: string; phone?: string; email?: string;

@@ -57,6 +57,8 @@ export interface InboundMessageTable {
   id: Generated<number>;
   channel: string;
   external_id: string;
+  /** The hotline number, fanpage or mailbox it came in on; null where the channel has one. */
+  endpoint: string | null;
   code: string;
   payload: Json<unknown>;
   report: Json<unknown> | null;
@@ -139,6 +141,8 @@ export interface ReportTable {
   code: string;
   inbound_id: number;
   channel: string;
+  /** As its inbound message's. */
+  endpoint: string | null;
   citizen_id: number | null;
   ticket_id: number;
   text: string;

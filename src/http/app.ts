@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { sql } from 'kysely';
-import type { ChannelAdapter, ChannelContext } from '../intake/channel-adapter.ts';
+import type { ChannelContext } from '../intake/channel-kit.ts';
+import { basePathOf, type ActiveChannel } from '../intake/channels.ts';
 import type { Db } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import { metrics, registry } from '../metrics.ts';
@@ -8,9 +9,9 @@ import { AppError } from '../core/errors.ts';
 import { authRoutes, csrfGuard, sessionMiddleware } from './auth.ts';
 import { TrustedProxies } from './client-address.ts';
 import { errorBody, handleError } from './errors.ts';
-import { consoleApi } from './console-api.ts';
+import { consoleApi, type ChannelInfo } from './console-api.ts';
 import { staffPages } from './staff-pages.ts';
-import { PAGE_CSP, serveStaticFile, SITE_CSS } from './page-layout.ts';
+import { PAGE_CSP, serveStaticFile, SITE_CSS } from '../intake/page-layout.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
 import type { StatusHook } from '../core/tickets/workflow.ts';
@@ -18,10 +19,12 @@ import type { StatusHook } from '../core/tickets/workflow.ts';
 export interface AppDeps {
   db: Db;
   log: Logger;
-  channels: ChannelAdapter[];
-  channelContext: ChannelContext;
+  /** The channels that are on (src/intake/channels.ts), each mounted at its base path. */
+  channels: ActiveChannel[];
+  /** What every channel gets; each also gets its own `settings`. */
+  channelContext: Omit<ChannelContext, 'settings'>;
   /** The staff console and ward API; absent on the edge entry, which serves residents only. */
-  console?: { events: EventBus; onStatus?: StatusHook };
+  console?: { events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[] };
   /** The intake spool (spool.ts), for its depth and set-aside entries in /healthz and /metrics; absent on the edge entry. */
   spool?: { depth(): number; poisoned(): Promise<number> };
   /** The bundled console and ward front end (web-assets.ts: loadWebAssets); absent on the edge entry. */
@@ -90,7 +93,7 @@ export function createApp(deps: AppDeps): Hono {
 
   if (deps.console) {
     app.route('/', consoleApi({
-      db: deps.db, events: deps.console.events, onStatus: deps.console.onStatus,
+      db: deps.db, events: deps.console.events, onStatus: deps.console.onStatus, channels: deps.console.channels,
       files: deps.channelContext.files, uploadMaxBytes: deps.channelContext.config.UPLOAD_MAX_BYTES,
     }));
   }
@@ -98,8 +101,8 @@ export function createApp(deps: AppDeps): Hono {
   // The /console and /ward shells and the /assets/* bundles they load.
   if (deps.webAssets) app.route('/', staffPages({ assets: deps.webAssets }));
 
-  for (const channel of deps.channels) {
-    app.route('/', channel.routes(deps.channelContext));
+  for (const { adapter, settings } of deps.channels) {
+    if (adapter.routes) app.route(basePathOf(adapter), adapter.routes({ ...deps.channelContext, settings }));
   }
 
   app.notFound((c) => {

@@ -1,6 +1,6 @@
 import { html, raw } from 'hono/html';
 import type { SessionUser } from '../core/staff/sessions.ts';
-import { layout, type Html } from './page-layout.ts';
+import { layout, type Html } from '../intake/page-layout.ts';
 import { ROLE_VI } from '../core/staff/policy.ts';
 
 

@@ -21,9 +21,13 @@ import { cleanText } from '../core/engine/text.ts';
 import { rolesThatCan } from '../core/staff/policy.ts';
 import { FIELD_STATUSES, isTicketStatus, PRIORITIES, TICKET_STATUSES } from '../core/tickets/statuses.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
+import type { ChannelInfo } from '../wire/staff-api.ts';
+
+export type { ChannelInfo };
 
 export interface ConsoleApiDeps {
   db: Db;
+  channels: ChannelInfo[];
   events: EventBus;
   files: FileStore;
   uploadMaxBytes: number;
@@ -31,7 +35,6 @@ export interface ConsoleApiDeps {
   onStatus?: StatusHook;
 }
 
-const CHANNELS = ['web', 'app', 'phone', 'sms', 'email', 'facebook'];
 
 const actorOf = (c: Context<AuthEnv>): Actor => c.get('user');
 
@@ -103,13 +106,14 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
   const anyone = requireUser();
   const field = requireUser(...rolesThatCan('ward.use'));
 
-  app.get('/api/console/meta', staff, async (c) => {
+  // Every signed-in user: the ward view names channels too.
+  app.get('/api/console/meta', anyone, async (c) => {
     const [categories, areas] = await Promise.all([
       loadCategories(db),
       db.selectFrom('areas').select(['code', 'name']).orderBy('name').execute(),
     ]);
     return c.json({
-      categories: categories.map((x) => ({ code: x.code, name: x.name })), areas, channels: CHANNELS, statuses: TICKET_STATUSES,
+      categories: categories.map((x) => ({ code: x.code, name: x.name })), areas, channels: deps.channels, statuses: TICKET_STATUSES,
       priorities: PRIORITIES,
     });
   });

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
 import type { SessionUser } from '../core/staff/sessions.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
-import { layout, PAGE_CSP } from './page-layout.ts';
+import { layout, PAGE_CSP } from '../intake/page-layout.ts';
 import { ROLE_VI, rolesThatCan } from '../core/staff/policy.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 

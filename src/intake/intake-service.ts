@@ -16,6 +16,8 @@ export interface AcceptInput {
   channel: string;
   /** The provider's id for this message (or the client's Idempotency-Key). */
   externalId: string;
+  /** The hotline number, fanpage or mailbox it came in on (absent where the channel has one). */
+  endpoint?: string;
   /** Exactly what arrived, kept for audit and reprocessing. */
   payload: unknown;
   /** The normalised report when the channel validated it before acknowledging. */
@@ -111,7 +113,7 @@ export class IntakeService {
   async #toSpool(input: AcceptInput, hash: string, receivedAt: Date): Promise<Accepted> {
     const spool = this.spool!;
     const entry: SpoolEntry = {
-      channel: input.channel, externalId: input.externalId, payload: input.payload,
+      channel: input.channel, externalId: input.externalId, ...(input.endpoint ? { endpoint: input.endpoint } : {}), payload: input.payload,
       ...(input.report ? { report: input.report } : {}),
       receivedAt: receivedAt.toISOString(), code: newCode('PA'), requestHash: hash,
     };
@@ -134,9 +136,9 @@ export class IntakeService {
    * is most of what an acknowledgement costs (bench/intake.ts). Resolves undefined when
    * (channel, external id) was already stored. The job row is what `enqueue` would write.
    */
-  #insert(input: { channel: string; externalId: string; payload: unknown; report?: InboundReport | undefined }, code: string, hash: string, receivedAt: Date): Promise<StoredRow | undefined> {
+  #insert(input: { channel: string; externalId: string; endpoint?: string | undefined; payload: unknown; report?: InboundReport | undefined }, code: string, hash: string, receivedAt: Date): Promise<StoredRow | undefined> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ row: { channel: input.channel, external_id: input.externalId, code, payload: input.payload ?? null, report: input.report ?? null, request_hash: hash, received_at: receivedAt.toISOString() }, resolve, reject });
+      this.#pending.push({ row: { channel: input.channel, external_id: input.externalId, endpoint: input.endpoint ?? null, code, payload: input.payload ?? null, report: input.report ?? null, request_hash: hash, received_at: receivedAt.toISOString() }, resolve, reject });
       if (this.#pending.length === 1) nextTurn(() => void this.#flush());
     });
   }
@@ -178,6 +180,7 @@ interface StoredRow {
 interface MessageRow {
   channel: string;
   external_id: string;
+  endpoint: string | null;
   code: string;
   payload: unknown;
   report: InboundReport | null;
@@ -196,10 +199,10 @@ interface PendingInsert {
 async function insertMessages(db: Db, rows: MessageRow[]): Promise<(StoredRow & { channel: string; external_id: string })[]> {
   const result = await sql<StoredRow & { channel: string; external_id: string }>`
     with m as (
-      insert into inbound_messages (channel, external_id, code, payload, report, request_hash, received_at)
-      select channel, external_id, code, payload, report, request_hash, received_at
+      insert into inbound_messages (channel, external_id, endpoint, code, payload, report, request_hash, received_at)
+      select channel, external_id, endpoint, code, payload, report, request_hash, received_at
       from jsonb_to_recordset(cast(${jsonParam(rows)} as jsonb))
-        as x(channel text, external_id text, code text, payload jsonb, report jsonb, request_hash text, received_at timestamptz)
+        as x(channel text, external_id text, endpoint text, code text, payload jsonb, report jsonb, request_hash text, received_at timestamptz)
       on conflict (channel, external_id) do nothing
       returning id, code, received_at, channel, external_id),
     j as (

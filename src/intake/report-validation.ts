@@ -3,7 +3,7 @@ import { IDENTITY_MAX, normaliseEmail, normaliseNationalId, normalisePhone } fro
 import { boundedText } from '../core/engine/text.ts';
 import { REPORT_LIMITS, type InboundReport } from '../core/report-input.ts';
 import type { Attachment } from '../db/schema.ts';
-import type { ChannelContext } from './channel-adapter.ts';
+import type { ChannelContext } from './channel-kit.ts';
 import { checkPhoto, photoTooLarge } from './file-store.ts';
 
 /** Report fields as they arrive from a form or a JSON body, before validation. */

@@ -13,6 +13,7 @@ import { metrics } from '../metrics.ts';
 export interface SpoolEntry {
   channel: string;
   externalId: string;
+  endpoint?: string;
   payload: unknown;
   report?: InboundReport;
   /** ISO 8601. */

@@ -13,6 +13,13 @@ export interface SessionUser {
   areaCodes: string[];
 }
 
+/** A channel as the console and ward view name it (every registered one: old reports may come from one now off). */
+export interface ChannelInfo {
+  name: string;
+  label: { vi: string; en: string; background: string; text: string };
+  enabled: boolean;
+}
+
 /** One ticket of the live queue. */
 export interface QueueItem {
   id: number;

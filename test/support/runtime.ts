@@ -4,14 +4,20 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
+import type { AnyChannel } from '../../src/intake/channel-kit.ts';
 import { freshDb } from './db.ts';
 
 /** A whole app (HTTP, intake, worker) on a fresh test database and a temporary DATA_DIR. */
-export async function testRuntime(env: Record<string, string> = {}, opts: { startWorker?: boolean } = {}): Promise<Runtime> {
+export async function testRuntime(env: Record<string, string> = {}, opts: { startWorker?: boolean; channels?: AnyChannel[] } = {}): Promise<Runtime> {
   const handle = await freshDb();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-test-'));
   const config = loadConfig({ DATA_DIR: dataDir, SESSION_SECRET: 'test-secret-0123456789abcdef', WORKER_CONCURRENCY: '2', ...env });
-  return createRuntime(config, { log: createLogger('silent'), handle, skipSetup: true, startWorker: opts.startWorker });
+  // Channels read their settings from `env` too, never from the test process's environment.
+  return createRuntime(config, { log: createLogger('silent'), handle, skipSetup: true, startWorker: opts.startWorker, env, channels: opts.channels })
+    .catch(async (err: unknown) => {
+      await handle.close();
+      throw err;
+    });
 }
 
 /** Posts a JSON report to the app API. */

@@ -3,15 +3,6 @@
 export { STATUS_VI_STAFF as STATUS_VI, PRIORITY_VI } from '../../src/core/tickets/statuses.ts';
 export { ROLE_VI } from '../../src/core/staff/policy.ts';
 
-export const CHANNEL_VI: Record<string, string> = {
-  phone: 'Điện thoại',
-  sms: 'SMS',
-  app: 'Ứng dụng',
-  web: 'Cổng web',
-  email: 'Email',
-  facebook: 'Facebook',
-};
-
 export const IDENTITY_VI: Record<string, string> = {
   phone: 'Số điện thoại',
   email: 'Email',

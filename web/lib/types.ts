@@ -1,6 +1,7 @@
 import type { AreaGeometry } from './map.ts';
 
-export type { QueueItem } from '../../src/wire/staff-api.ts';
+export type { ChannelInfo, QueueItem } from '../../src/wire/staff-api.ts';
+import type { ChannelInfo } from '../../src/wire/staff-api.ts';
 
 // The shapes of the console and ward API answers (src/http/console-api.ts).
 
@@ -12,7 +13,8 @@ export interface Named {
 export interface Meta {
   categories: Named[];
   areas: Named[];
-  channels: string[];
+  /** Every registered channel, with its name and colours: the views know no channel of their own. */
+  channels: ChannelInfo[];
   statuses: string[];
   priorities: string[];
 }

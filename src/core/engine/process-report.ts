@@ -66,7 +66,7 @@ const TICKET_COLUMNS: RecordColumns = {
 };
 
 const REPORT_COLUMNS: RecordColumns = {
-  code: 'text', inbound_id: 'integer', channel: 'text', citizen_id: 'integer', ticket_id: 'integer', text: 'text',
+  code: 'text', inbound_id: 'integer', channel: 'text', endpoint: 'text', citizen_id: 'integer', ticket_id: 'integer', text: 'text',
   text_folded: 'text', category_code: 'text', category_source: 'text', category_confidence: 'double precision',
   area_code: 'text', area_source: 'text', lat: 'double precision', lng: 'double precision', address: 'text',
   attachments: 'jsonb', relation: 'text', score: 'double precision', reasons: 'jsonb', received_at: 'timestamptz',
@@ -213,6 +213,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
       code: inbound.code,
       inbound_id: inbound.id,
       channel: inbound.channel,
+      endpoint: inbound.endpoint,
       citizen_id: s.citizenId,
       ticket_id: ticketOf(s),
       text: s.text,
@@ -249,10 +250,14 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
       where tickets.id = v.id`.execute(tx);
   }
   await recountTickets(tx, [...joined.keys()]);
-  const processed = reports.map((r) => ({ id: r.inbound_id, report_id: r.id }));
+  // A message stored raw keeps the report its channel parsed from it: the contact a reply goes
+  // to and the identities an agent may unlink are read from there later.
+  const parsed = new Map(todo.map((m, n) => [m.id, m.report === null ? states[n]!.input : null]));
+  const processed = reports.map((r) => ({ id: r.inbound_id, report_id: r.id, report: parsed.get(r.inbound_id) ?? null }));
   await sql`
-    update inbound_messages set processed_at = now(), report_id = v.report_id, error = null
-    from jsonb_to_recordset(cast(${jsonParam(processed)} as jsonb)) as v(id int, report_id int)
+    update inbound_messages set processed_at = now(), report_id = v.report_id, error = null,
+      report = coalesce(inbound_messages.report, v.report)
+    from jsonb_to_recordset(cast(${jsonParam(processed)} as jsonb)) as v(id int, report_id int, report jsonb)
     where inbound_messages.id = v.id`.execute(tx);
 
   // Per report: the resident's report first in the timeline, then what the system did with it.
