@@ -22,14 +22,14 @@ import { Readable, Writable } from 'node:stream';
 import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { cellOf } from '../src/core/places/geo.ts';
-import { DUPLICATE_RADIUS_M, findGroup, reportKeys, type GroupInput, type Relation } from '../src/core/engine/grouping.ts';
+import { findGroup, reportKeys, type GroupInput, type Relation } from '../src/core/engine/grouping.ts';
 import { OPEN_STATUSES } from '../src/core/tickets/statuses.ts';
 import { mergeKeys } from '../src/core/engine/text.ts';
-import { loadAreaIndex } from '../src/db/areas.ts';
+import { loadAreaIndex } from '../src/core/places/area-import.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import type { Database, Db } from '../src/db/schema.ts';
-import { seedReferenceData } from '../src/db/seed.ts';
+import { seedReferenceData } from '../src/city/seed.ts';
 import type { AreaIndex } from '../src/core/places/area-index.ts';
 import { runReplay } from '../src/replay.ts';
 import { intEnv } from './support/env.ts';
@@ -205,7 +205,10 @@ const randomPoint = () => {
  * repeating a recent report (same citizen). receivedAt is set at call time.
  */
 async function lookupInputs(db: Db, areas: AreaIndex, n: number, citizens: number): Promise<Omit<GroupInput, 'receivedAt'>[]> {
-  const categories = (await db.selectFrom('categories').select('code').orderBy('code').execute()).map((c) => c.code);
+  const rows = await db.selectFrom('categories').select(['code', 'duplicate_radius_m']).orderBy('code').execute();
+  const categories = rows.map((c) => c.code);
+  // Each input carries its category's radius, as the pipeline's route step gives it.
+  const radiusOf = new Map(rows.map((c) => [c.code, c.duplicate_radius_m]));
   const areaCodes = areas.all().map((a) => a.code);
   const nDup = Math.round(n * 0.2);
   const nSame = Math.round(n * 0.2);
@@ -222,21 +225,21 @@ async function lookupInputs(db: Db, areas: AreaIndex, n: number, citizens: numbe
     order by random() limit ${nSame}`.execute(db);
   const inputs: Omit<GroupInput, 'receivedAt'>[] = [];
   for (const t of open.rows) {
-    const p = jitter(t.lat, t.lng, (DUPLICATE_RADIUS_M[t.category_code] ?? 50) / 2);
-    inputs.push({ citizenId: 1 + Math.floor(rand() * citizens), category: t.category_code, areaCode: t.area_code, ...p, text: 'Lại bị như hôm qua, đề nghị xử lý' });
+    const p = jitter(t.lat, t.lng, (radiusOf.get(t.category_code) ?? 50) / 2);
+    inputs.push({ citizenId: 1 + Math.floor(rand() * citizens), category: t.category_code, radiusM: radiusOf.get(t.category_code), areaCode: t.area_code, ...p, text: 'Lại bị như hôm qua, đề nghị xử lý' });
   }
   for (const r of repeat.rows) {
     const p = jitter(r.lat, r.lng, 200);
-    inputs.push({ citizenId: r.citizen_id, category: r.category_code, areaCode: r.area_code, ...p, text: 'Tôi báo lần nữa, vẫn chưa ai xử lý' });
+    inputs.push({ citizenId: r.citizen_id, category: r.category_code, radiusM: radiusOf.get(r.category_code), areaCode: r.area_code, ...p, text: 'Tôi báo lần nữa, vẫn chưa ai xử lý' });
   }
   while (inputs.length < n) {
     const category = pick(categories);
     const citizenId = rand() < 0.7 ? 1 + Math.floor(rand() * citizens) : null;
     if (rand() < 0.1) {
-      inputs.push({ citizenId, category, areaCode: pick(areaCodes), text: `Phản ánh ${category} trên đường ${pick(STREETS)}`, address: `đường ${pick(STREETS)}` });
+      inputs.push({ citizenId, category, radiusM: radiusOf.get(category), areaCode: pick(areaCodes), text: `Phản ánh ${category} trên đường ${pick(STREETS)}`, address: `đường ${pick(STREETS)}` });
     } else {
       const p = randomPoint();
-      inputs.push({ citizenId, category, areaCode: areas.locate(p.lat, p.lng)?.code ?? null, ...p, text: `Phản ánh ${category} trên đường ${pick(STREETS)}` });
+      inputs.push({ citizenId, category, radiusM: radiusOf.get(category), areaCode: areas.locate(p.lat, p.lng)?.code ?? null, ...p, text: `Phản ánh ${category} trên đường ${pick(STREETS)}` });
     }
   }
   // Shuffle so no path runs as one warm streak.
@@ -542,7 +545,7 @@ async function attackStage(url: string, db: Db, areas: AreaIndex): Promise<Attac
         const withPoint = i % 2 === 0;
         const p = jitter(spots[which].lat, spots[which].lng, 40);
         const input: GroupInput = {
-          citizenId: null, category, areaCode: area, receivedAt: new Date(),
+          citizenId: null, category, radiusM: 100, areaCode: area, receivedAt: new Date(),
           text: 'Rác thải đổ bừa bãi trước nhà số 12 Lê Lợi, hôi thối', address: '12 Lê Lợi',
           ...(withPoint ? p : {}),
         };

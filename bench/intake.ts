@@ -24,7 +24,7 @@ import { newCode } from '../src/core/tickets/codes.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import type { Db } from '../src/db/schema.ts';
-import { seedReferenceData } from '../src/db/seed.ts';
+import { seedReferenceData } from '../src/city/seed.ts';
 import { createLogger } from '../src/log.ts';
 import { metrics } from '../src/metrics.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';

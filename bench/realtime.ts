@@ -31,7 +31,7 @@ import { hashPassword } from '../src/core/staff/passwords.ts';
 import { createSession } from '../src/core/staff/sessions.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { seedReferenceData } from '../src/db/seed.ts';
+import { seedReferenceData } from '../src/city/seed.ts';
 import { createLogger } from '../src/log.ts';
 import { attachRealtime, type Realtime } from '../src/realtime/server.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';

@@ -9,6 +9,7 @@ import { loadConfig } from './config.ts';
 import { loadCategories, type CategoryInfo } from './core/engine/catalog.ts';
 import { publicStatus } from './core/tickets/tracking.ts';
 import { connect } from './db/connect.ts';
+import { HCMC } from './city/hcmc.ts';
 import type { Attachment } from './db/schema.ts';
 import { createApp } from './http/app.ts';
 import type { FileStore } from './intake/file-store.ts';
@@ -67,14 +68,14 @@ export async function edgeApp(env: EdgeEnv): Promise<Hono> {
     // A channel's settings are Worker variables (the string bindings); the same rule as on Node.
     channels: resolveChannels(allChannels, Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'))),
     channelContext: {
-      config, log, secret: env.SESSION_SECRET,
+      config, log, secret: env.SESSION_SECRET, city: HCMC.wording,
       intake: new IntakeService(db),
       files: new R2FileStore(env.PHOTOS),
       categories: async () => {
         if (!categories || Date.now() - categories.at > 30_000) categories = { at: Date.now(), value: await loadCategories(db) };
         return categories.value;
       },
-      publicStatus: (code) => publicStatus(db, code),
+      publicStatus: (code) => publicStatus(db, code, HCMC.wording),
     },
   });
   cached = { key, app };

@@ -4,10 +4,10 @@ import { AppError, isAppError } from './core/errors.ts';
 import { processInbound, processInboundBatch, type ProcessResult } from './core/engine/process-report.ts';
 import { loadCategories } from './core/engine/catalog.ts';
 import type { InboundReport } from './core/report-input.ts';
-import { importAreasFile } from './db/areas.ts';
+import { importAreasFile } from './core/places/area-import.ts';
 import { connect } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { seedReferenceData } from './db/seed.ts';
+import { seedReferenceData } from './city/seed.ts';
 import { IntakeService } from './intake/intake-service.ts';
 import { loadEngine } from './runtime.ts';
 

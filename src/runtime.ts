@@ -11,10 +11,12 @@ import { AppError } from './core/errors.ts';
 import { EventBus } from './core/events.ts';
 import { processInbound, processInboundBatch, type Engine } from './core/engine/process-report.ts';
 import { publicStatus } from './core/tickets/tracking.ts';
-import { loadAreaIndex } from './db/areas.ts';
+import { loadAreaIndex } from './core/places/area-import.ts';
 import { connect, type DbHandle } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { loadGazetteer, loadTopicExamples, seedReferenceData } from './db/seed.ts';
+import { loadGazetteer, loadTopicExamples, seedReferenceData } from './city/seed.ts';
+import { HCMC } from './city/hcmc.ts';
+import type { CityProfile } from './city/profile.ts';
 import { TopicModel } from './core/engine/topic.ts';
 import { createApp } from './http/app.ts';
 import { loadWebAssets } from './http/web-assets.ts';
@@ -60,6 +62,8 @@ export interface RuntimeOptions {
   /** Skip migrations and seed data (the caller did them). */
   skipSetup?: boolean;
   startWorker?: boolean;
+  /** The city (default: Ho Chi Minh City). */
+  city?: CityProfile;
   /** Where channels read their settings (default: process.env). */
   env?: Record<string, string | undefined>;
   /** The channel registry (default: channels/index.ts; tests add a channel of their own). */
@@ -81,20 +85,21 @@ async function resolveSecret(config: Config): Promise<string> {
 }
 
 /** Loads what the pipeline needs: the spatial index, the gazetteer and the trained topic model. */
-export async function loadEngine(db: Db): Promise<Engine> {
+export async function loadEngine(db: Db, city: CityProfile = HCMC): Promise<Engine> {
   const areas = await loadAreaIndex(db);
-  const examples = await loadTopicExamples(db);
-  return { areas, gazetteer: await loadGazetteer(areas), topics: examples.length ? TopicModel.train(examples) : null };
+  const examples = await loadTopicExamples(db, city);
+  return { areas, gazetteer: await loadGazetteer(areas, city), topics: examples.length ? TopicModel.train(examples) : null };
 }
 
 /** Wiring: config -> db -> migrate -> seed -> app -> worker. */
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
+  const city = opts.city ?? HCMC;
   const handle = opts.handle ?? (await connect({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, poolMax: config.DB_POOL_MAX }));
   const { db } = handle;
   if (!opts.skipSetup) {
     await migrateToLatest(db);
-    const seeded = await seedReferenceData(db);
-    if (seeded.areas) opts.log.info({ areas: seeded.areas }, 'imported HCMC administrative units');
+    const seeded = await seedReferenceData(db, city);
+    if (seeded.areas) opts.log.info({ areas: seeded.areas, city: city.id }, 'imported the city\'s administrative units');
   }
   // The embedded database belongs to this process alone: a lease on a job there is one this
   // process held before it crashed (kill -9, power), and its job must run now, not in seconds.
@@ -102,7 +107,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     const released = await releaseAllLeases(db);
     if (released) opts.log.warn({ jobs: released }, 'released the jobs a previous run of this process held when it stopped');
   }
-  const engine = await loadEngine(db);
+  const engine = await loadEngine(db, city);
   const { areas } = engine;
   const events = new EventBus();
   const registry = opts.channels ?? allChannels;
@@ -184,9 +189,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     onDrained: () => worker.wake(),
   });
   const channelContext = {
-    config, log: opts.log, intake, categories, secret: await resolveSecret(config),
+    config, log: opts.log, intake, categories, secret: await resolveSecret(config), city: city.wording,
     files: new LocalFileStore(path.join(config.dataDir, 'uploads')),
-    publicStatus: async (code: string) => spooledStatus(spool, code) ?? publicStatus(db, code),
+    publicStatus: async (code: string) => spooledStatus(spool, code) ?? publicStatus(db, code, city.wording),
   };
   contextOf = (c: ActiveChannel) => ({ ...channelContext, settings: c.settings });
   const app = createApp({

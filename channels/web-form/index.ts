@@ -10,7 +10,7 @@ const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 503> = { 40
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();
   const page = async (values: FormValues = {}, error?: FormError) =>
-    reportForm(await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error);
+    reportForm(ctx.city, await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error);
 
   app.get('/', async (c) => c.html(await page()));
   app.get(REPORT_FORM_JS.path, (c) => serveStaticFile(c, REPORT_FORM_JS));
@@ -67,16 +67,16 @@ function routes(ctx: ChannelContext): Hono {
 
   app.get('/track', async (c) => {
     const code = c.req.query('code')?.trim();
-    if (!code) return c.html(trackLookupPage());
+    if (!code) return c.html(trackLookupPage(ctx.city));
     const s = await ctx.publicStatus(code);
-    if (!s) return c.html(trackLookupPage(code, true), 404);
+    if (!s) return c.html(trackLookupPage(ctx.city, code, true), 404);
     return c.redirect(`/track/${s.code}`, 303);
   });
 
   app.get('/track/:code', async (c) => {
     const s = await ctx.publicStatus(c.req.param('code'));
-    if (!s) return c.html(trackLookupPage(c.req.param('code'), true), 404);
-    return c.html(trackingPage(s, c.req.query('new') === '1'));
+    if (!s) return c.html(trackLookupPage(ctx.city, c.req.param('code'), true), 404);
+    return c.html(trackingPage(ctx.city, s, c.req.query('new') === '1'));
   });
   return app;
 }

@@ -1,5 +1,5 @@
 import { html, raw } from 'hono/html';
-import { layout, staticFile, type CategoryInfo, type Html, type PublicStatus } from '../../src/intake/channel-kit.ts';
+import { layout, staticFile, type CategoryInfo, type Html, type PublicStatus, type SiteWording } from '../../src/intake/channel-kit.ts';
 
 export interface FormValues {
   text?: string; category?: string; address?: string; lat?: string; lng?: string; name?: string; phone?: string; email?: string;
@@ -19,9 +19,9 @@ document.getElementById('lng').value=p.coords.longitude.toFixed(6);s.textContent
 'text/javascript; charset=utf-8');
 
 /** The public report form; works without JavaScript, keeps the user's input on error. */
-export function reportForm(categories: CategoryInfo[], token: string, photoLimit: string, values: FormValues = {}, error?: FormError): Html {
+export function reportForm(site: SiteWording, categories: CategoryInfo[], token: string, photoLimit: string, values: FormValues = {}, error?: FormError): Html {
   const cls = (f: string) => (error?.field === f ? 'field-error' : '');
-  return layout('Gửi phản ánh', html`
+  return layout(site, 'Gửi phản ánh', html`
 <h1>Gửi phản ánh, kiến nghị</h1>
 <p>Phản ánh các vấn đề đô thị: ngập nước, rác thải, tiếng ồn, đèn đường hư, lấn chiếm vỉa hè, xây dựng trái phép… Bạn sẽ nhận được mã để theo dõi kết quả xử lý.</p>
 ${error ? html`<div class="error" role="alert" id="form-error" data-error-code="${error.code}"><strong>Chưa gửi được phản ánh.</strong> ${error.message}${error.code.startsWith('photo') || error.code === 'too_many_photos' ? ' Vui lòng chọn lại ảnh.' : ''}</div>` : ''}
@@ -56,8 +56,8 @@ function formatTime(iso: string): string {
 }
 
 /** The public tracking page: status and timeline only, never personal data. */
-export function trackingPage(s: PublicStatus, justFiled: boolean): Html {
-  return layout(`Phản ánh ${s.code}`, html`
+export function trackingPage(site: SiteWording, s: PublicStatus, justFiled: boolean): Html {
+  return layout(site, `Phản ánh ${s.code}`, html`
 ${justFiled ? html`<div class="card" role="status"><strong>Cảm ơn bạn! Phản ánh đã được tiếp nhận.</strong> Hãy lưu mã <code>${s.code}</code> để tra cứu.</div>` : ''}
 <div class="card">
 <h1>Phản ánh <code>${s.code}</code></h1>
@@ -78,8 +78,8 @@ ${s.timeline.length ? html`<ol class="timeline">${s.timeline.map((e) => html`<li
 }
 
 /** Lookup form for a tracking code, with an optional "not found" message. */
-export function trackLookupPage(code?: string, notFound = false): Html {
-  return layout('Tra cứu phản ánh', html`
+export function trackLookupPage(site: SiteWording, code?: string, notFound = false): Html {
+  return layout(site, 'Tra cứu phản ánh', html`
 <h1>Tra cứu phản ánh</h1>
 ${notFound ? html`<div class="error" role="alert">Không tìm thấy phản ánh có mã <strong>${code ?? ''}</strong>. Vui lòng kiểm tra lại.</div>` : ''}
 <form class="card" method="get" action="/track"><label for="code">Mã phản ánh</label>

@@ -33,7 +33,10 @@ export interface CategoryTable {
   name_en: Generated<string>;
   department_code: string | null;
   keywords: Json<string[]>;
+  /** Unused since SLA targets live in sla_policies (kept: migrations are frozen). */
   sla_minutes: Generated<number>;
+  /** Same-incident radius in metres (grouping). */
+  duplicate_radius_m: Generated<number>;
   sort: Generated<number>;
   active: Generated<boolean>;
 }

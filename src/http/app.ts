@@ -39,7 +39,10 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.onError(handleError(deps.log));
 
+  // The city's words every page frame shows (siteOf).
+  const site = deps.channelContext.city;
   app.use('*', async (c, next) => {
+    c.set('site' as never, site as never);
     const started = performance.now();
     await next();
     const route = c.req.routePath || 'unmatched';
@@ -94,6 +97,7 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.console) {
     app.route('/', consoleApi({
       db: deps.db, events: deps.console.events, onStatus: deps.console.onStatus, channels: deps.console.channels,
+      notice: (code, result) => deps.channelContext.city.resolvedNotice(code, result),
       files: deps.channelContext.files, uploadMaxBytes: deps.channelContext.config.UPLOAD_MAX_BYTES,
     }));
   }

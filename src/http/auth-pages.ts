@@ -1,6 +1,6 @@
 import { html, raw } from 'hono/html';
 import type { SessionUser } from '../core/staff/sessions.ts';
-import { layout, type Html } from '../intake/page-layout.ts';
+import { layout, type Html, type SiteWording } from '../intake/page-layout.ts';
 import { ROLE_VI } from '../core/staff/policy.ts';
 
 
@@ -16,16 +16,16 @@ export interface LoginPageOptions {
 }
 
 /** The staff sign-in page: labelled fields, works without JavaScript, keeps the username on error. */
-export function loginPage(o: LoginPageOptions = {}): Html {
+export function loginPage(site: SiteWording, o: LoginPageOptions = {}): Html {
   const described = o.error ? raw(' aria-describedby="login-error"') : '';
   const invalid = o.error ? raw(' aria-invalid="true"') : '';
-  return layout('Đăng nhập', html`<div class="auth">
+  return layout(site, 'Đăng nhập', html`<div class="auth">
 ${o.current ? html`<div class="card" role="status"><p>Bạn đang đăng nhập với tài khoản <strong>${o.current.displayName}</strong> (${ROLE_VI[o.current.role]}).</p>
 <p><a href="${o.continueTo ?? '/'}">Tiếp tục làm việc</a></p>
 <form class="inline" method="post" action="/logout"><button type="submit" class="secondary">Đăng xuất</button></form></div>` : ''}
 <form class="card" method="post" action="/login"${described}>
 <h1>Đăng nhập</h1>
-<p class="hint">Dành cho điện thoại viên, giám sát viên và cán bộ phường của Tổng đài 1022.</p>
+<p class="hint">Dành cho điện thoại viên, giám sát viên và cán bộ phường của ${site.hotline}.</p>
 ${o.error ? html`<div class="error" role="alert" id="login-error">${o.error}</div>` : ''}
 ${o.next ? html`<input type="hidden" name="next" value="${o.next}">` : ''}
 <label for="username">Tên đăng nhập</label>
@@ -38,8 +38,8 @@ ${o.next ? html`<input type="hidden" name="next" value="${o.next}">` : ''}
 }
 
 /** The page a signed-in user sees where their role may not go. */
-export function forbiddenPage(user: SessionUser, home: string): Html {
-  return layout('Không có quyền truy cập', html`<div class="auth"><div class="card">
+export function forbiddenPage(site: SiteWording, user: SessionUser, home: string): Html {
+  return layout(site, 'Không có quyền truy cập', html`<div class="auth"><div class="card">
 <h1>Không có quyền truy cập</h1>
 <p role="alert">Tài khoản <strong>${user.displayName}</strong> (${ROLE_VI[user.role]}) không được phép mở trang này.</p>
 <p><a href="${home}">Về trang làm việc của bạn</a></p>

@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { isSameOrigin } from '../intake/form-token.ts';
 import { formText, readForm, readJsonObject } from '../intake/request-body.ts';
 import { forbiddenPage, loginPage } from './auth-pages.ts';
+import { siteOf } from '../intake/page-layout.ts';
 import { clientAddress, TrustedProxies } from './client-address.ts';
 import { can } from '../core/staff/policy.ts';
 import { errorBody } from './errors.ts';
@@ -151,7 +152,7 @@ export function requireUser(...roles: Role[]): MiddlewareHandler<AuthEnv> {
         const e = new AppError('forbidden', 403, `this needs the role ${roles.join(' or ')}`, 'Tài khoản của bạn không có quyền thực hiện thao tác này.');
         return c.json(errorBody(e), 403);
       }
-      return c.html(forbiddenPage(user, homePathFor(user.role)), 403);
+      return c.html(forbiddenPage(siteOf(c), user, homePathFor(user.role)), 403);
     }
     const refused = csrfRefusal(c);
     if (refused) return refused;
@@ -188,7 +189,7 @@ export function authRoutes(opts: AuthRoutesOptions): Hono<AuthEnv> {
     noStore(c);
     const user = optionalUser(c);
     const next = safeNextPath(c.req.query('next')) ?? undefined;
-    return c.html(loginPage({ next, current: user ?? undefined, continueTo: user ? next ?? homePathFor(user.role) : undefined }));
+    return c.html(loginPage(siteOf(c), { next, current: user ?? undefined, continueTo: user ? next ?? homePathFor(user.role) : undefined }));
   });
 
   app.post('/login',
@@ -224,7 +225,7 @@ export function authRoutes(opts: AuthRoutesOptions): Hono<AuthEnv> {
     const retry = e.details?.retryAfterSeconds;
     if (typeof retry === 'number') c.header('Retry-After', String(retry));
     if (wantsJson(c)) return c.json(errorBody(e), status);
-    return c.html(loginPage({ username: fields.username?.trim().slice(0, 64), next: safeNextPath(fields.next) ?? undefined, error: e.messageVi }), status);
+    return c.html(loginPage(siteOf(c), { username: fields.username?.trim().slice(0, 64), next: safeNextPath(fields.next) ?? undefined, error: e.messageVi }), status);
   }
 
   app.post('/logout', async (c) => {

@@ -10,7 +10,7 @@ import { REPORT_LIMITS } from '../core/report-input.ts';
 import { loadCategories } from '../core/engine/catalog.ts';
 import {
   addNote, changeStatus, claimTicket, dispatchTicket, releaseTicket, replyToCitizens, updateTicket,
-  type Actor, type StatusHook, type TicketChanges,
+  type Actor, type ResolvedNotice, type StatusHook, type TicketChanges,
 } from '../core/tickets/workflow.ts';
 import type { Attachment, Db } from '../db/schema.ts';
 import { checkPhoto, photoTooLarge, type FileStore } from '../intake/file-store.ts';
@@ -33,6 +33,8 @@ export interface ConsoleApiDeps {
   uploadMaxBytes: number;
   /** Called inside the transaction of every status change (SLA timers). */
   onStatus?: StatusHook;
+  /** The city's wording of the notice a reporter gets when their report is resolved. */
+  notice?: ResolvedNotice;
 }
 
 
@@ -243,7 +245,7 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
       const t = await checkPhoto(bytes, deps.uploadMaxBytes, f.name);
       attachments.push(await deps.files.put(bytes, t.mime, t.ext));
     }
-    return ok(c, await changeStatus(db, await ticketId(c.req.param('code')), actorOf(c), 'resolved', { note, attachments, onStatus: deps.onStatus }));
+    return ok(c, await changeStatus(db, await ticketId(c.req.param('code')), actorOf(c), 'resolved', { note, attachments, onStatus: deps.onStatus, notice: deps.notice }));
   });
   return app;
 }

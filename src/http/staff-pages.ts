@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
 import type { SessionUser } from '../core/staff/sessions.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
-import { layout, PAGE_CSP } from '../intake/page-layout.ts';
+import { layout, PAGE_CSP, siteOf, type SiteWording } from '../intake/page-layout.ts';
 import { ROLE_VI, rolesThatCan } from '../core/staff/policy.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 
@@ -18,6 +18,7 @@ export interface StaffPagesOptions {
 
 
 interface ShellOptions {
+  site: SiteWording;
   title: string;
   heading: string;
   page: 'console' | 'ward';
@@ -29,7 +30,7 @@ interface ShellOptions {
 function shell(o: ShellOptions) {
   return html`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${o.title} – Tổng đài 1022</title>
+<title>${o.title} – ${o.site.hotline}</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="${o.css}">
 <script src="${o.script}" defer></script></head>
@@ -48,7 +49,7 @@ function shell(o: ShellOptions) {
 
 function unavailable(c: Context, error: string) {
   c.header('Cache-Control', 'no-store');
-  return c.html(layout('Giao diện chưa sẵn sàng', html`<div class="card" role="alert">
+  return c.html(layout(siteOf(c), 'Giao diện chưa sẵn sàng', html`<div class="card" role="alert">
 <h1>Không tải được giao diện làm việc</h1>
 <p>Mã nguồn giao diện (thư mục <code>web/</code>) không dựng được khi máy chủ khởi động, nên trang này tạm thời không dùng được.
 Các kênh tiếp nhận phản ánh vẫn hoạt động bình thường. Vui lòng báo quản trị viên hệ thống.</p>
@@ -59,19 +60,20 @@ Các kênh tiếp nhận phản ánh vẫn hoạt động bình thường. Vui l
 export function staffPages(opts: StaffPagesOptions): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
 
-  const page = (p: ShellOptions['page'], title: string, heading: string) => async (c: Context<AuthEnv>) => {
+  const page = (p: ShellOptions['page'], title: string, heading: (site: SiteWording) => string) => async (c: Context<AuthEnv>) => {
     const built = await opts.assets();
     if (!built.ok) return unavailable(c, built.error);
     c.header('Cache-Control', 'no-store');
     c.header('Content-Security-Policy', PAGE_CSP);
+    const site = siteOf(c);
     return c.html(shell({
-      page: p, title, heading, user: c.get('user'),
+      site, page: p, title, heading: heading(site), user: c.get('user'),
       css: built.assets.url('app.css'), script: built.assets.url(`${p}.js`),
     }));
   };
 
-  app.get('/console', requireUser(...rolesThatCan('console.use')), page('console', 'Bàn làm việc tổng đài', 'Tổng đài 1022 · Bàn làm việc'));
-  app.get('/ward', requireUser(...rolesThatCan('ward.use')), page('ward', 'Nhiệm vụ phường', 'Nhiệm vụ phường, xã'));
+  app.get('/console', requireUser(...rolesThatCan('console.use')), page('console', 'Bàn làm việc tổng đài', (site) => `${site.hotline} · Bàn làm việc`));
+  app.get('/ward', requireUser(...rolesThatCan('ward.use')), page('ward', 'Nhiệm vụ phường', () => 'Nhiệm vụ phường, xã'));
 
   app.get('/assets/:file', async (c) => {
     const built = await opts.assets();

@@ -4,6 +4,7 @@
 import type { Hono } from 'hono';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
+import type { CityWording } from '../city/profile.ts';
 import type { CitizenContact } from '../core/citizens/identity.ts';
 import type { CategoryInfo } from '../core/engine/catalog.ts';
 import type { InboundReport } from '../core/report-input.ts';
@@ -12,7 +13,7 @@ import type { Logger } from '../log.ts';
 import type { FileStore } from './file-store.ts';
 import type { IntakeService } from './intake-service.ts';
 
-export type { CategoryInfo, InboundReport, PublicStatus };
+export type { CategoryInfo, CityWording, InboundReport, PublicStatus };
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
 export { cleanText } from '../core/engine/text.ts';
@@ -20,7 +21,7 @@ export { bodyLimit } from './body-limit.ts';
 export { sizeLabel } from './file-store.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
 export { payloadHash } from './intake-service.ts';
-export { layout, serveStaticFile, staticFile, type Html, type StaticFile } from './page-layout.ts';
+export { layout, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
 export { storePhotos, validateReportFields, type RawReportFields } from './report-validation.ts';
 export { formFiles, formText, readForm, readJsonObject } from './request-body.ts';
 
@@ -37,6 +38,8 @@ export interface ChannelContext<S = Record<string, never>> {
   publicStatus: (code: string) => Promise<PublicStatus | null>;
   /** A secret for signing form tokens; stable across restarts. */
   secret: string;
+  /** The city's words (its profile): the service's name, the portal's title. */
+  city: CityWording;
 }
 
 /** A reply or notification on its way to a citizen, through the channel and endpoint their report came in on. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { html } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
+import type { CityWording } from '../city/profile.ts';
 
 // The page frame shared by the public portal (channels/web-form) and the staff pages under
 // src/http (sign-in, errors). It lives here because channels may import src/, never the reverse.
@@ -70,13 +71,22 @@ export function serveStaticFile(c: Context, f: StaticFile): Response {
   return c.body(f.body);
 }
 
+/** The city's words a page frame shows (its profile's wording). */
+export type SiteWording = Pick<CityWording, 'portalTitle' | 'siteName' | 'hotline'>;
+
+/** What a page says where no city is known (a page built outside the app, a test's own router). */
+export const NEUTRAL_SITE: SiteWording = { portalTitle: 'Cổng phản ánh, kiến nghị', siteName: 'Phản ánh, kiến nghị', hotline: 'Tổng đài' };
+
+/** The city's page wording of a request: createApp sets it for every request. */
+export const siteOf = (c: Context): SiteWording => (c.get('site' as never) as SiteWording | undefined) ?? NEUTRAL_SITE;
+
 /** Page frame: Vietnamese, responsive, nothing from another server, no inline script or style. */
-export function layout(title: string, body: Html, opts: { refreshSeconds?: number; /** scripts of this page (static files) */ scripts?: StaticFile[] } = {}): Html {
+export function layout(site: SiteWording, title: string, body: Html, opts: { refreshSeconds?: number; /** scripts of this page (static files) */ scripts?: StaticFile[] } = {}): Html {
   return html`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${title} – Phản ánh 1022</title><link rel="icon" href="data:,">${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : ''}
+<title>${title} – ${site.siteName}</title><link rel="icon" href="data:,">${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : ''}
 <link rel="stylesheet" href="${SITE_CSS.url}">${(opts.scripts ?? []).map((f) => html`<script src="${f.url}" defer></script>`)}</head>
-<body><header><a href="/">Cổng phản ánh, kiến nghị 1022 – TP. Hồ Chí Minh</a></header>
+<body><header><a href="/">${site.portalTitle}</a></header>
 <main>${body}</main>
-<footer>Tổng đài 1022 · Tra cứu phản ánh: <a href="/track">nhập mã</a></footer></body></html>`;
+<footer>${site.hotline} · Tra cứu phản ánh: <a href="/track">nhập mã</a></footer></body></html>`;
 }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { connect } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { seedReferenceData } from '../../src/db/seed.ts';
+import { seedReferenceData } from '../../src/city/seed.ts';
 import { pgInstanceUnavailable, startPgInstance, type PgInstance } from './pg-instance.ts';
 
 // Shared by the drills (test/drills/*.drill.test.ts) and `npm run drill` (run-drills.ts): the

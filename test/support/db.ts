@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { connect, type DbHandle } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
-import { seedReferenceData } from '../../src/db/seed.ts';
+import { seedReferenceData } from '../../src/city/seed.ts';
 
 /** Which database this test run uses: set per vitest project. */
 export const TEST_DB = process.env.TEST_DB === 'postgres' ? 'postgres' : 'pglite';

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Gazetteer, normaliseAddress } from '../../src/core/places/gazetteer.ts';
+import { HCMC } from '../../src/city/hcmc.ts';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../seed/hcmc/${f}`, import.meta.url), 'utf8'));
 const units = load('wards-2025.json') as { code: string; name: string }[];
-const gazetteer = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'));
+const gazetteer = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases);
 const nameOf = (code: string | null) => units.find((u) => u.code === code)?.name ?? null;
 
 describe('normaliseAddress', () => {

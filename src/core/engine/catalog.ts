@@ -6,14 +6,15 @@ export interface CategoryInfo {
   name_en: string;
   department_code: string | null;
   keywords: string[];
-  sla_minutes: number;
+  /** Two reports on this category this close (metres) may be one incident. */
+  duplicate_radius_m: number;
 }
 
 /** The categories in force, read from the database (admins edit them as data). */
 export async function loadCategories(db: DbOrTx): Promise<CategoryInfo[]> {
   const rows = await db
     .selectFrom('categories')
-    .select(['code', 'name', 'name_en', 'department_code', 'keywords', 'sla_minutes'])
+    .select(['code', 'name', 'name_en', 'department_code', 'keywords', 'duplicate_radius_m'])
     .where('active', '=', true)
     .orderBy('sort')
     .execute();

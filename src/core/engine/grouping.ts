@@ -9,12 +9,7 @@ import { isOpen, OPEN_STATUSES } from '../tickets/statuses.ts';
 export type Relation = 'new' | 'same_citizen' | 'duplicate';
 
 
-/** Same-incident radius per category, in metres: a flood spans a street, a lamp is one post. */
-export const DUPLICATE_RADIUS_M: Record<string, number> = {
-  ngap_nuoc: 300, rac_thai: 100, tieng_on: 100, chieu_sang: 50, lan_chiem: 80, xay_dung: 50,
-  giao_thong: 100, cay_xanh: 50, cap_nuoc: 200, an_ninh: 150, khac: 50,
-};
-/** Radius for a category the project does not know (another city's list). */
+/** Same-incident radius of a category without one (a category of another city's list in a replay). */
 export const DEFAULT_RADIUS_M = 100;
 
 export const GROUPING = {
@@ -44,6 +39,8 @@ export interface GroupInput {
   /** The report's place keys (`placeKeys` of its address and text); derived when absent. */
   keys?: ReadonlySet<string>;
   category: string | null;
+  /** The category's same-incident radius in metres (`categories.duplicate_radius_m`); DEFAULT_RADIUS_M when absent. */
+  radiusM?: number;
   /** How sure the classifier was (1 when the reporter chose). */
   categoryConfidence?: number;
   areaCode: string | null;
@@ -142,7 +139,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   }
 
   if (nearby.length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this topic nearby' }] };
-  const radius = DUPLICATE_RADIUS_M[g.category] ?? DEFAULT_RADIUS_M;
+  const radius = g.radiusM ?? DEFAULT_RADIUS_M;
   const here = place(g.address, g.text);
   let best: { id: number; code: string; score: number; why: string } | null = null;
   for (const c of nearby) {
@@ -208,7 +205,7 @@ const OPEN_SQL = sql.join([...OPEN_STATUSES]);
  */
 function reach(g: GroupInput): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } | Record<string, never> {
   if (g.lat === undefined || g.lng === undefined || !g.category) return {};
-  const metres = 3 * (DUPLICATE_RADIUS_M[g.category] ?? DEFAULT_RADIUS_M) * 1.01;
+  const metres = 3 * (g.radiusM ?? DEFAULT_RADIUS_M) * 1.01;
   const dLat = metres / 111_195;
   const dLng = metres / (111_195 * Math.max(0.01, Math.cos((g.lat * Math.PI) / 180)));
   return { lat_min: g.lat - dLat, lat_max: g.lat + dLat, lng_min: g.lng - dLng, lng_max: g.lng + dLng };
@@ -301,7 +298,7 @@ export class GroupBatch {
           b.#nearby.set(i, [...(b.#nearby.get(i) ?? []), r.id]);
           const g = inputs[i]!;
           if (g.lat === undefined || g.lng === undefined || r.lat === null || r.lng === null) wanted.add(r.id);
-          else if (distanceMetres(g.lat, g.lng, r.lat, r.lng) <= 3 * (DUPLICATE_RADIUS_M[g.category!] ?? DEFAULT_RADIUS_M)) wanted.add(r.id);
+          else if (distanceMetres(g.lat, g.lng, r.lat, r.lng) <= 3 * (g.radiusM ?? DEFAULT_RADIUS_M)) wanted.add(r.id);
         }
       }
       if (wanted.size > 0) {
@@ -401,7 +398,7 @@ export async function findGroup(db: DbOrTx, g: GroupInput): Promise<GroupDecisio
  * Counts, per report, the tickets on the same topic at the same place closed recently: a
  * problem that keeps coming back. One statement for the batch.
  */
-export async function hotspotCounts(db: DbOrTx, items: { category: string; lat: number; lng: number; at: Date }[]): Promise<number[]> {
+export async function hotspotCounts(db: DbOrTx, items: { category: string; radiusM?: number; lat: number; lng: number; at: Date }[]): Promise<number[]> {
   if (items.length === 0) return [];
   const q = items.map((x, i) => ({
     i, category: x.category, cells: cellsAround(x.lat, x.lng),
@@ -416,7 +413,7 @@ export async function hotspotCounts(db: DbOrTx, items: { category: string; lat: 
   const counts = items.map(() => 0);
   for (const r of rows.rows) {
     const x = items[r.i]!;
-    if (r.lat !== null && r.lng !== null && distanceMetres(x.lat, x.lng, r.lat, r.lng) <= (DUPLICATE_RADIUS_M[x.category] ?? DEFAULT_RADIUS_M)) counts[r.i]!++;
+    if (r.lat !== null && r.lng !== null && distanceMetres(x.lat, x.lng, r.lat, r.lng) <= (x.radiusM ?? DEFAULT_RADIUS_M)) counts[r.i]!++;
   }
   return counts;
 }

@@ -157,7 +157,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
   const located = opened.filter((o) => states[o.n]!.category.code && states[o.n]!.input.lat !== undefined && states[o.n]!.input.lng !== undefined);
   const counts = await hotspotCounts(tx, located.map((o) => {
     const s = states[o.n]!;
-    return { category: s.category.code!, lat: s.input.lat!, lng: s.input.lng!, at: s.receivedAt };
+    return { category: s.category.code!, radiusM: s.radiusM, lat: s.input.lat!, lng: s.input.lng!, at: s.receivedAt };
   }));
   const hotspot = new Map(located.map((o, k) => [o.n, counts[k]!]));
   const policies = opened.length > 0 ? await listSlaPolicies(tx) : [];

@@ -64,8 +64,6 @@ const ABBREVIATIONS: [RegExp, string][] = [
   [/\bsn\b/g, 'so nha'],
 ];
 
-// Districts merged into Thủ Đức City in 2021 that residents still name.
-const DISTRICT_ALIASES: Record<string, string> = { 'quan 2': 'thu duc', 'quan 9': 'thu duc', 'quan thu duc': 'thu duc' };
 
 /** Folded address with abbreviations expanded: "P.12, Q.3" -> "phuong 12 quan 3". */
 export function normaliseAddress(text: string): string {
@@ -92,7 +90,11 @@ export class Gazetteer {
   /** Every ward name a mention may carry, longest first (built once). */
   readonly #wardNames: string[];
 
-  constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = []) {
+  /**
+   * `districtAliases`: district names residents still write that now mean another (folded, e.g.
+   * HCMC's "quan 2" -> "thu duc"); the city profile gives them.
+   */
+  constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = [], private readonly districtAliases: Record<string, string> = {}) {
     this.#units = units.map((u) => ({ code: u.code, key: bare(u.short_name ?? u.name), kind: kindOf(u.name), name: u.name }));
     for (const w of oldWards) {
       const d = bare(w.district);
@@ -161,7 +163,7 @@ export class Gazetteer {
   }
 
   #findDistrict(s: string, wards: WardMention[]): string | null {
-    for (const [alias, to] of Object.entries(DISTRICT_ALIASES)) if (s.includes(` ${alias} `)) return to;
+    for (const [alias, to] of Object.entries(this.districtAliases)) if (s.includes(` ${alias} `)) return to;
     const m = / quan (\d{1,2}) /.exec(s);
     if (m && this.#oldByDistrict.has(m[1]!)) return m[1]!;
     for (const key of this.#districtKeys) {

@@ -15,7 +15,7 @@ export const PUBLIC_EVENT_VI: Record<string, string> = {
   'ticket.merged': 'Gộp vào hồ sơ cùng sự việc',
   'ticket.acknowledged': 'Đơn vị xử lý đã nhận nhiệm vụ',
   'ticket.started': 'Đang xử lý tại hiện trường',
-  'ticket.replied': 'Trả lời từ Tổng đài 1022',
+  'ticket.replied': 'Trả lời từ tổng đài',
   'ticket.closed': 'Đã đóng hồ sơ',
   'ticket.rejected': 'Không thuộc thẩm quyền xử lý',
 };
@@ -36,8 +36,11 @@ export interface PublicStatus {
   timeline: { at: string; type: string; label: string; message?: string }[];
 }
 
-/** Looks up a report (PA-...) or ticket (TK-...) code; null when unknown. */
-export async function publicStatus(db: DbOrTx, rawCode: string): Promise<PublicStatus | null> {
+/**
+ * Looks up a report (PA-...) or ticket (TK-...) code; null when unknown. `city` names the
+ * service in the timeline ("Trả lời từ Tổng đài 1022").
+ */
+export async function publicStatus(db: DbOrTx, rawCode: string, city?: { hotline: string }): Promise<PublicStatus | null> {
   const code = canonicalCode(rawCode);
   if (!code) return null;
   const inbound = code.startsWith('PA-')
@@ -71,7 +74,8 @@ export async function publicStatus(db: DbOrTx, rawCode: string): Promise<PublicS
           // Words written for the citizen: the agent's reply and the ward's result note.
           const message = e.type === 'ticket.replied' ? String((e.data as { text?: unknown }).text ?? '')
             : e.type === 'ticket.resolved' && e.reason ? e.reason : undefined;
-          return { at: e.created_at.toISOString(), type: e.type, label: PUBLIC_EVENT_VI[e.type] ?? e.type, ...(message ? { message } : {}) };
+          const label = e.type === 'ticket.replied' && city ? `Trả lời từ ${city.hotline}` : PUBLIC_EVENT_VI[e.type] ?? e.type;
+          return { at: e.created_at.toISOString(), type: e.type, label, ...(message ? { message } : {}) };
         })
     : [];
   const status = ticket?.status ?? 'received';

@@ -27,8 +27,15 @@ async function lockTicket(db: DbOrTx, ticketId: number) {
 /** Hook for code that must follow every status change (SLA timers); set at wiring time. */
 export type StatusHook = (tx: DbOrTx, ticketId: number) => Promise<DomainEvent[] | void>;
 
+/** What a reporter is sent when their report has been handled (the city's wording; `result`: the ward's note). */
+export type ResolvedNotice = (reportCode: string, result: string | undefined) => string;
+
+const PLAIN_NOTICE: ResolvedNotice = (code, result) => `Phản ánh ${code} của bạn đã được xử lý xong.${result ? ` Kết quả: ${result}` : ''}`;
+
 /** What a status change may carry: the actor's words (a reason, or the result), photos, data for the event. */
 export interface StatusOptions {
+  /** The notice sent to every reporter when the ticket is resolved (default: a plain one). */
+  notice?: ResolvedNotice;
   note?: string;
   data?: Record<string, unknown>;
   attachments?: Attachment[];
@@ -54,7 +61,7 @@ async function applyStatus(tx: DbOrTx, t: TicketRow, actor: Actor, to: TargetSta
     ...(to === 'closed' || to === 'rejected' ? { closed_at: now } : {}),
     ...(to === 'resolved' || to === 'closed' || to === 'rejected' ? { claimed_by: null, claimed_at: null } : {}),
   }).where('id', '=', t.id).execute();
-  if (to === 'resolved') await queueNotifications(tx, t.id, actor, note);
+  if (to === 'resolved') await queueNotifications(tx, t.id, actor, (code) => (opts.notice ?? PLAIN_NOTICE)(code, note));
   const more = opts.onStatus ? await opts.onStatus(tx, t.id) : undefined;
   const published = await appendEvents(tx, [{
     ticketId: t.id, type: STATUS_EVENT[to], actor: actorName(actor), reason: note ?? null, public: to !== 'triaged',
@@ -77,14 +84,14 @@ export async function changeStatus(db: Db, ticketId: number, actor: Actor, to: T
 }
 
 /** Tells every reporter of the ticket, on their own channel, that it has been handled. */
-async function queueNotifications(tx: DbOrTx, ticketId: number, actor: Actor, note: string | undefined) {
+async function queueNotifications(tx: DbOrTx, ticketId: number, actor: Actor, notice: (reportCode: string) => string) {
   const reports = await tx.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
     .select(['reports.id', 'reports.channel', 'reports.code', 'tickets.code as ticket_code'])
     .where('reports.ticket_id', '=', ticketId).execute();
   if (!reports.length) return;
   const rows = await tx.insertInto('outbound_messages').values(reports.map((r) => ({
     ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'resolved', created_by: actor.id,
-    body: `Phản ánh ${r.code} của bạn đã được xử lý xong.${note ? ` Kết quả: ${note}` : ''} Cảm ơn bạn đã đồng hành cùng thành phố.`,
+    body: notice(r.code),
   }))).returning('id').execute();
   await enqueueMany(tx, rows.map((r) => ({ kind: OUTBOUND_JOB, payload: { id: r.id }, key: `outbound:${r.id}` })));
 }

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import type { Feature, FeatureCollection, MultiPolygon, Polygon } from 'geojson';
-import { AppError } from '../core/errors.ts';
-import { AreaIndex, bboxOf, type AreaShape } from '../core/places/area-index.ts';
-import { fold } from '../core/engine/text.ts';
-import type { Db } from './schema.ts';
+import { AppError } from '../errors.ts';
+import { AreaIndex, bboxOf, type AreaShape } from './area-index.ts';
+import { fold } from '../engine/text.ts';
+import type { Db } from '../../db/schema.ts';
 
 export interface ImportOptions {
   codeProp: string;

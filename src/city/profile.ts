@@ -1,0 +1,32 @@
+// What is particular to one city (FixMyStreet's "cobrand"): its units and their history, the
+// names residents still use, its departments and categories, and the words residents and staff
+// read. Another city is another profile, not a fork. No imports: channels and pages read the
+// wording through the kit.
+
+/** The words residents and staff read that name the city's service. */
+export interface CityWording {
+  /** The service residents know and call ("Tổng đài 1022"). */
+  hotline: string;
+  /** The portal's title in the page header. */
+  portalTitle: string;
+  /** Short name in page titles ("Phản ánh 1022"). */
+  siteName: string;
+  /** What a reporter is sent when their report has been handled (`result`: the ward's note). */
+  resolvedNotice(reportCode: string, result: string | undefined): string;
+}
+
+export interface CityProfile {
+  id: string;
+  name: string;
+  /** The units in force (GeoJSON), imported on a first start; `codeProp`/`nameProp` name their properties. */
+  units: { file: string; codeProp: string; nameProp: string };
+  /** Where the city was reorganised: its former wards and the old -> new mapping (JSON). */
+  formerUnits?: { wards: string; mapping: string };
+  /** District names residents still write that now mean another (folded: "quan 2" -> "thu duc"). */
+  districtAliases: Record<string, string>;
+  /** Departments and categories (keywords, duplicate radius), loaded on a first start (JSON). */
+  categories: string;
+  /** Hand-labelled examples that train the topic model (JSON lines). */
+  topics: string;
+  wording: CityWording;
+}

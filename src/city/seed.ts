@@ -1,0 +1,75 @@
+import { readFile } from 'node:fs/promises';
+import type { Db } from '../db/schema.ts';
+import { importAreasFile } from '../core/places/area-import.ts';
+import { fold } from '../core/engine/text.ts';
+import type { TopicExample } from '../core/engine/topic.ts';
+import { Gazetteer, type OldWard, type WardMapping } from '../core/places/gazetteer.ts';
+import type { AreaIndex } from '../core/places/area-index.ts';
+import { HCMC } from './hcmc.ts';
+import type { CityProfile } from './profile.ts';
+
+interface CategoriesFile {
+  departments: { code: string; name: string; name_en: string; kind: string }[];
+  categories: {
+    code: string; name: string; name_en: string; department_code: string; keywords: string[];
+    /** Same-incident radius in metres: a flood spans a street, a lamp is one post. */
+    duplicate_radius_m: number;
+  }[];
+}
+
+/**
+ * First-start data of a city: its departments and categories (only rows that do not exist yet,
+ * so edits made by admins survive restarts) and, when the areas table is empty, its units.
+ */
+export async function seedReferenceData(db: Db, city: CityProfile = HCMC): Promise<{ areas: number; categories: number }> {
+  const seed = JSON.parse(await readFile(city.categories, 'utf8')) as CategoriesFile;
+  await db.transaction().execute(async (tx) => {
+    for (const d of seed.departments) {
+      await tx.insertInto('departments').values(d).onConflict((oc) => oc.column('code').doNothing()).execute();
+    }
+    let sort = 0;
+    for (const c of seed.categories) {
+      await tx.insertInto('categories')
+        .values({ ...c, keywords: JSON.stringify(c.keywords.map(fold)), sort: sort++ })
+        .onConflict((oc) => oc.column('code').doNothing())
+        .execute();
+    }
+  });
+  const { n } = await db.selectFrom('areas').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  let areas = 0;
+  if (Number(n) === 0) {
+    areas = await importAreasFile(db, city.units.file, { codeProp: city.units.codeProp, nameProp: city.units.nameProp, source: `city:${city.id}` });
+  }
+  return { areas, categories: seed.categories.length };
+}
+
+/** Labelled topic examples: the city's examples plus every category's keywords (editable by admins). */
+export async function loadTopicExamples(db: Db, city: CityProfile = HCMC): Promise<TopicExample[]> {
+  const examples: TopicExample[] = [];
+  try {
+    const lines = (await readFile(city.topics, 'utf8')).split('\n');
+    for (const line of lines) if (line.trim()) examples.push(JSON.parse(line) as TopicExample);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const cats = await db.selectFrom('categories').select(['code', 'keywords']).where('active', '=', true).execute();
+  const active = new Set(cats.map((c) => c.code));
+  for (const c of cats) for (const k of (c.keywords as string[]) ?? []) examples.push({ text: k, category: c.code });
+  return examples.filter((e) => active.has(e.category));
+}
+
+/**
+ * The gazetteer of the units loaded: with the city's former wards and the old -> new mapping
+ * (kept to those whose new unit is loaded) and the district names residents still use.
+ */
+export async function loadGazetteer(areas: AreaIndex, city: CityProfile = HCMC): Promise<Gazetteer> {
+  const units = areas.all().map((a) => ({ code: a.code, name: a.name, short_name: a.short_name }));
+  const known = new Set(units.map((u) => u.code));
+  const mapping = city.formerUnits
+    ? (JSON.parse(await readFile(city.formerUnits.mapping, 'utf8')) as WardMapping[]).filter((m) => known.has(m.new_code))
+    : [];
+  const oldWards = city.formerUnits && mapping.length
+    ? (JSON.parse(await readFile(city.formerUnits.wards, 'utf8')) as OldWard[])
+    : [];
+  return new Gazetteer(units, oldWards, mapping, city.districtAliases);
+}
