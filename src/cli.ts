@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { isAppError } from './core/errors.ts';
-import { upsertUser } from './core/staff/users.ts';
+import { setUserDisabled, upsertUser } from './core/staff/users.ts';
 import { importAreasFile } from './core/places/area-import.ts';
 import { connect } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -159,6 +159,15 @@ user.command('add')
     });
     console.log(`${r.created ? 'created' : 'updated'} user ${opts.username} (${opts.role})`);
   });
+for (const [name, disabled] of [['disable', true], ['enable', false]] as const) {
+  user.command(name)
+    .description(disabled ? 'disable an account (it cannot sign in; its sessions end at once)' : 'enable a disabled account again')
+    .requiredOption('--username <name>')
+    .action(async (opts: { username: string }) => {
+      await withDb((db) => setUserDisabled(db, opts.username, disabled));
+      console.log(`${disabled ? 'disabled' : 'enabled'} user ${opts.username.toLowerCase()}`);
+    });
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (isAppError(e)) process.stderr.write(`phananh: ${e.code}: ${e.message}\n`);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import path from 'node:path';
-import { TrustedProxies } from './http/client-address.ts';
+import { TrustedProxies } from './trusted-proxies.ts';
 
 /** Optional string: an empty value counts as absent, so `.env` files can list every key. */
 const optional = z

@@ -31,4 +31,19 @@ describe('phananh user add', { timeout: 120_000 }, () => {
     expect(area.code).not.toBe(0);
     expect(area.stderr).toMatch(/^phananh: user_area_unknown: unknown area code\(s\): 99999$/m);
   });
+
+  it('user disable ends the account\'s sessions and refuses its sign-in; user enable lets it in again', async () => {
+    const token = await inspect(async (db) => (await login(db, 'hai.phuong', 'matkhau-2phuong', 'cli-test-2')).token);
+    const off = await cli('user', 'disable', '--username', 'Hai.Phuong');
+    expect(off.stdout).toContain('disabled user hai.phuong');
+    await inspect(async (db) => {
+      expect(await sessionUser(db, token)).toBeNull();
+      expect(await db.selectFrom('sessions').select('id').execute()).toEqual([]);
+      await expect(login(db, 'hai.phuong', 'matkhau-2phuong', 'cli-test-3')).rejects.toMatchObject({ code: 'login_disabled' });
+    });
+    expect((await cli('user', 'enable', '--username', 'hai.phuong')).code).toBe(0);
+    await inspect(async (db) => expect((await login(db, 'hai.phuong', 'matkhau-2phuong', 'cli-test-4')).user.username).toBe('hai.phuong'));
+    const unknown = await cli('user', 'disable', '--username', 'nobody');
+    expect(unknown.stderr).toMatch(/user_not_found/);
+  });
 });

@@ -3,15 +3,17 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../src/core/errors.ts';
 import {
-  LOGIN_LIMITS, login, resolveSession, SESSION_IDLE_MS, SESSION_MAX_MS, sessionTokenFromCookies, type SessionUser,
+  LOGIN_LIMITS, login, resolveSession, SESSION_IDLE_MS, SESSION_MAX_MS, sessionTokenFromCookies, SESSION_COOKIE,
 } from '../src/core/staff/sessions.ts';
 import { upsertUser } from '../src/core/staff/users.ts';
 import {
-  CSRF_HEADER, requireUser, safeNextPath, SESSION_COOKIE, sessionMiddleware, type AuthEnv,
+  CSRF_HEADER, requireUser, safeNextPath, sessionMiddleware, type AuthEnv,
 } from '../src/http/auth.ts';
 import type { Runtime } from '../src/runtime.ts';
+import type { SessionUser } from '../src/wire/staff-api.ts';
 import { authRoutes } from '../src/http/auth.ts';
-import { clientAddress, TrustedProxies } from '../src/http/client-address.ts';
+import { clientAddress } from '../src/http/client-address.ts';
+import { TrustedProxies } from '../src/trusted-proxies.ts';
 import { fromAddress, testRuntime } from './support/runtime.ts';
 
 // Sign-in, sessions, roles and CSRF through the real app (and a tiny app built from the exported

@@ -15,7 +15,8 @@ import { IntakeService, payloadHash, PROCESS_INBOUND_JOB } from '../src/intake/i
 import { createLogger } from '../src/log.ts';
 import { loadConfig } from '../src/config.ts';
 import { createRuntime, loadEngine, type Runtime } from '../src/runtime.ts';
-import { backoffMs, claim, complete, enqueue, fail, type Job } from '../src/workers/queue.ts';
+import { backoffMs, claim, complete, fail, type Job } from '../src/workers/queue.ts';
+import { enqueue } from '../src/db/jobs.ts';
 import { Worker } from '../src/workers/worker.ts';
 import { freshDb, TEST_DB } from './support/db.ts';
 import { PLACES } from './support/factories.ts';

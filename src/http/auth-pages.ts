@@ -1,5 +1,5 @@
 import { html, raw } from 'hono/html';
-import type { SessionUser } from '../core/staff/sessions.ts';
+import type { SessionUser } from '../wire/staff-api.ts';
 import { layout, type Html, type SiteWording } from '../intake/page-layout.ts';
 import { ROLE_VI } from '../core/staff/policy.ts';
 

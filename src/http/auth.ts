@@ -5,22 +5,21 @@ import { createMiddleware } from 'hono/factory';
 import { AppError, isAppError } from '../core/errors.ts';
 import {
   csrfMatches, destroySession, login, resolveSession, SESSION_COOKIE, SESSION_MAX_MS,
-  type SessionInfo, type SessionUser,
+  type SessionInfo,
 } from '../core/staff/sessions.ts';
-import type { Role } from '../core/staff/users.ts';
+import type { Role, SessionUser } from '../wire/staff-api.ts';
 import type { Db } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import { isSameOrigin } from '../intake/form-token.ts';
 import { formText, readForm, readJsonObject } from '../intake/request-body.ts';
 import { forbiddenPage, loginPage } from './auth-pages.ts';
 import { siteOf } from '../intake/page-layout.ts';
-import { clientAddress, TrustedProxies } from './client-address.ts';
+import { clientAddress } from './client-address.ts';
+import { TrustedProxies } from '../trusted-proxies.ts';
 import { can } from '../core/staff/policy.ts';
 import { errorBody } from './errors.ts';
 
-export type { SessionInfo, SessionUser } from '../core/staff/sessions.ts';
 
-export { SESSION_COOKIE };
 /** Header that state-changing console and ward API requests must carry (the session's csrf token). */
 export const CSRF_HEADER = 'X-CSRF-Token';
 /** Path prefixes whose POST/PUT/PATCH/DELETE requests need the CSRF header. */

@@ -10,7 +10,7 @@ import { REPORT_LIMITS } from '../core/report-input.ts';
 import { loadCategories } from '../core/engine/catalog.ts';
 import {
   addNote, changeStatus, claimTicket, dispatchTicket, releaseTicket, replyToCitizens, updateTicket,
-  type Actor, type ResolvedNotice, type StatusHook, type TicketChanges,
+  type ResolvedNotice, type StatusHook, type TicketChanges,
 } from '../core/tickets/workflow.ts';
 import type { Attachment, Db } from '../db/schema.ts';
 import { checkPhoto, photoTooLarge, type FileStore } from '../intake/file-store.ts';
@@ -18,12 +18,11 @@ import { bodyLimit } from '../intake/body-limit.ts';
 import { formFiles, formText, readForm, readJsonObject } from '../intake/request-body.ts';
 import { staffText } from '../core/staff/staff-text.ts';
 import { cleanText } from '../core/engine/text.ts';
-import { rolesThatCan } from '../core/staff/policy.ts';
+import { rolesThatCan, type Actor } from '../core/staff/policy.ts';
 import { FIELD_STATUSES, isTicketStatus, PRIORITIES, TICKET_STATUSES } from '../core/tickets/statuses.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 import type { ChannelInfo } from '../wire/staff-api.ts';
 
-export type { ChannelInfo };
 
 export interface ConsoleApiDeps {
   db: Db;

@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { html } from 'hono/html';
-import type { SessionUser } from '../core/staff/sessions.ts';
+import type { SessionUser } from '../wire/staff-api.ts';
 import { requireUser, type AuthEnv } from './auth.ts';
 import { layout, PAGE_CSP, siteOf, type SiteWording } from '../intake/page-layout.ts';
 import { ROLE_VI, rolesThatCan } from '../core/staff/policy.ts';

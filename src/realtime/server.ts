@@ -9,12 +9,11 @@ import type { DomainEvent, EventBus } from '../core/events.ts';
 import { resolveSession, sessionId, sessionTokenFromCookies } from '../core/staff/sessions.ts';
 import { unitSql } from '../core/tickets/event-log.ts';
 import { can } from '../core/staff/policy.ts';
-import type { Role } from '../core/staff/users.ts';
+import type { Role } from '../wire/staff-api.ts';
 import type { Db } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
 import type { ClientToServerEvents, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from '../wire/realtime.ts';
 
-export type { ClientToServerEvents, PresenceMessage, ResyncMessage, ServerToClientEvents, SessionEndedMessage, TicketEventMessage, Viewer, WatchReply } from '../wire/realtime.ts';
 
 /**
  * What a socket carries about its user. The cluster adapter copies it to other processes

@@ -11,7 +11,6 @@ export interface Job {
   run_at: Date;
 }
 
-export { enqueue, type EnqueueOptions } from '../db/jobs.ts';
 
 /**
  * How long a claimed job stays with its worker without news from it. A live worker extends the

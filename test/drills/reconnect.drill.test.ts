@@ -3,7 +3,7 @@ import { io as ioClient, type Socket as ClientSocket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertUser } from '../../src/core/staff/users.ts';
 import { createLogger } from '../../src/log.ts';
-import type { ResyncMessage, TicketEventMessage } from '../../src/realtime/server.ts';
+import type { ResyncMessage, TicketEventMessage } from '../../src/wire/realtime.ts';
 import { startServer, type Server } from '../../src/server.ts';
 import { PLACES, reportBody } from '../support/factories.ts';
 import type { PgInstance } from './pg-instance.ts';

@@ -39,22 +39,31 @@ const packageForbidden = (pkg: string, rules: string[]) =>
 /** The channel folder a path lies in (`channels/<name>/...`), or null. */
 const channelOf = (p: string) => /^channels\/([^/]+)\//.exec(p)?.[1] ?? null;
 
+/** The one module of src/ a channel may import. */
+const CHANNEL_KIT = 'src/intake/channel-kit.ts';
+
 /** Rule violations of one import, or an empty list. */
 function violationsOf(file: string, specifier: string): string[] {
   const t = targetOf(file, specifier);
   const out: string[] = [];
   const where = `${file} imports ${specifier}`;
+  const to = 'path' in t ? t.path : null;
+  const into = (dir: string) => to !== null && (to.startsWith(dir) || `${to}/` === dir);
   if (file.startsWith('src/core/')) {
     if ('package' in t && packageForbidden(t.package, CORE_FORBIDDEN_PACKAGES)) out.push(`${where}: core imports no transport, SDK or driver`);
-    if ('path' in t && CORE_FORBIDDEN_PATHS.some((p) => t.path.startsWith(p) || `${t.path}/` === p)) out.push(`${where}: core imports nothing outward`);
+    if (CORE_FORBIDDEN_PATHS.some((p) => into(p))) out.push(`${where}: core imports nothing outward`);
   }
+  if (file.startsWith('src/db/') && (into('src/core/') || into('src/city/'))) out.push(`${where}: db is Kysely only; it imports no domain`);
+  if (file.startsWith('src/intake/') && (into('src/workers/') || into('src/http/') || into('src/realtime/'))) out.push(`${where}: intake imports no worker, HTTP app or socket server`);
+  if (file.startsWith('src/realtime/') && into('src/http/')) out.push(`${where}: realtime never imports the HTTP app`);
   const own = channelOf(file);
-  if (own && 'path' in t) {
-    const other = channelOf(t.path);
+  if (own && to !== null) {
+    const other = channelOf(to);
     if (other && other !== own) out.push(`${where}: a channel never imports another channel`);
-    if (t.path === 'channels/index.ts' || t.path === 'channels') out.push(`${where}: a channel never imports the registry (every channel)`);
+    if (to === 'channels/index.ts' || to === 'channels') out.push(`${where}: a channel never imports the registry (every channel)`);
+    if (to.startsWith('src/') && to !== CHANNEL_KIT) out.push(`${where}: a channel imports only the kit (${CHANNEL_KIT})`);
   }
-  if (file.startsWith('src/intake/') && 'path' in t && (t.path.startsWith('channels/') || t.path === 'channels')) {
+  if (file.startsWith('src/intake/') && (into('channels/') || to === 'channels')) {
     out.push(`${where}: intake never imports a channel`);
   }
   return out;
@@ -130,6 +139,13 @@ describe('the scanner', () => {
     ['channels/web-form/index.ts', '../index.ts'],
     ['src/intake/channel-adapter.ts', '../../channels/web-form/index.ts'],
     ['src/intake/x.ts', '../../channels/index.ts'],
+    ['src/intake/intake-service.ts', '../workers/queue.ts'],
+    ['src/intake/x.ts', '../http/app.ts'],
+    ['src/db/areas.ts', '../core/engine/text.ts'],
+    ['src/db/x.ts', '../city/hcmc.ts'],
+    ['src/realtime/server.ts', '../http/auth.ts'],
+    ['channels/web-form/index.ts', '../../src/intake/intake-service.ts'],
+    ['channels/web-form/pages.ts', '../../src/core/tickets/tracking.ts'],
   ];
   it.each(bad)('flags %s importing %s', (file, spec) => {
     expect(violationsOf(file, spec)).not.toEqual([]);
@@ -144,11 +160,14 @@ describe('the scanner', () => {
     ['src/core/x.ts', './text.ts'],
     ['src/core/x.ts', 'node:crypto'],
     ['channels/web-form/index.ts', './pages.ts'],
-    ['channels/web-form/index.ts', '../../src/intake/intake-service.ts'],
+    ['channels/web-form/index.ts', '../../src/intake/channel-kit.ts'],
     ['channels/web-form/index.ts', 'hono'],
     ['channels/index.ts', './web-form/index.ts'],
-    ['src/intake/intake-service.ts', '../workers/queue.ts'],
+    ['channels/index.ts', '../src/intake/channel-kit.ts'],
+    ['src/intake/intake-service.ts', '../db/records.ts'],
+    ['src/workers/outbound.ts', '../intake/channel-kit.ts'],
     ['src/http/app.ts', '../../channels/index.ts'],
+    ['src/city/seed.ts', '../core/places/gazetteer.ts'],
     ['src/runtime.ts', '../channels/index.ts'],
   ];
   it.each(fine)('allows %s importing %s', (file, spec) => {
@@ -177,6 +196,66 @@ describe('import rules on the source tree', () => {
   it('no file breaks a rule', () => {
     const violations = SOURCES.flatMap((file) => importsOf(read(file)).flatMap((s) => violationsOf(file, s)));
     expect(violations).toEqual([]);
+  });
+
+  it('the layers of src/ import one another without a cycle (core counts as one layer)', () => {
+    // A node per folder of src/ (core as a whole) and per file at its root (config, runtime...).
+    const nodeOf = (f: string) => (f.split('/').length === 2 ? f : f.split('/').slice(0, 2).join('/'));
+    const edges = new Map<string, Set<string>>();
+    for (const file of SOURCES.filter((f) => f.startsWith('src/'))) {
+      for (const spec of importsOf(read(file))) {
+        const t = targetOf(file, spec);
+        if (!('path' in t) || !t.path.startsWith('src/')) continue;
+        const target = resolveFile(t.path);
+        if (!target) continue;
+        const [a, b] = [nodeOf(file), nodeOf(target)];
+        if (a !== b) edges.set(a, (edges.get(a) ?? new Set()).add(b));
+      }
+    }
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (n: string, trail: string[]) => {
+      if (state.get(n) === 'done') return;
+      if (state.get(n) === 'open') {
+        cycles.push([...trail.slice(trail.indexOf(n)), n].join(' -> '));
+        return;
+      }
+      state.set(n, 'open');
+      for (const m of edges.get(n) ?? []) visit(m, [...trail, n]);
+      state.set(n, 'done');
+    };
+    for (const n of edges.keys()) visit(n, []);
+    expect(edges.get('src/intake')?.has('src/workers') ?? false).toBe(false);
+    expect(cycles).toEqual([]);
+  });
+
+  it('browser code imports from src/ only modules that import no package (the vocabulary, the wire types)', () => {
+    const problems: string[] = [];
+    const pure = (file: string, trail: string[]): void => {
+      for (const spec of importsOf(read(file))) {
+        const t = targetOf(file, spec);
+        if ('package' in t) {
+          problems.push(`${[...trail, file].join(' -> ')} -> ${spec}`);
+          continue;
+        }
+        const next = resolveFile(t.path);
+        if (next) pure(next, [...trail, file]);
+      }
+    };
+    const web = SOURCES.filter((f) => f.startsWith('web/'));
+    let reached = 0;
+    for (const file of web) {
+      for (const spec of importsOf(read(file))) {
+        const t = targetOf(file, spec);
+        const target = 'path' in t ? resolveFile(t.path) : null;
+        if (target?.startsWith('src/')) {
+          reached++;
+          pure(target, [file]);
+        }
+      }
+    }
+    expect(reached).toBeGreaterThan(0); // it does look at the shared modules
+    expect(problems).toEqual([]);
   });
 
   it('core does not reach a forbidden package through another module either', () => {

@@ -1,12 +1,10 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../../db/schema.ts';
+import type { Db, DbOrTx } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import { cleanText } from '../engine/text.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
-import type { SessionUser } from '../../wire/staff-api.ts';
-import { ROLES, type Role } from './users.ts';
+import { ROLES, type Role, type SessionUser } from '../../wire/staff-api.ts';
 
-export type { SessionUser };
 
 /** A session ends after this long without a request (sliding). */
 export const SESSION_IDLE_MS = 12 * 3600_000;
@@ -121,7 +119,7 @@ export async function destroySession(db: Db, token: string | undefined | null): 
 }
 
 /** Ends every session of a user (after disabling the account or changing its password). */
-export async function destroyUserSessions(db: Db, userId: number): Promise<void> {
+export async function destroyUserSessions(db: DbOrTx, userId: number): Promise<void> {
   await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
 }
 

@@ -3,8 +3,7 @@ import { AppError } from '../errors.ts';
 import { hashPassword } from './passwords.ts';
 import { ROLES, type Role } from '../../wire/staff-api.ts';
 import { can } from './policy.ts';
-
-export { ROLES, type Role };
+import { destroyUserSessions } from './sessions.ts';
 
 export interface NewUser {
   username: string;
@@ -14,7 +13,10 @@ export interface NewUser {
   areaCodes?: string[];
 }
 
-/** Creates or updates a user (by username); ward officers must be bound to known areas. */
+/**
+ * Creates or updates a user (by username); ward officers must be bound to known areas. Updating
+ * an account (its password, role or units) ends its sessions: it signs in again.
+ */
 export async function upsertUser(db: Db, u: NewUser): Promise<{ id: number; created: boolean }> {
   if (!/^[a-z0-9._-]{3,64}$/i.test(u.username)) throw new AppError('user_name_invalid', 422, 'username: 3-64 letters, digits, . _ -');
   if (u.password.length < 8) throw new AppError('user_password_weak', 422, 'password must be at least 8 characters');
@@ -33,9 +35,21 @@ export async function upsertUser(db: Db, u: NewUser): Promise<{ id: number; crea
   };
   const existing = await db.selectFrom('users').select('id').where('username', '=', row.username).executeTakeFirst();
   if (existing) {
-    await db.updateTable('users').set(row).where('id', '=', existing.id).execute();
+    await db.transaction().execute(async (tx) => {
+      await tx.updateTable('users').set(row).where('id', '=', existing.id).execute();
+      await destroyUserSessions(tx, existing.id);
+    });
     return { id: existing.id, created: false };
   }
   const created = await db.insertInto('users').values(row).returning('id').executeTakeFirstOrThrow();
   return { id: created.id, created: true };
+}
+
+/** Disables (or enables again) an account; disabling ends its sessions at once, open sockets within a minute. */
+export async function setUserDisabled(db: Db, username: string, disabled: boolean): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    const u = await tx.updateTable('users').set({ disabled }).where('username', '=', username.trim().toLowerCase()).returning('id').executeTakeFirst();
+    if (!u) throw new AppError('user_not_found', 404, `no user ${username.slice(0, 64)}`);
+    if (disabled) await destroyUserSessions(tx, u.id);
+  });
 }

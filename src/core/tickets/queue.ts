@@ -8,7 +8,6 @@ import { assertCan } from '../staff/authorize.ts';
 import type { QueueItem } from '../../wire/staff-api.ts';
 import { unitSql } from './event-log.ts';
 
-export type { QueueItem };
 
 export interface QueueFilters {
   status?: string[];

@@ -8,7 +8,6 @@ import { assertCan } from '../staff/authorize.ts';
 import { actorName, can, TRANSITIONS, type Actor } from '../staff/policy.ts';
 import { isPriority, STATUS_EVENT, type Priority } from './statuses.ts';
 
-export type { Actor };
 
 /** Job that sends one queued reply or notification through its channel. */
 export const OUTBOUND_JOB = 'outbound.send';
