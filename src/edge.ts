@@ -1,20 +1,25 @@
 // Cloudflare Workers entry (wrangler.toml): the public intake surface — portal, app API and
-// tracking pages — on the same createApp() as the Node server, writing to PostgreSQL (through
-// Hyperdrive or a direct URL). Workers do not run background jobs: the Node processes' workers
-// pick up what the edge stored, so a report filed at the edge is processed like any other.
+// tracking pages — on the same createPublicApp() as the Node server, writing to PostgreSQL
+// (through Hyperdrive or a direct URL). Workers do not run background jobs: the Node processes'
+// workers pick up what the edge stored, so a report filed at the edge is processed like any
+// other. Nothing Node-only is imported here (no metrics registry, spool, embedded database or
+// staff console): test/unit/import-rules.test.ts walks this module's imports to keep it so.
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import { allChannels } from '../channels/index.ts';
 import { loadConfig } from './config.ts';
 import { loadCategories, type CategoryInfo } from './core/engine/catalog.ts';
 import { publicStatus } from './core/tickets/tracking.ts';
-import { connect } from './db/connect.ts';
-import { HCMC } from './city/hcmc.ts';
+import { connectServer } from './db/connect-server.ts';
+import { HCMC_WORDING } from './city/hcmc.ts';
 import type { Attachment } from './db/schema.ts';
-import { createApp } from './http/app.ts';
+import { createPublicApp } from './http/public-app.ts';
 import type { FileStore } from './intake/file-store.ts';
 import { IntakeService } from './intake/intake-service.ts';
-import { resolveChannels } from './intake/channels.ts';
+import { resolveChannels, type ActiveChannel } from './intake/channels.ts';
+import type { Config } from './config.ts';
+import type { Db } from './db/schema.ts';
+import type { Logger } from './log.ts';
 import { createLogger } from './log.ts';
 
 /** The part of an R2 bucket binding the photo store uses. */
@@ -49,42 +54,70 @@ export class R2FileStore implements FileStore {
   }
 }
 
-let cached: { key: string; app: Hono } | null = null;
+/** What the bindings give once per isolate: settings and channels (plain data, no I/O objects). */
+interface EdgeSetup {
+  key: string;
+  databaseUrl: string;
+  config: Config;
+  log: Logger;
+  channels: ActiveChannel[];
+  photos: R2BucketLike;
+  secret: string;
+}
 
-/** Builds (once per isolate) the app for these bindings. */
-export async function edgeApp(env: EdgeEnv): Promise<Hono> {
+let setup: EdgeSetup | null = null;
+/** Categories read by an earlier request (plain data may outlive a request; a connection may not). */
+let categoryCache: { at: number; value: CategoryInfo[] } | null = null;
+
+function setupOf(env: EdgeEnv): EdgeSetup {
   const databaseUrl = env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL;
   if (!databaseUrl) throw new Error('the edge entry needs HYPERDRIVE or DATABASE_URL');
   if (!env.SESSION_SECRET) throw new Error('the edge entry needs SESSION_SECRET (shared with the Node processes)');
   if (!env.PHOTOS) throw new Error('the edge entry needs the PHOTOS R2 bucket binding');
-  const key = `${databaseUrl}|${env.PUBLIC_URL ?? ''}`;
-  if (cached?.key === key) return cached.app;
+  const key = `${databaseUrl}|${env.PUBLIC_URL ?? ''}|${env.SESSION_SECRET}`;
+  if (setup?.key === key) return setup;
   const config = loadConfig({ DATABASE_URL: databaseUrl, SESSION_SECRET: env.SESSION_SECRET, PUBLIC_URL: env.PUBLIC_URL, LOG_LEVEL: env.LOG_LEVEL });
-  const log = createLogger(config.LOG_LEVEL);
-  const { db } = await connect({ databaseUrl, poolMax: 5 });
-  let categories: { at: number; value: CategoryInfo[] } | null = null;
-  const app = createApp({
-    db, log,
-    // A channel's settings are Worker variables (the string bindings); the same rule as on Node.
-    channels: resolveChannels(allChannels, Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'))),
+  // A channel's settings are Worker variables (the string bindings); the same rule as on Node.
+  const strings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  setup = {
+    key, databaseUrl, config, log: createLogger(config.LOG_LEVEL), channels: resolveChannels(allChannels, strings),
+    photos: env.PHOTOS, secret: env.SESSION_SECRET,
+  };
+  return setup;
+}
+
+/**
+ * The app for one request, on a database connection of its own. The Workers runtime ties a
+ * connection to the request that opened it: one kept for the next request hangs it (Hyperdrive
+ * pools the real connections, so opening one per request is what it is for).
+ */
+export function edgeApp(s: EdgeSetup, db: Db): Hono {
+  return createPublicApp({
+    db, log: s.log, channels: s.channels,
     channelContext: {
-      config, log, secret: env.SESSION_SECRET, city: HCMC.wording,
+      config: s.config, log: s.log, secret: s.secret, city: HCMC_WORDING,
       intake: new IntakeService(db),
-      files: new R2FileStore(env.PHOTOS),
+      files: new R2FileStore(s.photos),
       categories: async () => {
-        if (!categories || Date.now() - categories.at > 30_000) categories = { at: Date.now(), value: await loadCategories(db) };
-        return categories.value;
+        if (!categoryCache || Date.now() - categoryCache.at > 30_000) categoryCache = { at: Date.now(), value: await loadCategories(db) };
+        return categoryCache.value;
       },
-      publicStatus: (code) => publicStatus(db, code, HCMC.wording),
+      publicStatus: (code) => publicStatus(db, code, HCMC_WORDING),
     },
   });
-  cached = { key, app };
-  return app;
 }
 
 export default {
-  async fetch(request: Request, env: EdgeEnv, ctx: unknown): Promise<Response> {
-    const app = await edgeApp(env);
-    return app.fetch(request, env, ctx as never);
+  async fetch(request: Request, env: EdgeEnv, ctx?: { waitUntil?(p: Promise<unknown>): void }): Promise<Response> {
+    const s = setupOf(env);
+    const { db } = connectServer(s.databaseUrl, 1);
+    try {
+      return await edgeApp(s, db).fetch(request, env, ctx as never);
+    } finally {
+      // The response is complete (handlers read and write whole bodies): close after it.
+      const closing = db.destroy().catch(() => {});
+      if (ctx?.waitUntil) ctx.waitUntil(closing);
+      else await closing;
+    }
   },
 };

@@ -2,7 +2,17 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** One registry per process; `/metrics` serves it. */
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: 'phananh_' });
+
+let collecting = false;
+/**
+ * Adds the Node process's own metrics (CPU, memory, event loop). Called by the Node runtime, not
+ * at import: the Workers runtime has no process.cpuUsage, and the edge entry imports this module.
+ */
+export function collectProcessMetrics(): void {
+  if (collecting) return;
+  collecting = true;
+  collectDefaultMetrics({ register: registry, prefix: 'phananh_' });
+}
 
 export const metrics = {
   inbound: new Counter({ name: 'phananh_inbound_total', help: 'Inbound messages by channel and result (stored, replayed, rejected)', labelNames: ['channel', 'result'], registers: [registry] }),

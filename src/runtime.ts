@@ -28,6 +28,7 @@ import { IntakeService, PROCESS_INBOUND_JOB } from './intake/intake-service.ts';
 import { Spool, SpoolDrainer, spooledStatus } from './intake/spool.ts';
 import { sql } from 'kysely';
 import type { Logger } from './log.ts';
+import { collectProcessMetrics, metrics } from './metrics.ts';
 import { Worker } from './workers/worker.ts';
 import { releaseAllLeases } from './workers/queue.ts';
 import { sendOutbound } from './workers/outbound.ts';
@@ -93,6 +94,7 @@ export async function loadEngine(db: Db, city: CityProfile = HCMC): Promise<Engi
 
 /** Wiring: config -> db -> migrate -> seed -> app -> worker. */
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
+  collectProcessMetrics();
   const city = opts.city ?? HCMC;
   const handle = opts.handle ?? (await connect({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, poolMax: config.DB_POOL_MAX }));
   const { db } = handle;
@@ -181,7 +183,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     },
   });
   const spool = await Spool.open(path.join(config.dataDir, 'spool'), { log: opts.log });
-  const intake = new IntakeService(db, () => worker.wake(), spool);
+  const intake = new IntakeService(db, {
+    onEnqueued: () => worker.wake(), spool,
+    count: (channel, result) => metrics.inbound.inc({ channel, result }),
+  });
   const drainer = new SpoolDrainer({
     spool, log: opts.log,
     ready: () => sql`select 1`.execute(db),

@@ -21,6 +21,7 @@ import { Worker } from '../src/workers/worker.ts';
 import { freshDb, TEST_DB } from './support/db.ts';
 import { PLACES } from './support/factories.ts';
 import { testRuntime } from './support/runtime.ts';
+import { sleep, waitFor } from './support/wait.ts';
 
 // One database for the file. Tests that group reports use places and citizens of their own
 // (Sài Gòn for the same citizen, Bến Thành for duplicates); the others send anonymous text
@@ -37,7 +38,7 @@ beforeAll(async () => {
   handle = await freshDb();
   db = handle.db;
   engine = await loadEngine(db);
-  intake = new IntakeService(db, () => enqueuedCalls++);
+  intake = new IntakeService(db, { onEnqueued: () => enqueuedCalls++ });
 });
 afterAll(async () => {
   await handle?.close();
@@ -53,18 +54,6 @@ const deps = (over: Partial<ProcessDeps> = {}): ProcessDeps => ({ db, engine, pa
 const plain = (over: Partial<InboundReport> = {}): InboundReport => ({
   text: 'Đề nghị cơ quan chức năng xem xét giúp người dân', citizen: {}, attachments: [], ...over,
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 const count = async (table: 'inbound_messages' | 'jobs' | 'reports' | 'tickets' | 'citizens' | 'ticket_events') =>
   Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);

@@ -41,8 +41,8 @@ afterAll(async () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-const deadIntake = (spool?: Spool) => new IntakeService(dead.db, () => {}, spool);
-const liveIntake = (spool?: Spool) => new IntakeService(live.db, () => {}, spool);
+const deadIntake = (spool?: Spool) => new IntakeService(dead.db, { spool });
+const liveIntake = (spool?: Spool) => new IntakeService(live.db, { spool });
 const lines = (dir: string) => readdirSync(dir).sort().flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean));
 const rows = (channel: string) => live.db.selectFrom('inbound_messages').select(['id', 'code', 'external_id', 'received_at'])
   .where('channel', '=', channel).orderBy('id').execute();

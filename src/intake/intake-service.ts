@@ -7,8 +7,7 @@ import type { InboundReport } from '../core/report-input.ts';
 import { isConnectionError } from '../db/connection-error.ts';
 import { jsonParam } from '../db/records.ts';
 import type { Db } from '../db/schema.ts';
-import { metrics } from '../metrics.ts';
-import { intakeUnavailable, type Spool, type SpoolEntry } from './spool.ts';
+import type { Spool, SpoolEntry } from './spool.ts';
 
 export const PROCESS_INBOUND_JOB = 'inbound.process';
 
@@ -48,6 +47,25 @@ export function payloadHash(payload: unknown): string {
   return createHash('sha256').update(JSON.stringify(payload, sortedKeys)).digest('hex');
 }
 
+/** What became of one inbound message, as counted in phananh_inbound_total. */
+export type InboundResult = 'stored' | 'replayed' | 'spooled' | 'spool_superseded';
+
+export interface IntakeOptions {
+  /** Called after a new message and its job are stored (wakes the local worker). */
+  onEnqueued?: () => void;
+  /** Where messages go while the database is unreachable (absent: such a request fails with `intake_unavailable`, 503). */
+  spool?: Spool;
+  /** Counts each message's result (the Node process's metrics; the edge has none). */
+  count?: (channel: string, result: InboundResult) => void;
+}
+
+/** The database is unreachable and there is no spool to hold the message. */
+export function intakeUnavailable(): AppError {
+  return new AppError('intake_unavailable', 503,
+    'the database is unreachable and the local spool cannot be written: the report was not accepted',
+    'Hệ thống tạm thời không thể tiếp nhận phản ánh. Vui lòng gửi lại sau ít phút.');
+}
+
 /**
  * Stores every inbound message before it is acknowledged, keyed by (channel, external id),
  * and enqueues its processing in the same transaction. A second delivery is a no-op that
@@ -55,11 +73,15 @@ export function payloadHash(payload: unknown): string {
  * (fsync'd before the acknowledgement) and `storeSpooled` writes them when it is back.
  */
 export class IntakeService {
-  /**
-   * `spool`: where messages go while the database is unreachable (absent: such a request
-   * fails with `intake_unavailable`, 503).
-   */
-  constructor(private readonly db: Db, private readonly onEnqueued: () => void = () => {}, private readonly spool?: Spool) {}
+  private readonly onEnqueued: () => void;
+  private readonly spool: Spool | undefined;
+  private readonly count: (channel: string, result: InboundResult) => void;
+
+  constructor(private readonly db: Db, opts: IntakeOptions = {}) {
+    this.onEnqueued = opts.onEnqueued ?? (() => {});
+    this.spool = opts.spool;
+    this.count = opts.count ?? (() => {});
+  }
 
   async accept(input: AcceptInput): Promise<Accepted> {
     const hash = payloadHash(input.payload);
@@ -86,7 +108,7 @@ export class IntakeService {
       if (existing.request_hash && existing.request_hash !== hash) throw keyConflict();
       result = { code: existing.code, inboundId: existing.id, replay: true, receivedAt: existing.received_at };
     }
-    metrics.inbound.inc({ channel: input.channel, result: result.replay ? 'replayed' : 'stored' });
+    this.count(input.channel, result.replay ? 'replayed' : 'stored');
     if (!result.replay) this.onEnqueued();
     return result;
   }
@@ -106,7 +128,7 @@ export class IntakeService {
     if (existing && existing.code !== entry.code) {
       // Delivered once before the outage and again during it: the database row wins, and the
       // code given from the spool stays unknown. Rare: it takes a retry across an outage.
-      metrics.inbound.inc({ channel: entry.channel, result: 'spool_superseded' });
+      this.count(entry.channel, 'spool_superseded');
     }
   }
 
@@ -119,13 +141,13 @@ export class IntakeService {
     };
     const held = await spool.append(entry);
     if (held !== entry) return this.#spooledReplay(held, hash);
-    metrics.inbound.inc({ channel: input.channel, result: 'spooled' });
+    this.count(input.channel, 'spooled');
     return { code: entry.code, inboundId: 0, replay: false, receivedAt, spooled: true };
   }
 
   #spooledReplay(held: SpoolEntry, hash: string): Accepted {
     if (held.requestHash !== hash) throw keyConflict();
-    metrics.inbound.inc({ channel: held.channel, result: 'replayed' });
+    this.count(held.channel, 'replayed');
     return { code: held.code, inboundId: 0, replay: true, receivedAt: new Date(held.receivedAt), spooled: true };
   }
 

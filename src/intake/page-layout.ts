@@ -77,7 +77,7 @@ export type SiteWording = Pick<CityWording, 'portalTitle' | 'siteName' | 'hotlin
 /** What a page says where no city is known (a page built outside the app, a test's own router). */
 export const NEUTRAL_SITE: SiteWording = { portalTitle: 'Cổng phản ánh, kiến nghị', siteName: 'Phản ánh, kiến nghị', hotline: 'Tổng đài' };
 
-/** The city's page wording of a request: createApp sets it for every request. */
+/** The city's page wording of a request: createPublicApp sets it for every request. */
 export const siteOf = (c: Context): SiteWording => (c.get('site' as never) as SiteWording | undefined) ?? NEUTRAL_SITE;
 
 /** Page frame: Vietnamese, responsive, nothing from another server, no inline script or style. */

@@ -1,13 +1,13 @@
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalCode } from '../core/tickets/codes.ts';
-import { AppError } from '../core/errors.ts';
 import type { InboundReport } from '../core/report-input.ts';
 import { STATUS_VI } from '../core/tickets/statuses.ts';
 import type { PublicStatus } from '../core/tickets/tracking.ts';
 import { isConnectionError, isTransientError } from '../db/connection-error.ts';
 import type { Logger } from '../log.ts';
 import { metrics } from '../metrics.ts';
+import { intakeUnavailable } from './intake-service.ts';
 
 /** One inbound message acknowledged while the database was unreachable. */
 export interface SpoolEntry {
@@ -47,11 +47,6 @@ const segmentName = (n: number) => `seg-${String(n).padStart(12, '0')}.jsonl`;
 const keyOf = (channel: string, externalId: string) => `${channel}\u0000${externalId}`;
 
 /** The stable error of an intake that can neither reach the database nor write the spool. */
-export function intakeUnavailable(): AppError {
-  return new AppError('intake_unavailable', 503,
-    'the database is unreachable and the local spool cannot be written: the report was not accepted',
-    'Hệ thống tạm thời không thể tiếp nhận phản ánh. Vui lòng gửi lại sau ít phút.');
-}
 
 function parseLines(text: string, file: string, log?: Logger): SpoolEntry[] {
   const out: SpoolEntry[] = [];

@@ -17,12 +17,39 @@ const CORE_FORBIDDEN_PACKAGES = ['hono', '@hono/*', 'socket.io', 'twilio', 'imap
 /** Folders core may not import from. */
 const CORE_FORBIDDEN_PATHS = ['channels/', 'src/http/', 'src/realtime/', 'src/intake/', 'src/workers/', 'web/'];
 
+/**
+ * What the Workers bundle (src/edge.ts) must not contain: the process metrics registry and
+ * its default collectors (process.cpuUsage), the file spool, the embedded database, the
+ * socket server, the engine's NLP, provider SDKs; and the staff side, which the edge does not serve.
+ */
+const EDGE_FORBIDDEN_PACKAGES = ['prom-client', '@electric-sql/pglite', 'socket.io', '@socket.io/*', '@hono/node-server', 'natural', 'twilio', 'imapflow', 'nodemailer', 'esbuild'];
+const EDGE_FORBIDDEN_PATHS = [
+  'src/metrics.ts', 'src/intake/spool.ts', 'src/db/connect.ts', 'src/db/pglite-dialect.ts', 'src/runtime.ts',
+  'src/workers/', 'src/realtime/', 'src/http/app.ts', 'src/http/auth.ts', 'src/http/console-api.ts', 'src/http/staff-pages.ts',
+];
+
 /** What an import specifier points at: a package name, or a repository-relative path. */
 type Target = { package: string } | { path: string };
 
 /** Every module specifier in a source text. */
 function importsOf(source: string): string[] {
   return ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
+}
+
+/**
+ * The specifiers a bundler keeps: every import but those only ever written `import type` or
+ * `export type` (erased when compiled).
+ */
+function valueImportsOf(source: string): string[] {
+  const file = ts.createSourceFile('x.ts', source, ts.ScriptTarget.Latest, false);
+  const erased = new Set<string>();
+  const kept = new Set<string>();
+  for (const st of file.statements) {
+    if (!(ts.isImportDeclaration(st) || ts.isExportDeclaration(st)) || !st.moduleSpecifier || !ts.isStringLiteral(st.moduleSpecifier)) continue;
+    const typeOnly = ts.isImportDeclaration(st) ? Boolean(st.importClause?.isTypeOnly) : st.isTypeOnly;
+    (typeOnly ? erased : kept).add(st.moduleSpecifier.text);
+  }
+  return importsOf(source).filter((spec) => kept.has(spec) || !erased.has(spec));
 }
 
 /** Resolves a specifier seen in `file` (repository-relative, posix). */
@@ -111,6 +138,9 @@ describe('the scanner', () => {
       "const s = \"from 'not-an-import'\";",
     ].join('\n');
     expect(importsOf(source)).toEqual(['hono', 'socket.io', '../db/connect.ts', '@hono/node-server', 'pg', 'twilio', 'imapflow']);
+    // What a bundle keeps: `import type` is erased, unless the same module is also imported for a value.
+    expect(valueImportsOf(source)).toEqual(['hono', '../db/connect.ts', '@hono/node-server', 'pg', 'twilio', 'imapflow']);
+    expect(valueImportsOf("import type { A } from './a.ts';\nimport { b } from './a.ts';\nexport type { C } from './c.ts';")).toEqual(['./a.ts', './a.ts']);
   });
 
   const bad: [string, string][] = [
@@ -255,6 +285,30 @@ describe('import rules on the source tree', () => {
       }
     }
     expect(reached).toBeGreaterThan(0); // it does look at the shared modules
+    expect(problems).toEqual([]);
+  });
+
+  it('the edge entry reaches nothing Node-only (what workerd cannot run, or the edge does not serve)', () => {
+    // Every module src/edge.ts pulls into the Workers bundle, followed through relative imports.
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    const visit = (file: string, trail: string[]) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const spec of valueImportsOf(read(file))) {
+        const t = targetOf(file, spec);
+        if ('package' in t) {
+          if (packageForbidden(t.package, EDGE_FORBIDDEN_PACKAGES)) problems.push(`${[...trail, file].join(' -> ')} -> ${spec}`);
+          continue;
+        }
+        const next = resolveFile(t.path);
+        if (!next) continue;
+        if (EDGE_FORBIDDEN_PATHS.some((p) => next.startsWith(p))) problems.push(`${[...trail, file].join(' -> ')} -> ${next}`);
+        else visit(next, [...trail, file]);
+      }
+    };
+    visit('src/edge.ts', []);
+    expect(seen).toContain('channels/web-form/index.ts'); // it did follow the channels
     expect(problems).toEqual([]);
   });
 
