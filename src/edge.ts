@@ -12,7 +12,7 @@ import { loadCategories, type CategoryInfo } from './core/engine/catalog.ts';
 import { publicStatus } from './core/tickets/tracking.ts';
 import { connectServer } from './db/connect-server.ts';
 import { HCMC_WORDING } from './city/hcmc.ts';
-import type { Attachment } from './db/schema.ts';
+import type { Attachment } from './wire/staff-api.ts';
 import { createPublicApp } from './http/public-app.ts';
 import type { FileStore } from './intake/file-store.ts';
 import { IntakeService } from './intake/intake-service.ts';

@@ -119,6 +119,37 @@ describe('console API', () => {
     expect(detail.body.reports.map((r: any) => r.code)).toEqual([a.report, b.report]);
   });
 
+  it('answers a ticket in the named wire shape: no internal column (cell, place keys, department) leaves the server', async () => {
+    const { ticket } = await newTicket({ text: 'Đèn đường hỏng trước chợ Bến Thành', ...PLACES.benThanh });
+    const detail = await json(await agent.get(`/api/console/tickets/${ticket}`));
+    expect(Object.keys(detail.body).sort()).toEqual(['citizens', 'events', 'reports', 'ticket']);
+    expect(Object.keys(detail.body.ticket).sort()).toEqual([
+      'address', 'area', 'area_code', 'category', 'claimed_by', 'claimed_by_name', 'closed_at', 'code', 'dispatched_area', 'dispatched_at',
+      'due_at', 'hotspot_count', 'id', 'lat', 'lng', 'merged_into', 'needs_triage', 'priority', 'received_at', 'report_count', 'reporter_count',
+      'resolved_at', 'status', 'title', 'triage_due_at',
+    ]);
+    expect(detail.body.ticket.area).toEqual({ code: PLACES.benThanh.code, name: PLACES.benThanh.name });
+    expect(Object.keys(detail.body.reports[0]).sort()).toEqual([
+      'address', 'area_code', 'area_source', 'attachments', 'category_code', 'category_confidence', 'category_source', 'channel', 'citizen_id',
+      'code', 'id', 'lat', 'lng', 'reasons', 'received_at', 'relation', 'score', 'text',
+    ]);
+    expect(detail.body.events[0]).toMatchObject({ seq: detail.body.events[0].id, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+    const queue = await json(await agent.get('/api/console/queue'));
+    const row = queue.body.items.find((i: { code: string }) => i.code === ticket);
+    expect(row).toMatchObject({ code: ticket, area: { code: PLACES.benThanh.code }, due_at: expect.any(String) });
+    expect(row).not.toHaveProperty('category_code');
+  });
+
+  it('refuses a staff body field of the wrong type, naming it (field_invalid), and a status other than close or reject', async () => {
+    const { ticket } = await newTicket({ text: 'Rác thải ùn ứ trên vỉa hè', ...PLACES.saiGon });
+    const bad = await json(await agent.post(`/api/console/tickets/${ticket}/notes`, { text: 42 }));
+    expect(bad).toMatchObject({ status: 422, body: { error: { code: 'field_invalid', details: { field: 'text' } } } });
+    const missing = await json(await agent.post(`/api/console/tickets/${ticket}/merge`, { into: ticket }));
+    expect(missing).toMatchObject({ status: 422, body: { error: { code: 'field_missing', details: { field: 'reason' } } } });
+    const status = await json(await agent.post(`/api/console/tickets/${ticket}/status`, { status: 'resolved' }));
+    expect(status).toMatchObject({ status: 422, body: { error: { code: 'status_invalid' } } });
+  });
+
   it('requires a session, the right role, and the CSRF header on writes', async () => {
     expect((await rt.app.request('/api/console/queue')).status).toBe(401);
     expect((await benThanh.get('/api/console/queue')).status).toBe(403);

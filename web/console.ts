@@ -8,7 +8,7 @@ import { notify } from './lib/notice.ts';
 import { connectRealtime, type Presence, type Realtime, type TicketEvent } from './lib/realtime.ts';
 import { markSlaHost, slaBadge, startSlaTicker } from './lib/sla-badge.ts';
 import { drawLocation, photoGallery, timeline } from './lib/ticket-parts.ts';
-import type { Meta, QueueItem, Report, TicketDetail } from './lib/types.ts';
+import type { ConsoleMeta, QueueItem, ReportView, TicketDetail } from '../src/wire/staff-api.ts';
 import { allChannels, channelBadge, channelLabel, setChannels } from './lib/channels.ts';
 import { isOpen, OPEN_STATUSES } from '../src/core/tickets/statuses.ts';
 import { can } from '../src/core/staff/policy.ts';
@@ -47,7 +47,7 @@ interface OpenTicket {
 }
 
 let me: SessionUser;
-let meta: Meta;
+let meta: ConsoleMeta;
 let realtime: Realtime;
 let items: QueueItem[] = [];
 let cursor = -1;
@@ -448,7 +448,7 @@ function renderHead(o: OpenTicket, d: TicketDetail): void {
   markSlaHost(o.head, badge);
 }
 
-function reasonList(r: Report): HTMLElement {
+function reasonList(r: ReportView): HTMLElement {
   const reasons = r.reasons ?? [];
   return h('details', { class: 'reasons', open: r.relation !== null && r.relation !== 'new' },
     h('summary', null, `Lý do phân loại và gộp (${reasons.length})`),
@@ -477,7 +477,7 @@ function reasonForm(o: { key: string; label: string; value: string; action: stri
   return form;
 }
 
-function moveForm(r: Report, code: string): HTMLElement {
+function moveForm(r: ReportView, code: string): HTMLElement {
   return reasonForm({ key: `move-${r.code}`, label: 'Lý do tách', value: 'Không cùng sự việc', action: 'move-confirm', confirm: 'Xác nhận tách' }, (reason, button) => {
     let moved = '';
     void act(button, async () => {
@@ -755,7 +755,7 @@ function onEvent(e: TicketEvent): void {
 }
 
 async function main(): Promise<void> {
-  const [s, m] = await Promise.all([session(), api<Meta>('GET', '/api/console/meta')]);
+  const [s, m] = await Promise.all([session(), api<ConsoleMeta>('GET', '/api/console/meta')]);
   me = s.user;
   meta = m;
   setChannels(m.channels);

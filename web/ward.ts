@@ -2,12 +2,12 @@ import { api, errorMessage, session, type SessionUser } from './lib/api.ts';
 import { byId, debounce, h, replaceChildren } from './lib/dom.ts';
 import { formatTime, label, PRIORITY_VI, STATUS_VI } from './lib/labels.ts';
 import { channelLabel, setChannels } from './lib/channels.ts';
-import type { Meta } from './lib/types.ts';
+import type { ConsoleMeta } from '../src/wire/staff-api.ts';
 import { notify } from './lib/notice.ts';
 import { connectRealtime, type TicketEvent } from './lib/realtime.ts';
 import { markSlaHost, slaBadge, startSlaTicker } from './lib/sla-badge.ts';
 import { drawLocation, photoGallery } from './lib/ticket-parts.ts';
-import type { Attachment, QueueItem, TicketDetail } from './lib/types.ts';
+import type { Attachment, QueueItem, TicketDetail } from '../src/wire/staff-api.ts';
 
 // The ward force's phone view: the tasks dispatched to the officer's units, soonest deadline
 // first, with big buttons for the three things done in the street. Cards are kept by ticket
@@ -291,7 +291,7 @@ function onEvent(e: TicketEvent): void {
 }
 
 async function main(): Promise<void> {
-  const [s, m] = await Promise.all([session(), api<Meta>('GET', '/api/console/meta')]);
+  const [s, m] = await Promise.all([session(), api<ConsoleMeta>('GET', '/api/console/meta')]);
   me = s.user;
   setChannels(m.channels);
   const app = byId('app');

@@ -1,4 +1,4 @@
-import type { Attachment } from '../db/schema.ts';
+import type { Attachment } from '../wire/staff-api.ts';
 import type { CitizenContact } from './citizens/identity.ts';
 
 /**

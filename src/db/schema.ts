@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import type { Attachment, Reason } from '../wire/staff-api.ts';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -123,20 +124,6 @@ export interface OutboundMessageTable {
   created_by: number | null;
   created_at: DefaultTimestamp;
   sent_at: NullableTimestamp;
-}
-
-export interface Reason {
-  step: string;
-  code: string;
-  message: string;
-  score?: number;
-}
-
-export interface Attachment {
-  key: string;
-  content_type: string;
-  size: number;
-  sha256: string;
 }
 
 export interface ReportTable {

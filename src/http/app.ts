@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { metrics, registry } from '../metrics.ts';
 import { authRoutes, csrfGuard, sessionMiddleware } from './auth.ts';
 import { TrustedProxies } from '../trusted-proxies.ts';
-import { consoleApi } from './console-api.ts';
+import { consoleApi } from './console/index.ts';
 import type { ChannelInfo } from '../wire/staff-api.ts';
 import { staffPages } from './staff-pages.ts';
 import type { WebAssetsResult } from './web-assets.ts';

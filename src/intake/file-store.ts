@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
 import { AppError } from '../core/errors.ts';
-import type { Attachment } from '../db/schema.ts';
+import type { Attachment } from '../wire/staff-api.ts';
 
 /** Where uploaded photos live; local disk by default, an object store can implement the same. */
 export interface FileStore {

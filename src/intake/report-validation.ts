@@ -2,7 +2,7 @@ import { AppError } from '../core/errors.ts';
 import { IDENTITY_MAX, normaliseEmail, normaliseNationalId, normalisePhone } from '../core/citizens/identity.ts';
 import { boundedText } from '../core/engine/text.ts';
 import { REPORT_LIMITS, type InboundReport } from '../core/report-input.ts';
-import type { Attachment } from '../db/schema.ts';
+import type { Attachment } from '../wire/staff-api.ts';
 import type { ChannelContext } from './channel-kit.ts';
 import { checkPhoto, photoTooLarge } from './file-store.ts';
 

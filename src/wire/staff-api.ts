@@ -1,5 +1,7 @@
-// What the staff API answers, shared by the server (src/core) and the browser (web/lib). No
-// imports, so browser code, which type-checks without Node types, can import it too.
+// What the staff API answers, shared by the server (src/core, src/http) and the browser
+// (web/lib). No imports, so browser code, which type-checks without Node types, can import it
+// too. The server builds these shapes field by field (src/http/console/presenters.ts), never
+// by spreading a database row, so a new column is not sent until it is named here.
 
 export const ROLES = ['agent', 'supervisor', 'ward_officer', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -13,11 +15,42 @@ export interface SessionUser {
   areaCodes: string[];
 }
 
+export interface Named {
+  code: string;
+  name: string;
+}
+
 /** A channel as the console and ward view name it (every registered one: old reports may come from one now off). */
 export interface ChannelInfo {
   name: string;
   label: { vi: string; en: string; background: string; text: string };
   enabled: boolean;
+}
+
+/** GET /api/console/meta: the lists the views fill their menus from. */
+export interface ConsoleMeta {
+  categories: Named[];
+  areas: Named[];
+  /** Every registered channel, with its name and colours: the views know no channel of their own. */
+  channels: ChannelInfo[];
+  statuses: string[];
+  priorities: string[];
+}
+
+/** A stored photo (content-addressed: `key` is derived from `sha256`). */
+export interface Attachment {
+  key: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+}
+
+/** Why the engine decided what it did, one step at a time (identify, classify, locate, route, group). */
+export interface Reason {
+  step: string;
+  code: string;
+  message: string;
+  score?: number;
 }
 
 /** One ticket of the live queue. */
@@ -27,8 +60,8 @@ export interface QueueItem {
   status: string;
   title: string;
   priority: string;
-  category: { code: string; name: string } | null;
-  area: { code: string; name: string } | null;
+  category: Named | null;
+  area: Named | null;
   dispatched_area: string | null;
   channels: string[];
   report_count: number;
@@ -38,4 +71,103 @@ export interface QueueItem {
   received_at: string;
   due_at: string | null;
   claimed_by: string | null;
+}
+
+export interface TicketView {
+  id: number;
+  code: string;
+  status: string;
+  title: string;
+  priority: string;
+  category: Named | null;
+  area: Named | null;
+  /** The unit it lies in (`area` names it); the unit in charge is `dispatched_area`, else this. */
+  area_code: string | null;
+  address: string | null;
+  lat: number | null;
+  lng: number | null;
+  report_count: number;
+  reporter_count: number;
+  needs_triage: boolean;
+  hotspot_count: number;
+  received_at: string;
+  /** The deadline of the first stage (triage); `due_at` is the resolve deadline. */
+  triage_due_at: string | null;
+  due_at: string | null;
+  resolved_at: string | null;
+  closed_at: string | null;
+  dispatched_area: string | null;
+  dispatched_at: string | null;
+  merged_into: number | null;
+  /** The claiming agent's username and display name. */
+  claimed_by: string | null;
+  claimed_by_name: string | null;
+}
+
+/** One report of a ticket, from whichever channel, with the engine's decisions and reasons. */
+export interface ReportView {
+  id: number;
+  code: string;
+  channel: string;
+  citizen_id: number | null;
+  text: string;
+  category_code: string | null;
+  category_source: string;
+  category_confidence: number;
+  area_code: string | null;
+  area_source: string;
+  lat: number | null;
+  lng: number | null;
+  address: string | null;
+  attachments: Attachment[];
+  relation: string;
+  score: number;
+  reasons: Reason[];
+  received_at: string;
+}
+
+/** One entry of a ticket's event log; `seq` orders it among every event (the realtime resume point). */
+export interface TicketEventView {
+  id: number;
+  seq: number;
+  type: string;
+  actor: string;
+  reason: string | null;
+  data: Record<string, unknown> | null;
+  public: boolean;
+  created_at: string;
+}
+
+/** A citizen behind a ticket's reports, with the identifiers that link them (staff who may see people only). */
+export interface CitizenView {
+  id: number;
+  display_name: string | null;
+  identities: { id: number; kind: string; value: string }[];
+  /** Their other reports, newest first (at most 20). */
+  history: { code: string; status: string; title: string; channel: string; received_at: string }[];
+}
+
+/** GET /api/console/tickets/:code */
+export interface TicketDetail {
+  ticket: TicketView;
+  reports: ReportView[];
+  events: TicketEventView[];
+  citizens: CitizenView[];
+}
+
+type Ring = number[][];
+/** The GeoJSON geometries a unit can have. */
+export type AreaGeometry = { type: 'Polygon'; coordinates: Ring[] } | { type: 'MultiPolygon'; coordinates: Ring[][] };
+
+/** GET /api/console/areas/:code/shape */
+export interface AreaShape {
+  code: string;
+  name: string;
+  geometry: AreaGeometry | null;
+}
+
+/** What every staff action answers: the events it wrote, in order. */
+export interface ActionResult {
+  ok: true;
+  events: { seq: number; type: string }[];
 }

@@ -25,7 +25,7 @@ const CORE_FORBIDDEN_PATHS = ['channels/', 'src/http/', 'src/realtime/', 'src/in
 const EDGE_FORBIDDEN_PACKAGES = ['prom-client', '@electric-sql/pglite', 'socket.io', '@socket.io/*', '@hono/node-server', 'natural', 'twilio', 'imapflow', 'nodemailer', 'esbuild'];
 const EDGE_FORBIDDEN_PATHS = [
   'src/metrics.ts', 'src/intake/spool.ts', 'src/db/connect.ts', 'src/db/pglite-dialect.ts', 'src/runtime.ts',
-  'src/workers/', 'src/realtime/', 'src/http/app.ts', 'src/http/auth.ts', 'src/http/console-api.ts', 'src/http/staff-pages.ts',
+  'src/workers/', 'src/realtime/', 'src/http/app.ts', 'src/http/auth.ts', 'src/http/console/', 'src/http/staff-pages.ts',
 ];
 
 /** What an import specifier points at: a package name, or a repository-relative path. */

@@ -1,5 +1,5 @@
 import { h } from './dom.ts';
-import type { ChannelInfo } from './types.ts';
+import type { ChannelInfo } from '../../src/wire/staff-api.ts';
 
 // Channels as the server's registry names them (GET /api/console/meta): the views keep no list
 // of their own, so a new channel shows with its label and colours without touching web/.

@@ -1,3 +1,4 @@
+import type { AreaGeometry } from '../../src/wire/staff-api.ts';
 import { svg } from './dom.ts';
 
 // The ward outline and the report points, drawn as inline SVG: no map tiles, so nothing is
@@ -5,8 +6,6 @@ import { svg } from './dom.ts';
 // enough at the size of a ward.
 
 type Ring = number[][];
-/** The GeoJSON geometries an area can have. */
-export type AreaGeometry = { type: 'Polygon'; coordinates: Ring[] } | { type: 'MultiPolygon'; coordinates: Ring[][] };
 
 export interface MapPoint {
   lat: number;

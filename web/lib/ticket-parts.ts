@@ -3,7 +3,7 @@ import { h, type Child } from './dom.ts';
 import { actorLabel, EVENT_VI, formatTime, label, PRIORITY_VI, SLA_STAGE_VI, STATUS_VI } from './labels.ts';
 import { isTicketStatus } from '../../src/core/tickets/statuses.ts';
 import { areaMap, type MapPoint } from './map.ts';
-import type { AreaShape, Attachment, Report, TicketDetail, TicketEventRow } from './types.ts';
+import type { AreaShape, Attachment, ReportView, TicketDetail, TicketEventView } from '../../src/wire/staff-api.ts';
 
 // Pieces of a ticket both views show: photos, the map, the event log.
 
@@ -34,7 +34,7 @@ export function photoGallery(attachments: Attachment[] | null | undefined, what:
 
 /** Numbered points of the reports that carry coordinates (the ticket's own point when none do). */
 export function reportPoints(d: TicketDetail): { points: MapPoint[]; legend: Child[] } {
-  const located = d.reports.filter((r): r is Report & { lat: number; lng: number } => r.lat !== null && r.lng !== null);
+  const located = d.reports.filter((r): r is ReportView & { lat: number; lng: number } => r.lat !== null && r.lng !== null);
   const points: MapPoint[] = located.map((r, i) => ({ lat: r.lat, lng: r.lng, mark: String(i + 1), title: `${i + 1}: phản ánh ${r.code}` }));
   const legend: Child[] = located.map((r, i) => h('li', null, h('span', { class: 'pin' }, String(i + 1)), ` ${r.code} – ${r.lat.toFixed(5)}, ${r.lng.toFixed(5)}`));
   if (!points.length && d.ticket.lat !== null && d.ticket.lng !== null) {
@@ -71,7 +71,7 @@ function change(data: Record<string, unknown>, key: string, what: string, names:
 }
 
 /** What an event adds beyond its name: the note, the reply, the instructions, what changed. */
-export function eventDetails(e: TicketEventRow, names: { area(c: string | null): string; category(c: string | null): string }): Child[] {
+export function eventDetails(e: TicketEventView, names: { area(c: string | null): string; category(c: string | null): string }): Child[] {
   const d = e.data ?? {};
   const out: Child[] = [];
   const text = str(d.text) ?? str(d.note) ?? str(d.instructions);
@@ -101,7 +101,7 @@ export function eventDetails(e: TicketEventRow, names: { area(c: string | null):
 }
 
 /** The ticket's event log, newest first. */
-export function timeline(events: TicketEventRow[], names: { area(c: string | null): string; category(c: string | null): string }): HTMLElement {
+export function timeline(events: TicketEventView[], names: { area(c: string | null): string; category(c: string | null): string }): HTMLElement {
   if (!events.length) return h('p', { class: 'muted' }, 'Chưa có sự kiện.');
   return h('ol', { class: 'timeline', reversed: true },
     [...events].reverse().map((e) => h('li', { 'data-type': e.type, class: e.type.startsWith('sla.') ? 'event-sla' : null },

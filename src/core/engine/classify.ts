@@ -1,4 +1,4 @@
-import type { Reason } from '../../db/schema.ts';
+import type { Reason } from '../../wire/staff-api.ts';
 import type { TopicModel } from './topic.ts';
 
 export interface Classification {

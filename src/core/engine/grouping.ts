@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { jsonParam } from '../../db/records.ts';
-import type { DbOrTx, Reason } from '../../db/schema.ts';
+import type { DbOrTx } from '../../db/schema.ts';
+import type { Reason } from '../../wire/staff-api.ts';
 import { cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
 import { normaliseAddress } from '../places/gazetteer.ts';
 import { mergeKeys, placeKeys, similarity } from './text.ts';

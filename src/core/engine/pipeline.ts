@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { jsonParam } from '../../db/records.ts';
-import type { DbOrTx, Reason } from '../../db/schema.ts';
+import type { DbOrTx } from '../../db/schema.ts';
+import type { Reason } from '../../wire/staff-api.ts';
 import type { AreaIndex } from '../places/area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
 import { classify } from './classify.ts';

@@ -5,7 +5,6 @@ import { canonicalCode } from './codes.ts';
 import { can, type Actor } from '../staff/policy.ts';
 import { FIELD_STATUSES, OPEN_STATUSES } from './statuses.ts';
 import { assertCan } from '../staff/authorize.ts';
-import type { QueueItem } from '../../wire/staff-api.ts';
 import { unitSql } from './event-log.ts';
 
 
@@ -21,9 +20,10 @@ export interface QueueFilters {
 
 /**
  * The live queue, soonest SLA deadline first. Ward officers see only the tickets of their units
- * (`unitOf`: dispatched there, or located there and not dispatched elsewhere).
+ * (`unitOf`: dispatched there, or located there and not dispatched elsewhere). Rows, as the
+ * database gives them; the HTTP layer presents them (src/http/console/presenters.ts).
  */
-export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}): Promise<QueueItem[]> {
+export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
   let q = db.selectFrom('tickets')
     .leftJoin('categories', 'categories.code', 'tickets.category_code')
     .leftJoin('areas', 'areas.code', 'tickets.area_code')
@@ -53,18 +53,15 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}): Pro
       eb(sql`unaccent(lower(coalesce(tickets.address, '')))`, 'like', sql`unaccent(${needle})`),
     ]));
   }
-  const rows = await q.orderBy(sql`tickets.due_at asc nulls last`).orderBy('tickets.id').limit(Math.min(f.limit ?? 200, 500)).execute();
-  return rows.map((r) => ({
-    id: r.id, code: r.code, status: r.status, title: r.title, priority: r.priority,
-    category: r.category_code ? { code: r.category_code, name: r.category_name ?? r.category_code } : null,
-    area: r.area_code ? { code: r.area_code, name: r.area_name ?? r.area_code } : null,
-    dispatched_area: r.dispatched_area, channels: r.channels ?? [], report_count: r.report_count, reporter_count: r.reporter_count,
-    needs_triage: r.needs_triage, hotspot_count: r.hotspot_count, received_at: r.received_at.toISOString(),
-    due_at: r.due_at ? r.due_at.toISOString() : null, claimed_by: r.claimed_by,
-  }));
+  return q.orderBy(sql`tickets.due_at asc nulls last`).orderBy('tickets.id').limit(Math.min(f.limit ?? 200, 500)).execute();
 }
 
-/** Everything an agent needs about one ticket: reports across channels, reasons, citizens, history. */
+export type QueueRow = Awaited<ReturnType<typeof listQueue>>[number];
+
+/**
+ * Everything an agent needs about one ticket, after checking they may read it: reports across
+ * channels, reasons, citizens (for those who may see people), their history, the event log.
+ */
 export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
   const code = canonicalCode(rawCode);
   const t = code ? await db.selectFrom('tickets').selectAll().where('code', '=', code).executeTakeFirst() : undefined;
@@ -93,10 +90,7 @@ export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
     t.area_code ? db.selectFrom('areas').select(['code', 'name']).where('code', '=', t.area_code).executeTakeFirst() : undefined,
     t.claimed_by ? db.selectFrom('users').select(['username', 'display_name']).where('id', '=', t.claimed_by).executeTakeFirst() : undefined,
   ]);
-  return {
-    ticket: { ...t, category: category ?? null, area: area ?? null, claimed_by: claimedBy?.username ?? null, claimed_by_name: claimedBy?.display_name ?? null },
-    reports: reports.map((r) => ({ ...r, received_at: r.received_at.toISOString() })),
-    events: events.map((e) => ({ ...e, seq: e.id, created_at: e.created_at.toISOString() })),
-    citizens,
-  };
+  return { ticket: t, category: category ?? null, area: area ?? null, claimedBy: claimedBy ?? null, reports, events, citizens };
 }
+
+export type TicketRecord = Awaited<ReturnType<typeof ticketDetail>>;

@@ -1,6 +1,7 @@
 import { jsonParam } from '../../db/records.ts';
 import { sql } from 'kysely';
-import type { Db, DbOrTx, Reason } from '../../db/schema.ts';
+import type { Db, DbOrTx } from '../../db/schema.ts';
+import type { Reason } from '../../wire/staff-api.ts';
 import { newCode } from './codes.ts';
 import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';

@@ -1,4 +1,5 @@
-import type { Attachment, Db, DbOrTx } from '../../db/schema.ts';
+import type { Db, DbOrTx } from '../../db/schema.ts';
+import type { Attachment } from '../../wire/staff-api.ts';
 import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
 import { appendEvents } from './event-log.ts';

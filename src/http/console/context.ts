@@ -1,0 +1,50 @@
+import type { Context } from 'hono';
+import { AppError } from '../../core/errors.ts';
+import type { DomainEvent, EventBus } from '../../core/events.ts';
+import { canonicalCode } from '../../core/tickets/codes.ts';
+import type { ResolvedNotice, StatusHook } from '../../core/tickets/workflow.ts';
+import type { Actor } from '../../core/staff/policy.ts';
+import type { Db } from '../../db/schema.ts';
+import type { FileStore } from '../../intake/file-store.ts';
+import type { ChannelInfo } from '../../wire/staff-api.ts';
+import type { AuthEnv } from '../auth.ts';
+import { presentAction } from './presenters.ts';
+
+export interface ConsoleApiDeps {
+  db: Db;
+  channels: ChannelInfo[];
+  events: EventBus;
+  files: FileStore;
+  uploadMaxBytes: number;
+  /** Called inside the transaction of every status change (SLA timers). */
+  onStatus?: StatusHook;
+  /** The city's wording of the notice a reporter gets when their report is resolved. */
+  notice?: ResolvedNotice;
+}
+
+/** What every resource's routes share: the deps, who is asking, finding a ticket, answering an action. */
+export interface ConsoleKit {
+  deps: ConsoleApiDeps;
+  actor(c: Context<AuthEnv>): Actor;
+  /** The id of the ticket a path names (a tracking code, any case and spacing), else 404 ticket_not_found. */
+  ticketId(raw: string): Promise<number>;
+  /** Publishes an action's events (after its commit) and answers them. */
+  done(c: Context, events: DomainEvent[]): Response;
+}
+
+export function consoleKit(deps: ConsoleApiDeps): ConsoleKit {
+  return {
+    deps,
+    actor: (c) => c.get('user'),
+    async ticketId(raw) {
+      const code = canonicalCode(raw);
+      const t = code ? await deps.db.selectFrom('tickets').select('id').where('code', '=', code).executeTakeFirst() : undefined;
+      if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${raw.slice(0, 40)}`, 'Không tìm thấy hồ sơ.');
+      return t.id;
+    },
+    done(c, events) {
+      deps.events.publish(events);
+      return c.json(presentAction(events));
+    },
+  };
+}

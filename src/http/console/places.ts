@@ -1,0 +1,45 @@
+import { Hono } from 'hono';
+import { sql } from 'kysely';
+import { AppError } from '../../core/errors.ts';
+import { ticketDetail } from '../../core/tickets/queue.ts';
+import { requireUser, type AuthEnv } from '../auth.ts';
+import type { ConsoleKit } from './context.ts';
+import { presentAreaShape } from './presenters.ts';
+
+const PHOTO_TYPES: Record<string, string> = {
+  jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', avif: 'image/avif',
+};
+
+/** A unit's outline for the map, and the photos of the tickets a user may read. */
+export function placeRoutes(kit: ConsoleKit): Hono<AuthEnv> {
+  const app = new Hono<AuthEnv>();
+  const { db } = kit.deps;
+  const anyone = requireUser();
+
+  app.get('/api/console/areas/:code/shape', anyone, async (c) => {
+    const code = c.req.param('code');
+    const a = /^[\w.-]{1,64}$/.test(code) ? await db.selectFrom('areas').select(['code', 'name', 'geometry']).where('code', '=', code).executeTakeFirst() : undefined;
+    if (!a) throw new AppError('area_unknown', 404, 'no such area', 'Không tìm thấy địa bàn.');
+    c.header('Cache-Control', 'private, max-age=3600');
+    return c.json(presentAreaShape(a));
+  });
+
+  app.get('/api/console/photos/:dir/:file', anyone, async (c) => {
+    const notFound = () => new AppError('photo_not_found', 404, 'no such photo', 'Không tìm thấy ảnh.');
+    const key = `${c.req.param('dir')}/${c.req.param('file')}`;
+    if (!/^[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{2,5}$/.test(key)) throw notFound();
+    // Only photos of a ticket the user may read: a report's, or a resolution's (before/after).
+    const owner = await db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id').select('tickets.code')
+      .where(sql<boolean>`reports.attachments @> ${JSON.stringify([{ key }])}::jsonb`).executeTakeFirst();
+    const event = owner ? undefined : await db.selectFrom('ticket_events').innerJoin('tickets', 'tickets.id', 'ticket_events.ticket_id').select('tickets.code')
+      .where(sql<boolean>`ticket_events.data @> ${JSON.stringify({ attachments: [{ key }] })}::jsonb`).executeTakeFirst();
+    const code = owner?.code ?? event?.code;
+    if (!code) throw notFound();
+    await ticketDetail(db, kit.actor(c), code);
+    const bytes = await kit.deps.files.get(key);
+    if (!bytes) throw notFound();
+    const type = PHOTO_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream';
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': type, 'Cache-Control': 'private, max-age=86400' });
+  });
+  return app;
+}

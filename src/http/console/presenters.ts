@@ -1,0 +1,59 @@
+import type { DomainEvent } from '../../core/events.ts';
+import type { QueueRow, TicketRecord } from '../../core/tickets/queue.ts';
+import type {
+  ActionResult, AreaGeometry, AreaShape, CitizenView, Named, QueueItem, ReportView, TicketDetail, TicketEventView, TicketView,
+} from '../../wire/staff-api.ts';
+
+// What the console and ward API answer, decided field by field (src/wire/staff-api.ts has the
+// shapes): a column added to a table is not sent until it is named here.
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+const named = (code: string | null, name: string | null | undefined): Named | null => (code ? { code, name: name ?? code } : null);
+
+export function presentQueueItem(r: QueueRow): QueueItem {
+  return {
+    id: r.id, code: r.code, status: r.status, title: r.title, priority: r.priority,
+    category: named(r.category_code, r.category_name), area: named(r.area_code, r.area_name),
+    dispatched_area: r.dispatched_area, channels: r.channels ?? [], report_count: r.report_count, reporter_count: r.reporter_count,
+    needs_triage: r.needs_triage, hotspot_count: r.hotspot_count, received_at: r.received_at.toISOString(),
+    due_at: iso(r.due_at), claimed_by: r.claimed_by,
+  };
+}
+
+export function presentTicketDetail(d: TicketRecord): TicketDetail {
+  const t = d.ticket;
+  const ticket: TicketView = {
+    id: t.id, code: t.code, status: t.status, title: t.title, priority: t.priority,
+    category: d.category, area: d.area, area_code: t.area_code, address: t.address, lat: t.lat, lng: t.lng,
+    report_count: t.report_count, reporter_count: t.reporter_count, needs_triage: t.needs_triage, hotspot_count: t.hotspot_count,
+    received_at: t.received_at.toISOString(), triage_due_at: iso(t.triage_due_at), due_at: iso(t.due_at),
+    resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
+    dispatched_area: t.dispatched_area, dispatched_at: iso(t.dispatched_at), merged_into: t.merged_into,
+    claimed_by: d.claimedBy?.username ?? null, claimed_by_name: d.claimedBy?.display_name ?? null,
+  };
+  const reports = d.reports.map((r): ReportView => ({
+    id: r.id, code: r.code, channel: r.channel, citizen_id: r.citizen_id, text: r.text,
+    category_code: r.category_code, category_source: r.category_source, category_confidence: r.category_confidence,
+    area_code: r.area_code, area_source: r.area_source, lat: r.lat, lng: r.lng, address: r.address,
+    attachments: r.attachments ?? [], relation: r.relation, score: r.score, reasons: r.reasons ?? [],
+    received_at: r.received_at.toISOString(),
+  }));
+  const events = d.events.map((e): TicketEventView => ({
+    id: e.id, seq: e.id, type: e.type, actor: e.actor, reason: e.reason, data: e.data, public: e.public, created_at: e.created_at.toISOString(),
+  }));
+  const citizens = d.citizens.map((c): CitizenView => ({
+    id: c.id, display_name: c.display_name,
+    identities: c.identities.map((i) => ({ id: i.id, kind: i.kind, value: i.value })),
+    history: c.history.map((h) => ({ code: h.code, status: h.status, title: h.title, channel: h.channel, received_at: h.received_at.toISOString() })),
+  }));
+  return { ticket, reports, events, citizens };
+}
+
+export function presentAreaShape(a: { code: string; name: string; geometry: unknown }): AreaShape {
+  return { code: a.code, name: a.name, geometry: (a.geometry as AreaGeometry | null) ?? null };
+}
+
+/** A staff action's answer: the events it wrote, by sequence and type. */
+export function presentAction(events: DomainEvent[]): ActionResult {
+  return { ok: true, events: events.map((e) => ({ seq: e.seq, type: e.type })) };
+}

@@ -1,0 +1,68 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { AppError } from '../../core/errors.ts';
+import { cleanText } from '../../core/engine/text.ts';
+import { readJsonObject } from '../../intake/request-body.ts';
+
+// The bodies staff requests carry, as zod schemas. Strings are cleaned (no control characters,
+// NFC); how long a note, a reply or a reason may be is the core service's rule (`staffText`),
+// and the body limit bounds everything else. An empty string counts as absent.
+
+const absent = (v: unknown) => v === undefined || v === null || v === '';
+
+/** A string field, cleaned; `''` and `null` are absent. */
+const words = z.preprocess((v) => (absent(v) ? undefined : v), z.string().transform(cleanText));
+const optionalWords = words.optional();
+
+/** A database id: a positive 32-bit integer, as a number or a string of digits. */
+const rowId = z.preprocess((v) => (absent(v) ? undefined : v), z.union([
+  z.number().int().min(1).max(2_147_483_647),
+  z.string().regex(/^\d{1,10}$/).transform(Number).pipe(z.number().int().min(1).max(2_147_483_647)),
+]));
+
+export const TicketPatch = z.object({ category: optionalWords, area: optionalWords, priority: optionalWords });
+export const Dispatch = z.object({ area: optionalWords, instructions: optionalWords });
+export const Reply = z.object({ text: words, report: rowId.optional() });
+export const Note = z.object({ text: words });
+export const StaffStatus = z.object({ status: words.pipe(z.enum(['closed', 'rejected'])), note: optionalWords });
+export const Reasoned = z.object({ reason: words });
+export const Merge = z.object({ into: words, reason: words });
+export const Resolution = z.object({ note: optionalWords });
+
+/** A field's own error when its value is present but refused (else `field_invalid`). */
+const REFUSALS: Record<string, () => AppError> = {
+  status: () => new AppError('status_invalid', 422, 'status must be closed or rejected', 'Trạng thái không hợp lệ.'),
+};
+
+/**
+ * Parses `input` with `schema`; the first problem becomes `field_missing` (absent and
+ * required) or `field_invalid` (or the field's own code), 422, naming the field.
+ */
+export function parseFields<S extends z.ZodType>(schema: S, input: Record<string, unknown>): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const field = String(r.error.issues[0]?.path[0] ?? '');
+  if (absent(input[field])) throw new AppError('field_missing', 422, `${field} is required`, 'Thiếu thông tin bắt buộc.', { field });
+  const refusal = REFUSALS[field];
+  if (refusal) throw refusal();
+  throw new AppError('field_invalid', 422, `${field} is not valid`, 'Dữ liệu không hợp lệ.', { field });
+}
+
+/** The JSON body of a staff request (an object, bounded: readJsonObject), parsed with `schema`. */
+export async function readBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  return parseFields(schema, await readJsonObject(c));
+}
+
+/** A database id from a path, else `notFound()`'s error. */
+export function pathId(v: string, notFound: () => AppError): number {
+  const r = rowId.safeParse(v);
+  if (!r.success || r.data === undefined) throw notFound();
+  return r.data;
+}
+
+/** A short filter or code from a query string: cleaned, and at most `max` characters. */
+export function shortParam(v: string | undefined, max = 64): string | undefined {
+  if (!v) return undefined;
+  const s = cleanText(v.slice(0, max * 4)).trim().slice(0, max);
+  return s || undefined;
+}
