@@ -11,7 +11,8 @@ import { addNote, dispatchTicket, updateTicket } from '../src/core/tickets/workf
 import { upsertUser } from '../src/core/staff/users.ts';
 import { connect } from '../src/db/connect.ts';
 import { createLogger } from '../src/log.ts';
-import { attachRealtime, REPLAY_LIMIT, type Realtime } from '../src/realtime/server.ts';
+import { attachRealtime, type Realtime } from '../src/realtime/server.ts';
+import { REPLAY_LIMIT } from '../src/realtime/replay.ts';
 import type { PresenceMessage, ResyncMessage, SessionEndedMessage, TicketEventMessage, WatchReply } from '../src/wire/realtime.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { startServer } from '../src/server.ts';

@@ -77,7 +77,7 @@ interface Opening {
   n: number;
   code: string;
   lastReportAt: Date;
-  point: { lat: number; lng: number } | null;
+  point: Point | null;
   /** Its reports' citizens, and how many came anonymous (each its own reporter). */
   citizens: Set<number>;
   anonymous: number;
@@ -123,14 +123,45 @@ export async function processInboundBatch(deps: ProcessDeps, inboundIds: number[
   });
 }
 
-/** Writes what the pipeline decided for `todo` (same order as `states`); fills `results`. */
+type Point = { lat: number; lng: number };
+/** An existing ticket this batch's reports join: what they change on it. */
+interface Joining {
+  lastReportAt: Date;
+  point: Point | null;
+  keys: string[];
+}
+
+/**
+ * Writes what the pipeline decided for `todo` (same order as `states`), a statement per table:
+ * the new tickets, the reports, the joined tickets' changes, the messages marked processed,
+ * the timeline. Fills `results`; returns the events written.
+ */
 async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states: PipelineState[], results: Map<number, ProcessResult>): Promise<DomainEvent[]> {
   // Without a group step every report opens its own ticket.
   for (const [n, s] of states.entries()) {
     if (s.group.ticketId === null) s.group = { ...s.group, ticketId: -1_000_000 - n, newTicketCode: newCode('TK') };
   }
+  const { openings, joined } = planTickets(states);
+  const realId = await openTickets(tx, states, openings);
+  const ticketOf = (s: PipelineState) => (s.group.ticketId! > 0 ? s.group.ticketId! : realId.get(s.group.ticketId!)!);
+  const reportId = await insertReports(tx, todo, states, ticketOf);
+  await updateJoined(tx, joined);
+  await recountTickets(tx, [...joined.keys()]);
+  await markProcessed(tx, todo, states, reportId);
+  for (const [n, s] of states.entries()) {
+    const inboundId = todo[n]!.id;
+    results.set(inboundId, { inboundId, reportId: reportId.get(inboundId)!, ticketId: ticketOf(s), state: s });
+  }
+  return appendEvents(tx, timeline(todo, states, ticketOf));
+}
+
+/**
+ * Which tickets the batch opens (keyed by their placeholder ids, below zero) and which existing
+ * ones it joins, with what each report brings: counts, the latest report, a point, place keys.
+ */
+function planTickets(states: PipelineState[]): { openings: Map<number, Opening>; joined: Map<number, Joining> } {
   const openings = new Map<number, Opening>();
-  const joined = new Map<number, { lastReportAt: Date; point: { lat: number; lng: number } | null; keys: string[] }>();
+  const joined = new Map<number, Joining>();
   for (const [n, s] of states.entries()) {
     const id = s.group.ticketId!;
     const point = s.input.lat !== undefined && s.input.lng !== undefined ? { lat: s.input.lat, lng: s.input.lng } : null;
@@ -151,16 +182,21 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
     t.point ??= point;
     if (id > 0) joined.set(id, t);
   }
+  return { openings, joined };
+}
 
-  // New tickets: hotspot check, priority, SLA deadlines, then one INSERT for all.
+/** New tickets: hotspot check, priority, SLA deadlines, one INSERT for all, their SLA timers. Returns placeholder id -> real id. */
+async function openTickets(tx: DbOrTx, states: PipelineState[], openings: Map<number, Opening>): Promise<Map<number, number>> {
+  const realId = new Map<number, number>();
   const opened = [...openings.values()];
+  if (opened.length === 0) return realId;
   const located = opened.filter((o) => states[o.n]!.category.code && states[o.n]!.input.lat !== undefined && states[o.n]!.input.lng !== undefined);
   const counts = await hotspotCounts(tx, located.map((o) => {
     const s = states[o.n]!;
     return { category: s.category.code!, radiusM: s.radiusM, lat: s.input.lat!, lng: s.input.lng!, at: s.receivedAt };
   }));
   const hotspot = new Map(located.map((o, k) => [o.n, counts[k]!]));
-  const policies = opened.length > 0 ? await listSlaPolicies(tx) : [];
+  const policies = await listSlaPolicies(tx);
   const plans = opened.map((o) => {
     const s = states[o.n]!;
     const count = hotspot.get(o.n) ?? 0;
@@ -170,43 +206,43 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
     const priority = count >= GROUPING.hotspotMin ? 'high' : 'normal';
     return { o, s, count, priority, targets: pickSlaTargets(policies, s.category.code, priority) };
   });
-  const realId = new Map<number, number>();
-  if (plans.length > 0) {
-    const inserted = await insertRecords<{ id: number; code: string }>(tx, 'tickets', TICKET_COLUMNS, plans.map(({ o, s, count, priority, targets }) => {
-      const deadlines = slaDeadlines(s.receivedAt, targets);
-      return {
-        code: o.code,
-        status: 'new',
-        category_code: s.category.code,
-        area_code: s.area.code,
-        department_code: s.departmentCode,
-        title: clip(s.text, 140),
-        lat: o.point?.lat ?? null,
-        lng: o.point?.lng ?? null,
-        address: s.input.address ?? null,
-        needs_triage: !s.category.code || !s.area.code || s.reasons.some((r) => r.code === 'category_contradicted'),
-        priority,
-        received_at: s.receivedAt,
-        last_report_at: o.lastReportAt,
-        cell: o.point ? cellOf(o.point.lat, o.point.lng) : null,
-        hotspot_count: count,
-        // Counted here: recounting would write every new ticket a second time.
-        report_count: o.reports,
-        reporter_count: o.citizens.size + o.anonymous,
-        triage_due_at: deadlines.triage,
-        due_at: deadlines.resolve,
-        place_keys: o.keys,
-      };
-    }), ['id', 'code']);
-    const byCode = new Map(inserted.map((r) => [r.code, r.id]));
-    for (const [placeholder, o] of openings) realId.set(placeholder, byCode.get(o.code)!);
-    await scheduleSlaMany(tx, plans.map(({ o, s, priority, targets }): { ticket: SlaTicket; targets: SlaTargets } => ({
-      ticket: { id: realId.get(states[o.n]!.group.ticketId!)!, status: 'new', received_at: s.receivedAt, category_code: s.category.code, priority },
-      targets,
-    })));
-  }
-  const ticketOf = (s: PipelineState) => (s.group.ticketId! > 0 ? s.group.ticketId! : realId.get(s.group.ticketId!)!);
+  const inserted = await insertRecords<{ id: number; code: string }>(tx, 'tickets', TICKET_COLUMNS, plans.map(({ o, s, count, priority, targets }) => {
+    const deadlines = slaDeadlines(s.receivedAt, targets);
+    return {
+      code: o.code,
+      status: 'new',
+      category_code: s.category.code,
+      area_code: s.area.code,
+      department_code: s.departmentCode,
+      title: clip(s.text, 140),
+      lat: o.point?.lat ?? null,
+      lng: o.point?.lng ?? null,
+      address: s.input.address ?? null,
+      needs_triage: !s.category.code || !s.area.code || s.reasons.some((r) => r.code === 'category_contradicted'),
+      priority,
+      received_at: s.receivedAt,
+      last_report_at: o.lastReportAt,
+      cell: o.point ? cellOf(o.point.lat, o.point.lng) : null,
+      hotspot_count: count,
+      // Counted here: recounting would write every new ticket a second time.
+      report_count: o.reports,
+      reporter_count: o.citizens.size + o.anonymous,
+      triage_due_at: deadlines.triage,
+      due_at: deadlines.resolve,
+      place_keys: o.keys,
+    };
+  }), ['id', 'code']);
+  const byCode = new Map(inserted.map((r) => [r.code, r.id]));
+  for (const [placeholder, o] of openings) realId.set(placeholder, byCode.get(o.code)!);
+  await scheduleSlaMany(tx, plans.map(({ o, s, priority, targets }): { ticket: SlaTicket; targets: SlaTargets } => ({
+    ticket: { id: realId.get(states[o.n]!.group.ticketId!)!, status: 'new', received_at: s.receivedAt, category_code: s.category.code, priority },
+    targets,
+  })));
+  return realId;
+}
 
+/** One INSERT for every report, with its decisions and reasons. Returns inbound id -> report id. */
+async function insertReports(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states: PipelineState[], ticketOf: (s: PipelineState) => number): Promise<Map<number, number>> {
   const reports = await insertRecords<{ id: number; inbound_id: number }>(tx, 'reports', REPORT_COLUMNS, states.map((s, n) => {
     const inbound = todo[n]!;
     return {
@@ -233,35 +269,43 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
       received_at: s.receivedAt,
     };
   }), ['id', 'inbound_id']);
-  const reportId = new Map(reports.map((r) => [r.inbound_id, r.id]));
+  return new Map(reports.map((r) => [r.inbound_id, r.id]));
+}
 
-  if (joined.size > 0) {
-    const changes = [...joined].map(([id, t]) => ({
-      id, at: t.lastReportAt.toISOString(), lat: t.point?.lat ?? null, lng: t.point?.lng ?? null, cell: t.point ? cellOf(t.point.lat, t.point.lng) : null, keys: t.keys,
-    }));
-    // Keys are added to what the row holds now (another batch may have added some meanwhile).
-    await sql`
-      update tickets set last_report_at = greatest(tickets.last_report_at, v.at),
-        lat = case when tickets.lat is null then v.lat else tickets.lat end,
-        lng = case when tickets.lat is null then v.lng else tickets.lng end,
-        cell = case when tickets.lat is null then v.cell else tickets.cell end,
-        place_keys = ${mergedKeysSql(sql`tickets.place_keys`, sql`v.keys`)}
-      from jsonb_to_recordset(cast(${jsonParam(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint, keys jsonb)
-      where tickets.id = v.id`.execute(tx);
-  }
-  await recountTickets(tx, [...joined.keys()]);
-  // A message stored raw keeps the report its channel parsed from it: the contact a reply goes
-  // to and the identities an agent may unlink are read from there later.
-  const parsed = new Map(todo.map((m, n) => [m.id, m.report === null ? states[n]!.input : null]));
-  const processed = reports.map((r) => ({ id: r.inbound_id, report_id: r.id, report: parsed.get(r.inbound_id) ?? null }));
+/** The tickets reports joined: their latest report, a first point, their place keys; one UPDATE. */
+async function updateJoined(tx: DbOrTx, joined: Map<number, Joining>): Promise<void> {
+  if (joined.size === 0) return;
+  const changes = [...joined].map(([id, t]) => ({
+    id, at: t.lastReportAt.toISOString(), lat: t.point?.lat ?? null, lng: t.point?.lng ?? null, cell: t.point ? cellOf(t.point.lat, t.point.lng) : null, keys: t.keys,
+  }));
+  // Keys are added to what the row holds now (another batch may have added some meanwhile).
+  await sql`
+    update tickets set last_report_at = greatest(tickets.last_report_at, v.at),
+      lat = case when tickets.lat is null then v.lat else tickets.lat end,
+      lng = case when tickets.lat is null then v.lng else tickets.lng end,
+      cell = case when tickets.lat is null then v.cell else tickets.cell end,
+      place_keys = ${mergedKeysSql(sql`tickets.place_keys`, sql`v.keys`)}
+    from jsonb_to_recordset(cast(${jsonParam(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint, keys jsonb)
+    where tickets.id = v.id`.execute(tx);
+}
+
+/**
+ * Marks the messages processed, with their reports. A message stored raw keeps the report its
+ * channel parsed from it: the contact a reply goes to and the identities an agent may unlink
+ * are read from there later.
+ */
+async function markProcessed(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states: PipelineState[], reportId: Map<number, number>): Promise<void> {
+  const processed = todo.map((m, n) => ({ id: m.id, report_id: reportId.get(m.id)!, report: m.report === null ? states[n]!.input : null }));
   await sql`
     update inbound_messages set processed_at = now(), report_id = v.report_id, error = null,
       report = coalesce(inbound_messages.report, v.report)
     from jsonb_to_recordset(cast(${jsonParam(processed)} as jsonb)) as v(id int, report_id int, report jsonb)
     where inbound_messages.id = v.id`.execute(tx);
+}
 
-  // Per report: the resident's report first in the timeline, then what the system did with it.
-  const events: NewEvent[] = states.flatMap((s, n): NewEvent[] => {
+/** Per report: the resident's report first in the timeline, then what the system did with it. */
+function timeline(todo: Selectable<InboundMessageTable>[], states: PipelineState[], ticketOf: (s: PipelineState) => number): NewEvent[] {
+  return states.flatMap((s, n): NewEvent[] => {
     const inbound = todo[n]!;
     const ticketId = ticketOf(s);
     const out: NewEvent[] = [{
@@ -276,9 +320,4 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
     }
     return out;
   });
-  for (const [n, s] of states.entries()) {
-    const inboundId = todo[n]!.id;
-    results.set(inboundId, { inboundId, reportId: reportId.get(inboundId)!, ticketId: ticketOf(s), state: s });
-  }
-  return appendEvents(tx, events);
 }
