@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -90,7 +90,8 @@ describe('the bundles', () => {
 
   it('reports a broken source tree instead of throwing at import time', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'phananh-web-'));
-    writeFileSync(path.join(dir, 'console.ts'), 'export const x = ;\n');
+    mkdirSync(path.join(dir, 'console'));
+    writeFileSync(path.join(dir, 'console', 'main.ts'), 'export const x = ;\n');
     writeFileSync(path.join(dir, 'ward.ts'), 'export {};\n');
     writeFileSync(path.join(dir, 'styles.css'), 'body{}\n');
     writeFileSync(path.join(dir, 'tsconfig.json'), '{}\n');
@@ -161,13 +162,13 @@ describe('the assets', () => {
   it('when the front end did not build, the app still answers and the pages say why', async () => {
     const app = new Hono<AuthEnv>();
     app.use('*', sessionMiddleware(rt.handle.db));
-    app.route('/', staffPages({ assets: async () => ({ ok: false, error: 'web/console.ts:1: Unexpected ";"' }) }));
+    app.route('/', staffPages({ assets: async () => ({ ok: false, error: 'web/console/main.ts:1: Unexpected ";"' }) }));
     const cookie = await signIn('agent9', PW.agent);
     const page = await app.request('/console', { headers: { cookie } });
     expect(page.status).toBe(503);
     const html = await page.text();
     expect(html).toContain('Không tải được giao diện làm việc');
-    expect(html).toContain('web/console.ts:1: Unexpected &quot;;&quot;');
+    expect(html).toContain('web/console/main.ts:1: Unexpected &quot;;&quot;');
     expect((await app.request('/assets/console.js')).status).toBe(503);
     expect((await rt.app.request('/healthz')).status).toBe(200);
   });

@@ -9,7 +9,7 @@ import type { WebAssetsResult } from './web-assets.ts';
 // The page shells of the agents' console (/console) and the ward forces' view (/ward), and the
 // bundled front end they load (/assets/*). The shells carry the top bar (user, connection
 // state, sign-out) so that it shows before the script runs; everything else is built by
-// web/console.ts and web/ward.ts against the console API.
+// web/console/ and web/ward.ts against the console API.
 
 export interface StaffPagesOptions {
   /** The bundles of this process (src/http/web-assets.ts: loadWebAssets). */

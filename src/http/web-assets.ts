@@ -35,7 +35,7 @@ export type WebAssetsResult = { ok: true; assets: WebAssets } | { ok: false; err
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 /**
- * Bundles web/console.ts, web/ward.ts and web/styles.css (as app.css) with esbuild: minified,
+ * Bundles web/console/main.ts, web/ward.ts and web/styles.css (as app.css) with esbuild: minified,
  * ES2020, one self-contained file each. Throws with esbuild's messages when the sources do not
  * build.
  */
@@ -45,7 +45,7 @@ export async function buildWebAssets(opts: { webDir?: string; minify?: boolean }
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     absWorkingDir: dir,
-    entryPoints: { console: path.join(dir, 'console.ts'), ward: path.join(dir, 'ward.ts'), app: path.join(dir, 'styles.css') },
+    entryPoints: { console: path.join(dir, 'console', 'main.ts'), ward: path.join(dir, 'ward.ts'), app: path.join(dir, 'styles.css') },
     outdir: path.join(dir, 'dist'),
     bundle: true,
     write: false,

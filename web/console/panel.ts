@@ -1,0 +1,257 @@
+import { api } from '../lib/api.ts';
+import { h, replaceChildren, type Child } from '../lib/dom.ts';
+import { IDENTITY_VI, label, PRIORITY_VI, REASON_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime } from '../lib/labels.ts';
+import { notify } from '../lib/notice.ts';
+import { markSlaHost, slaBadge } from '../lib/sla-badge.ts';
+import { drawLocation, photoGallery, timeline } from '../lib/ticket-parts.ts';
+import { channelBadge, channelLabel } from '../lib/channels.ts';
+import type { ReportView, TicketDetail } from '../../src/wire/staff-api.ts';
+import { isOpen } from '../../src/core/tickets/statuses.ts';
+import { can } from '../../src/core/staff/policy.ts';
+import { act } from './actions.ts';
+import { classifyForm, dispatchForm, mergeForm, noteForm, reasonForm, replyForm } from './forms.ts';
+import { areaName, categoryName, ctx, names, ticketPath, type OpenTicket } from './state.ts';
+
+// The open ticket: its head (status, deadlines, claim, close, reject), the reports across
+// channels with their reasons, the citizens, the map and the log. Sections are re-rendered in
+// place on every change while open forms keep what the agent is typing.
+
+/** The open ticket's panel: its sections and forms, empty until the ticket loads (renderTicket). */
+export function buildPanel(code: string): OpenTicket {
+  const dirty = new Set<string>();
+  const classify = classifyForm(code, dirty);
+  const dispatch = dispatchForm(code, dirty);
+  const reply = replyForm(code);
+  const note = noteForm(code);
+  const merge = mergeForm(code);
+  const section = (id: string, title: string, ...content: Child[]) =>
+    h('section', { class: 'block', 'aria-labelledby': `${id}-title` }, h('h3', { id: `${id}-title` }, title), ...content);
+  const head = h('div', { class: 't-head' });
+  const presence = h('p', { id: 'presence', class: 'presence', 'data-testid': 'presence', 'aria-live': 'polite' }, 'Đang mở bởi: chỉ bạn');
+  const reports = h('div', { id: 't-reports' });
+  const locationEl = h('div', { id: 't-location' });
+  const citizens = h('div', { id: 't-citizens' });
+  const events = h('div', { id: 't-events' });
+  const root = h('article', { class: 'ticket', 'data-code': code, 'aria-labelledby': 't-title', 'data-testid': 'ticket' },
+    head, presence,
+    h('div', { class: 'block' }, classify),
+    h('div', { class: 'block' }, dispatch),
+    section('reports', 'Phản ánh trong hồ sơ', reports),
+    section('location', 'Vị trí', locationEl),
+    section('citizens', 'Người phản ánh', citizens),
+    h('div', { class: 'block' }, reply),
+    h('div', { class: 'block' }, note),
+    h('div', { class: 'block' }, merge),
+    section('events', 'Nhật ký xử lý', events));
+  return {
+    code, detail: null, root, head, presence, classify, dispatch, reports, location: locationEl, citizens, reply, note, merge, events, dirty, loading: 0,
+  };
+}
+
+function renderHead(o: OpenTicket, d: TicketDetail): void {
+  const t = d.ticket;
+  const settled = !isOpen(t.status);
+  const mine = t.claimed_by === ctx.me.username;
+  const mayRelease = t.claimed_by && (mine || can(ctx.me, 'ticket.release_any', t));
+  const claimButton = h('button', { type: 'button', 'data-action': 'claim', disabled: !!t.claimed_by && !mine, 'aria-keyshortcuts': 'c' },
+    mine ? 'Bạn đang xử lý' : 'Nhận xử lý');
+  if (mine) claimButton.disabled = true;
+  claimButton.addEventListener('click', () => void claim());
+  const releaseButton = mayRelease
+    ? h('button', { type: 'button', class: 'secondary', 'data-action': 'release', 'aria-keyshortcuts': 'u', onclick: () => void release() },
+      mine ? 'Trả hồ sơ' : 'Thu hồi hồ sơ')
+    : null;
+  const closeButton = can(ctx.me, 'ticket.close', t)
+    ? h('button', { type: 'button', 'data-action': 'close', onclick: (e: Event) => void act(e.currentTarget as HTMLButtonElement,
+      () => api('POST', ticketPath(o.code, '/status'), { status: 'closed' }), `Đã đóng hồ sơ ${o.code}.`) }, 'Đóng hồ sơ')
+    : null;
+  const rejectForm = h('form', { class: 'inline-form', id: 'reject-form', hidden: true },
+    h('label', { for: 'reject-note' }, 'Lý do từ chối'),
+    h('input', { id: 'reject-note', name: 'note', required: true, maxlength: 500, placeholder: 'Ví dụ: không thuộc thẩm quyền thành phố' }),
+    h('button', { type: 'submit', class: 'danger', 'data-action': 'reject-confirm' }, 'Xác nhận từ chối'),
+    h('button', { type: 'button', class: 'secondary', onclick: () => { rejectForm.hidden = true; } }, 'Huỷ'));
+  rejectForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const note = String(new FormData(rejectForm).get('note') ?? '');
+    void act(e.submitter as HTMLButtonElement, () => api('POST', ticketPath(o.code, '/status'), { status: 'rejected', note }), `Đã từ chối hồ sơ ${o.code}.`);
+  });
+  const rejectButton = can(ctx.me, 'ticket.reject', t)
+    ? h('button', { type: 'button', class: 'secondary danger-text', 'data-action': 'reject', onclick: () => {
+      rejectForm.hidden = false;
+      (rejectForm.querySelector('#reject-note') as HTMLInputElement).focus();
+    } }, 'Từ chối…')
+    : null;
+  const badge = slaBadge(t.received_at, t.due_at, { stopped: settled ? label(STATUS_VI, t.status) : undefined, large: true });
+  replaceChildren(o.head,
+    h('h2', { id: 't-title', tabindex: -1 }, h('span', { class: 'code' }, t.code), ' ', t.title),
+    h('div', { class: 'badges' },
+      h('span', { class: `status status-${t.status}` }, label(STATUS_VI, t.status)), badge,
+      h('span', { class: `prio prio-${t.priority}` }, `Ưu tiên: ${label(PRIORITY_VI, t.priority)}`),
+      t.needs_triage ? h('span', { class: 'tag tag-warn' }, 'Cần phân loại') : null,
+      t.hotspot_count > 0 ? h('span', { class: 'tag tag-hot' }, `Điểm nóng: ${t.hotspot_count} lần trước`) : null),
+    h('dl', { class: 'facts-list' },
+      h('dt', null, 'Tiếp nhận'), h('dd', null, h('time', { datetime: t.received_at }, formatTime(t.received_at))),
+      t.status === 'new' && t.triage_due_at
+        ? [h('dt', null, 'Hạn phân loại'), h('dd', null, h('time', { datetime: t.triage_due_at }, formatTime(t.triage_due_at)), ' ', slaBadge(t.received_at, t.triage_due_at))]
+        : null,
+      h('dt', null, 'Hạn xử lý xong'), h('dd', null, t.due_at ? h('time', { datetime: t.due_at }, formatTime(t.due_at)) : '—'),
+      h('dt', null, 'Lĩnh vực'), h('dd', null, t.category?.name ?? 'Chưa phân loại'),
+      h('dt', null, 'Địa bàn'), h('dd', null, t.area?.name ?? 'Chưa xác định'),
+      t.dispatched_area ? [h('dt', null, 'Đã giao cho'), h('dd', null, areaName(t.dispatched_area))] : null,
+      t.address ? [h('dt', null, 'Địa chỉ'), h('dd', null, t.address)] : null,
+      h('dt', null, 'Người xử lý'), h('dd', { 'data-testid': 'claimed-by' }, t.claimed_by ? (t.claimed_by_name ?? t.claimed_by) + (mine ? ' (bạn)' : '') : 'Chưa có ai nhận')),
+    h('div', { class: 'actions' }, claimButton, releaseButton, closeButton, rejectButton),
+    rejectForm);
+  markSlaHost(o.head, badge);
+}
+
+function reasonList(r: ReportView): HTMLElement {
+  const reasons = r.reasons ?? [];
+  return h('details', { class: 'reasons', open: r.relation !== null && r.relation !== 'new' },
+    h('summary', null, `Lý do phân loại và gộp (${reasons.length})`),
+    h('ul', null, reasons.map((x) => h('li', { 'data-step': x.step, 'data-code': x.code },
+      h('span', { class: 'step' }, label(STEP_VI, x.step)), ' ',
+      h('strong', null, label(REASON_VI, x.code)),
+      typeof x.score === 'number' ? h('span', { class: 'score' }, ` · điểm ${x.score.toFixed(2)}`) : null,
+      x.message ? h('div', { class: 'muted reason-msg', lang: 'en', title: 'Chi tiết kỹ thuật' }, x.message) : null))));
+}
+
+function moveForm(r: ReportView, code: string): HTMLElement {
+  return reasonForm({ key: `move-${r.code}`, label: 'Lý do tách', value: 'Không cùng sự việc', action: 'move-confirm', confirm: 'Xác nhận tách' }, (reason, button) => {
+    let moved = '';
+    void act(button, async () => {
+      const res = await api<{ ticket: string }>('POST', `/api/console/reports/${encodeURIComponent(r.code)}/move`, { reason });
+      moved = res.ticket;
+    }, `Đã tách ${r.code} khỏi ${code}.`).then((ok) => { if (ok && moved) notify(`Phản ánh ${r.code} nay thuộc hồ sơ mới ${moved}.`, 'info'); });
+  });
+}
+
+function renderReports(o: OpenTicket, d: TicketDetail): void {
+  const byCitizen = new Map(d.citizens.map((c) => [c.id, c]));
+  const many = d.reports.length > 1;
+  keepWhile(o.reports, () => replaceChildren(o.reports, h('ol', { class: 'reports' }, d.reports.map((r) => {
+    const citizen = r.citizen_id !== null ? byCitizen.get(r.citizen_id) : undefined;
+    const form = many ? moveForm(r, o.code) : null;
+    return h('li', { class: 'report', 'data-report': r.code, 'data-testid': 'report' },
+      h('div', { class: 'report-head' },
+        channelBadge(r.channel), ' ',
+        h('strong', null, r.code), ' ',
+        h('time', { datetime: r.received_at }, formatTime(r.received_at)), ' ',
+        r.relation ? h('span', { class: `relation relation-${r.relation}` },
+          label(RELATION_VI, r.relation), typeof r.score === 'number' && r.relation !== 'new' ? ` · điểm ${r.score.toFixed(2)}` : '') : null),
+      h('p', { class: 'report-text' }, r.text),
+      h('dl', { class: 'facts-list small' },
+        r.address ? [h('dt', null, 'Địa chỉ'), h('dd', null, r.address)] : null,
+        h('dt', null, 'Lĩnh vực'), h('dd', null, categoryName(r.category_code), r.category_source ? ` (${label(SOURCE_VI, r.category_source)}${typeof r.category_confidence === 'number' ? `, ${Math.round(r.category_confidence * 100)}%` : ''})` : ''),
+        h('dt', null, 'Địa bàn'), h('dd', null, areaName(r.area_code), r.area_source ? ` (${label(SOURCE_VI, r.area_source)})` : ''),
+        h('dt', null, 'Người gửi'), h('dd', null, citizen ? citizen.display_name || `Người dân #${citizen.id}` : r.citizen_id === null ? 'Ẩn danh' : `#${r.citizen_id}`)),
+      photoGallery(r.attachments, `phản ánh ${r.code}`),
+      reasonList(r),
+      form ? h('div', { class: 'report-actions' },
+        h('button', { type: 'button', class: 'secondary', 'data-action': 'move', onclick: () => {
+          form.hidden = false;
+          const input = form.querySelector('input') as HTMLInputElement;
+          input.focus();
+          input.select();
+        } }, 'Tách khỏi hồ sơ'), form) : null);
+  }))));
+}
+
+function unlinkForm(identity: { id: number; kind: string; value: string }): HTMLElement {
+  const form = reasonForm({ key: `unlink-${identity.id}`, label: 'Lý do gỡ', value: 'Không phải cùng một người', action: 'unlink-confirm', confirm: 'Xác nhận gỡ' }, (reason, button) => {
+    void act(button, () => api('POST', `/api/console/identities/${identity.id}/unlink`, { reason }),
+      `Đã tách ${label(IDENTITY_VI, identity.kind).toLowerCase()} ${identity.value} thành người phản ánh riêng.`);
+  });
+  return h('span', null,
+    h('button', { type: 'button', class: 'link', 'data-action': 'unlink', onclick: () => {
+      form.hidden = false;
+      (form.querySelector('input') as HTMLInputElement).select();
+    } }, 'Không phải cùng người?'), form);
+}
+
+function renderCitizens(o: OpenTicket, d: TicketDetail): void {
+  keepWhile(o.citizens, () => replaceChildren(o.citizens, d.citizens.length ? h('ul', { class: 'citizens' }, d.citizens.map((c) => {
+    const theirs = d.reports.filter((r) => r.citizen_id === c.id).map((r) => r.code);
+    return h('li', { class: 'citizen', 'data-citizen': c.id },
+      h('div', null, h('strong', null, c.display_name || `Người dân #${c.id}`), h('span', { class: 'muted' }, ` · ${theirs.join(', ')}`)),
+      c.identities.length
+        ? h('ul', { class: 'identities' }, c.identities.map((i) => h('li', null,
+          h('span', { class: 'muted' }, `${label(IDENTITY_VI, i.kind)}: `), h('span', { class: 'identity' }, i.value), ' ',
+          c.identities.length > 1 ? unlinkForm(i) : null)))
+        : h('p', { class: 'muted' }, 'Không có thông tin liên hệ.'),
+      c.history.length
+        ? h('details', { class: 'history' }, h('summary', null, `Đã phản ánh ${c.history.length} lần khác`),
+          h('ul', null, c.history.map((x) => h('li', null,
+            h('a', { href: `#${x.code}` }, x.code), ` · ${x.title} · `, h('span', { class: `status status-${x.status}` }, label(STATUS_VI, x.status)),
+            ` · ${channelLabel(x.channel)} · `, h('time', { datetime: x.received_at }, formatTime(x.received_at))))))
+        : h('p', { class: 'muted' }, 'Chưa từng phản ánh việc khác.'));
+  })) : h('p', { class: 'muted' }, 'Không có thông tin người phản ánh (ẩn danh).')));
+}
+
+/**
+ * Re-renders a section while keeping what the agent was doing in it: ctx.open inline forms, their
+ * typed values and the focus (marked with data-keep).
+ */
+function keepWhile(section: HTMLElement, render: () => void): void {
+  const kept = new Map<string, { value?: string; hidden?: boolean }>();
+  section.querySelectorAll<HTMLElement>('[data-keep]').forEach((el) => {
+    kept.set(el.dataset.keep!, el instanceof HTMLInputElement ? { value: el.value } : { hidden: el.hidden });
+  });
+  const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('[data-keep]');
+  const focusKey = focused && section.contains(focused) ? focused.dataset.keep : undefined;
+  render();
+  section.querySelectorAll<HTMLElement>('[data-keep]').forEach((el) => {
+    const k = kept.get(el.dataset.keep!);
+    if (!k) return;
+    if (k.value !== undefined && el instanceof HTMLInputElement) el.value = k.value;
+    if (k.hidden !== undefined) el.hidden = k.hidden;
+  });
+  if (focusKey) section.querySelector<HTMLElement>(`[data-keep="${CSS.escape(focusKey)}"]`)?.focus();
+}
+
+/** Sets a form field from fresh data unless the agent has changed it. */
+function syncField(o: OpenTicket, form: HTMLFormElement, name: string, value: string): void {
+  if (o.dirty.has(`${form.id}.${name}`)) return;
+  const el = form.elements.namedItem(name) as HTMLSelectElement | null;
+  if (el && document.activeElement !== el) el.value = value;
+}
+
+export function renderTicket(o: OpenTicket): void {
+  const d = o.detail;
+  if (!d) return;
+  const t = d.ticket;
+  renderHead(o, d);
+  syncField(o, o.classify, 'category', t.category?.code ?? '');
+  syncField(o, o.classify, 'area', t.area?.code ?? '');
+  syncField(o, o.classify, 'priority', t.priority);
+  syncField(o, o.dispatch, 'area', t.dispatched_area ?? t.area?.code ?? '');
+  const canDispatch = can(ctx.me, 'ticket.dispatch', t);
+  o.dispatch.querySelectorAll<HTMLElement>('select, textarea, button').forEach((el) => { (el as HTMLButtonElement).disabled = !canDispatch; });
+  const dispatchHint = o.dispatch.querySelector('.form-note') ?? o.dispatch.appendChild(h('p', { class: 'form-note hint' }));
+  dispatchHint.textContent = canDispatch ? '' : `Không thể chuyển khi hồ sơ ở trạng thái "${label(STATUS_VI, t.status)}".`;
+  const replyTo = o.reply.querySelector<HTMLSelectElement>('#reply-to')!;
+  if (document.activeElement !== replyTo) {
+    const value = replyTo.value;
+    replaceChildren(replyTo, h('option', { value: '' }, `Tất cả người phản ánh (${d.reports.length} phản ánh)`),
+      d.reports.map((r) => h('option', { value: r.id }, `${r.code} · ${channelLabel(r.channel)}`)));
+    replyTo.value = value;
+  }
+  renderReports(o, d);
+  renderCitizens(o, d);
+  void drawLocation(o.location, d);
+  replaceChildren(o.events, timeline(d.events, names));
+}
+
+export async function claim(): Promise<void> {
+  if (!ctx.open) return notify('Chưa mở hồ sơ nào.', 'info');
+  const button = ctx.open.head.querySelector<HTMLButtonElement>('[data-action=claim]');
+  if (ctx.open.detail?.ticket.claimed_by === ctx.me.username) return notify('Bạn đã nhận hồ sơ này.', 'info');
+  await act(button, () => api('POST', ticketPath(ctx.open!.code, '/claim')), `Bạn đã nhận xử lý ${ctx.open.code}.`);
+}
+
+export async function release(): Promise<void> {
+  if (!ctx.open) return notify('Chưa mở hồ sơ nào.', 'info');
+  if (!ctx.open.detail?.ticket.claimed_by) return notify('Hồ sơ chưa có người nhận.', 'info');
+  const button = ctx.open.head.querySelector<HTMLButtonElement>('[data-action=release]');
+  await act(button, () => api('POST', ticketPath(ctx.open!.code, '/release')), `Đã trả ${ctx.open.code} về hàng đợi.`);
+}

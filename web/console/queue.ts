@@ -1,0 +1,210 @@
+import { api, errorMessage } from '../lib/api.ts';
+import { byId, debounce, h, replaceChildren, type Child } from '../lib/dom.ts';
+import { label, PRIORITY_VI, STATUS_VI } from '../lib/labels.ts';
+import { notify } from '../lib/notice.ts';
+import { markSlaHost, slaBadge } from '../lib/sla-badge.ts';
+import { allChannels, channelBadge } from '../lib/channels.ts';
+import type { QueueItem } from '../../src/wire/staff-api.ts';
+import { isOpen, OPEN_STATUSES } from '../../src/core/tickets/statuses.ts';
+import { ctx } from './state.ts';
+
+// The live queue, soonest deadline first, and its filters (kept in the address). Re-rendered
+// whole on every change: a few hundred rows at most.
+
+interface Filters {
+  status: string[];
+  channel: string;
+  category: string;
+  area: string;
+  q: string;
+}
+
+let items: QueueItem[] = [];
+let cursor = -1;
+/** The row j/k points at, by code: it stays put when the list around it changes. */
+let cursorCode: string | null = null;
+let queueRequest = 0;
+let queueLoaded = false;
+const known = new Set<string>();
+const reportCounts = new Map<string, number>();
+/** Rows lit up as new, until when. */
+const fresh = new Map<string, number>();
+
+// ---------------------------------------------------------------- filters
+
+export function readFilters(): Filters {
+  const p = new URLSearchParams(location.search);
+  const status = p.get('status');
+  return {
+    status: status === null ? [...OPEN_STATUSES] : status.split(',').filter(Boolean),
+    channel: p.get('channel') ?? '', category: p.get('category') ?? '', area: p.get('area') ?? '', q: p.get('q') ?? '',
+  };
+}
+
+function currentFilters(): Filters {
+  const form = byId<HTMLFormElement>('filters');
+  const data = new FormData(form);
+  return {
+    status: data.getAll('status').map(String),
+    channel: String(data.get('channel') ?? ''), category: String(data.get('category') ?? ''),
+    area: String(data.get('area') ?? ''), q: String(data.get('q') ?? '').trim(),
+  };
+}
+
+function queryOf(f: Filters): URLSearchParams {
+  const p = new URLSearchParams();
+  if (f.status.length) p.set('status', f.status.join(','));
+  if (f.channel) p.set('channel', f.channel);
+  if (f.category) p.set('category', f.category);
+  if (f.area) p.set('area', f.area);
+  if (f.q) p.set('q', f.q);
+  return p;
+}
+
+export function filterBar(f: Filters): HTMLFormElement {
+  const select = (name: string, text: string, all: string, options: { value: string; text: string }[], value: string) =>
+    h('div', { class: 'field' },
+      h('label', { for: `f-${name}` }, text),
+      h('select', { id: `f-${name}`, name },
+        h('option', { value: '' }, all),
+        options.map((o) => h('option', { value: o.value, selected: o.value === value }, o.text))));
+  const form = h('form', { id: 'filters', class: 'filters', role: 'search', 'aria-label': 'Lọc hàng đợi' },
+    h('fieldset', { class: 'chips' },
+      h('legend', null, 'Trạng thái'),
+      ctx.meta.statuses.map((s) => h('label', { class: 'chip' },
+        h('input', { type: 'checkbox', name: 'status', value: s, checked: f.status.includes(s) }), ' ', label(STATUS_VI, s)))),
+    h('div', { class: 'filter-row' },
+      h('div', { class: 'field field-search' },
+        h('label', { for: 'f-q' }, 'Tìm kiếm ', h('kbd', null, '/')),
+        h('input', { id: 'f-q', name: 'q', type: 'search', value: f.q, placeholder: 'Mã TK-/PA-, nội dung, địa chỉ', autocomplete: 'off' })),
+      select('channel', 'Kênh', 'Tất cả kênh', allChannels().map((c) => ({ value: c.name, text: c.label.vi })), f.channel),
+      select('category', 'Lĩnh vực', 'Tất cả lĩnh vực', ctx.meta.categories.map((c) => ({ value: c.code, text: c.name })), f.category),
+      select('area', 'Địa bàn', 'Tất cả phường, xã', ctx.meta.areas.map((a) => ({ value: a.code, text: a.name })), f.area),
+      h('button', { type: 'button', class: 'secondary', id: 'f-reset' }, 'Xoá bộ lọc')));
+  const changed = () => {
+    const f = currentFilters();
+    // The default (ctx.open statuses) stays out of the address.
+    const isDefault = f.status.length === OPEN_STATUSES.length && OPEN_STATUSES.every((s) => f.status.includes(s));
+    const p = queryOf(isDefault ? { ...f, status: [] } : f);
+    history.replaceState(null, '', `${location.pathname}${p.toString() ? `?${p}` : ''}${location.hash}`);
+    void loadQueue();
+  };
+  const typed = debounce(changed, 300);
+  form.addEventListener('change', (e) => { if ((e.target as HTMLElement).id !== 'f-q') changed(); });
+  form.addEventListener('input', (e) => { if ((e.target as HTMLElement).id === 'f-q') typed(); });
+  form.addEventListener('submit', (e) => { e.preventDefault(); changed(); });
+  form.querySelector('#f-reset')?.addEventListener('click', () => {
+    form.querySelectorAll<HTMLInputElement>('input[name=status]').forEach((i) => { i.checked = (OPEN_STATUSES as readonly string[]).includes(i.value); });
+    form.querySelectorAll<HTMLSelectElement>('select').forEach((s) => { s.value = ''; });
+    (form.querySelector('#f-q') as HTMLInputElement).value = '';
+    changed();
+  });
+  return form;
+}
+
+export const refreshQueue = debounce(() => void loadQueue(), 120);
+
+export async function loadQueue(): Promise<void> {
+  const id = ++queueRequest;
+  const p = queryOf(currentFilters());
+  byId('queue').setAttribute('aria-busy', 'true');
+  try {
+    const res = await api<{ items: QueueItem[] }>('GET', `/api/console/queue?${p}`);
+    if (id !== queueRequest) return; // a newer request is on its way
+    const arrived = queueLoaded ? res.items.filter((i) => !known.has(i.code)) : [];
+    // A report grouped into a ticket already listed is news too: its row lights up.
+    const grown = queueLoaded ? res.items.filter((i) => known.has(i.code) && i.report_count > (reportCounts.get(i.code) ?? i.report_count)) : [];
+    for (const i of res.items) {
+      known.add(i.code);
+      reportCounts.set(i.code, i.report_count);
+    }
+    const until = Date.now() + 8000;
+    for (const i of [...arrived, ...grown]) fresh.set(i.code, until);
+    if (grown.length && !arrived.length) {
+      notify(grown.length === 1 ? `Phản ánh mới được gộp vào ${grown[0]!.code} (${grown[0]!.report_count} phản ánh).` : `${grown.length} hồ sơ có phản ánh mới.`, 'info');
+    }
+    if (arrived.length) {
+      const one = arrived.length === 1 ? arrived[0]! : null;
+      notify(one ? `Hồ sơ mới trong hàng đợi: ${one.code} – ${one.title}.` : `${arrived.length} hồ sơ mới trong hàng đợi.`, 'info',
+        one ? { href: `#${one.code}`, text: 'Mở hồ sơ' } : undefined);
+    }
+    queueLoaded = true;
+    items = res.items;
+    renderQueue();
+  } catch (err) {
+    if (id === queueRequest) notify(`Không tải được hàng đợi: ${errorMessage(err)}`, 'error');
+  } finally {
+    if (id === queueRequest) byId('queue').removeAttribute('aria-busy');
+  }
+}
+
+function queueRow(item: QueueItem, index: number): HTMLTableRowElement {
+  const settled = !isOpen(item.status);
+  const badge = slaBadge(item.received_at, item.due_at, { stopped: settled ? label(STATUS_VI, item.status) : undefined });
+  const isCurrent = ctx.open?.code === item.code;
+  const newUntil = fresh.get(item.code);
+  const classes = ['row', isCurrent ? 'is-open' : '', index === cursor ? 'is-cursor' : '', newUntil && newUntil > Date.now() ? 'is-new' : '']
+    .filter(Boolean).join(' ');
+  const facts: Child[] = [
+    item.channels.map((c) => channelBadge(c)),
+    h('span', null, `${item.report_count} phản ánh · ${item.reporter_count} người`),
+    item.needs_triage ? h('span', { class: 'tag tag-warn' }, 'Cần phân loại') : null,
+    item.hotspot_count > 0 ? h('span', { class: 'tag tag-hot' }, `Điểm nóng (${item.hotspot_count})`) : null,
+  ];
+  const row = h('tr', { class: classes, 'data-code': item.code, 'data-testid': 'queue-row', 'data-status': item.status },
+    h('td', { class: 'col-sla' }, badge),
+    h('td', { class: 'col-main' },
+      h('a', { href: `#${item.code}`, class: 'code', 'aria-current': isCurrent ? 'true' : null }, item.code),
+      item.priority === 'high' || item.priority === 'urgent' ? h('span', { class: `prio prio-${item.priority}` }, label(PRIORITY_VI, item.priority)) : null,
+      h('div', { class: 'title' }, item.title),
+      h('div', { class: 'facts' }, facts)),
+    h('td', { class: 'col-status' }, h('span', { class: `status status-${item.status}` }, label(STATUS_VI, item.status))),
+    h('td', { class: 'col-area' }, item.area?.name ?? h('span', { class: 'muted' }, 'Chưa rõ địa bàn'),
+      h('div', { class: 'muted' }, item.category?.name ?? 'Chưa phân loại')),
+    h('td', { class: 'col-claim' }, item.claimed_by ?? h('span', { class: 'muted' }, '—')));
+  markSlaHost(row, badge);
+  return row;
+}
+
+export function renderQueue(): void {
+  const body = byId('queue-body');
+  const focusedCode = (document.activeElement?.closest('tr[data-code]') as HTMLElement | null)?.dataset.code;
+  cursor = cursorCode ? items.findIndex((i) => i.code === cursorCode) : -1;
+  replaceChildren(body, items.length
+    ? items.map((item, i) => queueRow(item, i))
+    : h('tr', null, h('td', { colspan: 5, class: 'empty' }, 'Không có hồ sơ nào khớp bộ lọc.')));
+  byId('queue-count').textContent = `(${items.length})`;
+  if (focusedCode) body.querySelector<HTMLElement>(`tr[data-code="${CSS.escape(focusedCode)}"] a.code`)?.focus({ preventScroll: true });
+}
+
+export function moveCursor(step: number): void {
+  if (!items.length) return;
+  cursor = Math.max(0, Math.min(items.length - 1, (cursor < 0 ? (step > 0 ? -1 : items.length) : cursor) + step));
+  cursorCode = items[cursor]!.code;
+  const body = byId('queue-body');
+  body.querySelectorAll('tr.is-cursor').forEach((r) => r.classList.remove('is-cursor'));
+  const row = body.querySelector<HTMLElement>(`tr[data-code="${CSS.escape(items[cursor]!.code)}"]`);
+  row?.classList.add('is-cursor');
+  row?.querySelector<HTMLElement>('a.code')?.focus({ preventScroll: true });
+  row?.scrollIntoView({ block: 'nearest' });
+}
+
+/** Puts the cursor on a ticket's row (the ticket opened). */
+export function pointAt(code: string): void {
+  cursorCode = code;
+}
+
+/** The ticket under the cursor. */
+export function cursorItem(): QueueItem | undefined {
+  return items[cursor];
+}
+
+/** "New" highlights fade once their time is up. */
+export function fadeFresh(): void {
+  const now = Date.now();
+  for (const [code, until] of fresh) {
+    if (until > now) continue;
+    fresh.delete(code);
+    document.querySelector(`tr[data-code="${CSS.escape(code)}"]`)?.classList.remove('is-new');
+  }
+}
