@@ -53,8 +53,8 @@ export interface Reason {
   score?: number;
 }
 
-/** One ticket of the live queue. */
-export interface QueueItem {
+/** What every view of a ticket names. */
+interface TicketBasics {
   id: number;
   code: string;
   status: string;
@@ -62,6 +62,10 @@ export interface QueueItem {
   priority: string;
   category: Named | null;
   area: Named | null;
+}
+
+/** One ticket of the live queue. */
+export interface QueueItem extends TicketBasics {
   dispatched_area: string | null;
   channels: string[];
   report_count: number;
@@ -73,14 +77,7 @@ export interface QueueItem {
   claimed_by: string | null;
 }
 
-export interface TicketView {
-  id: number;
-  code: string;
-  status: string;
-  title: string;
-  priority: string;
-  category: Named | null;
-  area: Named | null;
+export interface TicketView extends TicketBasics {
   /** The unit it lies in (`area` names it); the unit in charge is `dispatched_area`, else this. */
   area_code: string | null;
   address: string | null;

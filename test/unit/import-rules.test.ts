@@ -121,6 +121,32 @@ function resolveFile(p: string): string | null {
   return null;
 }
 
+/**
+ * Follows relative imports from `starts`: every module reached, and each path (as a trail)
+ * that ends in a forbidden package or folder, which is not followed further.
+ */
+function reach(starts: string[], packages: string[], paths: string[], imports: (source: string) => string[]): { seen: Set<string>; problems: string[] } {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const visit = (file: string, trail: string[]) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    for (const spec of imports(read(file))) {
+      const t = targetOf(file, spec);
+      if ('package' in t) {
+        if (packageForbidden(t.package, packages)) problems.push(`${[...trail, file].join(' -> ')} -> ${spec}`);
+        continue;
+      }
+      const next = resolveFile(t.path);
+      if (!next) continue;
+      if (paths.some((p) => next.startsWith(p))) problems.push(`${[...trail, file].join(' -> ')} -> ${next}`);
+      else visit(next, [...trail, file]);
+    }
+  };
+  for (const f of starts) visit(f, []);
+  return { seen, problems };
+}
+
 describe('the scanner', () => {
   it('sees every form of import', () => {
     const source = [
@@ -289,50 +315,16 @@ describe('import rules on the source tree', () => {
   });
 
   it('the edge entry reaches nothing Node-only (what workerd cannot run, or the edge does not serve)', () => {
-    // Every module src/edge.ts pulls into the Workers bundle, followed through relative imports.
-    const problems: string[] = [];
-    const seen = new Set<string>();
-    const visit = (file: string, trail: string[]) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      for (const spec of valueImportsOf(read(file))) {
-        const t = targetOf(file, spec);
-        if ('package' in t) {
-          if (packageForbidden(t.package, EDGE_FORBIDDEN_PACKAGES)) problems.push(`${[...trail, file].join(' -> ')} -> ${spec}`);
-          continue;
-        }
-        const next = resolveFile(t.path);
-        if (!next) continue;
-        if (EDGE_FORBIDDEN_PATHS.some((p) => next.startsWith(p))) problems.push(`${[...trail, file].join(' -> ')} -> ${next}`);
-        else visit(next, [...trail, file]);
-      }
-    };
-    visit('src/edge.ts', []);
+    // Every module src/edge.ts pulls into the Workers bundle (type-only imports are erased).
+    const { seen, problems } = reach(['src/edge.ts'], EDGE_FORBIDDEN_PACKAGES, EDGE_FORBIDDEN_PATHS, valueImportsOf);
     expect(seen).toContain('channels/web-form/index.ts'); // it did follow the channels
     expect(problems).toEqual([]);
   });
 
   it('core does not reach a forbidden package through another module either', () => {
     // Follow relative imports from core through the rest of src/ (e.g. core -> src/db/x.ts -> pg).
-    const problems: string[] = [];
-    const seen = new Set<string>();
-    const visit = (file: string, trail: string[]) => {
-      if (seen.has(file)) return;
-      seen.add(file);
-      for (const spec of importsOf(read(file))) {
-        const t = targetOf(file, spec);
-        if ('package' in t) {
-          if (packageForbidden(t.package, CORE_FORBIDDEN_PACKAGES)) problems.push(`${[...trail, file].join(' -> ')} -> ${spec}`);
-          continue;
-        }
-        const next = resolveFile(t.path);
-        if (!next) continue;
-        if (CORE_FORBIDDEN_PATHS.some((p) => next.startsWith(p))) problems.push(`${[...trail, file].join(' -> ')} -> ${next}`);
-        else visit(next, [...trail, file]);
-      }
-    };
     const core = SOURCES.filter((f) => f.startsWith('src/core/'));
-    for (const f of core) visit(f, []);
+    const { seen, problems } = reach(core, CORE_FORBIDDEN_PACKAGES, CORE_FORBIDDEN_PATHS, importsOf);
     expect(seen.size).toBeGreaterThan(core.length); // it did leave core (src/db/schema.ts at least)
     expect(problems).toEqual([]);
   });
