@@ -91,7 +91,7 @@ function setupOf(env: EdgeEnv): EdgeSetup {
  * connection to the request that opened it: one kept for the next request hangs it (Hyperdrive
  * pools the real connections, so opening one per request is what it is for).
  */
-export function edgeApp(s: EdgeSetup, db: Db): Hono {
+function edgeApp(s: EdgeSetup, db: Db): Hono {
   return createPublicApp({
     db, log: s.log, channels: s.channels,
     channelContext: {
