@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
+// Tests live in test/ and, a channel's own, in its folder (channels/<name>/*.test.ts).
 // Every database test runs on embedded PGlite, and again on a PostgreSQL server when
 // TEST_DATABASE_URL is set (CI does). Pure unit tests under test/unit run once.
 const server = process.env.TEST_DATABASE_URL;
@@ -10,9 +11,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     maxWorkers: 2,
     projects: [
-      { extends: true, test: { name: 'pglite', include: ['test/**/*.test.ts'], env: { TEST_DB: 'pglite' } } },
+      { extends: true, test: { name: 'pglite', include: ['test/**/*.test.ts', 'channels/**/*.test.ts'], env: { TEST_DB: 'pglite' } } },
       ...(server
-        ? [{ extends: true as const, test: { name: 'postgres', include: ['test/**/*.test.ts'], exclude: ['test/unit/**'], env: { TEST_DB: 'postgres' } } }]
+        ? [{ extends: true as const, test: { name: 'postgres', include: ['test/**/*.test.ts', 'channels/**/*.test.ts'], exclude: ['test/unit/**'], env: { TEST_DB: 'postgres' } } }]
         : []),
     ],
   },

@@ -1,11 +1,11 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STATUS_VI } from '../src/core/tickets/statuses.ts';
-import { issueFormToken, verifyFormToken } from '../src/intake/form-token.ts';
-import type { Runtime } from '../src/runtime.ts';
-import { PLACES, PNG_1PX } from './support/factories.ts';
-import { testRuntime } from './support/runtime.ts';
+import { STATUS_VI } from '../../src/core/tickets/statuses.ts';
+import { issueFormToken, verifyFormToken } from '../../src/intake/form-token.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { PLACES, PNG_1PX } from '../../test/support/factories.ts';
+import { testRuntime } from '../../test/support/runtime.ts';
 
 const SECRET = 'test-secret-0123456789abcdef';
 const GIF_1PX = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');

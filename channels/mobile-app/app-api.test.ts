@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Runtime } from '../src/runtime.ts';
-import { PLACES, PNG_1PX, reportBody } from './support/factories.ts';
-import { postReport, testRuntime } from './support/runtime.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { PLACES, PNG_1PX, reportBody } from '../../test/support/factories.ts';
+import { postReport, testRuntime } from '../../test/support/runtime.ts';
 
 let rt: Runtime;
 beforeAll(async () => {
