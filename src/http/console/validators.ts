@@ -9,20 +9,24 @@ import { readJsonObject } from '../../intake/request-body.ts';
 // and the body limit bounds everything else. An empty string counts as absent.
 
 const absent = (v: unknown) => v === undefined || v === null || v === '';
+const blankToUndefined = (v: unknown) => (absent(v) ? undefined : v);
 
-/** A string field, cleaned; `''` and `null` are absent. */
-const words = z.preprocess((v) => (absent(v) ? undefined : v), z.string().transform(cleanText));
-const optionalWords = words.optional();
-
+const cleaned = z.string().transform(cleanText);
 /** A database id: a positive 32-bit integer, as a number or a string of digits. */
-const rowId = z.preprocess((v) => (absent(v) ? undefined : v), z.union([
+const id = z.union([
   z.number().int().min(1).max(2_147_483_647),
   z.string().regex(/^\d{1,10}$/).transform(Number).pipe(z.number().int().min(1).max(2_147_483_647)),
-]));
+]);
+
+/** A string field, cleaned; `''`, `null` and absent are all absent. */
+const words = z.preprocess(blankToUndefined, cleaned);
+const optionalWords = z.preprocess(blankToUndefined, cleaned.optional());
+const rowId = z.preprocess(blankToUndefined, id);
+const optionalRowId = z.preprocess(blankToUndefined, id.optional());
 
 export const TicketPatch = z.object({ category: optionalWords, area: optionalWords, priority: optionalWords });
 export const Dispatch = z.object({ area: optionalWords, instructions: optionalWords });
-export const Reply = z.object({ text: words, report: rowId.optional() });
+export const Reply = z.object({ text: words, report: optionalRowId });
 export const Note = z.object({ text: words });
 export const StaffStatus = z.object({ status: words.pipe(z.enum(['closed', 'rejected'])), note: optionalWords });
 export const Reasoned = z.object({ reason: words });
@@ -56,7 +60,7 @@ export async function readBody<S extends z.ZodType>(c: Context, schema: S): Prom
 /** A database id from a path, else `notFound()`'s error. */
 export function pathId(v: string, notFound: () => AppError): number {
   const r = rowId.safeParse(v);
-  if (!r.success || r.data === undefined) throw notFound();
+  if (!r.success) throw notFound();
   return r.data;
 }
 
