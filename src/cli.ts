@@ -89,8 +89,8 @@ const areas = program.command('areas').description('administrative units');
 areas.command('import <file>')
   .description('import units from a GeoJSON FeatureCollection (insert or update by code)')
   .requiredOption('--code-prop <name>', 'feature property holding the unit code')
-  .requiredOption('--name-prop <name>', 'feature property holding the unit name')
-  .action(async (file: string, opts: { codeProp: string; nameProp: string }) => {
+  .option('--name-prop <name>', 'feature property holding the unit name (default: "name" where present, else the code)')
+  .action(async (file: string, opts: { codeProp: string; nameProp?: string }) => {
     const n = await withDb((db) => importAreasFile(db, file, { codeProp: opts.codeProp, nameProp: opts.nameProp }));
     console.log(`imported ${n} areas from ${file}`);
   });
@@ -112,13 +112,13 @@ program.command('replay')
   .description('run JSON-lines reports from stdin through identity, dedup and routing; one decision per line on stdout')
   .option('--areas <file>', "another city's units (GeoJSON) instead of HCMC's")
   .option('--area-code-prop <name>', 'feature property holding the unit code', 'code')
-  .option('--area-name-prop <name>', 'feature property holding the unit name', 'name')
+  .option('--area-name-prop <name>', 'feature property holding the unit name (default: "name" where present, else the code)')
   .option('--batch <n>', 'reports processed together, as the worker does under load (1: one at a time)', (v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1 || n > 500) throw new InvalidArgumentError('a whole number from 1 to 500');
     return n;
   }, 32)
-  .action(async (opts: { areas?: string; areaCodeProp: string; areaNameProp: string; batch: number }) => {
+  .action(async (opts: { areas?: string; areaCodeProp: string; areaNameProp?: string; batch: number }) => {
     const r = await runReplay({
       input: process.stdin, output: process.stdout, progress: process.stderr,
       areasFile: opts.areas, areaCodeProp: opts.areaCodeProp, areaNameProp: opts.areaNameProp, batchSize: opts.batch,

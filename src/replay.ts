@@ -115,7 +115,7 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
     const { db } = handle;
     await migrateToLatest(db);
     if (opts.areasFile) {
-      const count = await importAreasFile(db, opts.areasFile, { codeProp: opts.areaCodeProp ?? 'code', nameProp: opts.areaNameProp ?? 'name' });
+      const count = await importAreasFile(db, opts.areasFile, { codeProp: opts.areaCodeProp ?? 'code', nameProp: opts.areaNameProp });
       progress(`replay: imported ${count} areas from ${opts.areasFile}`);
     }
     await seedReferenceData(db);

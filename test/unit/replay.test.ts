@@ -78,6 +78,23 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('3')).toMatchObject({ area_code: 'S1', category: 'graffiti', relation: 'new' });
   });
 
+  it('reads units that have only a code (no name property) when --area-name-prop is not given', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'replay-'));
+    const file = path.join(dir, 'codes-only.geojson');
+    const square = (x: number, y: number) => [[[x, y], [x + 0.01, y], [x + 0.01, y + 0.01], [x, y + 0.01], [x, y]]];
+    writeFileSync(file, JSON.stringify({
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: { district_id: 17 }, geometry: { type: 'Polygon', coordinates: square(-87.7, 41.8) } }],
+    }));
+    const { byId, summary } = await replay([
+      L({ id: 'p1', received_at: '2026-01-01T10:00:00Z', category: 'Street Light Out', lat: 41.805, lng: -87.695 }),
+      L({ id: 'p2', received_at: '2026-01-02T09:00:00Z', category: 'Street Light Out', lat: 41.80502, lng: -87.69501 }),
+    ], { areasFile: file, areaCodeProp: 'district_id' });
+    expect(summary.errors).toBe(0);
+    expect(byId.get('p1')).toMatchObject({ area_code: '17', relation: 'new' });
+    expect(byId.get('p2')).toMatchObject({ area_code: '17', ticket: byId.get('p1')!.ticket });
+  });
+
   it('runs as `phananh replay` with data on stdout only', async () => {
     const child = execFile('node', ['bin/phananh.mjs', 'replay'], { cwd: path.resolve(import.meta.dirname, '../..') });
     child.stdin!.end(`${L({ id: 'x1', received_at: '2026-11-20T08:00:00Z', text: 'Cây xanh ngã đè xe', lat: 10.7725, lng: 106.698 })}\n`);

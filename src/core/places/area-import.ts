@@ -7,7 +7,8 @@ import type { Db } from '../../db/schema.ts';
 
 export interface ImportOptions {
   codeProp: string;
-  nameProp: string;
+  /** The property naming a unit; absent: `name` where a feature has one, else its code. */
+  nameProp?: string;
   source?: string;
 }
 
@@ -22,11 +23,12 @@ export function parseAreas(collection: FeatureCollection, opts: ImportOptions): 
   collection.features.forEach((f: Feature, i) => {
     const props = f.properties ?? {};
     const code = props[opts.codeProp];
-    const name = props[opts.nameProp];
     if (code === undefined || code === null || String(code).trim() === '') {
       throw new AppError('areas_code_missing', 400, `feature ${i}: property "${opts.codeProp}" is missing`);
     }
-    if (typeof name !== 'string' || !name.trim()) {
+    const named = props[opts.nameProp ?? 'name'];
+    const name = typeof named === 'string' && named.trim() ? named : opts.nameProp === undefined ? String(code) : null;
+    if (name === null) {
       throw new AppError('areas_name_missing', 400, `feature ${i}: property "${opts.nameProp}" is missing`);
     }
     if (!f.geometry || (f.geometry.type !== 'Polygon' && f.geometry.type !== 'MultiPolygon')) {
