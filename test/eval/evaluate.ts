@@ -61,15 +61,31 @@ export function score(labelled: Labelled[], decisions: Decision[]): EvalResult {
   };
 }
 
-/** Replays a labelled JSON-lines file through the engine and scores the decisions. */
-export async function evaluate(file: string, opts: { batchSize?: number } = {}): Promise<{ result: EvalResult; decisions: Decision[] }> {
-  const text = await readFile(file, 'utf8');
-  const labelled = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Labelled);
+export interface EvaluateOptions {
+  batchSize?: number;
+  /** Another city's units (GeoJSON file) and their code property, as `phananh replay --areas`. */
+  areasFile?: string;
+  areaCodeProp?: string;
+}
+
+/** Replays labelled JSON lines through the engine; returns the decisions, one per line. */
+export async function replayLabelled(text: string, opts: EvaluateOptions = {}): Promise<Decision[]> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  await runReplay({ input: Readable.from([text]), output: out, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) });
+  await runReplay({
+    input: Readable.from([text]), output: out,
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+    ...(opts.areasFile ? { areasFile: opts.areasFile, areaCodeProp: opts.areaCodeProp ?? 'code' } : {}),
+  });
   out.end();
-  const decisions = Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Decision);
+  return Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Decision);
+}
+
+/** Replays a labelled JSON-lines file through the engine and scores the decisions. */
+export async function evaluate(file: string, opts: EvaluateOptions = {}): Promise<{ result: EvalResult; decisions: Decision[] }> {
+  const text = await readFile(file, 'utf8');
+  const labelled = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as Labelled);
+  const decisions = await replayLabelled(text, opts);
   return { result: score(labelled, decisions), decisions };
 }
