@@ -8,6 +8,7 @@ import * as m0006 from './0006_realtime.ts';
 import * as m0007 from './0007_place_keys.ts';
 import * as m0008 from './0008_endpoints.ts';
 import * as m0009 from './0009_category_radius.ts';
+import * as m0010 from './0010_incident_window.ts';
 
 /** Every migration, in order. Listed statically so bundlers (the edge entry) see them too. */
 export const migrations: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const migrations: Record<string, Migration> = {
   '0007_place_keys': m0007,
   '0008_endpoints': m0008,
   '0009_category_radius': m0009,
+  '0010_incident_window': m0010,
 };

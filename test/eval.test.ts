@@ -39,17 +39,17 @@ describe.runIf(TEST_DB === 'pglite')('held-out set', () => {
     expect(result.reports).toBe(352);
     expect(result.errors).toBe(0);
     expect(result.precision).toBeGreaterThanOrEqual(0.9);
-    expect(result.f1).toBeGreaterThanOrEqual(0.15);
+    expect(result.f1).toBeGreaterThanOrEqual(0.2);
     expect(result.areaAccuracy).toBeGreaterThanOrEqual(0.68);
     expect(result.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
   }, 300_000);
 });
 
-// Another city: no text, opaque categories, units with a code only. The floors are today's
-// figures (README, Evaluation), so that a change cannot quietly lose ground; the targets
-// (repeats found >= 95 % with <= 10 % false merges) are issue T's.
+// Another city: no text, opaque categories, units with a code only. Issue T's target (repeats
+// found >= 95 %) is met, so it is the floor; false merges are held at today's figure (<= 2 %,
+// target <= 10 %).
 describe.runIf(TEST_DB === 'pglite')('the synthetic other city', () => {
-  it('replays without errors, routes every request to its unit, and finds repeats at least as often as today', async () => {
+  it('replays without errors, routes every request to its unit, and finds 95 % of repeats, at least as many as the naive rule', async () => {
     const city = generateOtherCity(311, 300);
     const dir = mkdtempSync(path.join(tmpdir(), 'phananh-other-city-'));
     try {
@@ -62,11 +62,13 @@ describe.runIf(TEST_DB === 'pglite')('the synthetic other city', () => {
       expect(r.categoryAccuracy).toBe(1);
       const ticket = new Map(decisions.map((d) => [d.id, d.ticket]));
       const engine = repeatScores(city.reports, (id) => ticket.get(id));
-      expect(engine.recall).toBeGreaterThanOrEqual(0.64);
+      expect(engine.recall).toBeGreaterThanOrEqual(0.95);
       expect(engine.falseMergeRate).toBeLessThanOrEqual(0.02);
-      // The naive rule on the same city, for the record: the engine is measured against it.
-      const naive = naiveTickets(city.reports);
-      expect(repeatScores(city.reports, (id) => naive.get(id)).recall).toBeGreaterThan(0.8);
+      // The defaults for opaque categories must do at least as well as the naive rule.
+      const naiveTicket = naiveTickets(city.reports);
+      const naive = repeatScores(city.reports, (id) => naiveTicket.get(id));
+      expect(naive.recall).toBeGreaterThan(0.8);
+      expect(engine.recall).toBeGreaterThanOrEqual(naive.recall);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -14,6 +14,9 @@ interface CategoriesFile {
     code: string; name: string; name_en: string; department_code: string; keywords: string[];
     /** Same-incident radius in metres: a flood spans a street, a lamp is one post. */
     duplicate_radius_m: number;
+    /** Hours after a ticket's latest report, and after its first, that a report may still join it. */
+    duplicate_window_h: number;
+    duplicate_span_h: number;
   }[];
 }
 

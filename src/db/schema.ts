@@ -38,6 +38,8 @@ export interface CategoryTable {
   sla_minutes: Generated<number>;
   /** Same-incident radius in metres (grouping). */
   duplicate_radius_m: Generated<number>;
+  duplicate_window_h: Generated<number>;
+  duplicate_span_h: Generated<number>;
   sort: Generated<number>;
   active: Generated<boolean>;
 }

@@ -78,6 +78,33 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('3')).toMatchObject({ area_code: 'S1', category: 'graffiti', relation: 'new' });
   });
 
+  it("keeps a lasting problem's ticket open to repeats for a week after its latest report, and an event's for hours", async () => {
+    const at = (day: number, hour: number) => `2026-11-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00+07:00`;
+    const { byId, summary } = await replay([
+      // A dead street light: reported again three and a half days later, then nine days after that.
+      L({ id: 'l1', received_at: at(2, 8), category: 'chieu_sang', citizen: { phone: '0901000001' }, text: 'Đèn đường không sáng', lat: 10.7725, lng: 106.698 }),
+      L({ id: 'l2', received_at: at(5, 20), category: 'chieu_sang', citizen: { phone: '0901000002' }, text: 'Cột đèn tắt mấy hôm nay', lat: 10.77262, lng: 106.69805 }),
+      L({ id: 'l3', received_at: at(14, 21), category: 'chieu_sang', citizen: { phone: '0901000003' }, text: 'Đèn lại hỏng', lat: 10.7725, lng: 106.698 }),
+      // A flood, and the same street flooded again by the next day's rain.
+      L({ id: 'f1', received_at: at(3, 16), category: 'ngap_nuoc', citizen: { phone: '0901000004' }, text: 'Ngập sâu sau mưa', lat: 10.7765, lng: 106.7005 }),
+      L({ id: 'f2', received_at: at(4, 15), category: 'ngap_nuoc', citizen: { phone: '0901000005' }, text: 'Mưa xong lại ngập', lat: 10.7766, lng: 106.7006 }),
+      // Rubbish named in words only: the same house two days later joins; the same street and alike words do not.
+      L({ id: 'r1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000006' }, text: 'Rác đổ bừa bãi trước nhà 45 Nguyễn Trãi, phường Bến Thành, bốc mùi hôi' }),
+      L({ id: 'r2', received_at: at(8, 10), category: 'rac_thai', citizen: { phone: '0901000007' }, text: 'Trước số 45 Nguyễn Trãi phường Bến Thành rác vẫn chưa dọn' }),
+      L({ id: 's1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000008' }, text: 'Bãi rác tự phát trên đường Lê Thánh Tôn, phường Bến Thành' }),
+      L({ id: 's2', received_at: at(8, 11), category: 'rac_thai', citizen: { phone: '0901000009' }, text: 'Đường Lê Thánh Tôn phường Bến Thành vẫn còn bãi rác tự phát' }),
+    ]);
+    expect(summary.errors).toBe(0);
+    expect(byId.get('l2')).toMatchObject({ ticket: byId.get('l1')!.ticket, relation: 'duplicate' });
+    expect(byId.get('l2')!.reasons.find((r: { step: string }) => r.step === 'group').message).toContain('within 168 h of its latest report');
+    expect(byId.get('l3')).toMatchObject({ relation: 'new' });
+    expect(byId.get('l3')!.ticket).not.toBe(byId.get('l1')!.ticket);
+    expect(byId.get('f2')!.ticket).not.toBe(byId.get('f1')!.ticket);
+    expect(byId.get('r2')).toMatchObject({ ticket: byId.get('r1')!.ticket, relation: 'duplicate' });
+    expect(byId.get('s1')!.ticket).not.toBe(byId.get('r1')!.ticket);
+    expect(byId.get('s2')).toMatchObject({ relation: 'new' });
+  });
+
   it('reads units that have only a code (no name property) when --area-name-prop is not given', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'replay-'));
     const file = path.join(dir, 'codes-only.geojson');

@@ -12,6 +12,12 @@ export type Relation = 'new' | 'same_citizen' | 'duplicate';
 
 /** Same-incident radius of a category without one (a category of another city's list in a replay). */
 export const DEFAULT_RADIUS_M = 100;
+/**
+ * The incident window of a category without one: a report joins an open ticket within a week of
+ * its latest report and a month of its first (a condition, reported again while it lasts).
+ */
+export const DEFAULT_WINDOW_H = 168;
+export const DEFAULT_SPAN_H = 720;
 
 export const GROUPING = {
   /** A citizen's repeat on the same topic joins their ticket within this many hours of their last report. */
@@ -24,12 +30,16 @@ export const GROUPING = {
   sameCitizenMaxMetres: 1000,
   /** A closed ticket still takes the same citizen's repeat for this many days. */
   closedGraceDays: 3,
-  /** Different citizens: same incident only within this many hours of the ticket's first report. */
-  duplicateHours: 24,
   /** Reports without a point: same unit, same topic and this much text/address similarity... */
   textMatchMin: 0.35,
   /** ...or this much when they name the same street. */
   streetTextMin: 0.15,
+  /**
+   * Words alone (a street and alike texts, no shared point or house) are weak evidence of one
+   * place: they join a ticket only this many hours after its latest report, however long the
+   * category's window (a long street holds many incidents of one kind over a week).
+   */
+  wordsOnlyHours: 24,
   /** A place with this many tickets closed in the lookback becomes a hotspot. */
   hotspotMin: 2,
   hotspotLookbackDays: 60,
@@ -42,6 +52,13 @@ export interface GroupInput {
   category: string | null;
   /** The category's same-incident radius in metres (`categories.duplicate_radius_m`); DEFAULT_RADIUS_M when absent. */
   radiusM?: number;
+  /**
+   * Another citizen's report joins an open ticket on the category within `windowH` hours of the
+   * ticket's latest report and `spanH` of its first (`categories.duplicate_window_h`,
+   * `duplicate_span_h`); DEFAULT_WINDOW_H and DEFAULT_SPAN_H when absent.
+   */
+  windowH?: number;
+  spanH?: number;
   /** How sure the classifier was (1 when the reporter chose). */
   categoryConfidence?: number;
   areaCode: string | null;
@@ -60,6 +77,13 @@ export interface GroupDecision {
 }
 
 const hours = (d: Date, h: number) => new Date(d.getTime() - h * 3_600_000);
+const windowOf = (g: GroupInput) => g.windowH ?? DEFAULT_WINDOW_H;
+const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
+/** Whether an open ticket is still within a report's incident window (its latest report, and its first). */
+const inWindow = (g: GroupInput, t: { received_at: Date; last_report_at: Date }) => {
+  const at = g.receivedAt.getTime();
+  return t.received_at.getTime() <= at && t.last_report_at.getTime() >= at - windowOf(g) * 3_600_000 && t.received_at.getTime() >= at - spanOf(g) * 3_600_000;
+};
 const place = (address: string | null | undefined, text: string) => normaliseAddress(`${address ?? ''} ${text}`);
 /** How a report's words join its ticket's place text (the same for stored and batch reports). */
 const wordsOf = (address: string | null | undefined, text: string) => ` ${address ?? ''} ${text}`;
@@ -94,6 +118,8 @@ export interface CandidateTicket {
   cell: number | null;
   status: string;
   received_at: Date;
+  /** Its latest report (the incident window runs from here). */
+  last_report_at: Date;
   closed_at: Date | null;
   resolved_at: Date | null;
   /** What its first reports say about the place, in report order (WORDS_REPORTS_MAX). */
@@ -160,9 +186,12 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
       }
     } else if (g.areaCode && c.area_code === g.areaCode) {
       const sim = similarity(here, placeOf(c.words));
+      const recent = g.receivedAt.getTime() - c.last_report_at.getTime() <= GROUPING.wordsOnlyHours * 3_600_000;
       if (sameHouse) {
         score = 0.9;
         why = `same unit, same house number and street as ticket ${c.code}`;
+      } else if (!recent) {
+        // Words alone do not reach this far back (wordsOnlyHours).
       } else if (sameStreet && sim >= GROUPING.streetTextMin) {
         score = 0.5 + sim / 2;
         why = `same unit and street, text ${Math.round(sim * 100)}% alike ticket ${c.code}`;
@@ -176,7 +205,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   if (best) {
     return {
       ticketId: best.id, relation: 'duplicate', score: best.score,
-      reasons: [{ step: 'group', code: 'duplicate', message: `same incident: ${best.why}, same topic, within ${GROUPING.duplicateHours} h`, score: best.score }],
+      reasons: [{ step: 'group', code: 'duplicate', message: `same incident: ${best.why}, same topic, within ${windowOf(g)} h of its latest report`, score: best.score }],
     };
   }
   return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this incident' }] };
@@ -185,7 +214,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
 interface TicketRow {
   id: number; code: string; category_code: string | null; area_code: string | null;
   lat: number | null; lng: number | null; cell: number | null; status: string;
-  received_at: Date; closed_at: Date | null; resolved_at: Date | null;
+  received_at: Date; last_report_at: Date | null; closed_at: Date | null; resolved_at: Date | null;
   /** Null on a ticket from before keys were stored: derived from its words when read. */
   place_keys?: string[] | null;
 }
@@ -193,7 +222,8 @@ interface TicketRow {
 const toCandidate = (r: TicketRow): CandidateTicket => ({
   id: r.id, code: r.code, category_code: r.category_code, area_code: r.area_code,
   lat: r.lat, lng: r.lng, cell: r.cell === null ? null : Number(r.cell), status: r.status,
-  received_at: new Date(r.received_at), closed_at: r.closed_at && new Date(r.closed_at), resolved_at: r.resolved_at && new Date(r.resolved_at),
+  received_at: new Date(r.received_at), last_report_at: new Date(r.last_report_at ?? r.received_at),
+  closed_at: r.closed_at && new Date(r.closed_at), resolved_at: r.resolved_at && new Date(r.resolved_at),
   words: '', wordReports: 0, keys: new Set(r.place_keys ?? []),
 });
 
@@ -244,7 +274,7 @@ export class GroupBatch {
     }] : []));
     const nearQ = inputs.flatMap((g, i) => (g.category && (g.areaCode || (g.lat !== undefined && g.lng !== undefined)) ? [{
       i, category: g.category, area: g.areaCode, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
-      since: iso(hours(g.receivedAt, GROUPING.duplicateHours)), until: iso(g.receivedAt),
+      since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
       ...reach(g),
     }] : []));
     if (mineQ.length > 0) {
@@ -252,7 +282,7 @@ export class GroupBatch {
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(mineQ)} as jsonb))
           as q(i int, citizen int, since timestamptz, until timestamptz, grace timestamptz))
         select q.i, x.* from q cross join lateral (
-          select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at,
+          select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
             t.closed_at, t.resolved_at, r.received_at as r_received_at, r.text, r.address
           from reports r join tickets t on t.id = r.ticket_id
           where r.citizen_id = q.citizen and r.received_at >= q.since and r.received_at <= q.until
@@ -269,10 +299,10 @@ export class GroupBatch {
     }
     if (nearQ.length > 0) {
       const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
-        and t.last_report_at >= q.since and t.received_at >= q.since and t.received_at <= q.until`;
+        and t.last_report_at >= q.since and t.received_at >= q.first and t.received_at <= q.until`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
-          as q(i int, category text, area text, cells bigint[], since timestamptz, until timestamptz,
+          as q(i int, category text, area text, cells bigint[], since timestamptz, first timestamptz, until timestamptz,
             lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision)),
         hit as (
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
@@ -281,8 +311,8 @@ export class GroupBatch {
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code = q.area
             and (q.lat_min is null or t.lat is null or (t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max)) limit 200) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
-        select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.closed_at, t.resolved_at,
-          t.place_keys, ids.inputs
+        select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
+          t.closed_at, t.resolved_at, t.place_keys, ids.inputs
         from ids join tickets t on t.id = ids.id`.execute(db);
       // What their reports say is read only for the candidates whose decision needs words: those
       // compared by text (no point on one side), or near enough for a same-house match; and for
@@ -330,7 +360,6 @@ export class GroupBatch {
   decide(i: number): GroupDecision {
     const g = this.inputs[i]!;
     if (!g.category) return decideGroup(g, [], []);
-    const since = hours(g.receivedAt, GROUPING.duplicateHours).getTime();
     const at = g.receivedAt.getTime();
     let mine: CitizenReport[] = [];
     if (g.citizenId !== null) {
@@ -348,7 +377,7 @@ export class GroupBatch {
     const nearby = new Map<number, CandidateTicket>();
     for (const id of this.#nearby.get(i) ?? []) nearby.set(id, this.#ticket(id));
     for (const t of this.#touched.values()) {
-      if (t.category_code !== g.category || !isOpen(t.status) || t.received_at.getTime() < since || t.received_at.getTime() > at) continue;
+      if (t.category_code !== g.category || !isOpen(t.status) || !inWindow(g, t)) continue;
       if ((cells && t.cell !== null && cells.has(t.cell)) || (g.areaCode && t.area_code === g.areaCode)) nearby.set(t.id, t);
     }
     return decideGroup(g, mine, [...nearby.values()], this.#place);
@@ -371,10 +400,11 @@ export class GroupBatch {
       t = {
         id: --this.#placeholder, code, category_code: g.category, area_code: g.areaCode,
         lat: hasPoint ? g.lat! : null, lng: hasPoint ? g.lng! : null, cell: hasPoint ? cellOf(g.lat!, g.lng!) : null,
-        status: 'new', received_at: g.receivedAt, closed_at: null, resolved_at: null, words: '', wordReports: 0, keys: new Set(),
+        status: 'new', received_at: g.receivedAt, last_report_at: g.receivedAt, closed_at: null, resolved_at: null, words: '', wordReports: 0, keys: new Set(),
       };
     } else {
       t = { ...this.#ticket(ticketId) };
+      if (g.receivedAt > t.last_report_at) t.last_report_at = g.receivedAt;
       // A ticket known only by words takes the first GPS point a later report brings.
       if (t.lat === null && hasPoint) Object.assign(t, { lat: g.lat!, lng: g.lng!, cell: cellOf(g.lat!, g.lng!) });
     }

@@ -28,6 +28,9 @@ export interface PipelineState {
   departmentCode: string | null;
   /** The category's same-incident radius in metres (route reads it with the department). */
   radiusM: number | undefined;
+  /** The category's incident window: hours after a ticket's latest report, and after its first. */
+  windowH: number | undefined;
+  spanH: number | undefined;
   /**
    * The ticket: an existing one's id, or a negative placeholder for one opened in this batch
    * (by this report when `newTicketCode` is set, else by an earlier one).
@@ -210,13 +213,15 @@ const route = perReport('route', (s, { categories }) => {
   const c = categories.find((x) => x.code === s.category.code);
   s.departmentCode = c?.department_code ?? null;
   s.radiusM = c?.duplicate_radius_m;
+  s.windowH = c?.duplicate_window_h;
+  s.spanH = c?.duplicate_span_h;
   if (s.departmentCode) s.reasons.push({ step: 'route', code: 'department_by_category', message: `${s.category.code} -> ${s.departmentCode}` });
 });
 
 const groupInput = (s: PipelineState): GroupInput => ({
   citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence,
   areaCode: s.area.code, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
-  radiusM: s.radiusM,
+  radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH,
 });
 
 /** group: the same citizen's ticket on the topic, else another citizen's on the same incident. */
@@ -253,7 +258,7 @@ export async function decide(reports: { input: InboundReport; receivedAt: Date }
     category: { code: null, source: 'none', confidence: 0 },
     area: { code: null, source: 'none', candidates: [] },
     departmentCode: null,
-    radiusM: undefined,
+    radiusM: undefined, windowH: undefined, spanH: undefined,
     group: { ticketId: null, relation: 'new', score: 0, newTicketCode: null },
     placeKeys: [], ticketKeys: [],
     reasons: [],
