@@ -26,6 +26,9 @@ export const HCMC: CityProfile = {
   get formerUnits() {
     return { wards: seed('hcmc/wards-pre2025.json'), mapping: seed('hcmc/ward-mapping-2025.json') };
   },
+  get places() {
+    return { streets: seed('hcmc/streets.json'), landmarks: seed('hcmc/landmarks.json') };
+  },
   // Districts merged into Thủ Đức City in 2021 that residents still name.
   districtAliases: { 'quan 2': 'thu duc', 'quan 9': 'thu duc', 'quan thu duc': 'thu duc' },
   get categories() {

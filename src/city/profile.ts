@@ -22,6 +22,11 @@ export interface CityProfile {
   units: { file: string; codeProp: string; nameProp: string };
   /** Where the city was reorganised: its former wards and the old -> new mapping (JSON). */
   formerUnits?: { wards: string; mapping: string };
+  /**
+   * The city's street names and landmarks (JSON), with which the engine reads a place from words
+   * (core/places/place-reader.ts); without them it reads house numbers and the words after them.
+   */
+  places?: { streets?: string; landmarks?: string };
   /** District names residents still write that now mean another (folded: "quan 2" -> "thu duc"). */
   districtAliases: Record<string, string>;
   /** Departments and categories (keywords, duplicate radius), loaded on a first start (JSON). */

@@ -4,6 +4,7 @@ import { importAreasFile } from '../core/places/area-import.ts';
 import { fold } from '../core/engine/text.ts';
 import type { TopicExample } from '../core/engine/topic.ts';
 import { Gazetteer, type OldWard, type WardMapping } from '../core/places/gazetteer.ts';
+import { CityPlaceReader, type Landmark } from '../core/places/place-reader.ts';
 import type { AreaIndex } from '../core/places/area-index.ts';
 import { HCMC } from './hcmc.ts';
 import type { CityProfile } from './profile.ts';
@@ -74,5 +75,17 @@ export async function loadGazetteer(areas: AreaIndex, city: CityProfile = HCMC):
   const oldWards = city.formerUnits && mapping.length
     ? (JSON.parse(await readFile(city.formerUnits.wards, 'utf8')) as OldWard[])
     : [];
-  return new Gazetteer(units, oldWards, mapping, city.districtAliases);
+  const gazetteer = new Gazetteer(units, oldWards, mapping, city.districtAliases);
+  if (city.places) {
+    const streets = city.places.streets ? (JSON.parse(await readFile(city.places.streets, 'utf8')) as StreetsFile).districts.flatMap((d) => d.streets) : [];
+    // Landmarks outside the units loaded would route to a unit that is not there.
+    const landmarks = city.places.landmarks ? (JSON.parse(await readFile(city.places.landmarks, 'utf8')) as Landmark[]).filter((l) => known.has(l.unit_code)) : [];
+    gazetteer.places = new CityPlaceReader({ streets, landmarks, unitNames: gazetteer.names() });
+  }
+  return gazetteer;
+}
+
+/** seed/hcmc/streets.json: street names per former district (see STREETS-PROVENANCE.md). */
+interface StreetsFile {
+  districts: { district: string; streets: string[] }[];
 }

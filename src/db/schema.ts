@@ -151,6 +151,8 @@ export interface ReportTable {
   relation: Generated<string>;
   score: Generated<number>;
   reasons: Json<Reason[]>;
+  /** Place keys read from its words when it arrived (core/places/place-reader.ts); null before 0011. */
+  place_keys: Json<string[]> | null;
   received_at: Timestamp;
   created_at: DefaultTimestamp;
 }

@@ -88,11 +88,11 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       // A flood, and the same street flooded again by the next day's rain.
       L({ id: 'f1', received_at: at(3, 16), category: 'ngap_nuoc', citizen: { phone: '0901000004' }, text: 'Ngập sâu sau mưa', lat: 10.7765, lng: 106.7005 }),
       L({ id: 'f2', received_at: at(4, 15), category: 'ngap_nuoc', citizen: { phone: '0901000005' }, text: 'Mưa xong lại ngập', lat: 10.7766, lng: 106.7006 }),
-      // Rubbish named in words only: the same house two days later joins; the same street and alike words do not.
+      // Rubbish named in words only: the same house two days later joins; the same street (no house) four days later does not.
       L({ id: 'r1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000006' }, text: 'Rác đổ bừa bãi trước nhà 45 Nguyễn Trãi, phường Bến Thành, bốc mùi hôi' }),
       L({ id: 'r2', received_at: at(8, 10), category: 'rac_thai', citizen: { phone: '0901000007' }, text: 'Trước số 45 Nguyễn Trãi phường Bến Thành rác vẫn chưa dọn' }),
       L({ id: 's1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000008' }, text: 'Bãi rác tự phát trên đường Lê Thánh Tôn, phường Bến Thành' }),
-      L({ id: 's2', received_at: at(8, 11), category: 'rac_thai', citizen: { phone: '0901000009' }, text: 'Đường Lê Thánh Tôn phường Bến Thành vẫn còn bãi rác tự phát' }),
+      L({ id: 's2', received_at: at(10, 11), category: 'rac_thai', citizen: { phone: '0901000009' }, text: 'Đường Lê Thánh Tôn phường Bến Thành vẫn còn bãi rác tự phát' }),
     ]);
     expect(summary.errors).toBe(0);
     expect(byId.get('l2')).toMatchObject({ ticket: byId.get('l1')!.ticket, relation: 'duplicate' });
@@ -103,6 +103,25 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('r2')).toMatchObject({ ticket: byId.get('r1')!.ticket, relation: 'duplicate' });
     expect(byId.get('s1')!.ticket).not.toBe(byId.get('r1')!.ticket);
     expect(byId.get('s2')).toMatchObject({ relation: 'new' });
+  });
+
+  it('compares places by their strongest shared evidence: a near house number joins, far ones on the same street stay apart, and words naming no unit for sure join by house and take the ticket\'s unit', async () => {
+    const at = (hour: number, minute = 0) => `2026-11-20T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00+07:00`;
+    const { byId, summary } = await replay([
+      L({ id: 'a1', received_at: at(8), channel: 'phone', category: 'lan_chiem', citizen: { phone: '0902000001' }, text: 'Quán nhậu lấn chiếm vỉa hè trước số 120 Nguyễn Thị Minh Khai, phường Bàn Cờ' }),
+      // Other words, no diacritics, initials for the street, a house four numbers on.
+      L({ id: 'a2', received_at: at(9), channel: 'sms', category: 'lan_chiem', citizen: { phone: '0902000002' }, text: 'ban ghe bay het le duong o 124 NTMK p Ban Co, xe khong di duoc' }),
+      // The same street 800 numbers away, in nearly the same words: another place.
+      L({ id: 'a3', received_at: at(10), channel: 'phone', category: 'lan_chiem', citizen: { phone: '0902000003' }, text: 'Quán nhậu lấn chiếm vỉa hè trước số 920 Nguyễn Thị Minh Khai, phường Bàn Cờ' }),
+      // An old district alone (several units) and the same house as a1: joins, and is in a1's unit.
+      L({ id: 'a4', received_at: at(11), channel: 'email', category: 'lan_chiem', citizen: { email: 'b@example.vn' }, text: 'Vỉa hè trước 120 Nguyễn Thị Minh Khai quận 3 bị chiếm hết' }),
+    ]);
+    expect(summary.errors).toBe(0);
+    expect(byId.get('a2')).toMatchObject({ ticket: byId.get('a1')!.ticket, relation: 'duplicate' });
+    expect(byId.get('a2')!.reasons.find((r: { code: string }) => r.code === 'duplicate').message).toContain('near house number on the same street');
+    expect(byId.get('a3')!.ticket).not.toBe(byId.get('a1')!.ticket);
+    expect(byId.get('a4')).toMatchObject({ ticket: byId.get('a1')!.ticket, relation: 'duplicate', area_code: byId.get('a1')!.area_code });
+    expect(byId.get('a4')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_from_ticket']));
   });
 
   it('reads units that have only a code (no name property) when --area-name-prop is not given', async () => {

@@ -32,14 +32,14 @@ export const GROUPING = {
   closedGraceDays: 3,
   /** Reports without a point: same unit, same topic and this much text/address similarity... */
   textMatchMin: 0.35,
-  /** ...or this much when they name the same street. */
-  streetTextMin: 0.15,
   /**
    * Words alone (a street and alike texts, no shared point or house) are weak evidence of one
    * place: they join a ticket only this many hours after its latest report, however long the
    * category's window (a long street holds many incidents of one kind over a week).
    */
   wordsOnlyHours: 24,
+  /** The same street in the same unit (no house, alley or landmark shared) reaches this far back, within the category's window. */
+  streetHours: 72,
   /** A place with this many tickets closed in the lookback becomes a hotspot. */
   hotspotMin: 2,
   hotspotLookbackDays: 60,
@@ -62,6 +62,8 @@ export interface GroupInput {
   /** How sure the classifier was (1 when the reporter chose). */
   categoryConfidence?: number;
   areaCode: string | null;
+  /** The units the words may mean when they name none for sure (an old ward split, a district). */
+  areaCandidates?: readonly string[];
   lat?: number | undefined;
   lng?: number | undefined;
   text: string;
@@ -78,6 +80,10 @@ export interface GroupDecision {
 
 const hours = (d: Date, h: number) => new Date(d.getTime() - h * 3_600_000);
 const windowOf = (g: GroupInput) => g.windowH ?? DEFAULT_WINDOW_H;
+/** The units a report may be in: its own, or the candidates its words left. */
+const unitsOf = (g: GroupInput): string[] => (g.areaCode ? [g.areaCode] : [...(g.areaCandidates ?? [])]);
+/** Keys that place a report wherever its unit is: a house on a street, an alley, a landmark. */
+const strongKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => !k.startsWith('street|')).slice(0, 16);
 const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
 /** Whether an open ticket is still within a report's incident window (its latest report, and its first). */
 const inWindow = (g: GroupInput, t: { received_at: Date; last_report_at: Date }) => {
@@ -87,8 +93,11 @@ const inWindow = (g: GroupInput, t: { received_at: Date; last_report_at: Date })
 const place = (address: string | null | undefined, text: string) => normaliseAddress(`${address ?? ''} ${text}`);
 /** How a report's words join its ticket's place text (the same for stored and batch reports). */
 const wordsOf = (address: string | null | undefined, text: string) => ` ${address ?? ''} ${text}`;
-/** The place keys of a report. */
+/** The place keys of a report read without the city's street list (another city's, or a test's). */
 export const reportKeys = (address: string | null | undefined, text: string) => placeKeys(`${address ?? ''} ${text}`);
+/** A stored report's place keys: as read when it arrived, or from its words for one from before 0011. */
+export const storedKeys = (r: { address: string | null; text: string; place_keys?: string[] | null }): string[] =>
+  Array.isArray(r.place_keys) ? r.place_keys : [...reportKeys(r.address, r.text)];
 
 /**
  * A candidate's words are read from its first reports only: enough to compare texts, and
@@ -134,8 +143,61 @@ export interface CandidateTicket {
 export interface CitizenReport {
   ticket: CandidateTicket;
   received_at: Date;
-  text: string;
-  address: string | null;
+  /** Its place keys (`storedKeys`). */
+  keys: readonly string[];
+}
+
+/** How strongly two places are one, by their strongest shared evidence (keys: core/places/place-reader.ts). */
+export const EVIDENCE = { house: 0.9, landmark: 0.85, alley: 0.8, nearHouse: 0.8, street: 0.55 } as const;
+
+interface KeyPlace {
+  houses: Set<string>;
+  /** Plain house numbers per street ("45" of "45|le loi"; not "42/7"). */
+  numbers: Map<string, number[]>;
+  streets: Set<string>;
+  alleys: Set<string>;
+  landmarks: Set<string>;
+}
+
+function placeOfKeys(keys: Iterable<string>): KeyPlace {
+  const p: KeyPlace = { houses: new Set(), numbers: new Map(), streets: new Set(), alleys: new Set(), landmarks: new Set() };
+  for (const k of keys) {
+    const bar = k.indexOf('|');
+    const head = k.slice(0, bar);
+    const rest = k.slice(bar + 1);
+    if (head === 'street') p.streets.add(rest);
+    else if (head === 'lm') p.landmarks.add(rest);
+    else if (head === 'alley') p.alleys.add(rest);
+    else {
+      p.houses.add(k);
+      const n = /^(\d+)[a-z]?$/.exec(head);
+      if (n) p.numbers.set(rest, [...(p.numbers.get(rest) ?? []), Number(n[1])]);
+    }
+  }
+  return p;
+}
+
+/**
+ * The strongest evidence two places share: the same house, landmark or alley, a house number
+ * near the other's on the same street (within a quarter of the radius in numbers: a number is
+ * about two metres of one side of a street), or the same street. Negative when both name house
+ * numbers on their common street and none is near: the same long street, another place.
+ */
+function comparePlaces(a: KeyPlace, b: KeyPlace, radiusM: number): { strength: number; why: string } {
+  for (const h of a.houses) if (b.houses.has(h)) return { strength: EVIDENCE.house, why: 'same house number and street' };
+  for (const l of a.landmarks) if (b.landmarks.has(l)) return { strength: EVIDENCE.landmark, why: `same landmark (${l})` };
+  for (const al of a.alleys) if (b.alleys.has(al)) return { strength: EVIDENCE.alley, why: 'same alley of the same street' };
+  const tolerance = Math.max(6, Math.round(radiusM / 4));
+  let far = false;
+  for (const [street, ns] of a.numbers) {
+    const other = b.numbers.get(street);
+    if (!other) continue;
+    if (ns.some((x) => other.some((y) => Math.abs(x - y) <= tolerance))) return { strength: EVIDENCE.nearHouse, why: 'a near house number on the same street' };
+    far = true;
+  }
+  if (far) return { strength: -1, why: 'house numbers far apart on the same street' };
+  for (const st of a.streets) if (b.streets.has(st)) return { strength: EVIDENCE.street, why: 'same street' };
+  return { strength: 0, why: '' };
 }
 
 /**
@@ -148,14 +210,14 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   const hasPoint = g.lat !== undefined && g.lng !== undefined;
 
   const hereKeys = g.keys ?? reportKeys(g.address, g.text);
-  for (const { ticket: t, received_at, text, address } of mine) {
+  for (const { ticket: t, received_at, keys: theirKeys } of mine) {
     if (g.areaCode && t.area_code && t.area_code !== g.areaCode) continue;
     if (hasPoint && t.lat !== null && t.lng !== null && distanceMetres(g.lat!, g.lng!, t.lat, t.lng) > GROUPING.sameCitizenMaxMetres) continue;
     if (t.category_code !== g.category) {
       // The same person about the same house within hours, where the topic model was unsure
       // or said "other": one complaint worded two ways, not two problems.
       const vague = g.category === 'khac' || t.category_code === 'khac' || t.category_code === null || (g.categoryConfidence ?? 1) < GROUPING.vagueTopicMax;
-      const theirs = reportKeys(address, text);
+      const theirs = new Set(theirKeys);
       const sameHouse = [...hereKeys].some((k) => !k.startsWith('street|') && theirs.has(k));
       if (!vague || !sameHouse || g.receivedAt.getTime() - received_at.getTime() > GROUPING.vagueSameCitizenHours * 3_600_000) continue;
     }
@@ -168,11 +230,11 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   if (nearby.length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this topic nearby' }] };
   const radius = g.radiusM ?? DEFAULT_RADIUS_M;
   const here = place(g.address, g.text);
+  const herePlace = placeOfKeys(hereKeys);
+  const units = unitsOf(g);
   let best: { id: number; code: string; score: number; why: string } | null = null;
   for (const c of nearby) {
-    const keys = c.keys;
-    const sameHouse = [...hereKeys].some((k) => !k.startsWith('street|') && keys.has(k));
-    const sameStreet = [...hereKeys].some((k) => k.startsWith('street|') && keys.has(k));
+    const shared = comparePlaces(herePlace, placeOfKeys(c.keys), radius);
     let score = 0;
     let why = '';
     if (hasPoint && c.lat !== null && c.lng !== null) {
@@ -180,24 +242,31 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
       if (d <= radius) {
         score = 0.6 + 0.4 * (1 - d / radius);
         why = `${Math.round(d)} m from ticket ${c.code} (radius ${radius} m)`;
-      } else if (sameHouse && d <= 3 * radius) {
+      } else if (shared.strength >= EVIDENCE.house && d <= 3 * radius) {
         score = 0.6;
-        why = `same house number and street as ticket ${c.code}, ${Math.round(d)} m apart`;
+        why = `${shared.why} as ticket ${c.code}, ${Math.round(d)} m apart`;
       }
-    } else if (g.areaCode && c.area_code === g.areaCode) {
-      const sim = similarity(here, placeOf(c.words));
-      const recent = g.receivedAt.getTime() - c.last_report_at.getTime() <= GROUPING.wordsOnlyHours * 3_600_000;
-      if (sameHouse) {
-        score = 0.9;
-        why = `same unit, same house number and street as ticket ${c.code}`;
-      } else if (!recent) {
-        // Words alone do not reach this far back (wordsOnlyHours).
-      } else if (sameStreet && sim >= GROUPING.streetTextMin) {
-        score = 0.5 + sim / 2;
-        why = `same unit and street, text ${Math.round(sim * 100)}% alike ticket ${c.code}`;
-      } else if (sim >= GROUPING.textMatchMin) {
-        score = sim;
-        why = `same unit, text/address ${Math.round(sim * 100)}% alike ticket ${c.code}`;
+    } else if (shared.strength < 0) {
+      // Both name house numbers on one street, far apart: two places.
+    } else if (!g.areaCode || !c.area_code || c.area_code === g.areaCode) {
+      const since = g.receivedAt.getTime() - c.last_report_at.getTime();
+      const sameUnit = c.area_code !== null && units.includes(c.area_code);
+      const sim = () => similarity(here, placeOf(c.words));
+      if (shared.strength >= EVIDENCE.alley) {
+        score = shared.strength;
+        why = `${shared.why} as ticket ${c.code}`;
+      } else if (shared.strength === EVIDENCE.street && sameUnit && since <= Math.min(windowOf(g), GROUPING.streetHours) * 3_600_000) {
+        // The same street in the same unit, on the same topic, in the same hours: place, topic and
+        // time decide; how alike the texts are only ranks the candidates.
+        const t = sim();
+        score = EVIDENCE.street + 0.2 * t;
+        why = `${shared.why} as ticket ${c.code}, same unit, text ${Math.round(t * 100)}% alike`;
+      } else if (sameUnit && since <= GROUPING.wordsOnlyHours * 3_600_000) {
+        const t = sim();
+        if (t >= GROUPING.textMatchMin) {
+          score = t;
+          why = `same unit, text/address ${Math.round(t * 100)}% alike ticket ${c.code}`;
+        }
       }
     }
     if (score > 0 && (!best || score > best.score)) best = { id: c.id, code: c.code, score, why };
@@ -250,7 +319,7 @@ function reach(g: GroupInput): { lat_min: number; lat_max: number; lng_min: numb
  */
 export class GroupBatch {
   /** Per input: the citizen's stored reports in its window, newest first. */
-  readonly #mine = new Map<number, { ticketId: number; received_at: Date; text: string; address: string | null }[]>();
+  readonly #mine = new Map<number, { ticketId: number; received_at: Date; keys: readonly string[] }[]>();
   /** Per input: ids of the stored open tickets near it on its topic. */
   readonly #nearby = new Map<number, number[]>();
   /** Tickets as stored (words included for the nearby ones)... */
@@ -258,7 +327,7 @@ export class GroupBatch {
   /** ...and as this batch has changed or opened them. */
   readonly #touched = new Map<number, CandidateTicket>();
   /** The batch's reports so far, for the citizen lookup of later ones. */
-  readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; text: string; address: string | null }[] = [];
+  readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; keys: readonly string[] }[] = [];
   #placeholder = 0;
   readonly #place = rememberedPlace();
 
@@ -272,18 +341,23 @@ export class GroupBatch {
       i, citizen: g.citizenId, since: iso(hours(g.receivedAt, GROUPING.sameCitizenHours)), until: iso(g.receivedAt),
       grace: iso(hours(g.receivedAt, GROUPING.closedGraceDays * 24)),
     }] : []));
-    const nearQ = inputs.flatMap((g, i) => (g.category && (g.areaCode || (g.lat !== undefined && g.lng !== undefined)) ? [{
-      i, category: g.category, area: g.areaCode, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
+    const nearQ = inputs.flatMap((g, i) => {
+      const areas = unitsOf(g);
+      const strong = strongKeys(g);
+      if (!g.category || (areas.length === 0 && strong.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
+      return [{
+      i, category: g.category, areas, strong, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
       since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
       ...reach(g),
-    }] : []));
+      }];
+    });
     if (mineQ.length > 0) {
-      const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null }>`
+      const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null; r_place_keys: string[] | null }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(mineQ)} as jsonb))
           as q(i int, citizen int, since timestamptz, until timestamptz, grace timestamptz))
         select q.i, x.* from q cross join lateral (
           select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
-            t.closed_at, t.resolved_at, r.received_at as r_received_at, r.text, r.address
+            t.closed_at, t.resolved_at, r.received_at as r_received_at, r.text, r.address, r.place_keys as r_place_keys
           from reports r join tickets t on t.id = r.ticket_id
           where r.citizen_id = q.citizen and r.received_at >= q.since and r.received_at <= q.until
             and t.merged_into is null
@@ -293,7 +367,7 @@ export class GroupBatch {
       for (const r of rows.rows) {
         if (!b.#stored.has(r.id)) b.#stored.set(r.id, toCandidate(r));
         const list = b.#mine.get(r.i) ?? [];
-        list.push({ ticketId: r.id, received_at: new Date(r.r_received_at), text: r.text, address: r.address });
+        list.push({ ticketId: r.id, received_at: new Date(r.r_received_at), keys: storedKeys({ address: r.address, text: r.text, place_keys: r.r_place_keys }) });
         b.#mine.set(r.i, list);
       }
     }
@@ -302,14 +376,17 @@ export class GroupBatch {
         and t.last_report_at >= q.since and t.received_at >= q.first and t.received_at <= q.until`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
-          as q(i int, category text, area text, cells bigint[], since timestamptz, first timestamptz, until timestamptz,
+          as q(i int, category text, areas text[], strong text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
             lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision)),
         hit as (
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
             and t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max limit 200) c
           union
-          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code = q.area
-            and (q.lat_min is null or t.lat is null or (t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max)) limit 200) c),
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code = any(q.areas)
+            and (q.lat_min is null or t.lat is null or (t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max)) limit 200) c
+          union
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and cardinality(q.strong) > 0
+            and t.place_keys ?| q.strong limit 50) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
         select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
           t.closed_at, t.resolved_at, t.place_keys, ids.inputs
@@ -333,16 +410,16 @@ export class GroupBatch {
         }
       }
       if (wanted.size > 0) {
-        const words = await sql<{ ticket_id: number; words: [string | null, string][] }>`
+        const words = await sql<{ ticket_id: number; words: [string | null, string, string[] | null][] }>`
           select t.id as ticket_id, w.words from unnest(${sql.val([...wanted])}::int[]) as t(id) cross join lateral (
-            select jsonb_agg(jsonb_build_array(r.address, r.text) order by r.id) as words
-            from (select address, text, id from reports where ticket_id = t.id order by id limit ${WORDS_REPORTS_MAX}) r) w
+            select jsonb_agg(jsonb_build_array(r.address, r.text, r.place_keys) order by r.id) as words
+            from (select address, text, place_keys, id from reports where ticket_id = t.id order by id limit ${WORDS_REPORTS_MAX}) r) w
           where w.words is not null`.execute(db);
         for (const w of words.rows) {
           const c = b.#stored.get(w.ticket_id)!;
           c.words = w.words.map(([address, text]) => wordsOf(address, text)).join('');
           c.wordReports = w.words.length;
-          if (derive.has(c.id)) c.keys = new Set(w.words.reduce<string[]>((keys, [address, text]) => mergeKeys(keys, reportKeys(address, text)), []));
+          if (derive.has(c.id)) c.keys = new Set(w.words.reduce<string[]>((keys, [address, text, stored]) => mergeKeys(keys, storedKeys({ address, text, place_keys: stored })), []));
         }
       }
     }
@@ -368,7 +445,7 @@ export class GroupBatch {
       const takes = (t: CandidateTicket) => isOpen(t.status) || (t.closed_at?.getTime() ?? -Infinity) >= grace || (t.resolved_at?.getTime() ?? -Infinity) >= grace;
       const earlier = this.#reports.filter((r) => r.citizenId === g.citizenId && r.received_at.getTime() >= from && r.received_at.getTime() <= at);
       mine = [...(this.#mine.get(i) ?? []), ...earlier]
-        .map((r) => ({ ticket: this.#ticket(r.ticketId), received_at: r.received_at, text: r.text, address: r.address }))
+        .map((r) => ({ ticket: this.#ticket(r.ticketId), received_at: r.received_at, keys: r.keys }))
         .filter((r) => takes(r.ticket))
         .sort((a, b) => b.received_at.getTime() - a.received_at.getTime())
         .slice(0, 20);
@@ -376,11 +453,18 @@ export class GroupBatch {
     const cells = g.lat !== undefined && g.lng !== undefined ? new Set(cellsAround(g.lat, g.lng)) : null;
     const nearby = new Map<number, CandidateTicket>();
     for (const id of this.#nearby.get(i) ?? []) nearby.set(id, this.#ticket(id));
+    const units = unitsOf(g);
+    const strong = strongKeys(g);
     for (const t of this.#touched.values()) {
       if (t.category_code !== g.category || !isOpen(t.status) || !inWindow(g, t)) continue;
-      if ((cells && t.cell !== null && cells.has(t.cell)) || (g.areaCode && t.area_code === g.areaCode)) nearby.set(t.id, t);
+      if ((cells && t.cell !== null && cells.has(t.cell)) || (t.area_code !== null && units.includes(t.area_code)) || strong.some((k) => t.keys.has(k))) nearby.set(t.id, t);
     }
     return decideGroup(g, mine, [...nearby.values()], this.#place);
+  }
+
+  /** The unit of a ticket as this batch sees it. */
+  areaOf(id: number): string | null {
+    return this.#ticket(id).area_code;
   }
 
   /** The place keys of a ticket as this batch leaves it (to store on it). */
@@ -415,7 +499,7 @@ export class GroupBatch {
     }
     t.keys = new Set(mergeKeys(t.keys, g.keys ?? reportKeys(g.address, g.text)));
     this.#touched.set(t.id, t);
-    this.#reports.push({ citizenId: g.citizenId, ticketId: t.id, received_at: g.receivedAt, text: g.text, address: g.address ?? null });
+    this.#reports.push({ citizenId: g.citizenId, ticketId: t.id, received_at: g.receivedAt, keys: [...(g.keys ?? reportKeys(g.address, g.text))] });
     return t.id;
   }
 }

@@ -7,9 +7,10 @@ import type { CategoryInfo } from './catalog.ts';
 import { classify } from './classify.ts';
 import { newCode } from '../tickets/codes.ts';
 import { yieldTurn } from '../next-turn.ts';
-import type { Gazetteer } from '../places/gazetteer.ts';
+import type { AddressMatch, Gazetteer } from '../places/gazetteer.ts';
+import type { Landmark } from '../places/place-reader.ts';
 import type { TopicModel } from './topic.ts';
-import { GroupBatch, reportKeys, type GroupInput, type Relation } from './grouping.ts';
+import { GroupBatch, type GroupInput, type Relation } from './grouping.ts';
 import { cellOf } from '../places/geo.ts';
 import { identitiesOf, type Identity } from '../citizens/identity.ts';
 import { mergeCitizens } from '../citizens/merge.ts';
@@ -38,6 +39,8 @@ export interface PipelineState {
   group: { ticketId: number | null; relation: Relation; score: number; newTicketCode: string | null };
   /** The place keys of the report (its address and text). */
   placeKeys: string[];
+  /** The city's landmarks it names (a unit when no ward is named). */
+  landmarks: Landmark[];
   /** The place keys of its ticket once this report is on it (what the ticket stores). */
   ticketKeys: string[];
   reasons: Reason[];
@@ -166,10 +169,12 @@ const identify: PipelineStep = {
 };
 
 /** normalise: NFC text plus its accent-folded form. */
-const normalise = perReport('normalise', (s) => {
+const normalise = perReport('normalise', (s, { gazetteer }) => {
   s.text = nfc(s.input.text);
   s.textFolded = fold(s.text);
-  s.placeKeys = [...reportKeys(s.input.address, s.text)];
+  const place = gazetteer.places.read(`${s.input.address ?? ''} ${s.text}`);
+  s.placeKeys = [...place.keys];
+  s.landmarks = place.landmarks;
 });
 
 const classifyStep = perReport('classify', (s, { topics }) => {
@@ -190,10 +195,22 @@ const locate = perReport('locate', (s, { areas, gazetteer }) => {
     }
     s.reasons.push({ step: 'locate', code: 'area_outside', message: 'point lies outside every unit' });
   }
+  // A landmark of the city's list places a report whose words name no ward, several, or a
+  // ward only by a bare name (the landmark is the more precise).
+  const landmark = s.landmarks[0];
+  const byLandmark = (m: AddressMatch | null) => {
+    if (!landmark || !areas.get(landmark.unit_code)) return false;
+    if (m && m.code && m.source !== 'bare_name') return false;
+    if (m && !m.code && m.candidates.length > 0 && !m.candidates.includes(landmark.unit_code)) return false;
+    s.area = { code: landmark.unit_code, source: 'text', candidates: [landmark.unit_code] };
+    s.reasons.push({ step: 'locate', code: 'area_landmark', message: `text: names ${landmark.name} -> ${areas.get(landmark.unit_code)!.name}`, score: 0.8 });
+    return true;
+  };
   for (const [source, text] of [['address', s.input.address], ['text', s.text]] as const) {
     if (!text) continue;
     const m = gazetteer.match(text);
     if (m.source === 'none') continue;
+    if (byLandmark(m)) return;
     const names = m.candidates.map((c) => areas.get(c)?.name ?? c);
     if (m.code) {
       s.area = { code: m.code, source, candidates: m.candidates };
@@ -205,6 +222,7 @@ const locate = perReport('locate', (s, { areas, gazetteer }) => {
     }
     return;
   }
+  if (byLandmark(null)) return;
   s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
 });
 
@@ -220,7 +238,7 @@ const route = perReport('route', (s, { categories }) => {
 
 const groupInput = (s: PipelineState): GroupInput => ({
   citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence,
-  areaCode: s.area.code, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
+  areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
   radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH,
 });
 
@@ -241,6 +259,12 @@ const group: PipelineStep = {
       s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode };
       s.ticketKeys = grouping.keysOf(s.group.ticketId!);
       s.reasons.push(...d.reasons);
+      // Words that named no unit for sure, on a ticket that has one: the report is where its incident is.
+      const unit = d.relation === 'duplicate' && s.area.code === null ? grouping.areaOf(s.group.ticketId!) : null;
+      if (unit && (s.area.candidates.length === 0 || s.area.candidates.includes(unit))) {
+        s.area = { code: unit, source: s.area.source, candidates: [unit] };
+        s.reasons.push({ step: 'group', code: 'area_from_ticket', message: `unit of the incident's ticket: ${unit}`, score: d.score });
+      }
     });
   },
 };
@@ -260,7 +284,7 @@ export async function decide(reports: { input: InboundReport; receivedAt: Date }
     departmentCode: null,
     radiusM: undefined, windowH: undefined, spanH: undefined,
     group: { ticketId: null, relation: 'new', score: 0, newTicketCode: null },
-    placeKeys: [], ticketKeys: [],
+    placeKeys: [], landmarks: [], ticketKeys: [],
     reasons: [],
   }));
   for (const step of steps) await step.run(batch, deps);

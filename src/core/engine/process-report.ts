@@ -69,7 +69,7 @@ const REPORT_COLUMNS: RecordColumns = {
   code: 'text', inbound_id: 'integer', channel: 'text', endpoint: 'text', citizen_id: 'integer', ticket_id: 'integer', text: 'text',
   text_folded: 'text', category_code: 'text', category_source: 'text', category_confidence: 'double precision',
   area_code: 'text', area_source: 'text', lat: 'double precision', lng: 'double precision', address: 'text',
-  attachments: 'jsonb', relation: 'text', score: 'double precision', reasons: 'jsonb', received_at: 'timestamptz',
+  attachments: 'jsonb', relation: 'text', score: 'double precision', reasons: 'jsonb', place_keys: 'jsonb', received_at: 'timestamptz',
 };
 
 /** A ticket this batch opens: the report that opened it and what the batch's reports bring to it. */
@@ -266,6 +266,7 @@ async function insertReports(tx: DbOrTx, todo: Selectable<InboundMessageTable>[]
       relation: s.group.relation,
       score: s.group.score,
       reasons: s.reasons,
+      place_keys: s.placeKeys,
       received_at: s.receivedAt,
     };
   }), ['id', 'inbound_id']);

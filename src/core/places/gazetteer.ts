@@ -1,4 +1,5 @@
 import { fold } from '../engine/text.ts';
+import { HEURISTIC_READER, type PlaceReader } from './place-reader.ts';
 
 /** A unit in force (post-July-2025 in HCMC). */
 export interface GazetteerUnit {
@@ -89,6 +90,8 @@ export class Gazetteer {
   readonly #oldByName = new Map<string, OldWard[]>();
   /** Every ward name a mention may carry, longest first (built once). */
   readonly #wardNames: string[];
+  /** How a place is read from words (the city's streets and landmarks, when the profile has them). */
+  places: PlaceReader = HEURISTIC_READER;
 
   /**
    * `districtAliases`: district names residents still write that now mean another (folded, e.g.
@@ -113,6 +116,11 @@ export class Gazetteer {
     this.#districtKeys = [...new Set([...this.#oldByDistrict.keys(), ...this.#wholeDistrict.keys()])].sort((a, b) => b.length - a.length);
     this.#oldWardKeys = [...this.#oldByName.keys()].filter((k) => !/^\d+$/.test(k)).sort((a, b) => b.length - a.length);
     this.#wardNames = [...new Set([...this.#units.map((u) => u.key), ...this.#oldWardKeys])].sort((a, b) => b.length - a.length);
+  }
+
+  /** The folded names of units, former wards and districts (a street of one of these names needs a cue). */
+  names(): string[] {
+    return [...this.#wardNames, ...this.#districtKeys];
   }
 
   /** Finds the unit an address (or free text) names. */

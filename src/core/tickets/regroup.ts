@@ -7,7 +7,7 @@ import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
 import { cellOf } from '../places/geo.ts';
 import { clip, mergeKeys } from '../engine/text.ts';
-import { reportKeys, WORDS_REPORTS_MAX } from '../engine/grouping.ts';
+import { storedKeys, WORDS_REPORTS_MAX } from '../engine/grouping.ts';
 import { isOpen } from './statuses.ts';
 import { assertCan } from '../staff/authorize.ts';
 import { actorName, type Actor } from '../staff/policy.ts';
@@ -17,8 +17,8 @@ import { staffText } from '../staff/staff-text.ts';
 
 /** A ticket's place keys again from its reports (the first ones, up to the cap), after one left it. */
 async function restorePlaceKeys(tx: DbOrTx, ticketId: number): Promise<void> {
-  const reports = await tx.selectFrom('reports').select(['address', 'text']).where('ticket_id', '=', ticketId).orderBy('id').limit(WORDS_REPORTS_MAX * 4).execute();
-  const keys = reports.reduce<string[]>((all, r) => mergeKeys(all, reportKeys(r.address, r.text)), []);
+  const reports = await tx.selectFrom('reports').select(['address', 'text', 'place_keys']).where('ticket_id', '=', ticketId).orderBy('id').limit(WORDS_REPORTS_MAX * 4).execute();
+  const keys = reports.reduce<string[]>((all, r) => mergeKeys(all, storedKeys(r)), []);
   await tx.updateTable('tickets').set({ place_keys: jsonParam(keys) }).where('id', '=', ticketId).execute();
 }
 
@@ -41,7 +41,7 @@ export async function moveReportToNewTicket(db: Db, reportId: number, by: Actor,
       department_code: old.department_code, title: clip(report.text, 140), lat: report.lat, lng: report.lng, address: report.address,
       needs_triage: true, received_at: report.received_at, last_report_at: report.received_at,
       cell: report.lat !== null && report.lng !== null ? cellOf(report.lat, report.lng) : null,
-      triage_due_at: old.triage_due_at, due_at: old.due_at, place_keys: jsonParam([...reportKeys(report.address, report.text)]),
+      triage_due_at: old.triage_due_at, due_at: old.due_at, place_keys: jsonParam(storedKeys(report)),
     }).returning('id').executeTakeFirstOrThrow();
     const reasons = [...(report.reasons as Reason[]), { step: 'agent', code: 'moved_to_new_ticket', message: `${actor}: ${reason}` }];
     await tx.updateTable('reports').set({ ticket_id: ticket.id, relation: 'new', score: 0, reasons: jsonParam(reasons) }).where('id', '=', reportId).execute();

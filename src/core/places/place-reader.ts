@@ -1,0 +1,268 @@
+// Reading a place from words: the streets a text names (against the city's street list, with
+// and without diacritics, abbreviated "Đ." or by initials), house numbers and ranges paired with
+// their street, alleys, and landmarks (the city's list, or a kind word before a proper name).
+// The result is a set of place keys, the vocabulary grouping compares:
+//   street|nguyen thi minh khai        a street
+//   45|nguyen trai                     a house number on a street ("45A", "312/46")
+//   alley|42|le van sy                 the alley off a street a house or "hẻm" is in
+//   lm|cho ben thanh                   a landmark
+// Pure, built once from data files; bounded work per text (PLACE_KEYS_MAX keys, a trie walk of
+// at most a name's length per word).
+
+import { placeKeys, PLACE_KEYS_MAX } from '../engine/text.ts';
+
+/** A landmark of the city's list (seed/hcmc/landmarks.json). */
+export interface Landmark {
+  name: string;
+  aliases?: string[];
+  kind: string;
+  lat: number;
+  lng: number;
+  unit_code: string;
+}
+
+/** What a text says about its place. */
+export interface PlaceReading {
+  keys: Set<string>;
+  /** The city's landmarks it names, first named first. */
+  landmarks: Landmark[];
+}
+
+/** Reads place keys from free text; the city profile's data makes it better, none still works. */
+export interface PlaceReader {
+  read(text: string): PlaceReading;
+}
+
+/** A reader without a street list (another city): house numbers and the words after them. */
+export const HEURISTIC_READER: PlaceReader = { read: (text) => ({ keys: placeKeys(text), landmarks: [] }) };
+
+/** The longest street name, in words: a trie walk stops there. */
+const NAME_WORDS_MAX = 9;
+/** A house number pairs with a street at most this many words away. */
+const PAIR_DISTANCE_MAX = 6;
+
+const STREET_CUES = new Set(['duong', 'pho', 'd', 'dg', 'lo']);
+const ALLEY_WORDS = new Set(['hem', 'hxh', 'ngo', 'kiet', 'ngach']);
+/** Words before a name that make it a unit, a neighbourhood or a landmark, not a street. */
+const NOT_STREET_BEFORE = new Set(['phuong', 'quan', 'xa', 'huyen', 'p', 'q', 'f', 'tp', 'tx', 'thi', 'tran', 'khu', 'kp', 'ap', 'to', 'cho', 'cau', 'kenh', 'rach', 'truong', 'vien', 'chung', 'cu', 'tho', 'chua', 'xe', 'ga', 'bay', 'bien', 'cong', 'dinh', 'mieu', 'ben', 'nga', 'xoay', 'thon', 'lang', 'song', 'ho']);
+/** Everyday abbreviations that are no street's initials ("bql": the management board). */
+const NOT_INITIALS = new Set(['bql', 'kdc', 'hcm', 'tphcm', 'sdt', 'csgt', 'ctv', 'tnhh', 'cty', 'hxh', 'cmnd', 'cccd', 'bhxh', 'ttyt', 'thcs', 'thpt', 'gtvt', 'tnmt', 'kcn', 'ccn', 'vsmt', 'pccc', 'ktx', 'qldt', 'bch', 'bqt', 'dkkd', 'ttxvn', 'nvq', 'ptth', 'hdnd', 'mttq', 'xlvp', 'vphc', 'ttxd', 'ttgt', 'bqlda', 'dtm', 'htx', 'tdp', 'ttd', 'ntd', 'ktv', 'vtv', 'htv', 'sbd', 'stk', 'pvc']);
+/** Family names: a two-word street that starts with one is named after a person ("Lê Lợi"). */
+const FAMILY_NAMES = new Set(['nguyen', 'tran', 'le', 'pham', 'hoang', 'huynh', 'phan', 'vu', 'vo', 'dang', 'bui', 'do', 'ho', 'ngo', 'duong', 'ly', 'ton', 'trinh', 'truong', 'dinh', 'lam', 'mai', 'cao', 'dao', 'ha', 'chu', 'luong', 'doan', 'ta', 'thai', 'quach', 'tang', 'la', 'kha', 'au', 'luu', 'trieu', 'han', 'tong', 'khuc', 'thich', 'nghiem', 'lu', 'an', 'hai', 'ba']);
+// Measures after a number ("20 m", "3 giờ"): not a house number.
+const MEASURES = new Set(['cm', 'm', 'met', 'km', 'gio', 'h', 'phut', 'p', 'nguoi', 'ngay', 'lan', 'tieng', 'thang', 'nam', 'xe', 'tang', 'cai', 'con', 'ho', 'kg', 'tan', 'tuan', 'm2', 'm3', 'khoi', 'cay', 'bao', 'lit']);
+/** Words before a number that make it a date, a time or a count, not a house. */
+const NOT_HOUSE_BEFORE = new Set(['ngay', 'luc', 'khoang', 'hon', 'tang', 'lau', 'tuyen', 'xe', 'sdt', 'dt', 'thoai', 'dai', 'thang', 'nam', 'phuong', 'quan', 'p', 'q', 'f', 'to', 'khu', 'kp', 'ap', 'lo', 'ql', 'tl', 'qua', 'tuoi']);
+const HOUSE = /^(\d{1,4}[a-f]?)((?:\/\d{1,4}[a-f]?){0,4})$/;
+const RANGE = /^(\d{1,4})[a-f]?-(\d{1,4})[a-f]?$/;
+const DATE = /^(\d{1,2})\/(\d{1,2})$/;
+const NUMERAL: Record<string, string> = { mot: '1', hai: '2', ba: '3', bon: '4', tu: '4', nam: '5', sau: '6', bay: '7', tam: '8', chin: '9', muoi: '10' };
+const VOWELS = /[aeiouy]/;
+
+/** Landmark kinds as residents write them (with diacritics: folded, "chợ" would be "cho", "for"). */
+const LANDMARK_KINDS = ['chợ', 'cầu', 'kênh', 'rạch', 'trường', 'bệnh viện', 'công viên', 'bến xe', 'chung cư', 'cư xá', 'nhà thờ', 'chùa', 'siêu thị', 'vòng xoay', 'ngã tư', 'ngã ba', 'ngã năm', 'ngã sáu', 'ngã bảy', 'ga', 'sân bay', 'bãi biển', 'khu dân cư', 'tòa nhà', 'trung tâm thương mại', 'đại học', 'bến phà', 'sân vận động', 'nhà văn hóa', 'đình', 'miếu', 'hồ'];
+/** Words before "cầu" that make it a request ("yêu cầu"), not a bridge. */
+const NOT_LANDMARK_BEFORE = new Set(['yêu', 'nhu', 'khẩn', 'đề']);
+
+const foldWord = (w: string) => w.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
+
+/**
+ * A text's words: as written (NFC) and folded, aligned; "/" and "-" kept inside numbers; `start`
+ * marks a word that opens a sentence (its capital is no proper name's).
+ */
+function words(text: string): { raw: string[]; folded: string[]; start: boolean[] } {
+  const raw: string[] = [];
+  const start: boolean[] = [];
+  let end = 0;
+  for (const m of text.normalize('NFC').replace(/(\d)\s*-\s*(\d)/g, '$1-$2').matchAll(/[\p{L}\p{N}/-]+/gu)) {
+    const w = /\d/.test(m[0]) ? m[0] : m[0].replace(/[/-]+/g, '');
+    const gap = m.input!.slice(end, m.index);
+    end = m.index! + m[0].length;
+    if (w.length === 0 || w.length > 40) continue;
+    raw.push(w);
+    start.push(raw.length === 1 || /[.!?\n]/.test(gap));
+  }
+  return { raw, folded: raw.map(foldWord), start };
+}
+
+interface Trie { next: Map<string, Trie>; name?: string; loose?: boolean }
+
+/** A street mention: where it starts, how many words it takes, its key. */
+interface Mention { at: number; len: number; name: string }
+
+export interface CityPlacesData {
+  /** Street names of the city (any case and diacritics). */
+  streets: string[];
+  landmarks: Landmark[];
+  /** Folded names of units, former wards and districts: a street of the same name needs a cue. */
+  unitNames: Iterable<string>;
+}
+
+/** The reader of a city with a street list and landmarks. */
+export class CityPlaceReader implements PlaceReader {
+  readonly #streets: Trie = { next: new Map() };
+  readonly #initials = new Map<string, string>();
+  readonly #landmarks: Trie = { next: new Map() };
+  readonly #landmarkByName = new Map<string, Landmark>();
+
+  constructor(data: CityPlacesData) {
+    const units = new Set(data.unitNames);
+    const initials = new Map<string, Set<string>>();
+    for (const s of data.streets) {
+      const w = words(s).folded;
+      if (w.length === 0 || w.length > NAME_WORDS_MAX) continue;
+      // One word is a street only when foreign ("Pasteur"), not a Vietnamese word ("Số", "Chùa").
+      if (w.length === 1 && !DATE.test(w[0]!) && (w[0] !== s.toLowerCase() || w[0]!.length < 5)) continue;
+      const name = w.join(' ');
+      // A name that can stand without "đường" before it: a person's name, or three words or more,
+      // that is not also a unit's or a neighbourhood's.
+      const loose = !units.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)));
+      this.#insert(this.#streets, w, name, loose);
+      if (w.length >= 3 && w.every((x) => /^[a-z]+$/.test(x))) {
+        const first = w.map((x) => x[0]).join('');
+        const last = NUMERAL[w[w.length - 1]!];
+        for (const abbr of last ? [first, first.slice(0, -1) + last] : [first]) {
+          initials.set(abbr, (initials.get(abbr) ?? new Set()).add(name));
+        }
+      }
+    }
+    // Initials stand for a street only when one street has them ("ntmk", "cmt8", "xvnt").
+    for (const [abbr, names] of initials) if (names.size === 1) this.#initials.set(abbr, [...names][0]!);
+    for (const l of data.landmarks) {
+      const key = words(l.name).folded.join(' ');
+      this.#landmarkByName.set(key, l);
+      for (const alias of [l.name, ...(l.aliases ?? [])]) {
+        const w = words(alias).folded;
+        if (w.length >= 2 && w.length <= NAME_WORDS_MAX) this.#insert(this.#landmarks, w, key, true);
+      }
+    }
+  }
+
+  #insert(trie: Trie, w: string[], name: string, loose: boolean): void {
+    let node = trie;
+    for (const x of w) {
+      let n = node.next.get(x);
+      if (!n) node.next.set(x, (n = { next: new Map() }));
+      node = n;
+    }
+    // Two spellings folding to one name: it stands alone if either may.
+    if (node.name === undefined || loose) Object.assign(node, { name, loose: loose || node.loose === true });
+  }
+
+  /** The longest name of `trie` starting at word `i`. */
+  #longest(trie: Trie, w: string[], i: number): { name: string; len: number; loose: boolean } | null {
+    let node = trie;
+    let best: { name: string; len: number; loose: boolean } | null = null;
+    for (let j = i; j < w.length && j - i < NAME_WORDS_MAX; j++) {
+      const n = node.next.get(w[j]!);
+      if (!n) break;
+      node = n;
+      if (n.name !== undefined) best = { name: n.name, len: j - i + 1, loose: n.loose === true };
+    }
+    return best;
+  }
+
+  read(text: string): PlaceReading {
+    const { raw, folded: w, start } = words(text);
+    const streets: Mention[] = [];
+    const landmarks: Landmark[] = [];
+    const keys = new Set<string>();
+    const add = (k: string) => { if (keys.size < PLACE_KEYS_MAX) keys.add(k); };
+    const houses: { n: string; at: number; alley: boolean; range?: string }[] = [];
+    const cap = PLACE_KEYS_MAX * 2;
+    /** Words before this index belong to a street already read ("Số 9" is a name, not a house). */
+    let named = 0;
+
+    for (let i = 0; i < w.length && streets.length < cap && houses.length < cap; i++) {
+      const x = w[i]!;
+      const prev = w[i - 1] ?? '';
+      // A landmark of the city's list, by any of its names.
+      const lm = this.#longest(this.#landmarks, w, i);
+      if (lm) {
+        const l = this.#landmarkByName.get(lm.name)!;
+        if (!landmarks.includes(l)) landmarks.push(l);
+        add(`lm|${lm.name}`);
+        i += lm.len - 1;
+        continue;
+      }
+      const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
+      const afterWord = STREET_CUES.has(prev) && (prev !== 'lo' || w[i - 2] === 'dai');
+      const cued = afterWord || afterHouse;
+      const s = this.#longest(this.#streets, w, i);
+      if (s && (cued || (s.loose && !NOT_STREET_BEFORE.has(prev)))) {
+        // A date-named street ("đường 3/2") only after "đường".
+        if (!DATE.test(x) || STREET_CUES.has(prev)) {
+          streets.push({ at: i, len: s.len, name: s.name });
+          i += s.len - 1;
+          named = i + 1;
+          continue;
+        }
+      }
+      const abbr = this.#initials.get(x);
+      if (abbr && !VOWELS.test(x.replace(/\d+$/, '')) && x.length >= 3 && !NOT_INITIALS.has(x)) {
+        streets.push({ at: i, len: 1, name: abbr });
+        named = i + 1;
+        continue;
+      }
+      // A street the list lacks: the proper name after "đường" or a house number ("đường Số 9").
+      if ((afterWord && prev !== 'lo') || (afterHouse && /\p{Lu}/u.test(text))) if (/^[a-z]/.test(x) && !NOT_STREET_BEFORE.has(x) && !STREET_CUES.has(x)) {
+        const lower = !/\p{Lu}/u.test(text);
+        const name: string[] = [];
+        for (let j = i; j < w.length && name.length < 4 && /^[a-z0-9]+$/.test(w[j]!) && (lower ? name.length < 2 : !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!)); j++) {
+          name.push(w[j]!);
+          if (/\d/.test(w[j]!)) break; // "Số 9" ends at its number
+        }
+        if (name.length > 0 && (name.length > 1 || name[0]!.length > 3)) {
+          streets.push({ at: i, len: name.length, name: name.join(' ') });
+          i += name.length - 1;
+          named = i + 1;
+          continue;
+        }
+      }
+      // House numbers: "45", "45B", "312/46", "45-47"; a number after "hẻm" is an alley.
+      const h = HOUSE.exec(x);
+      const r = RANGE.exec(x);
+      if ((h || r) && !MEASURES.has(w[i + 1] ?? '') && !NOT_HOUSE_BEFORE.has(prev) && !(/h$/.test(x))) {
+        const alley = ALLEY_WORDS.has(prev);
+        if (r) houses.push({ n: r[1]!, at: i, alley, range: r[2]! });
+        else if (h && (x.length >= 2 || h[2] || alley || prev === 'so' || prev === 'sn')) houses.push({ n: x, at: i, alley });
+      }
+    }
+
+    // Free-standing landmarks: a kind word as written, before a proper name ("cầu Chữ Y").
+    const kinds = LANDMARK_KINDS.map((k) => k.split(' '));
+    for (let i = 0; i < raw.length && keys.size < PLACE_KEYS_MAX; i++) {
+      const kind = kinds.find((k) => k.every((part, j) => raw[i + j]?.toLowerCase() === part));
+      if (!kind || NOT_LANDMARK_BEFORE.has(raw[i - 1]?.toLowerCase() ?? '')) continue;
+      const name: string[] = [];
+      for (let j = i + kind.length; j < raw.length && name.length < 4 && !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!); j++) name.push(w[j]!);
+      if (name.length === 0) continue;
+      const key = `${kind.map(foldWord).join(' ')} ${name.join(' ')}`;
+      if (![...keys].some((k) => k.startsWith('lm|') && (k.slice(3).startsWith(key) || key.startsWith(k.slice(3))))) add(`lm|${key}`);
+      i += kind.length + name.length - 1;
+    }
+
+    // Each house number pairs with the nearest street within a few words (the one after it first).
+    const nearest = (at: number): Mention | undefined => {
+      let best: Mention | undefined;
+      let bestD = Infinity;
+      for (const s of streets) {
+        const d = s.at > at ? s.at - at - 1 : at - (s.at + s.len);
+        const score = d + (s.at > at ? 0 : 0.5);
+        if (d <= PAIR_DISTANCE_MAX && score < bestD) [best, bestD] = [s, score];
+      }
+      return best;
+    };
+    for (const s of streets) add(`street|${s.name}`);
+    for (const h of houses) {
+      const s = nearest(h.at);
+      if (!s) continue;
+      const root = h.n.split('/')[0]!;
+      if (h.alley) add(`alley|${root}|${s.name}`);
+      else if (h.n.includes('/')) add(`alley|${root}|${s.name}`);
+      add(`${h.n}|${s.name}`);
+      if (h.range) add(`${h.range}|${s.name}`);
+    }
+    return { keys, landmarks };
+  }
+}

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CityPlaceReader, HEURISTIC_READER } from '../../src/core/places/place-reader.ts';
+import { PLACE_KEYS_MAX } from '../../src/core/engine/text.ts';
+
+// The place a text names, read against HCMC's street list (seed/hcmc/streets.json): the same
+// street written with or without diacritics, abbreviated or by initials gives one key; house
+// numbers pair with their street; a landmark of the list is one key whatever name it goes by.
+
+const seed = (f: string) => path.resolve(import.meta.dirname, '../../seed/hcmc', f);
+const streets = (JSON.parse(readFileSync(seed('streets.json'), 'utf8')) as { districts: { streets: string[] }[] }).districts.flatMap((d) => d.streets);
+const reader = new CityPlaceReader({
+  streets,
+  landmarks: [{ name: 'Bến xe Miền Đông', aliases: ['BX Miền Đông'], kind: 'bus_station', lat: 10.8146, lng: 106.7111, unit_code: '26926' }],
+  unitNames: ['ben thanh', 'ben nghe', 'sai gon', 'binh thanh'],
+});
+const keys = (text: string) => [...reader.read(text).keys];
+
+describe('reading a place from words', () => {
+  it('reads one street however it is written: diacritics or none, "Đ.", no "đường", initials', () => {
+    for (const t of ['ngập trước nhà đường Nguyễn Thị Minh Khai', 'ngap o duong nguyen thi minh khai', 'Đ. Nguyễn Thị Minh Khai ngập', 'Nguyễn Thị Minh Khai ngập sâu', 'đường NTMK ngập']) {
+      expect(keys(t), t).toContain('street|nguyen thi minh khai');
+    }
+    expect(keys('kẹt xe đường CMT8')).toContain('street|cach mang thang tam');
+    expect(keys('cây ngã trên đường 3/2')).toContain('street|3/2');
+  });
+
+  it('pairs a house number, a range or an alley with the street next to it', () => {
+    expect(keys('Rác trước nhà 45 Nguyễn Trãi, phường Bến Thành')).toEqual(['street|nguyen trai', '45|nguyen trai']);
+    expect(keys('ngap doan so 45-47 nguyen trai')).toEqual(['street|nguyen trai', '45|nguyen trai', '47|nguyen trai']);
+    expect(keys('hẻm 42/7 Lê Văn Sỹ ngập')).toEqual(['street|le van sy', 'alley|42|le van sy', '42/7|le van sy']);
+    expect(keys('nhà 42/9/3 Lê Văn Sỹ')).toContain('alley|42|le van sy');
+  });
+
+  it('does not take a ward, a date, a time or a measure for a street or a house', () => {
+    expect(keys('ngập ở phường Bến Thành từ 20h tối qua')).toEqual([]);
+    expect(keys('ngày 20/11 nước ngập 30 cm ở quận 8')).toEqual([]);
+    expect(keys('yêu cầu Ủy ban phường xử lý')).toEqual([]);
+    // "Số" and "Chùa" are in the list as streets of one word: only "đường" makes them one.
+    expect(keys('Số nhà bị ngập gần chùa')).toEqual([]);
+    expect(keys('đường Số 9 ngập')).toEqual(['street|so 9']);
+  });
+
+  it('reads a landmark of the list by any of its names, and a kind word before a proper name', () => {
+    expect(reader.read('Rác ở BX Miền Đông').keys).toEqual(new Set(['lm|ben xe mien dong']));
+    expect(reader.read('rac o ben xe mien dong').landmarks.map((l) => l.name)).toEqual(['Bến xe Miền Đông']);
+    expect(keys('Ngập dưới chân cầu Chữ Y. Đề nghị xử lý')).toEqual(['lm|cau chu y']);
+    // Folded "cho" is also "for": without diacritics only the list's landmarks are read.
+    expect(keys('de nghi cho nguoi xuong xu ly')).toEqual([]);
+  });
+
+  it(`reads at most PLACE_KEYS_MAX keys from crafted text, however many it names`, () => {
+    let text = '';
+    for (let i = 0; text.length < 5000; i++) text += `${10 + i} Nguyễn Trãi ${20 + i} Lê Lợi hẻm ${i}/2 Pasteur `;
+    expect(keys(text).length).toBe(PLACE_KEYS_MAX);
+  });
+
+  it('reads house numbers and the words after them without a street list (another city)', () => {
+    expect([...HEURISTIC_READER.read('Pothole at 45 Main Street').keys]).toContain('45|main street');
+  });
+});
