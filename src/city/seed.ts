@@ -77,7 +77,7 @@ export async function loadGazetteer(areas: AreaIndex, city: CityProfile = HCMC):
     : [];
   const gazetteer = new Gazetteer(units, oldWards, mapping, city.districtAliases);
   if (city.places) {
-    const streets = city.places.streets ? (JSON.parse(await readFile(city.places.streets, 'utf8')) as StreetsFile).districts.flatMap((d) => d.streets) : [];
+    const streets = city.places.streets ? (JSON.parse(await readFile(city.places.streets, 'utf8')) as StreetsFile).districts.flatMap((d) => d.streets.map((name) => ({ name, district: d.district }))) : [];
     // Landmarks outside the units loaded would route to a unit that is not there.
     const landmarks = city.places.landmarks ? (JSON.parse(await readFile(city.places.landmarks, 'utf8')) as Landmark[]).filter((l) => known.has(l.unit_code)) : [];
     gazetteer.places = new CityPlaceReader({ streets, landmarks, unitNames: gazetteer.names() });

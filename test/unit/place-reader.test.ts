@@ -9,7 +9,7 @@ import { PLACE_KEYS_MAX } from '../../src/core/engine/text.ts';
 // numbers pair with their street; a landmark of the list is one key whatever name it goes by.
 
 const seed = (f: string) => path.resolve(import.meta.dirname, '../../seed/hcmc', f);
-const streets = (JSON.parse(readFileSync(seed('streets.json'), 'utf8')) as { districts: { streets: string[] }[] }).districts.flatMap((d) => d.streets);
+const streets = (JSON.parse(readFileSync(seed('streets.json'), 'utf8')) as { districts: { district: string; streets: string[] }[] }).districts.flatMap((d) => d.streets.map((name) => ({ name, district: d.district })));
 const reader = new CityPlaceReader({
   streets,
   landmarks: [{ name: 'Bến xe Miền Đông', aliases: ['BX Miền Đông'], kind: 'bus_station', lat: 10.8146, lng: 106.7111, unit_code: '26926' }],

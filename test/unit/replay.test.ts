@@ -124,6 +124,17 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('a4')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_from_ticket']));
   });
 
+  it('places words that name only a street in the units of the districts that have it, and joins the incident there', async () => {
+    const { byId, summary } = await replay([
+      L({ id: 'p1', received_at: '2026-11-20T17:00:00+07:00', channel: 'app', category: 'ngap_nuoc', citizen: { phone: '0903000001' }, text: 'Ngập tới đầu gối', address: 'đường Nơ Trang Long', lat: 10.8105, lng: 106.6985 }),
+      L({ id: 'p2', received_at: '2026-11-20T17:40:00+07:00', channel: 'sms', citizen: { phone: '0903000002' }, text: 'duong no trang long nuoc ngap qua troi xe chet may het' }),
+    ]);
+    expect(summary.errors).toBe(0);
+    const located = byId.get('p2')!.reasons.find((r: { code: string }) => r.code === 'area_ambiguous');
+    expect(located.message).toContain('street no trang long');
+    expect(byId.get('p2')).toMatchObject({ ticket: byId.get('p1')!.ticket, relation: 'duplicate', area_code: byId.get('p1')!.area_code });
+  });
+
   it('reads units that have only a code (no name property) when --area-name-prop is not given', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'replay-'));
     const file = path.join(dir, 'codes-only.geojson');

@@ -183,6 +183,9 @@ const classifyStep = perReport('classify', (s, { topics }) => {
   s.reasons.push(...c.reasons);
 });
 
+/** A street running through more units than this says too little about where a report is. */
+const STREET_UNITS_MAX = 24;
+
 /** locate: GPS point first, then the gazetteer on the address, then on the text itself. */
 const locate = perReport('locate', (s, { areas, gazetteer }) => {
   const { lat, lng } = s.input;
@@ -223,6 +226,15 @@ const locate = perReport('locate', (s, { areas, gazetteer }) => {
     return;
   }
   if (byLandmark(null)) return;
+  // No unit named: the streets named still say which units it may be in (their districts'),
+  // enough to look for the incident's ticket there, not to route.
+  const streets = s.placeKeys.filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length));
+  const units = gazetteer.unitsOfStreets(streets);
+  if (units.length > 0 && units.length <= STREET_UNITS_MAX) {
+    s.area = { code: null, source: 'none', candidates: units };
+    s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `text: street ${streets.join(', ')} -> one of ${units.map((c) => areas.get(c)?.name ?? c).join(', ')}` });
+    return;
+  }
   s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
 });
 

@@ -123,6 +123,33 @@ export class Gazetteer {
     return [...this.#wardNames, ...this.#districtKeys];
   }
 
+  /**
+   * The units in force that cover a former district, by its name as written ("Quận 2" is Thủ Đức
+   * City's part now): the new units of its former wards.
+   */
+  unitsOfDistrict(name: string): string[] {
+    const folded = fold(name);
+    const key = this.districtAliases[folded] ?? bare(name);
+    const codes = new Set(this.#wholeDistrict.get(key) ?? []);
+    for (const o of this.#oldByDistrict.get(key) ?? []) for (const c of this.#mapping.get(o.code) ?? []) codes.add(c);
+    return [...codes];
+  }
+
+  /**
+   * The units the streets a text names may lie in (a street runs through the districts that
+   * list it; two streets named, as at a corner, narrow it to the units both may be in).
+   */
+  unitsOfStreets(streets: readonly string[]): string[] {
+    let units: Set<string> | null = null;
+    for (const st of streets) {
+      const here = new Set((this.places.districtsOf?.(st) ?? []).flatMap((d) => this.unitsOfDistrict(d)));
+      if (here.size === 0) continue;
+      const both: Set<string> = units === null ? here : new Set([...units].filter((u) => here.has(u)));
+      if (both.size > 0) units = both;
+    }
+    return units ? [...units].sort() : [];
+  }
+
   /** Finds the unit an address (or free text) names. */
   match(text: string): AddressMatch {
     const s = ` ${normaliseAddress(text)} `;

@@ -31,6 +31,8 @@ export interface PlaceReading {
 /** Reads place keys from free text; the city profile's data makes it better, none still works. */
 export interface PlaceReader {
   read(text: string): PlaceReading;
+  /** The (former) districts that have a street of this name, when the city's list says. */
+  districtsOf?(street: string): readonly string[];
 }
 
 /** A reader without a street list (another city): house numbers and the words after them. */
@@ -91,8 +93,8 @@ interface Trie { next: Map<string, Trie>; name?: string; loose?: boolean }
 interface Mention { at: number; len: number; name: string }
 
 export interface CityPlacesData {
-  /** Street names of the city (any case and diacritics). */
-  streets: string[];
+  /** Street names of the city (any case and diacritics), with the (former) district each lies in. */
+  streets: { name: string; district?: string }[];
   landmarks: Landmark[];
   /** Folded names of units, former wards and districts: a street of the same name needs a cue. */
   unitNames: Iterable<string>;
@@ -104,16 +106,22 @@ export class CityPlaceReader implements PlaceReader {
   readonly #initials = new Map<string, string>();
   readonly #landmarks: Trie = { next: new Map() };
   readonly #landmarkByName = new Map<string, Landmark>();
+  /** Folded street name -> the districts that have a street of that name. */
+  readonly #districts = new Map<string, string[]>();
 
   constructor(data: CityPlacesData) {
     const units = new Set(data.unitNames);
     const initials = new Map<string, Set<string>>();
-    for (const s of data.streets) {
+    for (const { name: s, district } of data.streets) {
       const w = words(s).folded;
       if (w.length === 0 || w.length > NAME_WORDS_MAX) continue;
       // One word is a street only when foreign ("Pasteur"), not a Vietnamese word ("Số", "Chùa").
       if (w.length === 1 && !DATE.test(w[0]!) && (w[0] !== s.toLowerCase() || w[0]!.length < 5)) continue;
       const name = w.join(' ');
+      if (district) {
+        const list = this.#districts.get(name) ?? [];
+        if (!list.includes(district)) this.#districts.set(name, [...list, district]);
+      }
       // A name that can stand without "đường" before it: a person's name, or three words or more,
       // that is not also a unit's or a neighbourhood's.
       const loose = !units.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)));
@@ -136,6 +144,11 @@ export class CityPlaceReader implements PlaceReader {
         if (w.length >= 2 && w.length <= NAME_WORDS_MAX) this.#insert(this.#landmarks, w, key, true);
       }
     }
+  }
+
+  /** The districts with a street of this name (a key's name: `street|<name>`). */
+  districtsOf(street: string): readonly string[] {
+    return this.#districts.get(street) ?? [];
   }
 
   #insert(trie: Trie, w: string[], name: string, loose: boolean): void {
