@@ -1,9 +1,10 @@
-// `npm run eval`: the engine on three sets, side by side. The development set
-// (test/fixtures/eval-reports.jsonl) is the one the engine was tuned on; the held-out set
+// `npm run eval`: the engine on four sets, side by side. The development sets
+// (test/fixtures/eval-reports.jsonl, and dev1022-reports.jsonl with a 1022-like channel mix, most
+// reports without a point) are the ones the engine is tuned on; the held-out set
 // (test/fixtures/heldout-reports.jsonl) was written independently, frozen before any tuning
 // against it; the other city is synthetic (test/eval/other-city.ts): no text, opaque categories,
 // repeats days apart, scored against its generator's truth and beside a naive rule.
-// `npm run eval -- FILE` scores one labelled file instead; `--misses` lists the development set's misses.
+// `npm run eval -- FILE` scores one labelled file instead; `--misses` lists the development sets' misses.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +22,7 @@ const sets: { name: string; file: string }[] = only
   ? [{ name: path.basename(only), file: only }]
   : [
     { name: 'development', file: path.join(fixtures, 'eval-reports.jsonl') },
+    { name: 'development 1022 mix', file: path.join(fixtures, 'dev1022-reports.jsonl') },
     { name: 'held-out', file: path.join(fixtures, 'heldout-reports.jsonl') },
   ];
 

@@ -40,6 +40,8 @@ export const GROUPING = {
   wordsOnlyHours: 24,
   /** The same street in the same unit (no house, alley or landmark shared) reaches this far back, within the category's window. */
   streetHours: 72,
+  /** The unit alone (neither side names a place against the other) reaches this far back, for the only such ticket. */
+  unitOnlyHours: 24,
   /** A place with this many tickets closed in the lookback becomes a hotspot. */
   hotspotMin: 2,
   hotspotLookbackDays: 60,
@@ -148,7 +150,7 @@ export interface CitizenReport {
 }
 
 /** How strongly two places are one, by their strongest shared evidence (keys: core/places/place-reader.ts). */
-export const EVIDENCE = { house: 0.9, landmark: 0.85, alley: 0.8, nearHouse: 0.8, street: 0.55 } as const;
+export const EVIDENCE = { house: 0.9, landmark: 0.85, alley: 0.8, nearHouse: 0.8, street: 0.55, unit: 0.4 } as const;
 
 interface KeyPlace {
   houses: Set<string>;
@@ -175,6 +177,14 @@ function placeOfKeys(keys: Iterable<string>): KeyPlace {
     }
   }
   return p;
+}
+
+/** Whether both name some and none in common. */
+const differ = (x: Set<string>, y: Set<string>) => x.size > 0 && y.size > 0 && ![...x].some((v) => y.has(v));
+
+/** Whether two places name different streets, or different landmarks, and nothing in common. */
+function placesDiffer(a: KeyPlace, b: KeyPlace): boolean {
+  return differ(a.streets, b.streets) || differ(a.landmarks, b.landmarks);
 }
 
 /**
@@ -232,6 +242,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   const here = place(g.address, g.text);
   const herePlace = placeOfKeys(hereKeys);
   const units = unitsOf(g);
+  const unitOnly: CandidateTicket[] = [];
   let best: { id: number; code: string; score: number; why: string } | null = null;
   for (const c of nearby) {
     const shared = comparePlaces(herePlace, placeOfKeys(c.keys), radius);
@@ -255,7 +266,8 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
       if (shared.strength >= EVIDENCE.alley) {
         score = shared.strength;
         why = `${shared.why} as ticket ${c.code}`;
-      } else if (shared.strength === EVIDENCE.street && sameUnit && since <= Math.min(windowOf(g), GROUPING.streetHours) * 3_600_000) {
+      } else if (shared.strength === EVIDENCE.street && sameUnit && since <= Math.min(windowOf(g), GROUPING.streetHours) * 3_600_000
+) {
         // The same street in the same unit, on the same topic, in the same hours: place, topic and
         // time decide; how alike the texts are only ranks the candidates.
         const t = sim();
@@ -266,10 +278,19 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         if (t >= GROUPING.textMatchMin) {
           score = t;
           why = `same unit, text/address ${Math.round(t * 100)}% alike ticket ${c.code}`;
+        } else if (g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, placeOfKeys(c.keys))) {
+          unitOnly.push(c);
         }
       }
     }
     if (score > 0 && (!best || score > best.score)) best = { id: c.id, code: c.code, score, why };
+  }
+  // Nothing names the place more closely than the unit on either side, or only one side does:
+  // the one open ticket on the topic in the unit within hours is the incident; two or more, and
+  // which one is a guess (left apart for an agent).
+  if (!best && unitOnly.length === 1) {
+    const c = unitOnly[0]!;
+    best = { id: c.id, code: c.code, score: EVIDENCE.unit, why: `the only open ticket on the topic in the unit within ${GROUPING.unitOnlyHours} h (${c.code}), no place named against it` };
   }
   if (best) {
     return {

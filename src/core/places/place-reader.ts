@@ -49,6 +49,10 @@ const ALLEY_WORDS = new Set(['hem', 'hxh', 'ngo', 'kiet', 'ngach']);
 const NOT_STREET_BEFORE = new Set(['phuong', 'quan', 'xa', 'huyen', 'p', 'q', 'f', 'tp', 'tx', 'thi', 'tran', 'khu', 'kp', 'ap', 'to', 'cho', 'cau', 'kenh', 'rach', 'truong', 'vien', 'chung', 'cu', 'tho', 'chua', 'xe', 'ga', 'bay', 'bien', 'cong', 'dinh', 'mieu', 'ben', 'nga', 'xoay', 'thon', 'lang', 'song', 'ho']);
 /** Everyday abbreviations that are no street's initials ("bql": the management board). */
 const NOT_INITIALS = new Set(['bql', 'kdc', 'hcm', 'tphcm', 'sdt', 'csgt', 'ctv', 'tnhh', 'cty', 'hxh', 'cmnd', 'cccd', 'bhxh', 'ttyt', 'thcs', 'thpt', 'gtvt', 'tnmt', 'kcn', 'ccn', 'vsmt', 'pccc', 'ktx', 'qldt', 'bch', 'bqt', 'dkkd', 'ttxvn', 'nvq', 'ptth', 'hdnd', 'mttq', 'xlvp', 'vphc', 'ttxd', 'ttgt', 'bqlda', 'dtm', 'htx', 'tdp', 'ttd', 'ntd', 'ktv', 'vtv', 'htv', 'sbd', 'stk', 'pvc']);
+/** Words after "đường" that describe the road ("đường bị đào", "mặt đường bong tróc"), not name it. */
+const NOT_NAME_START = new Set(['ngap', 'nut', 'lun', 'sut', 'rat', 'qua', 'nay', 'kia', 'vao', 'ra', 'di', 'den', 'toi', 'truoc', 'sau', 'lon', 'nho', 'bien', 'ket', 'xau', 'hep', 'sat', 'chinh', 'nhanh', 'cuoi', 'giua', 'ngoai', 'trong', 'chay', 'xe', 'ranh', 'mon', 'ga', 'len', 'tron', 'o', 'gan', 'bi', 'bong', 'hu', 'xuong', 'nuoc', 'tac', 'hem', 'nga', 'khu', 'tai']);
+/** Names that are also everyday phrases without diacritics ("phan anh": to report); they need a cue. */
+const EVERYDAY = new Set(['phan anh', 'bong troc', 'bi dao', 'huu nghi', 'duong cong', 'lien ap']);
 /** Family names: a two-word street that starts with one is named after a person ("Lê Lợi"). */
 const FAMILY_NAMES = new Set(['nguyen', 'tran', 'le', 'pham', 'hoang', 'huynh', 'phan', 'vu', 'vo', 'dang', 'bui', 'do', 'ho', 'ngo', 'duong', 'ly', 'ton', 'trinh', 'truong', 'dinh', 'lam', 'mai', 'cao', 'dao', 'ha', 'chu', 'luong', 'doan', 'ta', 'thai', 'quach', 'tang', 'la', 'kha', 'au', 'luu', 'trieu', 'han', 'tong', 'khuc', 'thich', 'nghiem', 'lu', 'an', 'hai', 'ba']);
 // Measures after a number ("20 m", "3 giờ"): not a house number.
@@ -87,7 +91,13 @@ function words(text: string): { raw: string[]; folded: string[]; start: boolean[
   return { raw, folded: raw.map(foldWord), start };
 }
 
-interface Trie { next: Map<string, Trie>; name?: string; loose?: boolean }
+interface Trie {
+  next: Map<string, Trie>;
+  name?: string;
+  loose?: boolean;
+  /** The name as the list writes it, lower case with its diacritics ("phan anh" is also "phản ánh"). */
+  written?: Set<string>;
+}
 
 /** A street mention: where it starts, how many words it takes, its key. */
 interface Mention { at: number; len: number; name: string }
@@ -106,11 +116,14 @@ export class CityPlaceReader implements PlaceReader {
   readonly #initials = new Map<string, string>();
   readonly #landmarks: Trie = { next: new Map() };
   readonly #landmarkByName = new Map<string, Landmark>();
+  /** Names of units: "số 512 (Bình Tân)" is a house in the district, not on a street of its name. */
+  readonly #units: Set<string>;
   /** Folded street name -> the districts that have a street of that name. */
   readonly #districts = new Map<string, string[]>();
 
   constructor(data: CityPlacesData) {
     const units = new Set(data.unitNames);
+    this.#units = units;
     const initials = new Map<string, Set<string>>();
     for (const { name: s, district } of data.streets) {
       const w = words(s).folded;
@@ -124,8 +137,8 @@ export class CityPlaceReader implements PlaceReader {
       }
       // A name that can stand without "đường" before it: a person's name, or three words or more,
       // that is not also a unit's or a neighbourhood's.
-      const loose = !units.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)));
-      this.#insert(this.#streets, w, name, loose);
+      const loose = !units.has(name) && !EVERYDAY.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)));
+      this.#insert(this.#streets, w, name, loose, words(s).raw.join(' ').toLowerCase());
       if (w.length >= 3 && w.every((x) => /^[a-z]+$/.test(x))) {
         const first = w.map((x) => x[0]).join('');
         const last = NUMERAL[w[w.length - 1]!];
@@ -141,9 +154,17 @@ export class CityPlaceReader implements PlaceReader {
       this.#landmarkByName.set(key, l);
       for (const alias of [l.name, ...(l.aliases ?? [])]) {
         const w = words(alias).folded;
-        if (w.length >= 2 && w.length <= NAME_WORDS_MAX) this.#insert(this.#landmarks, w, key, true);
+        // A name that is also a unit's or a street's ("Bảy Hiền", "Bùi Viện") says the unit or the street, not the landmark.
+        if (w.length < 2 || w.length > NAME_WORDS_MAX || units.has(w.join(' ')) || this.#districts.has(w.join(' ')) || this.#isStreet(w)) continue;
+        this.#insert(this.#landmarks, w, key, true, words(alias).raw.join(' ').toLowerCase());
       }
     }
+  }
+
+  #isStreet(w: string[]): boolean {
+    let node: Trie | undefined = this.#streets;
+    for (const x of w) node = node?.next.get(x);
+    return node?.name !== undefined;
   }
 
   /** The districts with a street of this name (a key's name: `street|<name>`). */
@@ -151,7 +172,7 @@ export class CityPlaceReader implements PlaceReader {
     return this.#districts.get(street) ?? [];
   }
 
-  #insert(trie: Trie, w: string[], name: string, loose: boolean): void {
+  #insert(trie: Trie, w: string[], name: string, loose: boolean, written: string): void {
     let node = trie;
     for (const x of w) {
       let n = node.next.get(x);
@@ -160,17 +181,26 @@ export class CityPlaceReader implements PlaceReader {
     }
     // Two spellings folding to one name: it stands alone if either may.
     if (node.name === undefined || loose) Object.assign(node, { name, loose: loose || node.loose === true });
+    (node.written ??= new Set()).add(written);
   }
 
-  /** The longest name of `trie` starting at word `i`. */
-  #longest(trie: Trie, w: string[], i: number): { name: string; len: number; loose: boolean } | null {
+  /**
+   * The longest name of `trie` starting at word `i`. A word written with diacritics must be the
+   * name's own ("phản ánh", to report, is not the street Phan Anh); one written without any is
+   * compared folded (residents type "Nguyễn Thi Minh Khai").
+   */
+  #longest(trie: Trie, w: string[], raw: string[], i: number): { name: string; len: number; loose: boolean } | null {
     let node = trie;
     let best: { name: string; len: number; loose: boolean } | null = null;
     for (let j = i; j < w.length && j - i < NAME_WORDS_MAX; j++) {
       const n = node.next.get(w[j]!);
       if (!n) break;
       node = n;
-      if (n.name !== undefined) best = { name: n.name, len: j - i + 1, loose: n.loose === true };
+      if (n.name === undefined) continue;
+      // Each word as written: without diacritics (any name), or with the name's own.
+      const as = raw.slice(i, j + 1).map((x, k) => (x.toLowerCase() === w[i + k] ? null : x.toLowerCase()));
+      const fits = as.every((x) => x === null) || [...n.written!].some((form) => form.split(' ').every((y, k) => as[k] === null || as[k] === y));
+      if (fits) best = { name: n.name, len: j - i + 1, loose: n.loose === true };
     }
     return best;
   }
@@ -183,6 +213,7 @@ export class CityPlaceReader implements PlaceReader {
     const add = (k: string) => { if (keys.size < PLACE_KEYS_MAX) keys.add(k); };
     const houses: { n: string; at: number; alley: boolean; range?: string }[] = [];
     const cap = PLACE_KEYS_MAX * 2;
+    const cased = /\p{Lu}/u.test(text);
     /** Words before this index belong to a street already read ("Số 9" is a name, not a house). */
     let named = 0;
 
@@ -190,8 +221,10 @@ export class CityPlaceReader implements PlaceReader {
       const x = w[i]!;
       const prev = w[i - 1] ?? '';
       // A landmark of the city's list, by any of its names.
-      const lm = this.#longest(this.#landmarks, w, i);
-      if (lm) {
+      const lm = this.#longest(this.#landmarks, w, raw, i);
+      // A landmark's name is a proper name: a short one written in lower case in a text that
+      // capitalises is everyday words ("bừa bãi trước nhà" is not Bãi Trước).
+      if (lm && (lm.len > 2 || !cased || raw.slice(i, i + lm.len).some((x, k) => /^\p{Lu}/u.test(x) && (k > 0 || !start[i])))) {
         const l = this.#landmarkByName.get(lm.name)!;
         if (!landmarks.includes(l)) landmarks.push(l);
         add(`lm|${lm.name}`);
@@ -200,9 +233,8 @@ export class CityPlaceReader implements PlaceReader {
       }
       const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
       const afterWord = STREET_CUES.has(prev) && (prev !== 'lo' || w[i - 2] === 'dai');
-      const cued = afterWord || afterHouse;
-      const s = this.#longest(this.#streets, w, i);
-      if (s && (cued || (s.loose && !NOT_STREET_BEFORE.has(prev)))) {
+      const s = this.#longest(this.#streets, w, raw, i);
+      if (s && ((afterWord && !NOT_NAME_START.has(x)) || (afterHouse && !this.#units.has(s.name)) || (s.loose && !NOT_STREET_BEFORE.has(prev)))) {
         // A date-named street ("đường 3/2") only after "đường".
         if (!DATE.test(x) || STREET_CUES.has(prev)) {
           streets.push({ at: i, len: s.len, name: s.name });
@@ -218,7 +250,7 @@ export class CityPlaceReader implements PlaceReader {
         continue;
       }
       // A street the list lacks: the proper name after "đường" or a house number ("đường Số 9").
-      if ((afterWord && prev !== 'lo') || (afterHouse && /\p{Lu}/u.test(text))) if (/^[a-z]/.test(x) && !NOT_STREET_BEFORE.has(x) && !STREET_CUES.has(x)) {
+      if ((afterWord && prev !== 'lo') || (afterHouse && /\p{Lu}/u.test(text))) if (/^[a-z]/.test(x) && !NOT_STREET_BEFORE.has(x) && !STREET_CUES.has(x) && !NOT_NAME_START.has(x)) {
         const lower = !/\p{Lu}/u.test(text);
         const name: string[] = [];
         for (let j = i; j < w.length && name.length < 4 && /^[a-z0-9]+$/.test(w[j]!) && (lower ? name.length < 2 : !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!)); j++) {
