@@ -184,7 +184,7 @@ const classifyStep = perReport('classify', (s, { topics }) => {
 });
 
 /** A street running through more units than this says too little about where a report is. */
-const STREET_UNITS_MAX = 24;
+const STREET_UNITS_MAX = 64;
 
 /** locate: GPS point first, then the gazetteer on the address, then on the text itself. */
 const locate = perReport('locate', (s, { areas, gazetteer }) => {

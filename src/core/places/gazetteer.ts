@@ -187,6 +187,11 @@ export class Gazetteer {
     const bareHits = this.#units.filter((u) => u.key.includes(' ') && s.includes(` ${u.key} `));
     const longest = bareHits.sort((a, b) => b.key.length - a.key.length);
     if (longest.length && longest[0] && longest.every((h) => longest[0]!.key.includes(h.key))) {
+      // "Nguyễn Hữu Cảnh (Bình Thạnh)": a bare name that is also a former district's means either.
+      const district = this.unitsOfDistrict(longest[0].key);
+      if (district.length > 1 && !/ (?:phuong|xa) $/.test(s.slice(0, s.indexOf(` ${longest[0].key} `) + 1))) {
+        return this.#result([...new Set([longest[0].code, ...district])], 'bare_name', `mentions ${longest[0].name}, also a former district's name`);
+      }
       return this.#result([longest[0].code], 'bare_name', `mentions ${longest[0].name}`);
     }
     return { code: null, candidates: [], source: 'none', ambiguous: false, reason: 'no unit named' };
