@@ -12,7 +12,8 @@
 // The two "processes" are two runtimes, each with its own HTTP server, socket.io server,
 // database pools and adapter, inside this Node process: everything between them goes through
 // PostgreSQL as between real processes, but they share one event loop (a conservative setup).
-// The clients run in a worker thread (bench/support/realtime-clients.mjs).
+// The clients run in a worker thread (bench/support/realtime-clients.mjs, driven through
+// bench/support/realtime-harness.ts).
 //
 // Runs on a throwaway database `phananh_bench_rt_<random>` on the server of BENCH_DATABASE_URL
 // (default postgres://postgres@127.0.0.1:5432; loopback only), dropped at the end.
@@ -22,22 +23,21 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { Worker as Thread } from 'node:worker_threads';
-import { serve, type ServerType } from '@hono/node-server';
 import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
 import type { DomainEvent } from '../src/core/events.ts';
-import { hashPassword } from '../src/core/staff/passwords.ts';
-import { createSession } from '../src/core/staff/sessions.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { seedReferenceData } from '../src/city/seed.ts';
 import { createLogger } from '../src/log.ts';
 import { attachRealtime, type Realtime } from '../src/realtime/server.ts';
-import { createRuntime, type Runtime } from '../src/runtime.ts';
+import { createRuntime } from '../src/runtime.ts';
 import { reportBodies } from './support/report-bodies.ts';
 import { intEnv, runBenchmark, runGuard } from './support/env.ts';
 import { openServerBenchDatabase } from './support/bench-db.ts';
+import {
+  Clients, DELIVERY_TIMEOUT_MS, epochNow, listen, ms, signedInAgents, sleep, stats, type IngestResult, type Stats,
+} from './support/realtime-harness.ts';
 
 
 const SOCKETS = intEnv('BENCH_RT_SOCKETS', 200, 2, 2000);
@@ -46,88 +46,9 @@ const REPORTS = intEnv('BENCH_RT_REPORTS', 100, 5, 2000);
 const RATE = intEnv('BENCH_RT_RATE', 10, 1, 200);
 const TARGET_FANOUT_P99_MS = 100;
 const TARGET_INGEST_P99_MS = 1000;
-/** How long one event may take to reach every socket before it counts as not delivered. */
-const DELIVERY_TIMEOUT_MS = 3_000;
 /** Pause between two events, so that each is measured alone. */
 const GAP_MS = 20;
 const WATCHDOG_MS = 5 * 60_000;
-
-const epochNow = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-interface Stats { n: number; p50: number; p99: number; max: number }
-function stats(values: number[]): Stats {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? NaN };
-}
-
-const ms = (v: number) => (Number.isNaN(v) ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
-
-/** The client thread, with request/answer messaging by `op` (and `id`). */
-class Clients {
-  readonly #thread: Thread;
-  readonly #waiting = new Map<string, (m: any) => void>();
-  readonly ready: Promise<void>;
-
-  constructor() {
-    this.#thread = new Thread(new URL('./support/realtime-clients.mjs', import.meta.url));
-    this.ready = this.#next('ready').then(() => {});
-    this.#thread.on('message', (m: any) => {
-      const key = m.id === undefined ? m.op : `${m.op}:${m.id}`;
-      const fn = this.#waiting.get(key);
-      if (!fn) return;
-      this.#waiting.delete(key);
-      fn(m);
-    });
-    this.#thread.on('error', (err) => console.error(`client thread: ${err.message}`));
-  }
-
-  #next(key: string): Promise<any> {
-    return new Promise((resolve) => this.#waiting.set(key, resolve));
-  }
-
-  async #ask(msg: Record<string, unknown>, key: string): Promise<any> {
-    const answer = this.#next(key);
-    this.#thread.postMessage(msg);
-    const m = await answer;
-    if (m.error) throw new Error(`client thread: ${m.error}`);
-    return m;
-  }
-
-  async connect(url: string, cookies: string[], group: string): Promise<void> {
-    const r = await this.#ask({ op: 'connect', url, cookies, group }, 'connect');
-    if (r.failed) throw new Error(`${r.failed} of ${cookies.length} sockets could not connect (${r.error})`);
-  }
-
-  /** Arms the thread for `expected` deliveries of event `id`; resolves to the latencies once they arrived. */
-  async arm(id: number, expected: number): Promise<() => Promise<{ group: string; ms: number }[]>> {
-    await this.#ask({ op: 'arm', id, expected }, `armed:${id}`);
-    const delivered = this.#next(`delivered:${id}`);
-    return async () => {
-      const timer = setTimeout(() => this.#thread.postMessage({ op: 'disarm', id }), DELIVERY_TIMEOUT_MS);
-      const m = await delivered;
-      clearTimeout(timer);
-      return m.latencies;
-    };
-  }
-
-  ingest(url: string, bodies: string[]): Promise<{ status: string; ms?: number }[]> {
-    return this.#ask({ op: 'ingest', url, bodies, rate: RATE, timeoutMs: 15_000 }, 'ingest').then((m) => m.results);
-  }
-
-  async closeSockets(): Promise<void> {
-    await this.#ask({ op: 'close' }, 'close');
-  }
-
-  async terminate(): Promise<void> {
-    await this.#thread.terminate();
-  }
-}
 
 let benchSeq = 1_000_000_000;
 /** A core event as a service publishes it after commit; `data.bench` lets the clients time it. */
@@ -181,13 +102,6 @@ async function notifyBaseline(url: string, count: number): Promise<number[]> {
   }
 }
 
-
-function listen(runtime: Runtime): Promise<{ server: ServerType; url: string }> {
-  return new Promise((resolve) => {
-    const s = serve({ fetch: runtime.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve({ server: s, url: `http://127.0.0.1:${info.port}` }));
-  });
-}
-
 type Row = [string, string, string, string, string, string];
 
 async function main(): Promise<void> {
@@ -220,17 +134,12 @@ async function main(): Promise<void> {
     const runtimeB = await createRuntime(config, { log, handle: await open(), skipSetup: true, startWorker: false });
     guard.add(() => runtimeB.close());
 
-    // SOCKETS agents, one of them the console that times ingest, each with a session of their
-    // own (signed in without the HTTP round trip and scrypt per user: the handshake check is the same).
+    // SOCKETS agents, one of them the console that times ingest, each with a session of their own.
     const db = handleA.db;
-    const passwordHash = await hashPassword(randomBytes(12).toString('hex'));
-    const users = await db.insertInto('users').values(Array.from({ length: SOCKETS }, (_, i) => ({
-      username: i === SOCKETS - 1 ? 'bench-console' : `bench-agent-${String(i).padStart(4, '0')}`,
-      display_name: `Tổng đài viên ${i}`, role: 'agent', password_hash: passwordHash, area_codes: JSON.stringify([]),
-    }))).returning('id').execute();
-    const cookieOf = async (userId: number) => `phananh_session=${(await createSession(db, userId)).token}`;
-    const agentCookies = await Promise.all(users.slice(0, SOCKETS - 1).map((u) => cookieOf(u.id)));
-    const consoleCookie = await cookieOf(users[SOCKETS - 1]!.id);
+    const cookies = await signedInAgents(db, Array.from({ length: SOCKETS }, (_, i) =>
+      (i === SOCKETS - 1 ? 'bench-console' : `bench-agent-${String(i).padStart(4, '0')}`)));
+    const agentCookies = cookies.slice(0, SOCKETS - 1);
+    const consoleCookie = cookies[SOCKETS - 1]!;
 
     const clients = new Clients();
     guard.add(() => clients.terminate());
@@ -249,7 +158,7 @@ async function main(): Promise<void> {
       if (target) verdicts.push(target.ok);
       rows.push([label, delivered, ms(s.p50), ms(s.p99), ms(s.max), target ? `p99 < ${target.p99} ms  ${target.ok ? 'MET' : 'MISSED'}` : '']);
     };
-    const ingestRows = (label: string, results: { status: string; ms?: number }[]) => {
+    const ingestRows = (label: string, results: IngestResult[]) => {
       const timed = results.filter((r) => r.ms !== undefined).map((r) => r.ms!);
       const s = stats(timed);
       const created = results.filter((r) => r.status === 'created').length;
@@ -281,8 +190,8 @@ async function main(): Promise<void> {
       row(`  fan-out to ${SOCKETS} sockets, per socket`, fanAll, `${fan.all.length}/${fan.expected}`,
         { p99: TARGET_FANOUT_P99_MS, ok: fan.missed === 0 && fanAll.p99 < TARGET_FANOUT_P99_MS });
       row('    until the last socket, per event', stats(fan.slowest), `${fan.slowest.length}/${EVENTS}`);
-      await clients.ingest(`${url}/api/v1/reports`, reportBodies(5, 7, 'w')); // warm-up
-      notes.push(`1 process ingest: ${ingestRows('  ingest -> console socket', await clients.ingest(`${url}/api/v1/reports`, reportBodies(REPORTS, 1022, 'a')))}`);
+      await clients.ingest(`${url}/api/v1/reports`, reportBodies(5, 7, 'w'), RATE); // warm-up
+      notes.push(`1 process ingest: ${ingestRows('  ingest -> console socket', await clients.ingest(`${url}/api/v1/reports`, reportBodies(REPORTS, 1022, 'a'), RATE))}`);
       ratios.push(`1 process: fan-out p50 / single-socket p50 = ${(fanAll.p50 / singleStats.p50).toFixed(1)}`);
       await clients.closeSockets();
       await rt.close();
@@ -323,7 +232,7 @@ async function main(): Promise<void> {
       row(`    ${half} on A (local)`, stats(fan.all.filter((d) => d.group === 'A').map((d) => d.ms)), '');
       row(`    ${SOCKETS - half} on B (through PostgreSQL)`, stats(fan.all.filter((d) => d.group !== 'A').map((d) => d.ms)), '');
       row('    until the last socket, per event', stats(fan.slowest), `${fan.slowest.length}/${EVENTS}`);
-      notes.push(`2 processes ingest: ${ingestRows('  ingest on A -> console socket on B', await clients.ingest(`${a.url}/api/v1/reports`, reportBodies(REPORTS, 1023, 'b')))}`);
+      notes.push(`2 processes ingest: ${ingestRows('  ingest on A -> console socket on B', await clients.ingest(`${a.url}/api/v1/reports`, reportBodies(REPORTS, 1023, 'b'), RATE))}`);
       ratios.push(`2 processes: socket on B p50 / bare NOTIFY p50 = ${(singleStats.p50 / notify.p50).toFixed(1)}; ` +
         `fan-out p50 / single-socket p50 = ${(fanAll.p50 / singleStats.p50).toFixed(1)}`);
       await clients.closeSockets();

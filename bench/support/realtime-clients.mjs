@@ -10,6 +10,7 @@
 //   { op: 'disarm', id }                                stop waiting for `id`
 //   { op: 'ingest', url, bodies, rate, timeoutMs }      POST reports at `rate`/s; time until each
 //                                                       report's ticket event reaches a console socket
+//                                                       (results in order: status, ms, report and ticket code)
 //   { op: 'close' }                                     disconnect every client
 /* global fetch, AbortSignal */
 import { parentPort } from 'node:worker_threads';
@@ -106,11 +107,13 @@ async function ingest({ url, bodies, rate, timeoutMs }) {
   const results = sent.map((s) => {
     if (!s.code) return { status: 'post_failed' };
     const r = reportSeen.get(s.code);
-    if (!r) return { status: 'missing' };
+    if (!r) return { status: 'missing', code: s.code };
     const created = r.type === 'report.received' ? createdAt.get(r.ticket) : undefined;
     // A new ticket: until its ticket.created; a report grouped onto an open ticket has no
     // ticket.created of its own, so until its report.grouped.
-    return created !== undefined ? { status: 'created', ms: created - s.t0 } : { status: 'grouped', ms: r.t - s.t0 };
+    return created !== undefined
+      ? { status: 'created', ms: created - s.t0, code: s.code, ticket: r.ticket }
+      : { status: 'grouped', ms: r.t - s.t0, code: s.code, ticket: r.ticket };
   });
   return { op: 'ingest', results };
 }
