@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import BayesClassifier from 'natural/lib/natural/classifiers/bayes_classifier.js';
 import { describe, expect, it } from 'vitest';
 import { TopicModel, topicFeatures, type TopicExample } from '../../src/core/engine/topic.ts';
+import { classify, OTHER } from '../../src/core/engine/classify.ts';
 
 const examples: TopicExample[] = readFileSync(new URL('../../seed/topics-vi.jsonl', import.meta.url), 'utf8')
   .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TopicExample);
@@ -43,5 +44,27 @@ describe('TopicModel', () => {
   it('finds the obvious topics', () => {
     expect(model.predict('Nước ngập sâu trên đường Nguyễn Hữu Cảnh sau cơn mưa')?.code).toBe('ngap_nuoc');
     expect(model.predict('hat karaoke to qua 12h dem ko ngu dc')?.code).toBe('tieng_on');
+  });
+});
+
+describe('classify: the reporter\'s choice and the text', () => {
+  const model = TopicModel.train(examples);
+
+  it('keeps the reporter\'s choice when the text agrees or says little', () => {
+    expect(classify('Rác bốc mùi hôi thối', 'rac_thai', model)).toMatchObject({ code: 'rac_thai', source: 'reporter' });
+    expect(classify('Đề nghị kiểm tra giúp', 'chieu_sang', model)).toMatchObject({ code: 'chieu_sang', source: 'reporter' });
+  });
+
+  it('lets the text decide when the reporter chose "other" and the text clearly says which', () => {
+    const c = classify('Nước ngập lút bánh xe sau cơn mưa, cống không thoát được', OTHER, model);
+    expect(c).toMatchObject({ code: 'ngap_nuoc', source: 'classifier' });
+    expect(c.reasons[0]).toMatchObject({ code: 'category_refined' });
+  });
+
+  it('lets a clear text override a contradicted choice, keeping the choice in the reasons for an agent to confirm', () => {
+    const c = classify('Đèn đường tắt cả tuần, cột đèn không sáng, tối om', 'tieng_on', model);
+    expect(c.code).toBe('chieu_sang');
+    expect(c.reasons.map((r) => r.code)).toEqual(['category_from_reporter', 'category_contradicted']);
+    expect(c.reasons[1]!.message).toContain("not the reporter's tieng_on");
   });
 });

@@ -10,25 +10,38 @@ export interface Classification {
 
 /** Below this posterior the classifier does not guess: the ticket goes to triage. */
 export const CONFIDENCE_MIN = 0.45;
-/** A reporter's choice is flagged (kept) when the model is this sure of another topic. */
+/** The catch-all category a reporter picks when no other fits. */
+export const OTHER = 'khac';
+/** A reporter's choice gives way (flagged for an agent) when the model is this sure of another topic. */
 export const CONTRADICTION_MIN = 0.85;
 
 /**
- * Decides the category: the reporter's choice is kept unless the text clearly points
- * elsewhere (then flagged for an agent); otherwise the topic model's answer when it is
- * confident, or none (triage) with the model's suggestion in the reasons.
+ * Decides the category: the reporter's choice unless it is "other" and the text says which, or
+ * the text clearly points elsewhere (then the text's, flagged for an agent to confirm);
+ * otherwise the topic model's answer when it is confident, or none (triage) with the model's
+ * suggestion in the reasons.
  */
 export function classify(text: string, picked: string | undefined, model: TopicModel | null): Classification {
   const pred = model?.predict(text) ?? null;
   const pOf = (code: string) => pred?.ranking.find((r) => r.code === code)?.p ?? 0;
+  // "Other" is the reporter saying they do not know: the text, when it clearly says, decides.
+  if (picked === OTHER && pred && pred.code !== OTHER && pred.confidence >= CONFIDENCE_MIN) {
+    return {
+      code: pred.code, source: 'classifier', confidence: pred.confidence,
+      reasons: [{ step: 'classify', code: 'category_refined', message: `reporter chose ${OTHER}; topic model: ${pred.code} (${pred.confidence.toFixed(2)})`, score: pred.confidence }],
+    };
+  }
   if (picked) {
     const reasons: Reason[] = [{ step: 'classify', code: 'category_from_reporter', message: `reporter chose ${picked}`, score: pOf(picked) }];
+    // A choice the text clearly contradicts (the model near sure of another, near none for it):
+    // the text decides, for grouping and routing; the ticket waits for an agent to confirm.
     if (pred && pred.code !== picked && pred.confidence >= CONTRADICTION_MIN && pOf(picked) < 0.05 && model?.labels.includes(picked)) {
       reasons.push({
         step: 'classify', code: 'category_contradicted',
-        message: `text reads as ${pred.code} (${pred.confidence.toFixed(2)}); kept the reporter's choice for an agent to confirm`,
+        message: `text reads as ${pred.code} (${pred.confidence.toFixed(2)}), not the reporter's ${picked}; an agent confirms`,
         score: pred.confidence,
       });
+      return { code: pred.code, source: 'classifier', confidence: pred.confidence, reasons };
     }
     return { code: picked, source: 'reporter', confidence: Math.max(pOf(picked), 0.5), reasons };
   }

@@ -234,7 +234,9 @@ export class CityPlaceReader implements PlaceReader {
       const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
       const afterWord = STREET_CUES.has(prev) && (prev !== 'lo' || w[i - 2] === 'dai');
       const s = this.#longest(this.#streets, w, raw, i);
-      if (s && ((afterWord && !NOT_NAME_START.has(x)) || (afterHouse && !this.#units.has(s.name)) || (s.loose && !NOT_STREET_BEFORE.has(prev)))) {
+      // Written as a proper name (every word capitalised), a street of the list needs no cue either.
+      const proper = s !== null && s.len > 1 && !this.#units.has(s.name) && raw.slice(i, i + s.len).every((y) => /^\p{Lu}/u.test(y));
+      if (s && ((afterWord && !NOT_NAME_START.has(x)) || (afterHouse && !this.#units.has(s.name)) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
         // A date-named street ("đường 3/2") only after "đường".
         if (!DATE.test(x) || STREET_CUES.has(prev)) {
           streets.push({ at: i, len: s.len, name: s.name });
