@@ -10,6 +10,7 @@ import * as m0008 from './0008_endpoints.ts';
 import * as m0009 from './0009_category_radius.ts';
 import * as m0010 from './0010_incident_window.ts';
 import * as m0011 from './0011_report_place_keys.ts';
+import * as m0012 from './0012_street_units.ts';
 
 /** Every migration, in order. Listed statically so bundlers (the edge entry) see them too. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0009_category_radius': m0009,
   '0010_incident_window': m0010,
   '0011_report_place_keys': m0011,
+  '0012_street_units': m0012,
 };

@@ -157,6 +157,14 @@ export interface ReportTable {
   created_at: DefaultTimestamp;
 }
 
+/** A street seen in a unit: reports placed there by their point that named it (migration 0012). */
+export interface StreetUnitTable {
+  street: string;
+  area_code: string;
+  reports: Generated<number>;
+  last_seen_at: DefaultTimestamp;
+}
+
 export interface TicketEventTable {
   id: Generated<number>;
   ticket_id: number;
@@ -257,6 +265,7 @@ export interface Database {
   inbound_messages: InboundMessageTable;
   tickets: TicketTable;
   reports: ReportTable;
+  street_units: StreetUnitTable;
   ticket_events: TicketEventTable;
   users: UserTable;
   sessions: SessionTable;

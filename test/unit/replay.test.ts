@@ -135,6 +135,19 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('p2')).toMatchObject({ ticket: byId.get('p1')!.ticket, relation: 'duplicate', area_code: byId.get('p1')!.area_code });
   });
 
+  it('learns where a street runs from reports placed by their point, and places words that name it and a district there', async () => {
+    const { byId, summary } = await replay([
+      L({ id: 'w1', received_at: '2026-11-20T19:00:00+07:00', channel: 'app', category: 'chieu_sang', citizen: { phone: '0904000001' }, text: 'Đèn đường hư', address: 'Phạm Thế Hiển', lat: 10.74, lng: 106.655 }),
+      L({ id: 'w2', received_at: '2026-11-22T08:00:00+07:00', channel: 'sms', citizen: { phone: '0904000002' }, text: 'Rac do thanh dong tren duong Pham The Hien quan 8, boc mui hoi' }),
+      L({ id: 'w3', received_at: '2026-11-22T09:00:00+07:00', channel: 'sms', citizen: { phone: '0904000003' }, text: 'Cay xanh bi nga chan ngang duong Ta Quang Buu quan 8' }),
+    ]);
+    expect(summary.errors).toBe(0);
+    expect(byId.get('w2')).toMatchObject({ area_code: byId.get('w1')!.area_code });
+    expect(byId.get('w2')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_street']));
+    // A street nobody has placed yet: still one of the district's units, for an agent.
+    expect(byId.get('w3')).toMatchObject({ area_code: null });
+  });
+
   it('reads units that have only a code (no name property) when --area-name-prop is not given', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'replay-'));
     const file = path.join(dir, 'codes-only.geojson');

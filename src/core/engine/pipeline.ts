@@ -186,8 +186,41 @@ const classifyStep = perReport('classify', (s, { topics }) => {
 /** A street running through more units than this says too little about where a report is. */
 const STREET_UNITS_MAX = 64;
 
-/** locate: GPS point first, then the gazetteer on the address, then on the text itself. */
-const locate = perReport('locate', (s, { areas, gazetteer }) => {
+/**
+ * locate: GPS point first, then the gazetteer on the address, then on the text itself; words
+ * that leave several units are narrowed by where the streets they name have been seen.
+ */
+const locate: PipelineStep = {
+  name: 'locate',
+  async run(batch, d) {
+    await inSlices(batch, (s) => locateOne(s, d));
+    const unsure = batch.filter((s) => s.area.code === null && s.area.candidates.length > 1 && streetsOf(s).length > 0);
+    if (unsure.length === 0) return;
+    const streets = [...new Set(unsure.flatMap(streetsOf))];
+    const seen = await d.db.selectFrom('street_units').select(['street', 'area_code']).where('street', 'in', streets).execute();
+    const unitsOf = new Map<string, Set<string>>();
+    const learn = (street: string, unit: string) => unitsOf.set(street, (unitsOf.get(street) ?? new Set()).add(unit));
+    for (const r of seen) learn(r.street, r.area_code);
+    // In arrival order: a report placed by its point earlier in this batch teaches the later ones.
+    for (const s of batch) {
+      if (s.area.source === 'gps' && s.area.code) {
+        for (const st of streetsOf(s)) learn(st, s.area.code);
+        continue;
+      }
+      if (!unsure.includes(s)) continue;
+      const learned = s.area.candidates.filter((c) => streetsOf(s).some((st) => unitsOf.get(st)?.has(c)));
+      if (learned.length !== 1) continue;
+      const code = learned[0]!;
+      s.area = { code, source: 'text', candidates: [code] };
+      s.reasons.push({ step: 'locate', code: 'area_street', message: `text: ${streetsOf(s).join(', ')} seen in ${d.areas.get(code)?.name ?? code} (reports placed by their point), the only one of its candidates`, score: 0.7 });
+    }
+  },
+};
+
+/** The streets a report names. */
+const streetsOf = (s: PipelineState) => s.placeKeys.filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length)).slice(0, 8);
+
+function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
   const { lat, lng } = s.input;
   if (lat !== undefined && lng !== undefined) {
     const a = areas.locate(lat, lng);
@@ -236,7 +269,7 @@ const locate = perReport('locate', (s, { areas, gazetteer }) => {
     return;
   }
   s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
-});
+}
 
 /** route: category -> responsible department. */
 const route = perReport('route', (s, { categories }) => {

@@ -146,6 +146,7 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
   const ticketOf = (s: PipelineState) => (s.group.ticketId! > 0 ? s.group.ticketId! : realId.get(s.group.ticketId!)!);
   const reportId = await insertReports(tx, todo, states, ticketOf);
   await updateJoined(tx, joined);
+  await learnStreets(tx, states);
   await recountTickets(tx, [...joined.keys()]);
   await markProcessed(tx, todo, states, reportId);
   for (const [n, s] of states.entries()) {
@@ -271,6 +272,28 @@ async function insertReports(tx: DbOrTx, todo: Selectable<InboundMessageTable>[]
     };
   }), ['id', 'inbound_id']);
   return new Map(reports.map((r) => [r.inbound_id, r.id]));
+}
+
+/** Streets seen in a unit: each report placed by its point that names streets (at most 4 of its own). */
+async function learnStreets(tx: DbOrTx, states: PipelineState[]): Promise<void> {
+  const seen = new Map<string, { street: string; area_code: string; n: number; at: string }>();
+  for (const s of states) {
+    if (s.area.source !== 'gps' || !s.area.code) continue;
+    for (const k of s.placeKeys.filter((k) => k.startsWith('street|')).slice(0, 4)) {
+      const street = k.slice('street|'.length);
+      const key = `${street}|${s.area.code}`;
+      const e = seen.get(key) ?? { street, area_code: s.area.code, n: 0, at: s.receivedAt.toISOString() };
+      e.n++;
+      if (s.receivedAt.toISOString() > e.at) e.at = s.receivedAt.toISOString();
+      seen.set(key, e);
+    }
+  }
+  if (seen.size === 0) return;
+  await sql`
+    insert into street_units (street, area_code, reports, last_seen_at)
+    select v.street, v.area_code, v.n, v.at from jsonb_to_recordset(cast(${jsonParam([...seen.values()])} as jsonb)) as v(street text, area_code text, n int, at timestamptz)
+    on conflict (street, area_code) do update set reports = street_units.reports + excluded.reports,
+      last_seen_at = greatest(street_units.last_seen_at, excluded.last_seen_at)`.execute(tx);
 }
 
 /** The tickets reports joined: their latest report, a first point, their place keys; one UPDATE. */
