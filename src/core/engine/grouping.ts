@@ -33,9 +33,9 @@ export const GROUPING = {
   /** Reports without a point: same unit, same topic and this much text/address similarity... */
   textMatchMin: 0.35,
   /**
-   * Words alone (a street and alike texts, no shared point or house) are weak evidence of one
+   * Alike texts alone (no shared point, house, landmark or street) are weak evidence of one
    * place: they join a ticket only this many hours after its latest report, however long the
-   * category's window (a long street holds many incidents of one kind over a week).
+   * category's window.
    */
   wordsOnlyHours: 24,
   /** The same street in the same unit (no house, alley or landmark shared) reaches this far back, within the category's window. */
@@ -375,7 +375,7 @@ export class GroupBatch {
     if (mineQ.length > 0) {
       const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null; r_place_keys: string[] | null }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(mineQ)} as jsonb))
-          as q(i int, citizen int, since timestamptz, until timestamptz, grace timestamptz))
+          as q(i int, citizen int, since timestamptz, until timestamptz, grace timestamptz) limit ${mineQ.length})
         select q.i, x.* from q cross join lateral (
           select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
             t.closed_at, t.resolved_at, r.received_at as r_received_at, r.text, r.address, r.place_keys as r_place_keys
@@ -392,13 +392,15 @@ export class GroupBatch {
         b.#mine.set(r.i, list);
       }
     }
+    // `limit` tells the planner how many inputs there are (a function scan is guessed at 100):
+    // guessed high, one lookup's plan looked costly enough to be JIT-compiled (~40 ms).
     if (nearQ.length > 0) {
       const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
         and t.last_report_at >= q.since and t.received_at >= q.first and t.received_at <= q.until`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
           as q(i int, category text, areas text[], strong text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
-            lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision)),
+            lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision) limit ${nearQ.length}),
         hit as (
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
             and t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max limit 200) c
