@@ -4,7 +4,7 @@ import type { DbOrTx } from '../../db/schema.ts';
 import type { Reason } from '../../wire/staff-api.ts';
 import { cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
 import { normaliseAddress } from '../places/gazetteer.ts';
-import { mergeKeys, placeKeys, similarity } from './text.ts';
+import { dice, mergeKeys, placeKeys, shingles } from './text.ts';
 import { isOpen, OPEN_STATUSES } from '../tickets/statuses.ts';
 
 export type Relation = 'new' | 'same_citizen' | 'duplicate';
@@ -107,15 +107,33 @@ export const storedKeys = (r: { address: string | null; text: string; place_keys
  */
 export const WORDS_REPORTS_MAX = 8;
 
-/** How grouping reads a candidate's words as normalised place text. */
-export type PlaceOf = (words: string) => string;
-const PLACE: PlaceOf = (w) => place(null, w);
+/** How grouping reads a candidate's words: the syllable pairs of their normalised place text. */
+export type ShinglesOf = (words: string) => ReadonlySet<string>;
 
-/** `PlaceOf` remembering what it read: a batch looks at the same candidates many times. */
-function rememberedPlace(): PlaceOf {
-  const places = new Map<string, string>();
-  return (w) => places.get(w) ?? places.set(w, place(null, w)).get(w)!;
-}
+/** Candidates' words remembered, the least recently used forgotten first, and only short ones. */
+const SHINGLES_REMEMBERED = 512;
+const SHINGLES_WORDS_MAX = 8_000;
+const remembered = new Map<string, ReadonlySet<string>>();
+
+/**
+ * Shared by every lookup of the process: in a storm each report is compared with the same hot
+ * tickets, whose first reports' words (what is compared) do not change; reading them again for
+ * every report made a text-only report's decision grow with the number of candidates.
+ */
+const SHINGLES: ShinglesOf = (words) => {
+  const hit = remembered.get(words);
+  if (hit) {
+    remembered.delete(words);
+    remembered.set(words, hit);
+    return hit;
+  }
+  const set = shingles(place(null, words));
+  if (words.length <= SHINGLES_WORDS_MAX) {
+    remembered.set(words, set);
+    if (remembered.size > SHINGLES_REMEMBERED) remembered.delete(remembered.keys().next().value!);
+  }
+  return set;
+};
 
 /** A ticket as grouping sees it. */
 export interface CandidateTicket {
@@ -215,7 +233,7 @@ function comparePlaces(a: KeyPlace, b: KeyPlace, radiusM: number): { strength: n
  * ticket on the topic, whatever the channel (`mine`: their recent reports, newest first);
  * (b) another citizen's ticket on the same incident nearby and recent (`nearby`). Pure.
  */
-export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], placeOf: PlaceOf = PLACE): GroupDecision {
+export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], shinglesOf: ShinglesOf = SHINGLES): GroupDecision {
   if (!g.category) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_skipped', message: 'no category: not grouped' }] };
   const hasPoint = g.lat !== undefined && g.lng !== undefined;
 
@@ -239,7 +257,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
 
   if (nearby.length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this topic nearby' }] };
   const radius = g.radiusM ?? DEFAULT_RADIUS_M;
-  const here = place(g.address, g.text);
+  const hereShingles = shingles(place(g.address, g.text));
   const herePlace = placeOfKeys(hereKeys);
   const units = unitsOf(g);
   const unitOnly: CandidateTicket[] = [];
@@ -262,7 +280,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     } else if (!g.areaCode || !c.area_code || c.area_code === g.areaCode) {
       const since = g.receivedAt.getTime() - c.last_report_at.getTime();
       const sameUnit = c.area_code !== null && units.includes(c.area_code);
-      const sim = () => similarity(here, placeOf(c.words));
+      const sim = () => dice(hereShingles, shinglesOf(c.words));
       if (shared.strength >= EVIDENCE.alley) {
         score = shared.strength;
         why = `${shared.why} as ticket ${c.code}`;
@@ -350,7 +368,6 @@ export class GroupBatch {
   /** The batch's reports so far, for the citizen lookup of later ones. */
   readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; keys: readonly string[] }[] = [];
   #placeholder = 0;
-  readonly #place = rememberedPlace();
 
   private constructor(private readonly inputs: readonly GroupInput[]) {}
 
@@ -482,7 +499,7 @@ export class GroupBatch {
       if (t.category_code !== g.category || !isOpen(t.status) || !inWindow(g, t)) continue;
       if ((cells && t.cell !== null && cells.has(t.cell)) || (t.area_code !== null && units.includes(t.area_code)) || strong.some((k) => t.keys.has(k))) nearby.set(t.id, t);
     }
-    return decideGroup(g, mine, [...nearby.values()], this.#place);
+    return decideGroup(g, mine, [...nearby.values()]);
   }
 
   /** The unit of a ticket as this batch sees it. */

@@ -72,8 +72,11 @@ export function shingles(text: string): Set<string> {
 
 /** Dice similarity of two texts' syllable bigrams, 0..1; accents and case do not matter. */
 export function similarity(a: string, b: string): number {
-  const x = shingles(a);
-  const y = shingles(b);
+  return dice(shingles(a), shingles(b));
+}
+
+/** Dice similarity of two sets (of `shingles`), 0..1. */
+export function dice(x: ReadonlySet<string>, y: ReadonlySet<string>): number {
   if (x.size === 0 || y.size === 0) return 0;
   let common = 0;
   for (const s of x) if (y.has(s)) common++;
