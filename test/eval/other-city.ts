@@ -11,6 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '../../bench/support/report-bodies.ts';
 
 export interface OtherCityReport {
   id: string;
@@ -57,18 +58,6 @@ const START = Date.parse('2026-03-02T00:00:00Z');
 const M_PER_DEG_LAT = 111_320;
 const mPerDegLng = (lat: number) => M_PER_DEG_LAT * Math.cos((lat * Math.PI) / 180);
 
-/** mulberry32: small, fast and seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const unitCode = (row: number, col: number) => String(100 + row * GRID + col);
 
 function unitOf(lat: number, lng: number): string {
@@ -94,7 +83,7 @@ function units(): OtherCity['geojson'] {
 }
 
 export function generateOtherCity(seed = 311, incidents = 900): OtherCity {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   const pick = <T extends { weight: number }>(xs: T[]): T => {
     let x = r();
