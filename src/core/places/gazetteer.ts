@@ -130,9 +130,12 @@ export class Gazetteer {
   unitsOfDistrict(name: string): string[] {
     const folded = fold(name);
     const key = this.districtAliases[folded] ?? bare(name);
-    const codes = new Set(this.#wholeDistrict.get(key) ?? []);
-    for (const o of this.#oldByDistrict.get(key) ?? []) for (const c of this.#mapping.get(o.code) ?? []) codes.add(c);
-    return [...codes];
+    return [...new Set([...(this.#wholeDistrict.get(key) ?? []), ...this.#unitsOfOldWards(key)])];
+  }
+
+  /** The units in force a former district's wards became. */
+  #unitsOfOldWards(district: string): string[] {
+    return [...new Set((this.#oldByDistrict.get(district) ?? []).flatMap((o) => this.#mapping.get(o.code) ?? []))];
   }
 
   /**
@@ -179,7 +182,7 @@ export class Gazetteer {
       const whole = this.#wholeDistrict.get(district);
       if (whole) return this.#result(whole, 'old_district', `district ${district}`);
       if (wards.length === 0) {
-        const codes = [...new Set((this.#oldByDistrict.get(district) ?? []).flatMap((o) => this.#mapping.get(o.code) ?? []))];
+        const codes = this.#unitsOfOldWards(district);
         if (codes.length) return this.#result(codes, 'old_district', `district ${district} only`);
       }
     }
