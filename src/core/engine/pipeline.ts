@@ -8,7 +8,7 @@ import { classify } from './classify.ts';
 import { newCode } from '../tickets/codes.ts';
 import { yieldTurn } from '../next-turn.ts';
 import type { AddressMatch, Gazetteer } from '../places/gazetteer.ts';
-import type { Landmark } from '../places/place-reader.ts';
+import { streetNames, type Landmark } from '../places/place-reader.ts';
 import type { TopicModel } from './topic.ts';
 import { GroupBatch, type GroupInput, type Relation } from './grouping.ts';
 import { cellOf } from '../places/geo.ts';
@@ -194,9 +194,9 @@ const locate: PipelineStep = {
   name: 'locate',
   async run(batch, d) {
     await inSlices(batch, (s) => locateOne(s, d));
-    const unsure = batch.filter((s) => s.area.code === null && s.area.candidates.length > 1 && streetsOf(s).length > 0);
-    if (unsure.length === 0) return;
-    const streets = [...new Set(unsure.flatMap(streetsOf))];
+    const unsure = new Set(batch.filter((s) => s.area.code === null && s.area.candidates.length > 1 && streetsOf(s).length > 0));
+    if (unsure.size === 0) return;
+    const streets = [...new Set([...unsure].flatMap(streetsOf))];
     const seen = await d.db.selectFrom('street_units').select(['street', 'area_code']).where('street', 'in', streets).execute();
     const unitsOf = new Map<string, Set<string>>();
     const learn = (street: string, unit: string) => unitsOf.set(street, (unitsOf.get(street) ?? new Set()).add(unit));
@@ -207,18 +207,19 @@ const locate: PipelineStep = {
         for (const st of streetsOf(s)) learn(st, s.area.code);
         continue;
       }
-      if (!unsure.includes(s)) continue;
-      const learned = s.area.candidates.filter((c) => streetsOf(s).some((st) => unitsOf.get(st)?.has(c)));
+      if (!unsure.has(s)) continue;
+      const named = streetsOf(s);
+      const learned = s.area.candidates.filter((c) => named.some((st) => unitsOf.get(st)?.has(c)));
       if (learned.length !== 1) continue;
       const code = learned[0]!;
       s.area = { code, source: 'text', candidates: [code] };
-      s.reasons.push({ step: 'locate', code: 'area_street', message: `text: ${streetsOf(s).join(', ')} seen in ${d.areas.get(code)?.name ?? code} (reports placed by their point), the only one of its candidates`, score: 0.7 });
+      s.reasons.push({ step: 'locate', code: 'area_street', message: `text: ${named.join(', ')} seen in ${d.areas.get(code)?.name ?? code} (reports placed by their point), the only one of its candidates`, score: 0.7 });
     }
   },
 };
 
 /** The streets a report names. */
-const streetsOf = (s: PipelineState) => s.placeKeys.filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length)).slice(0, 8);
+const streetsOf = (s: PipelineState) => streetNames(s.placeKeys).slice(0, 8);
 
 function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
   const { lat, lng } = s.input;
@@ -261,7 +262,7 @@ function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
   if (byLandmark(null)) return;
   // No unit named: the streets named still say which units it may be in (their districts'),
   // enough to look for the incident's ticket there, not to route.
-  const streets = s.placeKeys.filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length));
+  const streets = streetNames(s.placeKeys);
   const units = gazetteer.unitsOfStreets(streets);
   if (units.length > 0 && units.length <= STREET_UNITS_MAX) {
     s.area = { code: null, source: 'none', candidates: units };

@@ -16,6 +16,7 @@ import { decide, type PipelineState, type PipelineStep, PIPELINE } from './pipel
 import type { InboundReport } from '../report-input.ts';
 import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from '../sla/sla.ts';
 import { appendEvents, mergedKeysSql, recountTickets, type NewEvent } from '../tickets/event-log.ts';
+import { streetNames } from '../places/place-reader.ts';
 
 /** What the pipeline knows of the city: its units, their names old and new, and its topics. */
 export interface Engine {
@@ -279,8 +280,7 @@ async function learnStreets(tx: DbOrTx, states: PipelineState[]): Promise<void> 
   const seen = new Map<string, { street: string; area_code: string; n: number; at: string }>();
   for (const s of states) {
     if (s.area.source !== 'gps' || !s.area.code) continue;
-    for (const k of s.placeKeys.filter((k) => k.startsWith('street|')).slice(0, 4)) {
-      const street = k.slice('street|'.length);
+    for (const street of streetNames(s.placeKeys).slice(0, 4)) {
       const key = `${street}|${s.area.code}`;
       const e = seen.get(key) ?? { street, area_code: s.area.code, n: 0, at: s.receivedAt.toISOString() };
       e.n++;

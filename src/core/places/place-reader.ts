@@ -35,6 +35,9 @@ export interface PlaceReader {
   districtsOf?(street: string): readonly string[];
 }
 
+/** The street names among place keys (`street|<name>`), in their order. */
+export const streetNames = (keys: Iterable<string>): string[] => [...keys].filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length));
+
 /** A reader without a street list (another city): house numbers and the words after them. */
 export const HEURISTIC_READER: PlaceReader = { read: (text) => ({ keys: placeKeys(text), landmarks: [] }) };
 
@@ -126,7 +129,7 @@ export class CityPlaceReader implements PlaceReader {
     this.#units = units;
     const initials = new Map<string, Set<string>>();
     for (const { name: s, district } of data.streets) {
-      const w = words(s).folded;
+      const { folded: w, raw } = words(s);
       if (w.length === 0 || w.length > NAME_WORDS_MAX) continue;
       // One word is a street only when foreign ("Pasteur"), not a Vietnamese word ("Số", "Chùa").
       if (w.length === 1 && !DATE.test(w[0]!) && (w[0] !== s.toLowerCase() || w[0]!.length < 5)) continue;
@@ -138,7 +141,7 @@ export class CityPlaceReader implements PlaceReader {
       // A name that can stand without "đường" before it: a person's name, or three words or more,
       // that is not also a unit's or a neighbourhood's.
       const loose = !units.has(name) && !EVERYDAY.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)));
-      this.#insert(this.#streets, w, name, loose, words(s).raw.join(' ').toLowerCase());
+      this.#insert(this.#streets, w, name, loose, raw.join(' ').toLowerCase());
       if (w.length >= 3 && w.every((x) => /^[a-z]+$/.test(x))) {
         const first = w.map((x) => x[0]).join('');
         const last = NUMERAL[w[w.length - 1]!];
@@ -153,10 +156,10 @@ export class CityPlaceReader implements PlaceReader {
       const key = words(l.name).folded.join(' ');
       this.#landmarkByName.set(key, l);
       for (const alias of [l.name, ...(l.aliases ?? [])]) {
-        const w = words(alias).folded;
+        const { folded: w, raw } = words(alias);
         // A name that is also a unit's or a street's ("Bảy Hiền", "Bùi Viện") says the unit or the street, not the landmark.
-        if (w.length < 2 || w.length > NAME_WORDS_MAX || units.has(w.join(' ')) || this.#districts.has(w.join(' ')) || this.#isStreet(w)) continue;
-        this.#insert(this.#landmarks, w, key, true, words(alias).raw.join(' ').toLowerCase());
+        if (w.length < 2 || w.length > NAME_WORDS_MAX || units.has(w.join(' ')) || this.#isStreet(w)) continue;
+        this.#insert(this.#landmarks, w, key, true, raw.join(' ').toLowerCase());
       }
     }
   }
