@@ -263,7 +263,8 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   const unitOnly: CandidateTicket[] = [];
   let best: { id: number; code: string; score: number; why: string } | null = null;
   for (const c of nearby) {
-    const shared = comparePlaces(herePlace, placeOfKeys(c.keys), radius);
+    const there = placeOfKeys(c.keys);
+    const shared = comparePlaces(herePlace, there, radius);
     let score = 0;
     let why = '';
     if (hasPoint && c.lat !== null && c.lng !== null) {
@@ -284,8 +285,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
       if (shared.strength >= EVIDENCE.alley) {
         score = shared.strength;
         why = `${shared.why} as ticket ${c.code}`;
-      } else if (shared.strength === EVIDENCE.street && sameUnit && since <= Math.min(windowOf(g), GROUPING.streetHours) * 3_600_000
-) {
+      } else if (shared.strength === EVIDENCE.street && sameUnit && since <= Math.min(windowOf(g), GROUPING.streetHours) * 3_600_000) {
         // The same street in the same unit, on the same topic, in the same hours: place, topic and
         // time decide; how alike the texts are only ranks the candidates.
         const t = sim();
@@ -296,7 +296,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         if (t >= GROUPING.textMatchMin) {
           score = t;
           why = `same unit, text/address ${Math.round(t * 100)}% alike ticket ${c.code}`;
-        } else if (g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, placeOfKeys(c.keys))) {
+        } else if (g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
           unitOnly.push(c);
         }
       }
