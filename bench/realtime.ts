@@ -19,12 +19,8 @@
 // (default postgres://postgres@127.0.0.1:5432; loopback only), dropped at the end.
 // Settings: BENCH_RT_SOCKETS (200), BENCH_RT_EVENTS (50), BENCH_RT_REPORTS (100),
 // BENCH_RT_RATE (10 reports/s).
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import pg from 'pg';
-import { loadConfig } from '../src/config.ts';
 import type { DomainEvent } from '../src/core/events.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -34,9 +30,8 @@ import { attachRealtime, type Realtime } from '../src/realtime/server.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { reportBodies } from './support/report-bodies.ts';
 import { intEnv, runBenchmark, runGuard } from './support/env.ts';
-import { openServerBenchDatabase } from './support/bench-db.ts';
 import {
-  Clients, DELIVERY_TIMEOUT_MS, epochNow, listen, ms, signedInAgents, sleep, stats, type IngestResult, type Stats,
+  benchServer, Clients, DELIVERY_TIMEOUT_MS, epochNow, listen, ms, signedInAgents, sleep, stats, type IngestResult, type Stats,
 } from './support/realtime-harness.ts';
 
 
@@ -110,13 +105,7 @@ async function main(): Promise<void> {
 
   const log = createLogger('silent');
   try {
-    const bench = await openServerBenchDatabase({ tag: 'rt' });
-    guard.add(() => bench.drop());
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-bench-rt-'));
-    guard.add(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const config = loadConfig({
-      DATABASE_URL: bench.url, DATA_DIR: dataDir, SESSION_SECRET: randomBytes(24).toString('hex'), LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0',
-    });
+    const { bench, config } = await benchServer(guard, 'rt');
 
     // Runtime A processes every report (its worker runs); B only serves sockets.
     const open = async (): Promise<DbHandle> => {

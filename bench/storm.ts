@@ -20,13 +20,9 @@
 // on the server of BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432; loopback
 // only), dropped at the end.
 // Settings: BENCH_STORM_REPORTS (10000), BENCH_STORM_SECONDS (300), BENCH_STORM_STREETS (20).
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import path from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
-import { loadConfig } from '../src/config.ts';
 import { loadCategories } from '../src/core/engine/catalog.ts';
 import { findGroup, type GroupInput } from '../src/core/engine/grouping.ts';
 import { decide, PIPELINE, type PipelineState } from '../src/core/engine/pipeline.ts';
@@ -37,9 +33,8 @@ import { createLogger } from '../src/log.ts';
 import { attachRealtime } from '../src/realtime/server.ts';
 import { createRuntime, loadEngine } from '../src/runtime.ts';
 import { cpuMeter } from './support/cpu.ts';
-import { openServerBenchDatabase } from './support/bench-db.ts';
 import { intEnv, runBenchmark, runGuard } from './support/env.ts';
-import { Clients, listen, ms, signedInAgents, stats, type IngestResult, type Stats } from './support/realtime-harness.ts';
+import { benchServer, Clients, listen, ms, signedInAgents, stats, type IngestResult, type Stats } from './support/realtime-harness.ts';
 import { seededRandom } from './support/report-bodies.ts';
 import {
   appReport, COLD_STREETS, HOT_STREETS, stormBodies, TEXT_CHANNELS, textReport, type FloodStreet, type StormChannel, type StormReport,
@@ -84,13 +79,7 @@ async function main(): Promise<void> {
   const { cleanup, watchdog } = guard;
   const log = createLogger('silent');
   try {
-    const bench = await openServerBenchDatabase({ tag: 'storm' });
-    guard.add(() => bench.drop());
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-bench-storm-'));
-    guard.add(async () => rmSync(dataDir, { recursive: true, force: true }));
-    const config = loadConfig({
-      DATABASE_URL: bench.url, DATA_DIR: dataDir, SESSION_SECRET: randomBytes(24).toString('hex'), LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0',
-    });
+    const { bench, config } = await benchServer(guard, 'storm');
     const opened = await connect({ databaseUrl: bench.url, poolMax: config.DB_POOL_MAX });
     let closing: Promise<void> | null = null;
     const handle: DbHandle = { ...opened, close: () => (closing ??= opened.close()) };

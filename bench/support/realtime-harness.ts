@@ -2,12 +2,33 @@
 // bench/storm.ts): the client thread (bench/support/realtime-clients.mjs) behind a
 // request/answer API, an HTTP server for a runtime, signed-in agents, and the latency figures.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Worker as Thread } from 'node:worker_threads';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Db } from '../../src/db/schema.ts';
 import { hashPassword } from '../../src/core/staff/passwords.ts';
 import { createSession } from '../../src/core/staff/sessions.ts';
 import type { Runtime } from '../../src/runtime.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { openServerBenchDatabase, type BenchDatabase } from './bench-db.ts';
+import type { runGuard } from './env.ts';
+
+/**
+ * A throwaway database on the local server and the app's configuration over it (its own data
+ * folder, a random session secret, silent logs, loopback); `guard` drops both at the end.
+ */
+export async function benchServer(guard: Pick<ReturnType<typeof runGuard>, 'add'>, tag: string): Promise<{ bench: BenchDatabase & { url: string }; config: Config }> {
+  const bench = await openServerBenchDatabase({ tag });
+  guard.add(() => bench.drop());
+  const dataDir = mkdtempSync(path.join(tmpdir(), `phananh-bench-${tag}-`));
+  guard.add(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({
+    DATABASE_URL: bench.url, DATA_DIR: dataDir, SESSION_SECRET: randomBytes(24).toString('hex'), LOG_LEVEL: 'silent', HOST: '127.0.0.1', PORT: '0',
+  });
+  return { bench, config };
+}
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across threads. */
 export const epochNow = () => performance.timeOrigin + performance.now();
