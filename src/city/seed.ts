@@ -58,7 +58,13 @@ export async function loadTopicExamples(db: Db, city: CityProfile = HCMC): Promi
   }
   const cats = await db.selectFrom('categories').select(['code', 'keywords']).where('active', '=', true).execute();
   const active = new Set(cats.map((c) => c.code));
-  for (const c of cats) for (const k of (c.keywords as string[]) ?? []) examples.push({ text: k, category: c.code });
+  // A category's keywords are one example, not one each: the model counts examples per category,
+  // and a dozen one-word examples made every word of a long text (an e-mail) look rarer in the
+  // categories that have keywords than in the one without ("other").
+  for (const c of cats) {
+    const keywords = (c.keywords as string[] | null) ?? [];
+    if (keywords.length) examples.push({ text: keywords.join(' . '), category: c.code });
+  }
   return examples.filter((e) => active.has(e.category));
 }
 

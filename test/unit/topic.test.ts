@@ -3,6 +3,8 @@ import BayesClassifier from 'natural/lib/natural/classifiers/bayes_classifier.js
 import { describe, expect, it } from 'vitest';
 import { TopicModel, topicFeatures, type TopicExample } from '../../src/core/engine/topic.ts';
 import { classify, OTHER } from '../../src/core/engine/classify.ts';
+import { loadTopicExamples } from '../../src/city/seed.ts';
+import { freshDb } from '../support/db.ts';
 
 const examples: TopicExample[] = readFileSync(new URL('../../seed/topics-vi.jsonl', import.meta.url), 'utf8')
   .split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TopicExample);
@@ -61,10 +63,31 @@ describe('classify: the reporter\'s choice and the text', () => {
     expect(c.reasons[0]).toMatchObject({ code: 'category_refined' });
   });
 
+  it('keeps no alternative when the text and the choice agree', () => {
+    expect(classify('Rác bốc mùi hôi thối', 'rac_thai', model).alternatives).toEqual([]);
+  });
+
   it('lets a clear text override a contradicted choice, keeping the choice in the reasons for an agent to confirm', () => {
     const c = classify('Đèn đường tắt cả tuần, cột đèn không sáng, tối om', 'tieng_on', model);
     expect(c.code).toBe('chieu_sang');
+    // The overruled choice stays an alternative: the incident's ticket on it still takes the report.
+    expect(c.alternatives).toEqual(['tieng_on']);
     expect(c.reasons.map((r) => r.code)).toEqual(['category_from_reporter', 'category_contradicted']);
     expect(c.reasons[1]!.message).toContain("not the reporter's tieng_on");
+  });
+});
+
+describe('the topic examples of a city', () => {
+  it("trains each category's keywords as one example, so that a long e-mail is not pulled to the category without keywords", async () => {
+    const h = await freshDb();
+    try {
+      const examples = await loadTopicExamples(h.db);
+      const keywordExamples = examples.slice(readFileSync(new URL('../../seed/topics-vi.jsonl', import.meta.url), 'utf8').split('\n').filter((l) => l.trim()).length);
+      // Ten categories have keywords, "khac" has none: ten examples, each holding a category's list.
+      expect(keywordExamples.map((e) => e.category).sort()).toEqual(['an_ninh', 'cap_nuoc', 'cay_xanh', 'chieu_sang', 'giao_thong', 'lan_chiem', 'ngap_nuoc', 'rac_thai', 'tieng_on', 'xay_dung']);
+      expect(keywordExamples.find((e) => e.category === 'ngap_nuoc')!.text).toContain('trieu cuong');
+    } finally {
+      await h.close();
+    }
   });
 });
