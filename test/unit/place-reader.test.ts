@@ -40,6 +40,8 @@ describe('reading a place from words', () => {
     // "Số" and "Chùa" are in the list as streets of one word: only "đường" makes them one.
     expect(keys('Số nhà bị ngập gần chùa')).toEqual([]);
     expect(keys('đường Số 9 ngập')).toEqual(['street|so 9']);
+    // The unit after a house number is where the house is, not a street of its name.
+    expect(keys('Rác trên Nguyễn Trãi đối diện số 512 (Bình Thạnh)')).toEqual(['street|nguyen trai', '512|nguyen trai']);
   });
 
   it('reads a landmark of the list by any of its names, and a kind word before a proper name', () => {
@@ -48,6 +50,14 @@ describe('reading a place from words', () => {
     expect(keys('Ngập dưới chân cầu Chữ Y. Đề nghị xử lý')).toEqual(['lm|cau chu y']);
     // Folded "cho" is also "for": without diacritics only the list's landmarks are read.
     expect(keys('de nghi cho nguoi xuong xu ly')).toEqual([]);
+    expect(keys('Đèn tắt khúc gần Bảo tàng Mỹ Thuật')).toEqual(['lm|bao tang my thuat']);
+  });
+
+  it('reads a shopping centre by its brand and the name after it, without the words that vary', () => {
+    expect(keys('Kẹt xe trước Aeon Mall Bình Tân')).toEqual(['lm|aeon binh tan']);
+    expect(keys('ổ gà gần Vincom Lê Văn Việt')).toContain('lm|vincom le van viet');
+    expect(keys('xe đậu kín lề trước Aeon')).toEqual(['lm|aeon']);
+    expect(keys('ngập trước Lotte Quận 7')).toEqual(['lm|lotte']);
   });
 
   it(`reads at most PLACE_KEYS_MAX keys from crafted text, however many it names`, () => {

@@ -69,7 +69,16 @@ const NUMERAL: Record<string, string> = { mot: '1', hai: '2', ba: '3', bon: '4',
 const VOWELS = /[aeiouy]/;
 
 /** Landmark kinds as residents write them (with diacritics: folded, "chợ" would be "cho", "for"). */
-const LANDMARK_KINDS = ['chợ', 'cầu', 'kênh', 'rạch', 'trường', 'bệnh viện', 'công viên', 'bến xe', 'chung cư', 'cư xá', 'nhà thờ', 'chùa', 'siêu thị', 'vòng xoay', 'ngã tư', 'ngã ba', 'ngã năm', 'ngã sáu', 'ngã bảy', 'ga', 'sân bay', 'bãi biển', 'khu dân cư', 'tòa nhà', 'trung tâm thương mại', 'đại học', 'bến phà', 'sân vận động', 'nhà văn hóa', 'đình', 'miếu', 'hồ'];
+const LANDMARK_KINDS = ['chợ', 'cầu', 'kênh', 'rạch', 'trường', 'bệnh viện', 'công viên', 'bến xe', 'chung cư', 'cư xá', 'nhà thờ', 'chùa', 'siêu thị', 'vòng xoay', 'ngã tư', 'ngã ba', 'ngã năm', 'ngã sáu', 'ngã bảy', 'ga', 'sân bay', 'bãi biển', 'khu dân cư', 'tòa nhà', 'trung tâm thương mại', 'đại học', 'bến phà', 'sân vận động', 'nhà văn hóa', 'đình', 'miếu', 'hồ', 'bảo tàng', 'cảng', 'khu đô thị', 'khu phố', 'ấp', 'khu công nghiệp', 'nhà hát', 'bưu điện', 'thư viện'];
+/**
+ * Shopping-centre brands residents name a place by ("trước Aeon", "Vincom Lê Văn Việt"): the
+ * brand and the proper name after it, without the words that vary ("Aeon Mall Bình Tân" is
+ * "Aeon Bình Tân").
+ */
+const BRANDS = new Set(['vincom', 'aeon', 'lotte', 'coopmart', 'emart', 'gigamall']);
+const BRAND_FILLER = new Set(['mall', 'center', 'centre', 'plaza', 'mart', 'mega', 'megamall']);
+/** Where a brand's name ends: the unit after it ("Lotte Quận 7"). */
+const UNIT_WORDS = new Set(['quan', 'phuong', 'huyen', 'xa', 'tp', 'q', 'p']);
 /** Words before "cầu" that make it a request ("yêu cầu"), not a bridge. */
 const NOT_LANDMARK_BEFORE = new Set(['yêu', 'nhu', 'khẩn', 'đề']);
 
@@ -262,7 +271,8 @@ export class CityPlaceReader implements PlaceReader {
           name.push(w[j]!);
           if (/\d/.test(w[j]!)) break; // "Số 9" ends at its number
         }
-        if (name.length > 0 && (name.length > 1 || name[0]!.length > 3)) {
+        // A unit's name after a number is where the house is ("số 512 (Bình Tân)"), not a street.
+        if (name.length > 0 && (name.length > 1 || name[0]!.length > 3) && (afterWord || !this.#units.has(name.join(' ')))) {
           streets.push({ at: i, len: name.length, name: name.join(' ') });
           i += name.length - 1;
           named = i + 1;
@@ -282,6 +292,13 @@ export class CityPlaceReader implements PlaceReader {
     // Free-standing landmarks: a kind word as written, before a proper name ("cầu Chữ Y").
     const kinds = LANDMARK_KINDS.map((k) => k.split(' '));
     for (let i = 0; i < raw.length && keys.size < PLACE_KEYS_MAX; i++) {
+      if (BRANDS.has(w[i]!)) {
+        const name = [w[i]!];
+        for (let j = i + 1; j < raw.length && name.length < 5 && !start[j] && /^\p{Lu}/u.test(raw[j]!) && !UNIT_WORDS.has(w[j]!); j++) if (!BRAND_FILLER.has(w[j]!)) name.push(w[j]!);
+        const key = name.join(' ');
+        if (![...keys].some((k) => k.startsWith('lm|') && k.slice(3).startsWith(key))) add(`lm|${key}`);
+        continue;
+      }
       const kind = kinds.find((k) => k.every((part, j) => raw[i + j]?.toLowerCase() === part));
       if (!kind || NOT_LANDMARK_BEFORE.has(raw[i - 1]?.toLowerCase() ?? '')) continue;
       const name: string[] = [];
