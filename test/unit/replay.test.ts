@@ -88,11 +88,13 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       // A flood, and the same street flooded again by the next day's rain.
       L({ id: 'f1', received_at: at(3, 16), category: 'ngap_nuoc', citizen: { phone: '0901000004' }, text: 'Ngập sâu sau mưa', lat: 10.7765, lng: 106.7005 }),
       L({ id: 'f2', received_at: at(4, 15), category: 'ngap_nuoc', citizen: { phone: '0901000005' }, text: 'Mưa xong lại ngập', lat: 10.7766, lng: 106.7006 }),
-      // Rubbish named in words only: the same house two days later joins; the same street (no house) four days later does not.
+      // Rubbish named in words only: the same house two days later joins, and so does the same
+      // street four days later; the same street by another landmark two days after that does not.
       L({ id: 'r1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000006' }, text: 'Rác đổ bừa bãi trước nhà 45 Nguyễn Trãi, phường Bến Thành, bốc mùi hôi' }),
       L({ id: 'r2', received_at: at(8, 10), category: 'rac_thai', citizen: { phone: '0901000007' }, text: 'Trước số 45 Nguyễn Trãi phường Bến Thành rác vẫn chưa dọn' }),
-      L({ id: 's1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000008' }, text: 'Bãi rác tự phát trên đường Lê Thánh Tôn, phường Bến Thành' }),
+      L({ id: 's1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000008' }, text: 'Bãi rác tự phát trên đường Lê Thánh Tôn gần chợ Bến Thành, phường Bến Thành' }),
       L({ id: 's2', received_at: at(10, 11), category: 'rac_thai', citizen: { phone: '0901000009' }, text: 'Đường Lê Thánh Tôn phường Bến Thành vẫn còn bãi rác tự phát' }),
+      L({ id: 's3', received_at: at(12, 15), category: 'rac_thai', citizen: { phone: '0901000010' }, text: 'Rác đổ trên đường Lê Thánh Tôn trước Bảo tàng Mỹ Thuật, phường Bến Thành' }),
     ]);
     expect(summary.errors).toBe(0);
     expect(byId.get('l2')).toMatchObject({ ticket: byId.get('l1')!.ticket, relation: 'duplicate' });
@@ -102,7 +104,8 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('f2')!.ticket).not.toBe(byId.get('f1')!.ticket);
     expect(byId.get('r2')).toMatchObject({ ticket: byId.get('r1')!.ticket, relation: 'duplicate' });
     expect(byId.get('s1')!.ticket).not.toBe(byId.get('r1')!.ticket);
-    expect(byId.get('s2')).toMatchObject({ relation: 'new' });
+    expect(byId.get('s2')).toMatchObject({ ticket: byId.get('s1')!.ticket, relation: 'duplicate' });
+    expect(byId.get('s3')).toMatchObject({ relation: 'new' });
   });
 
   it('compares places by their strongest shared evidence: a near house number joins, far ones on the same street stay apart, and words naming no unit for sure join by house and take the ticket\'s unit', async () => {
@@ -122,6 +125,21 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('a3')!.ticket).not.toBe(byId.get('a1')!.ticket);
     expect(byId.get('a4')).toMatchObject({ ticket: byId.get('a1')!.ticket, relation: 'duplicate', area_code: byId.get('a1')!.area_code });
     expect(byId.get('a4')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_from_ticket']));
+  });
+
+  it("joins a report whose chosen topic the text overruled to its incident's ticket on that topic at the same house, and gives it the ticket's topic", async () => {
+    const { byId } = await replay([
+      L({ id: 'p1', received_at: '2026-11-20T08:00:00+07:00', channel: 'phone', citizen: { phone: '0902000001' }, text: 'Ổ gà sâu trước nhà 88 Huỳnh Tấn Phát phường Tân Thuận, xe máy té liên tục' }),
+      // The resident chose "traffic"; the words read as drainage (a broken manhole cover).
+      L({ id: 'p2', received_at: '2026-11-20T10:00:00+07:00', channel: 'app', citizen: { phone: '0902000002' }, category: 'giao_thong', text: 'Trước số 88 Huỳnh Tấn Phát nắp hố ga bị bể, hở một lỗ lớn', address: '88 Huỳnh Tấn Phát, Tân Thuận' }),
+      // Drainage with nothing else chosen, at the same house: another problem, its own ticket.
+      L({ id: 'p3', received_at: '2026-11-20T11:00:00+07:00', channel: 'sms', citizen: { phone: '0902000003' }, text: 'Truoc so 88 Huynh Tan Phat phuong Tan Thuan nap ho ga bi bung, nuoc dong' }),
+    ]);
+    expect(byId.get('p1')).toMatchObject({ category: 'giao_thong', relation: 'new' });
+    expect(byId.get('p2')).toMatchObject({ ticket: byId.get('p1')!.ticket, relation: 'duplicate', category: 'giao_thong' });
+    const codes = byId.get('p2')!.reasons.map((r: { code: string }) => r.code);
+    expect(codes).toEqual(expect.arrayContaining(['category_contradicted', 'duplicate', 'category_from_ticket']));
+    expect(byId.get('p3')).toMatchObject({ category: 'ngap_nuoc', relation: 'new' });
   });
 
   it('places words that name only a street in the units of the districts that have it, and joins the incident there', async () => {

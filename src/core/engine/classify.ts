@@ -1,10 +1,16 @@
 import type { Reason } from '../../wire/staff-api.ts';
-import type { TopicModel } from './topic.ts';
+import type { TopicModel, TopicPrediction } from './topic.ts';
 
 export interface Classification {
   code: string | null;
   source: 'reporter' | 'classifier' | 'none';
   confidence: number;
+  /**
+   * Other categories the report may be about (the reporter's choice the text overruled, the
+   * model's reading the reporter's choice overruled, a close second): an incident's ticket on
+   * one of them takes the report when the place is plainly the same.
+   */
+  alternatives: string[];
   reasons: Reason[];
 }
 
@@ -14,6 +20,8 @@ export const CONFIDENCE_MIN = 0.45;
 export const OTHER = 'khac';
 /** A reporter's choice gives way (flagged for an agent) when the model is this sure of another topic. */
 export const CONTRADICTION_MIN = 0.85;
+/** A category the model gives this much is an alternative (see `Classification.alternatives`). */
+export const ALTERNATIVE_MIN = 0.2;
 
 /**
  * Decides the category: the reporter's choice unless it is "other" and the text says which, or
@@ -22,12 +30,19 @@ export const CONTRADICTION_MIN = 0.85;
  * suggestion in the reasons.
  */
 export function classify(text: string, picked: string | undefined, model: TopicModel | null): Classification {
+  const c = decideCategory(text, picked, model);
+  const likely = c.pred?.ranking.filter((r) => r.p >= ALTERNATIVE_MIN).map((r) => r.code) ?? [];
+  const alternatives = [...new Set([...(picked ? [picked] : []), ...likely])].filter((x) => x !== c.code).slice(0, 3);
+  return { code: c.code, source: c.source, confidence: c.confidence, reasons: c.reasons, alternatives };
+}
+
+function decideCategory(text: string, picked: string | undefined, model: TopicModel | null): Omit<Classification, 'alternatives'> & { pred: TopicPrediction | null } {
   const pred = model?.predict(text) ?? null;
   const pOf = (code: string) => pred?.ranking.find((r) => r.code === code)?.p ?? 0;
   // "Other" is the reporter saying they do not know: the text, when it clearly says, decides.
   if (picked === OTHER && pred && pred.code !== OTHER && pred.confidence >= CONFIDENCE_MIN) {
     return {
-      code: pred.code, source: 'classifier', confidence: pred.confidence,
+      pred, code: pred.code, source: 'classifier', confidence: pred.confidence,
       reasons: [{ step: 'classify', code: 'category_refined', message: `reporter chose ${OTHER}; topic model: ${pred.code} (${pred.confidence.toFixed(2)})`, score: pred.confidence }],
     };
   }
@@ -41,18 +56,18 @@ export function classify(text: string, picked: string | undefined, model: TopicM
         message: `text reads as ${pred.code} (${pred.confidence.toFixed(2)}), not the reporter's ${picked}; an agent confirms`,
         score: pred.confidence,
       });
-      return { code: pred.code, source: 'classifier', confidence: pred.confidence, reasons };
+      return { pred, code: pred.code, source: 'classifier', confidence: pred.confidence, reasons };
     }
-    return { code: picked, source: 'reporter', confidence: Math.max(pOf(picked), 0.5), reasons };
+    return { pred, code: picked, source: 'reporter', confidence: Math.max(pOf(picked), 0.5), reasons };
   }
   if (pred && pred.confidence >= CONFIDENCE_MIN) {
     return {
-      code: pred.code, source: 'classifier', confidence: pred.confidence,
+      pred, code: pred.code, source: 'classifier', confidence: pred.confidence,
       reasons: [{ step: 'classify', code: 'category_model', message: `topic model: ${pred.code} (${pred.confidence.toFixed(2)})`, score: pred.confidence }],
     };
   }
   return {
-    code: null, source: 'none', confidence: pred?.confidence ?? 0,
+    pred, code: null, source: 'none', confidence: pred?.confidence ?? 0,
     reasons: [{
       step: 'classify', code: 'category_uncertain',
       message: pred ? `unsure; best guess ${pred.code} (${pred.confidence.toFixed(2)}), left for triage` : 'no topic evidence in the text; left for triage',

@@ -38,8 +38,6 @@ export const GROUPING = {
    * category's window.
    */
   wordsOnlyHours: 24,
-  /** The same street in the same unit (no house, alley or landmark shared) reaches this far back, within the category's window. */
-  streetHours: 72,
   /** The unit alone (neither side names a place against the other) reaches this far back, for the only such ticket. */
   unitOnlyHours: 24,
   /** A place with this many tickets closed in the lookback becomes a hotspot. */
@@ -63,6 +61,8 @@ export interface GroupInput {
   spanH?: number;
   /** How sure the classifier was (1 when the reporter chose). */
   categoryConfidence?: number;
+  /** Other categories it may be about (`Classification.alternatives`): their tickets take it on plain place evidence only. */
+  alternatives?: readonly string[];
   areaCode: string | null;
   /** The units the words may mean when they name none for sure (an old ward split, a district). */
   areaCandidates?: readonly string[];
@@ -87,6 +87,8 @@ const unitsOf = (g: GroupInput): string[] => (g.areaCode ? [g.areaCode] : [...(g
 /** Keys that place a report wherever its unit is: a house on a street, an alley, a landmark. */
 const strongKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => !k.startsWith('street|')).slice(0, 16);
 const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
+/** The categories whose tickets may take a report: its own first, then its alternatives. */
+const categoriesOf = (g: GroupInput): string[] => (g.category ? [g.category, ...(g.alternatives ?? []).filter((c) => c !== g.category)] : []);
 /** Whether an open ticket is still within a report's incident window (its latest report, and its first). */
 const inWindow = (g: GroupInput, t: { received_at: Date; last_report_at: Date }) => {
   const at = g.receivedAt.getTime();
@@ -200,9 +202,16 @@ function placeOfKeys(keys: Iterable<string>): KeyPlace {
 /** Whether both name some and none in common. */
 const differ = (x: Set<string>, y: Set<string>) => x.size > 0 && y.size > 0 && ![...x].some((v) => y.has(v));
 
+/** One landmark named more or less fully ("chợ Bến Thành", "chợ Bến Thành cũ"; "Vincom", "Vincom Lê Văn Việt"). */
+const sameLandmark = (x: string, y: string) => x === y || x.startsWith(`${y} `) || y.startsWith(`${x} `);
+
+/** Whether both name landmarks and none of one is one of the other's. */
+const landmarksDiffer = (a: KeyPlace, b: KeyPlace) =>
+  a.landmarks.size > 0 && b.landmarks.size > 0 && ![...a.landmarks].some((x) => [...b.landmarks].some((y) => sameLandmark(x, y)));
+
 /** Whether two places name different streets, or different landmarks, and nothing in common. */
 function placesDiffer(a: KeyPlace, b: KeyPlace): boolean {
-  return differ(a.streets, b.streets) || differ(a.landmarks, b.landmarks);
+  return differ(a.streets, b.streets) || landmarksDiffer(a, b);
 }
 
 /**
@@ -261,8 +270,13 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   const herePlace = placeOfKeys(hereKeys);
   const units = unitsOf(g);
   const unitOnly: CandidateTicket[] = [];
-  let best: { id: number; code: string; score: number; why: string } | null = null;
+  type Match = { id: number; code: string; score: number; why: string };
+  let best: Match | null = null;
+  /** The best ticket on another of its categories, taken only when none on its own is. */
+  let related: Match | null = null;
   for (const c of nearby) {
+    const sameTopic = c.category_code === g.category;
+    if (!sameTopic && !(g.alternatives ?? []).includes(c.category_code ?? '')) continue;
     const there = placeOfKeys(c.keys);
     const shared = comparePlaces(herePlace, there, radius);
     let score = 0;
@@ -285,7 +299,11 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
       if (shared.strength >= EVIDENCE.alley) {
         score = shared.strength;
         why = `${shared.why} as ticket ${c.code}`;
-      } else if (shared.strength === EVIDENCE.street && sameUnit && since <= Math.min(windowOf(g), GROUPING.streetHours) * 3_600_000) {
+      } else if (shared.strength === EVIDENCE.street && sameUnit
+        // The same street in the same unit within the category's window (a dead lamp reported
+        // again days later), except days later by another landmark: another place along it
+        // (within hours, landmarks are what each saw of one event: "near X", "traffic up to Y").
+        && (since <= GROUPING.wordsOnlyHours * 3_600_000 || !landmarksDiffer(herePlace, there))) {
         // The same street in the same unit, on the same topic, in the same hours: place, topic and
         // time decide; how alike the texts are only ranks the candidates.
         const t = sim();
@@ -296,13 +314,21 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         if (t >= GROUPING.textMatchMin) {
           score = t;
           why = `same unit, text/address ${Math.round(t * 100)}% alike ticket ${c.code}`;
-        } else if (g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
+        } else if (sameTopic && g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
           unitOnly.push(c);
         }
       }
     }
-    if (score > 0 && (!best || score > best.score)) best = { id: c.id, code: c.code, score, why };
+    if (score <= 0) continue;
+    if (sameTopic) {
+      if (!best || score > best.score) best = { id: c.id, code: c.code, score, why };
+    } else if (score >= EVIDENCE.alley && (!related || score > related.score)) {
+      // Another of its topics: the place must be plainly the same (a near point, the same house,
+      // alley or landmark), not merely the same street or unit.
+      related = { id: c.id, code: c.code, score, why: `${why}, on ${c.category_code}` };
+    }
   }
+  if (!best && related && unitOnly.length === 0) best = related;
   // Nothing names the place more closely than the unit on either side, or only one side does:
   // the one open ticket on the topic in the unit within hours is the incident; two or more, and
   // which one is a guess (left apart for an agent).
@@ -313,7 +339,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   if (best) {
     return {
       ticketId: best.id, relation: 'duplicate', score: best.score,
-      reasons: [{ step: 'group', code: 'duplicate', message: `same incident: ${best.why}, same topic, within ${windowOf(g)} h of its latest report`, score: best.score }],
+      reasons: [{ step: 'group', code: 'duplicate', message: `same incident: ${best.why}${best === related ? '' : ', same topic'}, within ${windowOf(g)} h of its latest report`, score: best.score }],
     };
   }
   return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this incident' }] };
@@ -384,7 +410,7 @@ export class GroupBatch {
       const strong = strongKeys(g);
       if (!g.category || (areas.length === 0 && strong.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
       return [{
-      i, category: g.category, areas, strong, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
+      i, categories: categoriesOf(g), areas, strong, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
       since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
       ...reach(g),
       }];
@@ -412,11 +438,11 @@ export class GroupBatch {
     // `limit` tells the planner how many inputs there are (a function scan is guessed at 100):
     // guessed high, one lookup's plan looked costly enough to be JIT-compiled (~40 ms).
     if (nearQ.length > 0) {
-      const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
+      const match = sql`t.category_code = any(q.categories) and t.status in (${OPEN_SQL}) and t.merged_into is null
         and t.last_report_at >= q.since and t.received_at >= q.first and t.received_at <= q.until`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
-          as q(i int, category text, areas text[], strong text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
+          as q(i int, categories text[], areas text[], strong text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
             lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision) limit ${nearQ.length}),
         hit as (
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
@@ -495,8 +521,9 @@ export class GroupBatch {
     for (const id of this.#nearby.get(i) ?? []) nearby.set(id, this.#ticket(id));
     const units = unitsOf(g);
     const strong = strongKeys(g);
+    const topics = categoriesOf(g);
     for (const t of this.#touched.values()) {
-      if (t.category_code !== g.category || !isOpen(t.status) || !inWindow(g, t)) continue;
+      if (!topics.includes(t.category_code ?? '') || !isOpen(t.status) || !inWindow(g, t)) continue;
       if ((cells && t.cell !== null && cells.has(t.cell)) || (t.area_code !== null && units.includes(t.area_code)) || strong.some((k) => t.keys.has(k))) nearby.set(t.id, t);
     }
     return decideGroup(g, mine, [...nearby.values()]);
@@ -505,6 +532,11 @@ export class GroupBatch {
   /** The unit of a ticket as this batch sees it. */
   areaOf(id: number): string | null {
     return this.#ticket(id).area_code;
+  }
+
+  /** The category of a ticket. */
+  categoryOf(id: number): string | null {
+    return this.#ticket(id).category_code;
   }
 
   /** The place keys of a ticket as this batch leaves it (to store on it). */

@@ -24,7 +24,7 @@ export interface PipelineState {
   citizenId: number | null;
   text: string;
   textFolded: string;
-  category: { code: string | null; source: string; confidence: number };
+  category: { code: string | null; source: string; confidence: number; alternatives: string[] };
   area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[] };
   departmentCode: string | null;
   /** The category's same-incident radius in metres (route reads it with the department). */
@@ -179,7 +179,7 @@ const normalise = perReport('normalise', (s, { gazetteer }) => {
 
 const classifyStep = perReport('classify', (s, { topics }) => {
   const c = classify(s.text, s.input.category, topics);
-  s.category = { code: c.code, source: c.source, confidence: c.confidence };
+  s.category = { code: c.code, source: c.source, confidence: c.confidence, alternatives: c.alternatives };
   s.reasons.push(...c.reasons);
 });
 
@@ -273,17 +273,19 @@ function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
 }
 
 /** route: category -> responsible department. */
-const route = perReport('route', (s, { categories }) => {
+const route = perReport('route', routeOne);
+
+function routeOne(s: PipelineState, { categories }: Pick<PipelineDeps, 'categories'>): void {
   const c = categories.find((x) => x.code === s.category.code);
   s.departmentCode = c?.department_code ?? null;
   s.radiusM = c?.duplicate_radius_m;
   s.windowH = c?.duplicate_window_h;
   s.spanH = c?.duplicate_span_h;
   if (s.departmentCode) s.reasons.push({ step: 'route', code: 'department_by_category', message: `${s.category.code} -> ${s.departmentCode}` });
-});
+}
 
 const groupInput = (s: PipelineState): GroupInput => ({
-  citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence,
+  citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence, alternatives: s.category.alternatives,
   areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
   radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH,
 });
@@ -291,7 +293,8 @@ const groupInput = (s: PipelineState): GroupInput => ({
 /** group: the same citizen's ticket on the topic, else another citizen's on the same incident. */
 const group: PipelineStep = {
   name: 'group',
-  async run(batch, { db }) {
+  async run(batch, deps) {
+    const { db } = deps;
     // The first two reports of one incident, processed at once, must not open two tickets.
     await lockKeys(db, batch.flatMap((s) => {
       if (!s.category.code) return [];
@@ -305,6 +308,13 @@ const group: PipelineStep = {
       s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode };
       s.ticketKeys = grouping.keysOf(s.group.ticketId!);
       s.reasons.push(...d.reasons);
+      // It joined its incident's ticket on another of the topics it may be about: the incident's topic is the report's.
+      const topic = d.relation === 'duplicate' ? grouping.categoryOf(s.group.ticketId!) : s.category.code;
+      if (topic !== s.category.code) {
+        s.reasons.push({ step: 'group', code: 'category_from_ticket', message: `topic of the incident's ticket: ${topic}, not ${s.category.code}`, score: d.score });
+        s.category = { ...s.category, code: topic, source: 'ticket' };
+        routeOne(s, deps);
+      }
       // Words that named no unit for sure, on a ticket that has one: the report is where its incident is.
       const unit = d.relation === 'duplicate' && s.area.code === null ? grouping.areaOf(s.group.ticketId!) : null;
       if (unit && (s.area.candidates.length === 0 || s.area.candidates.includes(unit))) {
@@ -325,7 +335,7 @@ export const PIPELINE: readonly PipelineStep[] = [identify, normalise, classifyS
 export async function decide(reports: { input: InboundReport; receivedAt: Date }[], deps: PipelineDeps, steps: readonly PipelineStep[] = PIPELINE): Promise<PipelineState[]> {
   const batch = reports.map(({ input, receivedAt }): PipelineState => ({
     input, receivedAt, citizenId: null, text: input.text, textFolded: '',
-    category: { code: null, source: 'none', confidence: 0 },
+    category: { code: null, source: 'none', confidence: 0, alternatives: [] },
     area: { code: null, source: 'none', candidates: [] },
     departmentCode: null,
     radiusM: undefined, windowH: undefined, spanH: undefined,
