@@ -38,6 +38,11 @@ describe('Gazetteer.match', () => {
     ['huyện Côn Đảo', 'Đặc khu Côn Đảo', 'old_district'],
     // a landmark carrying a unit's name
     ['trước chợ Bến Thành', 'Phường Bến Thành', 'bare_name'],
+    // a former ward's name without its prefix, longer than the unit's name it holds
+    ['QL22 đoạn Tân Phú Trung tối thui', 'Xã Củ Chi', 'bare_name'],
+    ['hem 10 duong so 2 Hiep Binh Chanh ngap', 'Phường Hiệp Bình', 'bare_name'],
+    // a ward and the former district it was in, both without their prefix
+    ['đường Phan Văn Hớn đoạn Bà Điểm Hóc Môn', 'Xã Bà Điểm', 'bare_name'],
   ])('%s -> %s', (address, want, source) => {
     const m = gazetteer.match(address);
     expect(nameOf(m.code)).toBe(want);
@@ -62,6 +67,19 @@ describe('Gazetteer.match', () => {
     expect(m.code).toBeNull();
     expect(m.ambiguous).toBe(true);
     expect(m.candidates.length).toBeGreaterThan(1);
+  });
+
+  it('falls back on the district when the ward named was no longer one of its wards (merged before 2025)', () => {
+    const m = gazetteer.match('Chung cư trên đường X, P7 Q3');
+    expect(m.source).toBe('old_district');
+    expect(m.reason).toContain('ward 7 not one of its wards');
+    expect(m.candidates.map(nameOf).sort()).toEqual(gazetteer.match('quận 3').candidates.map(nameOf).sort());
+  });
+
+  it("does not read a street's words or a direction as a bare unit name", () => {
+    expect(gazetteer.match('đèn tín hiệu ngã tư Lê Văn Việt - Đình Phong Phú hư', ['le van viet', 'dinh phong phu']).source).toBe('none');
+    expect(nameOf(gazetteer.match('đèn tín hiệu ngã tư Đình Phong Phú hư').code)).toBe('Xã Bình Hưng');
+    expect(gazetteer.match('ngập quá, ai đi về hướng Thủ Thiêm thì né ra').source).toBe('none');
   });
 
   it('finds nothing in text without a place', () => {

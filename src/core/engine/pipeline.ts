@@ -245,7 +245,7 @@ function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
   };
   for (const [source, text] of [['address', s.input.address], ['text', s.text]] as const) {
     if (!text) continue;
-    const m = gazetteer.match(text);
+    const m = gazetteer.match(text, streetNames(s.placeKeys));
     if (m.source === 'none') continue;
     if (byLandmark(m)) return;
     const names = m.candidates.map((c) => areas.get(c)?.name ?? c);

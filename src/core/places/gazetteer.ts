@@ -153,8 +153,12 @@ export class Gazetteer {
     return units ? [...units].sort() : [];
   }
 
-  /** Finds the unit an address (or free text) names. */
-  match(text: string): AddressMatch {
+  /**
+   * Finds the unit an address (or free text) names. `streets`: the folded names of the streets
+   * it names (the place reader's), whose words are no bare unit name ("Đình Phong Phú" is a
+   * street, not the former ward Phong Phú).
+   */
+  match(text: string, streets: readonly string[] = []): AddressMatch {
     const s = ` ${normaliseAddress(text)} `;
     const wards = this.#findWards(s);
     const district = this.#findDistrict(s, wards);
@@ -181,14 +185,24 @@ export class Gazetteer {
     if (district) {
       const whole = this.#wholeDistrict.get(district);
       if (whole) return this.#result(whole, 'old_district', `district ${district}`);
-      if (wards.length === 0) {
-        const codes = this.#unitsOfOldWards(district);
-        if (codes.length) return this.#result(codes, 'old_district', `district ${district} only`);
-      }
+      // No ward named, or one the district no longer had by 2025 ("P7 Q3", merged in 2020).
+      const codes = this.#unitsOfOldWards(district);
+      if (codes.length) return this.#result(codes, 'old_district', wards.length === 0 ? `district ${district} only` : `district ${district}, ward ${wards[0]!.key} not one of its wards`);
     }
     // A unit's name without a prefix ("chợ Bến Thành"): only names of two syllables or more.
-    const bareHits = this.#units.filter((u) => u.key.includes(' ') && s.includes(` ${u.key} `));
+    let free = s;
+    for (const st of streets) free = free.replaceAll(` ${st} `, ` ${'_'.repeat(st.length)} `);
+    const allHits = this.#units.filter((u) => u.key.includes(' ') && free.includes(` ${u.key} `));
+    // "Bà Điểm, Hóc Môn": a ward and, without its prefix, the former district it was in.
+    const bareHits = allHits.filter((h) => !allHits.some((o) => o !== h && this.unitsOfDistrict(h.key).includes(o.code)));
     const longest = bareHits.sort((a, b) => b.key.length - a.key.length);
+    // A former ward's name, longer than any unit's it holds ("Tân Phú Trung" holds "Tân Phú"):
+    // the units it became; not a direction ("về hướng Thủ Thiêm").
+    const formerWard = this.#oldWardKeys.find((k) => k.includes(' ') && free.includes(` ${k} `) && !/ (?:huong|phia) $/.test(free.slice(0, free.indexOf(` ${k} `) + 1)));
+    if (formerWard && !longest.some((h) => h.key.length >= formerWard.length)) {
+      const codes = [...new Set((this.#oldByName.get(formerWard) ?? []).flatMap((o) => this.#mapping.get(o.code) ?? []))];
+      if (codes.length) return this.#result(codes, 'bare_name', `mentions the former ward ${formerWard}`);
+    }
     if (longest.length && longest[0] && longest.every((h) => longest[0]!.key.includes(h.key))) {
       // "Nguyễn Hữu Cảnh (Bình Thạnh)": a bare name that is also a former district's means either.
       const district = this.unitsOfDistrict(longest[0].key);
