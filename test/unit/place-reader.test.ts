@@ -24,6 +24,10 @@ describe('reading a place from words', () => {
     }
     expect(keys('kẹt xe đường CMT8')).toContain('street|cach mang thang tam');
     expect(keys('cây ngã trên đường 3/2')).toContain('street|3/2');
+    // National, provincial and district roads by their code.
+    expect(keys('Bai rac tu phat tren TL10 gan so 500')).toEqual(['street|tinh lo 10', '500|tinh lo 10']);
+    expect(keys('QL1A ngập')).toEqual(['street|quoc lo 1a']);
+    expect(keys('ổ gà trên ĐT744')).toEqual(['street|dt 744']);
   });
 
   it('pairs a house number, a range or an alley with the street next to it', () => {

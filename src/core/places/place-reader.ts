@@ -82,6 +82,10 @@ const UNIT_WORDS = new Set(['quan', 'phuong', 'huyen', 'xa', 'tp', 'q', 'p']);
 /** Words before "cầu" that make it a request ("yêu cầu"), not a bridge. */
 const NOT_LANDMARK_BEFORE = new Set(['yêu', 'nhu', 'khẩn', 'đề']);
 
+/** National, provincial and district roads by their code ("QL1A", "TL10", "ĐT744"), as the street list spells them. */
+const ROADS: Record<string, string> = { ql: 'Quốc lộ', tl: 'Tỉnh lộ', hl: 'Hương lộ', dt: 'ĐT' };
+const ROAD_CODE = /(?<![\p{L}\p{N}])(QL|TL|HL|ĐT|DT)\.?\s?(\d{1,3}[A-Z]?)(?![\p{L}\p{N}])/giu;
+
 const foldWord = (w: string) => w.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
 
 /**
@@ -92,7 +96,8 @@ function words(text: string): { raw: string[]; folded: string[]; start: boolean[
   const raw: string[] = [];
   const start: boolean[] = [];
   let end = 0;
-  for (const m of text.normalize('NFC').replace(/(\d)\s*-\s*(\d)/g, '$1-$2').matchAll(/[\p{L}\p{N}/-]+/gu)) {
+  const spelled = text.normalize('NFC').replace(/(\d)\s*-\s*(\d)/g, '$1-$2').replace(ROAD_CODE, (_, code: string, n: string) => `${ROADS[foldWord(code)]!} ${n}`);
+  for (const m of spelled.matchAll(/[\p{L}\p{N}/-]+/gu)) {
     const w = /\d/.test(m[0]) ? m[0] : m[0].replace(/[/-]+/g, '');
     const gap = m.input!.slice(end, m.index);
     end = m.index! + m[0].length;
@@ -147,9 +152,9 @@ export class CityPlaceReader implements PlaceReader {
         const list = this.#districts.get(name) ?? [];
         if (!list.includes(district)) this.#districts.set(name, [...list, district]);
       }
-      // A name that can stand without "đường" before it: a person's name, or three words or more,
-      // that is not also a unit's or a neighbourhood's.
-      const loose = !units.has(name) && !EVERYDAY.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)));
+      // A name that can stand without "đường" before it: a person's name, three words or more, or
+      // a numbered road ("ĐT 744"), that is not also a unit's or a neighbourhood's.
+      const loose = !units.has(name) && !EVERYDAY.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)) || /^dt \d/.test(name));
       this.#insert(this.#streets, w, name, loose, raw.join(' ').toLowerCase());
       if (w.length >= 3 && w.every((x) => /^[a-z]+$/.test(x))) {
         const first = w.map((x) => x[0]).join('');
