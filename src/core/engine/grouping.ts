@@ -304,8 +304,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         // again days later), except days later by another landmark: another place along it
         // (within hours, landmarks are what each saw of one event: "near X", "traffic up to Y").
         && (since <= GROUPING.wordsOnlyHours * 3_600_000 || !landmarksDiffer(herePlace, there))) {
-        // The same street in the same unit, on the same topic, in the same hours: place, topic and
-        // time decide; how alike the texts are only ranks the candidates.
+        // Place, topic and time decide; how alike the texts are only ranks the candidates.
         const t = sim();
         score = EVIDENCE.street + 0.2 * t;
         why = `${shared.why} as ticket ${c.code}, same unit, text ${Math.round(t * 100)}% alike`;
