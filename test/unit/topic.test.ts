@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import BayesClassifier from 'natural/lib/natural/classifiers/bayes_classifier.js';
 import { describe, expect, it } from 'vitest';
 import { TopicModel, topicFeatures, type TopicExample } from '../../src/core/engine/topic.ts';
-import { classify, OTHER } from '../../src/core/engine/classify.ts';
+import { classify, KNOWN_MIN, OTHER } from '../../src/core/engine/classify.ts';
 import { loadTopicExamples } from '../../src/city/seed.ts';
 import { freshDb } from '../support/db.ts';
 
@@ -61,6 +61,14 @@ describe('classify: the reporter\'s choice and the text', () => {
     const c = classify('Nước ngập lút bánh xe sau cơn mưa, cống không thoát được', OTHER, model);
     expect(c).toMatchObject({ code: 'ngap_nuoc', source: 'classifier' });
     expect(c.reasons[0]).toMatchObject({ code: 'category_refined' });
+  });
+
+  it('does not let text made of words it never saw overrule the choice, or pick a topic, however sure it looks', () => {
+    let crafted = '';
+    for (let i = 0; crafted.length < 2000; i++) crafted += `${10 + i} A${'abcdefghijklmnopqrstuvwxyz'[i % 26]} Ka `;
+    expect(model.predict(crafted)!.known).toBeLessThan(KNOWN_MIN);
+    expect(classify(crafted, 'rac_thai', model)).toMatchObject({ code: 'rac_thai', source: 'reporter' });
+    expect(classify(crafted, undefined, model)).toMatchObject({ code: null, source: 'none' });
   });
 
   it('keeps no alternative when the text and the choice agree', () => {

@@ -39,6 +39,8 @@ export interface TopicPrediction {
   /** Posterior probability of the best category, 0..1. */
   confidence: number;
   ranking: { code: string; p: number }[];
+  /** The share of the text's features the model was trained on: what the ranking rests on. */
+  known: number;
 }
 
 /** A naive Bayes topic model (natural) over folded syllables and bigrams. */
@@ -86,6 +88,6 @@ export class TopicModel {
     if (!(total > 0)) return null;
     const ranking = raw.map((r) => ({ code: r.label, p: r.value / total }));
     const best = ranking[0]!;
-    return { code: best.code, confidence: best.p, ranking };
+    return { code: best.code, confidence: best.p, ranking, known: n / features.size };
   }
 }
