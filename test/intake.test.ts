@@ -602,6 +602,25 @@ describe('grouping across channels and citizens', () => {
     expect(ticket).toEqual({ report_count: 2, reporter_count: 1 });
   });
 
+  it('a ticket whose words named no unit for sure is found by its street, and takes the unit of the next report that is sure of one', async () => {
+    const sms = await intake.accept({
+      channel: 'sms', externalId: 'street-only-1', payload: { id: 1 },
+      report: { text: 'Cay nga chan ngang duong Nam Ky Khoi Nghia, xe khong qua duoc', citizen: { phone: '0905 111 222' }, attachments: [] },
+    });
+    const first = await processInbound(deps(), sms.inboundId);
+    expect(first.state?.area.code).toBeNull();
+    expect(first.state?.area.candidates.length).toBeGreaterThan(1);
+    const app = await intake.accept({
+      channel: 'app', externalId: 'street-only-2', payload: { id: 2 },
+      report: { text: 'Cây đổ chắn đường', category: 'cay_xanh', address: 'Nam Kỳ Khởi Nghĩa', lat: PLACES.saiGon.lat, lng: PLACES.saiGon.lng, citizen: { phone: '0905 333 444' }, attachments: [] },
+    });
+    const second = await processInbound(deps(), app.inboundId);
+    expect(second.ticketId).toBe(first.ticketId);
+    expect(second.state?.reasons.find((r) => r.code === 'duplicate')?.message).toContain('its unit unknown');
+    const ticket = await db.selectFrom('tickets').select(['area_code', 'lat']).where('id', '=', first.ticketId).executeTakeFirstOrThrow();
+    expect(ticket).toEqual({ area_code: PLACES.saiGon.code, lat: PLACES.saiGon.lat });
+  });
+
   it('joins nearby reports from different citizens on one incident, and keeps other topics and far places apart', async () => {
     const metresNorth = (m: number) => m / 111_195;
     const metresEast = (m: number) => m / (111_195 * Math.cos((PLACES.benThanh.lat * Math.PI) / 180));

@@ -86,6 +86,8 @@ const windowOf = (g: GroupInput) => g.windowH ?? DEFAULT_WINDOW_H;
 const unitsOf = (g: GroupInput): string[] => (g.areaCode ? [g.areaCode] : [...(g.areaCandidates ?? [])]);
 /** Keys that place a report wherever its unit is: a house on a street, an alley, a landmark. */
 const strongKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => !k.startsWith('street|')).slice(0, 16);
+/** The street keys of a report: how a ticket its words left without a unit is found. */
+const streetKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => k.startsWith('street|')).slice(0, 8);
 const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
 /** The categories whose tickets may take a report: its own first, then its alternatives. */
 const categoriesOf = (g: GroupInput): string[] => (g.category ? [g.category, ...(g.alternatives ?? []).filter((c) => c !== g.category)] : []);
@@ -308,6 +310,12 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         const t = sim();
         score = EVIDENCE.street + 0.2 * t;
         why = `${shared.why} as ticket ${c.code}, same unit, text ${Math.round(t * 100)}% alike`;
+      } else if (shared.strength === EVIDENCE.street && c.area_code === null && since <= GROUPING.wordsOnlyHours * 3_600_000 && !landmarksDiffer(herePlace, there)) {
+        // A ticket whose words named no unit for sure, on the same street within hours: the
+        // same event seen again (a street's stretches in other units are told apart by hours).
+        const t = sim();
+        score = EVIDENCE.street + 0.2 * t - 0.05;
+        why = `${shared.why} as ticket ${c.code} (its unit unknown), text ${Math.round(t * 100)}% alike`;
       } else if (sameUnit && since <= GROUPING.wordsOnlyHours * 3_600_000) {
         const t = sim();
         if (t >= GROUPING.textMatchMin) {
@@ -409,7 +417,7 @@ export class GroupBatch {
       const strong = strongKeys(g);
       if (!g.category || (areas.length === 0 && strong.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
       return [{
-      i, categories: categoriesOf(g), areas, strong, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
+      i, categories: categoriesOf(g), areas, strong, streets: streetKeys(g), cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
       since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
       ...reach(g),
       }];
@@ -441,7 +449,7 @@ export class GroupBatch {
         and t.last_report_at >= q.since and t.received_at >= q.first and t.received_at <= q.until`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
-          as q(i int, categories text[], areas text[], strong text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
+          as q(i int, categories text[], areas text[], strong text[], streets text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
             lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision) limit ${nearQ.length}),
         hit as (
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
@@ -451,7 +459,10 @@ export class GroupBatch {
             and (q.lat_min is null or t.lat is null or (t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max)) limit 200) c
           union
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and cardinality(q.strong) > 0
-            and t.place_keys ?| q.strong limit 50) c),
+            and t.place_keys ?| q.strong limit 50) c
+          union
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code is null and cardinality(q.streets) > 0
+            and t.place_keys ?| q.streets limit 50) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
         select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
           t.closed_at, t.resolved_at, t.place_keys, ids.inputs
@@ -520,10 +531,12 @@ export class GroupBatch {
     for (const id of this.#nearby.get(i) ?? []) nearby.set(id, this.#ticket(id));
     const units = unitsOf(g);
     const strong = strongKeys(g);
+    const streets = streetKeys(g);
     const topics = categoriesOf(g);
     for (const t of this.#touched.values()) {
       if (!topics.includes(t.category_code ?? '') || !isOpen(t.status) || !inWindow(g, t)) continue;
-      if ((cells && t.cell !== null && cells.has(t.cell)) || (t.area_code !== null && units.includes(t.area_code)) || strong.some((k) => t.keys.has(k))) nearby.set(t.id, t);
+      if ((cells && t.cell !== null && cells.has(t.cell)) || (t.area_code !== null && units.includes(t.area_code)) || strong.some((k) => t.keys.has(k))
+        || (t.area_code === null && streets.some((k) => t.keys.has(k)))) nearby.set(t.id, t);
     }
     return decideGroup(g, mine, [...nearby.values()]);
   }
@@ -560,6 +573,8 @@ export class GroupBatch {
     } else {
       t = { ...this.#ticket(ticketId) };
       if (g.receivedAt > t.last_report_at) t.last_report_at = g.receivedAt;
+      // A ticket whose words named no unit for sure takes the first unit a later report is sure of.
+      t.area_code ??= g.areaCode;
       // A ticket known only by words takes the first GPS point a later report brings.
       if (t.lat === null && hasPoint) Object.assign(t, { lat: g.lat!, lng: g.lng!, cell: cellOf(g.lat!, g.lng!) });
     }

@@ -74,17 +74,13 @@ const REPORT_COLUMNS: RecordColumns = {
 };
 
 /** A ticket this batch opens: the report that opened it and what the batch's reports bring to it. */
-interface Opening {
+interface Opening extends Joining {
   n: number;
   code: string;
-  lastReportAt: Date;
-  point: Point | null;
   /** Its reports' citizens, and how many came anonymous (each its own reporter). */
   citizens: Set<number>;
   anonymous: number;
   reports: number;
-  /** Its place keys once the batch's reports are on it. */
-  keys: string[];
 }
 
 /**
@@ -126,10 +122,14 @@ export async function processInboundBatch(deps: ProcessDeps, inboundIds: number[
 
 type Point = { lat: number; lng: number };
 /** An existing ticket this batch's reports join: what they change on it. */
+/** What a batch's reports change on a ticket. */
 interface Joining {
   lastReportAt: Date;
   point: Point | null;
+  /** Its place keys once the batch's reports are on it. */
   keys: string[];
+  /** The unit a report is sure of, for a ticket that has none. */
+  area: string | null;
 }
 
 /**
@@ -169,7 +169,7 @@ function planTickets(states: PipelineState[]): { openings: Map<number, Opening>;
     const point = s.input.lat !== undefined && s.input.lng !== undefined ? { lat: s.input.lat, lng: s.input.lng } : null;
     // The group step says what the ticket's keys become; without one, the report's own.
     const keys = s.ticketKeys.length ? s.ticketKeys : s.placeKeys;
-    if (s.group.newTicketCode) openings.set(id, { n, code: s.group.newTicketCode, lastReportAt: s.receivedAt, point, citizens: new Set(), anonymous: 0, reports: 0, keys });
+    if (s.group.newTicketCode) openings.set(id, { n, code: s.group.newTicketCode, lastReportAt: s.receivedAt, point, citizens: new Set(), anonymous: 0, reports: 0, keys, area: s.area.code });
     const opening = openings.get(id);
     if (opening) {
       opening.reports++;
@@ -177,11 +177,13 @@ function planTickets(states: PipelineState[]): { openings: Map<number, Opening>;
       else opening.citizens.add(s.citizenId);
       if (s.group.newTicketCode) continue;
     }
-    const t = opening ?? joined.get(id) ?? { lastReportAt: s.receivedAt, point: null, keys };
+    const t = opening ?? joined.get(id) ?? { lastReportAt: s.receivedAt, point: null, keys, area: null };
     if (s.receivedAt > t.lastReportAt) t.lastReportAt = s.receivedAt;
     t.keys = keys;
-    // A ticket known only by words takes the first GPS point a later report brings.
+    // A ticket known only by words takes the first GPS point a later report brings, and one
+    // whose words named no unit for sure the first unit a later report is sure of.
     t.point ??= point;
+    t.area ??= s.area.code;
     if (id > 0) joined.set(id, t);
   }
   return { openings, joined };
@@ -214,7 +216,7 @@ async function openTickets(tx: DbOrTx, states: PipelineState[], openings: Map<nu
       code: o.code,
       status: 'new',
       category_code: s.category.code,
-      area_code: s.area.code,
+      area_code: o.area,
       department_code: s.departmentCode,
       title: clip(s.text, 140),
       lat: o.point?.lat ?? null,
@@ -300,7 +302,7 @@ async function learnStreets(tx: DbOrTx, states: PipelineState[]): Promise<void> 
 async function updateJoined(tx: DbOrTx, joined: Map<number, Joining>): Promise<void> {
   if (joined.size === 0) return;
   const changes = [...joined].map(([id, t]) => ({
-    id, at: t.lastReportAt.toISOString(), lat: t.point?.lat ?? null, lng: t.point?.lng ?? null, cell: t.point ? cellOf(t.point.lat, t.point.lng) : null, keys: t.keys,
+    id, at: t.lastReportAt.toISOString(), lat: t.point?.lat ?? null, lng: t.point?.lng ?? null, cell: t.point ? cellOf(t.point.lat, t.point.lng) : null, keys: t.keys, area: t.area,
   }));
   // Keys are added to what the row holds now (another batch may have added some meanwhile).
   await sql`
@@ -308,8 +310,9 @@ async function updateJoined(tx: DbOrTx, joined: Map<number, Joining>): Promise<v
       lat = case when tickets.lat is null then v.lat else tickets.lat end,
       lng = case when tickets.lat is null then v.lng else tickets.lng end,
       cell = case when tickets.lat is null then v.cell else tickets.cell end,
+      area_code = coalesce(tickets.area_code, v.area),
       place_keys = ${mergedKeysSql(sql`tickets.place_keys`, sql`v.keys`)}
-    from jsonb_to_recordset(cast(${jsonParam(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint, keys jsonb)
+    from jsonb_to_recordset(cast(${jsonParam(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint, keys jsonb, area text)
     where tickets.id = v.id`.execute(tx);
 }
 
