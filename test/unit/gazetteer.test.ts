@@ -57,6 +57,17 @@ describe('Gazetteer.match', () => {
     expect(m.candidates.map(nameOf).sort()).toEqual(['Phường Phú Lợi', 'Phường Thủ Dầu Một']);
   });
 
+  it('names the likely unit of a divided former ward: the one that kept its code, else its name', () => {
+    const byCode = gazetteer.match('phường Tân Tạo A, quận Bình Tân');
+    expect(byCode.code).toBeNull();
+    expect(nameOf(byCode.likely ?? null)).toBe('Phường Tân Tạo');
+    expect(nameOf(gazetteer.match('phường Tân Đông Hiệp, TP Dĩ An').likely ?? null)).toBe('Phường Tân Đông Hiệp');
+    // Neither kept: no guess.
+    expect(gazetteer.match('Phường 4, Quận 3').likely).toBeUndefined();
+    // A ward not divided is decided, with nothing to guess.
+    expect(gazetteer.match('P12 Q3').likely).toBeUndefined();
+  });
+
   it('does not decide a numbered ward without its district', () => {
     const m = gazetteer.match('Phường 12');
     expect(m.code).toBeNull();

@@ -108,7 +108,7 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('s3')).toMatchObject({ relation: 'new' });
   });
 
-  it('compares places by their strongest shared evidence: a near house number joins, far ones on the same street stay apart, and words naming no unit for sure join by house and take the ticket\'s unit', async () => {
+  it('compares places by their strongest shared evidence: a near house number joins, far ones on the same street stay apart, and words naming no unit for sure join by house, in the unit a1 taught the street is in', async () => {
     const at = (hour: number, minute = 0) => `2026-11-20T${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}:00+07:00`;
     const { byId, summary } = await replay([
       L({ id: 'a1', received_at: at(8), channel: 'phone', category: 'lan_chiem', citizen: { phone: '0902000001' }, text: 'Quán nhậu lấn chiếm vỉa hè trước số 120 Nguyễn Thị Minh Khai, phường Bàn Cờ' }),
@@ -116,7 +116,8 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       L({ id: 'a2', received_at: at(9), channel: 'sms', category: 'lan_chiem', citizen: { phone: '0902000002' }, text: 'ban ghe bay het le duong o 124 NTMK p Ban Co, xe khong di duoc' }),
       // The same street 800 numbers away, in nearly the same words: another place.
       L({ id: 'a3', received_at: at(10), channel: 'phone', category: 'lan_chiem', citizen: { phone: '0902000003' }, text: 'Quán nhậu lấn chiếm vỉa hè trước số 920 Nguyễn Thị Minh Khai, phường Bàn Cờ' }),
-      // An old district alone (several units) and the same house as a1: joins, and is in a1's unit.
+      // An old district alone (several units) and the same house as a1: joins, and is in a1's unit
+      // (a1 named its ward: where Nguyễn Thị Minh Khai runs).
       L({ id: 'a4', received_at: at(11), channel: 'email', category: 'lan_chiem', citizen: { email: 'b@example.vn' }, text: 'Vỉa hè trước 120 Nguyễn Thị Minh Khai quận 3 bị chiếm hết' }),
     ]);
     expect(summary.errors).toBe(0);
@@ -124,7 +125,18 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('a2')!.reasons.find((r: { code: string }) => r.code === 'duplicate').message).toContain('near house number on the same street');
     expect(byId.get('a3')!.ticket).not.toBe(byId.get('a1')!.ticket);
     expect(byId.get('a4')).toMatchObject({ ticket: byId.get('a1')!.ticket, relation: 'duplicate', area_code: byId.get('a1')!.area_code });
-    expect(byId.get('a4')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_from_ticket']));
+    expect(byId.get('a4')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_street']));
+  });
+
+  it("takes the unit of the incident's ticket when its words leave several, and joins it by a landmark", async () => {
+    const { byId, summary } = await replay([
+      L({ id: 'm1', received_at: '2026-11-20T08:00:00+07:00', channel: 'phone', citizen: { phone: '0907000001' }, text: 'Công dân phản ánh tiểu thương bày hàng lấn chiếm lòng đường quanh chợ Vườn Chuối, phường Bàn Cờ' }),
+      L({ id: 'm2', received_at: '2026-11-20T10:00:00+07:00', channel: 'facebook', citizen: { facebook_id: '100000000000001' }, text: 'Quanh chợ Vườn Chuối quận 3 buôn bán tràn xuống lòng đường, xe không đi được' }),
+    ]);
+    expect(summary.errors).toBe(0);
+    expect(byId.get('m2')).toMatchObject({ ticket: byId.get('m1')!.ticket, relation: 'duplicate', area_code: byId.get('m1')!.area_code });
+    expect(byId.get('m2')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_from_ticket']));
+    expect(byId.get('m2')!.reasons.find((r: { code: string }) => r.code === 'duplicate').message).toContain('same landmark (cho vuon chuoi)');
   });
 
   it("joins a report whose chosen topic the text overruled to its incident's ticket on that topic at the same house, and gives it the ticket's topic", async () => {
@@ -164,6 +176,21 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('w2')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_street']));
     // A street nobody has placed yet: still one of the district's units, for an agent.
     expect(byId.get('w3')).toMatchObject({ area_code: null });
+  });
+
+  it('learns where a street runs from words that name its ward for sure too, and guesses the likely unit of a divided former ward for an agent to confirm', async () => {
+    const { byId, summary } = await replay([
+      L({ id: 'k1', received_at: '2026-11-20T19:00:00+07:00', channel: 'phone', citizen: { phone: '0906000001' }, text: 'Công dân phản ánh đèn đường trên đường Tạ Quang Bửu, phường Chánh Hưng không sáng' }),
+      L({ id: 'k2', received_at: '2026-11-22T08:00:00+07:00', channel: 'sms', citizen: { phone: '0906000002' }, text: 'Cay xanh bi nga chan ngang duong Ta Quang Buu quan 8' }),
+      // Tân Tạo A was divided between Tân Tạo (which kept its code) and Tân Nhựt.
+      L({ id: 'k3', received_at: '2026-11-22T09:00:00+07:00', channel: 'phone', citizen: { phone: '0906000003' }, text: 'Công dân phản ánh rác tồn đọng trong hẻm ở phường Tân Tạo A, quận Bình Tân cũ' }),
+    ]);
+    expect(summary.errors).toBe(0);
+    expect(byId.get('k1')!.reasons.map((r: { code: string }) => r.code)).toContain('area_new_name');
+    expect(byId.get('k2')).toMatchObject({ area_code: byId.get('k1')!.area_code });
+    expect(byId.get('k2')!.reasons.find((r: { code: string }) => r.code === 'area_street').message).toContain('ta quang buu');
+    expect(byId.get('k3')).toMatchObject({ area_code: '27457' });
+    expect(byId.get('k3')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_likely']));
   });
 
   it('reads units that have only a code (no name property) when --area-name-prop is not given', async () => {

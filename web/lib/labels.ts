@@ -64,6 +64,7 @@ export const REASON_VI: Record<string, string> = {
   area_landmark: 'Địa bàn theo địa danh (chợ, cầu, trường…)',
   area_street: 'Địa bàn theo tuyến đường đã biết',
   area_from_ticket: 'Địa bàn theo hồ sơ sự việc đã có',
+  area_likely: 'Địa bàn dự đoán (phường cũ đã tách), cần xác nhận',
   area_unknown: 'Chưa xác định được địa bàn',
   department_by_category: 'Đơn vị phụ trách theo lĩnh vực',
   moved_to_new_ticket: 'Đã tách sang hồ sơ mới',

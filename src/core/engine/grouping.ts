@@ -546,6 +546,12 @@ export class GroupBatch {
     return this.#ticket(id).area_code;
   }
 
+  /** Gives a ticket that has no unit one (a report's likely unit, decided after grouping). */
+  adoptArea(id: number, unit: string): void {
+    const t = this.#ticket(id);
+    if (t.area_code === null) this.#touched.set(id, { ...t, area_code: unit });
+  }
+
   /** The category of a ticket. */
   categoryOf(id: number): string | null {
     return this.#ticket(id).category_code;

@@ -25,7 +25,8 @@ export interface PipelineState {
   text: string;
   textFolded: string;
   category: { code: string | null; source: string; confidence: number; alternatives: string[] };
-  area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[] };
+  /** `likely`: of the candidates, the one a divided former ward most likely went to (`AddressMatch.likely`). */
+  area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[]; likely?: string };
   departmentCode: string | null;
   /** The category's same-incident radius in metres (route reads it with the department). */
   radiusM: number | undefined;
@@ -201,10 +202,10 @@ const locate: PipelineStep = {
     const unitsOf = new Map<string, Set<string>>();
     const learn = (street: string, unit: string) => unitsOf.set(street, (unitsOf.get(street) ?? new Set()).add(unit));
     for (const r of seen) learn(r.street, r.area_code);
-    // In arrival order: a report placed by its point earlier in this batch teaches the later ones.
+    // In arrival order: a report placed for sure earlier in this batch teaches the later ones.
     for (const s of batch) {
-      if (s.area.source === 'gps' && s.area.code) {
-        for (const st of streetsOf(s)) learn(st, s.area.code);
+      if (placedSurely(s)) {
+        for (const st of streetsOf(s)) learn(st, s.area.code!);
         continue;
       }
       if (!unsure.has(s)) continue;
@@ -213,10 +214,17 @@ const locate: PipelineStep = {
       if (learned.length !== 1) continue;
       const code = learned[0]!;
       s.area = { code, source: 'text', candidates: [code] };
-      s.reasons.push({ step: 'locate', code: 'area_street', message: `text: ${named.join(', ')} seen in ${d.areas.get(code)?.name ?? code} (reports placed by their point), the only one of its candidates`, score: 0.7 });
+      s.reasons.push({ step: 'locate', code: 'area_street', message: `text: ${named.join(', ')} seen in ${d.areas.get(code)?.name ?? code} (reports placed by their point or their ward), the only one of its candidates`, score: 0.7 });
     }
   },
 };
+
+/**
+ * Placed by its point, or by words that name its ward for sure (a unit's own name, a former
+ * ward with its district): where the streets it names run.
+ */
+export const placedSurely = (s: PipelineState): boolean =>
+  s.area.code !== null && (s.area.source === 'gps' || s.reasons.some((r) => r.step === 'locate' && (r.code === 'area_new_name' || r.code === 'area_old_address')));
 
 /** The streets a report names. */
 const streetsOf = (s: PipelineState) => streetNames(s.placeKeys).slice(0, 8);
@@ -254,7 +262,7 @@ function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
       const score = m.source === 'bare_name' ? 0.6 : 0.9;
       s.reasons.push({ step: 'locate', code: `area_${m.source}`, message: `${source}: ${m.reason} -> ${names[0]}`, score });
     } else {
-      s.area = { code: null, source: 'none', candidates: m.candidates };
+      s.area = { code: null, source: 'none', candidates: m.candidates, ...(m.likely ? { likely: m.likely } : {}) };
       s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `${source}: ${m.reason} -> one of ${names.join(', ')}` });
     }
     return;
@@ -320,6 +328,14 @@ const group: PipelineStep = {
       if (unit && (s.area.candidates.length === 0 || s.area.candidates.includes(unit))) {
         s.area = { code: unit, source: s.area.source, candidates: [unit] };
         s.reasons.push({ step: 'group', code: 'area_from_ticket', message: `unit of the incident's ticket: ${unit}`, score: d.score });
+      }
+      // Still none, of a divided former ward: the unit it most likely went to, for an agent to
+      // confirm (grouping looked in every unit it may be in).
+      const likely = s.area.code === null ? s.area.likely : undefined;
+      if (likely) {
+        s.area = { code: likely, source: 'text', candidates: s.area.candidates };
+        s.reasons.push({ step: 'locate', code: 'area_likely', message: `most of the former ward went to ${deps.areas.get(likely)?.name ?? likely} (it kept the ward's code or name); an agent confirms`, score: 0.6 });
+        grouping.adoptArea(s.group.ticketId!, likely);
       }
     });
   },

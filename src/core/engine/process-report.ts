@@ -12,7 +12,7 @@ import { loadCategories, type CategoryInfo } from './catalog.ts';
 import { newCode } from '../tickets/codes.ts';
 import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
-import { decide, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
+import { decide, placedSurely, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
 import type { InboundReport } from '../report-input.ts';
 import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from '../sla/sla.ts';
 import { appendEvents, mergedKeysSql, recountTickets, type NewEvent } from '../tickets/event-log.ts';
@@ -222,7 +222,7 @@ async function openTickets(tx: DbOrTx, states: PipelineState[], openings: Map<nu
       lat: o.point?.lat ?? null,
       lng: o.point?.lng ?? null,
       address: s.input.address ?? null,
-      needs_triage: !s.category.code || !s.area.code || s.reasons.some((r) => r.code === 'category_contradicted'),
+      needs_triage: !s.category.code || !o.area || s.reasons.some((r) => r.code === 'category_contradicted' || r.code === 'area_likely'),
       priority,
       received_at: s.receivedAt,
       last_report_at: o.lastReportAt,
@@ -277,14 +277,15 @@ async function insertReports(tx: DbOrTx, todo: Selectable<InboundMessageTable>[]
   return new Map(reports.map((r) => [r.inbound_id, r.id]));
 }
 
-/** Streets seen in a unit: each report placed by its point that names streets (at most 4 of its own). */
+/** Streets seen in a unit: each report placed for sure (`placedSurely`) that names streets (at most 4 of its own). */
 async function learnStreets(tx: DbOrTx, states: PipelineState[]): Promise<void> {
   const seen = new Map<string, { street: string; area_code: string; n: number; at: string }>();
   for (const s of states) {
-    if (s.area.source !== 'gps' || !s.area.code) continue;
+    if (!placedSurely(s)) continue;
+    const unit = s.area.code!;
     for (const street of streetNames(s.placeKeys).slice(0, 4)) {
-      const key = `${street}|${s.area.code}`;
-      const e = seen.get(key) ?? { street, area_code: s.area.code, n: 0, at: s.receivedAt.toISOString() };
+      const key = `${street}|${unit}`;
+      const e = seen.get(key) ?? { street, area_code: unit, n: 0, at: s.receivedAt.toISOString() };
       e.n++;
       if (s.receivedAt.toISOString() > e.at) e.at = s.receivedAt.toISOString();
       seen.set(key, e);

@@ -33,6 +33,11 @@ export interface AddressMatch {
   source: 'new_name' | 'old_address' | 'old_district' | 'bare_name' | 'none';
   ambiguous: boolean;
   reason: string;
+  /**
+   * Of a former ward divided between units, the one that kept its code or its name: where most
+   * of it most likely went (a guess for an agent to confirm, when nothing else decides).
+   */
+  likely?: string;
 }
 
 interface WardMention {
@@ -172,14 +177,14 @@ export class Gazetteer {
       if (district) {
         const olds = (this.#oldByDistrict.get(district) ?? []).filter((o) => bare(o.name) === w.key);
         const codes = [...new Set(olds.flatMap((o) => this.#mapping.get(o.code) ?? []))];
-        if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}, district ${district}`);
+        if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}, district ${district}`, olds.length === 1 ? this.#successor(olds[0]!, codes) : undefined);
       }
       const unit = this.#units.filter((u) => u.key === w.key && (!w.kind || !u.kind || u.kind === w.kind || w.kind === 'phuong' && u.kind === 'xa'));
       if (unit.length === 1 && unit[0]) return this.#result([unit[0].code], 'new_name', `names ${unit[0].name}`);
       if (!/^\d+$/.test(w.key)) {
         const olds = this.#oldByName.get(w.key) ?? [];
         const codes = [...new Set(olds.flatMap((o) => this.#mapping.get(o.code) ?? []))];
-        if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}`);
+        if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}`, olds.length === 1 ? this.#successor(olds[0]!, codes) : undefined);
       }
     }
     if (district) {
@@ -214,9 +219,18 @@ export class Gazetteer {
     return { code: null, candidates: [], source: 'none', ambiguous: false, reason: 'no unit named' };
   }
 
-  #result(codes: string[], source: AddressMatch['source'], reason: string): AddressMatch {
+  #result(codes: string[], source: AddressMatch['source'], reason: string, likely?: string): AddressMatch {
     const ambiguous = codes.length > 1;
-    return { code: ambiguous ? null : (codes[0] ?? null), candidates: codes, source, ambiguous, reason };
+    return { code: ambiguous ? null : (codes[0] ?? null), candidates: codes, source, ambiguous, reason, ...(ambiguous && likely ? { likely } : {}) };
+  }
+
+  /**
+   * The unit a divided former ward most likely went to: the one that kept its statistics code
+   * (a new unit takes the code of the ward it was built around), else the one that kept its name.
+   */
+  #successor(old: OldWard, codes: string[]): string | undefined {
+    if (codes.includes(old.code)) return old.code;
+    return this.#units.find((u) => codes.includes(u.code) && u.key === bare(old.name))?.code;
   }
 
   #findDistrict(s: string, wards: WardMention[]): string | null {
