@@ -412,15 +412,19 @@ export class GroupBatch {
       i, citizen: g.citizenId, since: iso(hours(g.receivedAt, GROUPING.sameCitizenHours)), until: iso(g.receivedAt),
       grace: iso(hours(g.receivedAt, GROUPING.closedGraceDays * 24)),
     }] : []));
+    // One row per input and category it may be about (its own, then its alternatives): an
+    // equality on the category keeps each lookup on its (category, cell/unit) index.
     const nearQ = inputs.flatMap((g, i) => {
       const areas = unitsOf(g);
       const strong = strongKeys(g);
-      if (!g.category || (areas.length === 0 && strong.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
-      return [{
-      i, categories: categoriesOf(g), areas, strong, streets: streetKeys(g), cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
-      since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
-      ...reach(g),
-      }];
+      const streets = streetKeys(g);
+      if (!g.category || (areas.length === 0 && strong.length === 0 && streets.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
+      const shared = {
+        i, areas, strong, streets, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
+        since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
+        ...reach(g),
+      };
+      return categoriesOf(g).map((category) => ({ ...shared, category }));
     });
     if (mineQ.length > 0) {
       const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null; r_place_keys: string[] | null }>`
@@ -445,11 +449,11 @@ export class GroupBatch {
     // `limit` tells the planner how many inputs there are (a function scan is guessed at 100):
     // guessed high, one lookup's plan looked costly enough to be JIT-compiled (~40 ms).
     if (nearQ.length > 0) {
-      const match = sql`t.category_code = any(q.categories) and t.status in (${OPEN_SQL}) and t.merged_into is null
+      const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
         and t.last_report_at >= q.since and t.received_at >= q.first and t.received_at <= q.until`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
-          as q(i int, categories text[], areas text[], strong text[], streets text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
+          as q(i int, category text, areas text[], strong text[], streets text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
             lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision) limit ${nearQ.length}),
         hit as (
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
