@@ -44,6 +44,9 @@ describe('reading a place from words', () => {
     // "Số" and "Chùa" are in the list as streets of one word: only "đường" makes them one.
     expect(keys('Số nhà bị ngập gần chùa')).toEqual([]);
     expect(keys('đường Số 9 ngập')).toEqual(['street|so 9']);
+    // "đường" (the road) before a pause names no street; an unlisted name ends at a unit's word.
+    expect(keys('dây cáp rớt ngang đường, xém vướng cổ')).toEqual([]);
+    expect(keys('Rác trên đường Kỳ Lân Phường 2 chưa dọn').filter((k) => k.startsWith('street|'))).toEqual(['street|ky lan']);
     // The unit after a house number is where the house is, not a street of its name.
     expect(keys('Rác trên Nguyễn Trãi đối diện số 512 (Bình Thạnh)')).toEqual(['street|nguyen trai', '512|nguyen trai']);
   });

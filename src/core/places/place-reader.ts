@@ -77,8 +77,8 @@ const LANDMARK_KINDS = ['chợ', 'cầu', 'kênh', 'rạch', 'trường', 'bện
  */
 const BRANDS = new Set(['vincom', 'aeon', 'lotte', 'coopmart', 'emart', 'gigamall']);
 const BRAND_FILLER = new Set(['mall', 'center', 'centre', 'plaza', 'mart', 'mega', 'megamall']);
-/** Where a brand's name ends: the unit after it ("Lotte Quận 7"). */
-const UNIT_WORDS = new Set(['quan', 'phuong', 'huyen', 'xa', 'tp', 'q', 'p']);
+/** Where a name read from capitals ends: the unit after it ("Lotte Quận 7", "Bạch Đằng phường 2"). */
+const UNIT_WORDS = new Set(['quan', 'phuong', 'huyen', 'xa', 'tp', 'q', 'p', 'f', 'thi']);
 /** Words before "cầu" that make it a request ("yêu cầu"), not a bridge. */
 const NOT_LANDMARK_BEFORE = new Set(['yêu', 'nhu', 'khẩn', 'đề']);
 
@@ -90,11 +90,13 @@ const foldWord = (w: string) => w.normalize('NFD').replace(/[\u0300-\u036f]/g, '
 
 /**
  * A text's words: as written (NFC) and folded, aligned; "/" and "-" kept inside numbers; `start`
- * marks a word that opens a sentence (its capital is no proper name's).
+ * marks a word that opens a sentence (its capital is no proper name's), `pause` one after a
+ * comma, a colon or a bracket ("ra đường, xém vướng cổ": no street named).
  */
-function words(text: string): { raw: string[]; folded: string[]; start: boolean[] } {
+function words(text: string): { raw: string[]; folded: string[]; start: boolean[]; pause: boolean[] } {
   const raw: string[] = [];
   const start: boolean[] = [];
+  const pause: boolean[] = [];
   let end = 0;
   const spelled = text.normalize('NFC').replace(/(\d)\s*-\s*(\d)/g, '$1-$2').replace(ROAD_CODE, (_, code: string, n: string) => `${ROADS[foldWord(code)]!} ${n}`);
   for (const m of spelled.matchAll(/[\p{L}\p{N}/-]+/gu)) {
@@ -104,8 +106,9 @@ function words(text: string): { raw: string[]; folded: string[]; start: boolean[
     if (w.length === 0 || w.length > 40) continue;
     raw.push(w);
     start.push(raw.length === 1 || /[.!?\n]/.test(gap));
+    pause.push(/[.!?\n,;:()[\]]/.test(gap));
   }
-  return { raw, folded: raw.map(foldWord), start };
+  return { raw, folded: raw.map(foldWord), start, pause };
 }
 
 interface Trie {
@@ -223,7 +226,7 @@ export class CityPlaceReader implements PlaceReader {
   }
 
   read(text: string): PlaceReading {
-    const { raw, folded: w, start } = words(text);
+    const { raw, folded: w, start, pause } = words(text);
     const streets: Mention[] = [];
     const landmarks: Landmark[] = [];
     const keys = new Set<string>();
@@ -249,7 +252,7 @@ export class CityPlaceReader implements PlaceReader {
         continue;
       }
       const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
-      const afterWord = STREET_CUES.has(prev) && (prev !== 'lo' || w[i - 2] === 'dai');
+      const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai');
       const s = this.#longest(this.#streets, w, raw, i);
       // Written as a proper name (every word capitalised), a street of the list needs no cue either.
       const proper = s !== null && s.len > 1 && !this.#units.has(s.name) && raw.slice(i, i + s.len).every((y) => /^\p{Lu}/u.test(y));
@@ -269,10 +272,11 @@ export class CityPlaceReader implements PlaceReader {
         continue;
       }
       // A street the list lacks: the proper name after "đường" or a house number ("đường Số 9").
-      if ((afterWord && prev !== 'lo') || (afterHouse && /\p{Lu}/u.test(text))) if (/^[a-z]/.test(x) && !NOT_STREET_BEFORE.has(x) && !STREET_CUES.has(x) && !NOT_NAME_START.has(x)) {
+      if ((afterWord && prev !== 'lo') || (afterHouse && !pause[i] && /\p{Lu}/u.test(text))) if (/^[a-z]/.test(x) && !NOT_STREET_BEFORE.has(x) && !STREET_CUES.has(x) && !NOT_NAME_START.has(x)) {
         const lower = !/\p{Lu}/u.test(text);
         const name: string[] = [];
-        for (let j = i; j < w.length && name.length < 4 && /^[a-z0-9]+$/.test(w[j]!) && (lower ? name.length < 2 : !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!)); j++) {
+        // The name ends at a pause or at a unit's word ("Bạch Đằng phường ...": not part of it).
+        for (let j = i; j < w.length && name.length < 4 && /^[a-z0-9]+$/.test(w[j]!) && (j === i || (!pause[j] && !UNIT_WORDS.has(w[j]!) && !/^[pqf]\d/.test(w[j]!))) && (lower ? name.length < 2 : !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!)); j++) {
           name.push(w[j]!);
           if (/\d/.test(w[j]!)) break; // "Số 9" ends at its number
         }
