@@ -154,6 +154,19 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('p3')).toMatchObject({ category: 'ngap_nuoc', relation: 'new' });
   });
 
+  it('joins a report on another of its topics by the same street within hours, not days later', async () => {
+    const { byId } = await replay([
+      L({ id: 'q1', received_at: '2026-11-20T08:00:00+07:00', channel: 'phone', citizen: { phone: '0908000001' }, text: 'Công dân phản ánh ổ gà lớn giữa đường Huỳnh Tấn Phát, phường Tân Thuận' }),
+      L({ id: 'q2', received_at: '2026-11-20T09:30:00+07:00', channel: 'app', citizen: { phone: '0908000002' }, category: 'giao_thong', text: 'Nắp hố ga bị bể, hở một lỗ lớn', address: 'Huỳnh Tấn Phát, Tân Thuận' }),
+      L({ id: 'q3', received_at: '2026-11-23T09:30:00+07:00', channel: 'app', citizen: { phone: '0908000003' }, category: 'giao_thong', text: 'Nắp hố ga bị bể, hở một lỗ lớn', address: 'Huỳnh Tấn Phát, Tân Thuận' }),
+    ]);
+    // The topic is read without the street's name (examples name Huỳnh Tấn Phát for its floods).
+    expect(byId.get('q1')).toMatchObject({ category: 'giao_thong' });
+    expect(byId.get('q2')).toMatchObject({ ticket: byId.get('q1')!.ticket, relation: 'duplicate', category: 'giao_thong' });
+    expect(byId.get('q2')!.reasons.find((r: { code: string }) => r.code === 'duplicate').message).toContain('same street');
+    expect(byId.get('q3')).toMatchObject({ relation: 'new', category: 'ngap_nuoc' });
+  });
+
   it('places words that name only a street in the units of the districts that have it, and joins the incident there', async () => {
     const { byId, summary } = await replay([
       L({ id: 'p1', received_at: '2026-11-20T17:00:00+07:00', channel: 'app', category: 'ngap_nuoc', citizen: { phone: '0903000001' }, text: 'Ngập tới đầu gối', address: 'đường Nơ Trang Long', lat: 10.8105, lng: 106.6985 }),

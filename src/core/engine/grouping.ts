@@ -329,9 +329,9 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     if (score <= 0) continue;
     if (sameTopic) {
       if (!best || score > best.score) best = { id: c.id, code: c.code, score, why };
-    } else if (score >= EVIDENCE.alley && (!related || score > related.score)) {
+    } else if ((score >= EVIDENCE.alley || (score >= EVIDENCE.street && g.receivedAt.getTime() - c.last_report_at.getTime() <= GROUPING.wordsOnlyHours * 3_600_000)) && (!related || score > related.score)) {
       // Another of its topics: the place must be plainly the same (a near point, the same house,
-      // alley or landmark), not merely the same street or unit.
+      // alley or landmark; the same street within hours), not merely the unit.
       related = { id: c.id, code: c.code, score, why: `${why}, on ${c.category_code}` };
     }
   }

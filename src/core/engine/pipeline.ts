@@ -178,8 +178,19 @@ const normalise = perReport('normalise', (s, { gazetteer }) => {
   s.landmarks = place.landmarks;
 });
 
+/**
+ * The words that say what the problem is: the text without the streets it names (a street's
+ * name says where, and a street the examples mention for its floods made a pothole there read
+ * as a flood).
+ */
+function topicWords(s: PipelineState): string {
+  let words = ` ${s.textFolded} `;
+  for (const street of streetNames(s.placeKeys)) words = words.replaceAll(` ${street} `, ' ');
+  return words.trim();
+}
+
 const classifyStep = perReport('classify', (s, { topics }) => {
-  const c = classify(s.text, s.input.category, topics);
+  const c = classify(topicWords(s), s.input.category, topics);
   s.category = { code: c.code, source: c.source, confidence: c.confidence, alternatives: c.alternatives };
   s.reasons.push(...c.reasons);
 });
