@@ -31,13 +31,13 @@ describe.runIf(TEST_DB === 'pglite')('evaluation set', () => {
 });
 
 // The 1022-mix development set and the held-out set (written independently, frozen before any
-// tuning against it): their floors sit just below today's figures (README, Evaluation), which are
-// still below the targets, so that a change cannot quietly lose ground on reports most like the
+// tuning against it): their floors sit just below today's figures (README, Evaluation), some of
+// them still below the targets, so that a change cannot quietly lose ground on reports most like the
 // hotline's; precision is held at the target on both.
 describe.runIf(TEST_DB === 'pglite')('the 1022-mix sets', () => {
   it.each([
-    { set: 'development, 1022 mix', file: 'dev1022-reports.jsonl', reports: 351, f1: 0.72, area: 0.79 },
-    { set: 'held-out', file: 'heldout-reports.jsonl', reports: 352, f1: 0.78, area: 0.85 },
+    { set: 'development, 1022 mix', file: 'dev1022-reports.jsonl', reports: 351, f1: 0.89, area: 0.87 },
+    { set: 'held-out', file: 'heldout-reports.jsonl', reports: 352, f1: 0.85, area: 0.89 },
   ])('$set: replays without errors and does not fall below today\'s figures', async ({ file, reports, f1, area }) => {
     const { result } = await evaluate(path.resolve(import.meta.dirname, 'fixtures', file));
     expect(result.reports).toBe(reports);
@@ -45,7 +45,7 @@ describe.runIf(TEST_DB === 'pglite')('the 1022-mix sets', () => {
     expect(result.precision).toBeGreaterThanOrEqual(0.95);
     expect(result.f1).toBeGreaterThanOrEqual(f1);
     expect(result.areaAccuracy).toBeGreaterThanOrEqual(area);
-    expect(result.categoryAccuracy).toBeGreaterThanOrEqual(0.87);
+    expect(result.categoryAccuracy).toBeGreaterThanOrEqual(0.9);
   }, 300_000);
 });
 
