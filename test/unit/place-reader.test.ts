@@ -47,6 +47,9 @@ describe('reading a place from words', () => {
     // "đường" (the road) before a pause names no street; an unlisted name ends at a unit's word.
     expect(keys('dây cáp rớt ngang đường, xém vướng cổ')).toEqual([]);
     expect(keys('Rác trên đường Kỳ Lân Phường 2 chưa dọn').filter((k) => k.startsWith('street|'))).toEqual(['street|ky lan']);
+    // A number pairs with a street across a pause only when next to it.
+    expect(keys('Alo 1022, mưa lớn từ chiều, đường Huỳnh Tấn Phát ngập')).toEqual(['street|huynh tan phat']);
+    expect(keys('nhà số 45, Nguyễn Trãi ngập')).toEqual(['street|nguyen trai', '45|nguyen trai']);
     // The unit after a house number is where the house is, not a street of its name.
     expect(keys('Rác trên Nguyễn Trãi đối diện số 512 (Bình Thạnh)')).toEqual(['street|nguyen trai', '512|nguyen trai']);
   });

@@ -325,7 +325,10 @@ export class CityPlaceReader implements PlaceReader {
       for (const s of streets) {
         const d = s.at > at ? s.at - at - 1 : at - (s.at + s.len);
         const score = d + (s.at > at ? 0 : 0.5);
-        if (d <= PAIR_DISTANCE_MAX && score < bestD) [best, bestD] = [s, score];
+        // Not across a pause, unless next to it ("số 45, Lê Lợi"; not "Alo 1022, mưa lớn, đường X").
+        const [from, to] = s.at > at ? [at + 1, s.at] : [s.at + s.len, at];
+        const paused = d > 0 && pause.slice(from, to + 1).some(Boolean);
+        if (d <= PAIR_DISTANCE_MAX && !paused && score < bestD) [best, bestD] = [s, score];
       }
       return best;
     };
