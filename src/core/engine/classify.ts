@@ -21,7 +21,7 @@ export const OTHER = 'khac';
 /** A reporter's choice gives way (flagged for an agent) when the model is this sure of another topic. */
 export const CONTRADICTION_MIN = 0.85;
 /** A category the model gives this much is an alternative (see `Classification.alternatives`). */
-export const ALTERNATIVE_MIN = 0.2;
+export const ALTERNATIVE_MIN = 0.1;
 /**
  * The model is heard only on a text whose features it mostly knows (real reports: 0.44 and up,
  * half above 0.74): on words it has never seen (crafted text, another language) its ranking
