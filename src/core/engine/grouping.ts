@@ -211,6 +211,16 @@ const sameLandmark = (x: string, y: string) => x === y || x.startsWith(`${y} `) 
 const landmarksDiffer = (a: KeyPlace, b: KeyPlace) =>
   a.landmarks.size > 0 && b.landmarks.size > 0 && ![...a.landmarks].some((x) => [...b.landmarks].some((y) => sameLandmark(x, y)));
 
+/**
+ * Whether both name a spot along their common street (a house, an alley, a landmark) and, their
+ * strongest evidence being the street, none in common: "780 Nguyễn Thị Định" and "Nguyễn Thị
+ * Định, in front of the port gate" may be a kilometre apart.
+ */
+const spotsDiffer = (a: KeyPlace, b: KeyPlace) => {
+  const spots = (p: KeyPlace) => p.houses.size + p.alleys.size + p.landmarks.size > 0;
+  return spots(a) && spots(b) && ![...a.landmarks].some((x) => [...b.landmarks].some((y) => sameLandmark(x, y)));
+};
+
 /** Whether two places name different streets, or different landmarks, and nothing in common. */
 function placesDiffer(a: KeyPlace, b: KeyPlace): boolean {
   return differ(a.streets, b.streets) || landmarksDiffer(a, b);
@@ -305,7 +315,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         // The same street in the same unit within the category's window (a dead lamp reported
         // again days later), except days later by another landmark: another place along it
         // (within hours, landmarks are what each saw of one event: "near X", "traffic up to Y").
-        && (since <= GROUPING.wordsOnlyHours * 3_600_000 || !landmarksDiffer(herePlace, there))) {
+        && (since <= GROUPING.wordsOnlyHours * 3_600_000 || !spotsDiffer(herePlace, there))) {
         // Place, topic and time decide; how alike the texts are only ranks the candidates.
         const t = sim();
         score = EVIDENCE.street + 0.2 * t;
