@@ -89,12 +89,15 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       L({ id: 'f1', received_at: at(3, 16), category: 'ngap_nuoc', citizen: { phone: '0901000004' }, text: 'Ngập sâu sau mưa', lat: 10.7765, lng: 106.7005 }),
       L({ id: 'f2', received_at: at(4, 15), category: 'ngap_nuoc', citizen: { phone: '0901000005' }, text: 'Mưa xong lại ngập', lat: 10.7766, lng: 106.7006 }),
       // Rubbish named in words only: the same house two days later joins, and so does the same
-      // street four days later; the same street by another landmark two days after that does not.
+      // street four days later; the same street by another spot (a landmark, a house) days after
+      // that does not.
       L({ id: 'r1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000006' }, text: 'Rác đổ bừa bãi trước nhà 45 Nguyễn Trãi, phường Bến Thành, bốc mùi hôi' }),
       L({ id: 'r2', received_at: at(8, 10), category: 'rac_thai', citizen: { phone: '0901000007' }, text: 'Trước số 45 Nguyễn Trãi phường Bến Thành rác vẫn chưa dọn' }),
       L({ id: 's1', received_at: at(6, 9), category: 'rac_thai', citizen: { phone: '0901000008' }, text: 'Bãi rác tự phát trên đường Lê Thánh Tôn gần chợ Bến Thành, phường Bến Thành' }),
       L({ id: 's2', received_at: at(10, 11), category: 'rac_thai', citizen: { phone: '0901000009' }, text: 'Đường Lê Thánh Tôn phường Bến Thành vẫn còn bãi rác tự phát' }),
       L({ id: 's3', received_at: at(12, 15), category: 'rac_thai', citizen: { phone: '0901000010' }, text: 'Rác đổ trên đường Lê Thánh Tôn trước Bảo tàng Mỹ Thuật, phường Bến Thành' }),
+      // Days later by a house number, against tickets known by landmarks: another spot of the street.
+      L({ id: 's4', received_at: at(15, 9), category: 'rac_thai', citizen: { phone: '0901000011' }, text: 'Rác chất đống trước số 80 Lê Thánh Tôn, phường Bến Thành' }),
     ]);
     expect(summary.errors).toBe(0);
     expect(byId.get('l2')).toMatchObject({ ticket: byId.get('l1')!.ticket, relation: 'duplicate' });
@@ -106,6 +109,7 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('s1')!.ticket).not.toBe(byId.get('r1')!.ticket);
     expect(byId.get('s2')).toMatchObject({ ticket: byId.get('s1')!.ticket, relation: 'duplicate' });
     expect(byId.get('s3')).toMatchObject({ relation: 'new' });
+    expect(byId.get('s4')).toMatchObject({ relation: 'new' });
   });
 
   it('compares places by their strongest shared evidence: a near house number joins, far ones on the same street stay apart, and words naming no unit for sure join by house, in the unit a1 taught the street is in', async () => {
