@@ -207,9 +207,11 @@ const differ = (x: Set<string>, y: Set<string>) => x.size > 0 && y.size > 0 && !
 /** One landmark named more or less fully ("chợ Bến Thành", "chợ Bến Thành cũ"; "Vincom", "Vincom Lê Văn Việt"). */
 const sameLandmark = (x: string, y: string) => x === y || x.startsWith(`${y} `) || y.startsWith(`${x} `);
 
+/** Whether a landmark of one is one of the other's. */
+const shareLandmark = (a: KeyPlace, b: KeyPlace) => [...a.landmarks].some((x) => [...b.landmarks].some((y) => sameLandmark(x, y)));
+
 /** Whether both name landmarks and none of one is one of the other's. */
-const landmarksDiffer = (a: KeyPlace, b: KeyPlace) =>
-  a.landmarks.size > 0 && b.landmarks.size > 0 && ![...a.landmarks].some((x) => [...b.landmarks].some((y) => sameLandmark(x, y)));
+const landmarksDiffer = (a: KeyPlace, b: KeyPlace) => a.landmarks.size > 0 && b.landmarks.size > 0 && !shareLandmark(a, b);
 
 /**
  * Whether both name a spot along their common street (a house, an alley, a landmark) and, their
@@ -218,7 +220,7 @@ const landmarksDiffer = (a: KeyPlace, b: KeyPlace) =>
  */
 const spotsDiffer = (a: KeyPlace, b: KeyPlace) => {
   const spots = (p: KeyPlace) => p.houses.size + p.alleys.size + p.landmarks.size > 0;
-  return spots(a) && spots(b) && ![...a.landmarks].some((x) => [...b.landmarks].some((y) => sameLandmark(x, y)));
+  return spots(a) && spots(b) && !shareLandmark(a, b);
 };
 
 /** Whether two places name different streets, or different landmarks, and nothing in common. */
@@ -293,6 +295,9 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     const shared = comparePlaces(herePlace, there, radius);
     let score = 0;
     let why = '';
+    /** Decided by the place (a point, a house, an alley, a landmark, a street), not by the words alone. */
+    let byPlace = true;
+    const since = g.receivedAt.getTime() - c.last_report_at.getTime();
     if (hasPoint && c.lat !== null && c.lng !== null) {
       const d = distanceMetres(g.lat!, g.lng!, c.lat, c.lng);
       if (d <= radius) {
@@ -305,7 +310,6 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     } else if (shared.strength < 0) {
       // Both name house numbers on one street, far apart: two places.
     } else if (!g.areaCode || !c.area_code || c.area_code === g.areaCode) {
-      const since = g.receivedAt.getTime() - c.last_report_at.getTime();
       const sameUnit = c.area_code !== null && units.includes(c.area_code);
       const sim = () => dice(hereShingles, shinglesOf(c.words));
       if (shared.strength >= EVIDENCE.alley) {
@@ -313,8 +317,8 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         why = `${shared.why} as ticket ${c.code}`;
       } else if (shared.strength === EVIDENCE.street && sameUnit
         // The same street in the same unit within the category's window (a dead lamp reported
-        // again days later), except days later by another landmark: another place along it
-        // (within hours, landmarks are what each saw of one event: "near X", "traffic up to Y").
+        // again days later), except days later by another spot along it: another place (within
+        // hours, landmarks are what each saw of one event: "near X", "traffic up to Y").
         && (since <= GROUPING.wordsOnlyHours * 3_600_000 || !spotsDiffer(herePlace, there))) {
         // Place, topic and time decide; how alike the texts are only ranks the candidates.
         const t = sim();
@@ -330,6 +334,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         const t = sim();
         if (t >= GROUPING.textMatchMin) {
           score = t;
+          byPlace = false;
           why = `same unit, text/address ${Math.round(t * 100)}% alike ticket ${c.code}`;
         } else if (sameTopic && g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
           unitOnly.push(c);
@@ -339,7 +344,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     if (score <= 0) continue;
     if (sameTopic) {
       if (!best || score > best.score) best = { id: c.id, code: c.code, score, why };
-    } else if ((score >= EVIDENCE.alley || (score >= EVIDENCE.street && g.receivedAt.getTime() - c.last_report_at.getTime() <= GROUPING.wordsOnlyHours * 3_600_000)) && (!related || score > related.score)) {
+    } else if (byPlace && (score >= EVIDENCE.alley || since <= GROUPING.wordsOnlyHours * 3_600_000) && (!related || score > related.score)) {
       // Another of its topics: the place must be plainly the same (a near point, the same house,
       // alley or landmark; the same street within hours), not merely the unit.
       related = { id: c.id, code: c.code, score, why: `${why}, on ${c.category_code}` };
