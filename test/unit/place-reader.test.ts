@@ -47,6 +47,12 @@ describe('reading a place from words', () => {
     // "đường" (the road) before a pause names no street; an unlisted name ends at a unit's word.
     expect(keys('dây cáp rớt ngang đường, xém vướng cổ')).toEqual([]);
     expect(keys('Rác trên đường Kỳ Lân Phường 2 chưa dọn').filter((k) => k.startsWith('street|'))).toEqual(['street|ky lan']);
+    // A street named like a unit ("Bến Nghé") counts after a house number when the address goes
+    // on to the next part, not when the name runs on or stands in brackets.
+    expect(keys('12 Bến Nghé, phường Sài Gòn')).toEqual(['street|ben nghe', '12|ben nghe']);
+    expect(keys('số 12 (Bến Nghé) ngập')).toEqual([]);
+    // A landmark's name ends at a pause or a unit's word.
+    expect(keys('lấn chiếm quanh chợ Bà Rịa (TP Bà Rịa cũ)')).toEqual(['lm|cho ba ria']);
     // A number pairs with a street across a pause only when next to it.
     expect(keys('Alo 1022, mưa lớn từ chiều, đường Huỳnh Tấn Phát ngập')).toEqual(['street|huynh tan phat']);
     expect(keys('nhà số 45, Nguyễn Trãi ngập')).toEqual(['street|nguyen trai', '45|nguyen trai']);

@@ -173,7 +173,8 @@ const identify: PipelineStep = {
 const normalise = perReport('normalise', (s, { gazetteer }) => {
   s.text = nfc(s.input.text);
   s.textFolded = fold(s.text);
-  const place = gazetteer.places.read(`${s.input.address ?? ''} ${s.text}`);
+  // The address and the text are two sentences: "72 Cô Giang, Cầu Ông Lãnh" then "Đèn đường…".
+  const place = gazetteer.places.read(`${s.input.address ?? ''}\n${s.text}`);
   s.placeKeys = [...place.keys];
   s.landmarks = place.landmarks;
 });

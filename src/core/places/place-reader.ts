@@ -256,7 +256,7 @@ export class CityPlaceReader implements PlaceReader {
       const s = this.#longest(this.#streets, w, raw, i);
       // Written as a proper name (every word capitalised), a street of the list needs no cue either.
       const proper = s !== null && s.len > 1 && !this.#units.has(s.name) && raw.slice(i, i + s.len).every((y) => /^\p{Lu}/u.test(y));
-      if (s && ((afterWord && !NOT_NAME_START.has(x)) || (afterHouse && !this.#units.has(s.name)) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
+      if (s && ((afterWord && !NOT_NAME_START.has(x)) || (afterHouse && (!this.#units.has(s.name) || (!pause[i] && (i + s.len >= w.length || pause[i + s.len]!)))) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
         // A date-named street ("đường 3/2") only after "đường".
         if (!DATE.test(x) || STREET_CUES.has(prev)) {
           streets.push({ at: i, len: s.len, name: s.name });
@@ -311,7 +311,7 @@ export class CityPlaceReader implements PlaceReader {
       const kind = kinds.find((k) => k.every((part, j) => raw[i + j]?.toLowerCase() === part));
       if (!kind || NOT_LANDMARK_BEFORE.has(raw[i - 1]?.toLowerCase() ?? '')) continue;
       const name: string[] = [];
-      for (let j = i + kind.length; j < raw.length && name.length < 4 && !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!); j++) name.push(w[j]!);
+      for (let j = i + kind.length; j < raw.length && name.length < 4 && !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!) && (name.length === 0 || (!pause[j] && !UNIT_WORDS.has(w[j]!))); j++) name.push(w[j]!);
       if (name.length === 0) continue;
       const key = `${kind.map(foldWord).join(' ')} ${name.join(' ')}`;
       if (![...keys].some((k) => k.startsWith('lm|') && (k.slice(3).startsWith(key) || key.startsWith(k.slice(3))))) add(`lm|${key}`);
