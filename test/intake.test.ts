@@ -605,20 +605,43 @@ describe('grouping across channels and citizens', () => {
   it('a ticket whose words named no unit for sure is found by its street, and takes the unit of the next report that is sure of one', async () => {
     const sms = await intake.accept({
       channel: 'sms', externalId: 'street-only-1', payload: { id: 1 },
-      report: { text: 'Cay nga chan ngang duong Nam Ky Khoi Nghia, xe khong qua duoc', citizen: { phone: '0905 111 222' }, attachments: [] },
+      // A street the city's list lacks: no unit, not even candidates.
+      report: { text: 'Cây ngã chắn ngang đường Kỳ Lân Mới, xe không qua được', citizen: { phone: '0905 111 222' }, attachments: [] },
     });
     const first = await processInbound(deps(), sms.inboundId);
-    expect(first.state?.area.code).toBeNull();
-    expect(first.state?.area.candidates.length).toBeGreaterThan(1);
+    expect(first.state?.area).toMatchObject({ code: null, candidates: [] });
     const app = await intake.accept({
       channel: 'app', externalId: 'street-only-2', payload: { id: 2 },
-      report: { text: 'Cây đổ chắn đường', category: 'cay_xanh', address: 'Nam Kỳ Khởi Nghĩa', lat: PLACES.saiGon.lat, lng: PLACES.saiGon.lng, citizen: { phone: '0905 333 444' }, attachments: [] },
+      report: { text: 'Cây đổ chắn đường', category: 'cay_xanh', address: 'đường Kỳ Lân Mới', lat: PLACES.saiGon.lat, lng: PLACES.saiGon.lng, citizen: { phone: '0905 333 444' }, attachments: [] },
     });
     const second = await processInbound(deps(), app.inboundId);
     expect(second.ticketId).toBe(first.ticketId);
     expect(second.state?.reasons.find((r) => r.code === 'duplicate')?.message).toContain('its unit unknown');
     const ticket = await db.selectFrom('tickets').select(['area_code', 'lat']).where('id', '=', first.ticketId).executeTakeFirstOrThrow();
     expect(ticket).toEqual({ area_code: PLACES.saiGon.code, lat: PLACES.saiGon.lat });
+  });
+
+  it('a ticket whose words left several units keeps them, and a report in one of them on the same street days later finds it', async () => {
+    const sms = await intake.accept({
+      channel: 'sms', externalId: 'candidates-1', payload: { id: 1 },
+      report: { text: 'Rac do thanh dong tren duong Nguyen Van Qua Q12, boc mui hoi', citizen: { phone: '0905 555 666' }, attachments: [] },
+    });
+    const first = await processInbound(deps(), sms.inboundId);
+    expect(first.state?.area.code).toBeNull();
+    const stored = await db.selectFrom('tickets').select(['area_code', 'area_candidates']).where('id', '=', first.ticketId).executeTakeFirstOrThrow();
+    expect(stored.area_code).toBeNull();
+    expect(stored.area_candidates).toEqual(first.state?.area.candidates);
+    expect(stored.area_candidates).toContain('26791');
+    const at = new Date(Date.now() + 3 * 24 * 3_600_000);
+    const app = await intake.accept({
+      channel: 'app', externalId: 'candidates-2', payload: { id: 2 }, receivedAt: at,
+      report: { text: 'Rác chất đống chưa ai dọn', category: 'rac_thai', address: 'Nguyễn Văn Quá', lat: 10.846, lng: 106.632, citizen: { phone: '0905 777 888' }, attachments: [] },
+    });
+    const second = await processInbound(deps(), app.inboundId);
+    expect(second.ticketId).toBe(first.ticketId);
+    expect(second.state?.reasons.find((r) => r.code === 'duplicate')?.message).toContain('one of its units');
+    const after = await db.selectFrom('tickets').select(['area_code', 'area_candidates']).where('id', '=', first.ticketId).executeTakeFirstOrThrow();
+    expect(after).toEqual({ area_code: '26791', area_candidates: null });
   });
 
   it('joins nearby reports from different citizens on one incident, and keeps other topics and far places apart', async () => {

@@ -110,6 +110,8 @@ export interface TicketTable {
   acknowledged_at: NullableTimestamp;
   /** Place keys its reports named (core/text.ts placeKeys), first named first; null before 0007. */
   place_keys: Json<string[]> | null;
+  /** Without a unit: the units its words may mean (0013); null once it has one. */
+  area_candidates: Json<string[]> | null;
 }
 
 export interface OutboundMessageTable {

@@ -161,6 +161,8 @@ export interface CandidateTicket {
   wordReports: number;
   /** The place keys its reports named (stored on the ticket, TICKET_PLACE_KEYS_MAX at most). */
   keys: Set<string>;
+  /** Without a unit: the units its words may mean (an old ward divided, a district). */
+  candidates: readonly string[];
 }
 
 /** One of the citizen's recent reports, with its ticket. */
@@ -170,6 +172,9 @@ export interface CitizenReport {
   /** Its place keys (`storedKeys`). */
   keys: readonly string[];
 }
+
+/** What a ticket whose words named no unit for sure loses against one in the unit, on the same street. */
+const UNSURE_UNIT = 0.05;
 
 /** How strongly two places are one, by their strongest shared evidence (keys: core/places/place-reader.ts). */
 export const EVIDENCE = { house: 0.9, landmark: 0.85, alley: 0.8, nearHouse: 0.8, street: 0.55, unit: 0.4 } as const;
@@ -310,7 +315,8 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     } else if (shared.strength < 0) {
       // Both name house numbers on one street, far apart: two places.
     } else if (!g.areaCode || !c.area_code || c.area_code === g.areaCode) {
-      const sameUnit = c.area_code !== null && units.includes(c.area_code);
+      // Its unit, or for a ticket whose words named none for sure, one of the units they may mean.
+      const sameUnit = c.area_code !== null ? units.includes(c.area_code) : c.candidates.some((u) => units.includes(u));
       const sim = () => dice(hereShingles, shinglesOf(c.words));
       if (shared.strength >= EVIDENCE.alley) {
         score = shared.strength;
@@ -320,15 +326,16 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         // again days later), except days later by another spot along it: another place (within
         // hours, landmarks are what each saw of one event: "near X", "traffic up to Y").
         && (since <= GROUPING.wordsOnlyHours * 3_600_000 || !spotsDiffer(herePlace, there))) {
-        // Place, topic and time decide; how alike the texts are only ranks the candidates.
+        // Place, topic and time decide; how alike the texts are only ranks the candidates (and a
+        // ticket whose unit is sure ranks before one that may be in the unit).
         const t = sim();
-        score = EVIDENCE.street + 0.2 * t;
-        why = `${shared.why} as ticket ${c.code}, same unit, text ${Math.round(t * 100)}% alike`;
+        score = EVIDENCE.street + 0.2 * t - (c.area_code === null ? UNSURE_UNIT : 0);
+        why = `${shared.why} as ticket ${c.code}, ${c.area_code === null ? 'one of its units' : 'same unit'}, text ${Math.round(t * 100)}% alike`;
       } else if (shared.strength === EVIDENCE.street && c.area_code === null && since <= GROUPING.wordsOnlyHours * 3_600_000 && !landmarksDiffer(herePlace, there)) {
         // A ticket whose words named no unit for sure, on the same street within hours: the
         // same event seen again (a street's stretches in other units are told apart by hours).
         const t = sim();
-        score = EVIDENCE.street + 0.2 * t - 0.05;
+        score = EVIDENCE.street + 0.2 * t - UNSURE_UNIT;
         why = `${shared.why} as ticket ${c.code} (its unit unknown), text ${Math.round(t * 100)}% alike`;
       } else if (sameUnit && since <= GROUPING.wordsOnlyHours * 3_600_000) {
         const t = sim();
@@ -336,7 +343,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
           score = t;
           byPlace = false;
           why = `same unit, text/address ${Math.round(t * 100)}% alike ticket ${c.code}`;
-        } else if (sameTopic && g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
+        } else if (sameTopic && g.areaCode !== null && c.area_code !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
           unitOnly.push(c);
         }
       }
@@ -373,6 +380,7 @@ interface TicketRow {
   received_at: Date; last_report_at: Date | null; closed_at: Date | null; resolved_at: Date | null;
   /** Null on a ticket from before keys were stored: derived from its words when read. */
   place_keys?: string[] | null;
+  area_candidates?: string[] | null;
 }
 
 const toCandidate = (r: TicketRow): CandidateTicket => ({
@@ -380,7 +388,7 @@ const toCandidate = (r: TicketRow): CandidateTicket => ({
   lat: r.lat, lng: r.lng, cell: r.cell === null ? null : Number(r.cell), status: r.status,
   received_at: new Date(r.received_at), last_report_at: new Date(r.last_report_at ?? r.received_at),
   closed_at: r.closed_at && new Date(r.closed_at), resolved_at: r.resolved_at && new Date(r.resolved_at),
-  words: '', wordReports: 0, keys: new Set(r.place_keys ?? []),
+  words: '', wordReports: 0, keys: new Set(r.place_keys ?? []), candidates: r.area_code === null ? (r.area_candidates ?? []) : [],
 });
 
 const OPEN_SQL = sql.join([...OPEN_STATUSES]);
@@ -481,10 +489,13 @@ export class GroupBatch {
             and t.place_keys ?| q.strong limit 50) c
           union
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code is null and cardinality(q.streets) > 0
-            and t.place_keys ?| q.streets limit 50) c),
+            and t.place_keys ?| q.streets limit 50) c
+          union
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code is null and cardinality(q.areas) > 0
+            and t.area_candidates ?| q.areas limit 50) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
         select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
-          t.closed_at, t.resolved_at, t.place_keys, ids.inputs
+          t.closed_at, t.resolved_at, t.place_keys, t.area_candidates, ids.inputs
         from ids join tickets t on t.id = ids.id`.execute(db);
       // What their reports say is read only for the candidates whose decision needs words: those
       // compared by text (no point on one side), or near enough for a same-house match; and for
@@ -555,7 +566,7 @@ export class GroupBatch {
     for (const t of this.#touched.values()) {
       if (!topics.includes(t.category_code ?? '') || !isOpen(t.status) || !inWindow(g, t)) continue;
       if ((cells && t.cell !== null && cells.has(t.cell)) || (t.area_code !== null && units.includes(t.area_code)) || strong.some((k) => t.keys.has(k))
-        || (t.area_code === null && streets.some((k) => t.keys.has(k)))) nearby.set(t.id, t);
+        || (t.area_code === null && (streets.some((k) => t.keys.has(k)) || t.candidates.some((u) => units.includes(u))))) nearby.set(t.id, t);
     }
     return decideGroup(g, mine, [...nearby.values()]);
   }
@@ -594,6 +605,7 @@ export class GroupBatch {
         id: --this.#placeholder, code, category_code: g.category, area_code: g.areaCode,
         lat: hasPoint ? g.lat! : null, lng: hasPoint ? g.lng! : null, cell: hasPoint ? cellOf(g.lat!, g.lng!) : null,
         status: 'new', received_at: g.receivedAt, last_report_at: g.receivedAt, closed_at: null, resolved_at: null, words: '', wordReports: 0, keys: new Set(),
+        candidates: g.areaCode ? [] : [...(g.areaCandidates ?? [])],
       };
     } else {
       t = { ...this.#ticket(ticketId) };

@@ -64,6 +64,7 @@ const TICKET_COLUMNS: RecordColumns = {
   lat: 'double precision', lng: 'double precision', address: 'text', needs_triage: 'boolean', priority: 'text',
   received_at: 'timestamptz', last_report_at: 'timestamptz', cell: 'bigint', hotspot_count: 'integer',
   report_count: 'integer', reporter_count: 'integer', triage_due_at: 'timestamptz', due_at: 'timestamptz', place_keys: 'jsonb',
+  area_candidates: 'jsonb',
 };
 
 const REPORT_COLUMNS: RecordColumns = {
@@ -234,6 +235,8 @@ async function openTickets(tx: DbOrTx, states: PipelineState[], openings: Map<nu
       triage_due_at: deadlines.triage,
       due_at: deadlines.resolve,
       place_keys: o.keys,
+      // Without a unit, the units its words may mean: where a later report finds it.
+      area_candidates: o.area ? null : s.area.candidates,
     };
   }), ['id', 'code']);
   const byCode = new Map(inserted.map((r) => [r.code, r.id]));
@@ -312,6 +315,7 @@ async function updateJoined(tx: DbOrTx, joined: Map<number, Joining>): Promise<v
       lng = case when tickets.lat is null then v.lng else tickets.lng end,
       cell = case when tickets.lat is null then v.cell else tickets.cell end,
       area_code = coalesce(tickets.area_code, v.area),
+      area_candidates = case when coalesce(tickets.area_code, v.area) is null then tickets.area_candidates end,
       place_keys = ${mergedKeysSql(sql`tickets.place_keys`, sql`v.keys`)}
     from jsonb_to_recordset(cast(${jsonParam(changes)} as jsonb)) as v(id int, at timestamptz, lat double precision, lng double precision, cell bigint, keys jsonb, area text)
     where tickets.id = v.id`.execute(tx);
