@@ -143,6 +143,15 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('m2')!.reasons.find((r: { code: string }) => r.code === 'duplicate').message).toContain('same landmark (cho vuon chuoi)');
   });
 
+  it('does not join by alike words alone a ticket only perhaps in the unit (its words named a district)', async () => {
+    const { byId } = await replay([
+      L({ id: 'v1', received_at: '2026-11-20T08:00:00+07:00', channel: 'sms', citizen: { phone: '0909000001' }, text: 'Rac do day hem, boc mui hoi qua, quan 12' }),
+      L({ id: 'v2', received_at: '2026-11-20T09:00:00+07:00', channel: 'sms', citizen: { phone: '0909000002' }, text: 'Rac do day hem, boc mui hoi qua, phuong Dong Hung Thuan' }),
+    ]);
+    expect(byId.get('v1')).toMatchObject({ area_code: null, relation: 'new' });
+    expect(byId.get('v2')).toMatchObject({ area_code: '26791', relation: 'new' });
+  });
+
   it("joins a report whose chosen topic the text overruled to its incident's ticket on that topic at the same house, and gives it the ticket's topic", async () => {
     const { byId } = await replay([
       L({ id: 'p1', received_at: '2026-11-20T08:00:00+07:00', channel: 'phone', citizen: { phone: '0902000001' }, text: 'Ổ gà sâu trước nhà 88 Huỳnh Tấn Phát phường Tân Thuận, xe máy té liên tục' }),

@@ -337,13 +337,14 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         const t = sim();
         score = EVIDENCE.street + 0.2 * t - UNSURE_UNIT;
         why = `${shared.why} as ticket ${c.code} (its unit unknown), text ${Math.round(t * 100)}% alike`;
-      } else if (sameUnit && since <= GROUPING.wordsOnlyHours * 3_600_000) {
+      } else if (sameUnit && c.area_code !== null && since <= GROUPING.wordsOnlyHours * 3_600_000) {
+        // Alike words in the unit, within hours (not in a unit a ticket's words may only mean).
         const t = sim();
         if (t >= GROUPING.textMatchMin) {
           score = t;
           byPlace = false;
           why = `same unit, text/address ${Math.round(t * 100)}% alike ticket ${c.code}`;
-        } else if (sameTopic && g.areaCode !== null && c.area_code !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
+        } else if (sameTopic && g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
           unitOnly.push(c);
         }
       }
