@@ -152,6 +152,15 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('v2')).toMatchObject({ area_code: '26791', relation: 'new' });
   });
 
+  it("reads an e-mail's subject and body as separate sentences: a landmark ending the subject does not run into the greeting", async () => {
+    const { byId } = await replay([
+      L({ id: 'n1', received_at: '2026-11-20T08:00:00+07:00', channel: 'email', citizen: { email: 'dan@example.vn' }, text: 'Lấn chiếm lòng đường quanh chợ Phạm Văn Hai\n\nKính gửi UBND phường Tân Sơn Hoà,\nBuổi sáng các hộ bày hàng tràn xuống lòng đường, xe không qua được.' }),
+      L({ id: 'n2', received_at: '2026-11-22T08:00:00+07:00', channel: 'phone', citizen: { phone: '0909000003' }, text: 'Công dân phản ánh buôn bán lấn chiếm lòng đường quanh chợ Phạm Văn Hai (quận Tân Bình cũ), giờ cao điểm rất dễ va chạm.' }),
+    ]);
+    expect(byId.get('n2')).toMatchObject({ ticket: byId.get('n1')!.ticket, relation: 'duplicate' });
+    expect(byId.get('n2')!.reasons.find((r: { code: string }) => r.code === 'duplicate').message).toContain('same landmark');
+  });
+
   it("joins a report whose chosen topic the text overruled to its incident's ticket on that topic at the same house, and gives it the ticket's topic", async () => {
     const { byId } = await replay([
       L({ id: 'p1', received_at: '2026-11-20T08:00:00+07:00', channel: 'phone', citizen: { phone: '0902000001' }, text: 'Ổ gà sâu trước nhà 88 Huỳnh Tấn Phát phường Tân Thuận, xe máy té liên tục' }),

@@ -173,8 +173,9 @@ const identify: PipelineStep = {
 const normalise = perReport('normalise', (s, { gazetteer }) => {
   s.text = nfc(s.input.text);
   s.textFolded = fold(s.text);
-  // The address and the text are two sentences: "72 Cô Giang, Cầu Ông Lãnh" then "Đèn đường…".
-  const place = gazetteer.places.read(`${s.input.address ?? ''}\n${s.text}`);
+  // Read with its line breaks (an e-mail's subject, greeting and body are sentences apart), and
+  // the address and the text as two sentences: "72 Cô Giang, Cầu Ông Lãnh" then "Đèn đường…".
+  const place = gazetteer.places.read(`${s.input.address ?? ''}\n${s.input.text}`);
   s.placeKeys = [...place.keys];
   s.landmarks = place.landmarks;
 });
