@@ -67,6 +67,8 @@ describe('reading a place from words', () => {
     // Folded "cho" is also "for": without diacritics only the list's landmarks are read.
     expect(keys('de nghi cho nguoi xuong xu ly')).toEqual([]);
     expect(keys('Đèn tắt khúc gần Bảo tàng Mỹ Thuật')).toEqual(['lm|bao tang my thuat']);
+    expect(keys('Mùi hôi từ bãi rác Đa Phước bay về')).toContain('lm|bai rac da phuoc');
+    expect(keys('bãi rác tự phát ở đầu hẻm')).toEqual([]);
   });
 
   it('reads a shopping centre by its brand and the name after it, without the words that vary', () => {

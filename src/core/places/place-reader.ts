@@ -69,7 +69,7 @@ const NUMERAL: Record<string, string> = { mot: '1', hai: '2', ba: '3', bon: '4',
 const VOWELS = /[aeiouy]/;
 
 /** Landmark kinds as residents write them (with diacritics: folded, "chợ" would be "cho", "for"). */
-const LANDMARK_KINDS = ['chợ', 'cầu', 'kênh', 'rạch', 'trường', 'bệnh viện', 'công viên', 'bến xe', 'chung cư', 'cư xá', 'nhà thờ', 'chùa', 'siêu thị', 'vòng xoay', 'ngã tư', 'ngã ba', 'ngã năm', 'ngã sáu', 'ngã bảy', 'ga', 'sân bay', 'bãi biển', 'khu dân cư', 'tòa nhà', 'trung tâm thương mại', 'đại học', 'bến phà', 'sân vận động', 'nhà văn hóa', 'đình', 'miếu', 'hồ', 'bảo tàng', 'cảng', 'khu đô thị', 'khu phố', 'ấp', 'khu công nghiệp', 'nhà hát', 'bưu điện', 'thư viện'];
+const LANDMARK_KINDS = ['chợ', 'cầu', 'kênh', 'rạch', 'trường', 'bệnh viện', 'công viên', 'bến xe', 'chung cư', 'cư xá', 'nhà thờ', 'chùa', 'siêu thị', 'vòng xoay', 'ngã tư', 'ngã ba', 'ngã năm', 'ngã sáu', 'ngã bảy', 'ga', 'sân bay', 'bãi biển', 'khu dân cư', 'tòa nhà', 'trung tâm thương mại', 'đại học', 'bến phà', 'sân vận động', 'nhà văn hóa', 'đình', 'miếu', 'hồ', 'bảo tàng', 'cảng', 'khu đô thị', 'khu phố', 'ấp', 'khu công nghiệp', 'khu chế xuất', 'nhà máy', 'bãi rác', 'bến tàu', 'nhà hát', 'bưu điện', 'thư viện'];
 /**
  * Shopping-centre brands residents name a place by ("trước Aeon", "Vincom Lê Văn Việt"): the
  * brand and the proper name after it, without the words that vary ("Aeon Mall Bình Tân" is
