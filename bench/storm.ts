@@ -25,7 +25,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { loadCategories } from '../src/core/engine/catalog.ts';
 import { findGroup, type GroupInput } from '../src/core/engine/grouping.ts';
-import { decide, PIPELINE, type PipelineState } from '../src/core/engine/pipeline.ts';
+import { decide, groupInput, PIPELINE } from '../src/core/engine/pipeline.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { seedReferenceData } from '../src/city/seed.ts';
@@ -67,12 +67,6 @@ function printTable(rows: Row[]): void {
   }
 }
 
-/** As the pipeline's `group` step builds its input from the earlier steps (src/core/engine/pipeline.ts). */
-const groupInput = (s: PipelineState, citizenId: number): GroupInput => ({
-  citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence,
-  areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
-  radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH,
-});
 
 async function main(): Promise<void> {
   const guard = runGuard(WATCHDOG_MS);
@@ -259,7 +253,7 @@ async function main(): Promise<void> {
     const inputs: GroupInput[][] = [];
     for (const list of probes) {
       const states = await decide(list.map((r) => ({ input: { ...r, attachments: [] }, receivedAt: new Date() })), deps, steps);
-      inputs.push(states.map((st) => groupInput(st, citizenId)));
+      inputs.push(states.map((st) => ({ ...groupInput(st), citizenId })));
     }
     const times: number[][] = kinds.map(() => []);
     const outcomes = kinds.map(() => ({ joined: 0, other: 0, fresh: 0 }));

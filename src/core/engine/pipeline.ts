@@ -305,7 +305,8 @@ function routeOne(s: PipelineState, { categories }: Pick<PipelineDeps, 'categori
   if (s.departmentCode) s.reasons.push({ step: 'route', code: 'department_by_category', message: `${s.category.code} -> ${s.departmentCode}` });
 }
 
-const groupInput = (s: PipelineState): GroupInput => ({
+/** What grouping reads of a report, from the earlier steps (the storm bench builds its probes with it too). */
+export const groupInput = (s: PipelineState): GroupInput => ({
   citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence, alternatives: s.category.alternatives,
   areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
   radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH,
