@@ -31,7 +31,7 @@ import { createRuntime } from '../src/runtime.ts';
 import { reportBodies } from './support/report-bodies.ts';
 import { intEnv, runBenchmark, runGuard } from './support/env.ts';
 import {
-  benchServer, Clients, DELIVERY_TIMEOUT_MS, epochNow, listen, ms, signedInAgents, sleep, stats, type IngestResult, type Stats,
+  benchServer, Clients, DELIVERY_TIMEOUT_MS, epochNow, listen, ms, printTable, signedInAgents, sleep, stats, type IngestResult, type Row, type Stats,
 } from './support/realtime-harness.ts';
 
 
@@ -97,7 +97,6 @@ async function notifyBaseline(url: string, count: number): Promise<number[]> {
   }
 }
 
-type Row = [string, string, string, string, string, string];
 
 async function main(): Promise<void> {
   const guard = runGuard(WATCHDOG_MS);
@@ -231,11 +230,7 @@ async function main(): Promise<void> {
       await new Promise<void>((resolve) => b.server.close(() => resolve()));
     }
 
-    const w = [0, 1, 2, 3, 4].map((c) => Math.max(...rows.filter((r) => r[1] || r[2]).map((r) => r[c]!.length)));
-    for (const r of rows) {
-      if (!r[1] && !r[2]) console.log(`  ${r[0]}`);
-      else console.log(`  ${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}  ${r[2].padStart(w[2]!)}  ${r[3].padStart(w[3]!)}  ${r[4].padStart(w[4]!)}  ${r[5]}`);
-    }
+    printTable(rows);
     console.log('');
     for (const r of ratios) console.log(`  ${r}`);
     for (const n of notes) console.log(`  ${n}`);

@@ -34,7 +34,7 @@ import { attachRealtime } from '../src/realtime/server.ts';
 import { createRuntime, loadEngine } from '../src/runtime.ts';
 import { cpuMeter } from './support/cpu.ts';
 import { intEnv, runBenchmark, runGuard } from './support/env.ts';
-import { benchServer, Clients, listen, ms, signedInAgents, stats, type IngestResult, type Stats } from './support/realtime-harness.ts';
+import { benchServer, Clients, listen, ms, printTable, signedInAgents, stats, type IngestResult, type Row, type Stats } from './support/realtime-harness.ts';
 import { seededRandom } from './support/report-bodies.ts';
 import {
   appReport, COLD_STREETS, HOT_STREETS, stormBodies, TEXT_CHANNELS, textReport, type FloodStreet, type StormChannel, type StormReport,
@@ -55,17 +55,6 @@ const WARMUP = 30;
 const DRAIN_MS = 60_000;
 const SEED = 1022;
 const WATCHDOG_MS = SECONDS * 1000 + 10 * 60_000;
-
-type Row = [string, string, string, string, string, string];
-
-/** A table with its first column left-aligned and the others right-aligned, but the last. */
-function printTable(rows: Row[]): void {
-  const w = [0, 1, 2, 3, 4].map((c) => Math.max(...rows.filter((r) => r[1] || r[2]).map((r) => r[c]!.length)));
-  for (const r of rows) {
-    if (!r[1] && !r[2]) console.log(`  ${r[0]}`);
-    else console.log(`  ${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}  ${r[2].padStart(w[2]!)}  ${r[3].padStart(w[3]!)}  ${r[4].padStart(w[4]!)}  ${r[5]}`);
-  }
-}
 
 
 async function main(): Promise<void> {

@@ -50,6 +50,18 @@ export function stats(values: number[]): Stats {
 }
 
 /** A latency for a table: "4.7 ms", "135 ms", "-" for none. */
+/** A table row: a label, four right-aligned figures and a free note; a row with neither of its first two figures is a heading. */
+export type Row = [string, string, string, string, string, string];
+
+/** Prints rows as an aligned table (headings on their own line). */
+export function printTable(rows: Row[]): void {
+  const w = [0, 1, 2, 3, 4].map((c) => Math.max(...rows.filter((r) => r[1] || r[2]).map((r) => r[c]!.length)));
+  for (const r of rows) {
+    if (!r[1] && !r[2]) console.log(`  ${r[0]}`);
+    else console.log(`  ${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}  ${r[2].padStart(w[2]!)}  ${r[3].padStart(w[3]!)}  ${r[4].padStart(w[4]!)}  ${r[5]}`);
+  }
+}
+
 export const ms = (v: number) => (Number.isNaN(v) ? '-' : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
 
 /**
