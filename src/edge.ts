@@ -4,6 +4,8 @@
 // workers pick up what the edge stored, so a report filed at the edge is processed like any
 // other. Nothing Node-only is imported here (no metrics registry, spool, embedded database or
 // staff console): test/unit/import-rules.test.ts walks this module's imports to keep it so.
+import { channelServices } from './intake/channel-services.ts';
+import { EventBus } from './core/events.ts';
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
 import { allChannels } from '../channels/index.ts';
@@ -97,6 +99,8 @@ function edgeApp(s: EdgeSetup, db: Db): Hono {
     channelContext: {
       config: s.config, log: s.log, secret: s.secret, city: HCMC_WORDING,
       intake: new IntakeService(db),
+      // No console listens here: a signal goes nowhere, delivery events reach consoles through the timeline.
+      ...channelServices(db, new EventBus()),
       files: new R2FileStore(s.photos),
       categories: async () => {
         if (!categoryCache || Date.now() - categoryCache.at > 30_000) categoryCache = { at: Date.now(), value: await loadCategories(db) };

@@ -9,7 +9,7 @@ import type { AreaIndex } from './core/places/area-index.ts';
 import { loadCategories, type CategoryInfo } from './core/engine/catalog.ts';
 import { AppError } from './core/errors.ts';
 import { EventBus } from './core/events.ts';
-import { processInbound, processInboundBatch, type Engine } from './core/engine/process-report.ts';
+import { MEDIA_FETCH_JOB, processInbound, processInboundBatch, type Engine } from './core/engine/process-report.ts';
 import { publicStatus } from './core/tickets/tracking.ts';
 import { loadAreaIndex } from './core/places/area-import.ts';
 import { connect, type DbHandle } from './db/connect.ts';
@@ -23,6 +23,9 @@ import { loadWebAssets } from './http/web-assets.ts';
 import type { AnyChannel, ChannelContext } from './intake/channel-kit.ts';
 import { resolveChannels, type ActiveChannel } from './intake/channels.ts';
 import { ChannelPolls } from './workers/channel-polls.ts';
+import { channelServices } from './intake/channel-services.ts';
+import { fetchReportMedia } from './workers/media.ts';
+import type { Notices } from './core/tickets/outbound.ts';
 import { LocalFileStore } from './intake/file-store.ts';
 import { IntakeService, PROCESS_INBOUND_JOB } from './intake/intake-service.ts';
 import { Spool, SpoolDrainer, spooledStatus } from './intake/spool.ts';
@@ -115,6 +118,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const registry = opts.channels ?? allChannels;
   const channels = resolveChannels(registry, opts.env ?? process.env);
   const byName = new Map(channels.map((c) => [c.adapter.name, c]));
+  // Reporters on a channel that writes back get an acknowledgement and a dispatch notice there.
+  const notices: Notices = {
+    sends: (name) => byName.get(name)?.adapter.replies === 'send',
+    received: (code) => city.wording.receivedNotice(code),
+    dispatched: (code, unit) => city.wording.dispatchedNotice(code, unit),
+  };
 
   let categoryCache: { at: number; value: CategoryInfo[] } | null = null;
   const categories = async () => {
@@ -132,6 +141,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
 
   // Set once the channels' shared context exists (below); jobs run only after that.
   let contextOf: (c: ActiveChannel) => ChannelContext<Record<string, unknown>> = () => { throw new Error('channels not ready'); };
+  const senderOf = (name: string) => { const c = byName.get(name); return c && { adapter: c.adapter, ctx: contextOf(c) }; };
   const parse = (channel: string, payload: unknown) => {
     const adapter = byName.get(channel)?.adapter;
     if (!adapter?.parse) throw new AppError('channel_parse_unavailable', 500, `channel ${channel} cannot parse stored payloads`);
@@ -151,7 +161,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         size: config.WORKER_BATCH_SIZE,
         concurrency: config.WORKER_BATCH_CONCURRENCY,
         run: async (jobs) => {
-          const { events: written } = await processInboundBatch({ db, engine, parse, categories }, jobs.map((j) => Number(j.payload.inboundId)));
+          const { events: written } = await processInboundBatch({ db, engine, parse, categories, notices }, jobs.map((j) => Number(j.payload.inboundId)));
           events.publish(written);
         },
       },
@@ -164,13 +174,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         events.publish(await checkTicket(db, Number(job.payload.ticketId), now));
       },
       [OUTBOUND_JOB]: async (job) => {
-        await sendOutbound(db, (name: string) => { const c = byName.get(name); return c && { adapter: c.adapter, ctx: contextOf(c) }; }, Number(job.payload.id));
+        const sent = await sendOutbound(db, senderOf, Number(job.payload.id));
+        events.publish(sent.events);
+      },
+      [MEDIA_FETCH_JOB]: async (job) => {
+        events.publish(await fetchReportMedia(db, senderOf, job.payload as never, opts.log));
       },
       // Alone: after a batch failed, or when it is the only one waiting.
       [PROCESS_INBOUND_JOB]: async (job) => {
         const inboundId = Number(job.payload.inboundId);
         try {
-          const result = await processInbound({ db, engine, parse, categories }, inboundId);
+          const result = await processInbound({ db, engine, parse, categories, notices }, inboundId);
           events.publish(result.events);
         } catch (err) {
           // Keep the error beside the message too, so an operator sees why it is not a ticket yet.
@@ -195,6 +209,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   });
   const channelContext = {
     config, log: opts.log, intake, categories, secret: await resolveSecret(config), city: city.wording,
+    ...channelServices(db, events),
     files: new LocalFileStore(path.join(config.dataDir, 'uploads')),
     publicStatus: async (code: string) => spooledStatus(spool, code) ?? publicStatus(db, code, city.wording),
   };
@@ -202,7 +217,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const app = createApp({
     db, log: opts.log, channels, spool,
     console: {
-      events, onStatus: onStatusChanged,
+      events, onStatus: onStatusChanged, notices,
       channels: registry.map((c) => ({ name: c.name, label: c.label, enabled: byName.has(c.name) })),
     },
     webAssets: loadWebAssets,

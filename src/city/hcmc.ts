@@ -10,6 +10,8 @@ export const HCMC_WORDING: CityWording = {
   hotline: 'Tổng đài 1022',
   portalTitle: 'Cổng phản ánh, kiến nghị 1022 – TP. Hồ Chí Minh',
   siteName: 'Phản ánh 1022',
+  receivedNotice: (code) => `Tổng đài 1022 đã nhận phản ánh của bạn, mã ${code}. Trả lời tin này nếu cần bổ sung.`,
+  dispatchedNotice: (code, unit) => `Phản ánh ${code} đã được chuyển ${unit ? `${unit} ` : 'đơn vị '}xử lý.`,
   resolvedNotice: (code, result) => `Phản ánh ${code} của bạn đã được xử lý xong.${result ? ` Kết quả: ${result}` : ''} Cảm ơn bạn đã đồng hành cùng thành phố.`,
 };
 

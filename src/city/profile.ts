@@ -13,6 +13,10 @@ export interface CityWording {
   siteName: string;
   /** What a reporter is sent when their report has been handled (`result`: the ward's note). */
   resolvedNotice(reportCode: string, result: string | undefined): string;
+  /** The acknowledgement a reporter on a channel that writes back gets (SMS, Messenger, e-mail). */
+  receivedNotice(reportCode: string): string;
+  /** What they get when the ticket goes to a unit's force (`unit`: its name). */
+  dispatchedNotice(reportCode: string, unit: string | null): string;
 }
 
 export interface CityProfile {

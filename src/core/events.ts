@@ -14,6 +14,8 @@ export interface DomainEvent {
   at: Date;
 }
 
+const SIGNAL = Symbol('signal');
+
 /**
  * In-process event bus. Core services publish after their transaction commits; realtime,
  * notifications and SLA listen. Core never calls a transport directly.
@@ -30,6 +32,20 @@ export class EventBus {
       this.#emitter.emit(e.type, e);
       this.#emitter.emit('*', e);
     }
+  }
+
+  /**
+   * A live signal for the agents' consoles that is not part of any ticket's history (an incoming
+   * call's screen pop): not stored, not replayed, gone if nobody is watching.
+   */
+  signal(type: string, data: Record<string, unknown>): void {
+    this.#emitter.emit(SIGNAL, { type, data });
+  }
+
+  /** Subscribes to the live signals. Returns the unsubscribe function. */
+  onSignal(fn: (s: { type: string; data: Record<string, unknown> }) => void): () => void {
+    this.#emitter.on(SIGNAL, fn);
+    return () => this.#emitter.off(SIGNAL, fn);
   }
 
   /** Subscribes to one event type, or '*' for all. Returns the unsubscribe function. */

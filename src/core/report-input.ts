@@ -13,6 +13,20 @@ export interface InboundReport {
   address?: string | undefined;
   citizen: CitizenContact;
   attachments: Attachment[];
+  /** Photos still on the provider's servers (an MMS, a Messenger image): fetched by a job after the report is stored. */
+  media?: RemoteMedia[] | undefined;
+  /**
+   * A conversation (an SMS number, a Messenger sender): its next message within `withinMinutes`
+   * continues this report (text and photos added) instead of opening another.
+   */
+  thread?: { key: string; withinMinutes: number } | undefined;
+}
+
+/** A file a provider holds for a message, as its payload names it. */
+export interface RemoteMedia {
+  url: string;
+  /** As the provider declared it; the file's own bytes decide in the end. */
+  contentType?: string | undefined;
 }
 
 /** Limits shared by every channel, so a report means the same whatever it came through. */
@@ -24,4 +38,7 @@ export const REPORT_LIMITS = {
   /** A category code, and a latitude or longitude written as text. */
   categoryMax: 64,
   coordinateMax: 32,
+  /** Provider media per message, and the length of a media URL. */
+  mediaMax: 10,
+  mediaUrlMax: 2048,
 } as const;

@@ -128,6 +128,34 @@ export interface OutboundMessageTable {
   created_by: number | null;
   created_at: DefaultTimestamp;
   sent_at: NullableTimestamp;
+  /** The provider's id for the sent message (a Twilio MessageSid, a Messenger mid); 0014. */
+  provider_id: string | null;
+  /** As the provider last reported it: queued, sent, delivered, undelivered, failed, read. */
+  delivery_status: string | null;
+  delivered_at: NullableTimestamp;
+  /** Where it went (a phone number, a page-scoped id, an address). */
+  to_address: string | null;
+  /** SMS segments it took. */
+  segments: number | null;
+}
+
+/** Someone who asked a channel to stop writing to them (0014). */
+export interface ChannelOptOutTable {
+  channel: string;
+  address: string;
+  opted_out: boolean;
+  keyword: string | null;
+  updated_at: DefaultTimestamp;
+}
+
+/** What a provider said about a message after it arrived (a call's status, a recording); 0014. */
+export interface ChannelEventTable {
+  id: Generated<number>;
+  channel: string;
+  external_id: string;
+  kind: string;
+  data: Json<Record<string, unknown>>;
+  received_at: DefaultTimestamp;
 }
 
 export interface ReportTable {
@@ -155,6 +183,8 @@ export interface ReportTable {
   reasons: Json<Reason[]>;
   /** Place keys read from its words when it arrived (core/places/place-reader.ts); null before 0011. */
   place_keys: Json<string[]> | null;
+  /** A conversation whose next message within minutes continues this report (0014). */
+  thread_key: string | null;
   received_at: Timestamp;
   created_at: DefaultTimestamp;
 }
@@ -276,6 +306,8 @@ export interface Database {
   sla_policies: SlaPolicyTable;
   sla_alerts: SlaAlertTable;
   outbound_messages: OutboundMessageTable;
+  channel_opt_outs: ChannelOptOutTable;
+  channel_events: ChannelEventTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */

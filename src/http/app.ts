@@ -8,11 +8,12 @@ import { staffPages } from './staff-pages.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
 import type { StatusHook } from '../core/tickets/workflow.ts';
+import type { Notices } from '../core/tickets/outbound.ts';
 import { createPublicApp, type PublicAppDeps } from './public-app.ts';
 
 export interface AppDeps extends Omit<PublicAppDeps, 'observe'> {
   /** The staff console and ward API. */
-  console: { events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[] };
+  console: { events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices };
   /** The bundled console and ward front end (web-assets.ts: loadWebAssets). */
   webAssets?: () => Promise<WebAssetsResult>;
 }
@@ -47,7 +48,7 @@ export function createApp(deps: AppDeps): Hono {
     const config = deps.channelContext.config;
     app.route('/', authRoutes({ db: deps.db, publicUrl: config.PUBLIC_URL, trustedProxies: TrustedProxies.parse(config.TRUSTED_PROXIES), log: deps.log }));
     app.route('/', consoleApi({
-      db: deps.db, events: deps.console.events, onStatus: deps.console.onStatus, channels: deps.console.channels,
+      db: deps.db, events: deps.console.events, onStatus: deps.console.onStatus, channels: deps.console.channels, notices: deps.console.notices,
       notice: (code, result) => deps.channelContext.city.resolvedNotice(code, result),
       files: deps.channelContext.files, uploadMaxBytes: config.UPLOAD_MAX_BYTES,
     }));

@@ -7,16 +7,20 @@ import type { Config } from '../config.ts';
 import type { CityWording } from '../city/profile.ts';
 import type { CitizenContact } from '../core/citizens/identity.ts';
 import type { CategoryInfo } from '../core/engine/catalog.ts';
-import type { InboundReport } from '../core/report-input.ts';
+import type { InboundReport, RemoteMedia } from '../core/report-input.ts';
+import type { DeliveryReport } from '../core/tickets/outbound.ts';
+import type { MediaPolicy } from './safe-fetch.ts';
 import type { PublicStatus } from '../core/tickets/tracking.ts';
 import type { Logger } from '../log.ts';
 import type { FileStore } from './file-store.ts';
 import type { IntakeService } from './intake-service.ts';
 
-export type { CategoryInfo, CityWording, InboundReport, PublicStatus };
+export type { CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicStatus, RemoteMedia };
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
-export { cleanText } from '../core/engine/text.ts';
+export { cleanText, fold } from '../core/engine/text.ts';
+export { normalisePhone } from '../core/citizens/identity.ts';
+export { canonicalCode } from '../core/tickets/codes.ts';
 export { bodyLimit } from './body-limit.ts';
 export { sizeLabel } from './file-store.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
@@ -40,7 +44,46 @@ export interface ChannelContext<S = Record<string, never>> {
   secret: string;
   /** The city's words (its profile): the service's name, the portal's title. */
   city: CityWording;
+  /** Records what a provider says became of a message it was given (its delivery callback). */
+  delivery(report: DeliveryReport): Promise<void>;
+  /** Opt-outs of this channel (STOP / HUY), by address: honoured before every send. */
+  optOuts: {
+    isOut(channel: string, address: string): Promise<boolean>;
+    /** Returns whether this changed anything (a second STOP changes nothing). */
+    set(channel: string, address: string, out: boolean, keyword: string): Promise<boolean>;
+  };
+  /** Keeps what a provider said about a message after it arrived (a call's status, a recording), beside its report. */
+  note(channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void>;
+  /** Pushes a live signal to the agents' consoles (an incoming call's screen pop). Fire and forget. */
+  signal(type: string, data: Record<string, unknown>): void;
+  /** What is known of the citizen behind a contact: their open tickets and last reports (a screen pop, a status by phone). */
+  citizenCard(contact: CitizenContact): Promise<CitizenCard | null>;
 }
+
+/** The citizen behind a contact, as an agent or an automated answer needs them. */
+export interface CitizenCard {
+  citizenId: number;
+  name: string | null;
+  /** Their reports, newest first (at most 5), with the ticket's status. */
+  reports: { code: string; ticketCode: string; status: string; statusLabel: string; title: string; channel: string; receivedAt: string }[];
+  /** Their tickets not yet closed (at most 10). */
+  openTickets: { code: string; status: string; title: string }[];
+}
+
+/** What a channel's `send` learned from the provider: its id for the message (delivery callbacks find it by that). */
+export interface SendResult {
+  providerId?: string;
+  /** Where it went (a number, a page-scoped id). */
+  to?: string;
+  /** SMS segments it took. */
+  segments?: number;
+}
+
+/**
+ * Error codes with which a channel's `send` says another try cannot succeed: the message is
+ * marked undeliverable and the ticket shows it (with the citizen's other contacts).
+ */
+export const UNDELIVERABLE_CODES: ReadonlySet<string> = new Set(['recipient_opted_out', 'recipient_unreachable', 'recipient_invalid', 'recipient_missing']);
 
 /** A reply or notification on its way to a citizen, through the channel and endpoint their report came in on. */
 export interface OutboundMessage {
@@ -52,8 +95,12 @@ export interface OutboundMessage {
   body: string;
   ticketCode: string;
   reportCode: string;
-  /** The contact the citizen gave with the report this answers. */
+  /** The contact the citizen gave with the report this answers, completed with what else they are known by. */
   contact: CitizenContact;
+  /** When the citizen last wrote on this channel (Messenger's 24-hour window counts from it). */
+  lastInboundAt: Date | null;
+  /** 1 on the first try. */
+  attempt: number;
 }
 
 /** How a channel is named and coloured where staff read it (the console's badges and filters). */
@@ -92,7 +139,10 @@ export interface ChannelAdapter<S extends Record<string, unknown> = Record<strin
    * results on the report's page), or `send` through the channel (`send` below).
    */
   readonly replies: 'tracking_page' | 'send';
-  send?(message: OutboundMessage, ctx: ChannelContext<S>): Promise<void>;
+  /** Sends a message; an AppError with a code of UNDELIVERABLE_CODES says it never can be. */
+  send?(message: OutboundMessage, ctx: ChannelContext<S>): Promise<SendResult | void>;
+  /** Where the photos its reports name (`InboundReport.media`) may be fetched from, and with which credentials. */
+  media?(settings: S): MediaPolicy;
   /** Work run by the leader alone, every `everyMs`, while the channel is on (an IMAP mailbox poll). */
   readonly poll?: { everyMs: number; run(ctx: ChannelContext<S>): Promise<void> };
 }

@@ -131,6 +131,9 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
     }).catch((err: unknown) => log.warn({ err }, 'realtime: broadcast failed'));
   });
 
+  // Live signals (an incoming call) go to the agents of every process, and are not kept.
+  const unsignal = events.onSignal((s) => io.to(STAFF_ROOM).emit('console.signal', s));
+
   let revalidating = false;
   const revalidateTimer = setInterval(() => {
     if (revalidating) return;
@@ -158,6 +161,7 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
       closing ??= (async () => {
         clearInterval(revalidateTimer);
         unsubscribe();
+        unsignal();
         io.local.disconnectSockets(true);
         // Events already published still go out, and watchers on other processes hear that
         // this process's viewers left.

@@ -43,8 +43,34 @@ export interface ResyncMessage {
   latestSeq: number;
 }
 
+/**
+ * `console.signal`: something live that is not a ticket's history, for the agents' consoles only
+ * (not stored, not replayed). `call.incoming`: a call rings or waits for an agent (data:
+ * IncomingCall).
+ */
+export interface SignalMessage {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** The screen pop of a call: who calls, and what they reported before. */
+export interface IncomingCall {
+  call: string;
+  /** The caller's number (E.164), or null when withheld. */
+  from: string | null;
+  state: 'ringing' | 'queued' | 'recording' | 'ended';
+  citizen: {
+    id: number;
+    name: string | null;
+    reports: { code: string; ticketCode: string; status: string; statusLabel: string; title: string; channel: string; receivedAt: string }[];
+    openTickets: { code: string; status: string; title: string }[];
+  } | null;
+  at: string;
+}
+
 export interface ServerToClientEvents {
   'ticket.event': (e: TicketEventMessage) => void;
+  'console.signal': (s: SignalMessage) => void;
   'ticket.presence': (p: PresenceMessage) => void;
   'session.ended': (m: SessionEndedMessage) => void;
   resync: (m: ResyncMessage) => void;

@@ -13,10 +13,16 @@ import { newCode } from '../tickets/codes.ts';
 import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
 import { decide, placedSurely, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
-import type { InboundReport } from '../report-input.ts';
+import { REPORT_LIMITS, type InboundReport } from '../report-input.ts';
 import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from '../sla/sla.ts';
 import { appendEvents, mergedKeysSql, recountTickets, type NewEvent } from '../tickets/event-log.ts';
 import { streetNames } from '../places/place-reader.ts';
+import { splitContinuations, writeStoredContinuations, type Item } from './continuations.ts';
+import { queueOutbound, type Notices } from '../tickets/outbound.ts';
+import { enqueueMany } from '../../db/jobs.ts';
+
+/** Job that fetches one photo a provider holds for a report (an MMS, a Messenger image). */
+export const MEDIA_FETCH_JOB = 'media.fetch';
 
 /** What the pipeline knows of the city: its units, their names old and new, and its topics. */
 export interface Engine {
@@ -33,6 +39,8 @@ export interface ProcessDeps {
   steps?: readonly PipelineStep[];
   /** The categories in force, when the caller caches them (they change rarely). */
   categories?: () => Promise<CategoryInfo[]>;
+  /** Acknowledgements to reporters on channels that write back (absent: none). */
+  notices?: Notices;
 }
 
 export interface ProcessResult {
@@ -72,6 +80,7 @@ const REPORT_COLUMNS: RecordColumns = {
   text_folded: 'text', category_code: 'text', category_source: 'text', category_confidence: 'double precision',
   area_code: 'text', area_source: 'text', lat: 'double precision', lng: 'double precision', address: 'text',
   attachments: 'jsonb', relation: 'text', score: 'double precision', reasons: 'jsonb', place_keys: 'jsonb', received_at: 'timestamptz',
+  thread_key: 'text',
 };
 
 /** A ticket this batch opens: the report that opened it and what the batch's reports bring to it. */
@@ -113,9 +122,17 @@ export async function processInboundBatch(deps: ProcessDeps, inboundIds: number[
     let events: DomainEvent[] = [];
     if (todo.length > 0) {
       const categories: CategoryInfo[] = cached ?? await loadCategories(tx);
-      const inputs = todo.map((r) => ({ input: (r.report as InboundReport | null) ?? deps.parse(r.channel, r.payload), receivedAt: new Date(r.received_at) }));
-      const states = await decide(inputs, { db: tx, ...deps.engine, categories }, deps.steps ?? PIPELINE);
-      events = await write(tx, todo, states, results);
+      const items: Item[] = todo.map((row) => ({ row, input: (row.report as InboundReport | null) ?? deps.parse(row.channel, row.payload), receivedAt: new Date(row.received_at) }));
+      const split = await splitContinuations(tx, items);
+      const fresh = split.fresh.map((i) => i.row);
+      const states = await decide(split.fresh.map((i) => ({ input: i.input, receivedAt: i.receivedAt })), { db: tx, ...deps.engine, categories }, deps.steps ?? PIPELINE);
+      const continued = await writeStoredContinuations(tx, split.intoStored);
+      for (const c of split.intoStored) results.set(c.item.row.id, { inboundId: c.item.row.id, reportId: c.reportId, ticketId: c.ticketId, state: null });
+      events = await write(tx, fresh, states, results, deps.notices, continued, split.intoFresh);
+      await fetchMedia(tx, [
+        ...split.fresh.map((i) => ({ i, reportId: results.get(i.row.id)!.reportId })),
+        ...split.intoStored.map((c) => ({ i: c.item, reportId: c.reportId })),
+      ]);
     }
     return { results: ids.map((id) => results.get(id)!), events };
   });
@@ -138,7 +155,12 @@ interface Joining {
  * the new tickets, the reports, the joined tickets' changes, the messages marked processed,
  * the timeline. Fills `results`; returns the events written.
  */
-async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states: PipelineState[], results: Map<number, ProcessResult>): Promise<DomainEvent[]> {
+async function write(
+  tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states: PipelineState[], results: Map<number, ProcessResult>,
+  notices: Notices | undefined, continued: NewEvent[], intoFresh: { item: Item; inboundId: number }[],
+): Promise<DomainEvent[]> {
+  const timelineOf = (more: NewEvent[]) => appendEvents(tx, [...continued, ...more]);
+  if (todo.length === 0) return timelineOf([]);
   // Without a group step every report opens its own ticket.
   for (const [n, s] of states.entries()) {
     if (s.group.ticketId === null) s.group = { ...s.group, ticketId: -1_000_000 - n, newTicketCode: newCode('TK') };
@@ -155,7 +177,33 @@ async function write(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states
     const inboundId = todo[n]!.id;
     results.set(inboundId, { inboundId, reportId: reportId.get(inboundId)!, ticketId: ticketOf(s), state: s });
   }
-  return appendEvents(tx, timeline(todo, states, ticketOf));
+  // Messages of this batch that continue one of its reports: processed with that report.
+  for (const c of intoFresh) {
+    const first = results.get(c.inboundId)!;
+    results.set(c.item.row.id, { ...first, inboundId: c.item.row.id, state: null });
+  }
+  if (intoFresh.length) {
+    const rows = intoFresh.map((c) => ({ id: c.item.row.id, report_id: results.get(c.inboundId)!.reportId }));
+    await sql`
+      update inbound_messages set processed_at = now(), report_id = v.report_id, error = null
+      from jsonb_to_recordset(cast(${jsonParam(rows)} as jsonb)) as v(id int, report_id int)
+      where inbound_messages.id = v.id`.execute(tx);
+  }
+  if (notices) {
+    await queueOutbound(tx, todo.flatMap((m, n) => notices.sends(m.channel)
+      ? [{ ticket_id: ticketOf(states[n]!), report_id: reportId.get(m.id)!, channel: m.channel, kind: 'received' as const, body: notices.received(m.code), created_by: null }]
+      : []));
+  }
+  return timelineOf(timeline(todo, states, ticketOf));
+}
+
+/** One job per photo a provider holds for a report: fetched after commit, never in the way of the ticket. */
+async function fetchMedia(tx: DbOrTx, items: { i: Item; reportId: number }[]): Promise<void> {
+  await enqueueMany(tx, items.flatMap(({ i, reportId }) => (i.input.media ?? []).slice(0, REPORT_LIMITS.mediaMax)
+    .map((m, k) => ({
+      kind: MEDIA_FETCH_JOB, key: `media:${i.row.id}:${k}`, maxAttempts: 6,
+      payload: { reportId, channel: i.row.channel, url: m.url, contentType: m.contentType ?? null },
+    }))));
 }
 
 /**
@@ -275,6 +323,7 @@ async function insertReports(tx: DbOrTx, todo: Selectable<InboundMessageTable>[]
       reasons: s.reasons,
       place_keys: s.placeKeys,
       received_at: s.receivedAt,
+      thread_key: s.input.thread?.key ?? null,
     };
   }), ['id', 'inbound_id']);
   return new Map(reports.map((r) => [r.inbound_id, r.id]));

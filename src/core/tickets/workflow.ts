@@ -4,14 +4,12 @@ import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
 import { appendEvents } from './event-log.ts';
 import { staffText } from '../staff/staff-text.ts';
-import { enqueueMany } from '../../db/jobs.ts';
+import { queueOutbound, type Notices } from './outbound.ts';
 import { assertCan } from '../staff/authorize.ts';
 import { actorName, can, TRANSITIONS, type Actor } from '../staff/policy.ts';
 import { isPriority, STATUS_EVENT, type Priority } from './statuses.ts';
 
-
-/** Job that sends one queued reply or notification through its channel. */
-export const OUTBOUND_JOB = 'outbound.send';
+export { OUTBOUND_JOB } from './outbound.ts';
 
 /** A status a ticket can be moved to. */
 export type TargetStatus = keyof typeof TRANSITIONS;
@@ -85,15 +83,19 @@ export async function changeStatus(db: Db, ticketId: number, actor: Actor, to: T
 
 /** Tells every reporter of the ticket, on their own channel, that it has been handled. */
 async function queueNotifications(tx: DbOrTx, ticketId: number, actor: Actor, notice: (reportCode: string) => string) {
-  const reports = await tx.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
-    .select(['reports.id', 'reports.channel', 'reports.code', 'tickets.code as ticket_code'])
-    .where('reports.ticket_id', '=', ticketId).execute();
+  const reports = await tx.selectFrom('reports').select(['id', 'channel', 'code']).where('ticket_id', '=', ticketId).execute();
+  await queueOutbound(tx, reports.map((r) => ({ ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'resolved', created_by: actor.id, body: notice(r.code) })));
+}
+
+/** Tells the reporters who came by a channel that writes back that the ticket went to a unit's force. */
+async function queueDispatchNotices(tx: DbOrTx, ticketId: number, actor: Actor, area: string, notices: Notices) {
+  const reports = (await tx.selectFrom('reports').select(['id', 'channel', 'code']).where('ticket_id', '=', ticketId).execute())
+    .filter((r) => notices.sends(r.channel));
   if (!reports.length) return;
-  const rows = await tx.insertInto('outbound_messages').values(reports.map((r) => ({
-    ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'resolved', created_by: actor.id,
-    body: notice(r.code),
-  }))).returning('id').execute();
-  await enqueueMany(tx, rows.map((r) => ({ kind: OUTBOUND_JOB, payload: { id: r.id }, key: `outbound:${r.id}` })));
+  const unit = await tx.selectFrom('areas').select('name').where('code', '=', area).executeTakeFirst();
+  await queueOutbound(tx, reports.map((r) => ({
+    ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'dispatched', created_by: actor.id, body: notices.dispatched(r.code, unit?.name ?? null),
+  })));
 }
 
 /** Claims a ticket for an agent; a second agent is told who has it. Two claims at once: one wins. */
@@ -183,7 +185,7 @@ export async function updateTicket(db: Db, ticketId: number, actor: Actor, chang
  * Sends the ticket to the ward force of a unit, with instructions; the unit must have an
  * officer. One transaction, every check first: a refused dispatch changes nothing.
  */
-export async function dispatchTicket(db: Db, ticketId: number, actor: Actor, opts: { areaCode?: string; instructions?: string; onStatus?: StatusHook }): Promise<DomainEvent[]> {
+export async function dispatchTicket(db: Db, ticketId: number, actor: Actor, opts: { areaCode?: string; instructions?: string; onStatus?: StatusHook; notices?: Notices }): Promise<DomainEvent[]> {
   const instructions = staffText('instructions', opts.instructions);
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
@@ -196,6 +198,8 @@ export async function dispatchTicket(db: Db, ticketId: number, actor: Actor, opt
       throw new AppError('dispatch_no_officer', 422, `no ward officer is assigned to area ${area}`, 'Phường/xã này chưa có cán bộ nhận nhiệm vụ trên hệ thống.', { area });
     }
     await tx.updateTable('tickets').set({ dispatched_area: area, dispatched_at: new Date(), area_code: area }).where('id', '=', ticketId).execute();
+    // Once per ticket: a ticket sent on to another unit does not notify its reporters again.
+    if (opts.notices && t.dispatched_at === null) await queueDispatchNotices(tx, ticketId, actor, area, opts.notices);
     return applyStatus(tx, t, actor, 'dispatched', instructions, { data: { area, instructions: instructions ?? null }, onStatus: opts.onStatus });
   });
 }
@@ -214,8 +218,10 @@ export async function addNote(db: Db, ticketId: number, actor: Actor, text: stri
  * Queues an answer to the citizens of the ticket on the channel each used, or to one report's
  * citizen only. An answer to all of them is public on the ticket's timeline; an answer to one
  * report shows only on that report's own tracking page (`publicStatus`), never on the others'.
+ * `via` sends it through another channel than the report's (an SMS to the phone of a citizen
+ * Messenger can no longer reach), to the contact the citizen is known by there.
  */
-export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, text: string, reportId?: number): Promise<DomainEvent[]> {
+export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, text: string, reportId?: number, via?: string): Promise<DomainEvent[]> {
   const body = staffText('reply', text, true);
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
@@ -224,10 +230,7 @@ export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, te
     if (reportId !== undefined) q = q.where('id', '=', reportId);
     const reports = await q.execute();
     if (!reports.length) throw new AppError('report_not_found', 404, 'no such report on this ticket', 'Không tìm thấy phản ánh.');
-    const rows = await tx.insertInto('outbound_messages').values(reports.map((r) => ({
-      ticket_id: ticketId, report_id: r.id, channel: r.channel, kind: 'reply', body, created_by: actor.id,
-    }))).returning('id').execute();
-    await enqueueMany(tx, rows.map((r) => ({ kind: OUTBOUND_JOB, payload: { id: r.id }, key: `outbound:${r.id}` })));
+    await queueOutbound(tx, reports.map((r) => ({ ticket_id: ticketId, report_id: r.id, channel: via ?? r.channel, kind: 'reply', body, created_by: actor.id })));
     const toOne = reportId !== undefined;
     return appendEvents(tx, [{
       ticketId, type: 'ticket.replied', actor: actorName(actor), public: !toOne,

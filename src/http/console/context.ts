@@ -3,6 +3,7 @@ import { AppError } from '../../core/errors.ts';
 import type { DomainEvent, EventBus } from '../../core/events.ts';
 import { canonicalCode } from '../../core/tickets/codes.ts';
 import type { ResolvedNotice, StatusHook } from '../../core/tickets/workflow.ts';
+import type { Notices } from '../../core/tickets/outbound.ts';
 import type { Actor } from '../../core/staff/policy.ts';
 import type { Db } from '../../db/schema.ts';
 import type { FileStore } from '../../intake/file-store.ts';
@@ -20,6 +21,8 @@ export interface ConsoleApiDeps {
   onStatus?: StatusHook;
   /** The city's wording of the notice a reporter gets when their report is resolved. */
   notice?: ResolvedNotice;
+  /** Notices to reporters on channels that write back (dispatch). */
+  notices?: Notices;
 }
 
 /** What every resource's routes share: the deps, who is asking, finding a ticket, answering an action. */

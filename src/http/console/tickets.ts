@@ -55,7 +55,7 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
 
   app.post('/api/console/tickets/:code/dispatch', staff, async (c) => {
     const b = await readBody(c, Dispatch);
-    return kit.done(c, await dispatchTicket(db, await kit.ticketId(c.req.param('code')), kit.actor(c), { areaCode: b.area, instructions: b.instructions, onStatus }));
+    return kit.done(c, await dispatchTicket(db, await kit.ticketId(c.req.param('code')), kit.actor(c), { areaCode: b.area, instructions: b.instructions, onStatus, notices: kit.deps.notices }));
   });
 
   app.post('/api/console/tickets/:code/reply', staff, async (c) => {

@@ -1,0 +1,101 @@
+import { enqueueMany } from '../../db/jobs.ts';
+import type { DbOrTx } from '../../db/schema.ts';
+import type { DomainEvent } from '../events.ts';
+import { appendEvents } from './event-log.ts';
+
+/** Job that sends one queued reply or notification through its channel. */
+export const OUTBOUND_JOB = 'outbound.send';
+
+/** What a message to a citizen is: an acknowledgement, a status notice, an agent's answer. */
+export type OutboundKind = 'received' | 'dispatched' | 'resolved' | 'reply';
+
+/**
+ * The notices a citizen gets on a channel that writes back (SMS, Messenger, e-mail), in the
+ * city's words. Channels whose citizens read the tracking page (web, app) get none: they see the
+ * status there.
+ */
+export interface Notices {
+  /** Whether the channel sends messages (its adapter's `replies` is 'send'). */
+  sends(channel: string): boolean;
+  received(reportCode: string): string;
+  dispatched(reportCode: string, unitName: string | null): string;
+}
+
+/** One message to queue: to the citizen of `report_id`, through `channel`. */
+export interface NewOutbound {
+  ticket_id: number;
+  report_id: number;
+  channel: string;
+  kind: OutboundKind;
+  body: string;
+  created_by: number | null;
+}
+
+/** Inserts messages and their send jobs in the caller's transaction; returns their ids. */
+export async function queueOutbound(tx: DbOrTx, messages: NewOutbound[]): Promise<number[]> {
+  if (messages.length === 0) return [];
+  const rows = await tx.insertInto('outbound_messages').values(messages).returning('id').execute();
+  await enqueueMany(tx, rows.map((r) => ({ kind: OUTBOUND_JOB, payload: { id: r.id }, key: `outbound:${r.id}` })));
+  return rows.map((r) => r.id);
+}
+
+/** Attempts of a message whose delivery failed before it is given up (the provider said undelivered). */
+export const DELIVERY_RETRIES = 4;
+
+/** Wait before sending again a message the provider could not deliver: 1, 2, 4, 8 minutes (a handset off, a full inbox). */
+export const deliveryBackoffMs = (attempt: number): number => Math.min(3_600_000, 60_000 * 2 ** Math.max(0, attempt - 1));
+
+/** Provider delivery statuses by how far along they are: a late "sent" never overwrites "delivered". */
+const PROGRESS: Record<string, number> = { accepted: 0, queued: 0, scheduled: 0, sending: 1, sent: 2, delivered: 3, read: 4, undelivered: 3, failed: 3 };
+
+/** A provider's delivery status as we keep it, or null for one we do not know. */
+export function deliveryStatus(raw: string): string | null {
+  const s = raw.trim().toLowerCase();
+  return s in PROGRESS ? s : null;
+}
+
+export interface DeliveryReport {
+  channel: string;
+  providerId: string;
+  /** As the provider sent it (see `deliveryStatus`). */
+  status: string;
+  /** The provider's error code, when it failed. */
+  errorCode?: string | undefined;
+  /** Codes after which another try cannot succeed (an unsubscribed or invalid number). */
+  permanent?: boolean;
+}
+
+/**
+ * Records what a provider says became of a message it accepted. A message it could not deliver
+ * is shown on the ticket and tried again with backoff (DELIVERY_RETRIES tries), unless the
+ * provider's code says another try cannot succeed. Out-of-order callbacks never move a message
+ * back. Unknown message ids are ignored (a message sent by another system on the same number).
+ */
+export async function recordDelivery(db: DbOrTx, d: DeliveryReport, backoff: (attempt: number) => number = deliveryBackoffMs): Promise<DomainEvent[]> {
+  const status = deliveryStatus(d.status);
+  if (!status) return [];
+  const m = await db.selectFrom('outbound_messages').innerJoin('reports', 'reports.id', 'outbound_messages.report_id')
+    .select(['outbound_messages.id', 'outbound_messages.ticket_id', 'outbound_messages.kind', 'outbound_messages.attempts', 'outbound_messages.delivery_status', 'reports.code as report_code'])
+    .where('outbound_messages.channel', '=', d.channel).where('outbound_messages.provider_id', '=', d.providerId).forUpdate().executeTakeFirst();
+  if (!m) return [];
+  if (m.delivery_status && (PROGRESS[m.delivery_status] ?? 0) > PROGRESS[status]!) return [];
+  if (m.delivery_status === status) return [];
+  const failed = status === 'failed' || status === 'undelivered';
+  if (!failed) {
+    await db.updateTable('outbound_messages').set({ delivery_status: status, ...(status === 'delivered' || status === 'read' ? { delivered_at: new Date() } : {}) })
+      .where('id', '=', m.id).execute();
+    return [];
+  }
+  const error = `${d.channel}: ${status}${d.errorCode ? ` (code ${d.errorCode})` : ''}`;
+  const retry = !d.permanent && m.attempts < DELIVERY_RETRIES;
+  await db.updateTable('outbound_messages').set({
+    delivery_status: status, error, status: retry ? 'retrying' : 'undeliverable',
+  }).where('id', '=', m.id).execute();
+  if (retry) {
+    await enqueueMany(db, [{ kind: OUTBOUND_JOB, payload: { id: m.id }, key: `outbound:${m.id}:${m.attempts}`, runAt: new Date(Date.now() + backoff(m.attempts)) }]);
+  }
+  return appendEvents(db, [{
+    ticketId: m.ticket_id, type: 'outbound.failed', actor: 'system',
+    data: { channel: d.channel, kind: m.kind, report: m.report_code, error, retrying: retry, attempts: m.attempts },
+  }]);
+}

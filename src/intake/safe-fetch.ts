@@ -1,0 +1,145 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import { BlockList, isIP } from 'node:net';
+import { AppError } from '../core/errors.ts';
+
+// Media named in a provider's payload (an MMS photo, a Messenger attachment, a call recording) is
+// fetched by a job, and only from the provider's own hosts: a payload that names any other URL,
+// above all a loopback or private address, gets nothing fetched (Chatwoot's SafeFetch). The
+// address is checked when the socket connects, not before (a DNS answer that changes between a
+// check and the connection cannot lead inside), and again on every redirect.
+
+/** Where a channel's media may come from, and how to ask for it. */
+export interface MediaPolicy {
+  /** Host names allowed: exact (`api.twilio.com`) or a suffix (`.fbcdn.net`). */
+  hosts: readonly string[];
+  /**
+   * Origins the operator configured (a provider base URL such as TWILIO_API_URL): allowed even on
+   * a private address (a provider fake on loopback in tests, a proxy), and the only ones that get
+   * the channel's credentials.
+   */
+  trustedOrigins?: readonly string[];
+  /** Headers (credentials) for requests to the trusted origins only. */
+  headers?: Record<string, string>;
+}
+
+export interface FetchLimits {
+  maxBytes: number;
+  timeoutMs?: number;
+  maxRedirects?: number;
+}
+
+/** Addresses no media fetch may reach (RFC 1918, loopback, link-local, CGNAT, ULA, multicast, documentation). */
+const PRIVATE = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
+  ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 3],
+] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
+for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
+  PRIVATE.addSubnet(net, bits, 'ipv6');
+}
+
+/** Whether an IP address is private, loopback or otherwise not on the public internet. */
+export function isPrivateAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return true;
+  return PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+const refused = (why: string) => new AppError('media_refused', 422, why);
+
+/** Whether `host` is one of the policy's hosts. */
+export function hostAllowed(host: string, hosts: readonly string[]): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return hosts.some((a) => (a.startsWith('.') ? h.endsWith(a) && h.length > a.length : h === a));
+}
+
+/** A DNS lookup that refuses private answers (used at connect time). */
+function publicLookup(hostname: string, options: object, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return cb(err, '');
+    const list = addresses as LookupAddress[];
+    const bad = list.find((a) => isPrivateAddress(a.address));
+    if (bad || list.length === 0) return cb(Object.assign(new Error(`media host ${hostname} resolves to a private address`), { code: 'EPRIVATE' }), '');
+    if ((options as { all?: boolean }).all) return cb(null, list);
+    cb(null, list[0]!.address, list[0]!.family);
+  });
+}
+
+/**
+ * Fetches a provider's media: only from the policy's hosts (or its trusted origins), never from a
+ * private address unless the operator configured that origin, redirects followed by hand and
+ * checked again, credentials sent to trusted origins only, the body cut off past `maxBytes`.
+ * Refusals are AppError `media_refused` (final: retrying cannot help); network failures throw
+ * as they are (a job retries them).
+ */
+export async function safeFetch(rawUrl: string, policy: MediaPolicy, limits: FetchLimits): Promise<{ bytes: Uint8Array; contentType: string | null }> {
+  let url = rawUrl;
+  for (let hop = 0; hop <= (limits.maxRedirects ?? 3); hop++) {
+    if (url.length > 4096) throw refused('media URL too long');
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw refused('media URL is not a URL');
+    }
+    const trusted = (policy.trustedOrigins ?? []).includes(u.origin);
+    if (!trusted) {
+      if (u.protocol !== 'https:') throw refused(`media URL must be https: ${u.origin}`);
+      if (!hostAllowed(u.hostname, policy.hosts)) throw refused(`media host not allowed: ${u.hostname}`);
+      if (isIP(u.hostname.replace(/^\[|\]$/g, '')) && isPrivateAddress(u.hostname.replace(/^\[|\]$/g, ''))) throw refused(`media host is a private address: ${u.hostname}`);
+    }
+    if (u.username || u.password) throw refused('media URL carries credentials');
+    const res = await request(u, trusted ? policy.headers ?? {} : {}, trusted, limits);
+    if (res.redirect) {
+      url = new URL(res.redirect, u).href;
+      continue;
+    }
+    return { bytes: res.bytes!, contentType: res.contentType };
+  }
+  throw refused('too many redirects');
+}
+
+function request(u: URL, headers: Record<string, string>, trusted: boolean, limits: FetchLimits): Promise<{ redirect?: string; bytes?: Uint8Array; contentType: string | null }> {
+  return new Promise((resolve, reject) => {
+    const lib = u.protocol === 'https:' ? https : http;
+    const req = lib.request(u, {
+      method: 'GET', headers: { ...headers, 'user-agent': 'phananh-media/1' },
+      timeout: limits.timeoutMs ?? 15_000,
+      ...(trusted ? {} : { lookup: publicLookup as never }),
+    }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status >= 300 && status < 400 && res.headers.location) {
+        res.resume();
+        return resolve({ redirect: res.headers.location, contentType: null });
+      }
+      if (status !== 200) {
+        res.resume();
+        const err = status === 404 || status === 403 || status === 410 ? refused(`media answered ${status}`) : new Error(`media answered ${status}`);
+        return reject(err);
+      }
+      const declared = Number(res.headers['content-length'] ?? '0');
+      if (declared > limits.maxBytes) {
+        res.destroy();
+        return reject(refused(`media is ${declared} bytes, more than ${limits.maxBytes}`));
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > limits.maxBytes) {
+          res.destroy();
+          reject(refused(`media is more than ${limits.maxBytes} bytes`));
+          return;
+        }
+        chunks.push(c);
+      });
+      res.on('end', () => resolve({ bytes: new Uint8Array(Buffer.concat(chunks)), contentType: (res.headers['content-type'] ?? null) as string | null }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('media fetch timed out')));
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EPRIVATE' ? refused(err.message) : err));
+    req.end();
+  });
+}
