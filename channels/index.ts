@@ -1,9 +1,12 @@
 import type { AnyChannel } from '../src/intake/channel-kit.ts';
 import { mobileApp } from './mobile-app/index.ts';
+import { phone, sms } from './twilio/index.ts';
 import { webForm } from './web-form/index.ts';
 
 /** Every channel, one line each. A channel whose settings are absent stays off. */
 export const allChannels: AnyChannel[] = [
   webForm,
   mobileApp,
+  phone,
+  sms,
 ];

@@ -8,7 +8,7 @@ import { channelServices } from './intake/channel-services.ts';
 import { EventBus } from './core/events.ts';
 import { createHash } from 'node:crypto';
 import type { Hono } from 'hono';
-import { allChannels } from '../channels/index.ts';
+import { edgeChannels } from '../channels/edge.ts';
 import { loadConfig } from './config.ts';
 import { loadCategories, type CategoryInfo } from './core/engine/catalog.ts';
 import { publicStatus } from './core/tickets/tracking.ts';
@@ -82,7 +82,7 @@ function setupOf(env: EdgeEnv): EdgeSetup {
   // A channel's settings are Worker variables (the string bindings); the same rule as on Node.
   const strings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
   setup = {
-    key, databaseUrl, config, log: createLogger(config.LOG_LEVEL), channels: resolveChannels(allChannels, strings),
+    key, databaseUrl, config, log: createLogger(config.LOG_LEVEL), channels: resolveChannels(edgeChannels, strings),
     photos: env.PHOTOS, secret: env.SESSION_SECRET,
   };
   return setup;

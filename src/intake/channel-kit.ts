@@ -54,6 +54,8 @@ export interface ChannelContext<S = Record<string, never>> {
   };
   /** Keeps what a provider said about a message after it arrived (a call's status, a recording), beside its report. */
   note(channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void>;
+  /** What was noted about a message, oldest first (at most 100). */
+  notes(channel: string, externalId: string): Promise<{ kind: string; data: Record<string, unknown>; at: Date }[]>;
   /** Pushes a live signal to the agents' consoles (an incoming call's screen pop). Fire and forget. */
   signal(type: string, data: Record<string, unknown>): void;
   /** What is known of the citizen behind a contact: their open tickets and last reports (a screen pop, a status by phone). */

@@ -3,18 +3,22 @@ import type { Db } from '../db/schema.ts';
 import { citizenSummary } from '../core/citizens/card.ts';
 import { isOptedOut, setOptOut } from '../core/citizens/opt-outs.ts';
 import type { EventBus } from '../core/events.ts';
-import { recordDelivery } from '../core/tickets/outbound.ts';
+import { keepPendingDelivery, recordDelivery } from '../core/tickets/outbound.ts';
 import { jsonParam } from '../db/records.ts';
 import type { ChannelContext } from './channel-kit.ts';
 
 /** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, screen pops). */
-export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'signal' | 'citizenCard'>;
+export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'signal' | 'citizenCard'>;
 
 /** Builds the channel services on a database and the process's event bus. */
 export function channelServices(db: Db, events: EventBus): ChannelServices {
   return {
     async delivery(report) {
-      const written = await db.transaction().execute((tx) => recordDelivery(tx, report));
+      const written = await db.transaction().execute(async (tx) => {
+        const done = await recordDelivery(tx, report);
+        if (done === null) await keepPendingDelivery(tx, report);
+        return done ?? [];
+      });
       events.publish(written);
     },
     optOuts: {
@@ -23,6 +27,11 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
     },
     async note(channel, externalId, kind, data) {
       await sql`insert into channel_events (channel, external_id, kind, data) values (${channel}, ${externalId.slice(0, 200)}, ${kind.slice(0, 60)}, cast(${jsonParam(data)} as jsonb))`.execute(db);
+    },
+    async notes(channel, externalId) {
+      const rows = await db.selectFrom('channel_events').select(['kind', 'data', 'received_at'])
+        .where('channel', '=', channel).where('external_id', '=', externalId.slice(0, 200)).orderBy('id').limit(100).execute();
+      return rows.map((r) => ({ kind: r.kind, data: r.data, at: r.received_at }));
     },
     signal: (type, data) => events.signal(type, data),
     citizenCard: (contact) => citizenSummary(db, contact),

@@ -3,6 +3,7 @@ import type { CitizenContact } from '../core/citizens/identity.ts';
 import { isAppError } from '../core/errors.ts';
 import type { DomainEvent } from '../core/events.ts';
 import { appendEvents } from '../core/tickets/event-log.ts';
+import { applyPendingDeliveries } from '../core/tickets/outbound.ts';
 import { UNDELIVERABLE_CODES, type AnyChannel, type ChannelContext } from '../intake/channel-kit.ts';
 
 /** A channel that is on, ready to answer: its adapter and its context (settings included). */
@@ -61,7 +62,8 @@ export async function sendOutbound(db: Db, channelOf: ChannelSender, id: number)
       status: 'sent', sent_at: new Date(), error: null,
       provider_id: sent?.providerId ?? null, to_address: sent?.to ?? null, segments: sent?.segments ?? null, delivery_status: sent?.providerId ? 'queued' : null,
     });
-    return { status: 'sent', events: [] };
+    const events = sent?.providerId ? await db.transaction().execute((tx) => applyPendingDeliveries(tx, m.channel, sent.providerId!)) : [];
+    return { status: 'sent', events };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (isAppError(err) && UNDELIVERABLE_CODES.has(err.code)) {

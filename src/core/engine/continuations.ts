@@ -32,7 +32,7 @@ const CLOSED = ['resolved', 'closed', 'rejected'];
 export function joinInputs(a: InboundReport, b: InboundReport): InboundReport {
   return {
     ...a,
-    text: `${a.text}\n${b.text}`.slice(0, REPORT_LIMITS.textMax * 2),
+    text: (b.text ? `${a.text}\n${b.text}` : a.text).slice(0, REPORT_LIMITS.textMax * 2),
     lat: a.lat ?? b.lat, lng: a.lat !== undefined ? a.lng : b.lng,
     address: a.address ?? b.address,
     attachments: [...a.attachments, ...b.attachments],
@@ -100,8 +100,8 @@ export async function writeStoredContinuations(tx: DbOrTx, items: StoredContinua
   for (const c of items) {
     const text = nfc(c.item.input.text);
     await sql`
-      update reports set text = left(reports.text || chr(10) || ${text}, ${REPORT_LIMITS.textMax * 2}),
-        text_folded = left(reports.text_folded || ' ' || ${fold(text)}, ${REPORT_LIMITS.textMax * 2}),
+      update reports set text = case when ${text} = '' then reports.text else left(reports.text || chr(10) || ${text}, ${REPORT_LIMITS.textMax * 2}) end,
+        text_folded = case when ${text} = '' then reports.text_folded else left(reports.text_folded || ' ' || ${fold(text)}, ${REPORT_LIMITS.textMax * 2}) end,
         attachments = reports.attachments || cast(${jsonParam(c.item.input.attachments)} as jsonb),
         lat = coalesce(reports.lat, ${c.item.input.lat ?? null}), lng = case when reports.lat is null then ${c.item.input.lng ?? null} else reports.lng end,
         address = coalesce(reports.address, ${c.item.input.address ?? null})

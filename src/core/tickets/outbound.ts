@@ -6,8 +6,11 @@ import { appendEvents } from './event-log.ts';
 /** Job that sends one queued reply or notification through its channel. */
 export const OUTBOUND_JOB = 'outbound.send';
 
-/** What a message to a citizen is: an acknowledgement, a status notice, an agent's answer. */
-export type OutboundKind = 'received' | 'dispatched' | 'resolved' | 'reply';
+/**
+ * What a message to a citizen is: an acknowledgement, a status notice, an agent's answer, or an
+ * agent's answer sent privately (a Facebook comment answered by a private message, not in public).
+ */
+export type OutboundKind = 'received' | 'dispatched' | 'resolved' | 'reply' | 'private_reply';
 
 /**
  * The notices a citizen gets on a channel that writes back (SMS, Messenger, e-mail), in the
@@ -69,15 +72,16 @@ export interface DeliveryReport {
  * Records what a provider says became of a message it accepted. A message it could not deliver
  * is shown on the ticket and tried again with backoff (DELIVERY_RETRIES tries), unless the
  * provider's code says another try cannot succeed. Out-of-order callbacks never move a message
- * back. Unknown message ids are ignored (a message sent by another system on the same number).
+ * back. Null when no message has that id (yet: a callback can overtake the write of the id it
+ * reports on; the caller keeps it for `applyPendingDeliveries`).
  */
-export async function recordDelivery(db: DbOrTx, d: DeliveryReport, backoff: (attempt: number) => number = deliveryBackoffMs): Promise<DomainEvent[]> {
+export async function recordDelivery(db: DbOrTx, d: DeliveryReport, backoff: (attempt: number) => number = deliveryBackoffMs): Promise<DomainEvent[] | null> {
   const status = deliveryStatus(d.status);
   if (!status) return [];
   const m = await db.selectFrom('outbound_messages').innerJoin('reports', 'reports.id', 'outbound_messages.report_id')
     .select(['outbound_messages.id', 'outbound_messages.ticket_id', 'outbound_messages.kind', 'outbound_messages.attempts', 'outbound_messages.delivery_status', 'reports.code as report_code'])
     .where('outbound_messages.channel', '=', d.channel).where('outbound_messages.provider_id', '=', d.providerId).forUpdate().executeTakeFirst();
-  if (!m) return [];
+  if (!m) return null;
   if (m.delivery_status && (PROGRESS[m.delivery_status] ?? 0) > PROGRESS[status]!) return [];
   if (m.delivery_status === status) return [];
   const failed = status === 'failed' || status === 'undelivered';
@@ -98,4 +102,25 @@ export async function recordDelivery(db: DbOrTx, d: DeliveryReport, backoff: (at
     ticketId: m.ticket_id, type: 'outbound.failed', actor: 'system',
     data: { channel: d.channel, kind: m.kind, report: m.report_code, error, retrying: retry, attempts: m.attempts },
   }]);
+}
+
+/** Kind of the channel events that hold a delivery report which came before its message's id was written. */
+export const PENDING_DELIVERY = 'delivery_pending';
+
+/**
+ * Keeps a delivery report that matched no message: the provider answered our send and called
+ * back before the send's outcome was written. `applyPendingDeliveries` plays it once it is.
+ */
+export async function keepPendingDelivery(db: DbOrTx, d: DeliveryReport): Promise<void> {
+  await db.insertInto('channel_events').values({ channel: d.channel, external_id: d.providerId.slice(0, 200), kind: PENDING_DELIVERY, data: JSON.stringify(d) }).execute();
+}
+
+/** Plays the delivery reports that came before the message's provider id was written, in order. */
+export async function applyPendingDeliveries(db: DbOrTx, channel: string, providerId: string): Promise<DomainEvent[]> {
+  const pending = await db.selectFrom('channel_events').select(['id', 'data']).where('channel', '=', channel)
+    .where('external_id', '=', providerId).where('kind', '=', PENDING_DELIVERY).orderBy('id').execute();
+  const events: DomainEvent[] = [];
+  for (const p of pending) events.push(...(await recordDelivery(db, p.data as unknown as DeliveryReport) ?? []));
+  if (pending.length) await db.deleteFrom('channel_events').where('id', 'in', pending.map((p) => p.id)).execute();
+  return events;
 }
