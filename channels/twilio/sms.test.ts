@@ -153,6 +153,11 @@ describe('SMS channel (Twilio Messaging)', () => {
     expect(second.text).toContain('120 Nguyễn Thị Minh Khai');
     const events = await db().selectFrom('ticket_events').select('type').where('ticket_id', '=', first.ticket_id).execute();
     expect(events.map((e) => e.type)).toContain('report.continued');
+    // The first SMS named no place: the follow-up's address routes the ticket.
+    const banCo = await db().selectFrom('areas').select('code').where('name', '=', 'Phường Bàn Cờ').executeTakeFirstOrThrow();
+    const ticket = await db().selectFrom('tickets').select(['area_code', 'category_code', 'needs_triage']).where('id', '=', first.ticket_id).executeTakeFirstOrThrow();
+    expect(ticket).toMatchObject({ area_code: banCo.code, category_code: expect.any(String) });
+    expect(events.map((e) => e.type)).toContain('ticket.routed');
     const acks = await db().selectFrom('outbound_messages').select('id').where('report_id', '=', first.id).where('kind', '=', 'received').execute();
     expect(acks).toHaveLength(1);
     // Half an hour later the same number reports something new: a report of its own.

@@ -12,7 +12,7 @@ import { loadCategories, type CategoryInfo } from './catalog.ts';
 import { newCode } from '../tickets/codes.ts';
 import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
-import { decide, placedSurely, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
+import { decide, placedSurely, type PipelineDeps, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
 import { REPORT_LIMITS, type InboundReport } from '../report-input.ts';
 import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from '../sla/sla.ts';
 import { appendEvents, mergedKeysSql, recountTickets, type NewEvent } from '../tickets/event-log.ts';
@@ -126,7 +126,10 @@ export async function processInboundBatch(deps: ProcessDeps, inboundIds: number[
       const split = await splitContinuations(tx, items);
       const fresh = split.fresh.map((i) => i.row);
       const states = await decide(split.fresh.map((i) => ({ input: i.input, receivedAt: i.receivedAt })), { db: tx, ...deps.engine, categories }, deps.steps ?? PIPELINE);
-      const continued = await writeStoredContinuations(tx, split.intoStored);
+      const continued = [
+        ...await writeStoredContinuations(tx, split.intoStored),
+        ...await placeContinued(tx, split.intoStored.map((c) => c.reportId), { db: tx, ...deps.engine, categories }),
+      ];
       for (const c of split.intoStored) results.set(c.item.row.id, { inboundId: c.item.row.id, reportId: c.reportId, ticketId: c.ticketId, state: null });
       events = await write(tx, fresh, states, results, deps.notices, continued, split.intoFresh);
       await fetchMedia(tx, [
@@ -195,6 +198,48 @@ async function write(
       : []));
   }
   return timelineOf(timeline(todo, states, ticketOf));
+}
+
+/** The steps that read a report's topic and place, without identity or grouping. */
+const PLACE_STEPS = PIPELINE.filter((s) => s.name !== 'identify' && s.name !== 'group');
+
+/**
+ * A follow-up often carries what the first message lacked ("ở 124 NTMK p Bàn Cờ" after "ngập
+ * nước"): a ticket still new and alone with its report, and without a unit or a topic, is read
+ * again on the report's whole text, and takes the unit, topic and department found. A ticket an
+ * agent has touched, or that other reports joined, keeps what it has (its grouping stands).
+ */
+async function placeContinued(tx: DbOrTx, reportIds: number[], deps: PipelineDeps): Promise<NewEvent[]> {
+  if (reportIds.length === 0) return [];
+  const rows = await tx.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
+    .select(['reports.id', 'reports.text', 'reports.address', 'reports.lat', 'reports.lng', 'reports.category_code', 'reports.category_source', 'reports.received_at',
+      'tickets.id as ticket_id', 'tickets.area_code', 'tickets.category_code as ticket_category'])
+    .where('reports.id', 'in', [...new Set(reportIds)]).where('tickets.status', '=', 'new').where('tickets.report_count', '=', 1)
+    .where((eb) => eb.or([eb('tickets.area_code', 'is', null), eb('tickets.category_code', 'is', null)])).execute();
+  const events: NewEvent[] = [];
+  for (const r of rows) {
+    const [s] = await decide([{
+      input: {
+        text: r.text, address: r.address ?? undefined, lat: r.lat ?? undefined, lng: r.lng ?? undefined, citizen: {}, attachments: [],
+        category: r.category_source === 'reporter' ? r.category_code ?? undefined : undefined,
+      },
+      receivedAt: new Date(r.received_at),
+    }], deps, PLACE_STEPS);
+    const area = r.area_code ?? s!.area.code;
+    const category = r.ticket_category ?? s!.category.code;
+    if (area === r.area_code && category === r.ticket_category) continue;
+    const department = category ? deps.categories.find((c) => c.code === category)?.department_code ?? null : null;
+    await tx.updateTable('reports').set({
+      area_code: area, area_source: r.area_code ? undefined : s!.area.source, category_code: category,
+      ...(r.ticket_category ? {} : { category_source: s!.category.source, category_confidence: s!.category.confidence }),
+    }).where('id', '=', r.id).execute();
+    await tx.updateTable('tickets').set({
+      area_code: area, category_code: category, department_code: department,
+      area_candidates: area ? null : s!.area.candidates, needs_triage: !area || !category, updated_at: new Date(),
+    }).where('id', '=', r.ticket_id).execute();
+    events.push({ ticketId: r.ticket_id, type: 'ticket.routed', actor: 'system', public: true, data: { area, department, candidates: s!.area.candidates, after: 'report.continued' } });
+  }
+  return events;
 }
 
 /** One job per photo a provider holds for a report: fetched after commit, never in the way of the ticket. */
