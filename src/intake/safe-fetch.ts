@@ -31,20 +31,35 @@ export interface FetchLimits {
 }
 
 /** Addresses no media fetch may reach (RFC 1918, loopback, link-local, CGNAT, ULA, multicast, documentation). */
-const PRIVATE = new BlockList();
+const PRIVATE_V4 = new BlockList();
 for (const [net, bits] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
   ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 3],
-] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
-  PRIVATE.addSubnet(net, bits, 'ipv6');
+] as const) PRIVATE_V4.addSubnet(net, bits, 'ipv4');
+// Kept apart from the IPv4 list: a BlockList checks an IPv4 address against IPv4-mapped IPv6
+// rules too, so ::ffff:0:0/96 there would make every IPv4 address private.
+const PRIVATE_V6 = new BlockList();
+for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
+  PRIVATE_V6.addSubnet(net, bits, 'ipv6');
 }
 
 /** Whether an IP address is private, loopback or otherwise not on the public internet. */
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
+  if (family === 4) return PRIVATE_V4.check(address, 'ipv4');
   if (family === 0) return true;
-  return PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  // An IPv4 address written as IPv6 (::ffff:10.0.0.1, ::ffff:a00:1) is judged as IPv4.
+  const mapped = /^::ffff:(?:0:)?(.+)$/i.exec(address)?.[1];
+  if (mapped) {
+    if (isIP(mapped) === 4) return PRIVATE_V4.check(mapped, 'ipv4');
+    const hex = /^([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(mapped);
+    if (hex) {
+      const hi = parseInt(hex[1]!, 16);
+      const lo = parseInt(hex[2]!, 16);
+      return PRIVATE_V4.check(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, 'ipv4');
+    }
+  }
+  return PRIVATE_V6.check(address, 'ipv6');
 }
 
 const refused = (why: string) => new AppError('media_refused', 422, why);
