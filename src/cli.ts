@@ -9,7 +9,7 @@ import { migrateToLatest } from './db/migrate.ts';
 import { seedReferenceData } from './city/seed.ts';
 import { DEMO_USERS, loadDemo } from './demo.ts';
 import { createLogger } from './log.ts';
-import { createRuntime } from './runtime.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
 import { startServer } from './server.ts';
 import { runReplay } from './replay.ts';
 import { IntakeService } from './intake/intake-service.ts';
@@ -48,6 +48,9 @@ program.command('migrate').description('bring the database schema up to date').a
   console.log(results.length ? results.map((r) => `${r.migrationName}: ${r.status}`).join('\n') : 'schema is up to date');
 });
 
+/** The channels that are on and write to citizens (their replies are `send`). */
+const sendingChannels = (rt: Runtime) => rt.channels.filter((c) => c.adapter.replies === 'send').map((c) => c.adapter.name);
+
 program.command('start')
   .description('run the web server and workers (migrates and seeds first)')
   .option('--demo', 'load demo reports and accounts on first run (an empty database)')
@@ -59,9 +62,10 @@ program.command('start')
       if (!opts.demo) return;
       const any = await rt.handle.db.selectFrom('inbound_messages').select('id').limit(1).executeTakeFirst();
       if (!any) {
-        const r = await loadDemo(rt.handle.db, rt.intake);
-        demoLoaded = true;
-        log.info({ reports: r.reports }, 'loaded demo data');
+        const r = await loadDemo(rt.handle.db, rt.intake, new Date(), sendingChannels(rt));
+        demoLoaded = !r.skipped;
+        if (r.skipped) log.warn(`demo reports not loaded: ${r.skipped}`);
+        else log.info({ reports: r.reports }, 'loaded demo data');
       }
     });
     log.info({ url: server.url, database: server.runtime.handle.kind, channels: server.runtime.channels.map((c) => c.adapter.name) }, 'phananh started');
@@ -100,7 +104,12 @@ program.command('demo').description('load the demo reports and accounts and proc
   const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
   const rt = await createRuntime(cfg, { log });
   try {
-    const r = await loadDemo(rt.handle.db, rt.intake);
+    const r = await loadDemo(rt.handle.db, rt.intake, new Date(), sendingChannels(rt));
+    if (r.skipped) {
+      console.error(`demo reports not loaded: ${r.skipped}. Unset their settings to load the demo.`);
+      process.exitCode = 1;
+      return;
+    }
     await rt.worker.idle(120_000);
     console.log(`loaded ${r.reports} demo reports; accounts: ${r.users.map((u) => `${u.username}/${u.password} (${u.role})`).join(', ')}`);
   } finally {

@@ -22,9 +22,15 @@ export const DEMO_USERS = [
 
 /**
  * Loads the demo reports through the real intake path (stored, queued, processed by the
- * worker) and the demo accounts. Idempotent: each demo report has a fixed external id.
+ * worker) and the demo accounts. Idempotent: each demo report has a fixed external id. With a
+ * channel that writes to citizens on (`sending`: SMS, Messenger...), the reports are not loaded:
+ * their acknowledgements would text the demo's phone numbers, which may be someone's.
  */
-export async function loadDemo(db: Db, intake: IntakeService, now = new Date()): Promise<{ reports: number; users: typeof DEMO_USERS }> {
+export async function loadDemo(db: Db, intake: IntakeService, now = new Date(), sending: string[] = []): Promise<{ reports: number; users: typeof DEMO_USERS; skipped?: string }> {
+  for (const u of DEMO_USERS) await upsertUser(db, u);
+  if (sending.length) {
+    return { reports: 0, users: DEMO_USERS, skipped: `channels that write to citizens are on (${sending.join(', ')}): the demo reports would text their contacts` };
+  }
   const reports = JSON.parse(await readFile(SEED, 'utf8')) as DemoReport[];
   const start = now.getTime();
   let n = 0;
@@ -36,6 +42,5 @@ export async function loadDemo(db: Db, intake: IntakeService, now = new Date()):
     });
     if (!accepted.replay) n++;
   }
-  for (const u of DEMO_USERS) await upsertUser(db, u);
   return { reports: n, users: DEMO_USERS };
 }
