@@ -108,6 +108,13 @@ describe('SMS channel (Twilio Messaging)', () => {
     expect(json.status).toBe(415);
     const big = await send('/sms', { ...params, Body: 'x'.repeat(70_000) });
     expect(big.status).toBe(413);
+    // Signed, but not a message: missing or malformed fields.
+    for (const bad of [{ From: '+84903000001', Body: 'x' }, { MessageSid: 'SM123', From: '+84903000001', Body: 'x' }, { MessageSid: sidOf('SM'), Body: 'x' }]) {
+      const r = await send('/sms', bad);
+      expect(r.status).toBe(400);
+      expect(await r.json()).toMatchObject({ error: { code: 'twilio_payload_invalid' } });
+    }
+    expect((await send('/sms/status', { MessageSid: sidOf('SM') })).status).toBe(400);
     const after = await db().selectFrom('inbound_messages').select(db().fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     expect(Number(after.n)).toBe(Number(before.n));
   });

@@ -66,6 +66,11 @@ describe('phone channel (Twilio Voice)', () => {
     const res = await rt.app.request(path, init);
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: { code: 'twilio_signature_invalid' } });
+    // Signed, but no call in it.
+    const noCall = await call('/voice', { From: '+84903222001' });
+    expect(noCall.status).toBe(400);
+    expect(await noCall.json()).toMatchObject({ error: { code: 'twilio_payload_invalid' } });
+    expect((await call('/recording', { CallSid: sidOf('CA') })).status).toBe(400);
   });
 
   it('answers in Vietnamese, pops the caller on the consoles, and files what they say with the address as one report', async () => {
