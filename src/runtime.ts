@@ -217,7 +217,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const app = createApp({
     db, log: opts.log, channels, spool,
     console: {
-      events, onStatus: onStatusChanged, notices,
+      events, onStatus: onStatusChanged, notices, places: engine,
       channels: registry.map((c) => ({ name: c.name, label: c.label, enabled: byName.has(c.name) })),
     },
     webAssets: loadWebAssets,

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { allChannels } from '../channels/index.ts';
 import { upsertUser } from '../src/core/staff/users.ts';
+import { AppError, defineChannel, type OutboundMessage } from '../src/intake/channel-kit.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES, PNG_1PX } from './support/factories.ts';
 import { postReport, signIn, staffClient, testRuntime } from './support/runtime.ts';
@@ -10,8 +13,28 @@ let agent2: ReturnType<typeof staffClient>;
 let benThanh: ReturnType<typeof staffClient>;
 let otherWard: ReturnType<typeof staffClient>;
 
+/** A citizen who said STOP: the test SMS channel refuses to write to them (undeliverable). */
+const OPTED_OUT = '+84944000777';
+const smsSent: OutboundMessage[] = [];
+/** A sending channel named as the SMS one (always on; it replaces a registered 'sms' while the test runs). */
+const testSms = defineChannel({
+  name: 'sms', label: { vi: 'Tin nhắn SMS', en: 'SMS', background: '#e8eaf6', text: '#283593' }, replies: 'send',
+  async send(m) {
+    if (m.contact.phone === OPTED_OUT) throw new AppError('recipient_opted_out', 422, 'the recipient opted out', 'Người dân đã đăng ký từ chối nhận tin nhắn.');
+    smsSent.push(m);
+    return { providerId: `SMtest${m.id}`, to: m.contact.phone, segments: 1 };
+  },
+});
+/** A registered channel that is off (its settings are absent). */
+const offFacebook = defineChannel({
+  name: 'facebook', label: { vi: 'Facebook', en: 'Facebook', background: '#e7f0fd', text: '#0b3d91' }, replies: 'send',
+  settings: z.object({ FB_TEST_PAGE_TOKEN: z.string() }),
+  async send() {},
+});
+
 beforeAll(async () => {
-  rt = await testRuntime();
+  const registry = [...allChannels.filter((c) => c.name !== testSms.name && c.name !== offFacebook.name), testSms, offFacebook];
+  rt = await testRuntime({}, { channels: registry });
   const db = rt.handle.db;
   await upsertUser(db, { username: 'agent1', password: 'password-1', role: 'agent', displayName: 'Tổng đài viên 1' });
   await upsertUser(db, { username: 'agent2', password: 'password-2', role: 'agent', displayName: 'Tổng đài viên 2' });
@@ -35,6 +58,10 @@ async function newTicket(body: Record<string, unknown>): Promise<{ report: strin
 }
 
 const json = async (res: Response) => ({ status: res.status, body: (await res.json()) as any });
+
+/** The id of a report on a ticket (it may have joined a ticket with other reports). */
+const reportIdOf = async (ticket: string, report: string): Promise<number> =>
+  (await json(await agent.get(`/api/console/tickets/${ticket}`))).body.reports.find((r: any) => r.code === report).id;
 
 describe('console API', () => {
   it('walks a ticket from report to resolution, notifying every reporter on their channel', async () => {
@@ -122,7 +149,7 @@ describe('console API', () => {
   it('answers a ticket in the named wire shape: no internal column (cell, place keys, department) leaves the server', async () => {
     const { ticket } = await newTicket({ text: 'Đèn đường hỏng trước chợ Bến Thành', ...PLACES.benThanh });
     const detail = await json(await agent.get(`/api/console/tickets/${ticket}`));
-    expect(Object.keys(detail.body).sort()).toEqual(['citizens', 'events', 'reports', 'ticket']);
+    expect(Object.keys(detail.body).sort()).toEqual(['citizens', 'events', 'messages', 'reports', 'ticket']);
     expect(Object.keys(detail.body.ticket).sort()).toEqual([
       'address', 'area', 'area_code', 'category', 'claimed_by', 'claimed_by_name', 'closed_at', 'code', 'dispatched_area', 'dispatched_at',
       'due_at', 'hotspot_count', 'id', 'lat', 'lng', 'merged_into', 'needs_triage', 'priority', 'received_at', 'report_count', 'reporter_count',
@@ -157,5 +184,190 @@ describe('console API', () => {
     const noCsrf = await rt.app.request(`/api/console/tickets/${ticket}/claim`, { method: 'POST', headers: { cookie: (await signIn(rt, 'agent1', 'password-1')).cookie } });
     expect(noCsrf.status).toBe(403);
     expect((await json(await agent.post(`/api/console/tickets/${ticket}/reply`, { text: '' }))).body.error.code).toBe('field_missing');
+  });
+});
+
+describe('console API: finding a caller by phone', () => {
+  it('finds the tickets of a citizen by their phone number however it is written', async () => {
+    const mine = await newTicket({ text: 'Đèn đường tắt cả tuần trên đường Lê Thánh Tôn', ...PLACES.benThanh, citizen: { phone: '0912 345 678', name: 'Phạm Thị Gọi' } });
+    const old = await newTicket({ text: 'Nước thải tràn ra hẻm, bốc mùi', ...PLACES.saiGon, citizen: { phone: '0703 123 457' } });
+    const other = await newTicket({ text: 'Đèn đường tắt trên đường Pasteur', ...PLACES.saiGon, citizen: { phone: '0912 345 679' } });
+    const found = async (q: string) => (await json(await agent.get(`/api/console/queue?q=${encodeURIComponent(q)}`))).body.items.map((i: any) => i.code);
+    for (const q of ['0912 345 678', '+84912345678', '84912345678', '0912.345.678', '(+84) 912-345-678', ' 0912345678 ']) {
+      const codes = await found(q);
+      expect(codes, q).toContain(mine.ticket);
+      expect(codes, q).not.toContain(other.ticket);
+    }
+    // The old 11-digit prefix (0120 became 070 in 2018) finds the number as stored.
+    expect(await found('01203 123 457')).toContain(old.ticket);
+    expect(await found('0120.312.3457')).toEqual(await found('+84703123457'));
+    // Words and codes still match as before; a number nobody has finds nothing.
+    expect(await found(mine.report)).toEqual([mine.ticket]);
+    expect(await found(mine.ticket)).toEqual([mine.ticket]);
+    expect(await found('0988 000 111')).toEqual([]);
+    // Bounded: a long run of digits is no phone, and is cut at 200 characters.
+    const long = await agent.get(`/api/console/queue?q=${'9'.repeat(5000)}`);
+    expect(long.status).toBe(200);
+    expect(((await long.json()) as any).items).toEqual([]);
+  });
+});
+
+describe('console API: messages to citizens and replies through another channel', () => {
+  it('lists the messages sent about a ticket, field by field, with their delivery; ward officers get none', async () => {
+    const { ticket, report } = await newTicket({ text: 'Cây xanh gãy cành đè lên vỉa hè đường Lê Lợi', ...PLACES.benThanh, citizen: { phone: '0944 000 555' } });
+    expect((await agent.post(`/api/console/tickets/${ticket}/reply`, { text: 'Tổng đài đã chuyển thông tin cho phường.' })).status).toBe(200);
+    await rt.worker.idle();
+    const detail = await json(await agent.get(`/api/console/tickets/${ticket}`));
+    const messages = detail.body.messages.filter((m: any) => m.report_code === report);
+    expect(messages).toHaveLength(1);
+    expect(Object.keys(messages[0]).sort()).toEqual([
+      'channel', 'created_at', 'delivered_at', 'delivery_status', 'error', 'id', 'kind', 'report_code', 'segments', 'sent_at', 'status',
+    ]);
+    expect(messages[0]).toMatchObject({ report_code: report, channel: 'app', kind: 'reply', status: 'published', error: null, created_at: expect.stringMatching(/^\d{4}-/) });
+    // What a provider said later shows as it is.
+    await rt.handle.db.updateTable('outbound_messages').set({ status: 'undeliverable', delivery_status: 'undelivered', error: 'sms: undelivered (code 30003)', segments: 2 })
+      .where('id', '=', messages[0].id).execute();
+    const again = (await json(await agent.get(`/api/console/tickets/${ticket}`))).body.messages.find((m: any) => m.id === messages[0].id);
+    expect(again).toMatchObject({ status: 'undeliverable', delivery_status: 'undelivered', error: 'sms: undelivered (code 30003)', segments: 2 });
+
+    expect((await agent.post(`/api/console/tickets/${ticket}/dispatch`, {})).status).toBe(200);
+    const forWard = await json(await benThanh.get(`/api/console/tickets/${ticket}`));
+    expect(forWard.status).toBe(200);
+    expect(forWard.body.messages).toEqual([]);
+  });
+
+  it('sends a reply via an enabled sending channel, and refuses one that is off, that does not send, or unknown', async () => {
+    const { ticket, report } = await newTicket({ text: 'Vỉa hè bị lấn chiếm làm quán nhậu', ...PLACES.saiGon, citizen: { phone: '0944 000 666' } });
+    const reportId = await reportIdOf(ticket, report);
+    for (const via of ['facebook', 'app', 'pigeon']) {
+      const res = await json(await agent.post(`/api/console/tickets/${ticket}/reply`, { text: 'Xin chào', report: reportId, via }));
+      expect(res, via).toMatchObject({ status: 422, body: { error: { code: 'reply_channel_invalid', details: { field: 'via' } } } });
+    }
+    const before = await rt.handle.db.selectFrom('outbound_messages').select('id').where('report_id', '=', reportId).execute();
+    expect(before).toEqual([]); // refused: nothing queued
+
+    const sent = smsSent.length;
+    expect((await agent.post(`/api/console/tickets/${ticket}/reply`, { text: 'Phường đã nhận tin, sẽ xử lý trong ngày.', report: reportId, via: 'sms' })).status).toBe(200);
+    await rt.worker.idle();
+    expect(smsSent.length).toBe(sent + 1);
+    // Through SMS to the number the citizen is known by, though the report came by the app.
+    expect(smsSent.at(-1)).toMatchObject({ channel: 'sms', kind: 'reply', reportCode: report, contact: { phone: '+84944000666' } });
+    const detail = (await json(await agent.get(`/api/console/tickets/${ticket}`))).body;
+    expect(detail.messages.at(-1)).toMatchObject({ channel: 'sms', kind: 'reply', status: 'sent', delivery_status: 'queued', segments: 1 });
+    const replied = detail.events.filter((e: any) => e.type === 'ticket.replied').at(-1);
+    expect(replied).toMatchObject({ public: false, data: { via: 'sms', to_report: report } });
+  });
+
+  it('shows a message that cannot be delivered on the ticket, with the other contacts of the citizen', async () => {
+    const { ticket, report } = await newTicket({ text: 'Ổ gà sâu giữa đường Nguyễn Huệ', ...PLACES.saiGon, citizen: { phone: '0944 000 777', email: 'stop@example.vn' } });
+    const reportId = await reportIdOf(ticket, report);
+    expect((await agent.post(`/api/console/tickets/${ticket}/reply`, { text: 'Đã ghi nhận.', report: reportId, via: 'sms' })).status).toBe(200);
+    await rt.worker.idle();
+    const detail = (await json(await agent.get(`/api/console/tickets/${ticket}`))).body;
+    expect(detail.messages.at(-1)).toMatchObject({ channel: 'sms', status: 'undeliverable', error: expect.stringContaining('recipient_opted_out') });
+    const failed = detail.events.find((e: any) => e.type === 'outbound.failed');
+    expect(failed.data).toMatchObject({ channel: 'sms', kind: 'reply', error: 'recipient_opted_out', retrying: false, other_contacts: expect.arrayContaining(['phone', 'email']) });
+  });
+
+  it('answers one report privately (kind private_reply), never in public; refuses a private answer to all, or via another channel', async () => {
+    const { ticket, report } = await newTicket({ text: 'Karaoke hát to quá nửa đêm trong hẻm', ...PLACES.saiGon });
+    const reportId = await reportIdOf(ticket, report);
+    expect(await json(await agent.post(`/api/console/tickets/${ticket}/reply`, { text: 'Chào bạn', private: true })))
+      .toMatchObject({ status: 422, body: { error: { code: 'reply_private_needs_report' } } });
+    expect(await json(await agent.post(`/api/console/tickets/${ticket}/reply`, { text: 'Chào bạn', report: reportId, private: true, via: 'sms' })))
+      .toMatchObject({ status: 422, body: { error: { code: 'reply_private_via' } } });
+    expect(await json(await agent.post(`/api/console/tickets/${ticket}/reply`, { text: 'Chào bạn', report: reportId, private: 'yes' })))
+      .toMatchObject({ status: 422, body: { error: { code: 'field_invalid', details: { field: 'private' } } } });
+    expect((await agent.post(`/api/console/tickets/${ticket}/reply`, { text: 'Tổng đài nhắn riêng: phường sẽ kiểm tra tối nay.', report: reportId, private: true })).status).toBe(200);
+    const detail = (await json(await agent.get(`/api/console/tickets/${ticket}`))).body;
+    expect(detail.messages.at(-1)).toMatchObject({ kind: 'private_reply', report_code: report });
+    expect(detail.events.filter((e: any) => e.type === 'ticket.replied').at(-1)).toMatchObject({ public: false, data: { private: true, to_report: report } });
+  });
+});
+
+describe('console API: reports agents log for callers', () => {
+  const post = (client: ReturnType<typeof staffClient>, body: unknown, headers: Record<string, string> = {}) =>
+    client.raw('/api/console/reports', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+  it('files a phone report through intake, once per call, and the worker puts it on a ticket with the caller', async () => {
+    const body = { text: 'Người gọi báo nước ngập sâu trước chợ Bến Thành, xe chết máy', address: 'Cửa Nam chợ Bến Thành, Lê Lợi', phone: '0903 111 222', name: 'Võ Văn Gọi', call: 'CAtest0001' };
+    const first = await json(await post(agent, body));
+    expect(first).toMatchObject({ status: 201, body: { code: expect.stringMatching(/^PA-/), replay: false, call: 'CAtest0001' } });
+    expect(Object.keys(first.body).sort()).toEqual(['call', 'code', 'received_at', 'replay']);
+    const again = await post(agent, body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await json(again)).toMatchObject({ status: 201, body: { code: first.body.code, replay: true } });
+    const stored = await rt.handle.db.selectFrom('inbound_messages').select(['channel', 'external_id', 'payload']).where('code', '=', first.body.code).execute();
+    expect(stored).toEqual([{ channel: 'phone', external_id: 'agent:CAtest0001', payload: expect.objectContaining({ agent: 'agent1', call: 'CAtest0001', phone: '0903 111 222' }) }]);
+    // Something else for the same call is not this report again.
+    expect(await json(await post(agent, { ...body, text: 'Một việc khác' }))).toMatchObject({ status: 409, body: { error: { code: 'call_already_logged' } } });
+
+    await rt.worker.idle();
+    const status = (await (await rt.app.request(`/api/v1/reports/${first.body.code}`)).json()) as { ticket: string; area: { code: string } };
+    expect(status.area.code).toBe(PLACES.benThanh.code);
+    const detail = (await json(await agent.get(`/api/console/tickets/${status.ticket}`))).body;
+    const report = detail.reports.find((r: any) => r.code === first.body.code);
+    expect(report).toMatchObject({ channel: 'phone', address: body.address });
+    const caller = detail.citizens.find((c: any) => c.id === report.citizen_id);
+    expect(caller).toMatchObject({ display_name: 'Võ Văn Gọi', identities: [expect.objectContaining({ kind: 'phone', value: '+84903111222' })] });
+    // The caller is found by their number right away.
+    const byPhone = (await json(await agent.get('/api/console/queue?q=0903.111.222'))).body.items.map((i: any) => i.code);
+    expect(byPhone).toContain(status.ticket);
+  });
+
+  it('without a call, honours the Idempotency-Key', async () => {
+    const body = { text: 'Rác thải chất đống đầu hẻm 12 đường Cô Giang', category: '' };
+    const a = await json(await post(agent, body, { 'idempotency-key': 'console-key-1' }));
+    const b = await json(await post(agent, body, { 'idempotency-key': 'console-key-1' }));
+    expect(a.status).toBe(201);
+    expect(b.body).toMatchObject({ code: a.body.code, replay: true, call: null });
+    const c = await json(await post(agent, body));
+    expect(c.body.code).not.toBe(a.body.code);
+    expect((await json(await post(agent, body, { 'idempotency-key': 'x'.repeat(201) }))).body.error.code).toBe('idempotency_key_invalid');
+  });
+
+  it('refuses a report without text naming every invalid field, and stores nothing', async () => {
+    const before = await rt.handle.db.selectFrom('inbound_messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const missing = await json(await post(agent, { text: '   ', address: 'Lê Lợi' }));
+    expect(missing).toMatchObject({ status: 422, body: { error: { code: 'report_text_missing', details: { field: 'text', fields: [{ field: 'text', code: 'report_text_missing' }] } } } });
+    const many = await json(await post(agent, { address: 'x'.repeat(501), category: 'khong-co', phone: '12ab', name: 'Lan' }));
+    expect(many.status).toBe(422);
+    expect(many.body.error.code).toBe('report_text_missing');
+    expect(many.body.error.details.fields.map((f: any) => [f.field, f.code])).toEqual([
+      ['text', 'report_text_missing'], ['address', 'address_too_long'], ['category', 'category_unknown'], ['phone', 'contact_phone_invalid'],
+    ]);
+    expect(many.body.error.details.fields.every((f: any) => typeof f.message === 'string' && f.message.length > 0)).toBe(true);
+    expect((await json(await post(agent, { text: 'Ngập nước', call: 'CA bad id!' }))).body.error).toMatchObject({ code: 'field_invalid', details: { field: 'call' } });
+    const after = await rt.handle.db.selectFrom('inbound_messages').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+  });
+
+  it('is for agents, supervisors and admins only, and needs the CSRF header', async () => {
+    expect((await json(await post(benThanh, { text: 'Ngập nước' }))).body.error.code).toBe('forbidden');
+    expect((await post(benThanh, { text: 'Ngập nước' })).status).toBe(403);
+    const { cookie } = await signIn(rt, 'agent1', 'password-1');
+    const noCsrf = await rt.app.request('/api/console/reports', { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Ngập nước' }) });
+    expect(noCsrf.status).toBe(403);
+    expect((await rt.app.request('/api/console/reports', { method: 'POST', body: '{}' })).status).toBe(401);
+  });
+});
+
+describe('console API: where an address lies', () => {
+  const resolve = async (q: string, client = agent) => json(await client.get(`/api/console/places/resolve?q=${encodeURIComponent(q)}`));
+
+  it('places an address as the pipeline would: new names, old wards with their districts, ambiguous ones', async () => {
+    expect((await resolve('12 Lê Lợi, Phường Bến Thành')).body).toMatchObject({ area: { code: PLACES.benThanh.code, name: PLACES.benThanh.name }, source: 'address' });
+    const old = (await resolve('P.12, Q.3')).body;
+    expect(old).toMatchObject({ area: { name: 'Phường Nhiêu Lộc' }, source: 'address', reasons: ['area_old_address'] });
+    const landmark = (await resolve('cổng chợ Bến Thành')).body;
+    expect(landmark.area?.code ?? landmark.candidates[0]?.code).toBe(PLACES.benThanh.code);
+    expect((await resolve('')).body).toEqual({ area: null, candidates: [], likely: null, source: 'none', reasons: [] });
+    expect((await resolve('không có địa chỉ nào ở đây')).body).toMatchObject({ area: null, source: 'none' });
+  });
+
+  it('is bounded and for console staff', async () => {
+    expect(await resolve('a'.repeat(501))).toMatchObject({ status: 422, body: { error: { code: 'address_too_long' } } });
+    expect((await resolve('a'.repeat(500))).status).toBe(200);
+    expect((await resolve('Phường Bến Thành', benThanh)).status).toBe(403);
   });
 });

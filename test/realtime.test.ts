@@ -13,7 +13,7 @@ import { connect } from '../src/db/connect.ts';
 import { createLogger } from '../src/log.ts';
 import { attachRealtime, type Realtime } from '../src/realtime/server.ts';
 import { REPLAY_LIMIT } from '../src/realtime/replay.ts';
-import type { PresenceMessage, ResyncMessage, SessionEndedMessage, TicketEventMessage, WatchReply } from '../src/wire/realtime.ts';
+import type { IncomingCall, PresenceMessage, ResyncMessage, SessionEndedMessage, SignalMessage, TicketEventMessage, WatchReply } from '../src/wire/realtime.ts';
 import { createRuntime, type Runtime } from '../src/runtime.ts';
 import { startServer } from '../src/server.ts';
 import { PLACES, reportBody } from './support/factories.ts';
@@ -189,6 +189,30 @@ describe(`realtime (${TEST_DB})`, () => {
     await until(() => agent.events.filter((e) => e.seq >= 500_000).length === 30, 3_000, 'the burst');
     expect(agent.events.filter((e) => e.seq >= 500_000).map((e) => e.seq)).toEqual(burst.map((e) => e.seq));
     expect(agent.events.find((e) => e.seq === 500_010)?.data.text).toBe(big);
+  });
+
+  it('pushes a live signal (an incoming call\'s screen pop) to the agents, never to a ward officer, and keeps none of it', async () => {
+    const agent = await connectAs(cookies['rt-agent1']);
+    const supervisor = await connectAs(cookies['rt-super']);
+    const ward = await connectAs(cookies['rt-ward']);
+    const got = (c: Client) => {
+      const signals: SignalMessage[] = [];
+      c.socket.on('console.signal', (s: SignalMessage) => signals.push(s));
+      return signals;
+    };
+    const [a, s, w] = [got(agent), got(supervisor), got(ward)];
+    const call: IncomingCall = {
+      call: 'CArealtime01', from: '+84903555123', state: 'ringing', at: new Date().toISOString(),
+      citizen: { id: 7, name: 'Nguyễn Thị Hoa', reports: [], openTickets: [{ code: 'TK-CALL0001', status: 'dispatched', title: 'Ngập nước' }] },
+    };
+    rt.events.signal('call.incoming', { ...call });
+    rt.events.signal('call.incoming', { ...call, state: 'ended' });
+    await until(() => a.length === 2 && s.length === 2, 3_000, 'both signals on the agent and supervisor sockets');
+    expect(a).toEqual([{ type: 'call.incoming', data: call }, { type: 'call.incoming', data: { ...call, state: 'ended' } }]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(w).toEqual([]);
+    // Not a ticket event: nothing is stored, so a reconnecting console gets no replay of it.
+    expect(agent.events.some((e) => e.type === 'call.incoming')).toBe(false);
   });
 
   it('refuses a handshake without a valid session cookie, or from another site', async () => {

@@ -109,7 +109,8 @@ describe('SMS channel (Twilio Messaging)', () => {
     const big = await send('/sms', { ...params, Body: 'x'.repeat(70_000) });
     expect(big.status).toBe(413);
     // Signed, but not a message: missing or malformed fields.
-    for (const bad of [{ From: '+84903000001', Body: 'x' }, { MessageSid: 'SM123', From: '+84903000001', Body: 'x' }, { MessageSid: sidOf('SM'), Body: 'x' }]) {
+    const bads: Record<string, string>[] = [{ From: '+84903000001', Body: 'x' }, { MessageSid: 'SM123', From: '+84903000001', Body: 'x' }, { MessageSid: sidOf('SM'), Body: 'x' }];
+    for (const bad of bads) {
       const r = await send('/sms', bad);
       expect(r.status).toBe(400);
       expect(await r.json()).toMatchObject({ error: { code: 'twilio_payload_invalid' } });

@@ -86,7 +86,9 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   const pop = async (sid: string, from: string | undefined, state: string) => {
     const phone = from ? normalisePhone(from) : null;
     const card: CitizenCard | null = phone ? await ctx.citizenCard({ phone }) : null;
-    ctx.signal('call.incoming', { call: sid, from: phone, state, citizen: card, at: new Date().toISOString() });
+    // The console's IncomingCall (src/wire/realtime.ts).
+    const citizen = card && { id: card.citizenId, name: card.name, reports: card.reports, openTickets: card.openTickets };
+    ctx.signal('call.incoming', { call: sid, from: phone, state, citizen, at: new Date().toISOString() });
   };
   const menu = (attempt: number) => {
     const r = new twilio.twiml.VoiceResponse();

@@ -4,6 +4,8 @@ import { authRoutes, csrfGuard, sessionMiddleware } from './auth.ts';
 import { TrustedProxies } from '../trusted-proxies.ts';
 import { consoleApi } from './console/index.ts';
 import type { ChannelInfo } from '../wire/staff-api.ts';
+import type { AreaIndex } from '../core/places/area-index.ts';
+import type { Gazetteer } from '../core/places/gazetteer.ts';
 import { staffPages } from './staff-pages.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
@@ -13,7 +15,7 @@ import { createPublicApp, type PublicAppDeps } from './public-app.ts';
 
 export interface AppDeps extends Omit<PublicAppDeps, 'observe'> {
   /** The staff console and ward API. */
-  console: { events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices };
+  console: { events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices; places: { areas: AreaIndex; gazetteer: Gazetteer } };
   /** The bundled console and ward front end (web-assets.ts: loadWebAssets). */
   webAssets?: () => Promise<WebAssetsResult>;
 }
@@ -51,6 +53,7 @@ export function createApp(deps: AppDeps): Hono {
       db: deps.db, events: deps.console.events, onStatus: deps.console.onStatus, channels: deps.console.channels, notices: deps.console.notices,
       notice: (code, result) => deps.channelContext.city.resolvedNotice(code, result),
       files: deps.channelContext.files, uploadMaxBytes: config.UPLOAD_MAX_BYTES,
+      intake: deps.channelContext.intake, categories: deps.channelContext.categories, places: deps.console.places,
     }));
     // The /console and /ward shells and the /assets/* bundles they load.
     if (deps.webAssets) app.route('/', staffPages({ assets: deps.webAssets }));

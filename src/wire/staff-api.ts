@@ -144,12 +144,60 @@ export interface CitizenView {
   history: { code: string; status: string; title: string; channel: string; received_at: string }[];
 }
 
+/**
+ * A message to a citizen about the ticket (an acknowledgement, a notice, an agent's answer) and
+ * what became of it. `status`: queued, sent, published (on the tracking page), retrying,
+ * undeliverable; `delivery_status`: what the provider last said (queued, sent, delivered, read,
+ * undelivered, failed).
+ */
+export interface OutboundView {
+  id: number;
+  report_code: string;
+  channel: string;
+  /** received, dispatched, resolved, reply, private_reply */
+  kind: string;
+  status: string;
+  delivery_status: string | null;
+  error: string | null;
+  segments: number | null;
+  created_at: string;
+  sent_at: string | null;
+  delivered_at: string | null;
+}
+
 /** GET /api/console/tickets/:code */
 export interface TicketDetail {
   ticket: TicketView;
   reports: ReportView[];
   events: TicketEventView[];
   citizens: CitizenView[];
+  /** Messages to the citizens, oldest first (staff who may see people; others get none). */
+  messages: OutboundView[];
+}
+
+/** GET /api/console/places/resolve?q=: the unit an address places a report in, as the pipeline would. */
+export interface PlaceResolution {
+  /** The unit, when the address decides it. */
+  area: Named | null;
+  /** Every unit it may mean (one when decided; several when ambiguous). */
+  candidates: Named[];
+  /** Of a former ward divided between units, the one it most likely went to (for an agent to confirm). */
+  likely: Named | null;
+  /** gps, address, text or none */
+  source: string;
+  /** The locate step's reason codes (`area_old_address`, `area_ambiguous`, ...). */
+  reasons: string[];
+}
+
+/** POST /api/console/reports: a report an agent typed for a caller, stored and waiting for the worker. */
+export interface LoggedReport {
+  /** The report's code (`PA-…`): what the caller is told. */
+  code: string;
+  /** True when this call (or Idempotency-Key) was already logged: nothing new was stored. */
+  replay: boolean;
+  received_at: string;
+  /** The call it was logged for, if any. */
+  call: string | null;
 }
 
 type Ring = number[][];

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { AreaIndex, bboxOf, type AreaShape } from '../../src/core/places/area-index.ts';
 import { canonicalCode, newCode } from '../../src/core/tickets/codes.ts';
 import { cellOf, cellsAround, distanceMetres } from '../../src/core/places/geo.ts';
-import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone } from '../../src/core/citizens/identity.ts';
+import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone, phoneQuery } from '../../src/core/citizens/identity.ts';
 import { clip, fold, nfc, tokens } from '../../src/core/engine/text.ts';
 
 describe('normalisePhone', () => {
@@ -32,6 +32,29 @@ describe('normalisePhone', () => {
   it('gives every way of writing one number the same identity', () => {
     const forms = ['0903 123 456', '+84903123456', '84903123456', '0903-123-456'];
     expect(new Set(forms.map(normalisePhone))).toEqual(new Set(['+84903123456']));
+  });
+});
+
+describe('phoneQuery', () => {
+  const table: [string, string | null][] = [
+    ['0903 123 456', '+84903123456'],
+    [' +84903123456 ', '+84903123456'],
+    ['84903123456', '+84903123456'],
+    ['0903.123.456', '+84903123456'],
+    ['(+84) 903-123-456', '+84903123456'],
+    ['01223456789', '+84773456789'], // an old 11-digit prefix
+    ['(028) 3829 1234', '+842838291234'],
+    // What a search box gets otherwise: codes, words, numbers too short, a number inside words.
+    ['TK-8K2M4Q7P', null],
+    ['0903', null],
+    ['2024', null],
+    ['12.345.678', null],
+    ['gọi 0903 123 456', null],
+    ['0903 123 456 +84', null],
+    ['9'.repeat(200), null],
+  ];
+  it.each(table)('%j -> %j', (input, expected) => {
+    expect(phoneQuery(input)).toBe(expected);
   });
 });
 

@@ -42,6 +42,8 @@ describe('can', () => {
     ['an agent does not', agent, 'ticket.release_any', ticket('new'), 'forbidden'],
     ['a ward officer does not see who reported', officer, 'citizens.see', undefined, 'forbidden'],
     ['a ward officer writes notes on their tasks', officer, 'ticket.note', ticket('in_progress'), null],
+    ['an agent logs a report for a caller', agent, 'report.log', undefined, null],
+    ['a ward officer does not', officer, 'report.log', undefined, 'forbidden'],
   ];
   it.each(cases)('%s', (_what, actor, action, t, expected) => {
     expect(refusal(actor, action, t)).toBe(expected);
@@ -51,6 +53,7 @@ describe('can', () => {
   it('names the roles a route lets in', () => {
     expect(rolesThatCan('console.use')).toEqual(['agent', 'supervisor', 'admin']);
     expect(rolesThatCan('ward.use')).toEqual(['supervisor', 'ward_officer', 'admin']);
+    expect(rolesThatCan('report.log')).toEqual(['agent', 'supervisor', 'admin']);
   });
 
   it('has a transition for every status a ticket can be moved to, from known statuses only', () => {

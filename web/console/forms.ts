@@ -1,5 +1,6 @@
 import { api } from '../lib/api.ts';
-import { h, type Child } from '../lib/dom.ts';
+import { channelLabel } from '../lib/channels.ts';
+import { h, replaceChildren, type Child } from '../lib/dom.ts';
 import { label, PRIORITY_VI } from '../lib/labels.ts';
 import { notify } from '../lib/notice.ts';
 import { act } from './actions.ts';
@@ -87,22 +88,65 @@ export function dispatchForm(code: string, dirty: Set<string>): HTMLFormElement 
   return dispatch;
 }
 
-/** A reply to the citizens (all, or the sender of one report) on the channels they used. */
+/** The channel that reaches a citizen by their phone number: a reply may go "via" it when theirs failed. */
+export const SMS_CHANNEL = 'sms';
+/** The channel whose reports (comments on the fanpage) can be answered by a private message. */
+export const FACEBOOK_CHANNEL = 'facebook';
+
+/**
+ * A reply to the citizens (all, or the sender of one report) on the channels they used; or
+ * through another channel (`via`, set by "Gửi qua SMS" on a message that could not be sent), or
+ * privately (a Facebook comment answered by a private message; the box shows on tickets with a
+ * Facebook report).
+ */
 export function replyForm(code: string): HTMLFormElement {
+  const viaNote = h('p', { id: 'reply-via', class: 'via-note', hidden: true, 'data-testid': 'reply-via' });
+  const privateBox = h('div', { id: 'reply-private-field', class: 'check', hidden: true },
+    h('input', { type: 'checkbox', id: 'reply-private', name: 'private', value: '1' }),
+    h('label', { for: 'reply-private' }, 'Trả lời riêng (tin nhắn)'),
+    h('span', { class: 'hint' }, ' – gửi tin nhắn riêng cho người bình luận trên Facebook, không trả lời công khai'));
   const reply = h('form', { id: 'reply-form', 'aria-labelledby': 'reply-title' },
     h('h3', { id: 'reply-title' }, 'Trả lời người dân ', h('kbd', null, 'r')),
     h('div', { class: 'field' }, h('label', { for: 'reply-to' }, 'Gửi tới'), h('select', { id: 'reply-to', name: 'report' })),
+    h('input', { type: 'hidden', name: 'via', value: '' }),
+    viaNote,
+    privateBox,
     textArea('reply-text', 'text', 'Nội dung trả lời', { required: true, hint: '(gửi qua kênh người dân đã dùng)' }),
     h('button', { type: 'submit', 'data-action': 'reply' }, 'Gửi trả lời'));
+  privateBox.querySelector('input')!.addEventListener('change', (e) => {
+    if (!(e.target as HTMLInputElement).checked) return;
+    setReplyVia(reply, null);
+    // A private answer goes to one report: the first Facebook one unless one is chosen.
+    const to = reply.querySelector<HTMLSelectElement>('#reply-to')!;
+    if (!to.value) to.value = to.querySelector<HTMLOptionElement>(`option[data-channel="${FACEBOOK_CHANNEL}"]`)?.value ?? '';
+  });
   reply.addEventListener('submit', (e) => {
     e.preventDefault();
     const data = new FormData(reply);
     const report = String(data.get('report') ?? '');
+    const via = String(data.get('via') ?? '');
+    const privately = data.get('private') === '1' && !privateBox.hidden;
     void act(e.submitter as HTMLButtonElement, () => api('POST', ticketPath(code, '/reply'), {
-      text: String(data.get('text') ?? ''), report: report ? Number(report) : undefined,
-    }), 'Đã gửi trả lời cho người dân.').then((ok) => { if (ok) (reply.querySelector('#reply-text') as HTMLTextAreaElement).value = ''; });
+      text: String(data.get('text') ?? ''), report: report ? Number(report) : undefined, via: via || undefined, private: privately || undefined,
+    }), via ? `Đã gửi trả lời cho người dân qua ${channelLabel(via)}.` : 'Đã gửi trả lời cho người dân.').then((ok) => {
+      if (!ok) return;
+      (reply.querySelector('#reply-text') as HTMLTextAreaElement).value = '';
+      (reply.querySelector('#reply-private') as HTMLInputElement).checked = false;
+      setReplyVia(reply, null);
+    });
   });
   return reply;
+}
+
+/** Sends the reply form's answer through `channel` instead of the reports' own (null: their own again). */
+export function setReplyVia(reply: HTMLFormElement, channel: string | null): void {
+  (reply.elements.namedItem('via') as HTMLInputElement).value = channel ?? '';
+  const note = reply.querySelector<HTMLElement>('#reply-via')!;
+  note.hidden = channel === null;
+  if (channel === null) return replaceChildren(note);
+  (reply.querySelector('#reply-private') as HTMLInputElement).checked = false;
+  replaceChildren(note, 'Gửi qua: ', h('strong', null, channelLabel(channel)), ' ',
+    h('button', { type: 'button', class: 'link', 'data-action': 'reply-via-clear', onclick: () => setReplyVia(reply, null) }, 'Gửi qua kênh người dân đã dùng'));
 }
 
 /** An internal note (residents never see it). */

@@ -5,7 +5,9 @@ import { connectRealtime, type TicketEvent } from '../lib/realtime.ts';
 import { startSlaTicker } from '../lib/sla-badge.ts';
 import { setChannels } from '../lib/channels.ts';
 import type { ConsoleMeta } from '../../src/wire/staff-api.ts';
+import { callPops, dismissCurrent, focusPop, onSignal } from './call-pop.ts';
 import { claim, release } from './panel.ts';
+import { closePhoneReport, openPhoneReport, phoneReportFocused, phoneReportPanel } from './phone-report.ts';
 import { cursorItem, fadeFresh, filterBar, loadQueue, moveCursor, readFilters, refreshQueue } from './queue.ts';
 import { CHANGED, ctx } from './state.ts';
 import { closeTicket, emptyPane, focusField, loadTicket, openTicket, refreshOpen, showPresence } from './ticket.ts';
@@ -17,7 +19,8 @@ function helpDialog(): HTMLDialogElement {
   const rows: [string, string][] = [
     ['j / k', 'Xuống / lên trong hàng đợi'], ['Enter', 'Mở hồ sơ đang chọn'], ['c', 'Nhận xử lý hồ sơ đang mở'],
     ['u', 'Trả hồ sơ đang mở'], ['d', 'Đến ô chuyển phường xử lý'], ['r', 'Đến ô trả lời người dân'], ['n', 'Đến ô ghi chú nội bộ'],
-    ['/', 'Đến ô tìm kiếm'], ['Esc', 'Rời ô nhập liệu / đóng hộp thoại'], ['?', 'Mở bảng phím tắt này'],
+    ['p', 'Ghi nhận phản ánh qua điện thoại'], ['Ctrl+Enter', 'Gửi biểu mẫu phản ánh qua điện thoại'], ['g', 'Đến cửa sổ cuộc gọi đến'],
+    ['/', 'Đến ô tìm kiếm (mã, nội dung, địa chỉ, số điện thoại)'], ['Esc', 'Rời ô nhập liệu / đóng cửa sổ cuộc gọi, biểu mẫu, hộp thoại'], ['?', 'Mở bảng phím tắt này'],
   ];
   const dialog = h('dialog', { id: 'help', 'aria-labelledby': 'help-title' },
     h('h2', { id: 'help-title' }, 'Phím tắt'),
@@ -33,6 +36,7 @@ function layoutPage(): void {
   replaceChildren(app,
     h('div', { class: 'console' },
       h('section', { class: 'queue-pane', 'aria-labelledby': 'queue-title' },
+        phoneReportPanel(),
         filterBar(f),
         h('h2', { id: 'queue-title', class: 'queue-title' }, 'Hàng đợi ', h('span', { id: 'queue-count' }), h('span', { class: 'hint' }, ' · theo hạn xử lý, tự cập nhật')),
         h('div', { class: 'table-wrap' },
@@ -43,6 +47,7 @@ function layoutPage(): void {
               h('th', { scope: 'col' }, 'Địa bàn · lĩnh vực'), h('th', { scope: 'col' }, 'Người xử lý'))),
             h('tbody', { id: 'queue-body' }, h('tr', null, h('td', { colspan: 5, class: 'empty' }, 'Đang tải hàng đợi…')))))),
       h('section', { id: 'ticket-pane', class: 'ticket-pane', 'aria-label': 'Hồ sơ đang mở', tabindex: -1 }, emptyPane())),
+    callPops(),
     helpDialog());
   byId('queue-body').addEventListener('click', (e) => {
     const row = (e.target as HTMLElement).closest<HTMLElement>('tr[data-code]');
@@ -55,7 +60,10 @@ function layoutPage(): void {
     byId('app').focus();
   });
   const tools = document.querySelector('.topbar-tools');
-  tools?.prepend(h('button', { type: 'button', class: 'topbar-button', 'aria-keyshortcuts': '?', onclick: () => byId<HTMLDialogElement>('help').showModal() }, 'Phím tắt (?)'));
+  tools?.prepend(
+    h('button', { type: 'button', class: 'topbar-button', 'data-action': 'phone-report-open', 'aria-keyshortcuts': 'p', onclick: () => openPhoneReport() },
+      '+ Phản ánh qua điện thoại'),
+    h('button', { type: 'button', class: 'topbar-button', 'aria-keyshortcuts': '?', onclick: () => byId<HTMLDialogElement>('help').showModal() }, 'Phím tắt (?)'));
 }
 
 function openFromHash(): void {
@@ -85,6 +93,7 @@ async function main(): Promise<void> {
   ctx.realtime = connectRealtime({
     onEvent,
     onPresence: showPresence,
+    onSignal,
     onReconnect: () => {
       void loadQueue();
       if (ctx.open) void loadTicket(ctx.open);
@@ -112,6 +121,13 @@ async function main(): Promise<void> {
     d: (e) => { e.preventDefault(); focusField('dispatch-instructions'); },
     r: (e) => { e.preventDefault(); focusField('reply-text'); },
     n: (e) => { e.preventDefault(); focusField('note-text'); },
+    p: (e) => { e.preventDefault(); openPhoneReport(); },
+    g: (e) => { if (focusPop()) e.preventDefault(); },
+    Escape: (e) => {
+      if (phoneReportFocused()) closePhoneReport();
+      else if (!dismissCurrent()) return;
+      e.preventDefault();
+    },
     '/': (e) => {
       e.preventDefault();
       const q = byId<HTMLInputElement>('f-q');

@@ -1,15 +1,17 @@
 import { api } from '../lib/api.ts';
 import { h, replaceChildren, type Child } from '../lib/dom.ts';
-import { IDENTITY_VI, label, PRIORITY_VI, REASON_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime } from '../lib/labels.ts';
+import {
+  DELIVERY_VI, IDENTITY_VI, label, OUTBOUND_KIND_VI, OUTBOUND_STATUS_VI, PRIORITY_VI, REASON_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime,
+} from '../lib/labels.ts';
 import { notify } from '../lib/notice.ts';
 import { markSlaHost, slaBadge } from '../lib/sla-badge.ts';
 import { drawLocation, photoGallery, timeline } from '../lib/ticket-parts.ts';
 import { channelBadge, channelLabel } from '../lib/channels.ts';
-import type { ReportView, TicketDetail } from '../../src/wire/staff-api.ts';
+import type { OutboundView, ReportView, TicketDetail, TicketEventView } from '../../src/wire/staff-api.ts';
 import { isOpen } from '../../src/core/tickets/statuses.ts';
 import { can } from '../../src/core/staff/policy.ts';
 import { act } from './actions.ts';
-import { classifyForm, dispatchForm, mergeForm, noteForm, reasonForm, replyForm } from './forms.ts';
+import { classifyForm, dispatchForm, FACEBOOK_CHANNEL, mergeForm, noteForm, reasonForm, replyForm, setReplyVia, SMS_CHANNEL } from './forms.ts';
 import { areaName, categoryName, ctx, names, ticketPath, type OpenTicket } from './state.ts';
 
 // The open ticket: its head (status, deadlines, claim, close, reject), the reports across
@@ -31,6 +33,7 @@ export function buildPanel(code: string): OpenTicket {
   const reports = h('div', { id: 't-reports' });
   const locationEl = h('div', { id: 't-location' });
   const citizens = h('div', { id: 't-citizens' });
+  const messages = h('div', { id: 't-messages' });
   const events = h('div', { id: 't-events' });
   const root = h('article', { class: 'ticket', 'data-code': code, 'aria-labelledby': 't-title', 'data-testid': 'ticket' },
     head, presence,
@@ -39,12 +42,13 @@ export function buildPanel(code: string): OpenTicket {
     section('reports', 'Phản ánh trong hồ sơ', reports),
     section('location', 'Vị trí', locationEl),
     section('citizens', 'Người phản ánh', citizens),
+    section('messages', 'Tin gửi người dân', messages),
     h('div', { class: 'block' }, reply),
     h('div', { class: 'block' }, note),
     h('div', { class: 'block' }, merge),
     section('events', 'Nhật ký xử lý', events));
   return {
-    code, detail: null, root, head, presence, classify, dispatch, reports, location: locationEl, citizens, reply, note, merge, events, dirty, loading: 0,
+    code, detail: null, root, head, presence, classify, dispatch, reports, location: locationEl, citizens, messages, reply, note, merge, events, dirty, loading: 0,
   };
 }
 
@@ -188,6 +192,76 @@ function renderCitizens(o: OpenTicket, d: TicketDetail): void {
   })) : h('p', { class: 'muted' }, 'Không có thông tin người phản ánh (ẩn danh).')));
 }
 
+type Tone = 'ok' | 'pending' | 'retrying' | 'failed';
+
+/** Where a message to a citizen stands, in one phrase, and whether it went wrong. */
+function messageState(m: OutboundView): { text: string; tone: Tone } {
+  if (m.status === 'undeliverable') return { text: label(OUTBOUND_STATUS_VI, m.status), tone: 'failed' };
+  if (m.status === 'retrying') return { text: label(OUTBOUND_STATUS_VI, m.status), tone: 'retrying' };
+  if (m.status === 'sent' && m.delivery_status) {
+    const d = m.delivery_status;
+    const tone: Tone = d === 'undelivered' || d === 'failed' ? 'failed' : d === 'delivered' || d === 'read' ? 'ok' : 'pending';
+    return { text: `${label(OUTBOUND_STATUS_VI, 'sent')} · ${label(DELIVERY_VI, d)}`, tone };
+  }
+  if (m.status === 'sent' || m.status === 'published') return { text: label(OUTBOUND_STATUS_VI, m.status), tone: 'ok' };
+  return { text: label(OUTBOUND_STATUS_VI, m.status), tone: m.error ? 'retrying' : 'pending' };
+}
+
+function renderMessages(o: OpenTicket, d: TicketDetail): void {
+  if (!d.messages.length) {
+    replaceChildren(o.messages, h('p', { class: 'muted' }, 'Chưa có tin nào gửi người dân về hồ sơ này.'));
+    return;
+  }
+  const failed = d.messages.filter((m) => messageState(m).tone === 'failed').length;
+  replaceChildren(o.messages,
+    failed ? h('p', { class: 'send-failure', role: 'note' }, `${failed} tin không gửi được – xem lý do bên dưới.`) : null,
+    h('table', { class: 'messages', 'data-testid': 'messages' },
+      h('caption', { class: 'sr-only' }, 'Tin gửi người dân, cũ nhất ở trên'),
+      h('thead', null, h('tr', null, ['Lúc', 'Phản ánh', 'Kênh', 'Loại tin', 'Tình trạng'].map((x) => h('th', { scope: 'col' }, x)))),
+      h('tbody', null, d.messages.map((m) => {
+        const st = messageState(m);
+        const when = m.delivered_at ?? m.sent_at;
+        return h('tr', { class: `msg msg-${st.tone}`, 'data-message': m.id, 'data-status': m.status },
+          h('td', null, h('time', { datetime: m.created_at }, formatTime(m.created_at))),
+          h('td', { class: 'code' }, m.report_code),
+          h('td', null, channelBadge(m.channel)),
+          h('td', null, label(OUTBOUND_KIND_VI, m.kind)),
+          h('td', null,
+            h('span', { class: `msg-state msg-state-${st.tone}` }, st.text),
+            when && st.tone === 'ok' ? h('span', { class: 'muted' }, ` · ${formatTime(when)}`) : null,
+            m.segments && m.segments > 1 ? h('span', { class: 'muted' }, ` · ${m.segments} tin SMS`) : null,
+            m.error && st.tone !== 'ok' ? h('div', { class: 'muted reason-msg', lang: 'en', title: 'Chi tiết kỹ thuật' }, m.error) : null));
+      }))));
+}
+
+const channelOn = (name: string) => ctx.meta.channels.some((c) => c.name === name && c.enabled);
+
+/**
+ * On a message that could not be sent to a citizen who also has a phone number: "Gửi qua SMS",
+ * which readies the reply form for that report through SMS (the failed answer's words filled in).
+ */
+function smsOffer(o: OpenTicket, d: TicketDetail, e: TicketEventView): Child {
+  const data = e.data ?? {};
+  const others = Array.isArray(data.other_contacts) ? data.other_contacts : [];
+  if (e.type !== 'outbound.failed' || !others.includes('phone') || data.channel === SMS_CHANNEL) return null;
+  if (!channelOn(SMS_CHANNEL) || !can(ctx.me, 'ticket.reply', d.ticket)) return null;
+  const report = d.reports.find((r) => r.code === data.report);
+  if (!report) return null;
+  return h('div', { class: 'event-actions' }, h('button', { type: 'button', class: 'secondary', 'data-action': 'reply-via-sms', onclick: () => {
+    const to = o.reply.querySelector<HTMLSelectElement>('#reply-to')!;
+    to.value = String(report.id);
+    setReplyVia(o.reply, SMS_CHANNEL);
+    const text = o.reply.querySelector<HTMLTextAreaElement>('#reply-text')!;
+    if (!text.value.trim() && (data.kind === 'reply' || data.kind === 'private_reply')) {
+      const answered = [...d.events].reverse().find((x) => x.type === 'ticket.replied' && x.id < e.id
+        && Array.isArray(x.data?.reports) && (x.data.reports as unknown[]).includes(report.code));
+      if (typeof answered?.data?.text === 'string') text.value = answered.data.text;
+    }
+    text.scrollIntoView({ block: 'center' });
+    text.focus();
+  } }, 'Gửi qua SMS'));
+}
+
 /**
  * Re-renders a section while keeping what the agent was doing in it: ctx.open inline forms, their
  * typed values and the focus (marked with data-keep).
@@ -233,13 +307,17 @@ export function renderTicket(o: OpenTicket): void {
   if (document.activeElement !== replyTo) {
     const value = replyTo.value;
     replaceChildren(replyTo, h('option', { value: '' }, `Tất cả người phản ánh (${d.reports.length} phản ánh)`),
-      d.reports.map((r) => h('option', { value: r.id }, `${r.code} · ${channelLabel(r.channel)}`)));
+      d.reports.map((r) => h('option', { value: r.id, 'data-channel': r.channel }, `${r.code} · ${channelLabel(r.channel)}`)));
     replyTo.value = value;
   }
+  // A private answer: only where a report came from Facebook (a comment answered by a message).
+  const privateField = o.reply.querySelector<HTMLElement>('#reply-private-field')!;
+  privateField.hidden = !d.reports.some((r) => r.channel === FACEBOOK_CHANNEL);
   renderReports(o, d);
   renderCitizens(o, d);
+  renderMessages(o, d);
   void drawLocation(o.location, d);
-  replaceChildren(o.events, timeline(d.events, names));
+  replaceChildren(o.events, timeline(d.events, names, (e) => smsOffer(o, d, e)));
 }
 
 export async function claim(): Promise<void> {

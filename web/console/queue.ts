@@ -76,7 +76,7 @@ export function filterBar(f: Filters): HTMLFormElement {
     h('div', { class: 'filter-row' },
       h('div', { class: 'field field-search' },
         h('label', { for: 'f-q' }, 'Tìm kiếm ', h('kbd', null, '/')),
-        h('input', { id: 'f-q', name: 'q', type: 'search', value: f.q, placeholder: 'Mã TK-/PA-, nội dung, địa chỉ', autocomplete: 'off' })),
+        h('input', { id: 'f-q', name: 'q', type: 'search', value: f.q, placeholder: 'Mã TK-/PA-, nội dung, địa chỉ, số điện thoại', autocomplete: 'off' })),
       select('channel', 'Kênh', 'Tất cả kênh', allChannels().map((c) => ({ value: c.name, text: c.label.vi })), f.channel),
       select('category', 'Lĩnh vực', 'Tất cả lĩnh vực', ctx.meta.categories.map((c) => ({ value: c.code, text: c.name })), f.category),
       select('area', 'Địa bàn', 'Tất cả phường, xã', ctx.meta.areas.map((a) => ({ value: a.code, text: a.name })), f.area),

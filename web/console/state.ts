@@ -16,6 +16,8 @@ export interface OpenTicket {
   reports: HTMLElement;
   location: HTMLElement;
   citizens: HTMLElement;
+  /** What was sent to the citizens and what became of it. */
+  messages: HTMLElement;
   reply: HTMLFormElement;
   note: HTMLFormElement;
   merge: HTMLFormElement;

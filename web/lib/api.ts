@@ -60,8 +60,8 @@ async function toApiError(res: Response): Promise<ApiError> {
   return new ApiError(res.status, e?.code ?? `http_${res.status}`, vi, e?.details);
 }
 
-async function send(method: string, path: string, body: unknown, csrf: string | null): Promise<Response> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+async function send(method: string, path: string, body: unknown, csrf: string | null, extra: Record<string, string> = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...extra, Accept: 'application/json' };
   if (csrf) headers['X-CSRF-Token'] = csrf;
   let payload: BodyInit | undefined;
   if (body instanceof FormData) {
@@ -100,16 +100,17 @@ export function session(refresh = false): Promise<Session> {
 /**
  * Calls the API. Writes carry the CSRF header; a refused token (the session was renewed in
  * another tab) is fetched again and the call retried once. 401 sends the user to sign in.
+ * `headers`: more request headers (an Idempotency-Key).
  */
-export async function api<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
   const write = method !== 'GET';
   let csrf = write ? (await session()).csrf : null;
-  let res = await send(method, path, body, csrf);
+  let res = await send(method, path, body, csrf, headers);
   if (write && res.status === 403) {
     const err = await toApiError(res.clone());
     if (err.code === 'csrf_token_invalid') {
       csrf = (await session(true)).csrf;
-      res = await send(method, path, body, csrf);
+      res = await send(method, path, body, csrf, headers);
     }
   }
   if (res.status === 401) {

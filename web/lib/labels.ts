@@ -97,6 +97,54 @@ export const EVENT_VI: Record<string, string> = {
   'citizen.merged_into': 'Gộp người phản ánh',
   'citizen.split_from': 'Tách người phản ánh',
   'citizen.unlinked': 'Gỡ thông tin liên hệ',
+  'outbound.failed': 'Không gửi được tin cho người dân',
+};
+
+/** What a message to a citizen is (outbound_messages.kind). */
+export const OUTBOUND_KIND_VI: Record<string, string> = {
+  received: 'Xác nhận tiếp nhận',
+  dispatched: 'Thông báo chuyển xử lý',
+  resolved: 'Thông báo kết quả',
+  reply: 'Trả lời',
+  private_reply: 'Trả lời riêng (tin nhắn)',
+};
+
+/** Where a message to a citizen stands on our side (outbound_messages.status). */
+export const OUTBOUND_STATUS_VI: Record<string, string> = {
+  queued: 'Đang chờ gửi',
+  sent: 'Đã gửi',
+  published: 'Đã đăng trên trang tra cứu',
+  retrying: 'Đang thử lại',
+  undeliverable: 'Không gửi được',
+};
+
+/** What the provider last said of a message it was given (outbound_messages.delivery_status). */
+export const DELIVERY_VI: Record<string, string> = {
+  accepted: 'Nhà cung cấp đã nhận',
+  queued: 'Nhà cung cấp đã nhận',
+  scheduled: 'Nhà cung cấp đã nhận',
+  sending: 'Đang chuyển',
+  sent: 'Đã chuyển đi',
+  delivered: 'Đã nhận',
+  read: 'Đã xem',
+  undelivered: 'Không đến được người nhận',
+  failed: 'Gửi lỗi',
+};
+
+/** Why a channel could not send a message (the codes of UNDELIVERABLE_CODES). */
+export const SEND_ERROR_VI: Record<string, string> = {
+  recipient_opted_out: 'Người dân đã đăng ký từ chối nhận tin trên kênh này',
+  recipient_unreachable: 'Không liên lạc được người dân trên kênh này',
+  recipient_invalid: 'Địa chỉ nhận tin không hợp lệ',
+  recipient_missing: 'Không có địa chỉ để gửi tin',
+};
+
+/** Where an incoming call stands (IncomingCall.state). */
+export const CALL_STATE_VI: Record<string, string> = {
+  ringing: 'Đang đổ chuông',
+  queued: 'Đang chờ điện thoại viên',
+  recording: 'Đang để lại lời nhắn',
+  ended: 'Cuộc gọi đã kết thúc',
 };
 
 export const SLA_STAGE_VI: Record<string, string> = {

@@ -6,8 +6,8 @@ import { goToLogin, session } from './api.ts';
 // `seq` seen as `auth.lastSeq`: the server first replays the events missed meanwhile, or sends
 // `resync` when too many were; after a reconnect or a resync the views also refetch.
 
-export type { PresenceMessage as Presence, TicketEventMessage as TicketEvent, Viewer } from '../../src/wire/realtime.ts';
-import type { PresenceMessage as Presence, ResyncMessage, TicketEventMessage as TicketEvent } from '../../src/wire/realtime.ts';
+export type { IncomingCall, PresenceMessage as Presence, SignalMessage, TicketEventMessage as TicketEvent, Viewer } from '../../src/wire/realtime.ts';
+import type { PresenceMessage as Presence, ResyncMessage, SignalMessage, TicketEventMessage as TicketEvent } from '../../src/wire/realtime.ts';
 
 export type ConnState = 'connecting' | 'online' | 'offline';
 
@@ -20,6 +20,8 @@ const STATE_VI: Record<ConnState, string> = {
 export interface RealtimeOptions {
   onEvent(e: TicketEvent): void;
   onPresence?(p: Presence): void;
+  /** A live signal for the agents (`console.signal`: an incoming call), not kept nor replayed. */
+  onSignal?(s: SignalMessage): void;
   /**
    * After every reconnect (not the first connect), and on `resync` (more was missed than the
    * server replays): refetch what may have changed meanwhile.
@@ -94,6 +96,9 @@ export function connectRealtime(opts: RealtimeOptions): Realtime {
     opts.onReconnect?.();
   });
   socket.on('ticket.presence', (p: Presence) => opts.onPresence?.(p));
+  socket.on('console.signal', (s: SignalMessage) => {
+    if (s && typeof s.type === 'string' && s.data && typeof s.data === 'object') opts.onSignal?.(s);
+  });
 
   return {
     watch(code) {

@@ -1,6 +1,9 @@
 import { api } from './api.ts';
 import { h, type Child } from './dom.ts';
-import { actorLabel, EVENT_VI, formatTime, label, PRIORITY_VI, SLA_STAGE_VI, STATUS_VI } from './labels.ts';
+import { channelLabel } from './channels.ts';
+import {
+  actorLabel, EVENT_VI, formatTime, IDENTITY_VI, label, OUTBOUND_KIND_VI, PRIORITY_VI, SEND_ERROR_VI, SLA_STAGE_VI, STATUS_VI,
+} from './labels.ts';
 import { isTicketStatus } from '../../src/core/tickets/statuses.ts';
 import { areaMap, type MapPoint } from './map.ts';
 import type { AreaShape, Attachment, ReportView, TicketDetail, TicketEventView } from '../../src/wire/staff-api.ts';
@@ -94,20 +97,42 @@ export function eventDetails(e: TicketEventView, names: { area(c: string | null)
   if (Array.isArray(d.reports) && d.reports.length) {
     out.push(h('p', { class: 'muted' }, `${e.type === 'ticket.replied' ? 'Gửi tới' : 'Phản ánh'}: ${d.reports.join(', ')}`));
   }
+  if (e.type === 'ticket.replied' && (str(d.via) || d.private === true)) {
+    out.push(h('p', null, str(d.via) ? `Gửi qua: ${channelLabel(String(d.via))}` : null, d.private === true ? h('span', { class: 'tag' }, 'Trả lời riêng') : null));
+  }
+  if (e.type === 'outbound.failed') out.push(...sendFailure(d));
   if (e.reason && e.reason !== text) out.push(h('p', null, `Lý do: ${e.reason}`));
   const photos = photoGallery(Array.isArray(d.attachments) ? d.attachments as Attachment[] : null, `sự kiện lúc ${formatTime(e.created_at)}`);
   if (photos) out.push(photos);
   return out;
 }
 
-/** The ticket's event log, newest first. */
-export function timeline(events: TicketEventView[], names: { area(c: string | null): string; category(c: string | null): string }): HTMLElement {
+/** Why a message to a citizen did not go (an `outbound.failed` event), and how else they can be reached. */
+function sendFailure(d: Record<string, unknown>): Child[] {
+  const error = str(d.error);
+  const why = str(d.message) ?? (error ? SEND_ERROR_VI[error] ?? error : null);
+  const others = Array.isArray(d.other_contacts) ? d.other_contacts.filter((k): k is string => typeof k === 'string') : [];
+  return [
+    h('p', null, [str(d.channel) ? `Kênh: ${channelLabel(String(d.channel))}` : null, str(d.kind) ? label(OUTBOUND_KIND_VI, str(d.kind)) : null,
+      str(d.report) ? `phản ánh ${str(d.report)}` : null].filter(Boolean).join(' · ')),
+    why ? h('p', { class: 'send-failure' }, `Lý do: ${why}`) : null,
+    h('p', null, d.retrying === true ? 'Hệ thống sẽ tự gửi lại.' : 'Đã ngừng gửi tin này.'),
+    others.length ? h('p', null, `Có thể liên lạc qua: ${others.map((k) => label(IDENTITY_VI, k)).join(', ')}`) : null,
+  ];
+}
+
+/**
+ * The ticket's event log, newest first. `extra` adds what a view offers on an event (the
+ * console's "Gửi qua SMS" on a message that could not be sent).
+ */
+export function timeline(events: TicketEventView[], names: { area(c: string | null): string; category(c: string | null): string },
+  extra?: (e: TicketEventView) => Child): HTMLElement {
   if (!events.length) return h('p', { class: 'muted' }, 'Chưa có sự kiện.');
   return h('ol', { class: 'timeline', reversed: true },
-    [...events].reverse().map((e) => h('li', { 'data-type': e.type, class: e.type.startsWith('sla.') ? 'event-sla' : null },
+    [...events].reverse().map((e) => h('li', { 'data-type': e.type, class: e.type.startsWith('sla.') ? 'event-sla' : e.type === 'outbound.failed' ? 'event-failed' : null },
       h('div', { class: 'event-head' },
         h('time', { datetime: e.created_at }, formatTime(e.created_at)), ' ',
         h('strong', null, label(EVENT_VI, e.type)), ' · ', actorLabel(e.actor),
         e.public ? h('span', { class: 'tag' }, 'công khai') : null),
-      eventDetails(e, names))));
+      eventDetails(e, names), extra?.(e))));
 }

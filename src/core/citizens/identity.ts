@@ -45,6 +45,19 @@ export function normalisePhone(input: string): string | null {
 }
 
 /**
+ * A search text that is a phone number however it is written ("0903 123 456", "+84903123456",
+ * "84903123456", "0903.123.456", "(+84) 903-123-456", an old 11-digit prefix), as E.164; else
+ * null. Only digits, spaces, dots, dashes, brackets and one plus, at least 8 digits: a code or
+ * words never are.
+ */
+export function phoneQuery(q: string): string | null {
+  const s = q.trim();
+  if (s.length > IDENTITY_MAX.phone || !/^[\d\s.()+-]+$/.test(s) || s.split('+').length > 2) return null;
+  if (s.replace(/\D/g, '').length < 8) return null;
+  return normalisePhone(s);
+}
+
+/**
  * Email trimmed and lower-cased, or null when it is not plausible: one @, no space, a local part
  * and a domain of dot-separated labels with at least one dot. Checked by splitting, in linear
  * time (a regular expression of this shape backtracks on a run of dots: 100,000 of them held the

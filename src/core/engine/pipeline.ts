@@ -376,3 +376,24 @@ export async function decide(reports: { input: InboundReport; receivedAt: Date }
   for (const step of steps) await step.run(batch, deps);
   return batch;
 }
+
+/** Where an address alone places a report, and why (the agents' live hint while they type one). */
+export interface AddressPlace {
+  code: string | null;
+  candidates: string[];
+  likely: string | null;
+  source: PipelineState['area']['source'];
+  /** The locate step's reasons (codes as in a report's reasons). */
+  reasons: Reason[];
+}
+
+/**
+ * Places an address as the pipeline would place a report that gave only it: the same reading
+ * and locate steps (gazetteer, landmarks, streets seen in a unit), nothing written.
+ */
+export async function locateAddress(address: string, deps: Pick<PipelineDeps, 'db' | 'areas' | 'gazetteer'>): Promise<AddressPlace> {
+  const [s] = await decide([{ input: { text: '', address, citizen: {}, attachments: [] }, receivedAt: new Date() }],
+    { ...deps, categories: [], topics: null }, [normalise, locate]);
+  const area = s!.area;
+  return { code: area.code, candidates: area.candidates, likely: area.likely ?? null, source: area.source, reasons: s!.reasons.filter((r) => r.step === 'locate') };
+}

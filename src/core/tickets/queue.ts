@@ -6,6 +6,7 @@ import { can, type Actor } from '../staff/policy.ts';
 import { FIELD_STATUSES, OPEN_STATUSES } from './statuses.ts';
 import { assertCan } from '../staff/authorize.ts';
 import { unitSql } from './event-log.ts';
+import { phoneQuery } from '../citizens/identity.ts';
 
 
 export interface QueueFilters {
@@ -47,8 +48,12 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
   if (f.q?.trim()) {
     const code = canonicalCode(f.q);
     const needle = `%${f.q.trim().toLowerCase()}%`;
+    // A phone number, however written: the tickets of the citizen known by it (staff who may see people).
+    const phone = can(actor, 'citizens.see') ? phoneQuery(f.q) : null;
     q = q.where((eb) => eb.or([
       ...(code ? [eb('tickets.code', '=', code), eb.exists(eb.selectFrom('reports as r2').select('r2.id').whereRef('r2.ticket_id', '=', 'tickets.id').where('r2.code', '=', code))] : []),
+      ...(phone ? [eb('tickets.id', 'in', eb.selectFrom('citizen_identities as ci').innerJoin('reports as r3', 'r3.citizen_id', 'ci.citizen_id')
+        .select('r3.ticket_id').where('ci.kind', '=', 'phone').where('ci.value', '=', phone))] : []),
       eb(sql`unaccent(lower(tickets.title))`, 'like', sql`unaccent(${needle})`),
       eb(sql`unaccent(lower(coalesce(tickets.address, '')))`, 'like', sql`unaccent(${needle})`),
     ]));
@@ -57,6 +62,9 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
 }
 
 export type QueueRow = Awaited<ReturnType<typeof listQueue>>[number];
+
+/** The newest messages to citizens a ticket's detail lists. */
+const MESSAGES_MAX = 200;
 
 /**
  * Everything an agent needs about one ticket, after checking they may read it: reports across
@@ -85,12 +93,20 @@ export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
       return { ...c, identities, history };
     }))
     : [];
+  // What was sent to the citizens about it (notices, answers) and what became of it: for staff who deal with people.
+  const messages = seesPeople
+    ? (await db.selectFrom('outbound_messages').innerJoin('reports', 'reports.id', 'outbound_messages.report_id')
+      .select(['outbound_messages.id', 'reports.code as report_code', 'outbound_messages.channel', 'outbound_messages.kind', 'outbound_messages.status',
+        'outbound_messages.delivery_status', 'outbound_messages.error', 'outbound_messages.segments', 'outbound_messages.created_at',
+        'outbound_messages.sent_at', 'outbound_messages.delivered_at'])
+      .where('outbound_messages.ticket_id', '=', t.id).orderBy('outbound_messages.id', 'desc').limit(MESSAGES_MAX).execute()).reverse()
+    : [];
   const [category, area, claimedBy] = await Promise.all([
     t.category_code ? db.selectFrom('categories').select(['code', 'name']).where('code', '=', t.category_code).executeTakeFirst() : undefined,
     t.area_code ? db.selectFrom('areas').select(['code', 'name']).where('code', '=', t.area_code).executeTakeFirst() : undefined,
     t.claimed_by ? db.selectFrom('users').select(['username', 'display_name']).where('id', '=', t.claimed_by).executeTakeFirst() : undefined,
   ]);
-  return { ticket: t, category: category ?? null, area: area ?? null, claimedBy: claimedBy ?? null, reports, events, citizens };
+  return { ticket: t, category: category ?? null, area: area ?? null, claimedBy: claimedBy ?? null, reports, events, citizens, messages };
 }
 
 export type TicketRecord = Awaited<ReturnType<typeof ticketDetail>>;

@@ -214,15 +214,42 @@ export async function addNote(db: Db, ticketId: number, actor: Actor, text: stri
   });
 }
 
+/** Whom an answer goes to and how (replyToCitizens). */
+export interface ReplyOptions {
+  /** One report's citizen only (else every reporter of the ticket). */
+  reportId?: number | undefined;
+  /**
+   * Another channel than the report's to send it through (an SMS to the phone of a citizen
+   * Messenger can no longer reach), to the contact the citizen is known by there.
+   */
+  via?: string | undefined;
+  /** A private answer (kind 'private_reply': a Facebook comment answered by a private message), to one report. */
+  private?: boolean | undefined;
+  /** Which channels send messages (a `via` must be one); absent: no `via` is accepted. */
+  sends?: ((channel: string) => boolean) | undefined;
+}
+
 /**
  * Queues an answer to the citizens of the ticket on the channel each used, or to one report's
  * citizen only. An answer to all of them is public on the ticket's timeline; an answer to one
  * report shows only on that report's own tracking page (`publicStatus`), never on the others'.
- * `via` sends it through another channel than the report's (an SMS to the phone of a citizen
- * Messenger can no longer reach), to the contact the citizen is known by there.
+ * `via` sends it through another channel than the report's (see ReplyOptions); a private answer
+ * goes to one report, on its own channel, and is never public.
  */
-export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, text: string, reportId?: number, via?: string): Promise<DomainEvent[]> {
+export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, text: string, opts: ReplyOptions = {}): Promise<DomainEvent[]> {
   const body = staffText('reply', text, true);
+  const { reportId, via } = opts;
+  const privately = opts.private === true;
+  if (via !== undefined && !opts.sends?.(via)) {
+    throw new AppError('reply_channel_invalid', 422, `channel ${via.slice(0, 40)} is not on or does not send messages`,
+      'Kênh gửi trả lời không có hoặc chưa được bật.', { field: 'via' });
+  }
+  if (privately && reportId === undefined) {
+    throw new AppError('reply_private_needs_report', 422, 'a private reply goes to one report', 'Trả lời riêng chỉ gửi cho một phản ánh: hãy chọn phản ánh cần trả lời.', { field: 'report' });
+  }
+  if (privately && via !== undefined) {
+    throw new AppError('reply_private_via', 422, 'a private reply goes through the report\'s own channel', 'Trả lời riêng chỉ gửi qua kênh người dân đã dùng.', { field: 'private' });
+  }
   return db.transaction().execute(async (tx) => {
     const t = await lockTicket(tx, ticketId);
     assertCan(actor, 'ticket.reply', t);
@@ -230,11 +257,15 @@ export async function replyToCitizens(db: Db, ticketId: number, actor: Actor, te
     if (reportId !== undefined) q = q.where('id', '=', reportId);
     const reports = await q.execute();
     if (!reports.length) throw new AppError('report_not_found', 404, 'no such report on this ticket', 'Không tìm thấy phản ánh.');
-    await queueOutbound(tx, reports.map((r) => ({ ticket_id: ticketId, report_id: r.id, channel: via ?? r.channel, kind: 'reply', body, created_by: actor.id })));
+    const kind = privately ? 'private_reply' : 'reply';
+    await queueOutbound(tx, reports.map((r) => ({ ticket_id: ticketId, report_id: r.id, channel: via ?? r.channel, kind, body, created_by: actor.id })));
     const toOne = reportId !== undefined;
     return appendEvents(tx, [{
-      ticketId, type: 'ticket.replied', actor: actorName(actor), public: !toOne,
-      data: { text: body, reports: reports.map((r) => r.code), ...(toOne ? { to_report: reports[0]!.code } : {}) },
+      ticketId, type: 'ticket.replied', actor: actorName(actor), public: !toOne && !privately,
+      data: {
+        text: body, reports: reports.map((r) => r.code), ...(toOne ? { to_report: reports[0]!.code } : {}),
+        ...(via !== undefined ? { via } : {}), ...(privately ? { private: true } : {}),
+      },
     }]);
   });
 }

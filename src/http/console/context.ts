@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import type { CategoryInfo } from '../../core/engine/catalog.ts';
 import { AppError } from '../../core/errors.ts';
 import type { DomainEvent, EventBus } from '../../core/events.ts';
 import { canonicalCode } from '../../core/tickets/codes.ts';
@@ -6,7 +7,10 @@ import type { ResolvedNotice, StatusHook } from '../../core/tickets/workflow.ts'
 import type { Notices } from '../../core/tickets/outbound.ts';
 import type { Actor } from '../../core/staff/policy.ts';
 import type { Db } from '../../db/schema.ts';
+import type { AreaIndex } from '../../core/places/area-index.ts';
+import type { Gazetteer } from '../../core/places/gazetteer.ts';
 import type { FileStore } from '../../intake/file-store.ts';
+import type { IntakeService } from '../../intake/intake-service.ts';
 import type { ChannelInfo } from '../../wire/staff-api.ts';
 import type { AuthEnv } from '../auth.ts';
 import { presentAction } from './presenters.ts';
@@ -21,8 +25,14 @@ export interface ConsoleApiDeps {
   onStatus?: StatusHook;
   /** The city's wording of the notice a reporter gets when their report is resolved. */
   notice?: ResolvedNotice;
-  /** Notices to reporters on channels that write back (dispatch). */
+  /** Notices to reporters on channels that write back (dispatch); its `sends` says which channels a reply may go `via`. */
   notices?: Notices;
+  /** Where the reports agents log for callers go: the same intake as every channel's. */
+  intake: Pick<IntakeService, 'accept'>;
+  /** The categories in force (the runtime's cached list), for validating a logged report. */
+  categories: () => Promise<CategoryInfo[]>;
+  /** The city's units and gazetteer, as the pipeline reads places (where an address lies). */
+  places: { areas: AreaIndex; gazetteer: Gazetteer };
 }
 
 /** What every resource's routes share: the deps, who is asking, finding a ticket, answering an action. */

@@ -4,6 +4,7 @@ import { REPORT_LIMITS } from '../../core/report-input.ts';
 import { bodyLimit } from '../../intake/body-limit.ts';
 import type { AuthEnv } from '../auth.ts';
 import { consoleKit, type ConsoleApiDeps } from './context.ts';
+import { phoneReportRoutes } from './phone-reports.ts';
 import { placeRoutes } from './places.ts';
 import { regroupRoutes } from './regroup.ts';
 import { ticketRoutes } from './tickets.ts';
@@ -34,6 +35,6 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
     });
   }
   const kit = consoleKit(deps);
-  for (const routes of [ticketRoutes, regroupRoutes, placeRoutes, wardRoutes]) app.route('/', routes(kit));
+  for (const routes of [ticketRoutes, regroupRoutes, placeRoutes, phoneReportRoutes, wardRoutes]) app.route('/', routes(kit));
   return app;
 }

@@ -1,20 +1,37 @@
 import { Hono } from 'hono';
 import { sql } from 'kysely';
+import { cleanText } from '../../core/engine/text.ts';
+import { locateAddress } from '../../core/engine/pipeline.ts';
 import { AppError } from '../../core/errors.ts';
+import { REPORT_LIMITS } from '../../core/report-input.ts';
+import { rolesThatCan } from '../../core/staff/policy.ts';
 import { ticketDetail } from '../../core/tickets/queue.ts';
 import { requireUser, type AuthEnv } from '../auth.ts';
 import type { ConsoleKit } from './context.ts';
-import { presentAreaShape } from './presenters.ts';
+import { presentAreaShape, presentPlace } from './presenters.ts';
 
 const PHOTO_TYPES: Record<string, string> = {
   jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', avif: 'image/avif',
 };
 
-/** A unit's outline for the map, and the photos of the tickets a user may read. */
+/** A unit's outline for the map, where an address lies, and the photos of the tickets a user may read. */
 export function placeRoutes(kit: ConsoleKit): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
-  const { db } = kit.deps;
+  const { db, places } = kit.deps;
   const anyone = requireUser();
+  const staff = requireUser(...rolesThatCan('console.use'));
+
+  // The unit an address places a report in, as the pipeline would (the phone form's live hint).
+  app.get('/api/console/places/resolve', staff, async (c) => {
+    const raw = c.req.query('q') ?? '';
+    if (raw.length > REPORT_LIMITS.addressMax) {
+      throw new AppError('address_too_long', 422, `q is longer than ${REPORT_LIMITS.addressMax} characters`, 'Địa chỉ quá dài.', { field: 'q', max: REPORT_LIMITS.addressMax });
+    }
+    const q = cleanText(raw).trim();
+    const place = q ? await locateAddress(q, { db, ...places }) : { code: null, candidates: [], likely: null, source: 'none' as const, reasons: [] };
+    c.header('Cache-Control', 'private, max-age=60');
+    return c.json(presentPlace(place, (code) => places.areas.get(code)?.name));
+  });
 
   app.get('/api/console/areas/:code/shape', anyone, async (c) => {
     const code = c.req.param('code');

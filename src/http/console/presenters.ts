@@ -1,7 +1,10 @@
 import type { DomainEvent } from '../../core/events.ts';
 import type { QueueRow, TicketRecord } from '../../core/tickets/queue.ts';
+import type { AddressPlace } from '../../core/engine/pipeline.ts';
+import type { Accepted } from '../../intake/intake-service.ts';
 import type {
-  ActionResult, AreaGeometry, AreaShape, CitizenView, Named, QueueItem, ReportView, TicketDetail, TicketEventView, TicketView,
+  ActionResult, AreaGeometry, AreaShape, CitizenView, LoggedReport, Named, OutboundView, PlaceResolution, QueueItem, ReportView, TicketDetail,
+  TicketEventView, TicketView,
 } from '../../wire/staff-api.ts';
 
 // What the console and ward API answer, decided field by field (src/wire/staff-api.ts has the
@@ -46,7 +49,25 @@ export function presentTicketDetail(d: TicketRecord): TicketDetail {
     identities: c.identities.map((i) => ({ id: i.id, kind: i.kind, value: i.value })),
     history: c.history.map((h) => ({ code: h.code, status: h.status, title: h.title, channel: h.channel, received_at: h.received_at.toISOString() })),
   }));
-  return { ticket, reports, events, citizens };
+  const messages = d.messages.map((m): OutboundView => ({
+    id: m.id, report_code: m.report_code, channel: m.channel, kind: m.kind, status: m.status, delivery_status: m.delivery_status,
+    error: m.error, segments: m.segments, created_at: m.created_at.toISOString(), sent_at: iso(m.sent_at), delivered_at: iso(m.delivered_at),
+  }));
+  return { ticket, reports, events, citizens, messages };
+}
+
+/** Where an address places a report; `nameOf` names a unit code (the city's units). */
+export function presentPlace(p: AddressPlace, nameOf: (code: string) => string | undefined): PlaceResolution {
+  const unit = (code: string | null): Named | null => (code ? { code, name: nameOf(code) ?? code } : null);
+  return {
+    area: unit(p.code), candidates: p.candidates.map((c) => unit(c)!), likely: unit(p.likely), source: p.source,
+    reasons: p.reasons.map((r) => r.code),
+  };
+}
+
+/** A report an agent logged for a caller: its code, as intake gave it. */
+export function presentLogged(a: Accepted, call: string | null): LoggedReport {
+  return { code: a.code, replay: a.replay, received_at: a.receivedAt.toISOString(), call };
 }
 
 export function presentAreaShape(a: { code: string; name: string; geometry: unknown }): AreaShape {

@@ -60,7 +60,10 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
 
   app.post('/api/console/tickets/:code/reply', staff, async (c) => {
     const b = await readBody(c, Reply);
-    return kit.done(c, await replyToCitizens(db, await kit.ticketId(c.req.param('code')), kit.actor(c), b.text, b.report));
+    const sends = (channel: string) => kit.deps.notices?.sends(channel) ?? false;
+    return kit.done(c, await replyToCitizens(db, await kit.ticketId(c.req.param('code')), kit.actor(c), b.text, {
+      reportId: b.report, via: b.via, private: b.private, sends,
+    }));
   });
 
   app.post('/api/console/tickets/:code/notes', anyone, async (c) => {

@@ -23,15 +23,19 @@ const words = z.preprocess(blankToUndefined, cleaned);
 const optionalWords = z.preprocess(blankToUndefined, cleaned.optional());
 const rowId = z.preprocess(blankToUndefined, id);
 const optionalRowId = z.preprocess(blankToUndefined, id.optional());
+const optionalFlag = z.preprocess(blankToUndefined, z.boolean().optional());
 
 export const TicketPatch = z.object({ category: optionalWords, area: optionalWords, priority: optionalWords });
 export const Dispatch = z.object({ area: optionalWords, instructions: optionalWords });
-export const Reply = z.object({ text: words, report: optionalRowId });
+/** `via`: a channel to send through instead of the report's; `private`: a private answer to one report (kind private_reply). */
+export const Reply = z.object({ text: words, report: optionalRowId, via: optionalWords, private: optionalFlag });
 export const Note = z.object({ text: words });
 export const StaffStatus = z.object({ status: words.pipe(z.enum(['closed', 'rejected'])), note: optionalWords });
 export const Reasoned = z.object({ reason: words });
 export const Merge = z.object({ into: words, reason: words });
 export const Resolution = z.object({ note: optionalWords });
+/** The call a report is logged for (a provider's call id: letters, digits and . _ : -). */
+export const LoggedCall = z.object({ call: z.preprocess(blankToUndefined, z.string().max(64).regex(/^[A-Za-z0-9._:-]+$/).optional()) });
 
 /** A field's own error when its value is present but refused (else `field_invalid`). */
 const REFUSALS: Record<string, () => AppError> = {

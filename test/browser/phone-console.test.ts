@@ -1,0 +1,201 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { citizenSummary } from '../../src/core/citizens/card.ts';
+import { upsertUser } from '../../src/core/staff/users.ts';
+import { createLogger } from '../../src/log.ts';
+import { startServer, type Server } from '../../src/server.ts';
+import type { IncomingCall } from '../../src/wire/realtime.ts';
+import { emptyServerDatabase, TEST_DB } from '../support/db.ts';
+import { PLACES } from '../support/factories.ts';
+
+// The console side of the phone line in a real browser (Debian's chromium driven by
+// playwright-core) against the real server: a citizen who reported before calls; the agent's
+// console pops the call with their open ticket, follows the call to its end, and the agent logs
+// what the caller says with the keyboard alone, through the phone form: every invalid field
+// marked, what was typed kept, then the new report's code. Screenshots go to
+// test-output/browser/<project>-phone-NN-*.png.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const SHOTS = path.resolve('test-output/browser');
+const PW = 'matkhau-tong-dai-1';
+const AGENT = { username: 'ph-agent', displayName: 'Đỗ Thị Tổng Đài' };
+const CALLER = { phone: '0903 555 246', e164: '+84903555246', name: 'Nguyễn Thị Hoa' };
+const LIVE_MS = 5_000;
+
+describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_DB})`, () => {
+  let server: Server;
+  let dropDb: (() => Promise<void>) | null = null;
+  let browser: Browser;
+  let agent: Page;
+  let tmp: string;
+  let shot = 0;
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+  let earlierTicket = '';
+  const call: IncomingCall = { call: 'CAbrowser0000000000000000000000001', from: CALLER.e164, state: 'queued', citizen: null, at: '' };
+
+  const screenshot = async (name: string) => {
+    shot++;
+    await agent.screenshot({ path: path.join(SHOTS, `${TEST_DB}-phone-${String(shot).padStart(2, '0')}-${name}.png`) });
+  };
+
+  /** What the voice channel signals when a call waits for an agent (its citizen card, as the channel kit builds it). */
+  const signal = async (state: IncomingCall['state']) => {
+    const card = await citizenSummary(server.runtime.handle.db, { phone: CALLER.e164 });
+    const citizen = card && { id: card.citizenId, name: card.name, reports: card.reports, openTickets: card.openTickets };
+    server.runtime.events.signal('call.incoming', { ...call, state, citizen, at: new Date().toISOString() });
+  };
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(path.join(tmpdir(), 'phananh-phone-browser-'));
+    mkdirSync(SHOTS, { recursive: true });
+    for (const f of readdirSync(SHOTS)) if (f.startsWith(`${TEST_DB}-phone-`) && f.endsWith('.png')) rmSync(path.join(SHOTS, f));
+    let databaseUrl: string | undefined;
+    if (TEST_DB === 'postgres') {
+      const db = await emptyServerDatabase();
+      databaseUrl = db.url;
+      dropDb = db.drop;
+    }
+    const config = loadConfig({
+      DATA_DIR: path.join(tmp, 'data'), PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: 'test-secret-0123456789abcdef',
+      WORKER_CONCURRENCY: '2', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    });
+    server = await startServer(config, createLogger(process.env.BROWSER_LOG ?? 'silent'));
+    await upsertUser(server.runtime.handle.db, { ...AGENT, password: PW, role: 'agent' });
+
+    // The caller reported before (by the app): an open ticket the pop shows.
+    const res = await fetch(`${server.url}/api/v1/reports`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        text: 'Đèn đường trước nhà văn hoá tắt đã ba đêm, hẻm tối om', ...PLACES.saiGon,
+        citizen: { phone: CALLER.phone, name: CALLER.name },
+      }),
+    });
+    expect(res.status).toBe(201);
+    await server.runtime.worker.idle();
+    const code = ((await res.json()) as { code: string }).code;
+    earlierTicket = ((await (await fetch(`${server.url}/api/v1/reports/${code}`)).json()) as { ticket: string }).ticket;
+    expect(earlierTicket).toMatch(/^TK-/);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
+    context.setDefaultTimeout(10_000);
+    agent = await context.newPage();
+    agent.on('pageerror', (err) => pageErrors.push(err.message));
+    agent.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location().url})`); });
+    await agent.goto(`${server.url}/login`);
+    await agent.fill('#username', AGENT.username);
+    await agent.fill('#password', PW);
+    await Promise.all([agent.waitForURL((u) => u.pathname === '/console'), agent.click('form[action="/login"] button[type=submit]')]);
+    await agent.waitForSelector('#conn-state[data-state="online"]');
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await dropDb?.();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }, 60_000);
+
+  it('pops an incoming call with the caller, their open ticket and the call\'s state, without taking the focus', async () => {
+    await agent.focus('#f-q');
+    await signal('queued');
+    const pop = agent.locator(`[data-testid="call-pop"][data-call="${call.call}"]`);
+    await pop.waitFor({ timeout: LIVE_MS });
+    await expect(pop.getAttribute('role')).resolves.toBe('dialog');
+    await expect(pop.locator('[data-testid="call-number"]').textContent()).resolves.toBe(CALLER.phone);
+    await expect(pop.textContent()).resolves.toContain(CALLER.name);
+    await expect(pop.locator('[data-testid="call-state"]').textContent()).resolves.toContain('Đang chờ điện thoại viên');
+    await expect(pop.locator(`a[href="#${earlierTicket}"]`).count()).resolves.toBeGreaterThan(0);
+    // Non-modal: what the agent was doing keeps the focus.
+    expect(await agent.evaluate(() => document.activeElement?.id)).toBe('f-q');
+    await screenshot('call-pop');
+
+    // The same call signalled again updates its pop in place.
+    await signal('ended');
+    await agent.waitForFunction((id) => document.querySelector(`[data-call="${id}"] [data-testid="call-state"]`)?.textContent?.includes('Cuộc gọi đã kết thúc'), call.call);
+    await expect(agent.locator('[data-testid="call-pop"]').count()).resolves.toBe(1);
+
+    // Its open ticket opens from the pop.
+    await pop.locator(`a[href="#${earlierTicket}"]`).first().click();
+    await agent.waitForSelector(`article.ticket[data-code="${earlierTicket}"] [data-action="claim"]`);
+    await screenshot('call-pop-ticket-open');
+  }, 30_000);
+
+  it('logs what the caller says from the pop, with the keyboard: every invalid field marked, input kept, then the report code', async () => {
+    await agent.focus('#f-q');
+    await agent.keyboard.press('Escape'); // leave the search box: shortcuts work again
+    await agent.keyboard.press('g'); // to the call's pop
+    expect(await agent.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.action)).toBe('call-report');
+    await agent.keyboard.press('Enter');
+    await agent.waitForSelector('[data-testid="phone-report"]:not([hidden])');
+    await expect(agent.inputValue('#pr-phone')).resolves.toBe(CALLER.phone);
+    await expect(agent.inputValue('#pr-name')).resolves.toBe(CALLER.name);
+    expect(await agent.evaluate(() => document.activeElement?.id)).toBe('pr-text');
+
+    // Nothing said yet and a mistyped number: both fields are marked at once, nothing is lost.
+    await agent.keyboard.press('Tab'); // address
+    await agent.keyboard.type('P.12, Q.3');
+    await agent.waitForFunction(() => document.querySelector('[data-testid="place-hint"]')?.textContent?.includes('Phường Nhiêu Lộc'));
+    await agent.keyboard.press('Enter'); // category
+    await agent.keyboard.press('Enter'); // phone
+    expect(await agent.evaluate(() => document.activeElement?.id)).toBe('pr-phone');
+    await agent.keyboard.press('Control+A');
+    await agent.keyboard.type('0903 55');
+    await agent.keyboard.press('Control+Enter');
+    await agent.waitForSelector('#pr-text[aria-invalid="true"]');
+    await agent.waitForSelector('#pr-phone[aria-invalid="true"]');
+    await expect(agent.textContent('#pr-text-error')).resolves.toBe('Vui lòng mô tả sự việc cần phản ánh.');
+    await expect(agent.textContent('#pr-phone-error')).resolves.toBe('Số điện thoại không hợp lệ.');
+    await expect(agent.textContent('#pr-summary')).resolves.toContain('Có 2 ô cần sửa');
+    await expect(agent.inputValue('#pr-address')).resolves.toBe('P.12, Q.3');
+    expect(await agent.evaluate(() => document.activeElement?.id)).toBe('pr-text'); // the first one to fix
+    await screenshot('phone-form-invalid');
+
+    await agent.keyboard.type('Bà Hoa gọi lại: đèn đường trong hẻm 45 vẫn tắt, cột đèn nghiêng sắp đổ');
+    await expect(agent.getAttribute('#pr-text', 'aria-invalid')).resolves.toBeNull();
+    await agent.focus('#pr-phone');
+    await agent.keyboard.press('Control+A');
+    await agent.keyboard.type(CALLER.phone);
+    await agent.keyboard.press('Enter'); // to the name, the last field
+    expect(await agent.evaluate(() => document.activeElement?.id)).toBe('pr-name');
+    await agent.keyboard.press('Enter'); // submits
+    const code = (await agent.waitForSelector('[data-testid="logged-code"]')).textContent();
+    await expect(code).resolves.toMatch(/^PA-/);
+    const reportCode = (await code)!;
+    await expect(agent.textContent('[data-testid="phone-report-result"]')).resolves.toContain(`Đã ghi nhận phản ánh ${reportCode}`);
+    // Ready for the caller's next report: text cleared, the caller kept, the call link gone.
+    await expect(agent.inputValue('#pr-text')).resolves.toBe('');
+    await expect(agent.inputValue('#pr-phone')).resolves.toBe(CALLER.phone);
+    await expect(agent.inputValue('#pr-call')).resolves.toBe('');
+    await screenshot('phone-report-logged');
+
+    // The worker files it like any channel's report: on the phone channel, for this caller.
+    await server.runtime.worker.idle();
+    const stored = await server.runtime.handle.db.selectFrom('inbound_messages').select(['channel', 'external_id']).where('code', '=', reportCode).executeTakeFirstOrThrow();
+    expect(stored).toEqual({ channel: 'phone', external_id: `agent:${call.call}` });
+    const status = (await (await fetch(`${server.url}/api/v1/reports/${reportCode}`)).json()) as { ticket: string | null; area: { code: string } | null };
+    expect(status.ticket).toMatch(/^TK-/);
+
+    // Esc closes the pop; the caller's tickets are found by their number in the queue.
+    await agent.locator(`[data-call="${call.call}"] [data-action="call-report"]`).focus();
+    await agent.keyboard.press('Escape');
+    await agent.waitForSelector('[data-testid="call-pop"]', { state: 'detached' });
+    await agent.fill('#f-q', '84903555246');
+    await agent.waitForSelector(`#queue-body tr[data-code="${earlierTicket}"]`);
+  }, 40_000);
+
+  it('no page threw an uncaught error, and the Content-Security-Policy refused nothing', () => {
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/i.test(e))).toEqual([]);
+  });
+});

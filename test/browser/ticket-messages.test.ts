@@ -1,0 +1,147 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allChannels } from '../../channels/index.ts';
+import { upsertUser } from '../../src/core/staff/users.ts';
+import { AppError, defineChannel, type OutboundMessage } from '../../src/intake/channel-kit.ts';
+import { createLogger } from '../../src/log.ts';
+import { attachRealtime, type Realtime } from '../../src/realtime/server.ts';
+import type { Runtime } from '../../src/runtime.ts';
+import { TEST_DB } from '../support/db.ts';
+import { PLACES } from '../support/factories.ts';
+import { testRuntime } from '../support/runtime.ts';
+
+// The messages to citizens on the console's ticket panel, in a real browser against the app with
+// two sending channels of its own: a fanpage whose Messenger window has closed (it can answer a
+// comment privately, not answer it in Messenger), and SMS. An agent's answer to a Facebook report fails; the
+// panel shows it failed and why, and offers "Gửi qua SMS", which sends the same answer to the
+// citizen's phone. Screenshots go to test-output/browser/<project>-messages-NN-*.png.
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+const SHOTS = path.resolve('test-output/browser');
+const PW = 'matkhau-tin-nhan-1';
+
+const sent: { sms: OutboundMessage[]; facebook: OutboundMessage[] } = { sms: [], facebook: [] };
+const facebook = defineChannel({
+  name: 'facebook', label: { vi: 'Facebook', en: 'Facebook', background: '#e7f0fd', text: '#0b3d91' }, replies: 'send',
+  async send(m) {
+    // Its acknowledgement went out at once; an agent's answer comes too late for the window.
+    if (m.kind === 'reply') {
+      throw new AppError('recipient_unreachable', 422, 'outside the messaging window', 'Đã quá 24 giờ kể từ tin nhắn cuối của người dân: Messenger không cho gửi.');
+    }
+    sent.facebook.push(m);
+    return { providerId: `m_${m.id}` };
+  },
+});
+const sms = defineChannel({
+  name: 'sms', label: { vi: 'Tin nhắn SMS', en: 'SMS', background: '#e8eaf6', text: '#283593' }, replies: 'send',
+  async send(m) {
+    sent.sms.push(m);
+    return { providerId: `SM${m.id}`, to: m.contact.phone, segments: 2 };
+  },
+});
+
+describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket panel (${TEST_DB})`, () => {
+  let rt: Runtime;
+  let server: ServerType;
+  let realtime: Realtime;
+  let base = '';
+  let browser: Browser;
+  let agent: Page;
+  let ticket = '';
+  let shot = 0;
+  const pageErrors: string[] = [];
+
+  const screenshot = async (name: string) => {
+    shot++;
+    await agent.screenshot({ path: path.join(SHOTS, `${TEST_DB}-messages-${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    rt = await testRuntime({}, { channels: [...allChannels.filter((c) => c.name !== 'sms' && c.name !== 'facebook'), facebook, sms] });
+    await upsertUser(rt.handle.db, { username: 'msg-agent', displayName: 'Lý Thị Tin', password: PW, role: 'agent' });
+    ({ server, base } = await new Promise<{ server: ServerType; base: string }>((resolve) => {
+      const s = serve({ fetch: rt.app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => resolve({ server: s, base: `http://127.0.0.1:${info.port}` }));
+    }));
+    realtime = await attachRealtime({
+      httpServer: server, db: rt.handle.db, events: rt.events, log: createLogger('silent'),
+      databaseUrl: rt.handle.kind === 'postgres' ? rt.handle.url : undefined,
+    });
+    // A comment on the fanpage from someone whose phone number is known too.
+    const accepted = await rt.intake.accept({
+      channel: 'facebook', externalId: 'comment-1', payload: { comment: 1 },
+      report: { text: 'Cống thoát nước trước chợ Bến Thành bị nghẹt, nước tràn lên vỉa hè', ...PLACES.benThanh, citizen: { facebook_id: '1234567890', phone: '0905 222 333', name: 'Lê Thị Bình Luận' }, attachments: [] },
+    });
+    await rt.worker.idle();
+    const status = (await (await rt.app.request(`/api/v1/reports/${accepted.code}`)).json()) as { ticket: string };
+    ticket = status.ticket;
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
+    context.setDefaultTimeout(10_000);
+    agent = await context.newPage();
+    agent.on('pageerror', (err) => pageErrors.push(err.message));
+    await agent.goto(`${base}/login`);
+    await agent.fill('#username', 'msg-agent');
+    await agent.fill('#password', PW);
+    await Promise.all([agent.waitForURL((u) => u.pathname === '/console'), agent.click('form[action="/login"] button[type=submit]')]);
+    await agent.waitForSelector('#conn-state[data-state="online"]');
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await realtime?.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await rt?.close();
+  }, 60_000);
+
+  it('shows a failed answer highlighted with its reason, and sends it again through SMS from the log', async () => {
+    await agent.goto(`${base}/console#${ticket}`);
+    await agent.waitForSelector(`article.ticket[data-code="${ticket}"] #reply-form`);
+    // A Facebook report: a private answer can be chosen.
+    await agent.waitForSelector('#reply-private-field:not([hidden])');
+    await agent.fill('#reply-text', 'Tổng đài đã chuyển phường nạo vét cống trong sáng nay.');
+    await agent.click('#reply-form [data-action="reply"]');
+    // The worker tries; Messenger refuses; the panel updates live (a message sent fine writes no
+    // event: the panel looks again while one is still queued).
+    const failedRow = await agent.waitForSelector('[data-testid="messages"] tr.msg-failed', { timeout: 5_000 });
+    await expect(failedRow.textContent()).resolves.toContain('Không gửi được');
+    await expect(agent.textContent('#t-messages')).resolves.toContain('1 tin không gửi được');
+    const event = agent.locator('#t-events li[data-type="outbound.failed"]');
+    await expect(event.textContent()).resolves.toContain('Không gửi được tin cho người dân');
+    await expect(event.textContent()).resolves.toContain('Lý do: Đã quá 24 giờ kể từ tin nhắn cuối của người dân');
+    await expect(event.textContent()).resolves.toContain('Có thể liên lạc qua: Số điện thoại');
+    await screenshot('failed');
+
+    await event.locator('[data-action="reply-via-sms"]').click();
+    await expect(agent.textContent('[data-testid="reply-via"]')).resolves.toContain('Gửi qua: Tin nhắn SMS');
+    await expect(agent.inputValue('#reply-text')).resolves.toBe('Tổng đài đã chuyển phường nạo vét cống trong sáng nay.');
+    expect(await agent.evaluate(() => document.activeElement?.id)).toBe('reply-text');
+    await agent.click('#reply-form [data-action="reply"]');
+    await agent.waitForFunction(() => [...document.querySelectorAll('[data-testid="messages"] tr.msg')]
+      .some((r) => r.textContent?.includes('Tin nhắn SMS') && r.textContent.includes('Đã gửi')), undefined, { timeout: 10_000 });
+    expect(sent.sms.at(-1)).toMatchObject({ channel: 'sms', kind: 'reply', contact: { phone: '+84905222333' }, body: 'Tổng đài đã chuyển phường nạo vét cống trong sáng nay.' });
+    await expect(agent.textContent('#t-events li[data-type="ticket.replied"]')).resolves.toContain('Gửi qua: Tin nhắn SMS');
+    await expect(agent.isHidden('[data-testid="reply-via"]')).resolves.toBe(true);
+    await screenshot('sent-by-sms');
+  }, 40_000);
+
+  it('answers the comment privately when the box is ticked', async () => {
+    await agent.check('#reply-private');
+    await agent.fill('#reply-text', 'Chào chị, tổng đài nhắn riêng: phường sẽ liên hệ chị.');
+    await agent.click('#reply-form [data-action="reply"]');
+    await agent.waitForFunction(() => [...document.querySelectorAll('[data-testid="messages"] tr.msg')]
+      .some((r) => r.textContent?.includes('Trả lời riêng') && r.textContent.includes('Đã gửi')), undefined, { timeout: 10_000 });
+    expect(sent.facebook.at(-1)).toMatchObject({ kind: 'private_reply', body: 'Chào chị, tổng đài nhắn riêng: phường sẽ liên hệ chị.' });
+    await expect(agent.isChecked('#reply-private')).resolves.toBe(false);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+});
