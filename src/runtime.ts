@@ -25,7 +25,7 @@ import { resolveChannels, type ActiveChannel } from './intake/channels.ts';
 import { ChannelPolls } from './workers/channel-polls.ts';
 import { channelServices } from './intake/channel-services.ts';
 import { fetchReportMedia } from './workers/media.ts';
-import type { Notices } from './core/tickets/outbound.ts';
+import { MESSAGES_SIGNAL, type Notices } from './core/tickets/outbound.ts';
 import { LocalFileStore } from './intake/file-store.ts';
 import { IntakeService, PROCESS_INBOUND_JOB } from './intake/intake-service.ts';
 import { Spool, SpoolDrainer, spooledStatus } from './intake/spool.ts';
@@ -176,6 +176,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       [OUTBOUND_JOB]: async (job) => {
         const sent = await sendOutbound(db, senderOf, Number(job.payload.id));
         events.publish(sent.events);
+        if (sent.ticketCode) events.signal(MESSAGES_SIGNAL, { ticket: sent.ticketCode });
       },
       [MEDIA_FETCH_JOB]: async (job) => {
         events.publish(await fetchReportMedia(db, senderOf, job.payload as never, opts.log));

@@ -55,6 +55,7 @@ describe('SMS channel (Twilio Messaging)', () => {
   let otherHits = 0;
   let otherUrl: string;
   let admin: ReturnType<typeof staffClient>;
+  const signals: { type: string; data: Record<string, unknown> }[] = [];
   const ticketCode = async (id: number) => (await db().selectFrom('tickets').select('code').where('id', '=', id).executeTakeFirstOrThrow()).code;
   const db = () => rt.handle.db;
   const send = (path: string, params: Record<string, string>, opts?: Parameters<typeof twilioRequest>[2]) => rt.app.request(...twilioRequest(path, params, opts));
@@ -72,6 +73,7 @@ describe('SMS channel (Twilio Messaging)', () => {
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
     rt = await testRuntime(twilioEnv(fake));
+    rt.events.onSignal((x) => signals.push(x));
     await upsertUser(db(), { username: 'officer-bc', password: 'password-1', role: 'ward_officer', areaCodes: ['26743'] });
     await upsertUser(db(), { username: 'sms-admin', password: 'password-1', role: 'admin' });
     admin = staffClient(rt, await signIn(rt, 'sms-admin', 'password-1'));
@@ -145,6 +147,12 @@ describe('SMS channel (Twilio Messaging)', () => {
     expect(ack.auth).toBe(`Basic ${Buffer.from(`${TWILIO.sid}:${TWILIO.token}`).toString('base64')}`);
     const out = await db().selectFrom('outbound_messages').selectAll().where('report_id', '=', report.id).executeTakeFirstOrThrow();
     expect(out).toMatchObject({ kind: 'received', status: 'sent', provider_id: ack.sid, to_address: '+84903111001', delivery_status: 'queued' });
+    // Consoles with the ticket open hear that its messages changed (sent now, delivered later).
+    const ticket = await db().selectFrom('tickets').select('code').where('id', '=', report.ticket_id).executeTakeFirstOrThrow();
+    expect(signals).toContainEqual({ type: 'outbound.updated', data: { ticket: ticket.code } });
+    signals.length = 0;
+    await send('/sms/status?via=sms', { MessageSid: ack.sid, MessageStatus: 'delivered' });
+    expect(signals).toEqual([{ type: 'outbound.updated', data: { ticket: ticket.code } }]);
   });
 
   it('continues the report with a second SMS from the same number within minutes (one ticket, one acknowledgement)', async () => {

@@ -50,7 +50,7 @@ describe('phone channel (Twilio Voice)', () => {
     fake = await startFakeTwilio();
     // Staffed 00:00-00:01 only: agents are away during the test, so 0 leads to a voicemail.
     rt = await testRuntime(twilioEnv(fake, { PHONE_STAFFED_HOURS: '00:00-00:01' }));
-    rt.events.onSignal((s) => signals.push(s));
+    rt.events.onSignal((s) => { if (s.type === 'call.incoming') signals.push(s); });
   });
   afterAll(async () => {
     await rt?.close();

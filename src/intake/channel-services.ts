@@ -3,7 +3,7 @@ import type { Db } from '../db/schema.ts';
 import { citizenSummary } from '../core/citizens/card.ts';
 import { isOptedOut, setOptOut } from '../core/citizens/opt-outs.ts';
 import type { EventBus } from '../core/events.ts';
-import { keepPendingDelivery, recordDelivery } from '../core/tickets/outbound.ts';
+import { keepPendingDelivery, MESSAGES_SIGNAL, recordDelivery } from '../core/tickets/outbound.ts';
 import { jsonParam } from '../db/records.ts';
 import type { ChannelContext } from './channel-kit.ts';
 
@@ -14,12 +14,14 @@ export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'not
 export function channelServices(db: Db, events: EventBus): ChannelServices {
   return {
     async delivery(report) {
-      const written = await db.transaction().execute(async (tx) => {
-        const done = await recordDelivery(tx, report);
-        if (done === null) await keepPendingDelivery(tx, report);
-        return done ?? [];
+      const done = await db.transaction().execute(async (tx) => {
+        const r = await recordDelivery(tx, report);
+        if (r === null) await keepPendingDelivery(tx, report);
+        return r;
       });
-      events.publish(written);
+      if (!done) return;
+      events.publish(done.events);
+      if (done.ticketCode) events.signal(MESSAGES_SIGNAL, { ticket: done.ticketCode });
     },
     optOuts: {
       isOut: (channel, address) => isOptedOut(db, channel, address),

@@ -16,6 +16,8 @@ export interface SendOutcome {
   status: 'sent' | 'published' | 'already' | 'undeliverable';
   /** Events to publish (a message that cannot be delivered shows on the ticket). */
   events: DomainEvent[];
+  /** The ticket whose messages changed (its open console reloads them). */
+  ticketCode?: string;
 }
 
 /**
@@ -41,7 +43,7 @@ export async function sendOutbound(db: Db, channelOf: ChannelSender, id: number)
   const channel = channelOf(m.channel);
   if (channel?.adapter.replies === 'tracking_page') {
     await finish(db, id, { status: 'published', sent_at: new Date() });
-    return { status: 'published', events: [] };
+    return { status: 'published', events: [], ticketCode: m.ticket_code };
   }
   if (!channel?.adapter.send) {
     const why = channel ? `channel ${m.channel} cannot send` : `channel ${m.channel} is off (its settings are absent)`;
@@ -63,7 +65,7 @@ export async function sendOutbound(db: Db, channelOf: ChannelSender, id: number)
       provider_id: sent?.providerId ?? null, to_address: sent?.to ?? null, segments: sent?.segments ?? null, delivery_status: sent?.providerId ? 'queued' : null,
     });
     const events = sent?.providerId ? await db.transaction().execute((tx) => applyPendingDeliveries(tx, m.channel, sent.providerId!)) : [];
-    return { status: 'sent', events };
+    return { status: 'sent', events, ticketCode: m.ticket_code };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (isAppError(err) && UNDELIVERABLE_CODES.has(err.code)) {
@@ -72,7 +74,7 @@ export async function sendOutbound(db: Db, channelOf: ChannelSender, id: number)
         ticketId: m.ticket_id, type: 'outbound.failed', actor: 'system',
         data: { channel: m.channel, kind: m.kind, report: m.report_code, error: err.code, message: err.messageVi ?? reason, retrying: false, other_contacts: citizen.kinds.filter((k) => k !== m.channel) },
       }]);
-      return { status: 'undeliverable', events };
+      return { status: 'undeliverable', events, ticketCode: m.ticket_code };
     }
     await db.updateTable('outbound_messages').set((eb) => ({ attempts: eb('attempts', '+', 1), error: reason.slice(0, 2000) })).where('id', '=', id).execute();
     throw err;

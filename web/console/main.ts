@@ -93,7 +93,14 @@ async function main(): Promise<void> {
   ctx.realtime = connectRealtime({
     onEvent,
     onPresence: showPresence,
-    onSignal,
+    onSignal: (s) => {
+      // A ticket's messages to citizens changed (sent, delivered): the open one reloads them.
+      if (s.type === 'outbound.updated') {
+        if (ctx.open && s.data.ticket === ctx.open.code) refreshOpen();
+        return;
+      }
+      onSignal(s);
+    },
     onReconnect: () => {
       void loadQueue();
       if (ctx.open) void loadTicket(ctx.open);

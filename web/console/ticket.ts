@@ -25,7 +25,6 @@ export async function loadTicket(o: OpenTicket): Promise<void> {
     }
     o.detail = d;
     renderTicket(o);
-    followQueuedMessages(o);
   } catch (err) {
     if (ctx.open !== o) return;
     if (!o.detail) {
@@ -34,19 +33,6 @@ export async function loadTicket(o: OpenTicket): Promise<void> {
       notify(`Không cập nhật được hồ sơ: ${errorMessage(err)}`, 'error');
     }
   }
-}
-
-let followUp: ReturnType<typeof setTimeout> | undefined;
-
-/**
- * A message sent fine writes no event (only a failure does), so while one of the last minutes is
- * still queued for its channel the open ticket is loaded again shortly, to show it sent.
- */
-function followQueuedMessages(o: OpenTicket): void {
-  clearTimeout(followUp);
-  const recent = Date.now() - 120_000;
-  if (!o.detail?.messages.some((m) => m.status === 'queued' && Date.parse(m.created_at) > recent)) return;
-  followUp = setTimeout(() => { if (ctx.open === o) void loadTicket(o); }, 2500);
 }
 
 export const refreshOpen = debounce(() => { if (ctx.open) void loadTicket(ctx.open); }, 250);

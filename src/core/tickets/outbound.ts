@@ -75,20 +75,24 @@ export interface DeliveryReport {
  * back. Null when no message has that id (yet: a callback can overtake the write of the id it
  * reports on; the caller keeps it for `applyPendingDeliveries`).
  */
-export async function recordDelivery(db: DbOrTx, d: DeliveryReport, backoff: (attempt: number) => number = deliveryBackoffMs): Promise<DomainEvent[] | null> {
+export async function recordDelivery(db: DbOrTx, d: DeliveryReport, backoff: (attempt: number) => number = deliveryBackoffMs): Promise<Delivered | null> {
   const status = deliveryStatus(d.status);
-  if (!status) return [];
+  if (!status) return { events: [], ticketCode: null };
   const m = await db.selectFrom('outbound_messages').innerJoin('reports', 'reports.id', 'outbound_messages.report_id')
-    .select(['outbound_messages.id', 'outbound_messages.ticket_id', 'outbound_messages.kind', 'outbound_messages.attempts', 'outbound_messages.delivery_status', 'reports.code as report_code'])
-    .where('outbound_messages.channel', '=', d.channel).where('outbound_messages.provider_id', '=', d.providerId).forUpdate().executeTakeFirst();
+    .innerJoin('tickets', 'tickets.id', 'outbound_messages.ticket_id')
+    .select(['outbound_messages.id', 'outbound_messages.ticket_id', 'outbound_messages.kind', 'outbound_messages.attempts', 'outbound_messages.delivery_status',
+      'reports.code as report_code', 'tickets.code as ticket_code'])
+    .where('outbound_messages.channel', '=', d.channel).where('outbound_messages.provider_id', '=', d.providerId)
+    .forUpdate('outbound_messages').executeTakeFirst();
   if (!m) return null;
-  if (m.delivery_status && (PROGRESS[m.delivery_status] ?? 0) > PROGRESS[status]!) return [];
-  if (m.delivery_status === status) return [];
+  const unchanged = { events: [], ticketCode: null };
+  if (m.delivery_status && (PROGRESS[m.delivery_status] ?? 0) > PROGRESS[status]!) return unchanged;
+  if (m.delivery_status === status) return unchanged;
   const failed = status === 'failed' || status === 'undelivered';
   if (!failed) {
     await db.updateTable('outbound_messages').set({ delivery_status: status, ...(status === 'delivered' || status === 'read' ? { delivered_at: new Date() } : {}) })
       .where('id', '=', m.id).execute();
-    return [];
+    return { events: [], ticketCode: m.ticket_code };
   }
   const error = `${d.channel}: ${status}${d.errorCode ? ` (code ${d.errorCode})` : ''}`;
   const retry = !d.permanent && m.attempts < DELIVERY_RETRIES;
@@ -98,11 +102,21 @@ export async function recordDelivery(db: DbOrTx, d: DeliveryReport, backoff: (at
   if (retry) {
     await enqueueMany(db, [{ kind: OUTBOUND_JOB, payload: { id: m.id }, key: `outbound:${m.id}:${m.attempts}`, runAt: new Date(Date.now() + backoff(m.attempts)) }]);
   }
-  return appendEvents(db, [{
+  const events = await appendEvents(db, [{
     ticketId: m.ticket_id, type: 'outbound.failed', actor: 'system',
     data: { channel: d.channel, kind: m.kind, report: m.report_code, error, retrying: retry, attempts: m.attempts },
   }]);
+  return { events, ticketCode: m.ticket_code };
 }
+
+/** What a delivery report changed: events to publish, and the ticket whose messages changed (null: none). */
+export interface Delivered {
+  events: DomainEvent[];
+  ticketCode: string | null;
+}
+
+/** The live signal that a ticket's messages to citizens changed (sent, delivered): the open console reloads them. */
+export const MESSAGES_SIGNAL = 'outbound.updated';
 
 /** Kind of the channel events that hold a delivery report which came before its message's id was written. */
 export const PENDING_DELIVERY = 'delivery_pending';
@@ -120,7 +134,7 @@ export async function applyPendingDeliveries(db: DbOrTx, channel: string, provid
   const pending = await db.selectFrom('channel_events').select(['id', 'data']).where('channel', '=', channel)
     .where('external_id', '=', providerId).where('kind', '=', PENDING_DELIVERY).orderBy('id').execute();
   const events: DomainEvent[] = [];
-  for (const p of pending) events.push(...(await recordDelivery(db, p.data as unknown as DeliveryReport) ?? []));
+  for (const p of pending) events.push(...(await recordDelivery(db, p.data as unknown as DeliveryReport))?.events ?? []);
   if (pending.length) await db.deleteFrom('channel_events').where('id', 'in', pending.map((p) => p.id)).execute();
   return events;
 }
