@@ -371,3 +371,38 @@ describe('console API: where an address lies', () => {
     expect((await resolve('Phường Bến Thành', benThanh)).status).toBe(403);
   });
 });
+
+describe('console API: linking an identifier to a citizen', () => {
+  const citizenOf = async (ticket: string) => {
+    const d = (await (await agent.get(`/api/console/tickets/${ticket}`)).json()) as { citizens: { id: number; identities: { kind: string; value: string }[] }[]; ticket: { reporter_count: number } };
+    return d;
+  };
+  it('adds a phone to a citizen known by their email, and merges two citizens when the identifier is already known', async () => {
+    const a = await newTicket({ text: 'Đèn đường hỏng trước số 12 Lê Lợi, phường Bến Thành', citizen: { email: 'an.nguyen@example.vn' } });
+    const before = await citizenOf(a.ticket);
+    const id = before.citizens[0]!.id;
+    const link = await json(await agent.post(`/api/console/citizens/${id}/identities`, { kind: 'phone', value: '0903 555 111', reason: 'Người dân xác nhận qua điện thoại' }));
+    expect(link).toMatchObject({ status: 200, body: { ok: true, citizen: id, merged: [] } });
+    expect((await citizenOf(a.ticket)).citizens[0]!.identities).toContainEqual(expect.objectContaining({ kind: 'phone', value: '+84903555111' }));
+    // The same person reports the same light from another address: two citizens on one ticket until linked.
+    const b = await newTicket({ text: 'Đèn đường hỏng trước số 12 Lê Lợi, phường Bến Thành, tối om', citizen: { email: 'an.work@example.vn' } });
+    expect(b.ticket).toBe(a.ticket);
+    const two = await citizenOf(a.ticket);
+    expect(two.ticket.reporter_count).toBe(2);
+    const other = two.citizens.find((c) => c.id !== id)!;
+    const merged = await json(await agent.post(`/api/console/citizens/${other.id}/identities`, { kind: 'phone', value: '+84903555111', reason: 'Cùng số điện thoại' }));
+    expect(merged.body).toMatchObject({ citizen: Math.min(id, other.id), merged: [Math.max(id, other.id)] });
+    const one = await citizenOf(a.ticket);
+    expect(one.citizens).toHaveLength(1);
+    expect(one.ticket.reporter_count).toBe(1);
+  });
+  it('refuses an invalid identifier, an unknown citizen, a missing reason, and ward officers', async () => {
+    const a = await newTicket({ text: 'Rác thải chất đống đầu hẻm 42 Lê Lợi, phường Bến Thành', citizen: { phone: '0903 555 222' } });
+    const id = (await citizenOf(a.ticket)).citizens[0]!.id;
+    expect(await json(await agent.post(`/api/console/citizens/${id}/identities`, { kind: 'phone', value: '12', reason: 'x y' }))).toMatchObject({ status: 422, body: { error: { code: 'identity_invalid' } } });
+    expect((await agent.post(`/api/console/citizens/${id}/identities`, { kind: 'fax', value: '123', reason: 'x y' })).status).toBe(422);
+    expect((await agent.post(`/api/console/citizens/${id}/identities`, { kind: 'email', value: 'a@b.vn' })).status).toBe(422);
+    expect(await json(await agent.post('/api/console/citizens/99999999/identities', { kind: 'email', value: 'a@b.vn', reason: 'x y' }))).toMatchObject({ status: 404, body: { error: { code: 'citizen_not_found' } } });
+    expect((await benThanh.post(`/api/console/citizens/${id}/identities`, { kind: 'email', value: 'a@b.vn', reason: 'x y' })).status).toBe(403);
+  });
+});

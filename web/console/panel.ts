@@ -173,6 +173,28 @@ function unlinkForm(identity: { id: number; kind: string; value: string }): HTML
     } }, 'Không phải cùng người?'), form);
 }
 
+/** Links an identifier the agent learned (a phone given on a call) to this citizen; a known one merges the two. */
+function linkForm(citizenId: number): HTMLElement {
+  const form = h('form', { class: 'link-identity', hidden: true, 'aria-label': 'Liên kết định danh' },
+    h('label', null, 'Loại ', h('select', { name: 'kind' },
+      ...(['phone', 'email', 'facebook', 'zalo', 'national_id'] as const).map((k) => h('option', { value: k }, label(IDENTITY_VI, k))))),
+    h('label', null, 'Giá trị ', h('input', { name: 'value', required: true, maxlength: 300, autocomplete: 'off' })),
+    h('label', null, 'Lý do ', h('input', { name: 'reason', required: true, maxlength: 500, value: 'Người dân xác nhận khi liên hệ' })),
+    h('button', { type: 'submit', 'data-action': 'link-identity' }, 'Liên kết'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const button = form.querySelector('button') as HTMLButtonElement;
+    void act(button, () => api('POST', `/api/console/citizens/${citizenId}/identities`, { kind: f.get('kind'), value: f.get('value'), reason: f.get('reason') }),
+      'Đã liên kết định danh với người phản ánh.');
+  });
+  return h('span', null,
+    h('button', { type: 'button', class: 'link', 'data-action': 'link', onclick: () => {
+      form.hidden = false;
+      (form.querySelector('input') as HTMLInputElement).focus();
+    } }, '+ Liên kết định danh'), form);
+}
+
 function renderCitizens(o: OpenTicket, d: TicketDetail): void {
   keepWhile(o.citizens, () => replaceChildren(o.citizens, d.citizens.length ? h('ul', { class: 'citizens' }, d.citizens.map((c) => {
     const theirs = d.reports.filter((r) => r.citizen_id === c.id).map((r) => r.code);
@@ -183,6 +205,7 @@ function renderCitizens(o: OpenTicket, d: TicketDetail): void {
           h('span', { class: 'muted' }, `${label(IDENTITY_VI, i.kind)}: `), h('span', { class: 'identity' }, i.value), ' ',
           c.identities.length > 1 ? unlinkForm(i) : null)))
         : h('p', { class: 'muted' }, 'Không có thông tin liên hệ.'),
+      linkForm(c.id),
       c.history.length
         ? h('details', { class: 'history' }, h('summary', null, `Đã phản ánh ${c.history.length} lần khác`),
           h('ul', null, c.history.map((x) => h('li', null,

@@ -1,3 +1,4 @@
+import { recountTickets } from '../tickets/event-log.ts';
 import type { Db, DbOrTx } from '../../db/schema.ts';
 import { jsonParam } from '../../db/records.ts';
 import { AppError } from '../errors.ts';
@@ -56,5 +57,44 @@ export async function unlinkIdentity(db: Db, identityId: number, by: Actor, why:
       { citizen_id: fresh.id, type: 'citizen.split_from', actor, reason, data: jsonParam({ from: identity.citizen_id, reports: moved }) },
     ]).execute();
     return { citizenId: fresh.id, movedReports: moved };
+  });
+}
+
+/** The kinds of identifier an agent may link to a citizen. */
+export const LINKABLE_KINDS = ['phone', 'email', 'facebook', 'zalo', 'national_id'] as const;
+export type LinkableKind = (typeof LINKABLE_KINDS)[number];
+
+const CONTACT_FIELD: Record<LinkableKind, keyof CitizenContact> = { phone: 'phone', email: 'email', facebook: 'facebook_id', zalo: 'zalo_id', national_id: 'national_id' };
+
+/**
+ * An agent says an identifier is this citizen's (a caller gives the phone their Messenger
+ * reports lacked): added to the citizen, or, when another citizen is known by it, the two are
+ * merged (the older keeps its id). The identifier is normalised as the pipeline does; one
+ * invalid is refused. One transaction, checks first; recorded with its reason.
+ */
+export async function linkIdentity(db: Db, citizenId: number, kind: LinkableKind, raw: string, by: Actor, why: string): Promise<{ citizenId: number; merged: number[] }> {
+  const reason = staffText('reason', why, true);
+  assertCan(by, 'identity.link');
+  const { identities } = identitiesOf({ [CONTACT_FIELD[kind]]: raw });
+  const identity = identities.find((i) => i.kind === kind);
+  if (!identity) throw new AppError('identity_invalid', 422, `not a valid ${kind}`, 'Định danh không hợp lệ.', { field: 'value' });
+  const actor = actorName(by);
+  return db.transaction().execute(async (tx) => {
+    const citizen = await tx.selectFrom('citizens').select(['id', 'merged_into']).where('id', '=', citizenId).forUpdate().executeTakeFirst();
+    if (!citizen) throw new AppError('citizen_not_found', 404, `citizen ${citizenId} not found`, 'Không tìm thấy người phản ánh.');
+    const target = citizen.merged_into ?? citizen.id;
+    const owner = await tx.selectFrom('citizen_identities').select('citizen_id').where('kind', '=', identity.kind).where('value', '=', identity.value).forUpdate().executeTakeFirst();
+    if (owner?.citizen_id === target) return { citizenId: target, merged: [] };
+    if (owner) {
+      const [into, other] = owner.citizen_id < target ? [owner.citizen_id, target] : [target, owner.citizen_id];
+      await mergeCitizens(tx, into, [other], actor, reason);
+      // Their tickets now count one reporter where they counted two.
+      const tickets = await tx.selectFrom('reports').select('ticket_id').distinct().where('citizen_id', '=', into).execute();
+      await recountTickets(tx, tickets.map((t) => t.ticket_id));
+      return { citizenId: into, merged: [other] };
+    }
+    await tx.insertInto('citizen_identities').values({ citizen_id: target, kind: identity.kind, value: identity.value }).execute();
+    await tx.insertInto('citizen_events').values({ citizen_id: target, type: 'citizen.linked', actor, reason, data: jsonParam({ identity: { kind: identity.kind } }) }).execute();
+    return { citizenId: target, merged: [] };
   });
 }

@@ -24,12 +24,12 @@ export type Action =
   | 'citizens.see' // who the reporters are (identities, other reports)
   | 'ticket.read' | 'ticket.claim' | 'ticket.release_any' | 'ticket.update' | 'ticket.note' | 'ticket.reply'
   | 'ticket.triage' | 'ticket.dispatch' | 'ticket.acknowledge' | 'ticket.start' | 'ticket.resolve' | 'ticket.close' | 'ticket.reject'
-  | 'report.move' | 'ticket.merge' | 'identity.unlink'
+  | 'report.move' | 'ticket.merge' | 'identity.unlink' | 'identity.link'
   | 'report.log'; // file a report for a caller (what a citizen says on the phone, typed by an agent)
 
 const AGENT: readonly Action[] = [
   'console.use', 'units.all', 'citizens.see', 'ticket.read', 'ticket.claim', 'ticket.update', 'ticket.note', 'ticket.reply',
-  'ticket.triage', 'ticket.dispatch', 'ticket.close', 'ticket.reject', 'report.move', 'ticket.merge', 'identity.unlink', 'report.log',
+  'ticket.triage', 'ticket.dispatch', 'ticket.close', 'ticket.reject', 'report.move', 'ticket.merge', 'identity.unlink', 'identity.link', 'report.log',
 ];
 const FIELD: readonly Action[] = ['ward.use', 'ticket.read', 'ticket.note', 'ticket.acknowledge', 'ticket.start', 'ticket.resolve'];
 

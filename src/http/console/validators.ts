@@ -1,3 +1,4 @@
+import { LINKABLE_KINDS } from '../../core/citizens/merge.ts';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
@@ -32,6 +33,8 @@ export const Reply = z.object({ text: words, report: optionalRowId, via: optiona
 export const Note = z.object({ text: words });
 export const StaffStatus = z.object({ status: words.pipe(z.enum(['closed', 'rejected'])), note: optionalWords });
 export const Reasoned = z.object({ reason: words });
+/** An identifier an agent links to a citizen. */
+export const Linked = z.object({ kind: z.enum(LINKABLE_KINDS), value: z.string().min(1).max(300), reason: words });
 export const Merge = z.object({ into: words, reason: words });
 export const Resolution = z.object({ note: optionalWords });
 /** The call a report is logged for (a provider's call id: letters, digits and . _ : -). */
