@@ -157,7 +157,7 @@ describe('console API', () => {
     ]);
     expect(detail.body.ticket.area).toEqual({ code: PLACES.benThanh.code, name: PLACES.benThanh.name });
     expect(Object.keys(detail.body.reports[0]).sort()).toEqual([
-      'address', 'area_code', 'area_source', 'attachments', 'category_code', 'category_confidence', 'category_source', 'channel', 'citizen_id',
+      'address', 'area_code', 'area_source', 'attachments', 'call', 'category_code', 'category_confidence', 'category_source', 'channel', 'citizen_id',
       'code', 'id', 'lat', 'lng', 'reasons', 'received_at', 'relation', 'score', 'text',
     ]);
     expect(detail.body.events[0]).toMatchObject({ seq: detail.body.events[0].id, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });

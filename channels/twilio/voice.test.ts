@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Runtime } from '../../src/runtime.ts';
+import { ticketDetail } from '../../src/core/tickets/queue.ts';
 import { sidOf, startFakeTwilio, TWILIO, twilioEnv, twilioRequest, type FakeTwilio } from '../../test/support/fake-twilio.ts';
 import { testRuntime } from '../../test/support/runtime.ts';
 import { waitFor } from '../../test/support/wait.ts';
@@ -100,6 +101,10 @@ describe('phone channel (Twilio Voice)', () => {
     const notes = await db().selectFrom('channel_events').select(['kind', 'data']).where('channel', '=', 'phone').where('external_id', '=', sid).orderBy('id').execute();
     expect(notes.map((n) => n.kind)).toEqual(['call', 'problem', 'status']);
     expect(notes[2]!.data).toMatchObject({ status: 'completed', duration: 74 });
+    // The console shows how the call went beside its report.
+    const ticket = await db().selectFrom('tickets').select('code').where('id', '=', reports[0]!.ticket_id).executeTakeFirstOrThrow();
+    const detail = await ticketDetail(db(), { id: 0, username: 'admin', role: 'admin', areaCodes: [] }, ticket.code);
+    expect(detail.reports[0]!.call).toEqual({ status: 'completed', duration_s: 74, queue_s: null });
     expect(signals.at(-1)).toMatchObject({ data: { call: sid, state: 'ended' } });
     // The caller's acknowledgement goes by SMS to the number they called from.
     const ack = await waitFor('SMS to the caller', async () => fake.sent.find((m) => m.to === from));

@@ -121,6 +121,8 @@ export interface ReportView {
   score: number;
   reasons: Reason[];
   received_at: string;
+  /** The call a phone report came from, as the phone line's status callbacks told it (null: none recorded). */
+  call: { status: string | null; duration_s: number | null; queue_s: number | null } | null;
 }
 
 /** One entry of a ticket's event log; `seq` orders it among every event (the realtime resume point). */

@@ -2,6 +2,7 @@ import { api } from '../lib/api.ts';
 import { h, replaceChildren, type Child } from '../lib/dom.ts';
 import {
   DELIVERY_VI, IDENTITY_VI, label, OUTBOUND_KIND_VI, OUTBOUND_STATUS_VI, PRIORITY_VI, REASON_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime,
+  CALL_STATUS_VI,
 } from '../lib/labels.ts';
 import { notify } from '../lib/notice.ts';
 import { markSlaHost, slaBadge } from '../lib/sla-badge.ts';
@@ -148,7 +149,8 @@ function renderReports(o: OpenTicket, d: TicketDetail): void {
         r.address ? [h('dt', null, 'Địa chỉ'), h('dd', null, r.address)] : null,
         h('dt', null, 'Lĩnh vực'), h('dd', null, categoryName(r.category_code), r.category_source ? ` (${label(SOURCE_VI, r.category_source)}${typeof r.category_confidence === 'number' ? `, ${Math.round(r.category_confidence * 100)}%` : ''})` : ''),
         h('dt', null, 'Địa bàn'), h('dd', null, areaName(r.area_code), r.area_source ? ` (${label(SOURCE_VI, r.area_source)})` : ''),
-        h('dt', null, 'Người gửi'), h('dd', null, citizen ? citizen.display_name || `Người dân #${citizen.id}` : r.citizen_id === null ? 'Ẩn danh' : `#${r.citizen_id}`)),
+        h('dt', null, 'Người gửi'), h('dd', null, citizen ? citizen.display_name || `Người dân #${citizen.id}` : r.citizen_id === null ? 'Ẩn danh' : `#${r.citizen_id}`),
+        ...(r.call ? [h('dt', null, 'Cuộc gọi'), h('dd', { 'data-call': '' }, callSummary(r.call))] : [])),
       photoGallery(r.attachments, `phản ánh ${r.code}`),
       reasonList(r),
       form ? h('div', { class: 'report-actions' },
@@ -171,6 +173,13 @@ function unlinkForm(identity: { id: number; kind: string; value: string }): HTML
       form.hidden = false;
       (form.querySelector('input') as HTMLInputElement).select();
     } }, 'Không phải cùng người?'), form);
+}
+
+/** How a call went, in a phrase ("hoàn tất · 1 phút 14 giây · chờ 35 giây"). */
+function callSummary(c: NonNullable<ReportView['call']>): string {
+  const secs = (n: number) => (n >= 60 ? `${Math.floor(n / 60)} phút ${n % 60} giây` : `${n} giây`);
+  return [c.status ? label(CALL_STATUS_VI, c.status) : null, c.duration_s !== null ? secs(c.duration_s) : null, c.queue_s !== null ? `chờ ${secs(c.queue_s)}` : null]
+    .filter(Boolean).join(' · ') || 'chưa có thông tin';
 }
 
 /** Links an identifier the agent learned (a phone given on a call) to this citizen; a known one merges the two. */

@@ -179,3 +179,9 @@ export function formatTime(iso: string | null | undefined): string {
   const day = (x: Date) => x.toLocaleDateString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh' });
   return day(d) === day(new Date()) ? TIME.format(d) : DATE_TIME.format(d);
 }
+
+/** How a call ended, as Twilio's status callbacks name it. */
+export const CALL_STATUS_VI: Record<string, string> = {
+  'queued': 'đang chờ', 'ringing': 'đang đổ chuông', 'in-progress': 'đang nói chuyện', 'completed': 'hoàn tất',
+  'busy': 'máy bận', 'failed': 'lỗi', 'no-answer': 'không trả lời', 'canceled': 'người gọi gác máy',
+};

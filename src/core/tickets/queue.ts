@@ -75,10 +75,13 @@ export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
   const t = code ? await db.selectFrom('tickets').selectAll().where('code', '=', code).executeTakeFirst() : undefined;
   if (!t) throw new AppError('ticket_not_found', 404, `no ticket ${rawCode.slice(0, 40)}`, 'Không tìm thấy hồ sơ.');
   assertCan(actor, 'ticket.read', t);
-  const reports = await db.selectFrom('reports').select([
-    'id', 'code', 'channel', 'citizen_id', 'text', 'category_code', 'category_source', 'category_confidence', 'area_code', 'area_source',
-    'lat', 'lng', 'address', 'attachments', 'relation', 'score', 'reasons', 'received_at',
-  ]).where('ticket_id', '=', t.id).orderBy('received_at').execute();
+  const rows = await db.selectFrom('reports').innerJoin('inbound_messages as m', 'm.id', 'reports.inbound_id').select([
+    'reports.id', 'reports.code', 'reports.channel', 'reports.citizen_id', 'reports.text', 'reports.category_code', 'reports.category_source',
+    'reports.category_confidence', 'reports.area_code', 'reports.area_source', 'reports.lat', 'reports.lng', 'reports.address', 'reports.attachments',
+    'reports.relation', 'reports.score', 'reports.reasons', 'reports.received_at', 'm.external_id',
+  ]).where('reports.ticket_id', '=', t.id).orderBy('reports.received_at').execute();
+  const calls = await callsOf(db, rows.filter((r) => r.channel === 'phone').map((r) => callSid(r.external_id)));
+  const reports = rows.map(({ external_id, ...r }) => ({ ...r, call: r.channel === 'phone' ? calls.get(callSid(external_id)) ?? null : null }));
   const events = await db.selectFrom('ticket_events').select(['id', 'type', 'actor', 'reason', 'data', 'public', 'created_at'])
     .where('ticket_id', '=', t.id).orderBy('id').execute();
   const citizenIds = [...new Set(reports.map((r) => r.citizen_id).filter((c): c is number => c !== null))];
@@ -110,3 +113,24 @@ export async function ticketDetail(db: Db, actor: Actor, rawCode: string) {
 }
 
 export type TicketRecord = Awaited<ReturnType<typeof ticketDetail>>;
+
+/** The call a phone report came from: the CallSid its message is keyed by (an agent's log of a call: `agent:<CallSid>`). */
+const callSid = (externalId: string) => externalId.replace(/^agent:/, '');
+
+/** What the phone line recorded of calls (channel_events): how each ended, how long it lasted and waited. */
+async function callsOf(db: Db, sids: string[]): Promise<Map<string, { status: string | null; duration_s: number | null; queue_s: number | null }>> {
+  const out = new Map<string, { status: string | null; duration_s: number | null; queue_s: number | null }>();
+  if (sids.length === 0) return out;
+  const notes = await db.selectFrom('channel_events').select(['external_id', 'kind', 'data'])
+    .where('channel', '=', 'phone').where('external_id', 'in', [...new Set(sids)]).where('kind', 'in', ['status', 'queue']).orderBy('id').execute();
+  for (const n of notes) {
+    const c = out.get(n.external_id) ?? { status: null, duration_s: null, queue_s: null };
+    const d = n.data as { status?: unknown; duration?: unknown; seconds?: unknown };
+    if (n.kind === 'status') {
+      c.status = typeof d.status === 'string' ? d.status : c.status;
+      c.duration_s = typeof d.duration === 'number' ? d.duration : c.duration_s;
+    } else if (typeof d.seconds === 'number') c.queue_s = d.seconds;
+    out.set(n.external_id, c);
+  }
+  return out;
+}

@@ -40,6 +40,7 @@ export function presentTicketDetail(d: TicketRecord): TicketDetail {
     area_code: r.area_code, area_source: r.area_source, lat: r.lat, lng: r.lng, address: r.address,
     attachments: r.attachments ?? [], relation: r.relation, score: r.score, reasons: r.reasons ?? [],
     received_at: r.received_at.toISOString(),
+    call: r.call ? { status: r.call.status, duration_s: r.call.duration_s, queue_s: r.call.queue_s } : null,
   }));
   const events = d.events.map((e): TicketEventView => ({
     id: e.id, seq: e.id, type: e.type, actor: e.actor, reason: e.reason, data: e.data, public: e.public, created_at: e.created_at.toISOString(),
