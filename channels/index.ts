@@ -1,4 +1,5 @@
 import type { AnyChannel } from '../src/intake/channel-kit.ts';
+import { facebook } from './facebook/index.ts';
 import { mobileApp } from './mobile-app/index.ts';
 import { phone, sms } from './twilio/index.ts';
 import { webForm } from './web-form/index.ts';
@@ -9,4 +10,5 @@ export const allChannels: AnyChannel[] = [
   mobileApp,
   phone,
   sms,
+  facebook,
 ];
