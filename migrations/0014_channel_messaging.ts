@@ -40,6 +40,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('received_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
   await sql`create index channel_events_message on channel_events (channel, external_id, id)`.execute(db);
+  // Delivery reports that matched no message yet are kept a day (core/tickets/outbound.ts).
+  await sql`create index channel_events_pending on channel_events (received_at) where kind = 'delivery_pending'`.execute(db);
 
   await db.schema.alterTable('reports').addColumn('thread_key', 'text').execute();
   await sql`create index reports_thread on reports (channel, thread_key, received_at desc) where thread_key is not null`.execute(db);

@@ -121,11 +121,16 @@ export const MESSAGES_SIGNAL = 'outbound.updated';
 /** Kind of the channel events that hold a delivery report which came before its message's id was written. */
 export const PENDING_DELIVERY = 'delivery_pending';
 
+/** How long a delivery report that matched no message is kept: a send's outcome is written in seconds. */
+const PENDING_KEPT_MS = 86_400_000;
+
 /**
  * Keeps a delivery report that matched no message: the provider answered our send and called
- * back before the send's outcome was written. `applyPendingDeliveries` plays it once it is.
+ * back before the send's outcome was written. `applyPendingDeliveries` plays it once it is. Those
+ * older than a day never matched (a message sent from the provider's own inbox): dropped here.
  */
 export async function keepPendingDelivery(db: DbOrTx, d: DeliveryReport): Promise<void> {
+  await db.deleteFrom('channel_events').where('kind', '=', PENDING_DELIVERY).where('received_at', '<', new Date(Date.now() - PENDING_KEPT_MS)).execute();
   await db.insertInto('channel_events').values({ channel: d.channel, external_id: d.providerId.slice(0, 200), kind: PENDING_DELIVERY, data: JSON.stringify(d) }).execute();
 }
 
