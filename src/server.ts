@@ -15,8 +15,9 @@ export interface Server {
 }
 
 /** Starts the Node HTTP server around the app; `stop()` stops accepting, drains jobs, closes the database. */
-export async function startServer(config: Config, log: Logger, onRuntime?: (rt: Runtime) => Promise<void>): Promise<Server> {
-  const runtime = await createRuntime(config, { log });
+export async function startServer(config: Config, log: Logger, onRuntime?: (rt: Runtime) => Promise<void>, opts: { env?: Record<string, string | undefined> } = {}): Promise<Server> {
+  // Channels read their settings from `env` (default: the process's environment).
+  const runtime = await createRuntime(config, { log, ...(opts.env ? { env: opts.env } : {}) });
   if (onRuntime) await onRuntime(runtime);
   // Bundle the console and ward front end now (once per process), not on the first page view.
   const web = await loadWebAssets();

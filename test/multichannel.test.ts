@@ -79,9 +79,9 @@ describe('one resident, four channels, one ticket', () => {
     // 1. The call: the menu, the problem said aloud, the address.
     const call = sidOf('CA');
     await twilioPost('/voice', { CallSid: call, From: PHONE, To: TWILIO.number });
-    await twilioPost('/menu?attempt=0', { CallSid: call, From: PHONE, Digits: '1' });
-    await twilioPost('/problem', { CallSid: call, From: PHONE, SpeechResult: 'Nước ngập sâu trước chợ Bến Thành, xe máy chết máy' });
-    await twilioPost('/address', { CallSid: call, From: PHONE, To: TWILIO.number, SpeechResult: 'chợ Bến Thành phường Bến Thành' });
+    await twilioPost('/voice/menu?attempt=0', { CallSid: call, From: PHONE, Digits: '1' });
+    await twilioPost('/voice/problem', { CallSid: call, From: PHONE, SpeechResult: 'Nước ngập sâu trước chợ Bến Thành, xe máy chết máy' });
+    await twilioPost('/voice/address', { CallSid: call, From: PHONE, To: TWILIO.number, SpeechResult: 'chợ Bến Thành phường Bến Thành' });
     await rt.worker.idle();
     const first = await ticketOf(call);
 

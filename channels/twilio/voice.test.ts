@@ -43,6 +43,12 @@ describe('phone channel (Twilio Voice)', () => {
     expect(res.headers.get('content-type')).toContain('text/xml');
     return res.text();
   };
+  /** Where a TwiML answer sends the call next (its `attr` URL), as a path under /channels/twilio: the route must exist. */
+  const next = (xml: string, attr = 'action') => {
+    const url = new URL(new RegExp(`${attr}="([^"]+)"`).exec(xml)![1]!.replace(/&amp;/g, '&'));
+    expect(url.origin).toBe(TWILIO.publicUrl);
+    return url.pathname.replace(/^\/channels\/twilio/, '') + url.search;
+  };
   const reportsOf = (sid: string) => db().selectFrom('inbound_messages').innerJoin('reports', 'reports.id', 'inbound_messages.report_id')
     .select(['reports.id', 'reports.code', 'reports.text', 'reports.address', 'reports.area_code', 'reports.attachments', 'reports.ticket_id', 'inbound_messages.external_id'])
     .where('inbound_messages.channel', '=', 'phone').where('inbound_messages.external_id', 'like', `${sid}%`).execute();
@@ -71,7 +77,7 @@ describe('phone channel (Twilio Voice)', () => {
     const noCall = await call('/voice', { From: '+84903222001' });
     expect(noCall.status).toBe(400);
     expect(await noCall.json()).toMatchObject({ error: { code: 'twilio_payload_invalid' } });
-    expect((await call('/recording', { CallSid: sidOf('CA') })).status).toBe(400);
+    expect((await call('/voice/recording', { CallSid: sidOf('CA') })).status).toBe(400);
   });
 
   it('answers in Vietnamese, pops the caller on the consoles, and files what they say with the address as one report', async () => {
@@ -84,16 +90,17 @@ describe('phone channel (Twilio Voice)', () => {
     expect(hello).toContain(`action="${TWILIO.publicUrl}/channels/twilio/voice/menu?attempt=0"`);
     expect(signals).toContainEqual({ type: 'call.incoming', data: expect.objectContaining({ call: sid, from, state: 'ringing', citizen: null }) });
 
-    const ask = await twimlOf(await call('/menu?attempt=0', { CallSid: sid, From: from, Digits: '1' }));
+    // Each next step is where the TwiML sends Twilio, as Twilio follows it.
+    const ask = await twimlOf(await call(next(hello), { CallSid: sid, From: from, Digits: '1' }));
     expect(ask).toContain('input="speech"');
     expect(ask).toContain('/channels/twilio/voice/problem');
-    const where = await twimlOf(await call('/problem', { CallSid: sid, From: from, SpeechResult: 'Nước ngập sâu trước chợ Bến Thành xe máy chết máy', Confidence: '0.91' }));
+    const where = await twimlOf(await call(next(ask), { CallSid: sid, From: from, SpeechResult: 'Nước ngập sâu trước chợ Bến Thành xe máy chết máy', Confidence: '0.91' }));
     expect(where).toContain('/channels/twilio/voice/address');
-    const bye = await twimlOf(await call('/address', { CallSid: sid, From: from, To: TWILIO.number, SpeechResult: 'chợ Bến Thành phường Bến Thành' }));
+    const bye = await twimlOf(await call(next(where), { CallSid: sid, From: from, To: TWILIO.number, SpeechResult: 'chợ Bến Thành phường Bến Thành' }));
     expect(bye).toContain('đã ghi nhận phản ánh');
     expect(bye).toContain('<Hangup');
     // Twilio's status callback after the hang-up files nothing more.
-    expect((await call('/status', { CallSid: sid, From: from, CallStatus: 'completed', CallDuration: '74' })).status).toBe(204);
+    expect((await call('/voice/status', { CallSid: sid, From: from, CallStatus: 'completed', CallDuration: '74' })).status).toBe(204);
     await rt.worker.idle();
     const reports = await reportsOf(sid);
     expect(reports).toHaveLength(1);
@@ -118,21 +125,21 @@ describe('phone channel (Twilio Voice)', () => {
     const pop = signals[0]!.data as { citizen: { openTickets: { code: string }[]; reports: { code: string }[] } };
     expect(pop.citizen.reports[0]!.code).toBe(reports[0]!.code);
     expect(pop.citizen.openTickets).toHaveLength(1);
-    const status = await twimlOf(await call('/menu?attempt=0', { CallSid: sid2, From: from, Digits: '2' }));
+    const status = await twimlOf(await call('/voice/menu?attempt=0', { CallSid: sid2, From: from, Digits: '2' }));
     expect(status).toContain(`mã ${spoken(reports[0]!.code)}, Mới tiếp nhận`);
-    const keyed = await twimlOf(await call('/status-code', { CallSid: sid2, From: from, Digits: keypadDigits(reports[0]!.code) }));
+    const keyed = await twimlOf(await call('/voice/status-code', { CallSid: sid2, From: from, Digits: keypadDigits(reports[0]!.code) }));
     expect(keyed).toContain('Phản ánh mã');
-    const unknown = await twimlOf(await call('/status-code', { CallSid: sid2, From: from, Digits: '00000000' }));
+    const unknown = await twimlOf(await call('/voice/status-code', { CallSid: sid2, From: from, Digits: '00000000' }));
     expect(unknown).toContain('Không tìm thấy');
   });
 
   it('files what was said when the caller hangs up before the address', async () => {
     const sid = sidOf('CA');
     await call('/voice', { CallSid: sid, From: '+84903222003', To: TWILIO.number });
-    await call('/menu?attempt=0', { CallSid: sid, From: '+84903222003', SpeechResult: 'phản ánh' });
-    await call('/problem', { CallSid: sid, From: '+84903222003', SpeechResult: 'Karaoke hát to sau nửa đêm ở hẻm 51 Cao Thắng' });
-    await call('/status', { CallSid: sid, From: '+84903222003', To: TWILIO.number, CallStatus: 'completed', CallDuration: '30' });
-    await call('/status', { CallSid: sid, From: '+84903222003', To: TWILIO.number, CallStatus: 'completed', CallDuration: '30' });
+    await call('/voice/menu?attempt=0', { CallSid: sid, From: '+84903222003', SpeechResult: 'phản ánh' });
+    await call('/voice/problem', { CallSid: sid, From: '+84903222003', SpeechResult: 'Karaoke hát to sau nửa đêm ở hẻm 51 Cao Thắng' });
+    await call('/voice/status', { CallSid: sid, From: '+84903222003', To: TWILIO.number, CallStatus: 'completed', CallDuration: '30' });
+    await call('/voice/status', { CallSid: sid, From: '+84903222003', To: TWILIO.number, CallStatus: 'completed', CallDuration: '30' });
     await rt.worker.idle();
     const reports = await reportsOf(sid);
     expect(reports).toHaveLength(1);
@@ -144,13 +151,14 @@ describe('phone channel (Twilio Voice)', () => {
     const rec = sidOf('RE');
     fake.serve(`/2010-04-01/Accounts/${TWILIO.sid}/Recordings/${rec}.mp3`, MP3, 'audio/mpeg');
     await call('/voice', { CallSid: sid, From: '+84903222004', To: TWILIO.number });
-    const vm = await twimlOf(await call('/menu?attempt=0', { CallSid: sid, From: '+84903222004', Digits: '0' }));
+    const vm = await twimlOf(await call('/voice/menu?attempt=0', { CallSid: sid, From: '+84903222004', Digits: '0' }));
     expect(vm).toContain('ngoài giờ');
     expect(vm).toContain('<Record');
     expect(vm).not.toContain('<Enqueue');
-    await twimlOf(await call('/recorded', { CallSid: sid, From: '+84903222004', To: TWILIO.number, RecordingDuration: '42', RecordingUrl: `${fake.url}/x` }));
+    expect(next(vm, 'recordingStatusCallback')).toBe('/voice/recording');
+    await twimlOf(await call(next(vm), { CallSid: sid, From: '+84903222004', To: TWILIO.number, RecordingDuration: '42', RecordingUrl: `${fake.url}/x` }));
     // Twilio has the file a little later.
-    const cb = await call('/recording', {
+    const cb = await call('/voice/recording', {
       CallSid: sid, RecordingSid: rec, RecordingStatus: 'completed', RecordingDuration: '42',
       RecordingUrl: `${fake.url}/2010-04-01/Accounts/${TWILIO.sid}/Recordings/${rec}`,
     });
@@ -171,12 +179,12 @@ describe('phone channel (Twilio Voice)', () => {
     staffedRt.events.onSignal((s) => seen.push(s));
     try {
       const sid = sidOf('CA');
-      const [path, init] = twilioRequest('/menu?attempt=0', { CallSid: sid, From: '+84903222005', Digits: '0' });
+      const [path, init] = twilioRequest('/voice/menu?attempt=0', { CallSid: sid, From: '+84903222005', Digits: '0' });
       const q = await (await staffedRt.app.request(path, init)).text();
       expect(q).toContain('<Enqueue');
       expect(q).toContain('>1022</Enqueue>');
       expect(seen).toContainEqual({ type: 'call.incoming', data: expect.objectContaining({ call: sid, state: 'queued' }) });
-      const [p2, i2] = twilioRequest('/dequeued', { CallSid: sid, From: '+84903222005', QueueResult: 'hangup', QueueTime: '95' });
+      const [p2, i2] = twilioRequest('/voice/dequeued', { CallSid: sid, From: '+84903222005', QueueResult: 'hangup', QueueTime: '95' });
       await staffedRt.app.request(p2, i2);
       expect(seen.at(-1)).toMatchObject({ data: { state: 'ended' } });
     } finally {

@@ -130,7 +130,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
     return twiml(c, menu(0));
   });
 
-  app.post('/menu', limit, async (c) => {
+  app.post('/voice/menu', limit, async (c) => {
     const { p, sid, from } = await callOf(c);
     const attempt = Math.min(Number(c.req.query('attempt')) || 0, 3);
     const said = fold(param(p, 'SpeechResult', 500) ?? '');
@@ -147,7 +147,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // What the caller said of the problem: noted, then the address.
-  app.post('/problem', limit, async (c) => {
+  app.post('/voice/problem', limit, async (c) => {
     const { p, sid } = await callOf(c);
     const problem = cleanText(param(p, 'SpeechResult', REPORT_LIMITS.textMax) ?? '').trim();
     const r = new twilio.twiml.VoiceResponse();
@@ -159,7 +159,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // The address: the report is filed (with whatever was understood of it).
-  app.post('/address', limit, async (c) => {
+  app.post('/voice/address', limit, async (c) => {
     const { p, sid } = await callOf(c);
     const problem = (await ctx.notes('phone', sid)).filter((n) => n.kind === 'problem').at(-1)?.data.text as string | undefined;
     const address = cleanText(param(p, 'SpeechResult', REPORT_LIMITS.addressMax) ?? '').trim();
@@ -171,7 +171,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // A voicemail ended: the report is filed now; its audio joins it when Twilio has it (/recording).
-  app.post('/recorded', limit, async (c) => {
+  app.post('/voice/recorded', limit, async (c) => {
     const { p, sid } = await callOf(c);
     const problem = (await ctx.notes('phone', sid)).filter((n) => n.kind === 'problem').at(-1)?.data.text as string | undefined;
     await file(sid, p, { problem, recordingSeconds: Number(p.RecordingDuration) || undefined });
@@ -185,7 +185,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   /** The caller of a call, from what was noted when it rang (recording callbacks do not say). */
   const callerOf = async (sid: string, p: Params) => p.From ?? (await ctx.notes('phone', sid)).find((n) => n.kind === 'call')?.data.from as string | undefined;
 
-  app.post('/recording', limit, async (c) => {
+  app.post('/voice/recording', limit, async (c) => {
     const { p, sid } = await callOf(c);
     const rec = param(p, 'RecordingSid', 64);
     const at = param(p, 'RecordingUrl', REPORT_LIMITS.mediaUrlMax);
@@ -200,7 +200,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // A transcription (Twilio's own is English only; a provider's Vietnamese one posts the same fields).
-  app.post('/transcription', limit, async (c) => {
+  app.post('/voice/transcription', limit, async (c) => {
     const { p, sid } = await callOf(c);
     const tr = param(p, 'TranscriptionSid', 64) ?? 'transcription';
     const text = param(p, 'TranscriptionText', REPORT_LIMITS.textMax);
@@ -225,7 +225,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   };
 
   // A code keyed on the keypad: looked up among the caller's own reports.
-  app.post('/status-code', limit, async (c) => {
+  app.post('/voice/status-code', limit, async (c) => {
     const { p, from } = await callOf(c);
     const digits = (param(p, 'Digits', 16) ?? '').replace(/\D/g, '');
     const phone = from ? normalisePhone(from) : null;
@@ -238,7 +238,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // Leaving the agents' queue (answered, or hung up while waiting).
-  app.post('/dequeued', limit, async (c) => {
+  app.post('/voice/dequeued', limit, async (c) => {
     const { p, sid, from } = await callOf(c);
     await ctx.note('phone', sid, 'queue', { result: p.QueueResult ?? null, seconds: Number(p.QueueTime) || null });
     if (p.QueueResult !== 'bridged') await pop(sid, from, 'ended');
@@ -246,7 +246,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // The call's status callback (set on the number): answered, completed, its duration.
-  app.post('/status', limit, async (c) => {
+  app.post('/voice/status', limit, async (c) => {
     const { p, sid, from } = await callOf(c);
     const status = param(p, 'CallStatus', 32) ?? 'unknown';
     await ctx.note('phone', sid, 'status', { status, duration: Number(p.CallDuration) || null, answered_by: p.AnsweredBy ?? null });

@@ -4,16 +4,17 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import { citizenSummary } from '../../src/core/citizens/card.ts';
 import { upsertUser } from '../../src/core/staff/users.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type Server } from '../../src/server.ts';
 import type { IncomingCall } from '../../src/wire/realtime.ts';
 import { emptyServerDatabase, TEST_DB } from '../support/db.ts';
 import { PLACES } from '../support/factories.ts';
+import { sidOf, startFakeTwilio, TWILIO, twilioSignature, type FakeTwilio } from '../support/fake-twilio.ts';
 
 // The console side of the phone line in a real browser (Debian's chromium driven by
-// playwright-core) against the real server: a citizen who reported before calls; the agent's
+// playwright-core) against the real server, its phone line driven by signed Twilio webhooks: a
+// citizen who reported before calls; the agent's
 // console pops the call with their open ticket, follows the call to its end, and the agent logs
 // what the caller says with the keyboard alone, through the phone form: every invalid field
 // marked, what was typed kept, then the new report's code. Screenshots go to
@@ -37,18 +38,32 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
   let earlierTicket = '';
-  const call: IncomingCall = { call: 'CAbrowser0000000000000000000000001', from: CALLER.e164, state: 'queued', citizen: null, at: '' };
+  const call = { call: sidOf('CA') };
+  let twilio: FakeTwilio;
 
   const screenshot = async (name: string) => {
     shot++;
     await agent.screenshot({ path: path.join(SHOTS, `${TEST_DB}-phone-${String(shot).padStart(2, '0')}-${name}.png`) });
   };
 
-  /** What the voice channel signals when a call waits for an agent (its citizen card, as the channel kit builds it). */
+  /** Twilio drives the call: signed webhooks to the phone line, which pops it on the consoles. */
+  const twilioPost = (path: string, params: Record<string, string>) => {
+    const all = { AccountSid: TWILIO.sid, ...params };
+    const url = `${server.url}/channels/twilio${path}`;
+    return fetch(url, {
+      method: 'POST', body: new URLSearchParams(all).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(TWILIO.token, url, all) },
+    });
+  };
   const signal = async (state: IncomingCall['state']) => {
-    const card = await citizenSummary(server.runtime.handle.db, { phone: CALLER.e164 });
-    const citizen = card && { id: card.citizenId, name: card.name, reports: card.reports, openTickets: card.openTickets };
-    server.runtime.events.signal('call.incoming', { ...call, state, citizen, at: new Date().toISOString() });
+    const caller = { CallSid: call.call, From: CALLER.e164, To: TWILIO.number };
+    if (state === 'queued') {
+      expect((await twilioPost('/voice', { ...caller, CallStatus: 'ringing' })).status).toBe(200);
+      // 0: an agent, please (the line is staffed: the caller waits in the queue).
+      expect(await (await twilioPost('/voice/menu?attempt=0', { ...caller, Digits: '0' })).text()).toContain('<Enqueue');
+    } else {
+      expect((await twilioPost('/voice/status', { ...caller, CallStatus: 'completed', CallDuration: '95' })).status).toBe(204);
+    }
   };
 
   beforeAll(async () => {
@@ -65,7 +80,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
       DATA_DIR: path.join(tmp, 'data'), PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: 'test-secret-0123456789abcdef',
       WORKER_CONCURRENCY: '2', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     });
-    server = await startServer(config, createLogger(process.env.BROWSER_LOG ?? 'silent'));
+    twilio = await startFakeTwilio();
+    // The phone line on (Twilio's settings, its REST API faked): calls reach the console through it.
+    const env = { TWILIO_ACCOUNT_SID: TWILIO.sid, TWILIO_AUTH_TOKEN: TWILIO.token, TWILIO_PHONE_NUMBER: TWILIO.number, TWILIO_API_URL: twilio.url };
+    server = await startServer(config, createLogger(process.env.BROWSER_LOG ?? 'silent'), undefined, { env });
     await upsertUser(server.runtime.handle.db, { ...AGENT, password: PW, role: 'agent' });
 
     // The caller reported before (by the app): an open ticket the pop shows.
@@ -102,6 +120,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
   afterAll(async () => {
     await browser?.close();
     await server?.stop();
+    await twilio?.close();
     await dropDb?.();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }, 60_000);
