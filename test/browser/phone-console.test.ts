@@ -1,16 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import { upsertUser } from '../../src/core/staff/users.ts';
-import { createLogger } from '../../src/log.ts';
-import { startServer, type Server } from '../../src/server.ts';
+import type { Server } from '../../src/server.ts';
 import type { IncomingCall } from '../../src/wire/realtime.ts';
-import { emptyServerDatabase, TEST_DB } from '../support/db.ts';
+import { TEST_DB } from '../support/db.ts';
 import { PLACES } from '../support/factories.ts';
 import { sidOf, startFakeTwilio, TWILIO, twilioSignature, type FakeTwilio } from '../support/fake-twilio.ts';
+import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium, testServer } from './support.ts';
 
 // The console side of the phone line in a real browser (Debian's chromium driven by
 // playwright-core) against the real server, its phone line driven by signed Twilio webhooks: a
@@ -20,8 +18,6 @@ import { sidOf, startFakeTwilio, TWILIO, twilioSignature, type FakeTwilio } from
 // marked, what was typed kept, then the new report's code. Screenshots go to
 // test-output/browser/<project>-phone-NN-*.png.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const SHOTS = path.resolve('test-output/browser');
 const PW = 'matkhau-tong-dai-1';
 const AGENT = { username: 'ph-agent', displayName: 'Đỗ Thị Tổng Đài' };
@@ -30,10 +26,9 @@ const LIVE_MS = 5_000;
 
 describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_DB})`, () => {
   let server: Server;
-  let dropDb: (() => Promise<void>) | null = null;
+  let stopServer: (() => Promise<void>) | undefined;
   let browser: Browser;
   let agent: Page;
-  let tmp: string;
   let shot = 0;
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
@@ -67,23 +62,12 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
   };
 
   beforeAll(async () => {
-    tmp = mkdtempSync(path.join(tmpdir(), 'phananh-phone-browser-'));
     mkdirSync(SHOTS, { recursive: true });
     for (const f of readdirSync(SHOTS)) if (f.startsWith(`${TEST_DB}-phone-`) && f.endsWith('.png')) rmSync(path.join(SHOTS, f));
-    let databaseUrl: string | undefined;
-    if (TEST_DB === 'postgres') {
-      const db = await emptyServerDatabase();
-      databaseUrl = db.url;
-      dropDb = db.drop;
-    }
-    const config = loadConfig({
-      DATA_DIR: path.join(tmp, 'data'), PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: 'test-secret-0123456789abcdef',
-      WORKER_CONCURRENCY: '2', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    });
     twilio = await startFakeTwilio();
     // The phone line on (Twilio's settings, its REST API faked): calls reach the console through it.
     const env = { TWILIO_ACCOUNT_SID: TWILIO.sid, TWILIO_AUTH_TOKEN: TWILIO.token, TWILIO_PHONE_NUMBER: TWILIO.number, TWILIO_API_URL: twilio.url };
-    server = await startServer(config, createLogger(process.env.BROWSER_LOG ?? 'silent'), undefined, { env });
+    ({ server, stop: stopServer } = await testServer('phone-browser', env));
     await upsertUser(server.runtime.handle.db, { ...AGENT, password: PW, role: 'agent' });
 
     // The caller reported before (by the app): an open ticket the pop shows.
@@ -100,12 +84,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
     earlierTicket = ((await (await fetch(`${server.url}/api/v1/reports/${code}`)).json()) as { ticket: string }).ticket;
     expect(earlierTicket).toMatch(/^TK-/);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
+    browser = await launchChromium();
+    const context = await browser.newContext(AGENT_VIEW);
     context.setDefaultTimeout(10_000);
     agent = await context.newPage();
     agent.on('pageerror', (err) => pageErrors.push(err.message));
@@ -119,10 +99,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
 
   afterAll(async () => {
     await browser?.close();
-    await server?.stop();
+    await stopServer?.();
     await twilio?.close();
-    await dropDb?.();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
   }, 60_000);
 
   it('pops an incoming call with the caller, their open ticket and the call\'s state, without taking the focus', async () => {

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allChannels } from '../../channels/index.ts';
 import { upsertUser } from '../../src/core/staff/users.ts';
@@ -12,6 +12,7 @@ import type { Runtime } from '../../src/runtime.ts';
 import { TEST_DB } from '../support/db.ts';
 import { PLACES } from '../support/factories.ts';
 import { testRuntime } from '../support/runtime.ts';
+import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium } from './support.ts';
 
 // The messages to citizens on the console's ticket panel, in a real browser against the app with
 // two sending channels of its own: a fanpage whose Messenger window has closed (it can answer a
@@ -19,8 +20,6 @@ import { testRuntime } from '../support/runtime.ts';
 // panel shows it failed and why, and offers "Gửi qua SMS", which sends the same answer to the
 // citizen's phone. Screenshots go to test-output/browser/<project>-messages-NN-*.png.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const SHOTS = path.resolve('test-output/browser');
 const PW = 'matkhau-tin-nhan-1';
 
@@ -80,12 +79,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket pan
     const status = (await (await rt.app.request(`/api/v1/reports/${accepted.code}`)).json()) as { ticket: string };
     ticket = status.ticket;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM, headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
+    browser = await launchChromium();
+    const context = await browser.newContext(AGENT_VIEW);
     context.setDefaultTimeout(10_000);
     agent = await context.newPage();
     agent.on('pageerror', (err) => pageErrors.push(err.message));

@@ -1,15 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
 import { upsertUser } from '../../src/core/staff/users.ts';
-import { createLogger } from '../../src/log.ts';
-import { startServer, type Server } from '../../src/server.ts';
-import { emptyServerDatabase, TEST_DB } from '../support/db.ts';
+import type { Server } from '../../src/server.ts';
+import { TEST_DB } from '../support/db.ts';
 import { PLACES } from '../support/factories.ts';
+import { AGENT_VIEW, CHROMIUM, HAVE_CHROMIUM, launchChromium, testServer } from './support.ts';
 
 // The whole flow in a real browser (Debian's chromium driven by playwright-core) against the
 // real server (startServer: HTTP, worker, socket.io): an agent signs in, a report posted to
@@ -20,8 +18,6 @@ import { PLACES } from '../support/factories.ts';
 //
 // .ci/run installs chromium; elsewhere (no /usr/bin/chromium) the suite is skipped.
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const SHOTS = path.resolve('test-output/browser');
 const PW = 'matkhau-trinh-duyet-1';
 const AGENT = { username: 'bt-agent', displayName: 'Trần Thị Lan' };
@@ -76,7 +72,8 @@ function pngBytes(size = 48): Buffer {
 
 describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${CHROMIUM})`, () => {
   let server: Server;
-  let dropDb: (() => Promise<void>) | null = null;
+  let stopServer: (() => Promise<void>) | undefined;
+  let tmp: string;
   let browser: Browser;
   let agentCtx: BrowserContext;
   let wardCtx: BrowserContext;
@@ -84,7 +81,6 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
   let agent: Page;
   let ward: Page;
   let agentId: number;
-  let tmp: string;
   let shot = 0;
   /** Uncaught exceptions and console errors of every page (CSP violations show up here too). */
   const pageErrors: string[] = [];
@@ -112,33 +108,17 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
   };
 
   beforeAll(async () => {
-    tmp = mkdtempSync(path.join(tmpdir(), 'phananh-browser-'));
     mkdirSync(SHOTS, { recursive: true });
     for (const f of readdirSync(SHOTS)) if (f.startsWith(`${TEST_DB}-`) && f.endsWith('.png')) rmSync(path.join(SHOTS, f));
-    let databaseUrl: string | undefined;
-    if (TEST_DB === 'postgres') {
-      const db = await emptyServerDatabase();
-      databaseUrl = db.url;
-      dropDb = db.drop;
-    }
-    const config = loadConfig({
-      DATA_DIR: path.join(tmp, 'data'), PORT: '0', HOST: '127.0.0.1', SESSION_SECRET: 'test-secret-0123456789abcdef',
-      WORKER_CONCURRENCY: '2', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
-    });
-    server = await startServer(config, createLogger(process.env.BROWSER_LOG ?? 'silent'));
+    ({ server, stop: stopServer, dir: tmp } = await testServer('browser'));
     const db = server.runtime.handle.db;
     agentId = (await upsertUser(db, { ...AGENT, password: PW, role: 'agent' })).id;
     await upsertUser(db, { ...OFFICER, password: PW, role: 'ward_officer', areaCodes: [BEN_THANH.code] });
 
     // playwright gives every launched browser a fresh temporary --user-data-dir (removed on close);
     // the three contexts share no cookies.
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
-    agentCtx = await browser.newContext({ viewport: { width: 1366, height: 900 }, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh' });
+    browser = await launchChromium();
+    agentCtx = await browser.newContext(AGENT_VIEW);
     wardCtx = await browser.newContext({
       viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, locale: 'vi-VN', timezoneId: 'Asia/Ho_Chi_Minh',
     });
@@ -152,9 +132,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
 
   afterAll(async () => {
     await browser?.close();
-    await server?.stop();
-    await dropDb?.();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    await stopServer?.();
     if (consoleErrors.length) console.warn(`[browser tests ${TEST_DB}] console errors:\n  ${consoleErrors.join('\n  ')}`);
   }, 60_000);
 
