@@ -96,6 +96,8 @@ describe('phone channel (Twilio Voice)', () => {
     expect(ask).toContain('/channels/twilio/voice/problem');
     const where = await twimlOf(await call(next(ask), { CallSid: sid, From: from, SpeechResult: 'Nước ngập sâu trước chợ Bến Thành xe máy chết máy', Confidence: '0.91' }));
     expect(where).toContain('/channels/twilio/voice/address');
+    // What was said rides in the next step's URL (signed by Twilio): filing needs no read.
+    expect(decodeURIComponent(next(where))).toContain('problem=Nước ngập sâu');
     const bye = await twimlOf(await call(next(where), { CallSid: sid, From: from, To: TWILIO.number, SpeechResult: 'chợ Bến Thành phường Bến Thành' }));
     expect(bye).toContain('đã ghi nhận phản ánh');
     expect(bye).toContain('<Hangup');

@@ -21,6 +21,8 @@ import { param, twiml, verifiedParams, WEBHOOK_MAX_BYTES } from './webhook.ts';
 /** Twilio's Vietnamese voice, and its Vietnamese speech recognition. */
 const VOICE = { language: 'vi-VN', voice: 'Google.vi-VN-Standard-A' } as const;
 const VI = { language: 'vi-VN' } as const;
+/** What the caller said is carried in the address step's URL up to this length (Twilio takes URLs of a few KB). */
+const PROBLEM_IN_URL_MAX = 300;
 /** A call's later messages (its recording, its transcription) join its report within a day. */
 const CALL_THREAD_MINUTES = 24 * 60;
 const CALL_SID = /^CA[0-9a-f]{32}$/i;
@@ -83,6 +85,18 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
     if (!sid || !CALL_SID.test(sid)) throw new AppError('twilio_payload_invalid', 400, 'CallSid is required');
     return { p, sid, from: param(p, 'From', 64) };
   };
+  /**
+   * What the line keeps beside a call (notes, the screen pop) must not cut the call short: with
+   * the database away the caller still hears the menu, and the report itself waits in the spool.
+   */
+  const quietly = <T>(what: string, p: Promise<T>, fallback: T): Promise<T> =>
+    p.catch((err: unknown) => {
+      ctx.log.warn({ err: (err as Error).message }, `phone line: ${what} failed; the call goes on`);
+      return fallback;
+    });
+  /** What the caller said of the problem: carried in the next step's URL (Twilio signs it), else from the notes. */
+  const problemOf = async (c: Context, sid: string) => c.req.query('problem')?.slice(0, REPORT_LIMITS.textMax)
+    ?? (await quietly('reading the call\'s notes', ctx.notes('phone', sid), [])).filter((n) => n.kind === 'problem').at(-1)?.data.text as string | undefined;
   const pop = async (sid: string, from: string | undefined, state: string) => {
     const phone = from ? normalisePhone(from) : null;
     const card: CitizenCard | null = phone ? await ctx.citizenCard({ phone }) : null;
@@ -116,7 +130,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   const toAgent = async (sid: string, from: string | undefined) => {
     const r = new twilio.twiml.VoiceResponse();
     if (!staffed(ctx.settings)) return recordMessage(r, 'Hiện ngoài giờ làm việc của tổng đài viên. Xin để lại lời nhắn gồm sự việc và địa chỉ sau tiếng bíp, chúng tôi sẽ xử lý và nhắn tin trả lời.');
-    await pop(sid, from, 'queued');
+    await quietly('the screen pop', pop(sid, from, 'queued'), undefined);
     say(r, 'Xin quý vị chờ trong giây lát, tổng đài viên sẽ trả lời ngay.');
     r.enqueue({ action: url('/dequeued') }, ctx.settings.PHONE_QUEUE);
     return r;
@@ -125,8 +139,8 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   // A call comes in: the screen pop, then the menu.
   app.post('/voice', limit, async (c) => {
     const { p, sid, from } = await callOf(c);
-    await ctx.note('phone', sid, 'call', { from, to: p.To ?? null, status: p.CallStatus ?? null });
-    await pop(sid, from, 'ringing');
+    await quietly('noting the call', ctx.note('phone', sid, 'call', { from, to: p.To ?? null, status: p.CallStatus ?? null }), undefined);
+    await quietly('the screen pop', pop(sid, from, 'ringing'), undefined);
     return twiml(c, menu(0));
   });
 
@@ -152,8 +166,10 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
     const problem = cleanText(param(p, 'SpeechResult', REPORT_LIMITS.textMax) ?? '').trim();
     const r = new twilio.twiml.VoiceResponse();
     if (!problem) return twiml(c, recordMessage(r, 'Xin lỗi, chúng tôi chưa nghe rõ. Xin để lại lời nhắn gồm sự việc và địa chỉ sau tiếng bíp.'));
-    await ctx.note('phone', sid, 'problem', { text: problem, confidence: Number(p.Confidence) || null });
-    const g = r.gather({ input: ['speech'], speechTimeout: 'auto', timeout: 6, action: url('/address'), actionOnEmptyResult: true, ...VI });
+    await quietly('noting the problem', ctx.note('phone', sid, 'problem', { text: problem, confidence: Number(p.Confidence) || null }), undefined);
+    // Short enough, it rides in the next step's URL too: the address step files it without a read.
+    const carried = problem.length <= PROBLEM_IN_URL_MAX ? `?problem=${encodeURIComponent(problem)}` : '';
+    const g = r.gather({ input: ['speech'], speechTimeout: 'auto', timeout: 6, action: url(`/address${carried}`), actionOnEmptyResult: true, ...VI });
     say(g, 'Xin cho biết địa chỉ nơi xảy ra sự việc: số nhà, tên đường, phường hoặc xã.');
     return twiml(c, r);
   });
@@ -161,7 +177,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   // The address: the report is filed (with whatever was understood of it).
   app.post('/voice/address', limit, async (c) => {
     const { p, sid } = await callOf(c);
-    const problem = (await ctx.notes('phone', sid)).filter((n) => n.kind === 'problem').at(-1)?.data.text as string | undefined;
+    const problem = await problemOf(c, sid);
     const address = cleanText(param(p, 'SpeechResult', REPORT_LIMITS.addressMax) ?? '').trim();
     await file(sid, p, { problem, address: address || undefined });
     const r = new twilio.twiml.VoiceResponse();
@@ -173,7 +189,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   // A voicemail ended: the report is filed now; its audio joins it when Twilio has it (/recording).
   app.post('/voice/recorded', limit, async (c) => {
     const { p, sid } = await callOf(c);
-    const problem = (await ctx.notes('phone', sid)).filter((n) => n.kind === 'problem').at(-1)?.data.text as string | undefined;
+    const problem = await problemOf(c, sid);
     await file(sid, p, { problem, recordingSeconds: Number(p.RecordingDuration) || undefined });
     const r = new twilio.twiml.VoiceResponse();
     say(r, 'Tổng đài 1022 đã nhận lời nhắn của quý vị. Mã phản ánh sẽ được gửi qua tin nhắn. Xin cảm ơn.');
@@ -240,8 +256,8 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   // Leaving the agents' queue (answered, or hung up while waiting).
   app.post('/voice/dequeued', limit, async (c) => {
     const { p, sid, from } = await callOf(c);
-    await ctx.note('phone', sid, 'queue', { result: p.QueueResult ?? null, seconds: Number(p.QueueTime) || null });
-    if (p.QueueResult !== 'bridged') await pop(sid, from, 'ended');
+    await quietly('noting the queue', ctx.note('phone', sid, 'queue', { result: p.QueueResult ?? null, seconds: Number(p.QueueTime) || null }), undefined);
+    if (p.QueueResult !== 'bridged') await quietly('the screen pop', pop(sid, from, 'ended'), undefined);
     return twiml(c, new twilio.twiml.VoiceResponse());
   });
 
@@ -251,9 +267,9 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
     const status = param(p, 'CallStatus', 32) ?? 'unknown';
     await ctx.note('phone', sid, 'status', { status, duration: Number(p.CallDuration) || null, answered_by: p.AnsweredBy ?? null });
     if (['completed', 'busy', 'failed', 'no-answer', 'canceled'].includes(status)) {
-      await pop(sid, from, 'ended');
+      await quietly('the screen pop', pop(sid, from, 'ended'), undefined);
       // Hung up after describing the problem but before the address: the report is filed with what was said.
-      const problem = (await ctx.notes('phone', sid)).filter((n) => n.kind === 'problem').at(-1)?.data.text as string | undefined;
+      const problem = await problemOf(c, sid);
       if (problem) await file(sid, p, { problem });
     }
     return c.body(null, 204);
