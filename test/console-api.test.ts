@@ -282,6 +282,9 @@ describe('console API: messages to citizens and replies through another channel'
     const detail = (await json(await agent.get(`/api/console/tickets/${ticket}`))).body;
     expect(detail.messages.at(-1)).toMatchObject({ kind: 'private_reply', report_code: report });
     expect(detail.events.filter((e: any) => e.type === 'ticket.replied').at(-1)).toMatchObject({ public: false, data: { private: true, to_report: report } });
+    // Not even on the report's own tracking page: a comment's code is public (posted under it).
+    const track = await (await rt.app.request(`/api/v1/reports/${report}`)).json() as { timeline: { message?: string }[] };
+    expect(JSON.stringify(track.timeline)).not.toContain('nhắn riêng');
   });
 });
 

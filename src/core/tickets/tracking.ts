@@ -67,7 +67,8 @@ export async function publicStatus(db: DbOrTx, rawCode: string, city?: { hotline
         // An answer to one reporter shows on that reporter's own code only.
         .where((eb) => eb.or([
           eb('public', '=', true),
-          ...(inbound ? [eb.and([eb('type', '=', 'ticket.replied'), eb(sql`data->>'to_report'`, '=', inbound.code)])] : []),
+          // (A private answer, to a Facebook comment, never: the comment's code is public.)
+          ...(inbound ? [eb.and([eb('type', '=', 'ticket.replied'), eb(sql`data->>'to_report'`, '=', inbound.code), eb(sql`coalesce(data->>'private', 'false')`, '=', 'false')])] : []),
         ]))
         .orderBy('id').execute())
         .map((e) => {
