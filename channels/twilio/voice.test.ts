@@ -88,7 +88,7 @@ describe('phone channel (Twilio Voice)', () => {
     expect(hello).toContain('language="vi-VN"');
     expect(hello).toContain('bấm phím 1');
     expect(hello).toContain(`action="${TWILIO.publicUrl}/channels/twilio/voice/menu?attempt=0"`);
-    expect(signals).toContainEqual({ type: 'call.incoming', data: expect.objectContaining({ call: sid, from, state: 'ringing', citizen: null }) });
+    expect(signals).toContainEqual({ type: 'call.incoming', data: expect.objectContaining({ call: sid, from, state: 'ringing', citizen: null, verified: false }) });
 
     // Each next step is where the TwiML sends Twilio, as Twilio follows it.
     const ask = await twimlOf(await call(next(hello), { CallSid: sid, From: from, Digits: '1' }));
@@ -123,14 +123,23 @@ describe('phone channel (Twilio Voice)', () => {
     // Calling again, the screen pop shows their open ticket, and 2 reads its status.
     signals.length = 0;
     const sid2 = sidOf('CA');
-    await call('/voice', { CallSid: sid2, From: from, To: TWILIO.number });
+    await call('/voice', { CallSid: sid2, From: from, To: TWILIO.number, StirVerstat: 'TN-Validation-Passed-A' });
+    expect(signals[0]!.data.verified).toBe(true);
     const pop = signals[0]!.data as { citizen: { openTickets: { code: string }[]; reports: { code: string }[] } };
     expect(pop.citizen.reports[0]!.code).toBe(reports[0]!.code);
     expect(pop.citizen.openTickets).toHaveLength(1);
     const status = await twimlOf(await call('/voice/menu?attempt=0', { CallSid: sid2, From: from, Digits: '2' }));
-    expect(status).toContain(`mã ${spoken(reports[0]!.code)}, Mới tiếp nhận`);
+    // The caller's number can be forged: the status of their latest report, never its code.
+    expect(status).toContain('Phản ánh gần nhất từ số điện thoại này');
+    expect(status).toContain('Mới tiếp nhận');
+    expect(status).not.toContain(spoken(reports[0]!.code));
     const keyed = await twimlOf(await call('/voice/status-code', { CallSid: sid2, From: from, Digits: keypadDigits(reports[0]!.code) }));
-    expect(keyed).toContain('Phản ánh mã');
+    expect(keyed).toContain(`Phản ánh mã ${spoken(reports[0]!.code)}`);
+    // Then the menu's options again (not straight to the agents' queue).
+    expect(keyed).toContain(`<Redirect>${TWILIO.publicUrl}/channels/twilio/voice/menu?attempt=0</Redirect>`);
+    const again = await twimlOf(await call('/voice/menu?attempt=0', { CallSid: sid2, From: from }));
+    expect(again).toContain('bấm phím 1');
+    expect(again).not.toContain('<Enqueue');
     const unknown = await twimlOf(await call('/voice/status-code', { CallSid: sid2, From: from, Digits: '00000000' }));
     expect(unknown).toContain('Không tìm thấy');
   });

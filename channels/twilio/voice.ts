@@ -34,6 +34,12 @@ const KEYPAD: Record<string, string> = Object.fromEntries(
 /** A tracking code's 8 characters as keyed on a phone (PA-7K3M9Q2X -> 75369727). */
 export const keypadDigits = (code: string): string => [...code.replace(/^(PA|TK)-/, '')].map((ch) => KEYPAD[ch] ?? ch).join('');
 
+/** A day as the menu reads it, in Ho Chi Minh City time ("6 tháng 12"). */
+const dayOf = (iso: string) => {
+  const d = new Date(Date.parse(iso) + 7 * 3_600_000);
+  return `${d.getUTCDate()} tháng ${d.getUTCMonth() + 1}`;
+};
+
 /** A code read aloud character by character ("P A 7 K 3 M 9 Q 2 X"). */
 export const spoken = (code: string) => code.replace('-', '').split('').join(' ');
 
@@ -97,12 +103,14 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   /** What the caller said of the problem: carried in the next step's URL (Twilio signs it), else from the notes. */
   const problemOf = async (c: Context, sid: string) => c.req.query('problem')?.slice(0, REPORT_LIMITS.textMax)
     ?? (await quietly('reading the call\'s notes', ctx.notes('phone', sid), [])).filter((n) => n.kind === 'problem').at(-1)?.data.text as string | undefined;
-  const pop = async (sid: string, from: string | undefined, state: string) => {
+  const pop = async (sid: string, from: string | undefined, state: string, p?: Params) => {
     const phone = from ? normalisePhone(from) : null;
     const card: CitizenCard | null = phone ? await ctx.citizenCard({ phone }) : null;
     // The console's IncomingCall (src/wire/realtime.ts).
     const citizen = card && { id: card.citizenId, name: card.name, reports: card.reports, openTickets: card.openTickets };
-    ctx.signal('call.incoming', { call: sid, from: phone, state, citizen, at: new Date().toISOString() });
+    // Caller ID is easy to forge: only a number the carrier attested (STIR/SHAKEN, A) counts as verified.
+    const verified = p?.StirVerstat === 'TN-Validation-Passed-A';
+    ctx.signal('call.incoming', { call: sid, from: phone, state, verified, citizen, at: new Date().toISOString() });
   };
   const menu = (attempt: number) => {
     const r = new twilio.twiml.VoiceResponse();
@@ -127,10 +135,10 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
     r.hangup();
     return r;
   };
-  const toAgent = async (sid: string, from: string | undefined) => {
+  const toAgent = async (sid: string, from: string | undefined, p: Params) => {
     const r = new twilio.twiml.VoiceResponse();
     if (!staffed(ctx.settings)) return recordMessage(r, 'Hiện ngoài giờ làm việc của tổng đài viên. Xin để lại lời nhắn gồm sự việc và địa chỉ sau tiếng bíp, chúng tôi sẽ xử lý và nhắn tin trả lời.');
-    await quietly('the screen pop', pop(sid, from, 'queued'), undefined);
+    await quietly('the screen pop', pop(sid, from, 'queued', p), undefined);
     say(r, 'Xin quý vị chờ trong giây lát, tổng đài viên sẽ trả lời ngay.');
     r.enqueue({ action: url('/dequeued') }, ctx.settings.PHONE_QUEUE);
     return r;
@@ -140,7 +148,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   app.post('/voice', limit, async (c) => {
     const { p, sid, from } = await callOf(c);
     await quietly('noting the call', ctx.note('phone', sid, 'call', { from, to: p.To ?? null, status: p.CallStatus ?? null }), undefined);
-    await quietly('the screen pop', pop(sid, from, 'ringing'), undefined);
+    await quietly('the screen pop', pop(sid, from, 'ringing', p), undefined);
     return twiml(c, menu(0));
   });
 
@@ -156,7 +164,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
       return twiml(c, r);
     }
     if (key === '2') return twiml(c, await statusMenu(sid, from));
-    if (key === '0' || attempt >= 1) return twiml(c, await toAgent(sid, from));
+    if (key === '0' || attempt >= 1) return twiml(c, await toAgent(sid, from, p));
     return twiml(c, menu(attempt + 1));
   });
 
@@ -232,8 +240,10 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
     const r = new twilio.twiml.VoiceResponse();
     const g = r.gather({ input: ['dtmf'], numDigits: 8, timeout: 8, action: url('/status-code') });
     const last = card?.reports[0];
+    // A caller's number can be forged: it tells only the status of the latest report, never its
+    // code (the code opens the report's tracking page); another is heard by keying its code.
     say(g, last
-      ? `Phản ánh gần nhất của quý vị, mã ${spoken(last.code)}, ${last.statusLabel}. Để nghe phản ánh khác, nhập 8 ký tự của mã theo chữ trên bàn phím.`
+      ? `Phản ánh gần nhất từ số điện thoại này, gửi ngày ${dayOf(last.receivedAt)}, ${last.statusLabel}. Để nghe phản ánh khác, nhập 8 ký tự của mã theo chữ trên bàn phím.`
       : 'Xin nhập 8 ký tự của mã phản ánh theo chữ trên bàn phím điện thoại.');
     say(r, 'Xin cảm ơn quý vị đã gọi tổng đài 1022.');
     r.hangup();
@@ -249,7 +259,8 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
     const hit = card?.reports.find((x) => keypadDigits(x.code) === digits || keypadDigits(x.ticketCode) === digits);
     const r = new twilio.twiml.VoiceResponse();
     say(r, hit ? `Phản ánh mã ${spoken(hit.code)}: ${hit.statusLabel}.` : 'Không tìm thấy phản ánh với mã này từ số điện thoại của quý vị. Xin bấm phím 0 tại menu chính để gặp tổng đài viên.');
-    r.redirect(url('/menu?attempt=1'));
+    // Back to the menu's options (without the greeting: attempt 0 with no key plays them again).
+    r.redirect(url('/menu?attempt=0'));
     return twiml(c, r);
   });
 
@@ -257,7 +268,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   app.post('/voice/dequeued', limit, async (c) => {
     const { p, sid, from } = await callOf(c);
     await quietly('noting the queue', ctx.note('phone', sid, 'queue', { result: p.QueueResult ?? null, seconds: Number(p.QueueTime) || null }), undefined);
-    if (p.QueueResult !== 'bridged') await quietly('the screen pop', pop(sid, from, 'ended'), undefined);
+    if (p.QueueResult !== 'bridged') await quietly('the screen pop', pop(sid, from, 'ended', p), undefined);
     return twiml(c, new twilio.twiml.VoiceResponse());
   });
 
@@ -267,7 +278,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
     const status = param(p, 'CallStatus', 32) ?? 'unknown';
     await ctx.note('phone', sid, 'status', { status, duration: Number(p.CallDuration) || null, answered_by: p.AnsweredBy ?? null });
     if (['completed', 'busy', 'failed', 'no-answer', 'canceled'].includes(status)) {
-      await quietly('the screen pop', pop(sid, from, 'ended'), undefined);
+      await quietly('the screen pop', pop(sid, from, 'ended', p), undefined);
       // Hung up after describing the problem but before the address: the report is filed with what was said.
       const problem = await problemOf(c, sid);
       if (problem) await file(sid, p, { problem });

@@ -59,6 +59,8 @@ export interface IncomingCall {
   /** The caller's number (E.164), or null when withheld. */
   from: string | null;
   state: 'ringing' | 'queued' | 'recording' | 'ended';
+  /** Whether the carrier attested the number (caller ID is easy to forge: an unverified caller is who they say only once they prove it). */
+  verified?: boolean;
   citizen: {
     id: number;
     name: string | null;

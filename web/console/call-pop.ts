@@ -23,6 +23,7 @@ function incomingCall(data: Record<string, unknown>): IncomingCall | null {
   const c = d.citizen && typeof d.citizen === 'object' ? d.citizen : null;
   return {
     call: d.call, from: typeof d.from === 'string' ? d.from : null, state: d.state, at: typeof d.at === 'string' ? d.at : new Date().toISOString(),
+    verified: d.verified === true,
     citizen: c ? {
       id: Number(c.id), name: typeof c.name === 'string' ? c.name : null,
       reports: Array.isArray(c.reports) ? c.reports.slice(0, 5) : [], openTickets: Array.isArray(c.openTickets) ? c.openTickets.slice(0, 10) : [],
@@ -86,7 +87,9 @@ function content(call: IncomingCall): HTMLElement[] {
     : [];
   return [
     h('div', { class: 'call-head' },
-      h('h2', { id: `call-${call.call}-title` }, 'Cuộc gọi đến: ', h('span', { class: 'call-number', 'data-testid': 'call-number' }, number)),
+      h('h2', { id: `call-${call.call}-title` }, 'Cuộc gọi đến: ', h('span', { class: 'call-number', 'data-testid': 'call-number' }, number),
+        // Caller ID can be forged: what the pop shows is who the number belongs to, not proof of who calls.
+        call.from && !call.verified ? h('span', { class: 'muted call-unverified', 'data-testid': 'call-unverified', title: 'Nhà mạng chưa xác thực số này: hãy hỏi lại người gọi trước khi nói về phản ánh của họ.' }, ' (số chưa xác thực)') : null),
       h('button', { type: 'button', class: 'notice-close', 'aria-label': 'Đóng cửa sổ cuộc gọi (Esc)', 'data-focus-key': 'close', onclick: () => dismiss(call.call) }, '×')),
     h('p', { class: 'call-state', 'data-testid': 'call-state' }, label(CALL_STATE_VI, call.state), ' · ', h('time', { datetime: call.at }, formatTime(call.at))),
     who,
