@@ -236,6 +236,7 @@ describe('a long answer by Messenger', () => {
       const m: OutboundMessage = {
         id: 7, channel: 'facebook', endpoint: PAGE, kind: 'resolved', ticketCode: 'TK-7K3M9Q2X', reportCode: 'PA-7K3M9Q2X',
         body: ['A', 'B', 'C'].map((x) => x.repeat(1500)).join('\n'), contact: { facebook_id: '7012345678909999' }, lastInboundAt: new Date(), attempt: 1,
+        source: { externalId: 'm_parts', payload: {} },
       };
       graph.failNext(500, undefined, 1, 1); // the second part fails
       await expect(facebook.send!(m, ctx)).rejects.toThrow(/answered 500/);

@@ -9,7 +9,7 @@ import { greeting } from './wording.ts';
 
 // What the webhook does with the events of one body, all before it answers Meta: every message
 // and comment that is a report is stored raw (ctx.intake.accept, idempotent on its id), then what
-// the channel keeps beside them is noted (which comment a report answers, the m.me link that
+// the channel keeps beside them is noted (the m.me link that
 // opened a conversation, edits of comments), and receipts update what we sent. The report itself
 // is made later, by the inbound job, through the adapter's `parse`.
 
@@ -83,18 +83,7 @@ export async function handleEvents(ctx: Ctx, events: WebhookEvent[]): Promise<Ta
   ]);
   for (const s of [...storedMessages, ...storedComments]) if (s.replay) tally.replayed++; else tally.stored++;
 
-  // 2. Which comment each comment report answers (`send` finds it by the report's code).
-  for (const [i, e] of comments.entries()) {
-    const s = storedComments[i]!;
-    if (!s.code) continue;
-    if (s.replay && (await ctx.notes(CHANNEL, noteKey.replyTo(s.code))).some((n) => n.kind === 'comment')) continue;
-    await ctx.note(CHANNEL, noteKey.replyTo(s.code), 'comment', {
-      comment_id: e.commentId, post_id: e.postId, parent_id: e.parentId, created_time: e.createdTime, from_id: e.fromId,
-    });
-    tally.noted++;
-  }
-
-  // 3. Buttons and links: "Get Started" is answered once (Meta may resend it), a referral waits
+  // 2. Buttons and links: "Get Started" is answered once (Meta may resend it), a referral waits
   // for the person's next message.
   for (const e of of('postback')) {
     const key = noteKey.postback(e.psid, e.timestamp);

@@ -1,4 +1,3 @@
-import type { ChannelContext } from '../../src/intake/channel-kit.ts';
 
 // What the channel keeps beside messages (ctx.note / ctx.notes, the channel_events table), and
 // under which key. A comment's edits are kept under the comment's own external id, so they show
@@ -10,8 +9,6 @@ export const CHANNEL = 'facebook';
 export const noteKey = {
   /** A comment report's external id (`ctx.intake.accept`), and where its edits and private reply are noted. */
   comment: (commentId: string) => `comment:${commentId}`,
-  /** Which comment a report answers (written by the webhook, read by `send`): the kit's message names only the report's code. */
-  replyTo: (reportCode: string) => `reply-to:${reportCode}`,
   /**
    * What was sent to a person by Messenger in a month (their delivery and read receipts name a
    * time, not a message). By month, because notes are read oldest first, at most 100 of a key.
@@ -36,17 +33,18 @@ export interface CommentTarget {
 
 const OBJECT_ID = /^\d{1,30}_\d{1,30}$/;
 
-/** The comment report `reportCode` answers, or null for a Messenger report. */
-export async function commentTarget(ctx: Pick<ChannelContext, 'notes'>, reportCode: string): Promise<CommentTarget | null> {
-  const notes = await ctx.notes(CHANNEL, noteKey.replyTo(reportCode));
-  const n = notes.filter((x) => x.kind === 'comment').at(-1);
-  const d = n?.data;
-  if (!d || typeof d.comment_id !== 'string' || !OBJECT_ID.test(d.comment_id)) return null;
+/** The comment a report came from (its stored feed change: `OutboundMessage.source`), or null for a Messenger report. */
+export function commentTarget(source: { externalId: string; payload: unknown }): CommentTarget | null {
+  if (!source.externalId.startsWith('comment:')) return null;
+  const change = source.payload as { value?: Record<string, unknown> } | null;
+  const v = change && typeof change.value === 'object' && change.value !== null ? change.value : null;
+  if (!v || typeof v.comment_id !== 'string' || !OBJECT_ID.test(v.comment_id)) return null;
+  const from = v.from as { id?: unknown } | undefined;
   return {
-    comment_id: d.comment_id,
-    post_id: typeof d.post_id === 'string' ? d.post_id : '',
-    parent_id: typeof d.parent_id === 'string' && OBJECT_ID.test(d.parent_id) ? d.parent_id : null,
-    created_time: typeof d.created_time === 'number' ? d.created_time : null,
-    from_id: typeof d.from_id === 'string' ? d.from_id : null,
+    comment_id: v.comment_id,
+    post_id: typeof v.post_id === 'string' ? v.post_id : '',
+    parent_id: typeof v.parent_id === 'string' && OBJECT_ID.test(v.parent_id) && v.parent_id !== v.post_id ? v.parent_id : null,
+    created_time: typeof v.created_time === 'number' ? v.created_time : null,
+    from_id: typeof from?.id === 'string' ? from.id : null,
   };
 }

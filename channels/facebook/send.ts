@@ -136,7 +136,8 @@ async function sendOnComment(m: OutboundMessage, target: CommentTarget, ctx: Cha
  */
 export async function sendToCitizen(m: OutboundMessage, ctx: ChannelContext<FacebookSettings>): Promise<SendResult> {
   const now = new Date();
-  // Only a report that came through this channel can be a comment (`endpoint` is its Page).
-  const target = m.endpoint !== null ? await commentTarget(ctx, m.reportCode) : null;
+  // Only a report that came through this channel can be a comment (`endpoint` is its Page); its
+  // stored feed change says which (read with the message: no note the webhook has yet to write).
+  const target = m.endpoint !== null ? commentTarget(m.source) : null;
   return target ? sendOnComment(m, target, ctx, now) : sendMessenger(m, ctx, now);
 }

@@ -54,7 +54,7 @@ export interface ChannelContext<S = Record<string, never>> {
   };
   /** Keeps what a provider said about a message after it arrived (a call's status, a recording), beside its report. */
   note(channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void>;
-  /** What was noted about a message, oldest first (at most 100). */
+  /** What was noted about a message: the newest 100, oldest first. */
   notes(channel: string, externalId: string): Promise<{ kind: string; data: Record<string, unknown>; at: Date }[]>;
   /** Pushes a live signal to the agents' consoles (an incoming call's screen pop). Fire and forget. */
   signal(type: string, data: Record<string, unknown>): void;
@@ -101,6 +101,8 @@ export interface OutboundMessage {
   contact: CitizenContact;
   /** When the citizen last wrote on this channel (Messenger's 24-hour window counts from it). */
   lastInboundAt: Date | null;
+  /** The report's message as the channel stored it (its external id and raw payload: the comment it answers). */
+  source: { externalId: string; payload: unknown };
   /** 1 on the first try. */
   attempt: number;
 }

@@ -32,8 +32,8 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
     },
     async notes(channel, externalId) {
       const rows = await db.selectFrom('channel_events').select(['kind', 'data', 'received_at'])
-        .where('channel', '=', channel).where('external_id', '=', externalId.slice(0, 200)).orderBy('id').limit(100).execute();
-      return rows.map((r) => ({ kind: r.kind, data: r.data, at: r.received_at }));
+        .where('channel', '=', channel).where('external_id', '=', externalId.slice(0, 200)).orderBy('id', 'desc').limit(100).execute();
+      return rows.reverse().map((r) => ({ kind: r.kind, data: r.data, at: r.received_at }));
     },
     signal: (type, data) => events.signal(type, data),
     citizenCard: (contact) => citizenSummary(db, contact),

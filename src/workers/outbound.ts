@@ -1,4 +1,4 @@
-import type { Db } from '../db/schema.ts';
+import type { Db, DbOrTx } from '../db/schema.ts';
 import type { CitizenContact } from '../core/citizens/identity.ts';
 import { isAppError } from '../core/errors.ts';
 import type { DomainEvent } from '../core/events.ts';
@@ -36,7 +36,8 @@ export async function sendOutbound(db: Db, channelOf: ChannelSender, id: number)
     .innerJoin('inbound_messages', 'inbound_messages.id', 'reports.inbound_id')
     .select(['outbound_messages.id', 'outbound_messages.ticket_id', 'outbound_messages.channel', 'outbound_messages.kind', 'outbound_messages.body',
       'outbound_messages.status', 'outbound_messages.attempts', 'reports.channel as report_channel', 'reports.endpoint', 'reports.citizen_id',
-      'reports.received_at', 'tickets.code as ticket_code', 'reports.code as report_code', 'inbound_messages.report as inbound'])
+      'reports.received_at', 'reports.thread_key', 'tickets.code as ticket_code', 'reports.code as report_code', 'inbound_messages.report as inbound',
+      'inbound_messages.external_id', 'inbound_messages.payload'])
     .where('outbound_messages.id', '=', id).executeTakeFirst();
   if (!m) throw new Error(`outbound message ${id} not found`);
   if (m.status === 'sent' || m.status === 'published' || m.status === 'undeliverable') return { status: 'already', events: [] };
@@ -54,11 +55,12 @@ export async function sendOutbound(db: Db, channelOf: ChannelSender, id: number)
   // Through its own channel, the contact the report gave first; through another, what the citizen is known by there.
   const given = (m.inbound as { citizen?: CitizenContact } | null)?.citizen ?? {};
   const contact: CitizenContact = m.channel === m.report_channel ? { ...citizen.contact, ...given } : { ...given, ...citizen.contact };
-  const lastInboundAt = await lastInbound(db, m.channel, m.citizen_id, m.report_channel === m.channel ? m.received_at : null);
+  const lastInboundAt = await lastInbound(db, m.channel, m.citizen_id, m.report_channel === m.channel && m.thread_key !== null ? m.received_at : null);
   try {
     const sent = await channel.adapter.send({
       id: m.id, channel: m.channel, endpoint: m.channel === m.report_channel ? m.endpoint : null, kind: m.kind, body: m.body,
       ticketCode: m.ticket_code, reportCode: m.report_code, contact, lastInboundAt, attempt: m.attempts + 1,
+      source: { externalId: m.external_id, payload: m.payload },
     }, channel.ctx);
     await finish(db, id, {
       status: 'sent', sent_at: new Date(), error: null,
@@ -69,11 +71,13 @@ export async function sendOutbound(db: Db, channelOf: ChannelSender, id: number)
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (isAppError(err) && UNDELIVERABLE_CODES.has(err.code)) {
-      await finish(db, id, { status: 'undeliverable', error: `${err.code}: ${reason}`.slice(0, 2000) });
-      const events = await appendEvents(db, [{
-        ticketId: m.ticket_id, type: 'outbound.failed', actor: 'system',
-        data: { channel: m.channel, kind: m.kind, report: m.report_code, error: err.code, message: err.messageVi ?? reason, retrying: false, other_contacts: citizen.kinds.filter((k) => k !== m.channel) },
-      }]);
+      const events = await db.transaction().execute(async (tx) => {
+        await finish(tx, id, { status: 'undeliverable', error: `${err.code}: ${reason}`.slice(0, 2000) });
+        return appendEvents(tx, [{
+          ticketId: m.ticket_id, type: 'outbound.failed', actor: 'system',
+          data: { channel: m.channel, kind: m.kind, report: m.report_code, error: err.code, message: err.messageVi ?? reason, retrying: false, other_contacts: citizen.kinds.filter((k) => k !== m.channel) },
+        }]);
+      });
       return { status: 'undeliverable', events, ticketCode: m.ticket_code };
     }
     await db.updateTable('outbound_messages').set((eb) => ({ attempts: eb('attempts', '+', 1), error: reason.slice(0, 2000) })).where('id', '=', id).execute();
@@ -81,7 +85,7 @@ export async function sendOutbound(db: Db, channelOf: ChannelSender, id: number)
   }
 }
 
-async function finish(db: Db, id: number, set: Record<string, unknown>): Promise<void> {
+async function finish(db: DbOrTx, id: number, set: Record<string, unknown>): Promise<void> {
   await db.updateTable('outbound_messages').set((eb) => ({ ...set, attempts: eb('attempts', '+', 1) })).where('id', '=', id).execute();
 }
 
@@ -108,6 +112,8 @@ async function lastInbound(db: Db, channel: string, citizenId: number | null, fa
   if (citizenId === null) return fallback;
   const r = await db.selectFrom('reports').innerJoin('inbound_messages as m', 'm.report_id', 'reports.id')
     .select((eb) => eb.fn.max('m.received_at').as('at'))
-    .where('reports.citizen_id', '=', citizenId).where('reports.channel', '=', channel).executeTakeFirst();
+    .where('reports.citizen_id', '=', citizenId).where('reports.channel', '=', channel)
+    // A conversation's messages (they carry a thread): a page comment opens no Messenger window.
+    .where('reports.thread_key', 'is not', null).executeTakeFirst();
   return r?.at ? new Date(r.at) : fallback;
 }
