@@ -40,5 +40,7 @@ export const REPORT_LIMITS = {
   coordinateMax: 32,
   /** Provider media per message, and the length of a media URL. */
   mediaMax: 10,
+  /** Files a report keeps in all (a conversation's follow-ups add theirs). */
+  attachmentsMax: 20,
   mediaUrlMax: 2048,
 } as const;

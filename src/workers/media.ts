@@ -6,6 +6,7 @@ import type { DomainEvent } from '../core/events.ts';
 import { appendEvents } from '../core/tickets/event-log.ts';
 import { jsonParam } from '../db/records.ts';
 import type { Logger } from '../log.ts';
+import { REPORT_LIMITS } from '../core/report-input.ts';
 import { safeFetch } from '../intake/safe-fetch.ts';
 import type { ChannelSender } from './outbound.ts';
 
@@ -50,6 +51,10 @@ export async function fetchReportMedia(db: Db, channelOf: ChannelSender, job: Me
   return db.transaction().execute(async (tx) => {
     const r = await tx.selectFrom('reports').select(['id', 'code', 'ticket_id', 'attachments']).where('id', '=', job.reportId).forUpdate().executeTakeFirst();
     if (!r || (r.attachments ?? []).some((a) => a.sha256 === file.sha256)) return [];
+    if ((r.attachments ?? []).length >= REPORT_LIMITS.attachmentsMax) {
+      await refuse(`the report already has ${REPORT_LIMITS.attachmentsMax} files`);
+      return [];
+    }
     await sql`update reports set attachments = reports.attachments || cast(${jsonParam([file])} as jsonb) where id = ${r.id}`.execute(tx);
     return appendEvents(tx, [{ ticketId: r.ticket_id, type: 'report.media_added', actor: 'system', data: { report: r.code, content_type: file.content_type } }]);
   });

@@ -36,7 +36,7 @@ export function joinInputs(a: InboundReport, b: InboundReport): InboundReport {
     lat: a.lat ?? b.lat, lng: a.lat !== undefined ? a.lng : b.lng,
     address: a.address ?? b.address,
     attachments: [...a.attachments, ...b.attachments],
-    media: [...(a.media ?? []), ...(b.media ?? [])].slice(0, REPORT_LIMITS.mediaMax * 2),
+    media: [...(a.media ?? []), ...(b.media ?? [])].slice(0, REPORT_LIMITS.mediaMax),
     citizen: { ...b.citizen, ...a.citizen },
   };
 }
@@ -48,6 +48,10 @@ export function joinInputs(a: InboundReport, b: InboundReport): InboundReport {
  */
 export async function splitContinuations(db: DbOrTx, items: Item[]): Promise<Continuations> {
   const out: Continuations = { fresh: [], intoFresh: [], intoStored: [] };
+  // One conversation at a time across workers and processes: a batch holding a thread's message
+  // waits for another that is filing the same thread, then sees its report and continues it.
+  const threads = [...new Set(items.flatMap((i) => (i.input.thread ? [`thread:${i.row.channel}:${i.input.thread.key}`] : [])))].sort();
+  if (threads.length) await sql`select pg_advisory_xact_lock(hashtext(k)) from unnest(cast(${threads} as text[])) as k order by k`.execute(db);
   const open = new Map<string, { item: Item; last: Date }>();
   for (const item of items) {
     const thread = item.input.thread;
