@@ -39,12 +39,18 @@ for (const [net, bits] of [
 // Kept apart from the IPv4 list: a BlockList checks an IPv4 address against IPv4-mapped IPv6
 // rules too, so ::ffff:0:0/96 there would make every IPv4 address private.
 const PRIVATE_V6 = new BlockList();
-for (const [net, bits] of [['::', 127], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
+// Also the ranges that embed an IPv4 address (IPv4-compatible ::/96, NAT64, 6to4): judged private
+// rather than decoded, as no provider serves media from them.
+for (const [net, bits] of [
+  ['::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['2002::', 16], ['2001:db8::', 32],
+] as const) {
   PRIVATE_V6.addSubnet(net, bits, 'ipv6');
 }
 
 /** Whether an IP address is private, loopback or otherwise not on the public internet. */
-export function isPrivateAddress(address: string): boolean {
+export function isPrivateAddress(raw: string): boolean {
+  // Every way of writing an IPv6 address to one (0:0:0:0:0:ffff:7f00:1 -> ::ffff:7f00:1).
+  const address = isIP(raw) === 6 ? canonicalV6(raw) : raw;
   const family = isIP(address);
   if (family === 4) return PRIVATE_V4.check(address, 'ipv4');
   if (family === 0) return true;
@@ -60,6 +66,15 @@ export function isPrivateAddress(address: string): boolean {
     }
   }
   return PRIVATE_V6.check(address, 'ipv6');
+}
+
+/** An IPv6 address in its canonical (compressed, lower-case) form, as the URL parser writes it. */
+function canonicalV6(a: string): string {
+  try {
+    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    return a;
+  }
 }
 
 const refused = (why: string) => new AppError('media_refused', 422, why);
@@ -118,6 +133,11 @@ export async function safeFetch(rawUrl: string, policy: MediaPolicy, limits: Fet
 
 function request(u: URL, headers: Record<string, string>, trusted: boolean, limits: FetchLimits): Promise<{ redirect?: string; bytes?: Uint8Array; contentType: string | null }> {
   return new Promise((resolve, reject) => {
+    // The whole download, not only a silent socket: a host that trickles a byte a second gets cut off.
+    const deadline = setTimeout(() => req.destroy(new Error('media fetch took too long')), limits.timeoutMs ?? 15_000);
+    const settle = <T>(f: (v: T) => void) => (v: T) => { clearTimeout(deadline); f(v); };
+    resolve = settle(resolve);
+    reject = settle(reject);
     const lib = u.protocol === 'https:' ? https : http;
     const req = lib.request(u, {
       method: 'GET', headers: { ...headers, 'user-agent': 'phananh-media/1' },

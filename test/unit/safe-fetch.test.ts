@@ -9,7 +9,7 @@ import { hostAllowed, isPrivateAddress, safeFetch } from '../../src/intake/safe-
 describe('what counts as private', () => {
   it.each([
     '127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0',
-    '::1', '::', 'fc00::1', 'fd12::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:a9fe:a9fe', 'not-an-ip',
+    '::1', '::', 'fc00::1', 'fd12::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1', '::ffff:a9fe:a9fe', '0:0:0:0:0:ffff:7f00:1', '::127.0.0.1', '64:ff9b:1::a00:1', '2002:7f00:1::', 'not-an-ip',
   ])('%s is private', (a) => expect(isPrivateAddress(a)).toBe(true));
   it.each(['8.8.8.8', '157.240.1.35', '2a03:2880:f10c:83:face:b00c:0:25de', '::ffff:8.8.8.8'])('%s is public', (a) => expect(isPrivateAddress(a)).toBe(false));
 });

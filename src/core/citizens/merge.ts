@@ -73,6 +73,17 @@ const CONTACT_FIELD: Record<LinkableKind, keyof CitizenContact> = { phone: 'phon
  * invalid is refused. One transaction, checks first; recorded with its reason.
  */
 export async function linkIdentity(db: Db, citizenId: number, kind: LinkableKind, raw: string, by: Actor, why: string): Promise<{ citizenId: number; merged: number[] }> {
+  try {
+    return await linkOnce(db, citizenId, kind, raw, by, why);
+  } catch (err) {
+    // Two agents linking the same new identifier at once: the second finds it taken (unique
+    // kind+value) and, tried again, merges with the first's citizen.
+    if ((err as { code?: string }).code !== '23505') throw err;
+    return linkOnce(db, citizenId, kind, raw, by, why);
+  }
+}
+
+async function linkOnce(db: Db, citizenId: number, kind: LinkableKind, raw: string, by: Actor, why: string): Promise<{ citizenId: number; merged: number[] }> {
   const reason = staffText('reason', why, true);
   assertCan(by, 'identity.link');
   const { identities } = identitiesOf({ [CONTACT_FIELD[kind]]: raw });
