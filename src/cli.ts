@@ -179,6 +179,11 @@ for (const [name, disabled] of [['disable', true], ['enable', false]] as const) 
 }
 
 program.parseAsync(process.argv).catch((e: unknown) => {
+  // A channel's settings are read when the runtime starts: the same clear message as the app's own.
+  if (e instanceof ConfigError) {
+    process.stderr.write(`phananh: ${e.message}\n`);
+    process.exit(2);
+  }
   if (isAppError(e)) process.stderr.write(`phananh: ${e.code}: ${e.message}\n`);
   else process.stderr.write(`phananh: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
