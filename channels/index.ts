@@ -1,4 +1,5 @@
 import type { AnyChannel } from '../src/intake/channel-kit.ts';
+import { email } from './email/index.ts';
 import { facebook } from './facebook/index.ts';
 import { mobileApp } from './mobile-app/index.ts';
 import { phone, sms } from './twilio/index.ts';
@@ -11,4 +12,5 @@ export const allChannels: AnyChannel[] = [
   phone,
   sms,
   facebook,
+  email,
 ];

@@ -153,6 +153,16 @@ program.command('spool')
     if (r.still.length) process.exitCode = 1;
   });
 
+program.command('mail').description('the email channel')
+  .command('check')
+  .description('connect to IMAP_URL and SMTP_URL as the app would and print what they answer (message count, UIDVALIDITY)')
+  .action(async () => {
+    const { checkMail } = await import('../channels/email/check.ts');
+    const r = await checkMail(process.env);
+    console.log(r.lines.join('\n'));
+    if (!r.ok) process.exitCode = 1;
+  });
+
 const user = program.command('user').description('accounts');
 user.command('add')
   .description('create or update an account')

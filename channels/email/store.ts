@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { isAppError, REPORT_LIMITS, type ChannelContext } from '../../src/intake/channel-kit.ts';
+import { digestMail, type MailDigest } from './digest.ts';
+import { allNotes, CHANNEL, externalIdOf, msgKey, note, reportKey, type ReportNote } from './notes.ts';
+import type { EmailPayload, RawRef } from './parse.ts';
+import { mailboxesOf, senderOf, type EmailSettings } from './settings.ts';
+import { decideThread, ownThreadKey, reportOfOurId, type Threading } from './threading.ts';
+
+/** At most this many PDFs are kept from one message (scanned letters); photos follow REPORT_LIMITS.photosMax. */
+export const PDFS_MAX = 3;
+
+/** What became of one message of a mailbox. */
+export type Outcome = 'stored' | 'duplicate' | 'bounce' | 'auto_reply' | 'loop' | 'quarantine';
+
+/** Where a message was read: which mailbox, in which UIDVALIDITY, at which UID. */
+export interface Location {
+  mailbox: string;
+  uidValidity: string;
+  uid: number;
+}
+
+/**
+ * Where the tests stop the channel as a crash would (a hook that throws): after the inbound row
+ * is committed but before anything else is noted, and after a message is stored but before the
+ * server is told (\Seen or moved).
+ */
+export const faults: { afterAccept?: ((externalId: string) => void) | undefined; afterStore?: ((uid: number) => void) | undefined } = {};
+
+/**
+ * What a second look at a message finds done: stored, or set aside before any report. (A
+ * `duplicate` note is not: a copy met first may have been noted while the original's own notes
+ * were still to be written.)
+ */
+const DONE = new Set(['stored', 'bounce', 'auto_reply', 'loop', 'quarantine']);
+
+/** Our own addresses: MAIL_FROM and the mailboxes' users. Mail from them is a loop, never a report. */
+export function ownAddresses(s: EmailSettings): Set<string> {
+  const own = new Set([senderOf(s).address]);
+  for (const m of mailboxesOf(s)) if (m.user.includes('@')) own.add(m.user.toLowerCase());
+  return own;
+}
+
+/** The bytes' hash: the id of a message without a Message-ID, or that could not be read. */
+const hashOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** Stores the raw bytes (content-addressed, fsync'd) before anything is read from them. */
+async function keepRaw(ctx: ChannelContext<EmailSettings>, source: Uint8Array): Promise<RawRef> {
+  const stored = await ctx.files.put(source, 'message/rfc822', 'eml');
+  return { key: stored.key, size: stored.size, sha256: stored.sha256 };
+}
+
+/** Quarantines a message: stored raw (when we have it), an inbound row whose job fails with the reason, a note for admins. */
+export async function quarantine(ctx: ChannelContext<EmailSettings>, at: Location, raw: RawRef | null, externalId: string, error: { code: string; message: string }, receivedAt: Date): Promise<{ outcome: Outcome; code?: string }> {
+  // Read again after a restart before it was marked: noted once.
+  if ((await allNotes(ctx, msgKey(externalId))).some((n) => n.kind === 'quarantine')) return { outcome: 'quarantine' };
+  const payload: EmailPayload = { v: 1, raw, quarantine: error };
+  const accepted = await ctx.intake.accept({ channel: CHANNEL, externalId, endpoint: at.mailbox, payload, receivedAt }).catch((err: unknown) => {
+    // A second quarantine of the same bytes with another reason: the first row stands.
+    if (isAppError(err) && err.code === 'idempotency_key_conflict') return null;
+    throw err;
+  });
+  await note(ctx, msgKey(externalId), 'quarantine', { ...at, raw, error, code: accepted?.code ?? null });
+  ctx.log.warn({ channel: CHANNEL, mailbox: at.mailbox, uid: at.uid, code: error.code, err: error.message, raw: raw?.key ?? null }, 'email quarantined: kept raw, not a report');
+  return { outcome: 'quarantine', ...(accepted ? { code: accepted.code } : {}) };
+}
+
+/** Marks addresses a delivery report says are dead, and tells the outbound messages it returns that they failed. */
+async function applyBounce(ctx: ChannelContext<EmailSettings>, mail: MailDigest, domain: string): Promise<Record<string, unknown>> {
+  const d = mail.delivery;
+  const failed = (d?.recipients ?? []).filter((r) => r.action === 'failed');
+  // Permanent: a 5.x.x status, or "failed" with none given. A delay (4.x.x) changes nothing yet.
+  const permanent = failed.filter((r) => !r.status || r.status.startsWith('5'));
+  for (const r of permanent) await ctx.optOuts.set(CHANNEL, r.address, true, 'bounce');
+  // The mail it returns, when it is ours: by the returned headers, or our ids anywhere in the text.
+  const ids = new Set(d?.originalMessageIds ?? []);
+  for (const m of mail.body.slice(0, 64 * 1024).matchAll(/<(1022\.PA-[0-9A-Z]{8}\.\d{1,12}\.[0-9a-f]{6,32}@[^<>\s]{1,253})>/g)) ids.add(m[1]!);
+  const ours = [...ids].filter((id) => reportOfOurId(id, domain)).slice(0, 5);
+  for (const providerId of ours) {
+    const status = permanent[0]?.status ?? failed[0]?.status ?? undefined;
+    await ctx.delivery({ channel: CHANNEL, providerId, status: failed.length ? 'failed' : 'undelivered', errorCode: status, permanent: permanent.length > 0 });
+  }
+  return { recipients: d?.recipients ?? [], messages: ours, opted_out: permanent.map((r) => r.address) };
+}
+
+/** What a stored payload says of how to answer its message (an email payload's), or null for anything else. */
+export function noteOfPayload(payload: unknown): ReportNote | null {
+  const p = payload as Partial<EmailPayload> | null;
+  if (!p || p.v !== 1 || !p.mail || typeof p.thread !== 'string' || !p.mail.from?.address) return null;
+  return reportNoteOf(p.mail, p.thread, '');
+}
+
+/** The report note of a message: how to answer it, and whether automatically. */
+function reportNoteOf(mail: MailDigest, threadKey: string, mailbox: string): ReportNote {
+  const a = mail.automated;
+  return {
+    from: mail.from.address!, replyTo: mail.replyTo, name: mail.from.name,
+    messageId: mail.messageId, references: [...mail.references, ...(mail.messageId ? [mail.messageId] : [])].slice(-20),
+    subject: mail.subject, threadKey,
+    noAutoReply: a ? `${a.kind}: ${a.reason}` : null, mailbox,
+  };
+}
+
+/**
+ * Stores one message of a mailbox, or sets it aside; never both, never twice. In order: the raw
+ * bytes (file store), what they say (parsed; unreadable -> quarantine), whether we have it already
+ * (by Message-ID, else by its bytes), whether a machine wrote it (a bounce marks the address dead,
+ * an auto-reply and our own mail are only noted), which report it continues (decided once, kept,
+ * so that a retry stores the same payload), then the inbound row and its job (intake), then the
+ * notes a reply and the next message need. The caller marks it \Seen (or moves it) only after
+ * this returns.
+ */
+export async function storeMessage(ctx: ChannelContext<EmailSettings>, at: Location, source: Uint8Array, internalDate: Date | null): Promise<{ outcome: Outcome; code?: string }> {
+  const sender = senderOf(ctx.settings);
+  const receivedAt = internalDate && internalDate.getTime() < Date.now() ? internalDate : new Date();
+  const raw = await keepRaw(ctx, source);
+  const sha256 = hashOf(source);
+  let mail: MailDigest;
+  try {
+    mail = await digestMail(source, ctx.files, { fileMaxBytes: ctx.config.UPLOAD_MAX_BYTES, photosMax: REPORT_LIMITS.photosMax, pdfsMax: PDFS_MAX });
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    return quarantine(ctx, at, raw, externalIdOf(null, sha256), { code: err.code, message: err.message }, receivedAt);
+  }
+  const externalId = externalIdOf(mail.messageId, sha256);
+  const seen = await allNotes(ctx, msgKey(externalId));
+  const done = seen.find((n) => DONE.has(n.kind));
+  if (done) {
+    const first = done.data as Partial<Location>;
+    // The same message again: a restart before it was marked, or a copy in another mailbox or UIDVALIDITY.
+    if (first.mailbox !== at.mailbox || first.uidValidity !== at.uidValidity || first.uid !== at.uid) {
+      await note(ctx, msgKey(externalId), 'duplicate', { ...at, raw, first: done.kind });
+    }
+    return { outcome: done.kind === 'stored' ? 'duplicate' : (done.kind as Outcome) };
+  }
+  const from = mail.from.address!;
+  if (ownAddresses(ctx.settings).has(from)) {
+    await note(ctx, msgKey(externalId), 'loop', { ...at, raw, from });
+    return { outcome: 'loop' };
+  }
+  if (mail.automated?.kind === 'bounce') {
+    const applied = await applyBounce(ctx, mail, sender.domain);
+    await note(ctx, msgKey(externalId), 'bounce', { ...at, raw, from, subject: mail.subject, ...applied });
+    return { outcome: 'bounce' };
+  }
+  if (mail.automated?.kind === 'auto_reply') {
+    await note(ctx, msgKey(externalId), 'auto_reply', { ...at, raw, from, subject: mail.subject, reason: mail.automated.reason });
+    return { outcome: 'auto_reply' };
+  }
+  const decided = seen.find((n) => n.kind === 'decided');
+  let threading: Threading | null;
+  if (decided) threading = (decided.data as { threading: Threading | null }).threading;
+  else {
+    threading = await decideThread(ctx, mail, sender.domain);
+    await note(ctx, msgKey(externalId), 'decided', { threading });
+  }
+  const threadKey = threading?.key ?? ownThreadKey(externalId);
+  const payload: EmailPayload = { v: 1, raw, mail, thread: threadKey, threading };
+  let accepted;
+  try {
+    accepted = await ctx.intake.accept({ channel: CHANNEL, externalId, endpoint: at.mailbox, payload, receivedAt });
+  } catch (err) {
+    // Stored before under this Message-ID with other bytes (a copy that took another path, or
+    // a sender reusing an id): one message, already a report; this copy stays raw and noted.
+    if (isAppError(err) && err.code === 'idempotency_key_conflict') {
+      await note(ctx, msgKey(externalId), 'duplicate', { ...at, raw, why: 'same Message-ID, other bytes' });
+      return { outcome: 'duplicate' };
+    }
+    throw err;
+  }
+  faults.afterAccept?.(externalId);
+  const report = threading?.report ?? accepted.code;
+  await note(ctx, msgKey(externalId), 'stored', { ...at, code: accepted.code, report });
+  const info = reportNoteOf(mail, threadKey, at.mailbox);
+  await note(ctx, reportKey(accepted.code), 'message', info);
+  if (threading) await note(ctx, reportKey(threading.report), 'message', info);
+  return { outcome: 'stored', code: accepted.code };
+}
