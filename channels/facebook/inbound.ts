@@ -13,7 +13,7 @@ import { greeting } from './wording.ts';
 // opened a conversation, edits of comments), and receipts update what we sent. The report itself
 // is made later, by the inbound job, through the adapter's `parse`.
 
-/** The payload of the "Get Started" button (set on the Page's Messenger profile, see SETUP.md). */
+/** The payload of the "Get Started" button (set on the Page's Messenger profile, see README, Facebook fanpage). */
 export const GET_STARTED = 'GET_STARTED';
 /** An m.me link or ad is credited to the person's next message within this time. */
 const REFERRAL_TTL_MS = 24 * 3_600_000;

@@ -5,7 +5,7 @@ import { facebookSettings, type FacebookSettings } from './settings.ts';
 import { webhookRoutes } from './webhook.ts';
 
 // The city's fanpage: Messenger conversations and comments on the Page's posts become reports;
-// answers go back by Messenger or under the comment. See SETUP.md for the Meta app.
+// answers go back by Messenger or under the comment. See README, Facebook fanpage, for the Meta app.
 
 /**
  * Where photos and voice clips named by Messenger and by comments are fetched from: Meta's CDNs,

@@ -12,7 +12,7 @@ export const facebookSettings = z.object({
   FB_APP_SECRET: secret('the Meta app\'s secret (App settings → Basic)', 16),
   /** What we typed into the webhook's "Verify token" box; Meta sends it back when it checks the URL. */
   FB_VERIFY_TOKEN: secret('at least 8 characters', 8),
-  /** A long-lived Page access token with pages_messaging (and the comment permissions, see SETUP.md). */
+  /** A long-lived Page access token with pages_messaging (and the comment permissions, see README, Facebook fanpage). */
   FB_PAGE_ACCESS_TOKEN: secret('a Page access token', 20),
   /** Where the Graph API is, with its version (tests point it at a local fake). */
   FB_GRAPH_URL: z.url({ protocol: /^https?$/ }).optional().transform((v) => (v ?? DEFAULT_GRAPH_URL).replace(/\/+$/, '')),
