@@ -8,7 +8,7 @@ import type { IncomingCall } from '../../src/wire/realtime.ts';
 import { TEST_DB } from '../support/db.ts';
 import { PLACES } from '../support/factories.ts';
 import { sidOf, startFakeTwilio, TWILIO, twilioSignature, type FakeTwilio } from '../support/fake-twilio.ts';
-import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium, testServer } from './support.ts';
+import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium, signInAs, testServer } from './support.ts';
 
 // The console side of the phone line in a real browser (Debian's chromium driven by
 // playwright-core) against the real server, its phone line driven by signed Twilio webhooks: a
@@ -90,10 +90,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
     agent = await context.newPage();
     agent.on('pageerror', (err) => pageErrors.push(err.message));
     agent.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${m.text()} (${m.location().url})`); });
-    await agent.goto(`${server.url}/login`);
-    await agent.fill('#username', AGENT.username);
-    await agent.fill('#password', PW);
-    await Promise.all([agent.waitForURL((u) => u.pathname === '/console'), agent.click('form[action="/login"] button[type=submit]')]);
+    await signInAs(agent, AGENT.username, PW, { base: server.url, landing: '/console' });
     await agent.waitForSelector('#conn-state[data-state="online"]');
   }, 120_000);
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type Server } from '../../src/server.ts';
@@ -45,4 +45,13 @@ export async function testServer(prefix: string, env?: Record<string, string>): 
       rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+/** Signs in through the /login form as a person would (the page already on it, or at `base`), and waits to land on `landing`. */
+export async function signInAs(page: Page, username: string, password: string, opts: { base?: string; landing?: string } = {}): Promise<void> {
+  if (opts.base) await page.goto(`${opts.base}/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  const landed = opts.landing ? (u: URL) => u.pathname === opts.landing : (u: URL) => u.pathname !== '/login';
+  await Promise.all([page.waitForURL(landed), page.click('form[action="/login"] button[type=submit]')]);
 }

@@ -12,7 +12,7 @@ import type { Runtime } from '../../src/runtime.ts';
 import { TEST_DB } from '../support/db.ts';
 import { PLACES } from '../support/factories.ts';
 import { testRuntime } from '../support/runtime.ts';
-import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium } from './support.ts';
+import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium, signInAs } from './support.ts';
 
 // The messages to citizens on the console's ticket panel, in a real browser against the app with
 // two sending channels of its own: a fanpage whose Messenger window has closed (it can answer a
@@ -84,10 +84,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket pan
     context.setDefaultTimeout(10_000);
     agent = await context.newPage();
     agent.on('pageerror', (err) => pageErrors.push(err.message));
-    await agent.goto(`${base}/login`);
-    await agent.fill('#username', 'msg-agent');
-    await agent.fill('#password', PW);
-    await Promise.all([agent.waitForURL((u) => u.pathname === '/console'), agent.click('form[action="/login"] button[type=submit]')]);
+    await signInAs(agent, 'msg-agent', PW, { base, landing: '/console' });
     await agent.waitForSelector('#conn-state[data-state="online"]');
   }, 120_000);
 

@@ -7,7 +7,7 @@ import { upsertUser } from '../../src/core/staff/users.ts';
 import type { Server } from '../../src/server.ts';
 import { TEST_DB } from '../support/db.ts';
 import { PLACES } from '../support/factories.ts';
-import { AGENT_VIEW, CHROMIUM, HAVE_CHROMIUM, launchChromium, testServer } from './support.ts';
+import { AGENT_VIEW, CHROMIUM, HAVE_CHROMIUM, launchChromium, signInAs, testServer } from './support.ts';
 
 // The whole flow in a real browser (Debian's chromium driven by playwright-core) against the
 // real server (startServer: HTTP, worker, socket.io): an agent signs in, a report posted to
@@ -100,12 +100,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
   };
 
   /** Signs in through the /login form like a person would. */
-  const signIn = async (page: Page, username: string) => {
-    await page.goto(`${server.url}/login`);
-    await page.fill('#username', username);
-    await page.fill('#password', PW);
-    await Promise.all([page.waitForURL((u) => u.pathname !== '/login'), page.click('form[action="/login"] button[type=submit]')]);
-  };
+  const signIn = (page: Page, username: string) => signInAs(page, username, PW, { base: server.url });
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -306,9 +301,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
     await agent.waitForSelector('form[action="/login"] #username');
     await screenshot(agent, 'expired-to-login');
     // Signing in again goes back to the console.
-    await agent.fill('#username', AGENT.username);
-    await agent.fill('#password', PW);
-    await Promise.all([agent.waitForURL((u) => u.pathname === '/console'), agent.click('form[action="/login"] button[type=submit]')]);
+    await signInAs(agent, AGENT.username, PW, { landing: '/console' });
     await agent.waitForSelector('#conn-state[data-state="online"]');
   }, 30_000);
 });
