@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import twilio from 'twilio';
 import {
-  AppError, bodyLimit, cleanText, defineChannel, fold, normalisePhone, REPORT_LIMITS, type ChannelContext, type InboundReport, type RemoteMedia,
+  AppError, cleanText, defineChannel, fold, normalisePhone, REPORT_LIMITS, type ChannelContext, type InboundReport, type RemoteMedia,
 } from '../../src/intake/channel-kit.ts';
 import { PERMANENT_ERRORS, twilioMedia } from './rest.ts';
 import { twilioSettings, type TwilioSettings } from './settings.ts';
 import { SMS_OPT_OUT, sendBySms } from './notices.ts';
-import { param, twiml, verifiedParams, WEBHOOK_MAX_BYTES } from './webhook.ts';
+import { param, twiml, verifiedParams, webhookLimit } from './webhook.ts';
 
 /** A second SMS from a number within this many minutes continues its report (an address sent after the problem). */
 export const SMS_THREAD_MINUTES = 10;
@@ -17,7 +17,6 @@ const START_WORDS = new Set(['start', 'bat dau', 'unstop', 'dang ky']);
 
 const SID = /^(SM|MM)[0-9a-f]{32}$/i;
 
-const smsLimit = bodyLimit({ maxSize: WEBHOOK_MAX_BYTES, onError: () => { throw new AppError('payload_too_large', 413, 'webhook body too large'); } });
 
 /** What an opt-out keyword asks for, or null when the message is a report. */
 export function keyword(body: string): 'stop' | 'start' | null {
@@ -30,7 +29,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   const app = new Hono();
 
   // An SMS or MMS to the hotline number: a report, a follow-up of one, or STOP / START.
-  app.post('/sms', smsLimit, async (c) => {
+  app.post('/sms', webhookLimit, async (c) => {
     const p = await verifiedParams(c, ctx);
     const sid = param(p, 'MessageSid', 64);
     const from = param(p, 'From', 64);
@@ -59,7 +58,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // Delivery status of what we sent (`via`: the channel whose report it answers).
-  app.post('/sms/status', smsLimit, async (c) => {
+  app.post('/sms/status', webhookLimit, async (c) => {
     const p = await verifiedParams(c, ctx);
     const via = c.req.query('via') === 'phone' ? 'phone' : 'sms';
     const sid = param(p, 'MessageSid', 64);

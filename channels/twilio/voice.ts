@@ -2,13 +2,13 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import twilio from 'twilio';
 import {
-  AppError, bodyLimit, cleanText, defineChannel, fold, isAppError, normalisePhone, REPORT_LIMITS,
+  AppError, cleanText, defineChannel, fold, isAppError, normalisePhone, REPORT_LIMITS,
   type ChannelContext, type CitizenCard, type InboundReport,
 } from '../../src/intake/channel-kit.ts';
 import { twilioMedia } from './rest.ts';
 import { sendBySms } from './notices.ts';
 import { staffed, twilioSettings, type TwilioSettings } from './settings.ts';
-import { param, twiml, verifiedParams, WEBHOOK_MAX_BYTES } from './webhook.ts';
+import { param, twiml, verifiedParams, webhookLimit } from './webhook.ts';
 
 // The 1022 line (Twilio Voice). A caller hears a menu in Vietnamese: 1 reports a problem (said
 // aloud, recognised by Twilio's vi-VN speech recognition, then the address; a recorded message
@@ -43,7 +43,6 @@ const dayOf = (iso: string) => {
 /** A code read aloud character by character ("P A 7 K 3 M 9 Q 2 X"). */
 export const spoken = (code: string) => code.replace('-', '').split('').join(' ');
 
-const limit = bodyLimit({ maxSize: WEBHOOK_MAX_BYTES, onError: () => { throw new AppError('payload_too_large', 413, 'webhook body too large'); } });
 
 type Params = Record<string, string>;
 
@@ -145,14 +144,14 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   };
 
   // A call comes in: the screen pop, then the menu.
-  app.post('/voice', limit, async (c) => {
+  app.post('/voice', webhookLimit, async (c) => {
     const { p, sid, from } = await callOf(c);
     await quietly('noting the call', ctx.note('phone', sid, 'call', { from, to: p.To ?? null, status: p.CallStatus ?? null }), undefined);
     await quietly('the screen pop', pop(sid, from, 'ringing', p), undefined);
     return twiml(c, menu(0));
   });
 
-  app.post('/voice/menu', limit, async (c) => {
+  app.post('/voice/menu', webhookLimit, async (c) => {
     const { p, sid, from } = await callOf(c);
     const attempt = Math.min(Number(c.req.query('attempt')) || 0, 3);
     const said = fold(param(p, 'SpeechResult', 500) ?? '');
@@ -169,7 +168,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // What the caller said of the problem: noted, then the address.
-  app.post('/voice/problem', limit, async (c) => {
+  app.post('/voice/problem', webhookLimit, async (c) => {
     const { p, sid } = await callOf(c);
     const problem = cleanText(param(p, 'SpeechResult', REPORT_LIMITS.textMax) ?? '').trim();
     const r = new twilio.twiml.VoiceResponse();
@@ -183,7 +182,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // The address: the report is filed (with whatever was understood of it).
-  app.post('/voice/address', limit, async (c) => {
+  app.post('/voice/address', webhookLimit, async (c) => {
     const { p, sid } = await callOf(c);
     const problem = await problemOf(c, sid);
     const address = cleanText(param(p, 'SpeechResult', REPORT_LIMITS.addressMax) ?? '').trim();
@@ -195,7 +194,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // A voicemail ended: the report is filed now; its audio joins it when Twilio has it (/recording).
-  app.post('/voice/recorded', limit, async (c) => {
+  app.post('/voice/recorded', webhookLimit, async (c) => {
     const { p, sid } = await callOf(c);
     const problem = await problemOf(c, sid);
     await file(sid, p, { problem, recordingSeconds: Number(p.RecordingDuration) || undefined });
@@ -209,7 +208,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   /** The caller of a call, from what was noted when it rang (recording callbacks do not say). */
   const callerOf = async (sid: string, p: Params) => p.From ?? (await ctx.notes('phone', sid)).find((n) => n.kind === 'call')?.data.from as string | undefined;
 
-  app.post('/voice/recording', limit, async (c) => {
+  app.post('/voice/recording', webhookLimit, async (c) => {
     const { p, sid } = await callOf(c);
     const rec = param(p, 'RecordingSid', 64);
     const at = param(p, 'RecordingUrl', REPORT_LIMITS.mediaUrlMax);
@@ -224,7 +223,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // A transcription (Twilio's own is English only; a provider's Vietnamese one posts the same fields).
-  app.post('/voice/transcription', limit, async (c) => {
+  app.post('/voice/transcription', webhookLimit, async (c) => {
     const { p, sid } = await callOf(c);
     const tr = param(p, 'TranscriptionSid', 64) ?? 'transcription';
     const text = param(p, 'TranscriptionText', REPORT_LIMITS.textMax);
@@ -251,7 +250,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   };
 
   // A code keyed on the keypad: looked up among the caller's own reports.
-  app.post('/voice/status-code', limit, async (c) => {
+  app.post('/voice/status-code', webhookLimit, async (c) => {
     const { p, from } = await callOf(c);
     const digits = (param(p, 'Digits', 16) ?? '').replace(/\D/g, '');
     const phone = from ? normalisePhone(from) : null;
@@ -265,7 +264,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // Leaving the agents' queue (answered, or hung up while waiting).
-  app.post('/voice/dequeued', limit, async (c) => {
+  app.post('/voice/dequeued', webhookLimit, async (c) => {
     const { p, sid, from } = await callOf(c);
     await quietly('noting the queue', ctx.note('phone', sid, 'queue', { result: p.QueueResult ?? null, seconds: Number(p.QueueTime) || null }), undefined);
     if (p.QueueResult !== 'bridged') await quietly('the screen pop', pop(sid, from, 'ended', p), undefined);
@@ -273,7 +272,7 @@ function routes(ctx: ChannelContext<TwilioSettings>): Hono {
   });
 
   // The call's status callback (set on the number): answered, completed, its duration.
-  app.post('/voice/status', limit, async (c) => {
+  app.post('/voice/status', webhookLimit, async (c) => {
     const { p, sid, from } = await callOf(c);
     const status = param(p, 'CallStatus', 32) ?? 'unknown';
     await ctx.note('phone', sid, 'status', { status, duration: Number(p.CallDuration) || null, answered_by: p.AnsweredBy ?? null });

@@ -1,11 +1,14 @@
 import type { Context } from 'hono';
 import twilio from 'twilio';
-import { AppError, type ChannelContext } from '../../src/intake/channel-kit.ts';
+import { AppError, bodyLimit, type ChannelContext } from '../../src/intake/channel-kit.ts';
 import type { TwilioSettings } from './settings.ts';
 
 /** Largest webhook body Twilio sends us (a message with ten media URLs is a few KB). */
 export const WEBHOOK_MAX_BYTES = 64 * 1024;
 const PARAMS_MAX = 200;
+
+/** Every Twilio webhook's body limit, before anything reads it. */
+export const webhookLimit = bodyLimit({ maxSize: WEBHOOK_MAX_BYTES, onError: () => { throw new AppError('payload_too_large', 413, 'webhook body too large'); } });
 
 const forbidden = (why: string) => new AppError('twilio_signature_invalid', 403, why);
 
