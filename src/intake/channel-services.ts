@@ -10,6 +10,11 @@ import type { ChannelContext } from './channel-kit.ts';
 /** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, screen pops). */
 export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'signal' | 'citizenCard'>;
 
+/** Keeps what is known of a message after it arrived (channel_events), its key and kind bounded. */
+export async function noteChannelEvent(db: Db, channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void> {
+  await sql`insert into channel_events (channel, external_id, kind, data) values (${channel}, ${externalId.slice(0, 200)}, ${kind.slice(0, 60)}, cast(${jsonParam(data)} as jsonb))`.execute(db);
+}
+
 /** Builds the channel services on a database and the process's event bus. */
 export function channelServices(db: Db, events: EventBus): ChannelServices {
   return {
@@ -27,9 +32,7 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
       isOut: (channel, address) => isOptedOut(db, channel, address),
       set: (channel, address, out, keyword) => setOptOut(db, channel, address, out, keyword),
     },
-    async note(channel, externalId, kind, data) {
-      await sql`insert into channel_events (channel, external_id, kind, data) values (${channel}, ${externalId.slice(0, 200)}, ${kind.slice(0, 60)}, cast(${jsonParam(data)} as jsonb))`.execute(db);
-    },
+    note: (channel, externalId, kind, data) => noteChannelEvent(db, channel, externalId, kind, data),
     async notes(channel, externalId) {
       const rows = await db.selectFrom('channel_events').select(['kind', 'data', 'received_at'])
         .where('channel', '=', channel).where('external_id', '=', externalId.slice(0, 200)).orderBy('id', 'desc').limit(100).execute();

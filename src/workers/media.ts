@@ -8,6 +8,7 @@ import { jsonParam } from '../db/records.ts';
 import type { Logger } from '../log.ts';
 import { REPORT_LIMITS } from '../core/report-input.ts';
 import { safeFetch } from '../intake/safe-fetch.ts';
+import { noteChannelEvent } from '../intake/channel-services.ts';
 import type { ChannelSender } from './outbound.ts';
 
 /** Media a report may keep: photos, and the recordings of calls. */
@@ -32,7 +33,7 @@ export async function fetchReportMedia(db: Db, channelOf: ChannelSender, job: Me
   const channel = channelOf(job.channel);
   const refuse = async (why: string) => {
     log.warn({ channel: job.channel, report: job.reportId, why }, 'media not fetched');
-    await sql`insert into channel_events (channel, external_id, kind, data) values (${job.channel}, ${`report:${job.reportId}`}, 'media_refused', cast(${jsonParam({ url: job.url.slice(0, 300), why })} as jsonb))`.execute(db);
+    await noteChannelEvent(db, job.channel, `report:${job.reportId}`, 'media_refused', { url: job.url.slice(0, 300), why });
     return [];
   };
   if (!channel?.adapter.media) return refuse(`channel ${job.channel} fetches no media`);
