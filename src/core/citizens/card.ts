@@ -1,8 +1,9 @@
 import type { DbOrTx } from '../../db/schema.ts';
-import { STATUS_VI } from '../tickets/statuses.ts';
+import { OPEN_STATUSES, STATUS_VI } from '../tickets/statuses.ts';
 import { identitiesOf, type CitizenContact } from './identity.ts';
 
-const CLOSED = ['closed', 'rejected'];
+/** Tickets a caller may still ask about: open ones, and resolved ones not yet closed. */
+const NOT_CLOSED = [...OPEN_STATUSES, 'resolved'];
 
 /** The citizen behind a contact with their last reports and open tickets (a screen pop, a status by phone). */
 export interface CitizenSummary {
@@ -26,7 +27,7 @@ export async function citizenSummary(db: DbOrTx, contact: CitizenContact): Promi
     .where('reports.citizen_id', '=', hit.id).orderBy('reports.received_at', 'desc').limit(5).execute();
   const open = await db.selectFrom('tickets').select(['code', 'status', 'title'])
     .where('id', 'in', (eb) => eb.selectFrom('reports').select('ticket_id').where('citizen_id', '=', hit.id))
-    .where('status', 'not in', CLOSED).where('merged_into', 'is', null)
+    .where('status', 'in', NOT_CLOSED).where('merged_into', 'is', null)
     .orderBy('received_at', 'desc').limit(10).execute();
   return {
     citizenId: hit.id, name: hit.display_name,

@@ -5,6 +5,7 @@ import type { InboundReport } from '../report-input.ts';
 import { REPORT_LIMITS } from '../report-input.ts';
 import type { NewEvent } from '../tickets/event-log.ts';
 import { fold, nfc } from './text.ts';
+import { OPEN_STATUSES } from '../tickets/statuses.ts';
 
 // A resident who texts "ngập nước" and, a minute later, "ở 124 NTMK p Bàn Cờ" has sent one report
 // in two messages. A channel marks a conversation (`InboundReport.thread`: an SMS number, a
@@ -26,7 +27,6 @@ export interface Continuations {
   intoStored: StoredContinuation[];
 }
 
-const CLOSED = ['resolved', 'closed', 'rejected'];
 
 /** Adds a follow-up message's words, point and photos to a report's input (the report keeps what it had). */
 export function joinInputs(a: InboundReport, b: InboundReport): InboundReport {
@@ -89,7 +89,7 @@ async function latestOfThread(db: DbOrTx, channel: string, threadKey: string, si
     // A thread's report began at most a day before (bounds the look to the index's newest rows).
     .where('reports.received_at', '>=', new Date(since.getTime() - 86_400_000))
     .where('m.received_at', '>=', since).where('m.received_at', '<=', until)
-    .where('tickets.status', 'not in', CLOSED).where('tickets.merged_into', 'is', null)
+    .where('tickets.status', 'in', OPEN_STATUSES).where('tickets.merged_into', 'is', null)
     .orderBy('m.received_at', 'desc').limit(1).executeTakeFirst();
   return r ? { reportId: r.id, reportCode: r.code, ticketId: r.ticket_id } : null;
 }
