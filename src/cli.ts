@@ -211,7 +211,7 @@ apikey.command('revoke')
     return Number(v);
   })
   .action(async (opts: { name?: string; id?: number }) => {
-    if ((opts.name === undefined) === (opts.id === undefined)) throw new InvalidArgumentError('give --name or --id');
+    if ((opts.name === undefined) === (opts.id === undefined)) program.error('phananh: apikey revoke: give --name or --id (one of them)');
     const k = await withDb((db) => revokeApiKey(db, opts.id !== undefined ? { id: opts.id } : { name: opts.name! }));
     console.log(`revoked key ${k.id} (${k.name})`);
   });
