@@ -4,7 +4,7 @@ import {
   validateReportFields, type ChannelContext, type InboundReport, type PublicReport,
 } from '../../src/intake/channel-kit.ts';
 import { dateWindow, idsParam, intParam, PAGE_MAX, PAGE_SIZE_MAX, statusParam } from './params.ts';
-import { createdDoc, discoveryDoc, requestsDoc, servicesDoc } from './presenter.ts';
+import { createdDoc, discoveryDoc, requestsDoc, serviceDefinitionDoc, servicesDoc } from './presenter.ts';
 import { badField, guarded, respond, respondError, splitFormat, type Format } from './respond.ts';
 
 const CHANNEL = 'open311';
@@ -66,6 +66,15 @@ function routes(ctx: ChannelContext): Hono {
   both('get', 'services', async (c, format) => {
     checkJurisdiction(c.req.query('jurisdiction_id'));
     return respond(c, format, servicesDoc(await ctx.publicRecords.services()));
+  });
+
+  app.get('/services/:file', (c) => {
+    const file = splitFormat(c.req.param('file'));
+    return guarded(c, file?.format ?? 'json', ctx.log, async () => {
+      checkJurisdiction(c.req.query('jurisdiction_id'));
+      if (!file || !(await ctx.categories()).some((x) => x.code === file.name)) throw new AppError('service_not_found', 404, 'no service with this service_code');
+      return respond(c, file.format, serviceDefinitionDoc(file.name));
+    });
   });
 
   both('get', 'requests', async (c, format) => {

@@ -76,6 +76,12 @@ describe('discovery and services', () => {
     expect(xml.match(/<service>/g)).toHaveLength(services.length);
   });
 
+  it('defines a service with no extra attributes (metadata false), and 404 for an unknown one', async () => {
+    expect(await (await get('services/ngap_nuoc.json')).json()).toEqual({ service_code: 'ngap_nuoc', attributes: [] });
+    expect(await (await get('services/ngap_nuoc.xml')).text()).toContain('<service_definition><service_code>ngap_nuoc</service_code><attributes/></service_definition>');
+    expect((await get('services/ufo.json')).status).toBe(404);
+  });
+
   it('refuses another jurisdiction_id with 404 in the spec format', async () => {
     const res = await get('services.xml?jurisdiction_id=sfgov.org');
     expect(res.status).toBe(404);
@@ -271,6 +277,8 @@ describe('params and XML text', () => {
     expect(parseIsoDate('2026-12-06', 'd').toISOString()).toBe('2026-12-05T17:00:00.000Z');
     expect(() => parseIsoDate('2026-02-31', 'd')).toThrow(/ISO 8601/);
     expect(() => parseIsoDate(`2026-12-06${'0'.repeat(10_000)}`, 'd')).toThrow(/ISO 8601/);
+    expect(() => dateWindow('2026-01-01T00:00:00Z', '2026-04-01T00:00:01Z')).toThrow(/at most 90 days/);
+    expect(dateWindow('2026-01-01', '2026-03-31').to.toISOString()).toBe('2026-03-31T17:00:00.000Z');
     const w = dateWindow(undefined, undefined, new Date('2026-12-06T00:00:00Z'));
     expect((w.to.getTime() - w.from.getTime()) / 86_400_000).toBe(90);
   });

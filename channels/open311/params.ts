@@ -39,7 +39,9 @@ export function dateWindow(start: string | undefined, end: string | undefined, n
   const to = end ? parseIsoDate(end, 'end_date', true) : undefined;
   if (from && to) {
     if (to <= from) throw badField('date_range_invalid', 'end_date must be after start_date', 'end_date');
-    if (to.getTime() - from.getTime() > span + DAY_MS) throw badField('date_range_too_long', `start_date to end_date may span at most ${WINDOW_DAYS} days`, 'end_date');
+    // An end date alone includes its day: 90 days from the 1st of a month end on the 90th day.
+    const dateOnly = end!.trim().length === 10;
+    if (to.getTime() - from.getTime() > span + (dateOnly ? DAY_MS : 0)) throw badField('date_range_too_long', `start_date to end_date may span at most ${WINDOW_DAYS} days`, 'end_date');
     return { from, to };
   }
   if (from) return { from, to: new Date(from.getTime() + span) };

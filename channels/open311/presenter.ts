@@ -47,6 +47,11 @@ export function servicesDoc(services: PublicService[]): Doc {
   })));
 }
 
+/** A service's definition: ours have no extra attributes (metadata false), but some clients ask anyway. */
+export function serviceDefinitionDoc(code: string): Doc {
+  return { json: { service_code: code, attributes: [] }, xml: el('service_definition', [el('service_code', code), el('attributes', [])]) };
+}
+
 const HCMC_TIME = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'Asia/Ho_Chi_Minh', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
 });
