@@ -2,6 +2,7 @@ import type { AnyChannel } from '../src/intake/channel-kit.ts';
 import { email } from './email/index.ts';
 import { facebook } from './facebook/index.ts';
 import { mobileApp } from './mobile-app/index.ts';
+import { open311 } from './open311/index.ts';
 import { phone, sms } from './twilio/index.ts';
 import { webForm } from './web-form/index.ts';
 
@@ -13,4 +14,5 @@ export const allChannels: AnyChannel[] = [
   sms,
   facebook,
   email,
+  open311,
 ];

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { isAppError } from './core/errors.ts';
 import { setUserDisabled, upsertUser } from './core/staff/users.ts';
+import { issueApiKey, listApiKeys, revokeApiKey } from './core/staff/api-keys.ts';
 import { importAreasFile } from './core/places/area-import.ts';
 import { connect } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -187,6 +188,33 @@ for (const [name, disabled] of [['disable', true], ['enable', false]] as const) 
       console.log(`${disabled ? 'disabled' : 'enabled'} user ${opts.username.toLowerCase()}`);
     });
 }
+
+const apikey = program.command('apikey').description('keys of Open311 clients (POST /open311/v2/requests)');
+apikey.command('add')
+  .description('issue a key for a client; it is printed once, and only its hash is kept')
+  .requiredOption('--name <name>', 'who the key is for (one active key per name)')
+  .action(async (opts: { name: string }) => {
+    const k = await withDb((db) => issueApiKey(db, opts.name));
+    console.log(`issued key ${k.id} for ${k.name}; give the client this api_key (it is not shown again):\n${k.key}`);
+  });
+apikey.command('list').description('every key: id, name, issued, last used, revoked (never the key)').action(async () => {
+  const keys = await withDb((db) => listApiKeys(db));
+  if (!keys.length) console.log('no keys');
+  const at = (d: Date | null) => (d ? d.toISOString() : '-');
+  for (const k of keys) console.log(`${k.id}\t${k.name}\tissued ${at(k.createdAt)}\tlast used ${at(k.lastUsedAt)}\t${k.revokedAt ? `revoked ${at(k.revokedAt)}` : 'active'}`);
+});
+apikey.command('revoke')
+  .description('revoke a key at once (by --name or --id)')
+  .option('--name <name>')
+  .option('--id <id>', 'the id `apikey list` shows', (v: string) => {
+    if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError('a key id (a whole number)');
+    return Number(v);
+  })
+  .action(async (opts: { name?: string; id?: number }) => {
+    if ((opts.name === undefined) === (opts.id === undefined)) program.error('phananh: apikey revoke: give --name or --id (one of them)');
+    const k = await withDb((db) => revokeApiKey(db, opts.id !== undefined ? { id: opts.id } : { name: opts.name! }));
+    console.log(`revoked key ${k.id} (${k.name})`);
+  });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // A channel's settings are read when the runtime starts: the same clear message as the app's own.

@@ -26,6 +26,12 @@ const schema = z.object({
   WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
   WORKER_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /**
+   * The jurisdiction_id the Open311 endpoint serves (a domain name). Here rather than in the
+   * channel's settings because the channel is always on: unset, it is PUBLIC_URL's host, else
+   * hcmc.gov.vn.
+   */
+  OPEN311_JURISDICTION_ID: optional.pipe(z.string().max(100).regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'must be a domain name such as hcmc.gov.vn').optional()),
 });
 // A channel's own settings (Twilio, Facebook, a mailbox...) are declared by the channel, in its
 // folder, and read by src/intake/channels.ts: this schema holds only the app's.

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { FeatureCollection } from 'geojson';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { checkApiKey } from '../src/core/staff/api-keys.ts';
 import { cliSandbox } from './support/cli.ts';
 
 // The real command line, as a child process, against one database: embedded PGlite under a
@@ -106,5 +107,18 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     expect(existsSync(path.join(dir, 'poison.jsonl'))).toBe(false);
     const row = await inspect((db) => db.selectFrom('inbound_messages').select(['code', 'received_at']).where('external_id', '=', 'cli-poison-1').executeTakeFirst());
     expect(row?.code).toBe('PA-CL1P0150');
+  });
+
+  // One run: list and revoke call the functions channels/open311/open311.test.ts covers.
+  it('apikey add prints a working Open311 key once and stores only its hash', async () => {
+    const r = await cli('apikey', 'add', '--name', 'Ứng dụng CLI');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const key = /^([A-Za-z0-9_-]{43})$/m.exec(r.stdout)?.[1];
+    expect(key).toBeDefined();
+    await inspect(async (db) => {
+      expect(await checkApiKey(db, key)).toMatchObject({ name: 'Ứng dụng CLI' });
+      expect(JSON.stringify(await db.selectFrom('api_keys').selectAll().execute())).not.toContain(key);
+    });
   });
 });

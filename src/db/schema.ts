@@ -287,6 +287,16 @@ export interface SlaAlertTable {
   fired_at: DefaultTimestamp;
 }
 
+/** A key an Open311 client posts with (0017); `key_hash` is the SHA-256 (hex) of the key, never the key. */
+export interface ApiKeyTable {
+  id: Generated<number>;
+  name: string;
+  key_hash: string;
+  created_at: DefaultTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
 export interface Database {
   areas: AreaTable;
   departments: DepartmentTable;
@@ -308,6 +318,7 @@ export interface Database {
   outbound_messages: OutboundMessageTable;
   channel_opt_outs: ChannelOptOutTable;
   channel_events: ChannelEventTable;
+  api_keys: ApiKeyTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */

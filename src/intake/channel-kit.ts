@@ -11,16 +11,19 @@ import type { InboundReport, RemoteMedia } from '../core/report-input.ts';
 import type { DeliveryReport } from '../core/tickets/outbound.ts';
 import type { MediaPolicy } from './safe-fetch.ts';
 import type { PublicStatus } from '../core/tickets/tracking.ts';
+import type { PublicReport, PublicReportQuery, PublicService } from '../core/tickets/public-records.ts';
+import type { ApiClient } from '../core/staff/api-keys.ts';
 import type { Logger } from '../log.ts';
 import type { FileStore } from './file-store.ts';
 import type { IntakeService } from './intake-service.ts';
 
-export type { CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicStatus, RemoteMedia };
+export type { ApiClient, CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicReport, PublicReportQuery, PublicService, PublicStatus, RemoteMedia };
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
 export { cleanText, fold } from '../core/engine/text.ts';
 export { normalisePhone } from '../core/citizens/identity.ts';
 export { canonicalCode } from '../core/tickets/codes.ts';
+export { isOpen, OPEN_STATUSES, TICKET_STATUSES, type TicketStatus } from '../core/tickets/statuses.ts';
 export { bodyLimit } from './body-limit.ts';
 export { sizeLabel } from './file-store.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
@@ -60,6 +63,19 @@ export interface ChannelContext<S = Record<string, never>> {
   signal(type: string, data: Record<string, unknown>): void;
   /** What is known of the citizen behind a contact: their open tickets and last reports (a screen pop, a status by phone). */
   citizenCard(contact: CitizenContact): Promise<CitizenCard | null>;
+  /** The client holding an API key an admin issued (`phananh apikey add`); null when unknown or revoked. */
+  apiClient(key: string | undefined): Promise<ApiClient | null>;
+  /**
+   * The public record (open data interfaces): services with their departments, and reports with
+   * their tickets' state, never personal data. `ownChannel` also gets the text and stored payload
+   * of the reports that came through that channel.
+   */
+  publicRecords: {
+    services(): Promise<PublicService[]>;
+    list(query: PublicReportQuery, ownChannel?: string): Promise<PublicReport[]>;
+    /** Reports by code in the order asked (at most 200), unknown ones left out; still in intake: `received`. */
+    byCode(codes: readonly string[], ownChannel?: string): Promise<PublicReport[]>;
+  };
 }
 
 /** The citizen behind a contact, as an agent or an automated answer needs them. */

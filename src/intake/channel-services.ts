@@ -1,6 +1,8 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/schema.ts';
 import { citizenSummary } from '../core/citizens/card.ts';
+import { checkApiKey } from '../core/staff/api-keys.ts';
+import { listPublicReports, publicReportsByCode, publicServices } from '../core/tickets/public-records.ts';
 import { isOptedOut, setOptOut } from '../core/citizens/opt-outs.ts';
 import type { EventBus } from '../core/events.ts';
 import { keepPendingDelivery, MESSAGES_SIGNAL, recordDelivery } from '../core/tickets/outbound.ts';
@@ -8,7 +10,7 @@ import { jsonParam } from '../db/records.ts';
 import type { ChannelContext } from './channel-kit.ts';
 
 /** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, screen pops). */
-export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'signal' | 'citizenCard'>;
+export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'signal' | 'citizenCard' | 'apiClient' | 'publicRecords'>;
 
 /** Keeps what is known of a message after it arrived (channel_events), its key and kind bounded. */
 export async function noteChannelEvent(db: Db, channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void> {
@@ -40,5 +42,11 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
     },
     signal: (type, data) => events.signal(type, data),
     citizenCard: (contact) => citizenSummary(db, contact),
+    apiClient: (key) => checkApiKey(db, key),
+    publicRecords: {
+      services: () => publicServices(db),
+      list: (query, ownChannel) => listPublicReports(db, query, ownChannel),
+      byCode: (codes, ownChannel) => publicReportsByCode(db, codes, ownChannel),
+    },
   };
 }
