@@ -1,10 +1,10 @@
 import { Hono, type Context } from 'hono';
 import {
   AppError, bodyLimit, defineChannel, formText, OPEN_STATUSES, payloadHash, readForm, REPORT_LIMITS, TICKET_STATUSES,
-  validateReportFields, type ChannelContext, type InboundReport, type PublicReport,
+  validateReportFields, type ChannelContext, type InboundReport,
 } from '../../src/intake/channel-kit.ts';
 import { dateWindow, idsParam, intParam, PAGE_MAX, PAGE_SIZE_MAX, statusParam } from './params.ts';
-import { createdDoc, discoveryDoc, requestsDoc, serviceDefinitionDoc, servicesDoc } from './presenter.ts';
+import { createdDoc, discoveryDoc, requestsDoc, serviceDefinitionDoc, servicesDoc, tokenDoc } from './presenter.ts';
 import { badField, guarded, respond, respondError, splitFormat, type Format } from './respond.ts';
 
 const CHANNEL = 'open311';
@@ -82,7 +82,7 @@ function routes(ctx: ChannelContext): Hono {
     const q = (k: string) => c.req.query(k);
     // Many ids override every other filter (the spec's rule).
     const ids = q('service_request_id');
-    if (ids !== undefined && ids.trim() !== '') return respond(c, format, requestsDoc(await ctx.publicRecords.byCode(idsParam(ids), CHANNEL)));
+    if (ids !== undefined && ids.trim() !== '') return respond(c, format, requestsDoc(await ctx.publicRecords.byId(idsParam(ids), CHANNEL)));
     const window = dateWindow(q('start_date'), q('end_date'));
     const status = statusParam(q('status'));
     const pageSize = intParam(q('page_size'), 'page_size', 1, PAGE_SIZE_MAX, PAGE_SIZE_MAX);
@@ -104,16 +104,25 @@ function routes(ctx: ChannelContext): Hono {
       checkJurisdiction(c.req.query('jurisdiction_id'));
       const notFound = () => new AppError('request_not_found', 404, 'no service request with this id');
       if (!file) throw notFound();
-      let found: PublicReport | undefined = (await ctx.publicRecords.byCode([file.name], CHANNEL))[0];
-      if (!found) {
-        // Accepted while the database was unreachable: it waits in the spool, received.
-        const spooled = await ctx.publicStatus(file.name);
-        if (!spooled || !spooled.code.startsWith('PA-')) throw notFound();
-        const at = new Date(spooled.received_at);
-        found = { code: spooled.code, status: 'received', ticket: null, category: null, unit: null, address: null, lat: null, lng: null,
-          receivedAt: at, updatedAt: at, dueAt: null, resolvedAt: null, groupedWith: null };
-      }
+      const found = (await ctx.publicRecords.byId([file.name], CHANNEL))[0];
+      if (!found) throw notFound();
       return respond(c, format, requestsDoc([found]));
+    });
+  });
+
+  // A request accepted while the database was away has no id yet: its poster holds a token (the
+  // tracking code) and asks here for the id once the message is stored (the spec's tokens resource).
+  app.get('/tokens/:file', (c) => {
+    const file = splitFormat(c.req.param('file'));
+    const format = file?.format ?? 'json';
+    return guarded(c, format, ctx.log, async () => {
+      checkJurisdiction(c.req.query('jurisdiction_id'));
+      const id = file ? await ctx.publicRecords.idOfCode(file.name) : null;
+      if (file && !id && (await ctx.publicStatus(file.name))?.code.startsWith('PA-')) {
+        return respond(c, format, tokenDoc(null, file.name));
+      }
+      if (!file || !id) throw new AppError('token_not_found', 404, 'no service request with this token');
+      return respond(c, format, tokenDoc(id, file.name));
     });
   });
 
@@ -170,7 +179,11 @@ function routes(ctx: ChannelContext): Hono {
     const base311 = ctx.config.PUBLIC_URL ?? new URL(c.req.url).origin;
     const notice = `${ctx.city.hotline} đã tiếp nhận phản ánh, mã ${accepted.code}. Theo dõi kết quả tại ${base311}/track/${accepted.code}.`;
     if (accepted.replay) c.header('Idempotent-Replayed', 'true');
-    return respond(c, format, createdDoc(accepted.code, notice, posted.account_id ?? null), 201);
+    // The id is the stored message's number; spooled (the database away) there is none yet, and
+    // the client gets a token to ask for it (GET tokens/:token). The tracking code itself is the
+    // resident's key to their page: it goes only to this client, in the notice.
+    const id = accepted.inboundId > 0 ? String(accepted.inboundId) : await ctx.publicRecords.idOfCode(accepted.code).catch(() => null);
+    return respond(c, format, createdDoc(id, id ? null : accepted.code, notice, posted.account_id ?? null), 201);
   }
 
   // Anything else under /open311/v2 answers in the spec's format too.

@@ -97,10 +97,13 @@ describe('POST requests', () => {
     const res = await post(sample());
     expect(res.status).toBe(201);
     const body = (await res.json()) as Record<string, unknown>[];
-    expect(body).toEqual([{ service_request_id: expect.stringMatching(/^PA-[0-9A-Z]{8}$/), service_notice: expect.stringContaining('Tổng đài 1022 đã tiếp nhận'), account_id: '123456' }]);
+    // The id is public (the stored message's number); the tracking code, the resident's key to
+    // their own page, goes only to the client that posted, in the notice.
+    expect(body).toEqual([{ service_request_id: expect.stringMatching(/^[1-9][0-9]*$/), service_notice: expect.stringMatching(/Tổng đài 1022 đã tiếp nhận phản ánh, mã PA-[0-9A-Z]{8}/), account_id: '123456' }]);
     created = body[0]!.service_request_id as string;
     // Stored raw first, without the key: the client it identified instead.
-    const row = await rt.handle.db.selectFrom('inbound_messages').select(['channel', 'payload']).where('code', '=', created).executeTakeFirstOrThrow();
+    const row = await rt.handle.db.selectFrom('inbound_messages').select(['channel', 'payload', 'code']).where('id', '=', Number(created)).executeTakeFirstOrThrow();
+    expect(body[0]!.service_notice).toContain(row.code);
     expect(row.channel).toBe('open311');
     expect(JSON.stringify(row.payload)).not.toContain(key);
     expect(row.payload).toMatchObject({ client: { name: 'Ứng dụng thử nghiệm' }, fields: { service_code: 'ngap_nuoc', account_id: '123456' } });
@@ -131,12 +134,19 @@ describe('POST requests', () => {
     expect(await inboundCount()).toBe(before + 1);
   });
 
+  it('gives the poster, who holds the tracking code as a token, the public id (GET tokens/:token)', async () => {
+    const row = await rt.handle.db.selectFrom('inbound_messages').select('code').where('id', '=', Number(created)).executeTakeFirstOrThrow();
+    const res = await get(`tokens/${row.code}.json`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual([{ service_request_id: created, token: row.code }]);
+  });
+
   it('answers in XML when posted to requests.xml', async () => {
     const res = await post(sample({ description: 'Rác thải <đổ> bừa bãi & "bốc mùi" ở hẻm', service_code: 'rac_thai', account_id: undefined }), 'xml');
     expect(res.status).toBe(201);
     const xml = await res.text();
-    const id = /<service_request_id>(PA-[0-9A-Z]{8})<\/service_request_id>/.exec(xml)?.[1];
-    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<service_requests><request><service_request_id>PA-/);
+    const id = /<service_request_id>([0-9]+)<\/service_request_id>/.exec(xml)?.[1];
+    expect(xml).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<service_requests><request><service_request_id>[0-9]+</);
     expect(xml).toContain('<account_id/>');
     await rt.worker.idle();
     const back = await (await get(`requests/${id}.xml`)).text();
@@ -180,6 +190,8 @@ describe('POST requests', () => {
 
 describe('GET requests', () => {
   let appCode: string;
+  /** The app report's public id. */
+  let appId: string;
   let grouped: string;
 
   beforeAll(async () => {
@@ -189,15 +201,16 @@ describe('GET requests', () => {
     const res = await post(sample({ lat: String(PLACES.saiGon.lat), long: String(PLACES.saiGon.lng), description: 'Đường Đồng Khởi ngập nước sâu', address_string: 'Đồng Khởi' }));
     grouped = ((await res.json()) as { service_request_id: string }[])[0]!.service_request_id;
     await rt.worker.idle();
+    appId = String((await rt.handle.db.selectFrom('reports').select('inbound_id').where('code', '=', appCode).executeTakeFirstOrThrow()).inbound_id);
   });
 
   it('a report grouped into another request names it and stays open until that ticket is resolved', async () => {
-    const ticket = await rt.handle.db.selectFrom('reports').select('ticket_id').where('code', 'in', [appCode, grouped]).execute();
+    const ticket = await rt.handle.db.selectFrom('reports').select('ticket_id').where('inbound_id', 'in', [Number(appId), Number(grouped)]).execute();
     expect(new Set(ticket.map((t) => t.ticket_id)).size).toBe(1);
     // The first report's ticket closes as merged elsewhere would not matter: the grouped one follows the live ticket.
     const [r] = (await (await get(`requests/${grouped}.json`)).json()) as Request311[];
     expect(r!.status).toBe('open');
-    expect(r!.status_notes).toContain(`cùng sự việc với yêu cầu ${appCode}`);
+    expect(r!.status_notes).toContain(`cùng sự việc với yêu cầu số ${appId}`);
     expect(r!.status_notes).not.toMatch(/xử lý xong/);
     await rt.handle.db.updateTable('tickets').set({ status: 'resolved', resolved_at: new Date('2026-12-06T03:05:00Z'), updated_at: new Date() })
       .where('id', '=', ticket[0]!.ticket_id).execute();
@@ -209,19 +222,21 @@ describe('GET requests', () => {
   it('lists requests with the filters of the spec and never a resident\'s words or contacts', async () => {
     const all = (await (await get('requests.json')).json()) as Request311[];
     const ids = all.map((r) => r.service_request_id);
-    expect(ids).toEqual(expect.arrayContaining([appCode, grouped]));
-    const app = all.find((r) => r.service_request_id === appCode)!;
+    expect(ids).toEqual(expect.arrayContaining([appId, grouped]));
+    // Tracking codes open residents' own pages (their words, photos, the answers): never listed.
+    expect(JSON.stringify(all)).not.toMatch(/PA-[0-9A-Z]{8}|TK-[0-9A-Z]{8}/);
+    const app = all.find((r) => r.service_request_id === appId)!;
     expect(app.description).toBeNull();
     expect(app.media_url).toBeNull();
     const text = JSON.stringify(all);
     expect(text).not.toMatch(/Nguyễn Văn Thử|0903|Đồng Khởi, xe chết máy|Trần Thị|0912345678/);
     const closed = (await (await get('requests.json?status=closed')).json()) as Request311[];
-    expect(closed.map((r) => r.service_request_id).sort()).toEqual([appCode, grouped].sort());
+    expect(closed.map((r) => r.service_request_id).sort()).toEqual([appId, grouped].sort());
     const open = (await (await get('requests.json?status=open&service_code=ngap_nuoc')).json()) as Request311[];
     expect(open.every((r) => r.status === 'open' && r.service_code === 'ngap_nuoc')).toBe(true);
     expect(open.length).toBeGreaterThan(0);
-    const byId = (await (await get(`requests.json?service_request_id=${grouped},${appCode},PA-00000000&status=open`)).json()) as Request311[];
-    expect(byId.map((r) => r.service_request_id)).toEqual([grouped, appCode]);
+    const byId = (await (await get(`requests.json?service_request_id=${grouped},${appId},${appCode},99999999&status=open`)).json()) as Request311[];
+    expect(byId.map((r) => r.service_request_id)).toEqual([grouped, appId]);
     const paged = (await (await get('requests.json?page_size=1&page=2')).json()) as Request311[];
     expect(paged).toEqual([all[1]]);
     const past = (await (await get('requests.json?start_date=2020-01-01T00:00:00Z&end_date=2020-03-01T00:00:00Z')).json()) as Request311[];
@@ -236,7 +251,9 @@ describe('GET requests', () => {
     ['a date that is not ISO 8601', 'requests.json?start_date=06/12/2026', 400, 'date_invalid'],
     ['a status other than open or closed', 'requests.json?status=fixed', 400, 'status_invalid'],
     ['a page size over 1000', 'requests.json?page_size=1001', 400, 'paging_invalid'],
-    ['an unknown id', 'requests/PA-00000000.json', 404, 'request_not_found'],
+    ['an unknown id', 'requests/99999999.json', 404, 'request_not_found'],
+    ['a tracking code (not a public id)', 'requests/PA-00000000.json', 404, 'request_not_found'],
+    ['an unknown token', 'tokens/PA-00000000.json', 404, 'token_not_found'],
     ['an id that is not a code', 'requests/%3Cscript%3E.xml', 404, 'request_not_found'],
   ];
   for (const [what, path, status, code] of bad) {

@@ -1,5 +1,5 @@
 // The GeoReport v2 documents, built from the public record: services from the city's
-// categories, requests from reports (service_request_id = the report's tracking code), with
+// categories, requests from reports (service_request_id = the report's public id, never its tracking code), with
 // Vietnamese status notes. Nothing personal: no names, contacts, or another reporter's words.
 import { isOpen, type PublicReport, type PublicService } from '../../src/intake/channel-kit.ts';
 import { el, elements, type XmlContent, type XmlElement } from './xml.ts';
@@ -84,7 +84,7 @@ export function statusNotes(r: PublicReport): string {
     rejected: 'Không thuộc thẩm quyền xử lý; hồ sơ đã đóng.',
   }[r.status];
   if (!r.groupedWith) return state;
-  const joined = `Phản ánh cùng sự việc với yêu cầu ${r.groupedWith}, đã gộp vào một hồ sơ xử lý chung.`;
+  const joined = `Phản ánh cùng sự việc với yêu cầu số ${r.groupedWith}, đã gộp vào một hồ sơ xử lý chung.`;
   return openOrClosed(r) === 'open' ? `${joined} ${state} Yêu cầu này được cập nhật theo hồ sơ đó.` : `${joined} ${state}`;
 }
 
@@ -99,7 +99,7 @@ function requestFields(r: PublicReport): Fields {
   const posted = (r.own?.payload as { fields?: Posted } | undefined)?.fields;
   const media = typeof posted?.media_url === 'string' && posted.media_url ? posted.media_url : null;
   return {
-    service_request_id: r.code,
+    service_request_id: r.id,
     status: openOrClosed(r),
     status_notes: statusNotes(r),
     service_name: r.category?.name ?? null,
@@ -122,7 +122,15 @@ function requestFields(r: PublicReport): Fields {
 
 export const requestsDoc = (reports: PublicReport[]): Doc => both('service_requests', 'request', reports.map(requestFields));
 
-/** The answer to POST requests: the new request's id and what happens next. */
-export function createdDoc(code: string, notice: string, accountId: string | null): Doc {
-  return both('service_requests', 'request', [{ service_request_id: code, service_notice: notice, account_id: accountId }]);
+/**
+ * The answer to POST requests: the new request's id and what happens next; a request accepted
+ * while the database was away has no id yet, only a token to ask for it.
+ */
+export function createdDoc(id: string | null, token: string | null, notice: string, accountId: string | null): Doc {
+  return both('service_requests', 'request', [{ service_request_id: id ?? undefined, token: token ?? undefined, service_notice: notice, account_id: accountId }]);
+}
+
+/** GET tokens/:token: the request's id once it is stored (null while it still waits). */
+export function tokenDoc(id: string | null, token: string): Doc {
+  return both('service_requests', 'request', [{ service_request_id: id, token }]);
 }

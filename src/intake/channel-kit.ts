@@ -73,8 +73,10 @@ export interface ChannelContext<S = Record<string, never>> {
   publicRecords: {
     services(): Promise<PublicService[]>;
     list(query: PublicReportQuery, ownChannel?: string): Promise<PublicReport[]>;
-    /** Reports by code in the order asked (at most 200), unknown ones left out; still in intake: `received`. */
-    byCode(codes: readonly string[], ownChannel?: string): Promise<PublicReport[]>;
+    /** Reports by public id in the order asked (at most 200), unknown ones left out; still in intake: `received`. */
+    byId(ids: readonly string[], ownChannel?: string): Promise<PublicReport[]>;
+    /** The public id of the report a tracking code names; null while it waits in the spool. */
+    idOfCode(code: string): Promise<string | null>;
   };
 }
 

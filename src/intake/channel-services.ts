@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Db } from '../db/schema.ts';
 import { citizenSummary } from '../core/citizens/card.ts';
 import { checkApiKey } from '../core/staff/api-keys.ts';
-import { listPublicReports, publicReportsByCode, publicServices } from '../core/tickets/public-records.ts';
+import { listPublicReports, publicIdOfCode, publicReportsById, publicServices } from '../core/tickets/public-records.ts';
 import { isOptedOut, setOptOut } from '../core/citizens/opt-outs.ts';
 import type { EventBus } from '../core/events.ts';
 import { keepPendingDelivery, MESSAGES_SIGNAL, recordDelivery } from '../core/tickets/outbound.ts';
@@ -46,7 +46,8 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
     publicRecords: {
       services: () => publicServices(db),
       list: (query, ownChannel) => listPublicReports(db, query, ownChannel),
-      byCode: (codes, ownChannel) => publicReportsByCode(db, codes, ownChannel),
+      byId: (ids, ownChannel) => publicReportsById(db, ids, ownChannel),
+      idOfCode: (code) => publicIdOfCode(db, code),
     },
   };
 }

@@ -2,6 +2,10 @@
 // unit, in what state, and which request a report was grouped with. Never personal data: no
 // names, contacts or citizen ids, and no reporter's text except, to the channel that asks, the
 // reports that came through it (a client reads back what it posted).
+//
+// A report is known here by its public id (its stored message's number), never by its tracking
+// code: the code is the resident's key to their own tracking page (their words, photos and the
+// answers to them), so a public listing of codes would open every resident's page to anyone.
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/schema.ts';
 import { canonicalCode } from './codes.ts';
@@ -9,10 +13,10 @@ import type { TicketStatus } from './statuses.ts';
 
 /** One report as anyone may see it. */
 export interface PublicReport {
-  code: string;
+  /** The public id: the number of the report's stored inbound message (not its tracking code). */
+  id: string;
   /** Its ticket's status; `received` while it waits in intake (not yet processed). */
   status: TicketStatus | 'received';
-  ticket: string | null;
   category: { code: string; name: string } | null;
   /** The unit answerable for it: the ward the ticket is routed to, else its department. */
   unit: string | null;
@@ -24,7 +28,7 @@ export interface PublicReport {
   /** The SLA deadline of its ticket. */
   dueAt: Date | null;
   resolvedAt: Date | null;
-  /** The first report of the ticket it was grouped into, when that is another report. */
+  /** The public id of the first report of the ticket it was grouped into, when that is another report. */
   groupedWith: string | null;
   /** Only for reports of the channel that asked: its text and the payload it stored. */
   own?: { text: string; payload: unknown };
@@ -70,11 +74,11 @@ function baseQuery(db: DbOrTx, ownChannel: string | undefined) {
     .leftJoin('departments as d', 'd.code', 't.department_code')
     .innerJoin('inbound_messages as m', 'm.id', 'r.inbound_id')
     .select([
-      'r.code', 'r.received_at', 'r.address', 'r.lat', 'r.lng', 'r.channel', 'r.text', 'm.payload',
-      't.code as ticket_code', 't.status', 't.category_code', 'c.name as category_name', 'a.name as area_name', 'd.name as department_name',
+      'r.inbound_id', 'r.received_at', 'r.address', 'r.lat', 'r.lng', 'r.channel', 'r.text', 'm.payload',
+      't.status', 't.category_code', 'c.name as category_name', 'a.name as area_name', 'd.name as department_name',
       't.updated_at', 't.due_at', 't.resolved_at',
       // The ticket's first report: the request this one was grouped with, when it is another.
-      sql<string>`(select r2.code from reports r2 where r2.ticket_id = t.id order by r2.received_at, r2.id limit 1)`.as('first_code'),
+      sql<number>`(select r2.inbound_id from reports r2 where r2.ticket_id = t.id order by r2.received_at, r2.id limit 1)`.as('first_inbound'),
       sql<boolean>`${ownChannel ?? null}::text is not null and r.channel = ${ownChannel ?? null}::text`.as('own'),
     ]);
 }
@@ -83,16 +87,15 @@ type Row = Awaited<ReturnType<ReturnType<typeof baseQuery>['execute']>>[number];
 
 function present(r: Row): PublicReport {
   return {
-    code: r.code,
+    id: String(r.inbound_id),
     status: r.status as TicketStatus,
-    ticket: r.ticket_code,
     category: r.category_code ? { code: r.category_code, name: r.category_name ?? r.category_code } : null,
     unit: r.area_name ?? r.department_name ?? null,
     address: r.address, lat: r.lat, lng: r.lng,
     receivedAt: r.received_at,
     updatedAt: r.updated_at > r.received_at ? r.updated_at : r.received_at,
     dueAt: r.due_at, resolvedAt: r.resolved_at,
-    groupedWith: r.first_code && r.first_code !== r.code ? r.first_code : null,
+    groupedWith: r.first_inbound != null && Number(r.first_inbound) !== r.inbound_id ? String(r.first_inbound) : null,
     ...(r.own ? { own: { text: r.text, payload: r.payload } } : {}),
   };
 }
@@ -109,23 +112,29 @@ export async function listPublicReports(db: DbOrTx, q: PublicReportQuery, ownCha
   return rows.map(present);
 }
 
+/** Public ids as numbers: digits only, in range, at most 200, no repeats; anything else is no id. */
+function publicIds(raw: readonly string[]): number[] {
+  const ids = raw.slice(0, 200).map((s) => s.trim()).filter((s) => /^[1-9][0-9]{0,9}$/.test(s)).map(Number).filter((n) => n <= 2_147_483_647);
+  return [...new Set(ids)];
+}
+
 /**
- * Reports by code (PA-...), in the order asked, unknown ones left out; a message still in intake
- * (stored, not yet processed) is `received`. At most 200 codes.
+ * Reports by public id, in the order asked, unknown ones left out; a message still in intake
+ * (stored, not yet processed) is `received`. At most 200 ids.
  */
-export async function publicReportsByCode(db: DbOrTx, rawCodes: readonly string[], ownChannel?: string): Promise<PublicReport[]> {
-  const codes = [...new Set(rawCodes.slice(0, 200).map((c) => canonicalCode(c)).filter((c): c is string => c?.startsWith('PA-') ?? false))];
-  if (!codes.length) return [];
-  const rows = await baseQuery(db, ownChannel).where('r.code', 'in', codes).execute();
-  const found = new Map(rows.map((r) => [r.code, present(r)]));
-  const waiting = codes.filter((c) => !found.has(c));
+export async function publicReportsById(db: DbOrTx, rawIds: readonly string[], ownChannel?: string): Promise<PublicReport[]> {
+  const ids = publicIds(rawIds);
+  if (!ids.length) return [];
+  const rows = await baseQuery(db, ownChannel).where('r.inbound_id', 'in', ids).execute();
+  const found = new Map(rows.map((r) => [r.inbound_id, present(r)]));
+  const waiting = ids.filter((i) => !found.has(i));
   if (waiting.length) {
-    const pending = await db.selectFrom('inbound_messages').select(['code', 'channel', 'received_at', 'payload', 'report'])
-      .where('code', 'in', waiting).where('report_id', 'is', null).execute();
+    const pending = await db.selectFrom('inbound_messages').select(['id', 'channel', 'received_at', 'payload', 'report'])
+      .where('id', 'in', waiting).where('report_id', 'is', null).execute();
     for (const m of pending) {
       const report = (m.report ?? {}) as { text?: unknown; address?: unknown; lat?: unknown; lng?: unknown };
-      found.set(m.code, {
-        code: m.code, status: 'received', ticket: null, category: null, unit: null,
+      found.set(m.id, {
+        id: String(m.id), status: 'received', category: null, unit: null,
         address: typeof report.address === 'string' ? report.address : null,
         lat: typeof report.lat === 'number' ? report.lat : null, lng: typeof report.lng === 'number' ? report.lng : null,
         receivedAt: m.received_at, updatedAt: m.received_at, dueAt: null, resolvedAt: null, groupedWith: null,
@@ -133,5 +142,16 @@ export async function publicReportsByCode(db: DbOrTx, rawCodes: readonly string[
       });
     }
   }
-  return codes.flatMap((c) => found.get(c) ?? []);
+  return ids.flatMap((i) => found.get(i) ?? []);
+}
+
+/**
+ * The public id of the message a tracking code names (who holds the code may learn it: the client
+ * that posted the report); null while it waits in the spool or when there is no such code.
+ */
+export async function publicIdOfCode(db: DbOrTx, rawCode: string): Promise<string | null> {
+  const code = canonicalCode(rawCode.slice(0, 40));
+  if (!code?.startsWith('PA-')) return null;
+  const row = await db.selectFrom('inbound_messages').select('id').where('code', '=', code).executeTakeFirst();
+  return row ? String(row.id) : null;
 }
