@@ -23,6 +23,7 @@ export { normalisePhone } from '../core/citizens/identity.ts';
 export { canonicalCode } from '../core/tickets/codes.ts';
 export { bodyLimit } from './body-limit.ts';
 export { sizeLabel } from './file-store.ts';
+export { imageProblem } from './image-size.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
 export { payloadHash } from './intake-service.ts';
 export { layout, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
