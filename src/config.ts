@@ -26,6 +26,10 @@ const schema = z.object({
   WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
   WORKER_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /** Public reports an hour without a contact, per client address (0: no limit). */
+  INTAKE_LIMIT_ANONYMOUS_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(20),
+  /** Public reports an hour with a contact, per contact, whatever the address (0: no limit). */
+  INTAKE_LIMIT_CONTACT_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(30),
 });
 // A channel's own settings (Twilio, Facebook, a mailbox...) are declared by the channel, in its
 // folder, and read by src/intake/channels.ts: this schema holds only the app's.

@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import {
   AppError, bodyLimit, cleanText, defineChannel, formFiles, formText, isAppError, isSameOrigin, issueFormToken, payloadHash,
-  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storePhotos, validateReportFields, verifyFormToken, type ChannelContext,
+  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateReport, verifyFormToken, type ChannelContext, type FieldProblem,
 } from '../../src/intake/channel-kit.ts';
 import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
 
-const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 503> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422, 503: 503 };
+const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 429 | 503> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422, 429: 429, 503: 503 };
 
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();
@@ -46,11 +46,13 @@ function routes(ctx: ChannelContext): Hono {
         if (!verifyFormToken(ctx.secret, one('_token'))) {
           throw new AppError('csrf_token_invalid', 403, 'form token missing or expired', 'Biểu mẫu đã hết hạn, vui lòng gửi lại.');
         }
-        const report = await validateReportFields({
+        // Every field and photo checked at once; then counted against the limits; only then stored.
+        const { report, photos } = await validateReport({
           text: values.text, category: values.category, address: values.address, lat: values.lat, lng: values.lng,
           citizen: { name: values.name, phone: values.phone, email: values.email },
-        }, ctx);
-        const attachments = await storePhotos(formFiles(form, 'photos'), ctx);
+        }, formFiles(form, 'photos'), ctx);
+        await ctx.limits.check(c, report.citizen);
+        const attachments = await storeCheckedPhotos(photos, ctx);
         // A browser resubmitting the same form (double click, back + resend) carries the same token and fields.
         const payload = { ...values, photos: attachments.map((a) => a.sha256) };
         const accepted = await ctx.intake.accept({
@@ -60,8 +62,10 @@ function routes(ctx: ChannelContext): Hono {
         return c.redirect(`/track/${accepted.code}?new=1`, 303);
       } catch (err) {
         if (!isAppError(err) || !STATUS_FOR[err.status]) throw err;
-        const field = typeof err.details?.field === 'string' ? err.details.field : err.code.startsWith('photo') || err.code === 'too_many_photos' ? 'photos' : undefined;
-        return c.html(await page(values, { code: err.code, message: err.messageVi, field }), STATUS_FOR[err.status]);
+        const fields = Array.isArray(err.details?.fields) ? (err.details.fields as FieldProblem[]) : [];
+        const retryAfter = err.details?.retry_after_seconds;
+        if (err.status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+        return c.html(await page(values, { code: err.code, message: err.messageVi, fields }), STATUS_FOR[err.status]);
       }
     });
 

@@ -14,7 +14,9 @@ import type { PublicStatus } from '../core/tickets/tracking.ts';
 import type { Logger } from '../log.ts';
 import type { FileStore } from './file-store.ts';
 import type { IntakeService } from './intake-service.ts';
+import type { IntakeGate } from './intake-limits.ts';
 
+export type { IntakeGate };
 export type { CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicStatus, RemoteMedia };
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
@@ -27,7 +29,7 @@ export { imageProblem } from './image-size.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
 export { payloadHash } from './intake-service.ts';
 export { layout, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
-export { storePhotos, validateReportFields, type RawReportFields } from './report-validation.ts';
+export { storeCheckedPhotos, storePhotos, validateReport, validateReportFields, type CheckedPhoto, type FieldProblem, type RawReportFields } from './report-validation.ts';
 export { formFiles, formText, readForm, readJsonObject } from './request-body.ts';
 
 /** What a channel may use: intake to store reports, read-only lookups, files, its settings. */
@@ -38,6 +40,11 @@ export interface ChannelContext<S = Record<string, never>> {
   settings: S;
   log: Logger;
   intake: IntakeService;
+  /**
+   * The public intake limits (per client address without a contact, per contact with one):
+   * the portal and the app API ask before storing anything; signed provider webhooks never do.
+   */
+  limits: IntakeGate;
   files: FileStore;
   categories: () => Promise<CategoryInfo[]>;
   publicStatus: (code: string) => Promise<PublicStatus | null>;
