@@ -1,19 +1,22 @@
+import { createHash } from 'node:crypto';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertUser } from '../src/core/staff/users.ts';
 import { IntakeLimits, INTAKE_LIMIT_WINDOW_MS } from '../src/intake/intake-limits.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES, PNG_1PX } from './support/factories.ts';
-import { fromAddress, signIn, testRuntime } from './support/runtime.ts';
+import { fromAddress, signIn, staffClient, testRuntime } from './support/runtime.ts';
 
 // Issue 16, the residents' side: public intake limited per client address (no contact) or per
-// contact, in the database; photos that only look like images refused; every invalid field;
-// reported at once. One runtime for the file, on PGlite and PostgreSQL.
+// contact, in the database; photos that only look like images refused; every invalid field
+// reported at once; the tracking page shows the resident's own report and the ward's result,
+// never another reporter's. One runtime for the file, on PGlite and PostgreSQL.
 
 let rt: Runtime;
 beforeAll(async () => {
   rt = await testRuntime({ INTAKE_LIMIT_ANONYMOUS_PER_HOUR: '2', INTAKE_LIMIT_CONTACT_PER_HOUR: '3' });
   await upsertUser(rt.handle.db, { username: 'l-agent', password: 'password-1', role: 'agent' });
+  await upsertUser(rt.handle.db, { username: 'l-benthanh', password: 'password-2', role: 'ward_officer', areaCodes: [PLACES.benThanh.code] });
 });
 afterAll(async () => {
   await rt?.close();
@@ -200,5 +203,96 @@ describe('every invalid field at once', () => {
     expect(page).toMatch(/<p class="field-message" id="photos-error">Ảnh &quot;den.png&quot; có kích thước không hợp lệ \(0×0 điểm ảnh\). Vui lòng chọn lại ảnh.<\/p>/);
     expect(page).not.toContain('id="address-error"');
     expect(page).toContain('value="12"');
+  });
+});
+
+describe('the tracking page shows the resident\'s own report', () => {
+  /** Files a multipart report with one photo; returns its code once the worker has filed it. */
+  async function file(fields: Record<string, string>, photo: Uint8Array<ArrayBuffer>, address: string): Promise<string> {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.set(k, v);
+    form.append('photos', new File([photo], 'anh.png', { type: 'image/png' }));
+    const res = await rt.app.request('/api/v1/reports', { method: 'POST', body: form }, fromAddress(address));
+    expect(res.status).toBe(201);
+    const { code } = (await res.json()) as { code: string };
+    await rt.worker.idle();
+    return code;
+  }
+  const page = async (code: string) => {
+    const res = await rt.app.request(`/track/${code}`);
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+  const photoUrls = (html: string) => [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]!);
+  const at = { lat: String(PLACES.benThanh.lat), lng: String(PLACES.benThanh.lng) };
+
+  it('shows two reporters of one ticket each their own text and photos, the ward\'s public result to both, and nothing of the other', async () => {
+    const first = await file({ text: 'Cống bị nghẹt trước chợ Bến Thành, nước thải tràn lên vỉa hè', ...at, phone: '0903 611 001', name: 'Phạm Thị Riêng' }, pngOf(40, 30), '198.51.100.70');
+    const second = await file({ text: 'Cống nghẹt trước chợ Bến Thành, nước bẩn tràn ra vỉa hè hôi lắm', ...at, phone: '0903 611 002', name: 'Đỗ Văn Khác' }, pngOf(50, 50), '198.51.100.71');
+    const db = rt.handle.db;
+    const tickets = await db.selectFrom('reports').select(['code', 'ticket_id']).where('code', 'in', [first, second]).execute();
+    expect(new Set(tickets.map((t) => t.ticket_id)).size).toBe(1);
+
+    const mine = await page(second);
+    expect(mine).toContain('Cống nghẹt trước chợ Bến Thành, nước bẩn tràn ra vỉa hè hôi lắm');
+    expect(mine).toContain('<dt>Số người cùng phản ánh</dt><dd>2</dd>');
+    for (const other of ['Cống bị nghẹt trước chợ', 'Phạm Thị', '611 001', '0903611001', '84903611001', first, 'Đỗ Văn', '611 002']) {
+      expect(mine, other).not.toContain(other);
+    }
+    // The timeline starts at this resident's report: not the first report, nor the ticket's creation.
+    const timeline = /<ol class="timeline">([\s\S]*?)<\/ol>/.exec(mine)![1]!;
+    expect(timeline).toMatch(/^<li><time[^>]*>[^<]*<\/time> – Gộp với phản ánh cùng sự việc<\/li>/);
+    expect(timeline).not.toContain('Đã tạo hồ sơ xử lý');
+    expect(timeline).not.toContain('Đã nhận phản ánh');
+    // Its own photo, served under its code; the other reporter's photo is not, under this code.
+    const [own] = photoUrls(mine);
+    expect(own).toMatch(new RegExp(`^/track/${second}/photos/[0-9a-f]{2}/[0-9a-f]{64}\\.png$`));
+    const served = await rt.app.request(own!);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(Buffer.from(pngOf(50, 50)));
+    const [theirs] = photoUrls(await page(first));
+    expect(theirs).not.toBe(own);
+    const key = theirs!.split('/photos/')[1];
+    expect((await rt.app.request(`/track/${second}/photos/${key}`)).status).toBe(404);
+    expect((await rt.app.request(`/track/PA-XXXXXXXX/photos/${key}`)).status).toBe(404);
+
+    // The ward resolves it with a note and an "after" photo: both reporters see the result.
+    const ticket = (await db.selectFrom('tickets').select('code').where('id', '=', tickets[0]!.ticket_id).executeTakeFirstOrThrow()).code;
+    const agent = staffClient(rt, await signIn(rt, 'l-agent', 'password-1'));
+    const ward = staffClient(rt, await signIn(rt, 'l-benthanh', 'password-2'));
+    expect((await agent.post(`/api/console/tickets/${ticket}/dispatch`, {})).status).toBe(200);
+    const form = new FormData();
+    form.set('note', 'Đã nạo vét cống, mặt đường khô ráo');
+    form.append('photos', new File([pngOf(60, 40)], 'sau.png', { type: 'image/png' }));
+    // Taken before the work (the ward view names them so): kept for staff, not shown to residents.
+    form.append('photos', new File([pngOf(61, 41)], 'before-truoc.png', { type: 'image/png' }));
+    expect((await ward.raw(`/api/ward/tickets/${ticket}/resolve`, { method: 'POST', body: form })).status).toBe(200);
+    for (const code of [first, second]) {
+      const html = await page(code);
+      const result = /<div class="card result">([\s\S]*?)<\/div>/.exec(html)?.[1] ?? '';
+      expect(result).toContain('Kết quả xử lý');
+      expect(result).toContain('Đã nạo vét cống, mặt đường khô ráo');
+      const [after, ...more] = photoUrls(result);
+      expect(more).toEqual([]);
+      const before = createHash('sha256').update(pngOf(61, 41)).digest('hex');
+      expect((await rt.app.request(`/track/${code}/photos/${before.slice(0, 2)}/${before}.png`)).status).toBe(404);
+      expect(after).toMatch(new RegExp(`^/track/${code}/photos/`));
+      expect(Buffer.from(await (await rt.app.request(after!)).arrayBuffer())).toEqual(Buffer.from(pngOf(60, 40)));
+      expect(html).toContain('<p class="status">Đã xử lý xong</p>');
+    }
+    // The app API carries the same.
+    const api = (await (await rt.app.request(`/api/v1/reports/${second}`)).json()) as { report: { text: string }; result: { message: string } };
+    expect(api.report.text).toContain('hôi lắm');
+    expect(api.result.message).toBe('Đã nạo vét cống, mặt đường khô ráo');
+  });
+
+  it('says "not yet routed" when no unit was found, and not when one was', async () => {
+    const nowhere = await file({ text: 'Đèn đường hư, tối om cả đoạn', lat: String(PLACES.outside.lat), lng: String(PLACES.outside.lng) }, pngOf(10, 10), '198.51.100.72');
+    const html = await page(nowhere);
+    expect(html).toContain('Chưa xác định được đơn vị phụ trách');
+    expect(html).not.toContain('Đã xác định đơn vị phụ trách');
+    const routed = await file({ text: 'Cây xanh ngã đè lên lề đường Lê Thánh Tôn', ...at }, pngOf(11, 11), '198.51.100.73');
+    expect(await page(routed)).not.toContain('Chưa xác định được đơn vị');
   });
 });

@@ -80,7 +80,25 @@ function routes(ctx: ChannelContext): Hono {
   app.get('/track/:code', async (c) => {
     const s = await ctx.publicStatus(c.req.param('code'));
     if (!s) return c.html(trackLookupPage(ctx.city, c.req.param('code'), true), 404);
+    // The code is the secret that opens the page: no shared cache keeps it.
+    c.header('Cache-Control', 'private, no-cache');
     return c.html(trackingPage(ctx.city, s, c.req.query('new') === '1'));
+  });
+
+  // A photo of the tracking page: the resident's own report's, or the ward's public result's,
+  // found through the code's public status (the same rules as the page), never any other file.
+  app.get('/track/:code/photos/:dir/:file', async (c) => {
+    const notFound = () => new AppError('photo_not_found', 404, 'no such photo for this code', 'Không tìm thấy ảnh.');
+    const key = `${c.req.param('dir')}/${c.req.param('file')}`;
+    if (key.length > 80 || !/^[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{2,5}$/.test(key)) throw notFound();
+    const s = await ctx.publicStatus(c.req.param('code'));
+    const photo = s && [...(s.report?.photos ?? []), ...(s.result?.photos ?? [])].find((p) => p.url.endsWith(`/photos/${key}`));
+    if (!photo) throw notFound();
+    const bytes = await ctx.files.get(key);
+    if (!bytes) throw notFound();
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': photo.content_type, 'Cache-Control': 'private, max-age=86400', 'Content-Security-Policy': "default-src 'none'",
+    });
   });
   return app;
 }

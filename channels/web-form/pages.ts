@@ -1,5 +1,5 @@
 import { html, raw } from 'hono/html';
-import { layout, staticFile, type CategoryInfo, type Html, type PublicStatus, type SiteWording } from '../../src/intake/channel-kit.ts';
+import { layout, staticFile, type CategoryInfo, type Html, type PublicPhoto, type PublicStatus, type SiteWording } from '../../src/intake/channel-kit.ts';
 
 export interface FormValues {
   text?: string; category?: string; address?: string; lat?: string; lng?: string; name?: string; phone?: string; email?: string;
@@ -69,7 +69,15 @@ function formatTime(iso: string): string {
   return new Date(iso).toLocaleString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour12: false });
 }
 
-/** The public tracking page: status and timeline only, never personal data. */
+/** Photos as thumbnails, each a link to the whole photo. */
+const thumbs = (photos: PublicPhoto[], what: string): Html | string => (photos.length
+  ? html`<ul class="thumbs">${photos.map((p, i) => html`<li><a href="${p.url}"><img src="${p.url}" alt="${what} ${i + 1}" loading="lazy"></a></li>`)}</ul>`
+  : '');
+
+/**
+ * The public tracking page: the resident's own report (text, photos), the status in words, the
+ * ward's public result and a timeline from their report on; never another reporter's data.
+ */
 export function trackingPage(site: SiteWording, s: PublicStatus, justFiled: boolean): Html {
   return layout(site, `Phản ánh ${s.code}`, html`
 ${justFiled ? html`<div class="card" role="status"><strong>Cảm ơn bạn! Phản ánh đã được tiếp nhận.</strong> Hãy lưu mã <code>${s.code}</code> để tra cứu.</div>` : ''}
@@ -85,6 +93,14 @@ ${s.department ? html`<dt>Đơn vị phụ trách</dt><dd>${s.department.name}</
 ${s.reporters > 1 ? html`<dt>Số người cùng phản ánh</dt><dd>${s.reporters}</dd>` : ''}
 ${s.due_at ? html`<dt>Hạn xử lý</dt><dd><time datetime="${s.due_at}">${formatTime(s.due_at)}</time></dd>` : ''}
 </dl></div>
+${s.result ? html`<div class="card result"><h2>Kết quả xử lý</h2>
+<p><time datetime="${s.result.at}">${formatTime(s.result.at)}</time></p>
+${s.result.message ? html`<p class="report-text">${s.result.message}</p>` : ''}
+${thumbs(s.result.photos, 'Ảnh kết quả')}</div>` : ''}
+${s.report ? html`<div class="card"><h2>Nội dung bạn phản ánh</h2>
+<p class="report-text">${s.report.text}</p>
+${s.report.address ? html`<p><span class="hint">Địa chỉ:</span> ${s.report.address}</p>` : ''}
+${thumbs(s.report.photos, 'Ảnh bạn gửi')}</div>` : ''}
 <div class="card"><h2>Tiến trình</h2>
 ${s.timeline.length ? html`<ol class="timeline">${s.timeline.map((e) => html`<li><time datetime="${e.at}">${formatTime(e.at)}</time> – ${e.label}${e.message ? html`: <q>${e.message}</q>` : ''}</li>`)}</ol>`
     : html`<p>Hệ thống đang phân loại phản ánh của bạn; trang sẽ tự cập nhật.</p>`}

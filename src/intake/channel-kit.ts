@@ -10,14 +10,14 @@ import type { CategoryInfo } from '../core/engine/catalog.ts';
 import type { InboundReport, RemoteMedia } from '../core/report-input.ts';
 import type { DeliveryReport } from '../core/tickets/outbound.ts';
 import type { MediaPolicy } from './safe-fetch.ts';
-import type { PublicStatus } from '../core/tickets/tracking.ts';
+import type { PublicPhoto, PublicStatus } from '../core/tickets/tracking.ts';
 import type { Logger } from '../log.ts';
 import type { FileStore } from './file-store.ts';
 import type { IntakeService } from './intake-service.ts';
 import type { IntakeGate } from './intake-limits.ts';
 
 export type { IntakeGate };
-export type { CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicStatus, RemoteMedia };
+export type { CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicPhoto, PublicStatus, RemoteMedia };
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
 export { cleanText, fold } from '../core/engine/text.ts';

@@ -34,6 +34,8 @@ button.secondary{background:#fff;color:var(--accent);border:1px solid var(--acce
 .error{border-left:4px solid var(--err);background:#fdecee;padding:.75rem 1rem;border-radius:4px;margin-bottom:1rem}
 .field-error{border-color:var(--err)}.field-message{color:var(--err);font-size:.9rem;margin:.25rem 0 0}
 .status{font-size:1.25rem;font-weight:700;color:var(--ok)}
+.report-text{white-space:pre-wrap;overflow-wrap:anywhere}ul.thumbs{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem}
+ul.thumbs img{width:6.5rem;height:6.5rem;object-fit:cover;border-radius:6px;border:1px solid #ccc;display:block}
 ol.timeline{padding-left:1.2rem}ol.timeline li{margin:.3rem 0}time{color:var(--muted);font-size:.9rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:var(--muted)}dd{margin:0}
 code{font-size:1.1rem;background:#eef;padding:.1rem .4rem;border-radius:4px;white-space:nowrap}
