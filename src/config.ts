@@ -32,6 +32,10 @@ const schema = z.object({
    * hcmc.gov.vn.
    */
   OPEN311_JURISDICTION_ID: optional.pipe(z.string().max(100).regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'must be a domain name such as hcmc.gov.vn').optional()),
+  /** Public reports an hour without a contact, per client address (0: no limit). */
+  INTAKE_LIMIT_ANONYMOUS_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(20),
+  /** Public reports an hour with a contact, per contact, whatever the address (0: no limit). */
+  INTAKE_LIMIT_CONTACT_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(30),
 });
 // A channel's own settings (Twilio, Facebook, a mailbox...) are declared by the channel, in its
 // folder, and read by src/intake/channels.ts: this schema holds only the app's.

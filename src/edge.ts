@@ -16,6 +16,7 @@ import { connectServer } from './db/connect-server.ts';
 import { HCMC_WORDING } from './city/hcmc.ts';
 import type { Attachment } from './wire/staff-api.ts';
 import { createPublicApp } from './http/public-app.ts';
+import { publicIntakeLimits } from './http/client-address.ts';
 import type { FileStore } from './intake/file-store.ts';
 import { IntakeService } from './intake/intake-service.ts';
 import { resolveChannels, type ActiveChannel } from './intake/channels.ts';
@@ -36,6 +37,9 @@ export interface EdgeEnv {
   SESSION_SECRET?: string;
   PUBLIC_URL?: string;
   LOG_LEVEL?: string;
+  /** The public intake limits (src/config.ts); the Node processes' defaults when absent. */
+  INTAKE_LIMIT_ANONYMOUS_PER_HOUR?: string;
+  INTAKE_LIMIT_CONTACT_PER_HOUR?: string;
   PHOTOS?: R2BucketLike;
 }
 
@@ -78,7 +82,8 @@ function setupOf(env: EdgeEnv): EdgeSetup {
   if (!env.PHOTOS) throw new Error('the edge entry needs the PHOTOS R2 bucket binding');
   const key = `${databaseUrl}|${env.PUBLIC_URL ?? ''}|${env.SESSION_SECRET}`;
   if (setup?.key === key) return setup;
-  const config = loadConfig({ DATABASE_URL: databaseUrl, SESSION_SECRET: env.SESSION_SECRET, PUBLIC_URL: env.PUBLIC_URL, LOG_LEVEL: env.LOG_LEVEL });
+  const config = loadConfig({ DATABASE_URL: databaseUrl, SESSION_SECRET: env.SESSION_SECRET, PUBLIC_URL: env.PUBLIC_URL, LOG_LEVEL: env.LOG_LEVEL,
+    INTAKE_LIMIT_ANONYMOUS_PER_HOUR: env.INTAKE_LIMIT_ANONYMOUS_PER_HOUR, INTAKE_LIMIT_CONTACT_PER_HOUR: env.INTAKE_LIMIT_CONTACT_PER_HOUR });
   // A channel's settings are Worker variables (the string bindings); the same rule as on Node.
   const strings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
   setup = {
@@ -99,6 +104,7 @@ function edgeApp(s: EdgeSetup, db: Db): Hono {
     channelContext: {
       config: s.config, log: s.log, secret: s.secret, city: HCMC_WORDING,
       intake: new IntakeService(db),
+      limits: publicIntakeLimits(db, s.config),
       // No console listens here: a signal goes nowhere, delivery events reach consoles through the timeline.
       ...channelServices(db, new EventBus()),
       files: new R2FileStore(s.photos),

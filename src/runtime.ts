@@ -19,6 +19,7 @@ import { HCMC } from './city/hcmc.ts';
 import type { CityProfile } from './city/profile.ts';
 import { TopicModel } from './core/engine/topic.ts';
 import { createApp } from './http/app.ts';
+import { publicIntakeLimits } from './http/client-address.ts';
 import { loadWebAssets } from './http/web-assets.ts';
 import type { AnyChannel, ChannelContext } from './intake/channel-kit.ts';
 import { resolveChannels, type ActiveChannel } from './intake/channels.ts';
@@ -209,7 +210,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     onDrained: () => worker.wake(),
   });
   const channelContext = {
-    config, log: opts.log, intake, categories, secret: await resolveSecret(config), city: city.wording,
+    config, log: opts.log, intake, limits: publicIntakeLimits(db, config), categories, secret: await resolveSecret(config), city: city.wording,
     ...channelServices(db, events),
     files: new LocalFileStore(path.join(config.dataDir, 'uploads')),
     publicStatus: async (code: string) => spooledStatus(spool, code) ?? publicStatus(db, code, city.wording),

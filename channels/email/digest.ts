@@ -1,6 +1,6 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { simpleParser, type AddressObject, type Attachment as MailPart, type HeaderValue, type ParsedMail } from 'mailparser';
-import { AppError, cleanText, type ChannelContext, type InboundReport } from '../../src/intake/channel-kit.ts';
+import { AppError, cleanText, imageProblem, type ChannelContext, type InboundReport } from '../../src/intake/channel-kit.ts';
 import { LegacyCharsetDecoder, repairTcvn3 } from './charsets.ts';
 import { htmlToPlainText } from './html-text.ts';
 import { foldQuotes, isForward } from './quotes.ts';
@@ -199,7 +199,8 @@ function deliveryOf(parsed: ParsedMail, body: string): DeliveryNotice | null {
 async function keptKind(bytes: Uint8Array): Promise<{ mime: string; ext: string; pdf: boolean } | null> {
   const type = await fileTypeFromBuffer(bytes);
   if (!type) return null;
-  if (PHOTO_TYPES.has(type.mime)) return { mime: type.mime, ext: type.ext, pdf: false };
+  // A photo only if its header reads (dimensions present and sensible), not only its first bytes.
+  if (PHOTO_TYPES.has(type.mime)) return imageProblem(bytes, type.mime) ? null : { mime: type.mime, ext: type.ext, pdf: false };
   if (type.mime === 'application/pdf') return { mime: type.mime, ext: 'pdf', pdf: true };
   return null;
 }

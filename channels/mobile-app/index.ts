@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import {
-  AppError, bodyLimit, defineChannel, formFiles, formText, readForm, readJsonObject, REPORT_LIMITS, storePhotos, validateReportFields,
+  AppError, bodyLimit, defineChannel, formFiles, formText, readForm, readJsonObject, REPORT_LIMITS, storeCheckedPhotos, validateReport,
   type ChannelContext, type RawReportFields,
 } from '../../src/intake/channel-kit.ts';
 import { openApiDocument } from './openapi.ts';
@@ -48,8 +48,10 @@ function routes(ctx: ChannelContext): Hono {
       throw new AppError('idempotency_key_invalid', 400, 'Idempotency-Key must be 1 to 200 characters', 'Mã chống gửi trùng không hợp lệ.');
     }
     const { fields, photos, hashable } = await readBody(c);
-    const report = await validateReportFields(fields, ctx);
-    const attachments = await storePhotos(photos, ctx);
+    // Every field and photo checked at once; then counted against the limits; only then stored.
+    const { report, photos: checked } = await validateReport(fields, photos, ctx);
+    await ctx.limits.check(c, report.citizen);
+    const attachments = await storeCheckedPhotos(checked, ctx);
     // Photos count by their content: a retry with another picture under the same key is a
     // different request (409), not a replay.
     const payload = attachments.length ? { ...hashable, photos: attachments.map((a) => a.sha256) } : hashable;

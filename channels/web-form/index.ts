@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
 import {
   AppError, bodyLimit, cleanText, defineChannel, formFiles, formText, isAppError, isSameOrigin, issueFormToken, payloadHash,
-  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storePhotos, validateReportFields, verifyFormToken, type ChannelContext,
+  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateReport, verifyFormToken, type ChannelContext, type FieldProblem,
 } from '../../src/intake/channel-kit.ts';
 import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
 
-const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 503> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422, 503: 503 };
+const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 429 | 503> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422, 429: 429, 503: 503 };
 
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();
@@ -46,11 +46,13 @@ function routes(ctx: ChannelContext): Hono {
         if (!verifyFormToken(ctx.secret, one('_token'))) {
           throw new AppError('csrf_token_invalid', 403, 'form token missing or expired', 'Biểu mẫu đã hết hạn, vui lòng gửi lại.');
         }
-        const report = await validateReportFields({
+        // Every field and photo checked at once; then counted against the limits; only then stored.
+        const { report, photos } = await validateReport({
           text: values.text, category: values.category, address: values.address, lat: values.lat, lng: values.lng,
           citizen: { name: values.name, phone: values.phone, email: values.email },
-        }, ctx);
-        const attachments = await storePhotos(formFiles(form, 'photos'), ctx);
+        }, formFiles(form, 'photos'), ctx);
+        await ctx.limits.check(c, report.citizen);
+        const attachments = await storeCheckedPhotos(photos, ctx);
         // A browser resubmitting the same form (double click, back + resend) carries the same token and fields.
         const payload = { ...values, photos: attachments.map((a) => a.sha256) };
         const accepted = await ctx.intake.accept({
@@ -60,8 +62,10 @@ function routes(ctx: ChannelContext): Hono {
         return c.redirect(`/track/${accepted.code}?new=1`, 303);
       } catch (err) {
         if (!isAppError(err) || !STATUS_FOR[err.status]) throw err;
-        const field = typeof err.details?.field === 'string' ? err.details.field : err.code.startsWith('photo') || err.code === 'too_many_photos' ? 'photos' : undefined;
-        return c.html(await page(values, { code: err.code, message: err.messageVi, field }), STATUS_FOR[err.status]);
+        const fields = Array.isArray(err.details?.fields) ? (err.details.fields as FieldProblem[]) : [];
+        const retryAfter = err.details?.retry_after_seconds;
+        if (err.status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+        return c.html(await page(values, { code: err.code, message: err.messageVi, fields }), STATUS_FOR[err.status]);
       }
     });
 
@@ -76,7 +80,25 @@ function routes(ctx: ChannelContext): Hono {
   app.get('/track/:code', async (c) => {
     const s = await ctx.publicStatus(c.req.param('code'));
     if (!s) return c.html(trackLookupPage(ctx.city, c.req.param('code'), true), 404);
+    // The code is the secret that opens the page: no shared cache keeps it.
+    c.header('Cache-Control', 'private, no-cache');
     return c.html(trackingPage(ctx.city, s, c.req.query('new') === '1'));
+  });
+
+  // A photo of the tracking page: the resident's own report's, or the ward's public result's,
+  // found through the code's public status (the same rules as the page), never any other file.
+  app.get('/track/:code/photos/:dir/:file', async (c) => {
+    const notFound = () => new AppError('photo_not_found', 404, 'no such photo for this code', 'Không tìm thấy ảnh.');
+    const key = `${c.req.param('dir')}/${c.req.param('file')}`;
+    if (key.length > 80 || !/^[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{2,5}$/.test(key)) throw notFound();
+    const s = await ctx.publicStatus(c.req.param('code'));
+    const photo = s && [...(s.report?.photos ?? []), ...(s.result?.photos ?? [])].find((p) => p.url.endsWith(`/photos/${key}`));
+    if (!photo) throw notFound();
+    const bytes = await ctx.files.get(key);
+    if (!bytes) throw notFound();
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      'Content-Type': photo.content_type, 'Cache-Control': 'private, max-age=86400', 'Content-Security-Policy': "default-src 'none'",
+    });
   });
   return app;
 }

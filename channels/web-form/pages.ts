@@ -1,5 +1,5 @@
 import { html, raw } from 'hono/html';
-import { layout, staticFile, type CategoryInfo, type Html, type PublicStatus, type SiteWording } from '../../src/intake/channel-kit.ts';
+import { layout, staticFile, type CategoryInfo, type Html, type PublicPhoto, type PublicStatus, type SiteWording } from '../../src/intake/channel-kit.ts';
 
 export interface FormValues {
   text?: string; category?: string; address?: string; lat?: string; lng?: string; name?: string; phone?: string; email?: string;
@@ -8,8 +8,12 @@ export interface FormValues {
 export interface FormError {
   code: string;
   message: string;
-  field?: string;
+  /** Every refused field with its Vietnamese message (photos under `photos`); empty for a refusal of the whole form. */
+  fields?: { field: string; code: string; message: string }[];
 }
+
+/** A field's own problems, shown under it (several photos can each have one). */
+const PHOTO_RETRY = ' Vui lòng chọn lại ảnh.';
 
 /** "Use my location" on the report form: shown only where JavaScript runs, served as a file (no inline script). */
 export const REPORT_FORM_JS = staticFile('/static/report-form.js', `(function(){var b=document.getElementById('geo');if(!b)return;b.hidden=false;b.addEventListener('click',function(){
@@ -20,32 +24,42 @@ document.getElementById('lng').value=p.coords.longitude.toFixed(6);s.textContent
 
 /** The public report form; works without JavaScript, keeps the user's input on error. */
 export function reportForm(site: SiteWording, categories: CategoryInfo[], token: string, photoLimit: string, values: FormValues = {}, error?: FormError): Html {
-  const cls = (f: string) => (error?.field === f ? 'field-error' : '');
+  const problems = error?.fields ?? [];
+  const of = (f: string) => problems.filter((p) => p.field === f);
+  const cls = (f: string) => (of(f).length ? 'field-error' : '');
+  // aria-invalid and the message's id, on a field that has a problem.
+  const aria = (f: string) => (of(f).length ? raw(` aria-invalid="true" aria-describedby="${f}-error"`) : '');
+  const note = (f: string) => (of(f).length
+    ? html`<p class="field-message" id="${f}-error">${of(f).map((p, i) => html`${i ? ' ' : ''}${p.message}`)}${f === 'photos' ? PHOTO_RETRY : ''}</p>`
+    : '');
+  const summary = problems.length > 1
+    ? html`Có ${problems.length} mục cần sửa: ${problems.map((p, i) => html`${i ? '; ' : ''}<a href="#${p.field}">${p.message}</a>`)}`
+    : html`${error?.message ?? ''}${problems[0]?.field === 'photos' ? PHOTO_RETRY : ''}`;
   return layout(site, 'Gửi phản ánh', html`
 <h1>Gửi phản ánh, kiến nghị</h1>
 <p>Phản ánh các vấn đề đô thị: ngập nước, rác thải, tiếng ồn, đèn đường hư, lấn chiếm vỉa hè, xây dựng trái phép… Bạn sẽ nhận được mã để theo dõi kết quả xử lý.</p>
-${error ? html`<div class="error" role="alert" id="form-error" data-error-code="${error.code}"><strong>Chưa gửi được phản ánh.</strong> ${error.message}${error.code.startsWith('photo') || error.code === 'too_many_photos' ? ' Vui lòng chọn lại ảnh.' : ''}</div>` : ''}
+${error ? html`<div class="error" role="alert" id="form-error" data-error-code="${error.code}"><strong>Chưa gửi được phản ánh.</strong> ${summary}</div>` : ''}
 <form class="card" method="post" action="/report" enctype="multipart/form-data" ${error ? raw('aria-describedby="form-error"') : ''}>
 <input type="hidden" name="_token" value="${token}">
 <label for="text">Nội dung phản ánh <span class="hint">(bắt buộc)</span></label>
-<textarea id="text" name="text" required maxlength="5000" class="${cls('text')}" placeholder="Ví dụ: Đường Nguyễn Hữu Cảnh ngập sâu 40 cm sau cơn mưa, xe máy chết máy.">${values.text ?? ''}</textarea>
+<textarea id="text" name="text" required maxlength="5000" class="${cls('text')}"${aria('text')} placeholder="Ví dụ: Đường Nguyễn Hữu Cảnh ngập sâu 40 cm sau cơn mưa, xe máy chết máy.">${values.text ?? ''}</textarea>${note('text')}
 <label for="category">Lĩnh vực</label>
-<select id="category" name="category" class="${cls('category')}"><option value="">– Chưa rõ, để tổng đài phân loại –</option>
+<select id="category" name="category" class="${cls('category')}"${aria('category')}><option value="">– Chưa rõ, để tổng đài phân loại –</option>
 ${categories.map((c) => html`<option value="${c.code}"${c.code === values.category ? raw(' selected') : ''}>${c.name}</option>`)}
-</select>
+</select>${note('category')}
 <label for="address">Địa chỉ nơi xảy ra <span class="hint">(số nhà, đường, phường – tên cũ hoặc mới đều được)</span></label>
-<input id="address" name="address" maxlength="500" class="${cls('address')}" value="${values.address ?? ''}" placeholder="Ví dụ: 12 Lê Lợi, phường Bến Thành">
-<details${values.lat || error?.field === 'lat' || error?.field === 'lng' ? raw(' open') : ''}><summary>Vị trí trên bản đồ (không bắt buộc)</summary>
-<div class="row"><div><label for="lat">Vĩ độ</label><input id="lat" name="lat" inputmode="decimal" class="${cls('lat')}" value="${values.lat ?? ''}" placeholder="10.7725"></div>
-<div><label for="lng">Kinh độ</label><input id="lng" name="lng" inputmode="decimal" class="${cls('lng')}" value="${values.lng ?? ''}" placeholder="106.6980"></div></div>
+<input id="address" name="address" maxlength="500" class="${cls('address')}" value="${values.address ?? ''}" placeholder="Ví dụ: 12 Lê Lợi, phường Bến Thành"${aria('address')}>${note('address')}
+<details${values.lat || of('lat').length || of('lng').length ? raw(' open') : ''}><summary>Vị trí trên bản đồ (không bắt buộc)</summary>
+<div class="row"><div><label for="lat">Vĩ độ</label><input id="lat" name="lat" inputmode="decimal" class="${cls('lat')}" value="${values.lat ?? ''}" placeholder="10.7725"${aria('lat')}>${note('lat')}</div>
+<div><label for="lng">Kinh độ</label><input id="lng" name="lng" inputmode="decimal" class="${cls('lng')}" value="${values.lng ?? ''}" placeholder="106.6980"${aria('lng')}>${note('lng')}</div></div>
 <button type="button" class="secondary" id="geo" hidden>Dùng vị trí hiện tại của tôi</button> <span id="geo-status" aria-live="polite"></span>
 </details>
 <label for="photos">Hình ảnh <span class="hint">(tối đa 5 ảnh, mỗi ảnh dưới ${photoLimit})</span></label>
-<input id="photos" name="photos" type="file" accept="image/*" multiple class="${cls('photos')}">
+<input id="photos" name="photos" type="file" accept="image/*" multiple class="${cls('photos')}"${aria('photos')}>${note('photos')}
 <fieldset class="contact"><legend>Thông tin liên hệ <span class="hint">(không bắt buộc, không công khai; giúp gộp các phản ánh của bạn và báo kết quả)</span></legend>
-<label for="name">Họ tên</label><input id="name" name="name" maxlength="120" autocomplete="name" class="${cls('name')}" value="${values.name ?? ''}">
-<div class="row"><div><label for="phone">Số điện thoại</label><input id="phone" name="phone" type="tel" autocomplete="tel" class="${cls('phone')}" value="${values.phone ?? ''}"></div>
-<div><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" class="${cls('email')}" value="${values.email ?? ''}"></div></div>
+<label for="name">Họ tên</label><input id="name" name="name" maxlength="120" autocomplete="name" class="${cls('name')}" value="${values.name ?? ''}"${aria('name')}>${note('name')}
+<div class="row"><div><label for="phone">Số điện thoại</label><input id="phone" name="phone" type="tel" autocomplete="tel" class="${cls('phone')}" value="${values.phone ?? ''}"${aria('phone')}>${note('phone')}</div>
+<div><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" class="${cls('email')}" value="${values.email ?? ''}"${aria('email')}>${note('email')}</div></div>
 </fieldset>
 <button type="submit">Gửi phản ánh</button>
 </form>`, { scripts: [REPORT_FORM_JS] });
@@ -55,7 +69,15 @@ function formatTime(iso: string): string {
   return new Date(iso).toLocaleString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour12: false });
 }
 
-/** The public tracking page: status and timeline only, never personal data. */
+/** Photos as thumbnails, each a link to the whole photo. */
+const thumbs = (photos: PublicPhoto[], what: string): Html | string => (photos.length
+  ? html`<ul class="thumbs">${photos.map((p, i) => html`<li><a href="${p.url}"><img src="${p.url}" alt="${what} ${i + 1}" loading="lazy"></a></li>`)}</ul>`
+  : '');
+
+/**
+ * The public tracking page: the resident's own report (text, photos), the status in words, the
+ * ward's public result and a timeline from their report on; never another reporter's data.
+ */
 export function trackingPage(site: SiteWording, s: PublicStatus, justFiled: boolean): Html {
   return layout(site, `Phản ánh ${s.code}`, html`
 ${justFiled ? html`<div class="card" role="status"><strong>Cảm ơn bạn! Phản ánh đã được tiếp nhận.</strong> Hãy lưu mã <code>${s.code}</code> để tra cứu.</div>` : ''}
@@ -71,6 +93,14 @@ ${s.department ? html`<dt>Đơn vị phụ trách</dt><dd>${s.department.name}</
 ${s.reporters > 1 ? html`<dt>Số người cùng phản ánh</dt><dd>${s.reporters}</dd>` : ''}
 ${s.due_at ? html`<dt>Hạn xử lý</dt><dd><time datetime="${s.due_at}">${formatTime(s.due_at)}</time></dd>` : ''}
 </dl></div>
+${s.result ? html`<div class="card result"><h2>Kết quả xử lý</h2>
+<p><time datetime="${s.result.at}">${formatTime(s.result.at)}</time></p>
+${s.result.message ? html`<p class="report-text">${s.result.message}</p>` : ''}
+${thumbs(s.result.photos, 'Ảnh kết quả')}</div>` : ''}
+${s.report ? html`<div class="card"><h2>Nội dung bạn phản ánh</h2>
+<p class="report-text">${s.report.text}</p>
+${s.report.address ? html`<p><span class="hint">Địa chỉ:</span> ${s.report.address}</p>` : ''}
+${thumbs(s.report.photos, 'Ảnh bạn gửi')}</div>` : ''}
 <div class="card"><h2>Tiến trình</h2>
 ${s.timeline.length ? html`<ol class="timeline">${s.timeline.map((e) => html`<li><time datetime="${e.at}">${formatTime(e.at)}</time> – ${e.label}${e.message ? html`: <q>${e.message}</q>` : ''}</li>`)}</ol>`
     : html`<p>Hệ thống đang phân loại phản ánh của bạn; trang sẽ tự cập nhật.</p>`}

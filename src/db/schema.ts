@@ -148,6 +148,13 @@ export interface ChannelOptOutTable {
   updated_at: DefaultTimestamp;
 }
 
+/** Public reports counted per client address or contact in a fixed window (0016: src/intake/intake-limits.ts). */
+export interface IntakeLimitTable {
+  key: string;
+  window_start: Date;
+  count: number;
+}
+
 /** What a provider said about a message after it arrived (a call's status, a recording); 0014. */
 export interface ChannelEventTable {
   id: Generated<number>;
@@ -319,6 +326,7 @@ export interface Database {
   channel_opt_outs: ChannelOptOutTable;
   channel_events: ChannelEventTable;
   api_keys: ApiKeyTable;
+  intake_limits: IntakeLimitTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */

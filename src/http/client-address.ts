@@ -1,6 +1,9 @@
 import { isIP } from 'node:net';
 import type { Context } from 'hono';
-import { plainAddress as plain, type TrustedProxies } from '../trusted-proxies.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/schema.ts';
+import { IntakeLimits } from '../intake/intake-limits.ts';
+import { plainAddress as plain, TrustedProxies } from '../trusted-proxies.ts';
 
 /**
  * The address of the client behind a request, for per-client limits. The socket's peer, unless
@@ -22,4 +25,12 @@ export function clientAddress(c: Context, trusted: TrustedProxies): string {
     if (!trusted.has(hop)) break;
   }
   return client;
+}
+
+/** The public intake limits of a configuration (INTAKE_LIMIT_*), counting anonymous reports by clientAddress. */
+export function publicIntakeLimits(db: Db, config: Config): IntakeLimits {
+  const trusted = TrustedProxies.parse(config.TRUSTED_PROXIES);
+  return new IntakeLimits(db, {
+    anonymousPerHour: config.INTAKE_LIMIT_ANONYMOUS_PER_HOUR, contactPerHour: config.INTAKE_LIMIT_CONTACT_PER_HOUR,
+  }, (c) => clientAddress(c, trusted));
 }

@@ -10,14 +10,19 @@ import type { CategoryInfo } from '../core/engine/catalog.ts';
 import type { InboundReport, RemoteMedia } from '../core/report-input.ts';
 import type { DeliveryReport } from '../core/tickets/outbound.ts';
 import type { MediaPolicy } from './safe-fetch.ts';
-import type { PublicStatus } from '../core/tickets/tracking.ts';
+import type { PublicPhoto, PublicStatus } from '../core/tickets/tracking.ts';
 import type { PublicReport, PublicReportQuery, PublicService } from '../core/tickets/public-records.ts';
 import type { ApiClient } from '../core/staff/api-keys.ts';
 import type { Logger } from '../log.ts';
 import type { FileStore } from './file-store.ts';
 import type { IntakeService } from './intake-service.ts';
+import type { IntakeGate } from './intake-limits.ts';
 
-export type { ApiClient, CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicReport, PublicReportQuery, PublicService, PublicStatus, RemoteMedia };
+export type { IntakeGate };
+export type {
+  ApiClient, CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicPhoto, PublicReport, PublicReportQuery,
+  PublicService, PublicStatus, RemoteMedia,
+};
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
 export { cleanText, fold } from '../core/engine/text.ts';
@@ -26,10 +31,11 @@ export { canonicalCode } from '../core/tickets/codes.ts';
 export { isOpen, OPEN_STATUSES, TICKET_STATUSES, type TicketStatus } from '../core/tickets/statuses.ts';
 export { bodyLimit } from './body-limit.ts';
 export { sizeLabel } from './file-store.ts';
+export { imageProblem } from './image-size.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
 export { payloadHash } from './intake-service.ts';
 export { layout, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
-export { storePhotos, validateReportFields, type RawReportFields } from './report-validation.ts';
+export { storeCheckedPhotos, storePhotos, validateReport, validateReportFields, type CheckedPhoto, type FieldProblem, type RawReportFields } from './report-validation.ts';
 export { formFiles, formText, readForm, readJsonObject } from './request-body.ts';
 
 /** What a channel may use: intake to store reports, read-only lookups, files, its settings. */
@@ -40,6 +46,11 @@ export interface ChannelContext<S = Record<string, never>> {
   settings: S;
   log: Logger;
   intake: IntakeService;
+  /**
+   * The public intake limits (per client address without a contact, per contact with one):
+   * the portal and the app API ask before storing anything; signed provider webhooks never do.
+   */
+  limits: IntakeGate;
   files: FileStore;
   categories: () => Promise<CategoryInfo[]>;
   publicStatus: (code: string) => Promise<PublicStatus | null>;

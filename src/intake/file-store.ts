@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileTypeFromBuffer } from 'file-type';
 import { AppError } from '../core/errors.ts';
 import type { Attachment } from '../wire/staff-api.ts';
+import { imageProblem, imageSize, PHOTO_SIDE_MAX } from './image-size.ts';
 
 /** Where uploaded photos live; local disk by default, an object store can implement the same. */
 export interface FileStore {
@@ -47,15 +48,26 @@ export function photoTooLarge(name: string, maxBytes: number): AppError {
 const PHOTO_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/heic', 'image/heif', 'image/avif']);
 
 /**
- * Checks an uploaded photo by size and by its magic bytes (never the declared type or the
- * file name), returning the detected type.
+ * Checks an uploaded photo by size, by its magic bytes (never the declared type or the file
+ * name) and by its header: its dimensions must be readable and sensible (1 to PHOTO_SIDE_MAX
+ * pixels a side). Returns the detected type and the dimensions.
  */
-export async function checkPhoto(bytes: Uint8Array, maxBytes: number, name = 'photo'): Promise<{ mime: string; ext: string }> {
+export async function checkPhoto(bytes: Uint8Array, maxBytes: number, name = 'photo'): Promise<{ mime: string; ext: string; width: number; height: number }> {
   if (bytes.byteLength > maxBytes) throw photoTooLarge(name, maxBytes);
   const type = await fileTypeFromBuffer(bytes);
   if (!type || !PHOTO_TYPES.has(type.mime)) {
     throw new AppError('photo_type_unsupported', 415, `${name} is not a JPEG, PNG, WebP, GIF, HEIC or AVIF image`,
       `Tệp "${name}" không phải là ảnh (JPEG, PNG, WebP, GIF, HEIC).`, { file: name });
   }
-  return { mime: type.mime, ext: type.ext };
+  const problem = imageProblem(bytes, type.mime);
+  if (problem && !problem.size) {
+    throw new AppError('photo_undecodable', 415, `${name} starts like a ${type.ext.toUpperCase()} image but its header cannot be read`,
+      `Tệp "${name}" bị hỏng hoặc không phải là ảnh hợp lệ.`, { file: name });
+  }
+  if (problem?.size) {
+    const { width, height } = problem.size;
+    throw new AppError('photo_dimensions_invalid', 422, `${name} declares ${width}x${height} pixels (1 to ${PHOTO_SIDE_MAX} a side)`,
+      `Ảnh "${name}" có kích thước không hợp lệ (${width}×${height} điểm ảnh).`, { file: name, width, height, max_side: PHOTO_SIDE_MAX });
+  }
+  return { mime: type.mime, ext: type.ext, ...imageSize(bytes, type.mime)! };
 }

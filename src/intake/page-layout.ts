@@ -32,8 +32,10 @@ textarea{min-height:8rem}input:focus,select:focus,textarea:focus,button:focus{ou
 button{font:inherit;font-weight:700;background:var(--accent);color:#fff;border:0;border-radius:6px;padding:.75rem 1.5rem;margin-top:1rem;cursor:pointer}
 button.secondary{background:#fff;color:var(--accent);border:1px solid var(--accent);padding:.4rem .8rem;margin:.4rem 0 0}
 .error{border-left:4px solid var(--err);background:#fdecee;padding:.75rem 1rem;border-radius:4px;margin-bottom:1rem}
-.field-error{border-color:var(--err)}
+.field-error{border-color:var(--err)}.field-message{color:var(--err);font-size:.9rem;margin:.25rem 0 0}
 .status{font-size:1.25rem;font-weight:700;color:var(--ok)}
+.report-text{white-space:pre-wrap;overflow-wrap:anywhere}ul.thumbs{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:.5rem}
+ul.thumbs img{width:6.5rem;height:6.5rem;object-fit:cover;border-radius:6px;border:1px solid #ccc;display:block}
 ol.timeline{padding-left:1.2rem}ol.timeline li{margin:.3rem 0}time{color:var(--muted);font-size:.9rem}
 dl{display:grid;grid-template-columns:auto 1fr;gap:.3rem 1rem}dt{color:var(--muted)}dd{margin:0}
 code{font-size:1.1rem;background:#eef;padding:.1rem .4rem;border-radius:4px;white-space:nowrap}

@@ -1,4 +1,4 @@
-import { AppError } from '../core/errors.ts';
+import { AppError, isAppError } from '../core/errors.ts';
 import { IDENTITY_MAX, normaliseEmail, normaliseNationalId, normalisePhone } from '../core/citizens/identity.ts';
 import { boundedText } from '../core/engine/text.ts';
 import { REPORT_LIMITS, type InboundReport } from '../core/report-input.ts';
@@ -34,67 +34,160 @@ function coordinate(v: unknown, min: number, max: number, field: string): number
   return n;
 }
 
+/** One refused field of a report: its name, stable code and what the resident reads (Vietnamese). */
+export interface FieldProblem {
+  field: string;
+  code: string;
+  message: string;
+}
+
 /**
- * Validates the fields every channel shares and returns the report model; any problem is an
- * AppError with a stable code and a Vietnamese message. Nothing is written here. Every field is
- * bounded before any pattern reads it, and cleaned (`cleanText`: no control characters, NFC).
+ * The error for a report with one or more refused fields: the first problem's code, status and
+ * messages (so a single problem reads as it always did), and `details.fields` listing them all.
  */
-export async function validateReportFields(fields: RawReportFields, ctx: Pick<ChannelContext, 'categories'>): Promise<Omit<InboundReport, 'attachments'>> {
+function refusedFields(problems: AppError[]): AppError {
+  const first = problems[0]!;
+  const fields: FieldProblem[] = problems.map((p) => ({
+    field: typeof p.details?.field === 'string' ? p.details.field : 'photos', code: p.code, message: p.messageVi,
+  }));
+  return new AppError(first.code, first.status, first.message, first.messageVi, { ...first.details, fields });
+}
+
+/** Runs one check, keeping its AppError in `problems` instead of throwing it. */
+async function collect<T>(problems: AppError[], check: () => T | Promise<T>): Promise<T | undefined> {
+  try {
+    return await check();
+  } catch (err) {
+    if (!isAppError(err)) throw err;
+    problems.push(err);
+    return undefined;
+  }
+}
+
+/** The report model of valid fields, or the problems of the invalid ones (nothing thrown for them). */
+async function checkReportFields(fields: RawReportFields, ctx: Pick<ChannelContext, 'categories'>, problems: AppError[]): Promise<Omit<InboundReport, 'attachments'>> {
   const field = (v: unknown, max: number, tooLong: () => AppError) => {
     const s = raw(v);
     return s === undefined ? undefined : boundedText(s, max, tooLong);
   };
-  const text = field(fields.text, REPORT_LIMITS.textMax, () => new AppError('report_text_too_long', 422, `text is longer than ${REPORT_LIMITS.textMax} characters`,
-    `Nội dung phản ánh dài quá ${REPORT_LIMITS.textMax} ký tự.`, { field: 'text', max: REPORT_LIMITS.textMax }));
-  if (!text) throw new AppError('report_text_missing', 422, 'text is required', 'Vui lòng mô tả sự việc cần phản ánh.', { field: 'text' });
+  const text = await collect(problems, () => {
+    const t = field(fields.text, REPORT_LIMITS.textMax, () => new AppError('report_text_too_long', 422, `text is longer than ${REPORT_LIMITS.textMax} characters`,
+      `Nội dung phản ánh dài quá ${REPORT_LIMITS.textMax} ký tự.`, { field: 'text', max: REPORT_LIMITS.textMax }));
+    if (!t) throw new AppError('report_text_missing', 422, 'text is required', 'Vui lòng mô tả sự việc cần phản ánh.', { field: 'text' });
+    return t;
+  });
   const unknownCategory = (known: { code: string }[]) => new AppError('category_unknown', 422, 'unknown category', 'Lĩnh vực phản ánh không hợp lệ.',
     { field: 'category', allowed: known.map((c) => c.code) });
-  const category = raw(fields.category) === undefined ? undefined : field(fields.category, REPORT_LIMITS.categoryMax, () => unknownCategory([]));
-  if (category) {
-    const known = await ctx.categories();
-    if (!known.some((c) => c.code === category)) throw unknownCategory(known);
+  const category = await collect(problems, async () => {
+    const cat = raw(fields.category) === undefined ? undefined : field(fields.category, REPORT_LIMITS.categoryMax, () => unknownCategory([]));
+    if (cat) {
+      const known = await ctx.categories();
+      if (!known.some((c) => c.code === cat)) throw unknownCategory(known);
+    }
+    return cat;
+  });
+  const before = problems.length;
+  const lat = await collect(problems, () => coordinate(fields.lat, -90, 90, 'lat'));
+  const lng = await collect(problems, () => coordinate(fields.lng, -180, 180, 'lng'));
+  if (problems.length === before && (lat === undefined) !== (lng === undefined)) {
+    problems.push(new AppError('coordinates_invalid', 422, 'lat and lng must be given together', 'Cần cả vĩ độ và kinh độ.', { field: lat === undefined ? 'lat' : 'lng' }));
   }
-  const lat = coordinate(fields.lat, -90, 90, 'lat');
-  const lng = coordinate(fields.lng, -180, 180, 'lng');
-  if ((lat === undefined) !== (lng === undefined)) {
-    throw new AppError('coordinates_invalid', 422, 'lat and lng must be given together', 'Cần cả vĩ độ và kinh độ.', { field: lat === undefined ? 'lat' : 'lng' });
-  }
-  const address = field(fields.address, REPORT_LIMITS.addressMax, () => new AppError('address_too_long', 422, `address is longer than ${REPORT_LIMITS.addressMax} characters`, 'Địa chỉ quá dài.', { field: 'address' }));
+  const address = await collect(problems, () => field(fields.address, REPORT_LIMITS.addressMax,
+    () => new AppError('address_too_long', 422, `address is longer than ${REPORT_LIMITS.addressMax} characters`, 'Địa chỉ quá dài.', { field: 'address' })));
   const c = fields.citizen && typeof fields.citizen === 'object' ? fields.citizen : {};
-  const name = field(c.name, REPORT_LIMITS.nameMax, () => new AppError('contact_name_too_long', 422, 'name is too long', 'Họ tên quá dài.', { field: 'name' }));
-  const phoneInvalid = () => new AppError('contact_phone_invalid', 422, 'phone is not a valid phone number', 'Số điện thoại không hợp lệ.', { field: 'phone' });
-  const phone = field(c.phone, IDENTITY_MAX.phone, phoneInvalid);
-  if (phone && !normalisePhone(phone)) throw phoneInvalid();
-  const emailInvalid = () => new AppError('contact_email_invalid', 422, 'email is not a valid address', 'Địa chỉ email không hợp lệ.', { field: 'email' });
-  const email = field(c.email, IDENTITY_MAX.email, emailInvalid);
-  if (email && !normaliseEmail(email)) throw emailInvalid();
-  const nationalIdInvalid = () => new AppError('contact_national_id_invalid', 422, 'national_id must be a 12-digit CCCD number', 'Số CCCD phải gồm 12 chữ số hợp lệ.', { field: 'national_id' });
-  const nationalId = field(c.national_id, IDENTITY_MAX.national_id, nationalIdInvalid);
-  if (nationalId && !normaliseNationalId(nationalId)) throw nationalIdInvalid();
+  const name = await collect(problems, () => field(c.name, REPORT_LIMITS.nameMax, () => new AppError('contact_name_too_long', 422, 'name is too long', 'Họ tên quá dài.', { field: 'name' })));
+  const phone = await collect(problems, () => {
+    const phoneInvalid = () => new AppError('contact_phone_invalid', 422, 'phone is not a valid phone number', 'Số điện thoại không hợp lệ.', { field: 'phone' });
+    const p = field(c.phone, IDENTITY_MAX.phone, phoneInvalid);
+    if (p && !normalisePhone(p)) throw phoneInvalid();
+    return p;
+  });
+  const email = await collect(problems, () => {
+    const emailInvalid = () => new AppError('contact_email_invalid', 422, 'email is not a valid address', 'Địa chỉ email không hợp lệ.', { field: 'email' });
+    const e = field(c.email, IDENTITY_MAX.email, emailInvalid);
+    if (e && !normaliseEmail(e)) throw emailInvalid();
+    return e;
+  });
+  const nationalId = await collect(problems, () => {
+    const nationalIdInvalid = () => new AppError('contact_national_id_invalid', 422, 'national_id must be a 12-digit CCCD number', 'Số CCCD phải gồm 12 chữ số hợp lệ.', { field: 'national_id' });
+    const n = field(c.national_id, IDENTITY_MAX.national_id, nationalIdInvalid);
+    if (n && !normaliseNationalId(n)) throw nationalIdInvalid();
+    return n;
+  });
   // Provider ids are kept as given (the pipeline skips a malformed one); too long is refused here.
   const idTooLong = (f: string) => () => new AppError('contact_id_invalid', 422, `${f} is too long`, 'Mã định danh liên hệ không hợp lệ.', { field: f });
-  const facebookId = field(c.facebook_id, IDENTITY_MAX.facebook, idTooLong('facebook_id'));
-  const zaloId = field(c.zalo_id, IDENTITY_MAX.zalo, idTooLong('zalo_id'));
+  const facebookId = await collect(problems, () => field(c.facebook_id, IDENTITY_MAX.facebook, idTooLong('facebook_id')));
+  const zaloId = await collect(problems, () => field(c.zalo_id, IDENTITY_MAX.zalo, idTooLong('zalo_id')));
   return {
-    text, category, lat, lng, address,
+    text: text ?? '', category, lat, lng, address,
     citizen: { name, phone, email, national_id: nationalId, facebook_id: facebookId, zalo_id: zaloId },
   };
 }
 
-/** Checks every photo first (count, size, magic bytes), then stores them; all or nothing. */
-export async function storePhotos(files: File[], ctx: Pick<ChannelContext, 'files' | 'config'>): Promise<Attachment[]> {
+/**
+ * Validates the fields every channel shares and returns the report model. Every field is
+ * checked, and when any is refused the AppError is the first one's (stable code, Vietnamese
+ * message) with `details.fields` listing every refused field. Nothing is written here. Every
+ * field is bounded before any pattern reads it, and cleaned (`cleanText`: no control characters, NFC).
+ */
+export async function validateReportFields(fields: RawReportFields, ctx: Pick<ChannelContext, 'categories'>): Promise<Omit<InboundReport, 'attachments'>> {
+  const problems: AppError[] = [];
+  const report = await checkReportFields(fields, ctx, problems);
+  if (problems.length) throw refusedFields(problems);
+  return report;
+}
+
+/** A photo whose bytes were checked (size, type, header), not yet stored. */
+export interface CheckedPhoto {
+  bytes: Uint8Array;
+  mime: string;
+  ext: string;
+}
+
+async function checkPhotos(files: File[], ctx: Pick<ChannelContext, 'config'>, problems: AppError[]): Promise<CheckedPhoto[]> {
   const photos = files.filter((f) => f.size > 0);
   if (photos.length > REPORT_LIMITS.photosMax) {
-    throw new AppError('too_many_photos', 422, `at most ${REPORT_LIMITS.photosMax} photos`, `Chỉ gửi tối đa ${REPORT_LIMITS.photosMax} ảnh.`, { max: REPORT_LIMITS.photosMax });
+    problems.push(new AppError('too_many_photos', 422, `at most ${REPORT_LIMITS.photosMax} photos`, `Chỉ gửi tối đa ${REPORT_LIMITS.photosMax} ảnh.`,
+      { field: 'photos', max: REPORT_LIMITS.photosMax }));
+    return [];
   }
-  const checked: { bytes: Uint8Array; mime: string; ext: string }[] = [];
+  const checked: CheckedPhoto[] = [];
   for (const f of photos) {
-    if (f.size > ctx.config.UPLOAD_MAX_BYTES) throw photoTooLarge(f.name, ctx.config.UPLOAD_MAX_BYTES);
-    const bytes = new Uint8Array(await f.arrayBuffer());
-    const type = await checkPhoto(bytes, ctx.config.UPLOAD_MAX_BYTES, f.name);
-    checked.push({ bytes, ...type });
+    const photo = await collect(problems, async () => {
+      if (f.size > ctx.config.UPLOAD_MAX_BYTES) throw photoTooLarge(f.name, ctx.config.UPLOAD_MAX_BYTES);
+      const bytes = new Uint8Array(await f.arrayBuffer());
+      const { mime, ext } = await checkPhoto(bytes, ctx.config.UPLOAD_MAX_BYTES, f.name);
+      return { bytes, mime, ext };
+    });
+    if (photo) checked.push(photo);
   }
+  return checked;
+}
+
+/**
+ * A whole public report, fields and photos, checked at once: the report model and the photos
+ * ready to store, or one AppError listing every refused field and photo (`details.fields`,
+ * photos under `photos`). Nothing is stored.
+ */
+export async function validateReport(fields: RawReportFields, files: File[], ctx: Pick<ChannelContext, 'categories' | 'config'>): Promise<{ report: Omit<InboundReport, 'attachments'>; photos: CheckedPhoto[] }> {
+  const problems: AppError[] = [];
+  const report = await checkReportFields(fields, ctx, problems);
+  const photos = await checkPhotos(files, ctx, problems);
+  if (problems.length) throw refusedFields(problems);
+  return { report, photos };
+}
+
+/** Stores photos checked by validateReport (content-addressed: a photo sent twice is stored once). */
+export async function storeCheckedPhotos(photos: CheckedPhoto[], ctx: Pick<ChannelContext, 'files'>): Promise<Attachment[]> {
   const out: Attachment[] = [];
-  for (const p of checked) out.push(await ctx.files.put(p.bytes, p.mime, p.ext));
+  for (const p of photos) out.push(await ctx.files.put(p.bytes, p.mime, p.ext));
   return out;
+}
+
+/** Checks every photo first (count, size, type, header), then stores them; all or nothing. */
+export async function storePhotos(files: File[], ctx: Pick<ChannelContext, 'files' | 'config'>): Promise<Attachment[]> {
+  const problems: AppError[] = [];
+  const photos = await checkPhotos(files, ctx, problems);
+  if (problems.length) throw refusedFields(problems);
+  return storeCheckedPhotos(photos, ctx);
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { canonicalCode } from '../core/tickets/codes.ts';
 import type { InboundReport } from '../core/report-input.ts';
 import { STATUS_VI } from '../core/tickets/statuses.ts';
-import type { PublicStatus } from '../core/tickets/tracking.ts';
+import { publicPhotos, type PublicStatus } from '../core/tickets/tracking.ts';
 import { isConnectionError, isTransientError } from '../db/connection-error.ts';
 import type { Logger } from '../log.ts';
 import { metrics } from '../metrics.ts';
@@ -400,6 +400,8 @@ export function spooledStatus(spool: Spool, rawCode: string): PublicStatus | nul
   return {
     code: entry.code, status: 'received', status_label: STATUS_VI.received, ticket: null, channel: entry.channel,
     received_at: entry.receivedAt, category: null, area: null, department: null, reporters: 1, due_at: null, timeline: [],
+    report: entry.report ? { text: entry.report.text, address: entry.report.address ?? null, photos: publicPhotos(entry.code, entry.report.attachments) } : null,
+    result: null,
   };
 }
 

@@ -43,6 +43,10 @@ export interface Attachment {
   content_type: string;
   size: number;
   sha256: string;
+  /** A ward's result photo: taken before or after the work. */
+  taken?: 'before' | 'after';
+  /** A ward's result photo residents see on the tracking page (the "after" ones). */
+  public?: boolean;
 }
 
 /** Why the engine decided what it did, one step at a time (identify, classify, locate, route, group). */

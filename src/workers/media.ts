@@ -1,4 +1,5 @@
 import { fileTypeFromBuffer } from 'file-type';
+import { imageProblem } from '../intake/image-size.ts';
 import { sql } from 'kysely';
 import type { Db } from '../db/schema.ts';
 import { isAppError } from '../core/errors.ts';
@@ -48,6 +49,9 @@ export async function fetchReportMedia(db: Db, channelOf: ChannelSender, job: Me
   const type = await fileTypeFromBuffer(got.bytes);
   if (!type || !MEDIA_TYPES.has(type.mime)) return refuse(`not an image or a recording (${type?.mime ?? 'unknown type'})`);
   if (type.mime.startsWith('image/') && got.bytes.byteLength > channel.ctx.config.UPLOAD_MAX_BYTES) return refuse('photo larger than UPLOAD_MAX_BYTES');
+  // An image only if its header reads: dimensions present and sensible.
+  const bad = type.mime.startsWith('image/') ? imageProblem(got.bytes, type.mime) : null;
+  if (bad) return refuse(`${bad.code}${bad.size ? ` (${bad.size.width}x${bad.size.height})` : ''}`);
   const file = await channel.ctx.files.put(got.bytes, type.mime, type.ext);
   return db.transaction().execute(async (tx) => {
     const r = await tx.selectFrom('reports').select(['id', 'code', 'ticket_id', 'attachments']).where('id', '=', job.reportId).forUpdate().executeTakeFirst();

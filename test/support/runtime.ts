@@ -11,7 +11,12 @@ import { freshDb } from './db.ts';
 export async function testRuntime(env: Record<string, string> = {}, opts: { startWorker?: boolean; channels?: AnyChannel[] } = {}): Promise<Runtime> {
   const handle = await freshDb();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'phananh-test-'));
-  const config = loadConfig({ DATA_DIR: dataDir, SESSION_SECRET: 'test-secret-0123456789abcdef', WORKER_CONCURRENCY: '2', ...env });
+  // The public intake limits are off unless a test sets them: many tests file many reports from
+  // one (absent) address; test/intake-limits.test.ts sets them.
+  const config = loadConfig({
+    DATA_DIR: dataDir, SESSION_SECRET: 'test-secret-0123456789abcdef', WORKER_CONCURRENCY: '2',
+    INTAKE_LIMIT_ANONYMOUS_PER_HOUR: '0', INTAKE_LIMIT_CONTACT_PER_HOUR: '0', ...env,
+  });
   // Channels read their settings from `env` too, never from the test process's environment.
   return createRuntime(config, { log: createLogger('silent'), handle, skipSetup: true, startWorker: opts.startWorker, env, channels: opts.channels })
     .catch(async (err: unknown) => {

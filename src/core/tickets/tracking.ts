@@ -18,7 +18,15 @@ export const PUBLIC_EVENT_VI: Record<string, string> = {
   'ticket.replied': 'Trả lời từ tổng đài',
   'ticket.closed': 'Đã đóng hồ sơ',
   'ticket.rejected': 'Không thuộc thẩm quyền xử lý',
+  // Not an event: written where a report's ticket has no unit yet.
+  'ticket.unrouted': 'Chưa xác định được đơn vị phụ trách',
 };
+
+/** A photo a tracking code may show: served at `url` (under the code), never by its storage key alone. */
+export interface PublicPhoto {
+  url: string;
+  content_type: string;
+}
 
 /** What anyone holding a tracking code may see: status and a public timeline, no personal data. */
 export interface PublicStatus {
@@ -34,7 +42,24 @@ export interface PublicStatus {
   reporters: number;
   due_at: string | null;
   timeline: { at: string; type: string; label: string; message?: string }[];
+  /** The resident's own report (a report code only): what they wrote and their photos. */
+  report: { text: string; address: string | null; photos: PublicPhoto[] } | null;
+  /** What the ward did, as it made it public: its result note and "after" photos. */
+  result: { at: string; message: string | null; photos: PublicPhoto[] } | null;
 }
+
+/** The URL under which a tracking code serves one of its photos (web-form channel: GET /track/:code/photos/...). */
+export const trackingPhotoUrl = (code: string, key: string): string => `/track/${code}/photos/${key}`;
+
+/** A resolution's photos marked public (the "after" ones); unmarked photos (before 16) stay with staff. */
+const resultPhotos = (attachments: unknown): unknown[] =>
+  (Array.isArray(attachments) ? attachments : []).filter((a) => (a as { public?: unknown } | null)?.public === true);
+
+/** The images among attachments, as a tracking code serves them. */
+export const publicPhotos = (code: string, attachments: unknown): PublicPhoto[] =>
+  (Array.isArray(attachments) ? attachments : [])
+    .filter((a): a is { key: string; content_type: string } => typeof a?.key === 'string' && typeof a?.content_type === 'string' && a.content_type.startsWith('image/'))
+    .map((a) => ({ url: trackingPhotoUrl(code, a.key), content_type: a.content_type }));
 
 /**
  * Looks up a report (PA-...) or ticket (TK-...) code; null when unknown. `city` names the
@@ -44,15 +69,19 @@ export async function publicStatus(db: DbOrTx, rawCode: string, city?: { hotline
   const code = canonicalCode(rawCode);
   if (!code) return null;
   const inbound = code.startsWith('PA-')
-    ? await db.selectFrom('inbound_messages').select(['code', 'channel', 'received_at', 'report_id']).where('code', '=', code).executeTakeFirst()
+    ? await db.selectFrom('inbound_messages').select(['code', 'channel', 'received_at', 'report_id', 'report']).where('code', '=', code).executeTakeFirst()
     : undefined;
+  // The resident's own report: as filed once processed, else as it was accepted.
+  const own = inbound?.report_id
+    ? await db.selectFrom('reports').select(['text', 'address', 'attachments']).where('id', '=', inbound.report_id).executeTakeFirst()
+    : (inbound?.report as { text?: unknown; address?: unknown; attachments?: unknown } | null | undefined) ?? undefined;
   const ticketQuery = db.selectFrom('tickets')
     .leftJoin('categories', 'categories.code', 'tickets.category_code')
     .leftJoin('areas', 'areas.code', 'tickets.area_code')
     .leftJoin('departments', 'departments.code', 'tickets.department_code')
     .select([
       'tickets.id', 'tickets.code', 'tickets.status', 'tickets.received_at', 'tickets.due_at', 'tickets.reporter_count',
-      'tickets.category_code', 'categories.name as category_name', 'tickets.area_code', 'areas.name as area_name',
+      'tickets.category_code', 'categories.name as category_name', 'tickets.area_code', 'tickets.dispatched_area', 'areas.name as area_name',
       'tickets.department_code', 'departments.name as department_name',
     ]);
   let ticket;
@@ -61,24 +90,41 @@ export async function publicStatus(db: DbOrTx, rawCode: string, city?: { hotline
     ticket = await ticketQuery.innerJoin('reports', 'reports.ticket_id', 'tickets.id').where('reports.id', '=', inbound.report_id).executeTakeFirst();
   }
   if (!inbound && !ticket) return null;
-  const timeline = ticket
-    ? (await db.selectFrom('ticket_events').select(['created_at', 'type', 'data', 'reason'])
+  // A report's timeline starts at its own report: what happened to the ticket before (other
+  // residents' reports, their answers) is not this resident's story.
+  const start = ticket && inbound
+    ? await db.selectFrom('ticket_events').select('id').where('ticket_id', '=', ticket.id)
+      .where('type', 'in', ['report.received', 'report.grouped']).where(sql<string>`data->>'report'`, '=', inbound.code)
+      .orderBy('id').limit(1).executeTakeFirst()
+    : undefined;
+  const events = ticket
+    ? await db.selectFrom('ticket_events').select(['id', 'created_at', 'type', 'data', 'reason'])
         .where('ticket_id', '=', ticket.id)
+        .$if(Boolean(inbound), (q) => (start ? q.where('id', '>=', start.id) : q.where('created_at', '>=', inbound!.received_at)))
         // An answer to one reporter shows on that reporter's own code only.
         .where((eb) => eb.or([
           eb('public', '=', true),
           // (A private answer, to a Facebook comment, never: the comment's code is public.)
           ...(inbound ? [eb.and([eb('type', '=', 'ticket.replied'), eb(sql`data->>'to_report'`, '=', inbound.code), eb(sql`coalesce(data->>'private', 'false')`, '=', 'false')])] : []),
         ]))
-        .orderBy('id').execute())
+        .orderBy('id').execute()
+    : [];
+  const timeline = events
+        // "A unit was found" only when a ward was: a department alone routes nothing to the street.
+        .filter((e) => e.type !== 'ticket.routed' || Boolean((e.data as { area?: unknown }).area))
         .map((e) => {
           // Words written for the citizen: the agent's reply and the ward's result note.
           const message = e.type === 'ticket.replied' ? String((e.data as { text?: unknown }).text ?? '')
             : e.type === 'ticket.resolved' && e.reason ? e.reason : undefined;
           const label = e.type === 'ticket.replied' && city ? `Trả lời từ ${city.hotline}` : PUBLIC_EVENT_VI[e.type] ?? e.type;
           return { at: e.created_at.toISOString(), type: e.type, label, ...(message ? { message } : {}) };
-        })
-    : [];
+        });
+  if (ticket && !ticket.area_code && !ticket.dispatched_area && timeline.length) {
+    // No unit found (yet): said plainly, right after the report, rather than left to be guessed.
+    const after = Math.max(0, timeline.findIndex((e) => e.type === 'ticket.created' || e.type === 'report.received' || e.type === 'report.grouped'));
+    timeline.splice(after + 1, 0, { at: timeline[after]!.at, type: 'ticket.unrouted', label: PUBLIC_EVENT_VI['ticket.unrouted']! });
+  }
+  const resolved = [...events].reverse().find((e) => e.type === 'ticket.resolved');
   const status = ticket?.status ?? 'received';
   return {
     code,
@@ -93,5 +139,11 @@ export async function publicStatus(db: DbOrTx, rawCode: string, city?: { hotline
     reporters: ticket?.reporter_count ?? 1,
     due_at: ticket?.due_at ? ticket.due_at.toISOString() : null,
     timeline,
+    report: own && typeof own.text === 'string'
+      ? { text: own.text, address: typeof own.address === 'string' ? own.address : null, photos: publicPhotos(code, own.attachments) }
+      : null,
+    result: resolved && ticket && ['resolved', 'closed'].includes(ticket.status)
+      ? { at: resolved.created_at.toISOString(), message: resolved.reason, photos: publicPhotos(code, resultPhotos((resolved.data as { attachments?: unknown }).attachments)) }
+      : null,
   };
 }

@@ -43,7 +43,10 @@ export function wardRoutes(kit: ConsoleKit): Hono<AuthEnv> {
       if (f.size > uploadMaxBytes) throw photoTooLarge(f.name, uploadMaxBytes);
       const bytes = new Uint8Array(await f.arrayBuffer());
       const t = await checkPhoto(bytes, uploadMaxBytes, f.name);
-      attachments.push(await files.put(bytes, t.mime, t.ext));
+      // The ward view names the photos taken before the work `before-…`: those stay with staff;
+      // the others (after the work) are the result residents see on the tracking page.
+      const taken = f.name.startsWith('before-') ? 'before' : 'after';
+      attachments.push({ ...(await files.put(bytes, t.mime, t.ext)), taken, public: taken === 'after' });
     }
     return kit.done(c, await changeStatus(db, await kit.ticketId(c.req.param('code')), kit.actor(c), 'resolved', { note, attachments, onStatus, notice: kit.deps.notice }));
   });

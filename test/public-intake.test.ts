@@ -1,0 +1,298 @@
+import { createHash } from 'node:crypto';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { upsertUser } from '../src/core/staff/users.ts';
+import { IntakeLimits, INTAKE_LIMIT_WINDOW_MS } from '../src/intake/intake-limits.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { PLACES, PNG_1PX } from './support/factories.ts';
+import { fromAddress, signIn, staffClient, testRuntime } from './support/runtime.ts';
+
+// Issue 16, the residents' side: public intake limited per client address (no contact) or per
+// contact, in the database; photos that only look like images refused; every invalid field
+// reported at once; the tracking page shows the resident's own report and the ward's result,
+// never another reporter's. One runtime for the file, on PGlite and PostgreSQL.
+
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await testRuntime({ INTAKE_LIMIT_ANONYMOUS_PER_HOUR: '2', INTAKE_LIMIT_CONTACT_PER_HOUR: '3' });
+  await upsertUser(rt.handle.db, { username: 'l-agent', password: 'password-1', role: 'agent' });
+  await upsertUser(rt.handle.db, { username: 'l-benthanh', password: 'password-2', role: 'ward_officer', areaCodes: [PLACES.benThanh.code] });
+});
+afterAll(async () => {
+  await rt?.close();
+});
+
+let n = 0;
+const text = () => `Rác thải tràn ra lòng đường Lê Lợi, bốc mùi (${++n})`;
+
+function post(body: Record<string, unknown>, address: string, headers: Record<string, string> = {}) {
+  return rt.app.request('/api/v1/reports', {
+    method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
+  }, fromAddress(address));
+}
+
+async function stored(): Promise<number> {
+  const row = await rt.handle.db.selectFrom('inbound_messages').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** A PNG header declaring `width` x `height` (the rest of the file does not matter to the check). */
+function pngOf(width: number, height: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(PNG_1PX);
+  new DataView(b.buffer).setUint32(16, width);
+  new DataView(b.buffer).setUint32(20, height);
+  return b;
+}
+
+describe('public intake limits', () => {
+  it('refuses the third anonymous report of an address in an hour with 429, Retry-After and a Vietnamese message, storing nothing', async () => {
+    expect((await post({ text: text() }, '198.51.100.7')).status).toBe(201);
+    expect((await post({ text: text() }, '198.51.100.7')).status).toBe(201);
+    const before = await stored();
+    const res = await post({ text: text() }, '198.51.100.7');
+    expect(res.status).toBe(429);
+    const retryAfter = Number(res.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(3600);
+    const body = (await res.json()) as { error: { code: string; message_vi: string } };
+    expect(body.error.code).toBe('intake_rate_limited');
+    expect(body.error.message_vi).toMatch(/quá nhiều phản ánh/);
+    expect(await stored()).toBe(before);
+    // Another address is counted on its own.
+    expect((await post({ text: text() }, '198.51.100.8')).status).toBe(201);
+  });
+
+  it('counts an IPv6 client by its /64, whichever address of it they use', async () => {
+    expect((await post({ text: text() }, '2001:db8:1:2::a')).status).toBe(201);
+    expect((await post({ text: text() }, '2001:db8:1:2:ffff::b')).status).toBe(201);
+    expect((await post({ text: text() }, '2001:db8:1:2::c')).status).toBe(429);
+    expect((await post({ text: text() }, '2001:db8:1:3::a')).status).toBe(201);
+  });
+
+  it('limits reports with a contact per contact, never per address: one office files for many residents', async () => {
+    const office = '198.51.100.20';
+    // Nine residents' reports from one address, over the anonymous limit of 2.
+    for (let i = 0; i < 9; i++) {
+      expect((await post({ text: text(), citizen: { phone: `0903 200 ${String(100 + i)}` } }, office)).status).toBe(201);
+    }
+    // One phone, written three ways, from three addresses: one contact.
+    for (const [phone, address] of [['0903 777 001', '198.51.100.21'], ['+84903777001', '198.51.100.22'], ['84 903 777 001', office]]) {
+      expect((await post({ text: text(), citizen: { phone } }, address!)).status).toBe(201);
+    }
+    const res = await post({ text: text(), citizen: { phone: '0903.777.001' } }, '198.51.100.23');
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+    // The contact is counted under a hash: no phone number in the table.
+    const keys = await rt.handle.db.selectFrom('intake_limits').select('key').execute();
+    expect(keys.map((k) => k.key).join(' ')).not.toMatch(/903/);
+  });
+
+  it('never limits signed-in staff', async () => {
+    const { cookie } = await signIn(rt, 'l-agent', 'password-1');
+    for (let i = 0; i < 3; i++) expect((await post({ text: text() }, '198.51.100.30', { cookie })).status).toBe(201);
+  });
+
+  it('re-shows the web form with the input kept and the message when over the limit', async () => {
+    const form = async () => {
+      const page = await (await rt.app.request('/')).text();
+      const token = /name="_token" value="([^"]+)"/.exec(page)![1]!;
+      const f = new FormData();
+      f.set('_token', token);
+      f.set('text', 'Đèn đường hư cả dãy phố, tối om');
+      f.set('address', '12 Lê Lợi, phường Bến Thành');
+      return rt.app.request('/report', { method: 'POST', body: f }, fromAddress('198.51.100.40'));
+    };
+    expect((await form()).status).toBe(303);
+    expect((await form()).status).toBe(303);
+    const before = await stored();
+    const res = await form();
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+    const page = await res.text();
+    expect(page).toContain('data-error-code="intake_rate_limited"');
+    expect(page).toContain('Bạn đã gửi quá nhiều phản ánh');
+    expect(page).toContain('Đèn đường hư cả dãy phố, tối om</textarea>');
+    expect(page).toContain('value="12 Lê Lợi, phường Bến Thành"');
+    expect(await stored()).toBe(before);
+  });
+
+  it('counts atomically across processes sharing the database, and deletes the counts of ended windows', async () => {
+    const db = rt.handle.db;
+    const at = new Date('2026-01-01T10:30:00Z');
+    // Two processes (two limiters on one database) hit one key 12 times at once: exactly 5 pass.
+    const a = new IntakeLimits(db, { anonymousPerHour: 5, contactPerHour: 5 }, () => 'x', () => at);
+    const b = new IntakeLimits(db, { anonymousPerHour: 5, contactPerHour: 5 }, () => 'x', () => at);
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).hit('test:shared', 5)));
+    expect(results.filter((r) => r.allowed)).toHaveLength(5);
+    expect(results[0]!.retryAfterSeconds).toBe(1800);
+    // An hour later: a new window, and the old rows are gone.
+    const later = new IntakeLimits(db, { anonymousPerHour: 5, contactPerHour: 5 }, () => 'x', () => new Date(at.getTime() + INTAKE_LIMIT_WINDOW_MS));
+    expect((await later.hit('test:shared', 5)).allowed).toBe(true);
+    const old = await db.selectFrom('intake_limits').select('key').where('window_start', '<=', at).execute();
+    expect(old).toEqual([]);
+  });
+
+  it('turns a limit off with 0', async () => {
+    const off = new IntakeLimits(rt.handle.db, { anonymousPerHour: 0, contactPerHour: 0 }, () => '192.0.2.99');
+    const app = new Hono().post('/', async (c) => {
+      await off.check(c, {});
+      return c.text('ok');
+    });
+    for (let i = 0; i < 4; i++) expect((await app.request('/', { method: 'POST' })).status).toBe(200);
+    expect(await rt.handle.db.selectFrom('intake_limits').select('key').where('key', 'like', '%192.0.2.99%').execute()).toEqual([]);
+  });
+});
+
+describe('photos are images only if their header reads', () => {
+  const upload = async (bytes: Uint8Array<ArrayBuffer>, name: string, phone: string) => {
+    const form = new FormData();
+    form.set('text', text());
+    form.set('phone', phone);
+    form.append('photos', new File([bytes], name, { type: 'image/png' }));
+    return rt.app.request('/api/v1/reports', { method: 'POST', body: form }, fromAddress('198.51.100.50'));
+  };
+
+  it('refuses a file with an image signature and no readable header (415 photo_undecodable)', async () => {
+    const res = await upload(new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, ...'JFIF'.split('').map((c) => c.charCodeAt(0)), 0, 1, 1, 0, 0, 1, 0, 1, 0, 0, 0xff, 0xd9]), 'hong.jpg', '0903 500 001');
+    expect(res.status).toBe(415);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('photo_undecodable');
+  });
+
+  it('refuses zero and absurd dimensions (422 photo_dimensions_invalid), accepts a sensible one', async () => {
+    for (const [w, h] of [[0, 10], [30_000, 10], [10, 20_001]] as const) {
+      const res = await upload(pngOf(w, h), 'anh.png', '0903 500 002');
+      expect(res.status, `${w}x${h}`).toBe(422);
+      const body = (await res.json()) as { error: { code: string; fields: { field: string }[] } };
+      expect(body.error.code).toBe('photo_dimensions_invalid');
+      expect(body.error.fields).toEqual([expect.objectContaining({ field: 'photos', code: 'photo_dimensions_invalid' })]);
+    }
+    expect((await upload(pngOf(4000, 3000), 'anh.png', '0903 500 003')).status).toBe(201);
+  });
+});
+
+describe('every invalid field at once', () => {
+  it('answers one 422 listing each refused field with its code and Vietnamese message, the first code on top', async () => {
+    const res = await post({ text: ' ', lat: 'mười', lng: PLACES.benThanh.lng, citizen: { phone: '12', email: 'không-phải-email' } }, '198.51.100.60');
+    expect(res.status).toBe(422);
+    const { error } = (await res.json()) as { error: { code: string; fields: { field: string; code: string; message: string }[] } };
+    expect(error.code).toBe('report_text_missing');
+    expect(error.fields).toEqual([
+      { field: 'text', code: 'report_text_missing', message: 'Vui lòng mô tả sự việc cần phản ánh.' },
+      { field: 'lat', code: 'coordinates_invalid', message: 'Toạ độ vị trí không hợp lệ.' },
+      { field: 'phone', code: 'contact_phone_invalid', message: 'Số điện thoại không hợp lệ.' },
+      { field: 'email', code: 'contact_email_invalid', message: 'Địa chỉ email không hợp lệ.' },
+    ]);
+  });
+
+  it('shows each field\'s message next to the field on the web form', async () => {
+    const page0 = await (await rt.app.request('/')).text();
+    const f = new FormData();
+    f.set('_token', /name="_token" value="([^"]+)"/.exec(page0)![1]!);
+    f.set('text', '');
+    f.set('phone', '12');
+    f.set('email', 'sai@');
+    f.append('photos', new File([pngOf(0, 0)], 'den.png', { type: 'image/png' }));
+    const res = await rt.app.request('/report', { method: 'POST', body: f }, fromAddress('198.51.100.61'));
+    expect(res.status).toBe(422);
+    const page = await res.text();
+    expect(page).toContain('data-error-code="report_text_missing"');
+    expect(page).toContain('Có 4 mục cần sửa');
+    expect(page).toMatch(/<textarea id="text"[^>]*aria-invalid="true" aria-describedby="text-error"[^>]*><\/textarea><p class="field-message" id="text-error">Vui lòng mô tả sự việc cần phản ánh.<\/p>/);
+    expect(page).toMatch(/<input id="phone"[^>]*class="field-error"[^>]*><p class="field-message" id="phone-error">Số điện thoại không hợp lệ.<\/p>/);
+    expect(page).toMatch(/<input id="email"[^>]*class="field-error"[^>]*><p class="field-message" id="email-error">Địa chỉ email không hợp lệ.<\/p>/);
+    expect(page).toMatch(/<p class="field-message" id="photos-error">Ảnh &quot;den.png&quot; có kích thước không hợp lệ \(0×0 điểm ảnh\). Vui lòng chọn lại ảnh.<\/p>/);
+    expect(page).not.toContain('id="address-error"');
+    expect(page).toContain('value="12"');
+  });
+});
+
+describe('the tracking page shows the resident\'s own report', () => {
+  /** Files a multipart report with one photo; returns its code once the worker has filed it. */
+  async function file(fields: Record<string, string>, photo: Uint8Array<ArrayBuffer>, address: string): Promise<string> {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.set(k, v);
+    form.append('photos', new File([photo], 'anh.png', { type: 'image/png' }));
+    const res = await rt.app.request('/api/v1/reports', { method: 'POST', body: form }, fromAddress(address));
+    expect(res.status).toBe(201);
+    const { code } = (await res.json()) as { code: string };
+    await rt.worker.idle();
+    return code;
+  }
+  const page = async (code: string) => {
+    const res = await rt.app.request(`/track/${code}`);
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+  const photoUrls = (html: string) => [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]!);
+  const at = { lat: String(PLACES.benThanh.lat), lng: String(PLACES.benThanh.lng) };
+
+  it('shows two reporters of one ticket each their own text and photos, the ward\'s public result to both, and nothing of the other', async () => {
+    const first = await file({ text: 'Cống bị nghẹt trước chợ Bến Thành, nước thải tràn lên vỉa hè', ...at, phone: '0903 611 001', name: 'Phạm Thị Riêng' }, pngOf(40, 30), '198.51.100.70');
+    const second = await file({ text: 'Cống nghẹt trước chợ Bến Thành, nước bẩn tràn ra vỉa hè hôi lắm', ...at, phone: '0903 611 002', name: 'Đỗ Văn Khác' }, pngOf(50, 50), '198.51.100.71');
+    const db = rt.handle.db;
+    const tickets = await db.selectFrom('reports').select(['code', 'ticket_id']).where('code', 'in', [first, second]).execute();
+    expect(new Set(tickets.map((t) => t.ticket_id)).size).toBe(1);
+
+    const mine = await page(second);
+    expect(mine).toContain('Cống nghẹt trước chợ Bến Thành, nước bẩn tràn ra vỉa hè hôi lắm');
+    expect(mine).toContain('<dt>Số người cùng phản ánh</dt><dd>2</dd>');
+    for (const other of ['Cống bị nghẹt trước chợ', 'Phạm Thị', '611 001', '0903611001', '84903611001', first, 'Đỗ Văn', '611 002']) {
+      expect(mine, other).not.toContain(other);
+    }
+    // The timeline starts at this resident's report: not the first report, nor the ticket's creation.
+    const timeline = /<ol class="timeline">([\s\S]*?)<\/ol>/.exec(mine)![1]!;
+    expect(timeline).toMatch(/^<li><time[^>]*>[^<]*<\/time> – Gộp với phản ánh cùng sự việc<\/li>/);
+    expect(timeline).not.toContain('Đã tạo hồ sơ xử lý');
+    expect(timeline).not.toContain('Đã nhận phản ánh');
+    // Its own photo, served under its code; the other reporter's photo is not, under this code.
+    const [own] = photoUrls(mine);
+    expect(own).toMatch(new RegExp(`^/track/${second}/photos/[0-9a-f]{2}/[0-9a-f]{64}\\.png$`));
+    const served = await rt.app.request(own!);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(Buffer.from(pngOf(50, 50)));
+    const [theirs] = photoUrls(await page(first));
+    expect(theirs).not.toBe(own);
+    const key = theirs!.split('/photos/')[1];
+    expect((await rt.app.request(`/track/${second}/photos/${key}`)).status).toBe(404);
+    expect((await rt.app.request(`/track/PA-XXXXXXXX/photos/${key}`)).status).toBe(404);
+
+    // The ward resolves it with a note and an "after" photo: both reporters see the result.
+    const ticket = (await db.selectFrom('tickets').select('code').where('id', '=', tickets[0]!.ticket_id).executeTakeFirstOrThrow()).code;
+    const agent = staffClient(rt, await signIn(rt, 'l-agent', 'password-1'));
+    const ward = staffClient(rt, await signIn(rt, 'l-benthanh', 'password-2'));
+    expect((await agent.post(`/api/console/tickets/${ticket}/dispatch`, {})).status).toBe(200);
+    const form = new FormData();
+    form.set('note', 'Đã nạo vét cống, mặt đường khô ráo');
+    form.append('photos', new File([pngOf(60, 40)], 'sau.png', { type: 'image/png' }));
+    // Taken before the work (the ward view names them so): kept for staff, not shown to residents.
+    form.append('photos', new File([pngOf(61, 41)], 'before-truoc.png', { type: 'image/png' }));
+    expect((await ward.raw(`/api/ward/tickets/${ticket}/resolve`, { method: 'POST', body: form })).status).toBe(200);
+    for (const code of [first, second]) {
+      const html = await page(code);
+      const result = /<div class="card result">([\s\S]*?)<\/div>/.exec(html)?.[1] ?? '';
+      expect(result).toContain('Kết quả xử lý');
+      expect(result).toContain('Đã nạo vét cống, mặt đường khô ráo');
+      const [after, ...more] = photoUrls(result);
+      expect(more).toEqual([]);
+      const before = createHash('sha256').update(pngOf(61, 41)).digest('hex');
+      expect((await rt.app.request(`/track/${code}/photos/${before.slice(0, 2)}/${before}.png`)).status).toBe(404);
+      expect(after).toMatch(new RegExp(`^/track/${code}/photos/`));
+      expect(Buffer.from(await (await rt.app.request(after!)).arrayBuffer())).toEqual(Buffer.from(pngOf(60, 40)));
+      expect(html).toContain('<p class="status">Đã xử lý xong</p>');
+    }
+    // The app API carries the same.
+    const api = (await (await rt.app.request(`/api/v1/reports/${second}`)).json()) as { report: { text: string }; result: { message: string } };
+    expect(api.report.text).toContain('hôi lắm');
+    expect(api.result.message).toBe('Đã nạo vét cống, mặt đường khô ráo');
+  });
+
+  it('says "not yet routed" when no unit was found, and not when one was', async () => {
+    const nowhere = await file({ text: 'Đèn đường hư, tối om cả đoạn', lat: String(PLACES.outside.lat), lng: String(PLACES.outside.lng) }, pngOf(10, 10), '198.51.100.72');
+    const html = await page(nowhere);
+    expect(html).toContain('Chưa xác định được đơn vị phụ trách');
+    expect(html).not.toContain('Đã xác định đơn vị phụ trách');
+    const routed = await file({ text: 'Cây xanh ngã đè lên lề đường Lê Thánh Tôn', ...at }, pngOf(11, 11), '198.51.100.73');
+    expect(await page(routed)).not.toContain('Chưa xác định được đơn vị');
+  });
+});
