@@ -7,6 +7,7 @@ import type { ChannelInfo } from '../wire/staff-api.ts';
 import type { AreaIndex } from '../core/places/area-index.ts';
 import type { Gazetteer } from '../core/places/gazetteer.ts';
 import { staffPages } from './staff-pages.ts';
+import { dashboardRoutes } from './dashboard/index.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
 import type { StatusHook } from '../core/tickets/workflow.ts';
@@ -57,5 +58,7 @@ export function createApp(deps: AppDeps): Hono {
     }));
     // The /console and /ward shells and the /assets/* bundles they load.
     if (deps.webAssets) app.route('/', staffPages({ assets: deps.webAssets }));
+    // The supervisors' dashboard (/dashboard, /api/dashboard).
+    app.route('/', dashboardRoutes({ db: deps.db, channels: deps.console.channels, assets: deps.webAssets }));
   });
 }
