@@ -8,6 +8,7 @@ import type { AreaIndex } from '../core/places/area-index.ts';
 import type { Gazetteer } from '../core/places/gazetteer.ts';
 import { staffPages } from './staff-pages.ts';
 import { dashboardRoutes } from './dashboard/index.ts';
+import { transparencyRoutes } from './dashboard/transparency.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
 import type { StatusHook } from '../core/tickets/workflow.ts';
@@ -45,6 +46,9 @@ export function createApp(deps: AppDeps): Hono {
       }
       return c.text(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
     });
+
+    // The public transparency page (aggregates only; no session needed).
+    app.route('/', transparencyRoutes({ db: deps.db }));
 
     // Staff sessions: `c.get('user')` wherever the cookie is valid; the CSRF header on console/ward writes.
     app.use('*', sessionMiddleware(deps.db), csrfGuard());
