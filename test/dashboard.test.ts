@@ -1,4 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupExport, exportsDir } from '../src/workers/exports.ts';
+import { waitFor } from './support/wait.ts';
 import { upsertUser } from '../src/core/staff/users.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES } from './support/factories.ts';
@@ -19,6 +24,9 @@ const at = (local: string) => new Date(`${local}+07:00`);
 const plus = (d: Date, minutes: number) => new Date(d.getTime() + minutes * 60_000);
 
 const PERSONAL = { name: 'Trần Thị Riêng Tư', phone: '0909123456', title: 'Ngập trước nhà số 12 hẻm 34 của bà Riêng Tư' };
+
+/** A title a spreadsheet would run as a formula, with a quote and a comma. */
+const FORMULA = '=HYPERLINK("http://x.example","Bấm, vào")';
 
 let n = 0;
 async function ticket(t: {
@@ -46,7 +54,7 @@ async function ticket(t: {
 }
 
 beforeAll(async () => {
-  rt = await testRuntime({}, { startWorker: false });
+  rt = await testRuntime();
   await upsertUser(rt.handle.db, { username: 'sup', password: 'password-1', role: 'supervisor', displayName: 'Giám sát viên' });
   await upsertUser(rt.handle.db, { username: 'agent1', password: 'password-2', role: 'agent', displayName: 'Tổng đài viên' });
   await upsertUser(rt.handle.db, { username: 'ward1', password: 'password-3', role: 'ward_officer', areaCodes: [A] });
@@ -54,7 +62,7 @@ beforeAll(async () => {
   agent = staffClient(rt, await signIn(rt, 'agent1', 'password-2'));
 
   // Unit A, 2 Nov: handled after 30, 90 and 200 minutes, and one still in progress.
-  await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T08:00:00'), status: 'resolved', handledAfter: 30 });
+  await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T08:00:00'), status: 'resolved', handledAfter: 30, title: FORMULA, channels: ['web'] });
   await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T09:00:00'), status: 'closed', handledAfter: 90 });
   await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T10:00:00'), status: 'resolved', handledAfter: 200 });
   await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T11:00:00'), status: 'in_progress', channels: ['web'], lat: PLACES.benThanh.lat, lng: PLACES.benThanh.lng });
@@ -172,5 +180,69 @@ describe('transparency page', () => {
     expect((await rt.app.request('/minh-bach/khong-co')).status).toBe(404);
     const form = await (await rt.app.request('/')).text();
     expect(form).toContain('href="/minh-bach"');
+  });
+});
+
+describe('exports', () => {
+  const done = (id: number) => waitFor(`export ${id}`, async () => {
+    const e = (await (await supervisor.get(`/api/dashboard/exports/${id}`)).json()) as any;
+    return e.status === 'done' || e.status === 'failed' ? e : null;
+  });
+
+  it('writes the unit ranking as CSV with a BOM, RFC 4180 quoting, for the supervisor who asked only', async () => {
+    const res = await supervisor.post('/api/dashboard/exports', { what: 'units', format: 'csv', period: 'custom', from: '2026-11-01', to: '2026-11-03' });
+    expect(res.status).toBe(202);
+    const e = await done(((await res.json()) as any).id);
+    expect(e).toMatchObject({ status: 'done', progress: 1, rows: 2 });
+    const file = await supervisor.get(e.download);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toContain('text/csv');
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = new TextDecoder().decode(bytes.slice(3)).split('\r\n');
+    expect(lines[0]).toContain('Hạng,Mã,Tên,Tiếp nhận');
+    expect(lines[1]).toMatch(new RegExp(`^1,${B},Phường Sài Gòn,3,2,2,`));
+    // Another supervisor does not see it exists.
+    await upsertUser(rt.handle.db, { username: 'sup2', password: 'password-4', role: 'supervisor', displayName: 'Giám sát 2' });
+    const other = staffClient(rt, await signIn(rt, 'sup2', 'password-4'));
+    expect((await other.get(`/api/dashboard/exports/${e.id}`)).status).toBe(404);
+    expect((await other.get(e.download)).status).toBe(404);
+    expect((await agent.post('/api/dashboard/exports', { what: 'units', format: 'csv' })).status).toBe(403);
+    // After a day the cleanup job deletes file and row.
+    const name = path.join(exportsDir(rt.config.dataDir), `${e.id}-units.csv`);
+    await readFile(name);
+    await cleanupExport(rt.handle.db, rt.config.dataDir, e.id);
+    await expect(readFile(name)).rejects.toThrow();
+    expect((await supervisor.get(`/api/dashboard/exports/${e.id}`)).status).toBe(404);
+  });
+
+  it('writes tickets with their threads as CSV (formulas defused) and XLSX that reads back', async () => {
+    const csv = await done(((await (await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'csv', period: 'custom', from: '2026-11-01', to: '2026-11-03' })).json()) as any).id);
+    const text = new TextDecoder().decode(new Uint8Array(await (await supervisor.get(csv.download)).arrayBuffer()));
+    // The title starts with '=': prefixed with a quote, then quoted because of its quotes and comma.
+    expect(text).toContain(`"'=HYPERLINK(""http://x.example"",""Bấm, vào"")"`);
+    expect(text).toContain('Phản ánh');
+    const xlsx = await done(((await (await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'xlsx', period: 'custom', from: '2026-11-01', to: '2026-11-03' })).json()) as any).id);
+    const res = await supervisor.get(xlsx.download);
+    expect(res.headers.get('content-type')).toContain('spreadsheetml');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await res.arrayBuffer());
+    const ws = wb.worksheets[0]!;
+    expect(ws.getRow(1).getCell(1).value).toBe('Mã hồ sơ');
+    const codes = new Set<string>();
+    ws.eachRow((row, i) => { if (i > 1) codes.add(String(row.getCell(1).value)); });
+    // 7 tickets received in the period (the merged one left out).
+    expect(codes.size).toBe(7);
+    expect(xlsx.rows).toBe(ws.rowCount - 1);
+  });
+
+  it('refuses bad requests with stable codes', async () => {
+    const long = await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'csv', period: 'custom', from: '2026-09-01', to: '2026-11-03' });
+    expect(long.status).toBe(400);
+    expect(((await long.json()) as any).error.code).toBe('export_range_too_long');
+    const fmt = await supervisor.post('/api/dashboard/exports', { what: 'units', format: 'pdf' });
+    expect(((await fmt.json()) as any).error.code).toBe('export_format_invalid');
+    const year = await supervisor.post('/api/dashboard/exports', { what: 'units', format: 'csv', period: 'custom', from: '2025-01-01', to: '2026-11-03' });
+    expect(((await year.json()) as any).error.code).toBe('period_too_long');
   });
 });

@@ -287,6 +287,29 @@ export interface SlaAlertTable {
   fired_at: DefaultTimestamp;
 }
 
+/** A supervisor's export (migration 0020): a background job writes `file` under DATA_DIR/exports. */
+export interface ExportTable {
+  id: Generated<number>;
+  user_id: number;
+  /** 'units' | 'departments' | 'trend' | 'open' | 'tickets' */
+  what: string;
+  /** 'csv' | 'xlsx' */
+  format: string;
+  first_day: string;
+  last_day: string;
+  /** 'queued' | 'running' | 'done' | 'failed' */
+  status: Generated<string>;
+  /** 0..1 */
+  progress: Generated<number>;
+  rows: Generated<number>;
+  /** Its name under DATA_DIR/exports once written. */
+  file: string | null;
+  error: string | null;
+  created_at: DefaultTimestamp;
+  finished_at: NullableTimestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   areas: AreaTable;
   departments: DepartmentTable;
@@ -308,6 +331,7 @@ export interface Database {
   outbound_messages: OutboundMessageTable;
   channel_opt_outs: ChannelOptOutTable;
   channel_events: ChannelEventTable;
+  exports: ExportTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */

@@ -17,7 +17,11 @@ import { createPublicApp, type PublicAppDeps } from './public-app.ts';
 
 export interface AppDeps extends Omit<PublicAppDeps, 'observe'> {
   /** The staff console and ward API. */
-  console: { events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices; places: { areas: AreaIndex; gazetteer: Gazetteer } };
+  console: {
+    events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices; places: { areas: AreaIndex; gazetteer: Gazetteer };
+    /** Tells this process's worker a job was queued (an export), so that it starts at once. */
+    wake?: () => void;
+  };
   /** The bundled console and ward front end (web-assets.ts: loadWebAssets). */
   webAssets?: () => Promise<WebAssetsResult>;
 }
@@ -63,6 +67,8 @@ export function createApp(deps: AppDeps): Hono {
     // The /console and /ward shells and the /assets/* bundles they load.
     if (deps.webAssets) app.route('/', staffPages({ assets: deps.webAssets }));
     // The supervisors' dashboard (/dashboard, /api/dashboard).
-    app.route('/', dashboardRoutes({ db: deps.db, channels: deps.console.channels, assets: deps.webAssets }));
+    app.route('/', dashboardRoutes({
+      db: deps.db, channels: deps.console.channels, assets: deps.webAssets, dataDir: config.dataDir, wake: deps.console.wake,
+    }));
   });
 }

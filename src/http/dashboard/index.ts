@@ -1,4 +1,12 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
+import { AppError } from '../../core/errors.ts';
+import { getExport, requestExport, type ExportState } from '../../core/dashboard/exports.ts';
+import { bodyLimit } from '../../intake/body-limit.ts';
+import { exportsDir } from '../../workers/exports.ts';
 import { html, raw } from 'hono/html';
 import { parsePeriod, type Period } from '../../core/dashboard/period.ts';
 import { mapTickets, openCounts, periodStats, type RankingRow, type SlaFigures } from '../../core/dashboard/stats.ts';
@@ -17,9 +25,16 @@ export interface DashboardDeps {
   channels: ChannelInfo[];
   /** The bundled front end (its stylesheet, and the script that keeps the page live). */
   assets?: () => Promise<WebAssetsResult>;
-  /** How long a computed dashboard is shared between requests (default 5 s). */
+  /** How long a computed dashboard is shared between requests (default 5 s; periods over 31 days: 5 min). */
   cacheMs?: number;
+  /** DATA_DIR: exports are files under DATA_DIR/exports. */
+  dataDir: string;
+  /** Wakes the worker after an export was queued. */
+  wake?: () => void;
 }
+
+/** How long the figures of a period over 31 days are shared between requests. */
+const LONG_PERIOD_CACHE_MS = 5 * 60_000;
 
 /** How long the projected unit outlines are kept (areas are re-imported rarely). */
 const OUTLINES_MS = 60 * 60_000;
@@ -72,17 +87,59 @@ export function presentDashboard(d: DashboardData) {
 export function dashboardRoutes(deps: DashboardDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const cache = new TtlCache<DashboardData>(deps.cacheMs ?? 5000);
+  // A long period barely moves between refreshes, and reads many more index entries.
+  const longCache = new TtlCache<DashboardData>(LONG_PERIOD_CACHE_MS, 20);
   const outlines = outlinesLoader(deps.db);
   const channelNames = new Map(deps.channels.map((c) => [c.name, c.label.vi]));
   const allowed = requireUser(...rolesThatCan('dashboard.use'));
 
   const load = (c: Context) => {
     const period = parsePeriod({ period: c.req.query('period'), from: c.req.query('from'), to: c.req.query('to') });
-    return cache.get(period.key, async () => {
+    return (period.days.length > 31 ? longCache : cache).get(period.key, async () => {
       const [open, stats, map] = await Promise.all([openCounts(deps.db, channelNames), periodStats(deps.db, period), mapTickets(deps.db, period)]);
       return { period, open, stats, map, generatedAt: new Date() };
     }).then((d) => ({ ...d, period }));
   };
+
+  const presentExport = (e: ExportState) => ({
+    id: e.id, what: e.what, format: e.format, from: e.firstDay, to: e.lastDay, status: e.status, progress: e.progress, rows: e.rows,
+    error: e.error, created_at: e.createdAt.toISOString(), expires_at: e.expiresAt.toISOString(),
+    download: e.status === 'done' ? `/api/dashboard/exports/${e.id}/file` : null,
+  });
+  const exportId = (c: Context) => {
+    const raw = c.req.param('id') ?? '';
+    return raw.length <= 12 && /^\d+$/.test(raw) ? Number(raw) : -1;
+  };
+
+  // Exports: POST queues one (JSON: what, format, period/from/to), GET tells its progress, /file downloads it.
+  app.post('/api/dashboard/exports', allowed, bodyLimit({ maxSize: 4096, onError: () => {
+    throw new AppError('payload_too_large', 413, 'request body is too large', 'Dữ liệu gửi lên quá lớn.');
+  } }), async (c) => {
+    const body = await c.req.json().catch(() => null) as Record<string, unknown> | null;
+    const str = (k: string) => (typeof body?.[k] === 'string' ? (body[k] as string).slice(0, 32) : undefined);
+    if (!body) throw new AppError('body_invalid', 400, 'expected a JSON object', 'Dữ liệu gửi lên không hợp lệ.');
+    const e = await requestExport(deps.db, c.get('user'), { what: str('what') ?? '', format: str('format') ?? '', period: str('period'), from: str('from'), to: str('to') });
+    deps.wake?.();
+    c.header('Cache-Control', 'no-store');
+    return c.json(presentExport(e), 202);
+  });
+  app.get('/api/dashboard/exports/:id', allowed, async (c) => {
+    c.header('Cache-Control', 'no-store');
+    return c.json(presentExport(await getExport(deps.db, c.get('user'), exportId(c))));
+  });
+  app.get('/api/dashboard/exports/:id/file', allowed, async (c) => {
+    const e = await getExport(deps.db, c.get('user'), exportId(c));
+    if (e.status !== 'done' || !e.file) throw new AppError('export_not_ready', 409, `export ${e.id} is ${e.status}`, 'Tệp xuất chưa sẵn sàng.', { status: e.status });
+    const file = path.join(exportsDir(deps.dataDir), path.basename(e.file));
+    const size = (await stat(file).catch(() => null))?.size;
+    if (size === undefined) throw new AppError('export_not_found', 404, `the file of export ${e.id} is gone`, 'Không tìm thấy tệp xuất.');
+    const name = `phananh-${e.what}-${e.firstDay}_${e.lastDay}.${e.format}`;
+    c.header('Cache-Control', 'no-store');
+    c.header('Content-Type', e.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet');
+    c.header('Content-Disposition', `attachment; filename="${name}"`);
+    c.header('Content-Length', String(size));
+    return c.body(Readable.toWeb(createReadStream(file)) as ReadableStream);
+  });
 
   app.get('/api/dashboard', allowed, async (c) => {
     c.header('Cache-Control', 'no-store');
