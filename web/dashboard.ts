@@ -1,5 +1,6 @@
-import { goToLogin } from './lib/api.ts';
-import { byId } from './lib/dom.ts';
+import { api, errorMessage, goToLogin } from './lib/api.ts';
+import { byId, h, replaceChildren } from './lib/dom.ts';
+import { notify } from './lib/notice.ts';
 import { connectRealtime } from './lib/realtime.ts';
 
 // The supervisors' dashboard: the server renders the whole page (tables, SVG charts, the map);
@@ -39,3 +40,57 @@ function schedule(): void {
 }
 
 connectRealtime({ onEvent: schedule, onReconnect: schedule });
+
+// Exports: the buttons beside each table (hidden without this script) queue an export of the
+// page's period, then its progress shows until the download link appears.
+
+interface ExportState {
+  id: number;
+  status: string;
+  progress: number;
+  rows: number;
+  error: string | null;
+  download: string | null;
+}
+
+const exportStatus = byId('export-status');
+
+function periodQuery(): Record<string, string> {
+  const q = new URLSearchParams(live.dataset.period ?? '');
+  const out: Record<string, string> = {};
+  for (const k of ['period', 'from', 'to']) {
+    const v = q.get(k);
+    if (v) out[k] = v;
+  }
+  return out;
+}
+
+async function startExport(what: string, format: string): Promise<void> {
+  exportStatus.textContent = 'Đang chuẩn bị tệp xuất…';
+  try {
+    let e = await api<ExportState>('POST', '/api/dashboard/exports', { what, format, ...periodQuery() });
+    while (e.status === 'queued' || e.status === 'running') {
+      exportStatus.textContent = `Đang xuất… ${Math.round(e.progress * 100)} %`;
+      await new Promise((r) => setTimeout(r, 1000));
+      e = await api<ExportState>('GET', `/api/dashboard/exports/${e.id}`);
+    }
+    if (e.status !== 'done' || !e.download) throw new Error(e.error ?? 'xuất không thành công');
+    replaceChildren(exportStatus, `Tệp xuất sẵn sàng (${e.rows} dòng, giữ trong một ngày): `, h('a', { href: e.download }, 'Tải về'));
+  } catch (err) {
+    exportStatus.textContent = '';
+    notify(`Không xuất được: ${errorMessage(err)}`, 'error');
+  }
+}
+
+function showExportBars(): void {
+  document.querySelectorAll<HTMLElement>('[data-export]').forEach((el) => { el.hidden = false; });
+}
+
+document.addEventListener('click', (ev) => {
+  const button = (ev.target as Element | null)?.closest<HTMLButtonElement>('[data-export] button[data-format]');
+  const bar = button?.closest<HTMLElement>('[data-export]');
+  if (!button || !bar) return;
+  void startExport(bar.dataset.export ?? '', button.dataset.format ?? '');
+});
+new MutationObserver(showExportBars).observe(live, { childList: true });
+showExportBars();

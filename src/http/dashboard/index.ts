@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import { AppError } from '../../core/errors.ts';
-import { getExport, requestExport, type ExportState } from '../../core/dashboard/exports.ts';
+import { EXPORT_TICKETS_MAX_DAYS, getExport, requestExport, type ExportState } from '../../core/dashboard/exports.ts';
 import { bodyLimit } from '../../intake/body-limit.ts';
 import { exportsDir } from '../../workers/exports.ts';
 import { html, raw } from 'hono/html';
@@ -18,7 +18,7 @@ import { requireUser, type AuthEnv } from '../auth.ts';
 import type { WebAssetsResult } from '../web-assets.ts';
 import { TtlCache } from './cache.ts';
 import { cityOutlines, type CityOutlines, type MapUnit, type Outline } from './svg.ts';
-import { dashboardBody, periodForm, type DashboardData } from './views.ts';
+import { dashboardBody, exportButtons, periodForm, type DashboardData } from './views.ts';
 
 export interface DashboardDeps {
   db: Db;
@@ -173,6 +173,8 @@ ${assets ? html`<link rel="stylesheet" href="${assets.url('app.css')}"><script s
 <form method="post" action="/logout"><button type="submit" data-action="logout">Đăng xuất</button></form>
 </div></header>
 <main id="app" class="dashboard" tabindex="-1">${periodForm('/dashboard', data.period)}
+${exportButtons('tickets', `Xuất hồ sơ kèm toàn bộ trao đổi (tối đa ${EXPORT_TICKETS_MAX_DAYS} ngày)`)}
+<p id="export-status" class="export-status" aria-live="polite"></p>
 <div id="dashboard-live" aria-live="off" data-period="${new URL(c.req.url).search}">${raw(await dashboardBody(data, await outlines()))}</div></main>
 <div id="notices" class="notices" aria-live="polite"></div>
 </body></html>`);

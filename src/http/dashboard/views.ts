@@ -37,6 +37,11 @@ function countTable(caption: string, rows: CountRow[], testId: string, nameOf: (
 <tbody>${rows.length ? rows.map((r) => html`<tr><th scope="row">${nameOf(r)}</th><td class="num">${nf.format(r.count)}</td></tr>`) : html`<tr><td colspan="2">Không có</td></tr>`}</tbody></table>`;
 }
 
+/** Export buttons for a table (shown by the page's script: an export is a JSON request). */
+export function exportButtons(what: string, label = 'Xuất bảng'): Html {
+  return html`<div class="export-bar" data-export="${what}" hidden>${label}: <button type="button" data-format="csv">CSV</button> <button type="button" data-format="xlsx">Excel</button></div>`;
+}
+
 /** The ranking table (units or departments) over a period. */
 export function rankingTable(caption: string, what: string, rows: RankingRow[], testId: string): Html {
   return html`<table class="ranking" data-testid="${testId}"><caption>${caption}</caption>
@@ -92,11 +97,11 @@ export function dashboardBody(d: DashboardData, outlines: CityOutlines | null): 
   return html`<p class="asof">Số liệu lúc <time datetime="${d.generatedAt.toISOString()}">${d.generatedAt.toLocaleTimeString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh' })}</time> · ${PERIOD_VI[d.period.preset]}: ${periodText(d.period)}</p>
 <section class="dash-open" aria-labelledby="h-open"><h2 id="h-open">Hồ sơ đang mở: <span data-testid="open-total">${nf.format(d.open.total)}</span></h2>
 <div class="count-grid">${countTable('Theo trạng thái', d.open.byStatus, 'open-by-status', statusName)}${countTable('Theo kênh', d.open.byChannel, 'open-by-channel')}
-${countTable('Theo lĩnh vực', d.open.byCategory, 'open-by-category')}${countTable('Theo đơn vị', d.open.byUnit.slice(0, 15), 'open-by-unit')}</div></section>
+${countTable('Theo lĩnh vực', d.open.byCategory, 'open-by-category')}${countTable('Theo đơn vị', d.open.byUnit.slice(0, 15), 'open-by-unit')}</div>${exportButtons('open')}</section>
 <section aria-labelledby="h-sla"><h2 id="h-sla">Kết quả xử lý (tiếp nhận trong kỳ)</h2>${summary(d.stats.city)}
-${rankingTable('Xếp hạng phường, xã, đặc khu', 'Đơn vị', d.stats.byUnit, 'ranking-units')}
-${rankingTable('Xếp hạng cơ quan chuyên môn', 'Cơ quan', d.stats.byDepartment, 'ranking-departments')}</section>
-<section aria-labelledby="h-trend"><h2 id="h-trend">Diễn biến theo ngày</h2>${trendCharts(d.stats.trend, 'toàn thành phố')}</section>
+${rankingTable('Xếp hạng phường, xã, đặc khu', 'Đơn vị', d.stats.byUnit, 'ranking-units')}${exportButtons('units')}
+${rankingTable('Xếp hạng cơ quan chuyên môn', 'Cơ quan', d.stats.byDepartment, 'ranking-departments')}${exportButtons('departments')}</section>
+<section aria-labelledby="h-trend"><h2 id="h-trend">Diễn biến theo ngày</h2>${trendCharts(d.stats.trend, 'toàn thành phố')}${exportButtons('trend')}</section>
 <section aria-labelledby="h-map"><h2 id="h-map">Bản đồ hồ sơ đang mở và điểm nóng</h2>
 <p class="legend"><span class="key-open"></span> Hồ sơ đang mở (${nf.format(d.map.open.length)}) <span class="key-hotspot"></span> Điểm nóng trong kỳ (${nf.format(d.map.hotspots.length)})</p>
 ${outlines ? raw(cityMap(outlines, marks, {
