@@ -134,6 +134,14 @@ describe('dashboard figures', () => {
     expect(await live.text()).toContain('data-testid="ranking-departments"');
   });
 
+  it('recomputes shared figures when the page names an event newer than them', async () => {
+    const today = async (q = '') => ((await (await supervisor.get(`/api/dashboard?period=today${q}`)).json()) as any).city.volume as number;
+    const before = await today();
+    await ticket({ unit: B, dept: 'moi_truong', category: 'rac_thai', received: new Date(), status: 'new' });
+    // Within the cache's 5 s a plain refresh may still answer the earlier figures; one that names the event may not.
+    expect(await today(`&since=${Date.now()}`)).toBe(before + 1);
+  });
+
   it('refuses ranges over the limit and malformed dates with stable codes', async () => {
     const long = await supervisor.get('/api/dashboard?period=custom&from=2025-01-01&to=2026-11-03');
     expect(long.status).toBe(400);

@@ -7,7 +7,8 @@ import { connectRealtime } from './lib/realtime.ts';
 // this script keeps its live part current. Any ticket event schedules one refresh of
 // /dashboard/live for the chosen period, at most once every REFRESH_MS (the first event of a
 // quiet spell refreshes soon, a storm of events still makes one request per interval), and the
-// server shares one computation per period among every supervisor (src/http/dashboard).
+// server shares one computation per period among every supervisor (src/http/dashboard), as long
+// as it started after the newest event this page heard of (`since`).
 
 const REFRESH_MS = 5000;
 /** The first refresh after a quiet spell waits this long, so that a burst counts once. */
@@ -17,6 +18,8 @@ const live = byId('dashboard-live');
 let last = 0;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let inFlight = false;
+/** The server time of the newest event heard: the refresh asks for figures computed after it. */
+let lastEventAt = 0;
 
 async function refresh(): Promise<void> {
   timer = null;
@@ -24,7 +27,9 @@ async function refresh(): Promise<void> {
   inFlight = true;
   last = Date.now();
   try {
-    const res = await fetch(`/dashboard/live${live.dataset.period ?? ''}`, { credentials: 'same-origin', headers: { accept: 'text/html' } });
+    const q = new URLSearchParams(live.dataset.period ?? '');
+    if (lastEventAt) q.set('since', String(lastEventAt));
+    const res = await fetch(`/dashboard/live?${q}`, { credentials: 'same-origin', headers: { accept: 'text/html' } });
     if (res.status === 401 || res.redirected) return goToLogin();
     if (res.ok) live.innerHTML = await res.text(); // our own server's markup, escaped there
   } catch {
@@ -39,7 +44,13 @@ function schedule(): void {
   timer = setTimeout(() => void refresh(), Math.max(SETTLE_MS, last + REFRESH_MS - Date.now()));
 }
 
-connectRealtime({ onEvent: schedule, onReconnect: schedule });
+connectRealtime({
+  onEvent: (e) => {
+    lastEventAt = Math.max(lastEventAt, Date.parse(e.at) || 0);
+    schedule();
+  },
+  onReconnect: schedule,
+});
 
 // Exports: the buttons beside each table (hidden without this script) queue an export of the
 // page's period, then its progress shows until the download link appears.

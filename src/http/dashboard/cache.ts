@@ -8,9 +8,10 @@ export class TtlCache<T> {
 
   constructor(readonly ttlMs: number, readonly maxKeys = 100) {}
 
-  get(key: string, compute: () => Promise<T>, now = Date.now()): Promise<T> {
+  /** `notBefore`: an entry whose computation started earlier is stale (the caller knows of a later change). */
+  get(key: string, compute: () => Promise<T>, now = Date.now(), notBefore = 0): Promise<T> {
     const hit = this.#entries.get(key);
-    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    if (hit && now - hit.at < this.ttlMs && hit.at >= notBefore) return hit.value;
     if (this.#entries.size >= this.maxKeys) {
       for (const [k, e] of this.#entries) if (now - e.at >= this.ttlMs) this.#entries.delete(k);
       if (this.#entries.size >= this.maxKeys) this.#entries.delete(this.#entries.keys().next().value as string);

@@ -95,10 +95,16 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<AuthEnv> {
 
   const load = (c: Context) => {
     const period = parsePeriod({ period: c.req.query('period'), from: c.req.query('from'), to: c.req.query('to') });
+    // `since`: the time of the newest event the page has heard of (its refresh must include it).
+    // A computation that started less than a second after it may have missed it (the event is
+    // stamped in its transaction, before the commit); one that starts now cannot.
+    const since = Number((c.req.query('since') ?? '').slice(0, 16));
+    const now = Date.now();
+    const notBefore = Number.isFinite(since) && since > 0 ? Math.min(since + 1000, now) : 0;
     return (period.days.length > 31 ? longCache : cache).get(period.key, async () => {
       const [open, stats, map] = await Promise.all([openCounts(deps.db, channelNames), periodStats(deps.db, period), mapTickets(deps.db, period)]);
       return { period, open, stats, map, generatedAt: new Date() };
-    }).then((d) => ({ ...d, period }));
+    }, now, notBefore).then((d) => ({ ...d, period }));
   };
 
   const presentExport = (e: ExportState) => ({
