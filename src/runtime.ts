@@ -39,6 +39,8 @@ import { sendOutbound } from './workers/outbound.ts';
 import { OUTBOUND_JOB } from './core/tickets/workflow.ts';
 import { Leader } from './workers/leader.ts';
 import { checkTicket, onStatusChanged, SLA_CHECK_JOB } from './core/sla/sla.ts';
+import { EXPORT_CLEANUP_JOB, EXPORT_JOB } from './core/dashboard/exports.ts';
+import { cleanupExport, runExport } from './workers/exports.ts';
 
 export interface Runtime {
   config: Config;
@@ -179,6 +181,8 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         events.publish(sent.events);
         if (sent.ticketCode) events.signal(MESSAGES_SIGNAL, { ticket: sent.ticketCode });
       },
+      [EXPORT_JOB]: (job) => runExport(db, config.dataDir, Number(job.payload.id)),
+      [EXPORT_CLEANUP_JOB]: (job) => cleanupExport(db, config.dataDir, Number(job.payload.id)),
       [MEDIA_FETCH_JOB]: async (job) => {
         events.publish(await fetchReportMedia(db, senderOf, job.payload as never, opts.log));
       },
@@ -219,7 +223,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const app = createApp({
     db, log: opts.log, channels, spool,
     console: {
-      events, onStatus: onStatusChanged, notices, places: engine,
+      events, onStatus: onStatusChanged, notices, places: engine, wake: () => worker.wake(),
       channels: registry.map((c) => ({ name: c.name, label: c.label, enabled: byName.has(c.name) })),
     },
     webAssets: loadWebAssets,

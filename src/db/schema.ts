@@ -304,6 +304,29 @@ export interface ApiKeyTable {
   revoked_at: NullableTimestamp;
 }
 
+/** A supervisor's export (migration 0020): a background job writes `file` under DATA_DIR/exports. */
+export interface ExportTable {
+  id: Generated<number>;
+  user_id: number;
+  /** 'units' | 'departments' | 'trend' | 'open' | 'tickets' */
+  what: string;
+  /** 'csv' | 'xlsx' */
+  format: string;
+  first_day: string;
+  last_day: string;
+  /** 'queued' | 'running' | 'done' | 'failed' */
+  status: Generated<string>;
+  /** 0..1 */
+  progress: Generated<number>;
+  rows: Generated<number>;
+  /** Its name under DATA_DIR/exports once written. */
+  file: string | null;
+  error: string | null;
+  created_at: DefaultTimestamp;
+  finished_at: NullableTimestamp;
+  expires_at: Timestamp;
+}
+
 export interface Database {
   areas: AreaTable;
   departments: DepartmentTable;
@@ -327,6 +350,7 @@ export interface Database {
   channel_events: ChannelEventTable;
   api_keys: ApiKeyTable;
   intake_limits: IntakeLimitTable;
+  exports: ExportTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */

@@ -7,6 +7,8 @@ import type { ChannelInfo } from '../wire/staff-api.ts';
 import type { AreaIndex } from '../core/places/area-index.ts';
 import type { Gazetteer } from '../core/places/gazetteer.ts';
 import { staffPages } from './staff-pages.ts';
+import { dashboardRoutes } from './dashboard/index.ts';
+import { transparencyRoutes } from './dashboard/transparency.ts';
 import type { WebAssetsResult } from './web-assets.ts';
 import type { EventBus } from '../core/events.ts';
 import type { StatusHook } from '../core/tickets/workflow.ts';
@@ -15,7 +17,11 @@ import { createPublicApp, type PublicAppDeps } from './public-app.ts';
 
 export interface AppDeps extends Omit<PublicAppDeps, 'observe'> {
   /** The staff console and ward API. */
-  console: { events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices; places: { areas: AreaIndex; gazetteer: Gazetteer } };
+  console: {
+    events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices; places: { areas: AreaIndex; gazetteer: Gazetteer };
+    /** Tells this process's worker a job was queued (an export), so that it starts at once. */
+    wake?: () => void;
+  };
   /** The bundled console and ward front end (web-assets.ts: loadWebAssets). */
   webAssets?: () => Promise<WebAssetsResult>;
 }
@@ -45,6 +51,9 @@ export function createApp(deps: AppDeps): Hono {
       return c.text(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
     });
 
+    // The public transparency page (aggregates only; no session needed).
+    app.route('/', transparencyRoutes({ db: deps.db }));
+
     // Staff sessions: `c.get('user')` wherever the cookie is valid; the CSRF header on console/ward writes.
     app.use('*', sessionMiddleware(deps.db), csrfGuard());
     const config = deps.channelContext.config;
@@ -57,5 +66,9 @@ export function createApp(deps: AppDeps): Hono {
     }));
     // The /console and /ward shells and the /assets/* bundles they load.
     if (deps.webAssets) app.route('/', staffPages({ assets: deps.webAssets }));
+    // The supervisors' dashboard (/dashboard, /api/dashboard).
+    app.route('/', dashboardRoutes({
+      db: deps.db, channels: deps.console.channels, assets: deps.webAssets, dataDir: config.dataDir, wake: deps.console.wake,
+    }));
   });
 }

@@ -23,7 +23,7 @@ import { errorBody } from './errors.ts';
 /** Header that state-changing console and ward API requests must carry (the session's csrf token). */
 export const CSRF_HEADER = 'X-CSRF-Token';
 /** Path prefixes whose POST/PUT/PATCH/DELETE requests need the CSRF header. */
-export const CSRF_PROTECTED_PREFIXES = ['/api/console', '/api/ward'] as const;
+export const CSRF_PROTECTED_PREFIXES = ['/api/console', '/api/ward', '/api/dashboard'] as const;
 
 /**
  * Context variables set by `sessionMiddleware`: present only when the request carries a valid

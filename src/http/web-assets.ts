@@ -12,7 +12,7 @@ export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
 /** One bundled file, ready to serve. */
 export interface WebAsset {
-  /** Its name under /assets/ ("console.js", "ward.js", "app.css"). */
+  /** Its name under /assets/ ("console.js", "ward.js", "dashboard.js", "app.css"). */
   name: string;
   contentType: string;
   body: Uint8Array;
@@ -45,7 +45,7 @@ export async function buildWebAssets(opts: { webDir?: string; minify?: boolean }
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     absWorkingDir: dir,
-    entryPoints: { console: path.join(dir, 'console', 'main.ts'), ward: path.join(dir, 'ward.ts'), app: path.join(dir, 'styles.css') },
+    entryPoints: { console: path.join(dir, 'console', 'main.ts'), ward: path.join(dir, 'ward.ts'), dashboard: path.join(dir, 'dashboard.ts'), app: path.join(dir, 'styles.css') },
     outdir: path.join(dir, 'dist'),
     bundle: true,
     write: false,
@@ -68,7 +68,7 @@ export async function buildWebAssets(opts: { webDir?: string; minify?: boolean }
       hash: createHash('sha256').update(body).digest('hex').slice(0, 16),
     });
   }
-  for (const name of ['console.js', 'ward.js', 'app.css']) {
+  for (const name of ['console.js', 'ward.js', 'dashboard.js', 'app.css']) {
     if (!files.has(name)) throw new Error(`the web build produced no ${name}`);
   }
   return {

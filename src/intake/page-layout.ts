@@ -90,5 +90,5 @@ export function layout(site: SiteWording, title: string, body: Html, opts: { ref
 <link rel="stylesheet" href="${SITE_CSS.url}">${(opts.scripts ?? []).map((f) => html`<script src="${f.url}" defer></script>`)}</head>
 <body><header><a href="/">${site.portalTitle}</a></header>
 <main>${body}</main>
-<footer>${site.hotline} · Tra cứu phản ánh: <a href="/track">nhập mã</a></footer></body></html>`;
+<footer>${site.hotline} · Tra cứu phản ánh: <a href="/track">nhập mã</a> · <a href="/minh-bach">Minh bạch kết quả xử lý</a></footer></body></html>`;
 }

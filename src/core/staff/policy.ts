@@ -19,6 +19,7 @@ export const SYSTEM_ACTOR = 'system';
 
 export type Action =
   | 'console.use' // the agents' console
+  | 'dashboard.use' // the supervisors' dashboard (load, SLA rankings, exports)
   | 'ward.use' // the ward forces' view
   | 'units.all' // every unit's tickets and events (else only those of one's own units)
   | 'citizens.see' // who the reporters are (identities, other reports)
@@ -36,8 +37,8 @@ const FIELD: readonly Action[] = ['ward.use', 'ticket.read', 'ticket.note', 'tic
 const GRANTS: Record<Role, ReadonlySet<Action>> = {
   agent: new Set(AGENT),
   ward_officer: new Set(FIELD),
-  supervisor: new Set([...AGENT, ...FIELD, 'ticket.release_any']),
-  admin: new Set([...AGENT, ...FIELD, 'ticket.release_any']),
+  supervisor: new Set([...AGENT, ...FIELD, 'ticket.release_any', 'dashboard.use']),
+  admin: new Set([...AGENT, ...FIELD, 'ticket.release_any', 'dashboard.use']),
 };
 
 /** What staff read for each role. */

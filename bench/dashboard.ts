@@ -1,0 +1,173 @@
+// Dashboard benchmark: `npm run bench -- dashboard`.
+//
+// A throwaway PostgreSQL database is filled in bulk (SQL generate_series on the server) with
+// BENCH_TICKETS (1,000,000) tickets spread over the last year across the city's units,
+// departments and categories, ~3% still open, each with one report (its channel), 2% reopened,
+// 3% hotspots; VACUUM ANALYZE, as autovacuum would. Then every query a dashboard refresh and a
+// transparency page send (src/core/dashboard) is timed BENCH_N times (median and max) for each
+// period, beside a bare indexed lookup (a ticket by primary key) timed in the same run; the
+// figure is the ratio. The plans are checked: no refresh may read the tickets table whole (a
+// "Seq Scan on tickets" fails the run), except for a period that covers the whole table (a year).
+//
+// Settings (environment): BENCH_TICKETS (1000000), BENCH_N (15), BENCH_DATABASE_URL or
+// DATABASE_URL (the server for the throwaway database, always created and dropped; default
+// 127.0.0.1:5432).
+import { loadavg } from 'node:os';
+import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
+import pg from 'pg';
+import { seedReferenceData } from '../src/city/seed.ts';
+import { parsePeriod, type Period } from '../src/core/dashboard/period.ts';
+import { mapTickets, openCounts, periodStats } from '../src/core/dashboard/stats.ts';
+import { connect } from '../src/db/connect.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import type { Database, Db } from '../src/db/schema.ts';
+import { intEnv, runBenchmark, runGuard } from './support/env.ts';
+import { openServerBenchDatabase } from './support/bench-db.ts';
+
+const TICKETS = intEnv('BENCH_TICKETS', 1_000_000, 1000, 5_000_000);
+const RUNS = intEnv('BENCH_N', 15, 3, 1000);
+const BATCH = 200_000;
+const CHANNELS = ['phone', 'sms', 'web', 'app', 'email', 'facebook'];
+const BOX = { minLat: 10.6, maxLat: 10.95, minLng: 106.55, maxLng: 106.85 } as const;
+
+async function load(db: Db): Promise<void> {
+  await sql`create temporary table bench_unit as select row_number() over (order by code) as i, code from areas`.execute(db);
+  await sql`create temporary table bench_cat as select row_number() over (order by code) as i, code, coalesce(department_code, 'ubnd_phuong') as dept from categories`.execute(db);
+  const units = Number((await sql<{ n: string }>`select count(*) as n from bench_unit`.execute(db)).rows[0]?.n);
+  const cats = Number((await sql<{ n: string }>`select count(*) as n from bench_cat`.execute(db)).rows[0]?.n);
+  for (let lo = 1; lo <= TICKETS; lo += BATCH) {
+    const hi = Math.min(TICKETS, lo + BATCH - 1);
+    const t0 = performance.now();
+    // Received over the last 365 days; handled after 10 min to 2 days (lognormal-ish, median ~100 min);
+    // the newest ~3% mostly still open.
+    await sql`
+      insert into tickets (id, code, status, category_code, area_code, department_code, title, lat, lng, received_at,
+        resolved_at, closed_at, hotspot_count, dispatched_area)
+      select g, 'PA-D' || lpad(g::text, 8, '0'), s.status, c.code, u.code, c.dept, 'Phản ánh ' || g,
+        ${BOX.minLat} + ${BOX.maxLat - BOX.minLat} * s.r1, ${BOX.minLng} + ${BOX.maxLng - BOX.minLng} * s.r2, s.received,
+        case when s.status in ('resolved', 'closed') then s.received + make_interval(mins => s.mins) end,
+        case when s.status in ('closed', 'rejected') then s.received + make_interval(mins => s.mins) end,
+        case when s.r3 < 0.03 then 2 + floor(s.r3 * 100)::int else 0 end,
+        case when s.status <> 'new' then u.code end
+      from (
+        select g, r1, r2, r3, received, mins,
+          case when received > now() - make_interval(mins => mins) or r4 < 0.01 then (array['new','triaged','dispatched','acknowledged','in_progress'])[1 + floor(r5 * 5)::int]
+               when r4 < 0.05 then 'rejected' when r4 < 0.5 then 'closed' else 'resolved' end as status,
+          1 + floor(r6 * ${units})::int as ui, 1 + floor(r7 * ${cats})::int as ci
+        from (
+          select g, random() as r1, random() as r2, random() as r3, random() as r4, random() as r5, random() as r6, random() as r7,
+            now() - make_interval(secs => random() * 365 * 86400) as received,
+            least(2880, 10 + exp(ln(90) + 1.0 * sqrt(-2 * ln(greatest(random(), 1e-9))) * cos(2 * pi() * random())))::int as mins
+          from generate_series(${lo}::int, ${hi}::int) as g offset 0) r
+      ) s
+      join bench_unit u on u.i = s.ui join bench_cat c on c.i = s.ci`.execute(db);
+    await sql`
+      insert into inbound_messages (id, channel, external_id, code, payload, received_at, processed_at, attempts, report_id)
+      select t.id, (${CHANNELS}::text[])[1 + t.id % ${CHANNELS.length}], 'bench-' || t.id, 'PA-R' || lpad(t.id::text, 8, '0'), '{}'::jsonb, t.received_at, t.received_at, 1, t.id
+      from tickets t where t.id between ${lo} and ${hi}`.execute(db);
+    await sql`
+      insert into reports (id, code, inbound_id, channel, ticket_id, text, text_folded, received_at)
+      select t.id, 'PA-R' || lpad(t.id::text, 8, '0'), t.id, (${CHANNELS}::text[])[1 + t.id % ${CHANNELS.length}], t.id, t.title, lower(t.title), t.received_at
+      from tickets t where t.id between ${lo} and ${hi}`.execute(db);
+    await sql`
+      insert into ticket_events (ticket_id, type, actor, data, created_at)
+      select t.id, 'ticket.reopened', 'bench', '{}'::jsonb, t.received_at + interval '1 day'
+      from tickets t where t.id between ${lo} and ${hi} and t.id % 50 = 0`.execute(db);
+    console.log(`  loaded tickets ${lo.toLocaleString('en')}–${hi.toLocaleString('en')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  for (const t of ['tickets', 'inbound_messages', 'reports']) {
+    await sql`select setval(pg_get_serial_sequence(${t}, 'id'), (select max(id) from ${sql.table(t)}))`.execute(db);
+  }
+  for (const t of ['tickets', 'reports', 'ticket_events', 'inbound_messages']) await sql`vacuum analyze ${sql.table(t)}`.execute(db);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function time(fn: () => Promise<unknown>): Promise<{ median: number; max: number }> {
+  await fn(); // warm
+  const ms: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return { median: median(ms), max: Math.max(...ms) };
+}
+
+/** Runs `fn` on a logging connection, then EXPLAINs every statement it sent: the plans that read the whole tickets table. */
+async function seqScans(url: string, fn: (db: Db) => Promise<unknown>): Promise<string[]> {
+  const captured: CompiledQuery[] = [];
+  const spy = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2 }) }),
+    log: (e) => { if (e.level === 'query') captured.push(e.query); },
+  });
+  try {
+    await fn(spy);
+    const found: string[] = [];
+    for (const q of captured.splice(0)) {
+      const plan = await spy.executeQuery<{ 'QUERY PLAN': string }>({ ...q, sql: `explain ${q.sql}`, query: q.query });
+      const text = plan.rows.map((r) => r['QUERY PLAN']).join('\n');
+      if (/Seq Scan on tickets\b/.test(text)) found.push(`${q.sql.replace(/\s+/g, ' ').slice(0, 160)}…\n${text}`);
+    }
+    return found;
+  } finally {
+    await spy.destroy();
+  }
+}
+
+await runBenchmark(async () => {
+  const guard = runGuard(60 * 60_000);
+  const target = await openServerBenchDatabase({ tag: 'dashboard', statementTimeout: '10min' });
+  guard.add(() => target.drop());
+  console.log(`dashboard benchmark on ${target.label}: ${TICKETS.toLocaleString('en')} tickets, ${RUNS} runs per query\n`);
+  const handle = await connect({ databaseUrl: target.url, poolMax: 4 });
+  guard.add(() => handle.close());
+  const db = handle.db;
+  try {
+    await migrateToLatest(db);
+    await seedReferenceData(db);
+    const t0 = performance.now();
+    await load(db);
+    console.log(`loaded in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+
+    const ids = Array.from({ length: 64 }, () => 1 + Math.floor(Math.random() * TICKETS));
+    let k = 0;
+    const bare = await time(() => db.selectFrom('tickets').selectAll().where('id', '=', ids[k++ % ids.length]!).executeTakeFirst());
+    const unit = (await db.selectFrom('areas').select('code').orderBy('code').executeTakeFirstOrThrow()).code;
+    const today = new Date();
+    const periods: [string, Period][] = [
+      ['today', parsePeriod({ period: 'today' }, today)], ['7 days', parsePeriod({ period: '7d' }, today)],
+      ['30 days', parsePeriod({ period: '30d' }, today)],
+      ['366 days', parsePeriod({ period: 'custom', from: new Date(today.getTime() - 365 * 86_400_000).toISOString().slice(0, 10), to: today.toISOString().slice(0, 10) }, today)],
+    ];
+    // The third field: the period covers the whole table (a whole-table read is then the plan to expect).
+    const rows: [string, (d: Db) => Promise<unknown>, boolean][] = [
+      ['open tickets by status/channel/category/unit', (d) => openCounts(d), false],
+      ...periods.flatMap(([name, p]): [string, (d: Db) => Promise<unknown>, boolean][] => [
+        [`period figures + ranking + trend, ${name}`, (d) => periodStats(d, p), p.days.length > 31],
+        [`map (open tickets, hotspots), ${name}`, (d) => mapTickets(d, p), false],
+      ]),
+      ['transparency page of one unit, 30 days', (d) => periodStats(d, periods[2]![1], { unit }), false],
+    ];
+    console.log(`bare indexed lookup (ticket by id): median ${bare.median.toFixed(2)} ms, max ${bare.max.toFixed(2)} ms\n`);
+    console.log('query'.padEnd(56), 'median ms'.padStart(10), 'max ms'.padStart(9), 'ratio'.padStart(8));
+    let failed = false;
+    for (const [name, fn, whole] of rows) {
+      const r = await time(() => fn(db));
+      console.log(name.padEnd(56), r.median.toFixed(1).padStart(10), r.max.toFixed(1).padStart(9), `${Math.round(r.median / bare.median)}x`.padStart(8));
+      const scans = await seqScans(target.url, fn);
+      if (whole && scans.length) console.log('  (reads the whole table: the period covers it; the dashboard keeps such a period 5 min)');
+      else {
+        for (const s of scans) {
+          failed = true;
+          console.log(`  FULL SCAN of tickets:\n${s}`);
+        }
+      }
+    }
+    console.log(`\nload average (1 min): ${loadavg()[0]?.toFixed(1)}`);
+    console.log(failed ? '\nFAILED: a dashboard query reads the whole tickets table' : '\nno dashboard query reads the whole tickets table');
+    if (failed) process.exitCode = 1;
+  } finally {
+    await guard.cleanup();
+  }
+});

@@ -1,0 +1,256 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanupExport, exportsDir } from '../src/workers/exports.ts';
+import { waitFor } from './support/wait.ts';
+import { upsertUser } from '../src/core/staff/users.ts';
+import type { Runtime } from '../src/runtime.ts';
+import { PLACES } from './support/factories.ts';
+import { signIn, staffClient, testRuntime } from './support/runtime.ts';
+
+// The dashboard's figures against a small hand-made set of tickets whose answers are worked out
+// by hand below; who may see them; and the public transparency page, which must carry no
+// personal data.
+
+let rt: Runtime;
+let supervisor: ReturnType<typeof staffClient>;
+let agent: ReturnType<typeof staffClient>;
+
+const A = PLACES.benThanh.code; // Phường Bến Thành
+const B = PLACES.saiGon.code; // Phường Sài Gòn
+/** A city (UTC+7) time as an instant. */
+const at = (local: string) => new Date(`${local}+07:00`);
+const plus = (d: Date, minutes: number) => new Date(d.getTime() + minutes * 60_000);
+
+const PERSONAL = { name: 'Trần Thị Riêng Tư', phone: '0909123456', title: 'Ngập trước nhà số 12 hẻm 34 của bà Riêng Tư' };
+
+/** A title a spreadsheet would run as a formula, with a quote and a comma. */
+const FORMULA = '=HYPERLINK("http://x.example","Bấm, vào")';
+
+let n = 0;
+async function ticket(t: {
+  unit: string; dept: string; category: string; received: Date; status: string; handledAfter?: number; merged?: boolean;
+  channels?: string[]; reopened?: boolean; title?: string; lat?: number; lng?: number; hotspot?: number;
+}): Promise<string> {
+  const db = rt.handle.db;
+  const code = `PA-DASH${String(++n).padStart(4, '0')}`;
+  const handled = t.handledAfter === undefined ? null : plus(t.received, t.handledAfter);
+  const row = await db.insertInto('tickets').values({
+    code, status: t.status, area_code: t.unit, department_code: t.dept, category_code: t.category, title: t.title ?? `Hồ sơ thử ${n}`,
+    received_at: t.received, resolved_at: t.status === 'resolved' || (t.status === 'closed' && !t.merged) ? handled : null,
+    closed_at: t.status === 'rejected' || t.merged ? handled ?? t.received : null, lat: t.lat ?? null, lng: t.lng ?? null, hotspot_count: t.hotspot ?? 0,
+  }).returning('id').executeTakeFirstOrThrow();
+  if (t.merged) await db.updateTable('tickets').set({ merged_into: row.id }).where('id', '=', row.id).execute();
+  for (const channel of t.channels ?? []) {
+    const rc = `${code}-${channel}`;
+    const inbound = await db.insertInto('inbound_messages').values({ channel, external_id: rc, code: rc, payload: '{}', received_at: t.received }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('reports').values({
+      code: rc, inbound_id: inbound.id, channel, ticket_id: row.id, citizen_id: null, text: `${PERSONAL.name} ${PERSONAL.phone}`, text_folded: 'x', received_at: t.received, attachments: '[]', reasons: '[]',
+    }).execute();
+  }
+  if (t.reopened) await db.insertInto('ticket_events').values({ ticket_id: row.id, type: 'ticket.reopened', actor: 'user:sup', data: '{}' }).execute();
+  return code;
+}
+
+beforeAll(async () => {
+  rt = await testRuntime();
+  await upsertUser(rt.handle.db, { username: 'sup', password: 'password-1', role: 'supervisor', displayName: 'Giám sát viên' });
+  await upsertUser(rt.handle.db, { username: 'agent1', password: 'password-2', role: 'agent', displayName: 'Tổng đài viên' });
+  await upsertUser(rt.handle.db, { username: 'ward1', password: 'password-3', role: 'ward_officer', areaCodes: [A] });
+  supervisor = staffClient(rt, await signIn(rt, 'sup', 'password-1'));
+  agent = staffClient(rt, await signIn(rt, 'agent1', 'password-2'));
+
+  // Unit A, 2 Nov: handled after 30, 90 and 200 minutes, and one still in progress.
+  await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T08:00:00'), status: 'resolved', handledAfter: 30, title: FORMULA, channels: ['web'] });
+  await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T09:00:00'), status: 'closed', handledAfter: 90 });
+  await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T10:00:00'), status: 'resolved', handledAfter: 200 });
+  await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T11:00:00'), status: 'in_progress', channels: ['web'], lat: PLACES.benThanh.lat, lng: PLACES.benThanh.lng });
+  // Merged into another ticket: left out of every figure.
+  await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-11-02T12:00:00'), status: 'closed', handledAfter: 5, merged: true });
+  // Unit B: handled after 60 minutes then reopened (and resolved again), rejected after 20, and
+  // one received 10 minutes into 1 Nov, city time (17:10 UTC on 31 Oct), still new.
+  await ticket({ unit: B, dept: 'moi_truong', category: 'rac_thai', received: at('2026-11-03T08:00:00'), status: 'resolved', handledAfter: 60, reopened: true });
+  await ticket({ unit: B, dept: 'moi_truong', category: 'rac_thai', received: at('2026-11-03T09:00:00'), status: 'rejected', handledAfter: 20 });
+  await ticket({ unit: B, dept: 'moi_truong', category: 'tieng_on', received: at('2026-11-01T00:10:00'), status: 'new', channels: ['sms', 'web'], hotspot: 3, lat: PLACES.saiGon.lat, lng: PLACES.saiGon.lng });
+  // Outside the period: 23:50 on 31 Oct, city time.
+  await ticket({ unit: B, dept: 'moi_truong', category: 'rac_thai', received: at('2026-10-31T23:50:00'), status: 'resolved', handledAfter: 10 });
+  // Within the last 30 days, with personal words in its title and reports: only counted in public.
+  await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: plus(new Date(), -90), status: 'resolved', handledAfter: 45, channels: ['sms'], title: PERSONAL.title });
+});
+afterAll(async () => {
+  await rt?.close();
+});
+
+const PERIOD = '/api/dashboard?period=custom&from=2026-11-01&to=2026-11-03';
+
+describe('dashboard figures', () => {
+  it('ranks units by the share handled within 2 h, with median, p90 and reopened share', async () => {
+    const res = await supervisor.get(PERIOD);
+    expect(res.status).toBe(200);
+    const d = (await res.json()) as any;
+    expect(d.period).toEqual({ preset: 'custom', from: '2026-11-01', to: '2026-11-03', days: 3 });
+    // B: 3 received, 2 handled within 2 h (60, 20 min) -> 2/3; median of [20, 60] = 40, p90 = 20 + 0.9 * 40 = 56; 1 reopened.
+    // A: 4 received, 2 within 2 h (30, 90; 200 is late) -> 1/2; median of [30, 90, 200] = 90, p90 = 90 + 0.8 * 110 = 178.
+    expect(d.ranking.units.map((u: any) => [u.rank, u.code, u.volume, u.handled, u.handled_within_2h, u.median_minutes, u.p90_minutes, u.reopened])).toEqual([
+      [1, B, 3, 2, 2, 40, 56, 1],
+      [2, A, 4, 3, 2, 90, 178, 0],
+    ]);
+    expect(d.ranking.units[0].within_2h_share).toBeCloseTo(2 / 3, 6);
+    expect(d.ranking.units[0].reopened_share).toBeCloseTo(1 / 3, 6);
+    expect(d.ranking.units[1].within_2h_share).toBe(0.5);
+    expect(d.ranking.units[0].name).toBe(PLACES.saiGon.name);
+    expect(d.ranking.departments.map((u: any) => [u.code, u.volume])).toEqual([['moi_truong', 3], ['thoat_nuoc', 4]]);
+    // The city: 7 received, 4 within 2 h; handled [20, 30, 60, 90, 200]: median 60, p90 = 90 + 0.6 * 110 = 156.
+    expect(d.city).toMatchObject({ volume: 7, handled: 5, handled_within_2h: 4, median_minutes: 60, p90_minutes: 156, reopened: 1 });
+    expect(d.categories.map((c: any) => [c.code, c.count])).toEqual([['ngap_nuoc', 4], ['rac_thai', 2], ['tieng_on', 1]]);
+  });
+
+  it('gives the trend per city day, and open tickets by status, channel, category and unit', async () => {
+    const d = (await (await supervisor.get(PERIOD)).json()) as any;
+    expect(d.trend.map((t: any) => [t.day, t.volume, t.median_minutes])).toEqual([
+      ['2026-11-01', 1, null], ['2026-11-02', 4, 90], ['2026-11-03', 2, 40],
+    ]);
+    expect(d.open.total).toBe(2);
+    expect(d.open.by_status.map((r: any) => [r.code, r.count])).toEqual([['new', 1], ['in_progress', 1]]);
+    // A ticket counts under every channel it was reported through.
+    expect(d.open.by_channel.map((r: any) => [r.code, r.count])).toEqual([['web', 2], ['sms', 1]]);
+    expect(d.open.by_unit.map((r: any) => r.code).sort()).toEqual([A, B].sort());
+    expect(d.map.open.map((t: any) => t.code)).toHaveLength(2);
+    expect(d.map.hotspots).toHaveLength(1);
+  });
+
+  it('renders the page with the ranking, the SVG charts and the map, live part included', async () => {
+    const res = await supervisor.get('/dashboard?period=custom&from=2026-11-01&to=2026-11-03');
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    expect(page).toContain('data-testid="ranking-units"');
+    expect(page.indexOf(`data-code="${B}"`)).toBeLessThan(page.indexOf(`data-code="${A}"`));
+    expect(page).toMatch(/<svg class="chart"[^>]*role="img"/);
+    expect(page).toContain('<title id="chart-');
+    expect(page).toContain('data-testid="city-map"');
+    const live = await supervisor.get('/dashboard/live?period=custom&from=2026-11-01&to=2026-11-03');
+    expect(live.status).toBe(200);
+    expect(await live.text()).toContain('data-testid="ranking-departments"');
+  });
+
+  it('recomputes shared figures when the page names an event newer than them', async () => {
+    const today = async (q = '') => ((await (await supervisor.get(`/api/dashboard?period=today${q}`)).json()) as any).city.volume as number;
+    const before = await today();
+    await ticket({ unit: B, dept: 'moi_truong', category: 'rac_thai', received: new Date(), status: 'new' });
+    // Within the cache's 5 s a plain refresh may still answer the earlier figures; one that names the event may not.
+    expect(await today(`&since=${Date.now()}`)).toBe(before + 1);
+  });
+
+  it('refuses ranges over the limit and malformed dates with stable codes', async () => {
+    const long = await supervisor.get('/api/dashboard?period=custom&from=2025-01-01&to=2026-11-03');
+    expect(long.status).toBe(400);
+    expect(((await long.json()) as any).error.code).toBe('period_too_long');
+    const bad = await supervisor.get('/api/dashboard?period=custom&from=2026-02-30&to=2026-11-03');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).error.code).toBe('period_invalid');
+  });
+
+  it('lets only supervisors and admins in', async () => {
+    const api = await agent.get(PERIOD);
+    expect(api.status).toBe(403);
+    expect(((await api.json()) as any).error.code).toBe('forbidden');
+    const page = await agent.get('/dashboard');
+    expect(page.status).toBe(403);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const ward = staffClient(rt, await signIn(rt, 'ward1', 'password-3'));
+    expect((await ward.get('/dashboard/live')).status).toBe(403);
+    expect((await rt.app.request(PERIOD)).status).toBe(401);
+    const anon = await rt.app.request('/dashboard');
+    expect(anon.status).toBe(302);
+    expect(anon.headers.get('location')).toContain('/login?next=');
+  });
+});
+
+describe('transparency page', () => {
+  it('shows the city and a unit without personal data, cached, and is linked from the report form', async () => {
+    const city = await rt.app.request('/minh-bach');
+    expect(city.status).toBe(200);
+    expect(city.headers.get('cache-control')).toBe('public, max-age=60');
+    const html = await city.text();
+    expect(html).toContain('Minh bạch kết quả xử lý');
+    expect(html).toContain('<svg class="chart"');
+    expect(html).toContain(`href="/minh-bach/${A}"`);
+    const unit = await rt.app.request(`/minh-bach/${A}`);
+    expect(unit.status).toBe(200);
+    const unitHtml = await unit.text();
+    expect(unitHtml).toContain(PLACES.benThanh.name);
+    // One ticket in the last 30 days, handled after 45 minutes.
+    expect(unitHtml).toMatch(/Phản ánh tiếp nhận<\/dt><dd>1</);
+    for (const page of [html, unitHtml]) {
+      for (const secret of [PERSONAL.name, PERSONAL.phone, PERSONAL.title, 'PA-DASH', 'Hồ sơ thử']) expect(page).not.toContain(secret);
+    }
+    expect((await rt.app.request('/minh-bach/khong-co')).status).toBe(404);
+    const form = await (await rt.app.request('/')).text();
+    expect(form).toContain('href="/minh-bach"');
+  });
+});
+
+describe('exports', () => {
+  const done = (id: number) => waitFor(`export ${id}`, async () => {
+    const e = (await (await supervisor.get(`/api/dashboard/exports/${id}`)).json()) as any;
+    return e.status === 'done' || e.status === 'failed' ? e : null;
+  });
+
+  it('writes the unit ranking as CSV with a BOM, RFC 4180 quoting, for the supervisor who asked only', async () => {
+    const res = await supervisor.post('/api/dashboard/exports', { what: 'units', format: 'csv', period: 'custom', from: '2026-11-01', to: '2026-11-03' });
+    expect(res.status).toBe(202);
+    const e = await done(((await res.json()) as any).id);
+    expect(e).toMatchObject({ status: 'done', progress: 1, rows: 2 });
+    const file = await supervisor.get(e.download);
+    expect(file.status).toBe(200);
+    expect(file.headers.get('content-type')).toContain('text/csv');
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    expect([...bytes.slice(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const lines = new TextDecoder().decode(bytes.slice(3)).split('\r\n');
+    expect(lines[0]).toContain('Hạng,Mã,Tên,Tiếp nhận');
+    expect(lines[1]).toMatch(new RegExp(`^1,${B},Phường Sài Gòn,3,2,2,`));
+    // Another supervisor does not see it exists.
+    await upsertUser(rt.handle.db, { username: 'sup2', password: 'password-4', role: 'supervisor', displayName: 'Giám sát 2' });
+    const other = staffClient(rt, await signIn(rt, 'sup2', 'password-4'));
+    expect((await other.get(`/api/dashboard/exports/${e.id}`)).status).toBe(404);
+    expect((await other.get(e.download)).status).toBe(404);
+    expect((await agent.post('/api/dashboard/exports', { what: 'units', format: 'csv' })).status).toBe(403);
+    // After a day the cleanup job deletes file and row.
+    const name = path.join(exportsDir(rt.config.dataDir), `${e.id}-units.csv`);
+    await readFile(name);
+    await cleanupExport(rt.handle.db, rt.config.dataDir, e.id);
+    await expect(readFile(name)).rejects.toThrow();
+    expect((await supervisor.get(`/api/dashboard/exports/${e.id}`)).status).toBe(404);
+  });
+
+  it('writes tickets with their threads as CSV (formulas defused) and XLSX that reads back', async () => {
+    const csv = await done(((await (await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'csv', period: 'custom', from: '2026-11-01', to: '2026-11-03' })).json()) as any).id);
+    const text = new TextDecoder().decode(new Uint8Array(await (await supervisor.get(csv.download)).arrayBuffer()));
+    // The title starts with '=': prefixed with a quote, then quoted because of its quotes and comma.
+    expect(text).toContain(`"'=HYPERLINK(""http://x.example"",""Bấm, vào"")"`);
+    expect(text).toContain('Phản ánh');
+    const xlsx = await done(((await (await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'xlsx', period: 'custom', from: '2026-11-01', to: '2026-11-03' })).json()) as any).id);
+    const res = await supervisor.get(xlsx.download);
+    expect(res.headers.get('content-type')).toContain('spreadsheetml');
+    const wb = new ExcelJS.Workbook();
+    await wb.xlsx.load(await res.arrayBuffer());
+    const ws = wb.worksheets[0]!;
+    expect(ws.getRow(1).getCell(1).value).toBe('Mã hồ sơ');
+    const codes = new Set<string>();
+    ws.eachRow((row, i) => { if (i > 1) codes.add(String(row.getCell(1).value)); });
+    // 7 tickets received in the period (the merged one left out).
+    expect(codes.size).toBe(7);
+    expect(xlsx.rows).toBe(ws.rowCount - 1);
+  });
+
+  it('refuses bad requests with stable codes', async () => {
+    const long = await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'csv', period: 'custom', from: '2026-09-01', to: '2026-11-03' });
+    expect(long.status).toBe(400);
+    expect(((await long.json()) as any).error.code).toBe('export_range_too_long');
+    const fmt = await supervisor.post('/api/dashboard/exports', { what: 'units', format: 'pdf' });
+    expect(((await fmt.json()) as any).error.code).toBe('export_format_invalid');
+    const year = await supervisor.post('/api/dashboard/exports', { what: 'units', format: 'csv', period: 'custom', from: '2025-01-01', to: '2026-11-03' });
+    expect(((await year.json()) as any).error.code).toBe('period_too_long');
+  });
+});
