@@ -287,6 +287,23 @@ export interface SlaAlertTable {
   fired_at: DefaultTimestamp;
 }
 
+/** A ticket's search document (migration 0018), kept by triggers; see src/search/postgres-engine.ts. */
+export interface TicketSearchTable {
+  ticket_id: number;
+  body: string;
+  folded: string;
+  /** tsvector, read as its text form. */
+  tsv: string;
+  updated_at: DefaultTimestamp;
+}
+
+/** Where a search engine fed from the event log has got to (ticket_events.id); 0018. */
+export interface SearchCursorTable {
+  engine: string;
+  last_event_id: Generated<number>;
+  updated_at: DefaultTimestamp;
+}
+
 export interface Database {
   areas: AreaTable;
   departments: DepartmentTable;
@@ -308,6 +325,8 @@ export interface Database {
   outbound_messages: OutboundMessageTable;
   channel_opt_outs: ChannelOptOutTable;
   channel_events: ChannelEventTable;
+  ticket_search: TicketSearchTable;
+  search_cursors: SearchCursorTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */
