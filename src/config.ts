@@ -26,6 +26,10 @@ const schema = z.object({
   WORKER_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(100),
   WORKER_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   UPLOAD_MAX_BYTES: z.coerce.number().int().min(1024).default(10 * 1024 * 1024),
+  /** Meilisearch for ticket search (src/search); unset: PostgreSQL full-text search. */
+  MEILI_URL: optional.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
+  /** Its API key (a search-and-index key, or the master key). */
+  MEILI_KEY: optional,
 });
 // A channel's own settings (Twilio, Facebook, a mailbox...) are declared by the channel, in its
 // folder, and read by src/intake/channels.ts: this schema holds only the app's.

@@ -1,0 +1,80 @@
+import { sql, type RawBuilder } from 'kysely';
+import type { Db } from '../db/schema.ts';
+import { unitSql } from '../core/tickets/event-log.ts';
+import { snippetOf, type SearchQuery } from './query.ts';
+import { SEARCH_DEPTH_MAX, type MatchKind, type SearchFilters, type SearchPage, type SearchResult, type TicketSearch } from './search.ts';
+
+/** Tickets a typo search looks at: the most similar, at most this many per page asked. */
+const TYPO_CANDIDATES = 200;
+
+/**
+ * The default engine: the search documents of migration 0018 (kept by triggers in the writing
+ * transaction), full-text on 'simple' tokens with prefix matching, a trigram fallback for typos.
+ * Ranking: every word found as typed (with its diacritics) > found without diacritics > found by
+ * trigram similarity only; then ts_rank (or word similarity); then the newer ticket first.
+ */
+export class PostgresTicketSearch implements TicketSearch {
+  readonly engine = 'postgres';
+
+  constructor(private readonly db: Db) {}
+
+  async setup(): Promise<void> {}
+
+  async search(query: SearchQuery, filters: SearchFilters, page: SearchPage): Promise<SearchResult> {
+    if (query.terms.length === 0 || filters.statuses.length === 0) return { hits: [], more: false };
+    const want = Math.min(page.offset + page.limit, SEARCH_DEPTH_MAX) + 1;
+    // Terms are [a-z0-9] (parseSearchQuery), accented words letters and digits only: nothing here
+    // is tsquery syntax, and both still go as parameters.
+    const strict = query.terms.map((t) => `${t}:*`).join(' & ');
+    const accented = query.accented.map((t) => `${t}:*`).join(' & ');
+    const rows = (await sql<{ id: number; body: string; accented: boolean; score: number }>`
+      select s.ticket_id as id, s.body, s.tsv @@ to_tsquery('simple', ${accented}) as accented,
+        ts_rank(s.tsv, to_tsquery('simple', ${strict})) as score
+      from ticket_search s join tickets on tickets.id = s.ticket_id
+      where s.tsv @@ to_tsquery('simple', ${strict}) and ${this.#where(filters)}
+      order by 3 desc, 4 desc, tickets.received_at desc, tickets.id desc
+      limit ${want}`.execute(this.db)).rows;
+    const hits = rows.map((r) => ({ id: r.id, body: r.body, match: (r.accented ? 'exact' : 'unaccented') as MatchKind, score: Number(r.score) }));
+    if (hits.length < want) {
+      // Typos: what the words missed, by trigram word similarity of the folded query (GIN trigram index).
+      const folded = query.terms.join(' ');
+      const typos = (await sql<{ id: number; body: string; score: number }>`
+        select s.ticket_id as id, s.body, word_similarity(${folded}, s.folded) as score
+        from ticket_search s join tickets on tickets.id = s.ticket_id
+        where ${folded} <% s.folded and not (s.tsv @@ to_tsquery('simple', ${strict})) and ${this.#where(filters)}
+        order by 3 desc, tickets.received_at desc, tickets.id desc
+        limit ${Math.min(want - hits.length, TYPO_CANDIDATES)}`.execute(this.db)).rows;
+      hits.push(...typos.map((r) => ({ id: r.id, body: r.body, match: 'typo' as MatchKind, score: Number(r.score) })));
+    }
+    const pageHits = hits.slice(page.offset, page.offset + page.limit);
+    return {
+      hits: pageHits.map((h) => ({ ticketId: h.id, match: h.match, score: h.score, snippet: snippetOf(h.body, query.terms) })),
+      more: hits.length > page.offset + page.limit && page.offset + page.limit < SEARCH_DEPTH_MAX,
+    };
+  }
+
+  /** The filters as one SQL condition on `tickets`. */
+  #where(f: SearchFilters): RawBuilder<boolean> {
+    const parts: RawBuilder<unknown>[] = [
+      sql`tickets.merged_into is null`,
+      sql`tickets.status in (${sql.join(f.statuses)})`,
+    ];
+    if (f.units) parts.push(f.units.length ? sql`${unitSql()} in (${sql.join(f.units)})` : sql`false`);
+    if (f.area) parts.push(sql`tickets.area_code = ${f.area}`);
+    if (f.category) parts.push(sql`tickets.category_code = ${f.category}`);
+    if (f.channel) parts.push(sql`exists (select 1 from reports r where r.ticket_id = tickets.id and r.channel = ${f.channel})`);
+    if (f.from) parts.push(sql`tickets.received_at >= ${f.from}`);
+    if (f.to) parts.push(sql`tickets.received_at < ${f.to}`);
+    return sql<boolean>`(${sql.join(parts, sql` and `)})`;
+  }
+
+  async index(ticketIds: number[]): Promise<void> {
+    if (ticketIds.length === 0) return;
+    await sql`select ticket_search_refresh(${ticketIds}::integer[])`.execute(this.db);
+  }
+
+  async remove(ticketIds: number[]): Promise<void> {
+    if (ticketIds.length === 0) return;
+    await this.db.deleteFrom('ticket_search').where('ticket_id', 'in', ticketIds).execute();
+  }
+}
