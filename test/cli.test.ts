@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { FeatureCollection } from 'geojson';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../src/db/migrate.ts';
 import { cliSandbox } from './support/cli.ts';
 
 // The real command line, as a child process, against one database: embedded PGlite under a
@@ -106,5 +107,22 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     expect(existsSync(path.join(dir, 'poison.jsonl'))).toBe(false);
     const row = await inspect((db) => db.selectFrom('inbound_messages').select(['code', 'received_at']).where('external_id', '=', 'cli-poison-1').executeTakeFirst());
     expect(row?.code).toBe('PA-CL1P0150');
+  });
+  it('search reindex rebuilds every ticket\'s search document, with its progress on stderr', async () => {
+    const id = await inspect(async (db) => {
+      await migrateToLatest(db); // already done when the whole file runs
+      const t = await db.insertInto('tickets').values({ code: 'PA-REINDEX1', title: 'Ngập nước đường Nguyễn Hữu Cảnh', received_at: new Date() })
+        .returning('id').executeTakeFirstOrThrow();
+      await db.deleteFrom('ticket_search').execute();
+      return t.id;
+    });
+    const r = await cli('search', 'reindex');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^indexed \d+ tickets \((postgres|meilisearch)\) in [\d.]+ s$/m);
+    expect(r.stderr).toMatch(/\[#+\] 100% {2}(\d+)\/\1 tickets/);
+    if (!process.env.MEILI_URL) {
+      const doc = await inspect((db) => db.selectFrom('ticket_search').select('folded').where('ticket_id', '=', id).executeTakeFirst());
+      expect(doc?.folded).toContain('ngap nuoc duong nguyen huu canh');
+    }
   });
 });
