@@ -10,12 +10,19 @@ import { sql, type Kysely } from 'kysely';
 //   folded  body in lower case without diacritics (unaccent, and đ -> d, which some unaccent
 //           rule files miss): "ngap nuoc" finds "Ngập nước"
 //   tsv     'simple' tokens of folded and of body: unaccented words match, accented words
-//           matching as typed rank first (there is no Vietnamese dictionary in PostgreSQL)
+//           matching as typed rank first (there is no Vietnamese dictionary in PostgreSQL);
+//           and every prefix of 2+ letters of each folded word (up to PREFIXED_MAX letters), so
+//           that a search by word prefix looks up exact lexemes: GIN reads a prefix query
+//           (`nguyen:*`) as the whole posting list of every matching word, which took most of
+//           a search's time at 1,000,000 tickets (bench/search.ts)
 // search_words: the folded words (3 to 20 letters) of every document, with a GIN trigram index,
 // for typos: a word no document has ("cannh") is replaced by the most similar known words
 // ("canh", "cann") and the full-text search runs again. A trigram index on whole documents was
 // measured first: common Vietnamese syllables share trigrams with most documents, and every
 // search that fell back to it rechecked a large share of the table (seconds at 20,000 tickets).
+
+/** Words up to this long get their prefixes indexed (src/search/postgres-engine.ts reads the same). */
+export const PREFIXED_MAX = 20;
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create table ticket_search (
@@ -30,7 +37,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
   await sql`create function ticket_search_refresh(ids integer[]) returns void language sql as $$
     insert into ticket_search (ticket_id, body, folded, tsv, updated_at)
-    select d.id, d.body, d.folded, to_tsvector('simple', d.folded) || to_tsvector('simple', d.body), now()
+    select d.id, d.body, d.folded, to_tsvector('simple', d.folded) || to_tsvector('simple', d.body) || array_to_tsvector(array(
+        select distinct left(w, n) from unnest(tsvector_to_array(to_tsvector('simple', d.folded))) as w
+        cross join generate_series(2, length(w) - 1) as n
+        where length(w) <= ${sql.lit(PREFIXED_MAX)} and w ~ '^[a-z0-9]+$')), now()
     from (
       select b.id, b.body, translate(unaccent(lower(b.body)), 'đ', 'd') as folded
       from (
@@ -45,7 +55,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     on conflict (ticket_id) do update
       set body = excluded.body, folded = excluded.folded, tsv = excluded.tsv, updated_at = excluded.updated_at;
     insert into search_words (word)
-    select distinct w from ticket_search s cross join unnest(tsvector_to_array(s.tsv)) as w
+    select distinct w from ticket_search s cross join unnest(tsvector_to_array(to_tsvector('simple', s.folded))) as w
     where s.ticket_id = any(ids) and length(w) between 3 and 20 and w ~ '^[a-z]+$'
     on conflict do nothing
   $$`.execute(db);

@@ -2,7 +2,15 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/schema.ts';
 import { unitSql } from '../core/tickets/event-log.ts';
 import { snippetOf, type SearchQuery } from './query.ts';
+import { PREFIXED_MAX } from '../../migrations/0018_ticket_search.ts';
 import { SEARCH_DEPTH_MAX, type MatchKind, type SearchFilters, type SearchPage, type SearchResult, type TicketSearch } from './search.ts';
+
+/**
+ * A term as a prefix in a tsquery: the documents index every prefix of their words (migration
+ * 0018, up to PREFIXED_MAX letters) as lexemes, so a prefix is one exact lexeme (fast in GIN);
+ * a single letter, or a term longer than any indexed word, is a prefix match (`t:*`).
+ */
+const prefixLexeme = (t: string) => (t.length >= 2 && t.length <= PREFIXED_MAX ? t : `${t}:*`);
 
 /** Known words tried in place of a word that has none (a typo). */
 const TYPO_ALTERNATIVES = 3;
@@ -26,7 +34,7 @@ export class PostgresTicketSearch implements TicketSearch {
     const want = Math.min(page.offset + page.limit, SEARCH_DEPTH_MAX) + 1;
     // Terms are [a-z0-9] (parseSearchQuery), accented words letters and digits only: nothing here
     // is tsquery syntax, and both still go as parameters.
-    const strict = query.terms.map((t) => `${t}:*`).join(' & ');
+    const strict = query.terms.map(prefixLexeme).join(' & ');
     const accented = query.accented.map((t) => `${t}:*`).join(' & ');
     const rows = (await sql<{ id: number; body: string; accented: boolean; score: number }>`
       select s.ticket_id as id, s.body, s.tsv @@ to_tsquery('simple', ${accented}) as accented,
@@ -74,7 +82,7 @@ export class PostgresTicketSearch implements TicketSearch {
       const r = known.get(term);
       // Short words and numbers are kept as typed: too little to be like anything.
       if (!r || r.known || term.length < 3 || /\d/.test(term)) {
-        parts.push(`${term}:*`);
+        parts.push(prefixLexeme(term));
         continue;
       }
       if (!r.alts?.length) return null;
