@@ -15,6 +15,7 @@ import * as m0013 from './0013_ticket_area_candidates.ts';
 import * as m0014 from './0014_channel_messaging.ts';
 import * as m0016 from './0016_intake_limits.ts';
 import * as m0017 from './0017_open311.ts';
+import * as m0018 from './0018_ticket_search.ts';
 import * as m0020 from './0020_dashboard.ts';
 
 /** Every migration, in order. Listed statically so bundlers (the edge entry) see them too. */
@@ -35,5 +36,6 @@ export const migrations: Record<string, Migration> = {
   '0014_channel_messaging': m0014,
   '0016_intake_limits': m0016,
   '0017_open311': m0017,
+  '0018_ticket_search': m0018,
   '0020_dashboard': m0020,
 };

@@ -15,6 +15,8 @@ import { startServer } from './server.ts';
 import { runReplay } from './replay.ts';
 import { IntakeService } from './intake/intake-service.ts';
 import { readPoisoned, retryPoisoned, Spool, type PoisonedEntry } from './intake/spool.ts';
+import { createTicketSearch } from './search/index.ts';
+import { progressBar, reindexAll } from './search/reindex.ts';
 
 function config(): Config {
   try {
@@ -134,6 +136,18 @@ program.command('replay')
       areasFile: opts.areas, areaCodeProp: opts.areaCodeProp, areaNameProp: opts.areaNameProp, batchSize: opts.batch,
     });
     if (r.errors) process.stderr.write(`replay: ${r.errors} lines had errors (see their error lines)\n`);
+  });
+
+program.command('search').description('ticket search (README "Search")')
+  .command('reindex')
+  .description('rebuild the search index of every ticket (Meilisearch when MEILI_URL is set, else PostgreSQL), with a progress bar on stderr')
+  .action(async () => {
+    const started = Date.now();
+    const r = await withDb(async (db, cfg) => {
+      const search = createTicketSearch(db, { meiliUrl: cfg.MEILI_URL, meiliKey: cfg.MEILI_KEY });
+      return { engine: search.engine, n: await reindexAll(db, search, progressBar(process.stderr, 'tickets')) };
+    });
+    console.log(`indexed ${r.n} tickets (${r.engine}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
 program.command('spool')

@@ -36,6 +36,10 @@ const schema = z.object({
   INTAKE_LIMIT_ANONYMOUS_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(20),
   /** Public reports an hour with a contact, per contact, whatever the address (0: no limit). */
   INTAKE_LIMIT_CONTACT_PER_HOUR: z.coerce.number().int().min(0).max(100_000).default(30),
+  /** Meilisearch for ticket search (src/search); unset: PostgreSQL full-text search. */
+  MEILI_URL: optional.pipe(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
+  /** Its API key (a search-and-index key, or the master key). */
+  MEILI_KEY: optional,
 });
 // A channel's own settings (Twilio, Facebook, a mailbox...) are declared by the channel, in its
 // folder, and read by src/intake/channels.ts: this schema holds only the app's.

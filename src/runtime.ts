@@ -33,7 +33,7 @@ import { Spool, SpoolDrainer, spooledStatus } from './intake/spool.ts';
 import { sql } from 'kysely';
 import type { Logger } from './log.ts';
 import { collectProcessMetrics, metrics } from './metrics.ts';
-import { Worker } from './workers/worker.ts';
+import { Worker, type JobHandler } from './workers/worker.ts';
 import { releaseAllLeases } from './workers/queue.ts';
 import { sendOutbound } from './workers/outbound.ts';
 import { OUTBOUND_JOB } from './core/tickets/workflow.ts';
@@ -41,6 +41,8 @@ import { Leader } from './workers/leader.ts';
 import { checkTicket, onStatusChanged, SLA_CHECK_JOB } from './core/sla/sla.ts';
 import { EXPORT_CLEANUP_JOB, EXPORT_JOB } from './core/dashboard/exports.ts';
 import { cleanupExport, runExport } from './workers/exports.ts';
+import { createTicketSearch, type TicketSearch } from './search/index.ts';
+import { followEvents, SEARCH_SYNC_JOB, syncSearch } from './search/index-job.ts';
 
 export interface Runtime {
   config: Config;
@@ -58,6 +60,8 @@ export interface Runtime {
   drainer: SpoolDrainer;
   /** The channels that are on, with their settings. */
   channels: ActiveChannel[];
+  /** Ticket search: PostgreSQL, or Meilisearch when MEILI_URL is set (fed by the search.sync job). */
+  search: TicketSearch;
   /** Stops the worker (draining jobs in flight), then closes the database. */
   close(): Promise<void>;
 }
@@ -155,6 +159,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const leaderUrl = handle.kind === 'postgres' ? (config.DATABASE_URL ?? handle.url) : undefined;
   if (handle.kind === 'postgres' && !leaderUrl) opts.log.warn('no database URL for the leader lock: this process leads alone');
   const leader = new Leader({ connectionString: leaderUrl, log: opts.log });
+  const search = createTicketSearch(db, { meiliUrl: config.MEILI_URL, meiliKey: config.MEILI_KEY });
+  // An external engine is fed from the event log by a durable job, never inline in a request.
+  const searchHandlers: Record<string, JobHandler> = search.engine === 'postgres' ? {} : {
+    [SEARCH_SYNC_JOB]: async () => { await syncSearch(db, search); },
+  };
   const worker = new Worker({
     db, log: opts.log, concurrency: config.WORKER_CONCURRENCY,
     leaderOnlyKinds: [SLA_CHECK_JOB], isLeader: () => leader.isLeader(),
@@ -170,6 +179,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       },
     },
     handlers: {
+      ...searchHandlers,
       [SLA_CHECK_JOB]: async (job) => {
         // The database found it due: with this process's clock a little behind, the check
         // would find the threshold still ahead, fire nothing and not chain the next timer.
@@ -223,7 +233,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const app = createApp({
     db, log: opts.log, channels, spool,
     console: {
-      events, onStatus: onStatusChanged, notices, places: engine, wake: () => worker.wake(),
+      events, search, onStatus: onStatusChanged, notices, places: engine, wake: () => worker.wake(),
       channels: registry.map((c) => ({ name: c.name, label: c.label, enabled: byName.has(c.name) })),
     },
     webAssets: loadWebAssets,
@@ -231,6 +241,14 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   });
   const polls = new ChannelPolls({ channels, contextOf, isLeader: () => leader.isLeader(), log: opts.log });
   leader.onChange((leading) => { if (leading) worker.wake(); });
+  let unfollow = () => {};
+  if (search.engine !== 'postgres') {
+    // Settings and ranking rules in code, at every start; a server that is down now is retried by the job.
+    await search.setup().catch((err: unknown) => opts.log.error({ err: (err as Error).message, engine: search.engine }, 'search engine setup failed; searches fail until it answers'));
+    if (opts.startWorker !== false) {
+      unfollow = followEvents(db, events, () => worker.wake(), (err) => opts.log.warn({ err: (err as Error).message }, 'could not enqueue search indexing'));
+    }
+  }
   if (opts.startWorker !== false) {
     await leader.start();
     worker.start();
@@ -238,8 +256,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     polls.start();
   }
   return {
-    config, handle, app, worker, leader, events, areas, intake, spool, drainer, channels,
+    config, handle, app, worker, leader, events, areas, intake, spool, drainer, channels, search,
     async close() {
+      unfollow();
       await polls.stop();
       await drainer.stop();
       await spool.close();

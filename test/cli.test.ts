@@ -4,6 +4,7 @@ import type { FeatureCollection } from 'geojson';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { checkApiKey } from '../src/core/staff/api-keys.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
 import { cliSandbox } from './support/cli.ts';
 
 // The real command line, as a child process, against one database: embedded PGlite under a
@@ -120,5 +121,23 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
       expect(await checkApiKey(db, key)).toMatchObject({ name: 'Ứng dụng CLI' });
       expect(JSON.stringify(await db.selectFrom('api_keys').selectAll().execute())).not.toContain(key);
     });
+  });
+
+  it('search reindex rebuilds every ticket\'s search document, with its progress on stderr', async () => {
+    const id = await inspect(async (db) => {
+      await migrateToLatest(db); // already done when the whole file runs
+      const t = await db.insertInto('tickets').values({ code: 'PA-REINDEX1', title: 'Ngập nước đường Nguyễn Hữu Cảnh', received_at: new Date() })
+        .returning('id').executeTakeFirstOrThrow();
+      await db.deleteFrom('ticket_search').execute();
+      return t.id;
+    });
+    const r = await cli('search', 'reindex');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^indexed \d+ tickets \((postgres|meilisearch)\) in [\d.]+ s$/m);
+    expect(r.stderr).toMatch(/\[#+\] 100% {2}(\d+)\/\1 tickets/);
+    if (!process.env.MEILI_URL) {
+      const doc = await inspect((db) => db.selectFrom('ticket_search').select('folded').where('ticket_id', '=', id).executeTakeFirst());
+      expect(doc?.folded).toContain('ngap nuoc duong nguyen huu canh');
+    }
   });
 });

@@ -409,3 +409,37 @@ describe('console API: linking an identifier to a citizen', () => {
     expect((await benThanh.post(`/api/console/citizens/${id}/identities`, { kind: 'email', value: 'a@b.vn', reason: 'x y' })).status).toBe(403);
   });
 });
+
+describe('console API: searching the queue', () => {
+  it('finds a ticket from a half-remembered phrase, without diacritics or with a typo, with the words marked', async () => {
+    const { ticket } = await newTicket({ text: 'Ngập nước đường Nguyễn Hữu Cảnh, xe chết máy hàng loạt', ...PLACES.benThanh, citizen: { phone: '0944 000 321' } });
+    const search = async (q: string, extra = '') => json(await agent.get(`/api/console/queue?q=${encodeURIComponent(q)}${extra}`));
+    for (const q of ['ngap nuoc duong nguyen huu canh', 'nguyen hu canh', 'xe chet may hang loat', 'ngap nuoc nguyen huu cannh']) {
+      const r = await search(q);
+      expect(r.status, q).toBe(200);
+      expect(r.body.items.map((i: any) => i.code), q).toContain(ticket);
+    }
+    const hit = (await search('ngập nước')).body.items.find((i: any) => i.code === ticket);
+    expect(hit.search.match).toBe('exact');
+    expect(hit.search.snippet.highlights.map(([a, b]: [number, number]) => hit.search.snippet.text.slice(a, b))).toEqual(expect.arrayContaining(['Ngập', 'nước']));
+    // The queue's filters hold: another unit, a day before it came.
+    expect((await search('nguyen huu canh', `&area=${PLACES.saiGon.code}`)).body.items.map((i: any) => i.code)).not.toContain(ticket);
+    expect((await search('nguyen huu canh', '&to=2020-01-01')).body.items).toEqual([]);
+    expect(await search('nguyen huu canh', '&from=2026-02-30')).toMatchObject({ status: 400, body: { error: { code: 'date_invalid' } } });
+    expect(await search('nguyen huu canh', '&offset=-1')).toMatchObject({ status: 400, body: { error: { code: 'field_invalid' } } });
+  });
+
+  it('answers any search string with 200 or a stable 400, never a 500', async () => {
+    const raw = [
+      encodeURIComponent(`'"; drop table tickets; --`), encodeURIComponent('ngap & | ! ( ) :* <-> \\ " %'), encodeURIComponent('x'.repeat(10_000)),
+      encodeURIComponent('🌧️ ngập 🌊'), '%ED%A0%80%20n%C6%B0%E1%BB%9Bc', '%00ngap%00', '%FF%FE', '%', encodeURIComponent('PA-'), encodeURIComponent('1'.repeat(300)),
+    ];
+    for (const q of raw) {
+      const res = await agent.get(`/api/console/queue?q=${q}`);
+      expect([200, 400], q.slice(0, 40)).toContain(res.status);
+      const body = (await res.json()) as any;
+      if (res.status === 400) expect(body.error.code).toMatch(/^[a-z_]+$/);
+      else expect(Array.isArray(body.items)).toBe(true);
+    }
+  });
+});

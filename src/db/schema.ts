@@ -327,6 +327,23 @@ export interface ExportTable {
   expires_at: Timestamp;
 }
 
+/** A ticket's search document (migration 0018), kept by triggers; see src/search/postgres-engine.ts. */
+export interface TicketSearchTable {
+  ticket_id: number;
+  body: string;
+  folded: string;
+  /** tsvector, read as its text form. */
+  tsv: string;
+  updated_at: DefaultTimestamp;
+}
+
+/** Where a search engine fed from the event log has got to (ticket_events.id); 0018. */
+export interface SearchCursorTable {
+  engine: string;
+  last_event_id: Generated<number>;
+  updated_at: DefaultTimestamp;
+}
+
 export interface Database {
   areas: AreaTable;
   departments: DepartmentTable;
@@ -351,6 +368,8 @@ export interface Database {
   api_keys: ApiKeyTable;
   intake_limits: IntakeLimitTable;
   exports: ExportTable;
+  ticket_search: TicketSearchTable;
+  search_cursors: SearchCursorTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */

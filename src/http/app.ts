@@ -14,11 +14,12 @@ import type { EventBus } from '../core/events.ts';
 import type { StatusHook } from '../core/tickets/workflow.ts';
 import type { Notices } from '../core/tickets/outbound.ts';
 import { createPublicApp, type PublicAppDeps } from './public-app.ts';
+import type { TicketSearch } from '../search/search.ts';
 
 export interface AppDeps extends Omit<PublicAppDeps, 'observe'> {
   /** The staff console and ward API. */
   console: {
-    events: EventBus; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices; places: { areas: AreaIndex; gazetteer: Gazetteer };
+    events: EventBus; search: TicketSearch; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices; places: { areas: AreaIndex; gazetteer: Gazetteer };
     /** Tells this process's worker a job was queued (an export), so that it starts at once. */
     wake?: () => void;
   };
@@ -59,7 +60,7 @@ export function createApp(deps: AppDeps): Hono {
     const config = deps.channelContext.config;
     app.route('/', authRoutes({ db: deps.db, publicUrl: config.PUBLIC_URL, trustedProxies: TrustedProxies.parse(config.TRUSTED_PROXIES), log: deps.log }));
     app.route('/', consoleApi({
-      db: deps.db, events: deps.console.events, onStatus: deps.console.onStatus, channels: deps.console.channels, notices: deps.console.notices,
+      db: deps.db, events: deps.console.events, search: deps.console.search, onStatus: deps.console.onStatus, channels: deps.console.channels, notices: deps.console.notices,
       notice: (code, result) => deps.channelContext.city.resolvedNotice(code, result),
       files: deps.channelContext.files, uploadMaxBytes: config.UPLOAD_MAX_BYTES,
       intake: deps.channelContext.intake, categories: deps.channelContext.categories, places: deps.console.places,

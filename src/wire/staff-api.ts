@@ -79,6 +79,15 @@ export interface QueueItem extends TicketBasics {
   received_at: string;
   due_at: string | null;
   claimed_by: string | null;
+  /** Present when the queue was searched (`q`): how the ticket matched, and where. */
+  search?: QueueSearchHit;
+}
+
+/** Why a searched ticket was found: its words as typed, without diacritics, or by likeness (typos). */
+export interface QueueSearchHit {
+  match: 'exact' | 'unaccented' | 'typo';
+  /** A piece of its text; `highlights` are [start, end) offsets of the matching words in it. */
+  snippet: { text: string; highlights: [number, number][] };
 }
 
 export interface TicketView extends TicketBasics {

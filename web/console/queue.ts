@@ -16,6 +16,9 @@ interface Filters {
   channel: string;
   category: string;
   area: string;
+  /** Received from / to (YYYY-MM-DD, inclusive). */
+  from: string;
+  to: string;
   q: string;
 }
 
@@ -38,6 +41,7 @@ export function readFilters(): Filters {
   return {
     status: status === null ? [...OPEN_STATUSES] : status.split(',').filter(Boolean),
     channel: p.get('channel') ?? '', category: p.get('category') ?? '', area: p.get('area') ?? '', q: p.get('q') ?? '',
+    from: p.get('from') ?? '', to: p.get('to') ?? '',
   };
 }
 
@@ -48,6 +52,7 @@ function currentFilters(): Filters {
     status: data.getAll('status').map(String),
     channel: String(data.get('channel') ?? ''), category: String(data.get('category') ?? ''),
     area: String(data.get('area') ?? ''), q: String(data.get('q') ?? '').trim(),
+    from: String(data.get('from') ?? ''), to: String(data.get('to') ?? ''),
   };
 }
 
@@ -57,6 +62,8 @@ function queryOf(f: Filters): URLSearchParams {
   if (f.channel) p.set('channel', f.channel);
   if (f.category) p.set('category', f.category);
   if (f.area) p.set('area', f.area);
+  if (f.from) p.set('from', f.from);
+  if (f.to) p.set('to', f.to);
   if (f.q) p.set('q', f.q);
   return p;
 }
@@ -80,6 +87,8 @@ export function filterBar(f: Filters): HTMLFormElement {
       select('channel', 'Kênh', 'Tất cả kênh', allChannels().map((c) => ({ value: c.name, text: c.label.vi })), f.channel),
       select('category', 'Lĩnh vực', 'Tất cả lĩnh vực', ctx.meta.categories.map((c) => ({ value: c.code, text: c.name })), f.category),
       select('area', 'Địa bàn', 'Tất cả phường, xã', ctx.meta.areas.map((a) => ({ value: a.code, text: a.name })), f.area),
+      h('div', { class: 'field' }, h('label', { for: 'f-from' }, 'Từ ngày'), h('input', { id: 'f-from', name: 'from', type: 'date', value: f.from })),
+      h('div', { class: 'field' }, h('label', { for: 'f-to' }, 'Đến ngày'), h('input', { id: 'f-to', name: 'to', type: 'date', value: f.to })),
       h('button', { type: 'button', class: 'secondary', id: 'f-reset' }, 'Xoá bộ lọc')));
   const changed = () => {
     const f = currentFilters();
@@ -96,6 +105,7 @@ export function filterBar(f: Filters): HTMLFormElement {
   form.querySelector('#f-reset')?.addEventListener('click', () => {
     form.querySelectorAll<HTMLInputElement>('input[name=status]').forEach((i) => { i.checked = (OPEN_STATUSES as readonly string[]).includes(i.value); });
     form.querySelectorAll<HTMLSelectElement>('select').forEach((s) => { s.value = ''; });
+    form.querySelectorAll<HTMLInputElement>('input[type=date]').forEach((i) => { i.value = ''; });
     (form.querySelector('#f-q') as HTMLInputElement).value = '';
     changed();
   });
@@ -157,6 +167,7 @@ function queueRow(item: QueueItem, index: number): HTMLTableRowElement {
       h('a', { href: `#${item.code}`, class: 'code', 'aria-current': isCurrent ? 'true' : null }, item.code),
       item.priority === 'high' || item.priority === 'urgent' ? h('span', { class: `prio prio-${item.priority}` }, label(PRIORITY_VI, item.priority)) : null,
       h('div', { class: 'title' }, item.title),
+      item.search ? snippet(item.search) : null,
       h('div', { class: 'facts' }, facts)),
     h('td', { class: 'col-status' }, h('span', { class: `status status-${item.status}` }, label(STATUS_VI, item.status))),
     h('td', { class: 'col-area' }, item.area?.name ?? h('span', { class: 'muted' }, 'Chưa rõ địa bàn'),
@@ -164,6 +175,24 @@ function queueRow(item: QueueItem, index: number): HTMLTableRowElement {
     h('td', { class: 'col-claim' }, item.claimed_by ?? h('span', { class: 'muted' }, '—')));
   markSlaHost(row, badge);
   return row;
+}
+
+const MATCH_VI: Record<NonNullable<QueueItem['search']>['match'], string> = {
+  exact: 'Khớp đúng từ', unaccented: 'Khớp không dấu', typo: 'Gần đúng',
+};
+
+/** Where a searched ticket matched: its text around the words, the words marked (as text nodes, never HTML). */
+function snippet(hit: NonNullable<QueueItem['search']>): HTMLElement {
+  const { text, highlights } = hit.snippet;
+  const parts: Child[] = [];
+  let at = 0;
+  for (const [a, b] of highlights) {
+    if (a < at) continue;
+    parts.push(text.slice(at, a), h('mark', null, text.slice(a, b)));
+    at = b;
+  }
+  parts.push(text.slice(at));
+  return h('div', { class: 'snippet', 'data-match': hit.match, title: MATCH_VI[hit.match] }, parts);
 }
 
 export function renderQueue(): void {

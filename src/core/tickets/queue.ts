@@ -14,17 +14,49 @@ export interface QueueFilters {
   channel?: string;
   category?: string;
   area?: string;
-  q?: string;
+  /** Received at or after, before. */
+  from?: Date;
+  to?: Date;
+  /** An exact lookup (`exactLookup`): a tracking code, or a caller's phone. */
+  lookup?: ExactLookup;
+  /** Only these tickets (a search's hits), in this order. */
+  ids?: number[];
   limit?: number;
 }
 
+/** A query that names a ticket or report by its code, or a citizen by their phone number. */
+export type ExactLookup = { code: string } | { phone: string };
 
 /**
- * The live queue, soonest SLA deadline first. Ward officers see only the tickets of their units
- * (`unitOf`: dispatched there, or located there and not dispatched elsewhere). Rows, as the
- * database gives them; the HTTP layer presents them (src/http/console/presenters.ts).
+ * A query read as an exact lookup rather than words: a tracking code (of a ticket or of one of
+ * its reports), or, for staff who may see people, a phone number however written.
+ */
+export function exactLookup(actor: Actor, q: string): ExactLookup | null {
+  const code = canonicalCode(q);
+  if (code) return { code };
+  const phone = can(actor, 'citizens.see') ? phoneQuery(q) : null;
+  return phone ? { phone } : null;
+}
+
+/**
+ * What of the queue an actor sees: the statuses asked (default: the open ones) and, for ward
+ * officers, only their units' tickets in the statuses of field work. Searches keep to it too.
+ */
+export function queueScope(actor: Actor, status?: string[]): { statuses: string[]; units?: string[] } {
+  const statuses = status?.length ? status : [...OPEN_STATUSES];
+  if (can(actor, 'units.all')) return { statuses };
+  return { statuses: statuses.filter((s) => (FIELD_STATUSES as readonly string[]).includes(s)), units: actor.areaCodes };
+}
+
+/**
+ * The live queue, soonest SLA deadline first (or in the order of `ids`, a search's ranking).
+ * Ward officers see only the tickets of their units (`unitOf`: dispatched there, or located
+ * there and not dispatched elsewhere). Rows, as the database gives them; the HTTP layer
+ * presents them (src/http/console/presenters.ts).
  */
 export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
+  const scope = queueScope(actor, f.status);
+  if (scope.statuses.length === 0 || scope.units?.length === 0 || f.ids?.length === 0) return [];
   let q = db.selectFrom('tickets')
     .leftJoin('categories', 'categories.code', 'tickets.category_code')
     .leftJoin('areas', 'areas.code', 'tickets.area_code')
@@ -36,29 +68,27 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
       sql<string[]>`(select coalesce(array_agg(distinct r.channel), '{}') from reports r where r.ticket_id = tickets.id)`.as('channels'),
     ])
     .where('tickets.merged_into', 'is', null)
-    .where('tickets.status', 'in', f.status?.length ? f.status : [...OPEN_STATUSES]);
-  if (!can(actor, 'units.all')) {
-    if (actor.areaCodes.length === 0) return [];
-    q = q.where(unitSql(), 'in', actor.areaCodes)
-      .where('tickets.status', 'in', [...FIELD_STATUSES]);
-  }
+    .where('tickets.status', 'in', scope.statuses);
+  if (scope.units) q = q.where(unitSql(), 'in', scope.units);
   if (f.category) q = q.where('tickets.category_code', '=', f.category);
   if (f.area) q = q.where('tickets.area_code', '=', f.area);
   if (f.channel) q = q.where(sql<boolean>`exists (select 1 from reports r where r.ticket_id = tickets.id and r.channel = ${f.channel})`);
-  if (f.q?.trim()) {
-    const code = canonicalCode(f.q);
-    const needle = `%${f.q.trim().toLowerCase()}%`;
-    // A phone number, however written: the tickets of the citizen known by it (staff who may see people).
-    const phone = can(actor, 'citizens.see') ? phoneQuery(f.q) : null;
-    q = q.where((eb) => eb.or([
-      ...(code ? [eb('tickets.code', '=', code), eb.exists(eb.selectFrom('reports as r2').select('r2.id').whereRef('r2.ticket_id', '=', 'tickets.id').where('r2.code', '=', code))] : []),
-      ...(phone ? [eb('tickets.id', 'in', eb.selectFrom('citizen_identities as ci').innerJoin('reports as r3', 'r3.citizen_id', 'ci.citizen_id')
-        .select('r3.ticket_id').where('ci.kind', '=', 'phone').where('ci.value', '=', phone))] : []),
-      eb(sql`unaccent(lower(tickets.title))`, 'like', sql`unaccent(${needle})`),
-      eb(sql`unaccent(lower(coalesce(tickets.address, '')))`, 'like', sql`unaccent(${needle})`),
-    ]));
+  if (f.from) q = q.where('tickets.received_at', '>=', f.from);
+  if (f.to) q = q.where('tickets.received_at', '<', f.to);
+  if (f.ids) q = q.where('tickets.id', 'in', f.ids);
+  const lookup = f.lookup;
+  if (lookup && 'code' in lookup) {
+    q = q.where((eb) => eb.or([eb('tickets.code', '=', lookup.code),
+      eb.exists(eb.selectFrom('reports as r2').select('r2.id').whereRef('r2.ticket_id', '=', 'tickets.id').where('r2.code', '=', lookup.code))]));
+  } else if (lookup) {
+    // A phone number, however written: the tickets of the citizen known by it.
+    q = q.where('tickets.id', 'in', (eb) => eb.selectFrom('citizen_identities as ci').innerJoin('reports as r3', 'r3.citizen_id', 'ci.citizen_id')
+      .select('r3.ticket_id').where('ci.kind', '=', 'phone').where('ci.value', '=', lookup.phone));
   }
-  return q.orderBy(sql`tickets.due_at asc nulls last`).orderBy('tickets.id').limit(Math.min(f.limit ?? 200, 500)).execute();
+  const rows = await q.orderBy(sql`tickets.due_at asc nulls last`).orderBy('tickets.id').limit(Math.min(f.limit ?? 200, 500)).execute();
+  if (!f.ids) return rows;
+  const rank = new Map(f.ids.map((id, i) => [id, i]));
+  return rows.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!);
 }
 
 export type QueueRow = Awaited<ReturnType<typeof listQueue>>[number];

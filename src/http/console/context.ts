@@ -13,12 +13,15 @@ import type { FileStore } from '../../intake/file-store.ts';
 import type { IntakeService } from '../../intake/intake-service.ts';
 import type { ChannelInfo } from '../../wire/staff-api.ts';
 import type { AuthEnv } from '../auth.ts';
+import type { TicketSearch } from '../../search/search.ts';
 import { presentAction } from './presenters.ts';
 
 export interface ConsoleApiDeps {
   db: Db;
   channels: ChannelInfo[];
   events: EventBus;
+  /** Ticket search behind the queue's `q` (src/search). */
+  search: TicketSearch;
   files: FileStore;
   uploadMaxBytes: number;
   /** Called inside the transaction of every status change (SLA timers). */

@@ -1,5 +1,6 @@
 import type { DomainEvent } from '../../core/events.ts';
 import type { QueueRow, TicketRecord } from '../../core/tickets/queue.ts';
+import type { SearchHit } from '../../search/search.ts';
 import type { AddressPlace } from '../../core/engine/pipeline.ts';
 import type { Accepted } from '../../intake/intake-service.ts';
 import type {
@@ -13,13 +14,14 @@ import type {
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 const named = (code: string | null, name: string | null | undefined): Named | null => (code ? { code, name: name ?? code } : null);
 
-export function presentQueueItem(r: QueueRow): QueueItem {
+export function presentQueueItem(r: QueueRow, hit?: SearchHit): QueueItem {
   return {
     id: r.id, code: r.code, status: r.status, title: r.title, priority: r.priority,
     category: named(r.category_code, r.category_name), area: named(r.area_code, r.area_name),
     dispatched_area: r.dispatched_area, channels: r.channels ?? [], report_count: r.report_count, reporter_count: r.reporter_count,
     needs_triage: r.needs_triage, hotspot_count: r.hotspot_count, received_at: r.received_at.toISOString(),
     due_at: iso(r.due_at), claimed_by: r.claimed_by,
+    ...(hit ? { search: { match: hit.match, snippet: { text: hit.snippet.text, highlights: hit.snippet.highlights } } } : {}),
   };
 }
 

@@ -2,7 +2,10 @@ import { Hono } from 'hono';
 import { loadCategories } from '../../core/engine/catalog.ts';
 import { rolesThatCan } from '../../core/staff/policy.ts';
 import { isTicketStatus, PRIORITIES, TICKET_STATUSES } from '../../core/tickets/statuses.ts';
-import { listQueue, ticketDetail } from '../../core/tickets/queue.ts';
+import { exactLookup, listQueue, queueScope, ticketDetail } from '../../core/tickets/queue.ts';
+import { AppError, isAppError } from '../../core/errors.ts';
+import { parseSearchQuery } from '../../search/query.ts';
+import { SEARCH_DEPTH_MAX } from '../../search/search.ts';
 import { mergeTickets } from '../../core/tickets/regroup.ts';
 import {
   addNote, changeStatus, claimTicket, dispatchTicket, releaseTicket, replyToCitizens, updateTicket, type TicketChanges,
@@ -11,7 +14,10 @@ import type { ConsoleMeta } from '../../wire/staff-api.ts';
 import { requireUser, type AuthEnv } from '../auth.ts';
 import type { ConsoleKit } from './context.ts';
 import { presentQueueItem, presentTicketDetail } from './presenters.ts';
-import { Dispatch, Merge, Note, readBody, Reply, shortParam, StaffStatus, TicketPatch } from './validators.ts';
+import { dayParam, Dispatch, Merge, Note, offsetParam, readBody, Reply, shortParam, StaffStatus, TicketPatch } from './validators.ts';
+
+/** Search hits per page of the queue (`offset` pages on). */
+const SEARCH_PAGE = 100;
 
 /** The console's menus, the live queue and everything an agent does to a ticket. */
 export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
@@ -35,11 +41,26 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
 
   app.get('/api/console/queue', staff, async (c) => {
     const q = c.req.query();
+    const actor = kit.actor(c);
     const status = q.status ? q.status.slice(0, 200).split(',').filter(isTicketStatus) : undefined;
-    const rows = await listQueue(db, kit.actor(c), {
-      status, channel: shortParam(q.channel), category: shortParam(q.category), area: shortParam(q.area), q: shortParam(q.q, 200),
-    });
-    return c.json({ items: rows.map(presentQueueItem) });
+    const filters = {
+      status, channel: shortParam(q.channel), category: shortParam(q.category), area: shortParam(q.area),
+      from: dayParam(shortParam(q.from), 'from'), to: dayParam(shortParam(q.to), 'to', true),
+    };
+    const text = q.q ? parseSearchQuery(q.q) : null;
+    if (!text?.text) return c.json({ items: (await listQueue(db, actor, filters)).map((r) => presentQueueItem(r)) });
+    // A tracking code or (staff who see people) a phone number is looked up exactly; other words are searched.
+    const lookup = exactLookup(actor, text.text);
+    if (lookup) return c.json({ items: (await listQueue(db, actor, { ...filters, lookup })).map((r) => presentQueueItem(r)) });
+    const { hits, more } = await kit.deps.search.search(text, { ...queueScope(actor, status), ...filters },
+      { limit: SEARCH_PAGE, offset: offsetParam(q.offset, SEARCH_DEPTH_MAX - SEARCH_PAGE) })
+      .catch((err: unknown) => {
+        if (isAppError(err)) throw err;
+        throw new AppError('search_unavailable', 503, `the search engine did not answer: ${(err as Error).message}`.slice(0, 300), 'Tìm kiếm tạm thời không hoạt động, vui lòng thử lại sau.');
+      });
+    const byId = new Map(hits.map((h) => [h.ticketId, h]));
+    const rows = await listQueue(db, actor, { ...filters, ids: hits.map((h) => h.ticketId) });
+    return c.json({ items: rows.map((r) => presentQueueItem(r, byId.get(r.id))), more });
   });
 
   app.get('/api/console/tickets/:code', anyone, async (c) => c.json(presentTicketDetail(await ticketDetail(db, kit.actor(c), c.req.param('code')))));

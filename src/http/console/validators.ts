@@ -77,3 +77,30 @@ export function shortParam(v: string | undefined, max = 64): string | undefined 
   const s = cleanText(v.slice(0, max * 4)).trim().slice(0, max);
   return s || undefined;
 }
+
+/** Ho Chi Minh City's offset from UTC in hours (no daylight saving): a date filter's day is the city's day. */
+const CITY_UTC_OFFSET_H = 7;
+
+/**
+ * A `YYYY-MM-DD` query parameter as the start of that day in the city (`nextDay`: of the day
+ * after, for an inclusive end); absent -> undefined; anything else -> 400 date_invalid.
+ */
+export function dayParam(v: string | undefined, name: string, nextDay = false): Date | undefined {
+  if (!v) return undefined;
+  const m = v.length === 10 ? /^(\d{4})-(\d\d)-(\d\d)$/.exec(v) : null;
+  const [y, mo, d] = m ? [Number(m[1]), Number(m[2]), Number(m[3])] : [0, 0, 0];
+  const utc = new Date(Date.UTC(y, mo - 1, d));
+  if (!m || y < 2000 || utc.getUTCMonth() !== mo - 1 || utc.getUTCDate() !== d) {
+    throw new AppError('date_invalid', 400, `${name} must be a date as YYYY-MM-DD`, 'Ngày không hợp lệ (định dạng năm-tháng-ngày).', { field: name });
+  }
+  return new Date(utc.getTime() - CITY_UTC_OFFSET_H * 3_600_000 + (nextDay ? 86_400_000 : 0));
+}
+
+/** A non-negative whole-number query parameter up to `max`; absent -> 0; anything else -> 400 field_invalid. */
+export function offsetParam(v: string | undefined, max: number): number {
+  if (!v) return 0;
+  if (v.length > 6 || !/^\d+$/.test(v) || Number(v) > max) {
+    throw new AppError('field_invalid', 400, `offset must be a whole number from 0 to ${max}`, 'Dữ liệu không hợp lệ.', { field: 'offset' });
+  }
+  return Number(v);
+}

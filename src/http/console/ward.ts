@@ -24,7 +24,7 @@ export function wardRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     const rows = await listQueue(db, kit.actor(c), { status: [...FIELD_STATUSES] });
     // Resolved in the last 24 hours stays listed, below the open tasks.
     const today = Date.now() - 24 * 3600_000;
-    return c.json({ items: rows.filter((r) => r.status !== 'resolved' || r.received_at.getTime() > today).map(presentQueueItem) });
+    return c.json({ items: rows.filter((r) => r.status !== 'resolved' || r.received_at.getTime() > today).map((r) => presentQueueItem(r)) });
   });
 
   app.post('/api/ward/tickets/:code/acknowledge', field, async (c) =>

@@ -1,0 +1,177 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DbHandle } from '../src/db/connect.ts';
+import { syncSearch } from '../src/search/index-job.ts';
+import { MeiliTicketSearch } from '../src/search/meili-engine.ts';
+import { PostgresTicketSearch } from '../src/search/postgres-engine.ts';
+import { parseSearchQuery, QUERY_MAX, TERMS_MAX } from '../src/search/query.ts';
+import type { SearchFilters, TicketSearch } from '../src/search/search.ts';
+import { PLACES } from './support/factories.ts';
+import { freshDb } from './support/db.ts';
+
+// The contract every search engine keeps, run against PostgreSQL always and against
+// Meilisearch when MEILI_URL names a server (there is none on these machines, and no fake).
+
+let handle: DbHandle;
+let seq = 0;
+const ids: Record<string, number> = {};
+const HOUR = 3_600_000;
+const base = Date.parse('2026-11-20T03:00:00Z');
+
+/** A ticket with its reports, written as the pipeline writes them (tickets, inbound messages, reports). */
+async function ticket(name: string, t: {
+  title: string; reports?: string[]; status?: string; area?: string; category?: string; channel?: string; hoursAgo?: number; address?: string;
+}): Promise<number> {
+  const { db } = handle;
+  const at = new Date(base - (t.hoursAgo ?? 0) * HOUR);
+  const row = await db.insertInto('tickets').values({
+    code: `PA-SRCH${String(++seq).padStart(4, '0')}`, title: t.title, status: t.status ?? 'new', area_code: t.area ?? null,
+    category_code: t.category ?? null, address: t.address ?? null, received_at: at,
+  }).returning('id').executeTakeFirstOrThrow();
+  for (const text of t.reports ?? [t.title]) {
+    const n = ++seq;
+    const inbound = await db.insertInto('inbound_messages').values({
+      channel: t.channel ?? 'web', external_id: `srch-${n}`, code: `TK-SRCH${String(n).padStart(4, '0')}`, payload: '{}', received_at: at,
+    }).returning('id').executeTakeFirstOrThrow();
+    await db.insertInto('reports').values({
+      code: `TK-SRCH${String(n).padStart(4, '0')}`, inbound_id: inbound.id, channel: t.channel ?? 'web', ticket_id: row.id, text,
+      text_folded: text.toLowerCase(), attachments: '[]', reasons: '[]', received_at: at,
+    }).execute();
+  }
+  ids[name] = row.id;
+  return row.id;
+}
+
+const OPEN: SearchFilters = { statuses: ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'] };
+
+beforeAll(async () => {
+  handle = await freshDb();
+  await ticket('accented', { title: 'Ngập nước đường Nguyễn Hữu Cảnh', reports: ['Ngập nước đường Nguyễn Hữu Cảnh sau cơn mưa chiều', 'Đường Nguyễn Hữu Cảnh ngập tới đầu gối'], hoursAgo: 5, area: PLACES.benThanh.code });
+  await ticket('plain', { title: 'ngap nuoc duong nguyen huu canh', reports: ['ngap nuoc duong nguyen huu canh, xe chet may'], hoursAgo: 1 });
+  await ticket('otherAccents', { title: 'Ngáp nược đường Nguyễn Hữu Cảnh', hoursAgo: 2 });
+  await ticket('drain', { title: 'Nắp cống bị mất', reports: ['Nắp cống bị mất trên đường Lê Lợi', 'Cống bể, nước thải tràn ra hẻm 42 Lê Lợi'], category: 'ngap_nuoc', channel: 'sms', hoursAgo: 30, area: PLACES.saiGon.code });
+  await ticket('light', { title: 'Đèn đường tắt cả tuần', reports: ['Đèn đường tắt cả tuần trên đường Pasteur'], status: 'dispatched', category: 'chieu_sang', hoursAgo: 72, area: PLACES.saiGon.code });
+  await ticket('closed', { title: 'Karaoke hát khuya ồn ào', status: 'closed', category: 'tieng_on', hoursAgo: 3 });
+  await ticket('twinOld', { title: 'Rác thải chất đống đầu hẻm Cô Giang', hoursAgo: 10 });
+  await ticket('twinNew', { title: 'Rác thải chất đống đầu hẻm Cô Giang', hoursAgo: 4 });
+});
+afterAll(async () => {
+  await handle?.close();
+});
+
+/** The contract suite for one engine; `ready` brings its index up to the database. */
+function contract(make: () => TicketSearch, ready: (s: TicketSearch) => Promise<void>) {
+  let search: TicketSearch;
+  const find = async (q: string, filters: Partial<SearchFilters> = {}, page = { limit: 20, offset: 0 }) =>
+    (await search.search(parseSearchQuery(q), { ...OPEN, ...filters }, page)).hits;
+  const names = (hits: { ticketId: number }[]) => hits.map((h) => Object.keys(ids).find((k) => ids[k] === h.ticketId) ?? h.ticketId);
+
+  beforeAll(async () => {
+    search = make();
+    await search.setup();
+    await ready(search);
+  });
+
+  it('finds Vietnamese with or without diacritics, by word prefix, across the reports\' words', async () => {
+    expect(names(await find('ngap nuoc duong nguyen huu canh'))).toContain('accented');
+    expect(names(await find('nguyen hu canh'))).toEqual(expect.arrayContaining(['accented', 'plain']));
+    expect(names(await find('NGẬP NƯỚC Đường'))).toContain('plain');
+    // Words of the second report only, and đ/Đ read as d both ways.
+    expect(names(await find('cong be nuoc thai'))).toEqual(['drain']);
+    expect(names(await find('dau goi'))).toEqual(['accented']);
+    expect(names(await find('đen duong tat'))).toEqual(['light']);
+  });
+
+  it('ranks words as typed first, then without diacritics, then typos; newer first among equals', async () => {
+    const hits = await find('ngập nước nguyễn hữu cảnh');
+    expect(names(hits).slice(0, 3)).toEqual(['accented', 'plain', 'otherAccents']);
+    expect(hits.map((h) => h.match).slice(0, 2)).toEqual(['exact', 'unaccented']);
+    // A typo still finds it, below every true match.
+    const typo = await find('ngap nuoc nguyen huu cannh');
+    expect(names(typo)).toContain('accented');
+    expect(typo.find((h) => h.ticketId === ids.accented)!.match).toBe('typo');
+    expect(names(await find('rac thai co giang'))).toEqual(['twinNew', 'twinOld']);
+  });
+
+  it('shows a snippet of the text with the matching words marked', async () => {
+    const [hit] = await find('cống bể');
+    const { text, highlights } = hit!.snippet;
+    expect(highlights.map(([a, b]) => text.slice(a, b))).toEqual(expect.arrayContaining(['Cống', 'bể']));
+  });
+
+  it('keeps to the filters: status, unit, located unit, category, channel, dates', async () => {
+    expect(names(await find('karaoke'))).toEqual([]);
+    expect(names(await find('karaoke', { statuses: ['closed'] }))).toEqual(['closed']);
+    expect(names(await find('duong', { units: [PLACES.saiGon.code] })).sort()).toEqual(['drain', 'light']);
+    expect(names(await find('duong', { units: [] }))).toEqual([]);
+    expect(names(await find('duong', { area: PLACES.benThanh.code }))).toEqual(['accented']);
+    expect(names(await find('duong', { category: 'chieu_sang' }))).toEqual(['light']);
+    expect(names(await find('duong', { channel: 'sms' }))).toEqual(['drain']);
+    const hits = await find('duong', { from: new Date(base - 40 * HOUR), to: new Date(base - 3 * HOUR) });
+    expect(names(hits).sort()).toEqual(['accented', 'drain']);
+  });
+
+  it('pages through the hits', async () => {
+    const all = await find('duong', {}, { limit: 50, offset: 0 });
+    expect(all.length).toBeGreaterThanOrEqual(4);
+    const first = await search.search(parseSearchQuery('duong'), OPEN, { limit: 2, offset: 0 });
+    const second = await search.search(parseSearchQuery('duong'), OPEN, { limit: 2, offset: 2 });
+    expect(first.more).toBe(true);
+    expect([...first.hits, ...second.hits].map((h) => h.ticketId)).toEqual(all.slice(0, 4).map((h) => h.ticketId));
+  });
+
+  it('answers any string safely: quotes, SQL, tsquery syntax, 10,000 characters, emoji, lone surrogates, NUL', async () => {
+    for (const q of [`'"; drop table tickets; --`, 'ngap & | ! ( ) :* <-> \\', 'x'.repeat(10_000), '🌧️ ngập 🌊', '\ud800 nước \udfff', 'nuoc\u0000ngap', '""', '%_', ' ']) {
+      await expect(find(q), JSON.stringify(q.slice(0, 40))).resolves.toBeInstanceOf(Array);
+    }
+    expect(names(await find('🌧️ ngập nước 🌊 nguyen huu canh'))).toContain('accented');
+    expect(await handle.db.selectFrom('tickets').select('id').limit(1).execute()).toHaveLength(1);
+  });
+}
+
+describe('PostgreSQL engine', () => {
+  contract(() => new PostgresTicketSearch(handle.db), async () => {});
+
+  it('keeps its documents in the writing transaction: a report moved, a ticket merged, a rollback', async () => {
+    const search = new PostgresTicketSearch(handle.db);
+    const find = async (q: string) => (await search.search(parseSearchQuery(q), OPEN, { limit: 20, offset: 0 })).hits.map((h) => h.ticketId);
+    const a = await ticket('moveFrom', { title: 'Cây xanh ngã', reports: ['Cây xanh ngã', 'Trụ điện nghiêng sắp đổ'] });
+    const b = await ticket('moveTo', { title: 'Trụ điện' });
+    expect(await find('tru dien nghieng')).toEqual([a]);
+    await handle.db.updateTable('reports').set({ ticket_id: b }).where('ticket_id', '=', a).where('text', 'like', 'Trụ%').execute();
+    expect(await find('tru dien nghieng')).toEqual([b]);
+    await handle.db.updateTable('tickets').set({ merged_into: b }).where('id', '=', a).execute();
+    expect(await find('cay xanh nga')).toEqual([]);
+    await expect(handle.db.transaction().execute(async (tx) => {
+      await tx.updateTable('tickets').set({ title: 'Ống nước vỡ' }).where('id', '=', b).execute();
+      throw new Error('rolled back');
+    })).rejects.toThrow('rolled back');
+    expect(await find('ong nuoc vo')).toEqual([]);
+    // The reindex path rebuilds a document the same way.
+    await sql`delete from ticket_search where ticket_id = ${b}`.execute(handle.db);
+    await search.index([b]);
+    expect(await find('tru dien nghieng')).toEqual([b]);
+  });
+});
+
+const meiliUrl = process.env.MEILI_URL;
+describe.skipIf(!meiliUrl)(`Meilisearch engine${meiliUrl ? '' : ' (skipped: MEILI_URL is not set; no Meilisearch server runs on this machine)'}`, () => {
+  contract(() => new MeiliTicketSearch(handle.db, meiliUrl!, process.env.MEILI_KEY), async (s) => {
+    await syncSearch(handle.db, s);
+    // The tickets above were written without events (no workflow ran): index them all.
+    await s.index(Object.values(ids));
+  });
+});
+
+describe('search strings', () => {
+  it('are cut before anything else and bounded in words', () => {
+    const q = parseSearchQuery(`${'ngập '.repeat(5000)}`);
+    expect(q.text.length).toBeLessThanOrEqual(QUERY_MAX);
+    expect(q.terms).toEqual(['ngap']);
+    const many = parseSearchQuery('mot hai ba bon nam sau bay tam chin muoi');
+    expect(many.terms).toHaveLength(TERMS_MAX);
+    expect(parseSearchQuery('p 12 Quận 3').terms).toEqual(['12', 'quan', '3']);
+    expect(parseSearchQuery('Đường').terms).toEqual(['duong']);
+    expect(parseSearchQuery(`a${'9'.repeat(300)}`).terms[0]).toHaveLength(32);
+  });
+});
