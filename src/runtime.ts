@@ -220,6 +220,11 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     console: {
       events, onStatus: onStatusChanged, notices, places: engine,
       channels: registry.map((c) => ({ name: c.name, label: c.label, enabled: byName.has(c.name) })),
+      // Every registered channel's reader: a report from a channel now off still reads as written.
+      messages: {
+        reads: (name) => Boolean(registry.find((c) => c.name === name)?.read),
+        read: (name, payload) => registry.find((c) => c.name === name)?.read?.(payload) ?? null,
+      },
     },
     webAssets: loadWebAssets,
     channelContext,

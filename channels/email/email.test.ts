@@ -6,12 +6,14 @@ import type { ImapFlow } from 'imapflow';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import type { TicketDetail } from '../../src/wire/staff-api.ts';
 import { upsertUser } from '../../src/core/staff/users.ts';
 import { replyToCitizens } from '../../src/core/tickets/workflow.ts';
 import type { DbHandle } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/log.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { freshDb } from '../../test/support/db.ts';
+import { signIn, staffClient } from '../../test/support/runtime.ts';
 import { sleep, waitFor } from '../../test/support/wait.ts';
 import { closeMailSessions } from './index.ts';
 import { faults } from './store.ts';
@@ -202,6 +204,39 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     expect((inbound.payload as { mail: { history: string } }).mail.history).toContain('Kính gửi');
     await settle();
     expect(sink.received.length).toBe(sent);
+  });
+
+  it('shows an agent each message as written: its words, the quote apart, files by name, a PDF served as one', async () => {
+    await upsertUser(db(), { username: 'mail-agent', password: 'password-1', role: 'agent' });
+    const agent = staffClient(rt, await signIn(rt, 'mail-agent', 'password-1'));
+    const ticketCode = (await db().selectFrom('tickets').select('code').where('id', '=', first.ticketId).executeTakeFirstOrThrow()).code;
+    const detail = (await (await agent.get(`/api/console/tickets/${ticketCode}`)).json()) as TicketDetail;
+    const [opening, reply] = detail.reports[0]!.messages;
+    expect(opening).toMatchObject({ subject: 'Ngập nước nghiêm trọng trên đường Nguyễn Hữu Cảnh', from: 'Trần Thị Bích Ngọc <bichngoc.tran@gmail.com>', quoted: '' });
+    expect(reply!.text).toContain('Dạ em bổ sung: chỗ ngập ở ngay trước số 290 Nguyễn Hữu Cảnh ạ');
+    expect(reply!.text).not.toContain('Kính gửi');
+    expect(reply!.quoted).toContain('Kính gửi');
+
+    await append(fixture('10-outlook-pdf-petition.eml'));
+    const inbound = await processed('SEYPR06MB5123D4E5F6A7B8C9D0E1F2A3B4C5@SEYPR06MB5123.apcprd06.prod.outlook.com');
+    const report = await reportById(inbound.report_id!);
+    const ticket = (await db().selectFrom('tickets').select('code').where('id', '=', report.ticket_id).executeTakeFirstOrThrow()).code;
+    const pdfDetail = (await (await agent.get(`/api/console/tickets/${ticket}`)).json()) as TicketDetail;
+    const view = pdfDetail.reports.find((r) => r.id === report.id)!;
+    const file = view.messages[0]!.attachments[0]!;
+    expect(file).toMatchObject({ content_type: 'application/pdf', name: 'Đơn kiến nghị.pdf' });
+    expect(view.attachments[0]!.name).toBe('Đơn kiến nghị.pdf');
+    const res = await agent.get(`/api/console/files/${file.key}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/pdf');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-disposition')).toBe(`inline; filename="Don kien nghi.pdf"; filename*=UTF-8''${encodeURIComponent('Đơn kiến nghị.pdf')}`);
+    expect(Buffer.from(await res.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+    // The older photo path serves it the same way; a file of no ticket is not found.
+    expect((await agent.get(`/api/console/photos/${file.key}`)).headers.get('content-type')).toBe('application/pdf');
+    const missing = await agent.get(`/api/console/files/00/${'0'.repeat(64)}.pdf`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('file_not_found');
   });
 
   it('joins a new message of the same citizen that names the report\'s code in its subject', async () => {

@@ -1,7 +1,7 @@
 import { defineChannel, type ChannelContext } from '../../src/intake/channel-kit.ts';
 import { MailboxSession } from './mailbox.ts';
 import { CHANNEL } from './notes.ts';
-import { parseEmail } from './parse.ts';
+import { parseEmail, readEmail } from './parse.ts';
 import { sendEmail } from './send.ts';
 import { emailSettings, limitsOf, mailboxesOf, type EmailSettings } from './settings.ts';
 
@@ -63,6 +63,7 @@ export const email = defineChannel<EmailSettings>({
   label: { vi: 'Thư điện tử', en: 'Email', background: '#e8f0fe', text: '#174ea6' },
   settings: emailSettings,
   parse: parseEmail,
+  read: readEmail,
   replies: 'send',
   send: sendEmail,
   poll: { everyMs: POLL_EVERY_MS, run: pollMailboxes },

@@ -9,6 +9,7 @@ import type { CitizenContact } from '../core/citizens/identity.ts';
 import type { CategoryInfo } from '../core/engine/catalog.ts';
 import type { InboundReport, RemoteMedia } from '../core/report-input.ts';
 import type { DeliveryReport } from '../core/tickets/outbound.ts';
+import type { MessageView } from '../wire/staff-api.ts';
 import type { MediaPolicy } from './safe-fetch.ts';
 import type { PublicStatus } from '../core/tickets/tracking.ts';
 import type { Logger } from '../log.ts';
@@ -107,6 +108,9 @@ export interface OutboundMessage {
   attempt: number;
 }
 
+/** A stored message as an agent reads it (`ChannelAdapter.read`); the console adds its code and arrival. */
+export type MessageReading = Omit<MessageView, 'code' | 'received_at'>;
+
 /** How a channel is named and coloured where staff read it (the console's badges and filters). */
 export interface ChannelLabel {
   vi: string;
@@ -138,6 +142,12 @@ export interface ChannelAdapter<S extends Record<string, unknown> = Record<strin
   routes?(ctx: ChannelContext<S>): Hono;
   /** Parses a raw payload stored before acknowledgement into the report model. */
   parse?(payload: unknown): InboundReport;
+  /**
+   * How an agent reads a stored payload as its sender wrote it (an email: its words, the quoted
+   * history apart, its files by name); null when the payload holds no such message. Channels
+   * whose report text is the message itself (SMS, forms) have none.
+   */
+  read?(payload: unknown): MessageReading | null;
   /**
    * How answers reach the citizen: `tracking_page` (the portal and the app show replies and
    * results on the report's page), or `send` through the channel (`send` below).

@@ -37,12 +37,37 @@ export interface ConsoleMeta {
   priorities: string[];
 }
 
-/** A stored photo (content-addressed: `key` is derived from `sha256`). */
+/** A stored file: a photo, or a PDF an email brought (content-addressed: `key` is derived from `sha256`). */
 export interface Attachment {
   key: string;
   content_type: string;
   size: number;
   sha256: string;
+  /** The name its sender gave it (email attachments), when one was given. */
+  name?: string;
+}
+
+/**
+ * One message of a report as its sender wrote it (channels that keep one, such as email): its
+ * own words, the quoted history it carried (split on the server; the console folds it away),
+ * and its files with their names.
+ */
+export interface MessageView {
+  /** The inbound message's code. */
+  code: string;
+  received_at: string;
+  subject: string | null;
+  /** The sender as the message names them ("Name <address>"). */
+  from: string | null;
+  /** When the sender's client says it was written. */
+  sent_at: string | null;
+  /** Its text part, or its HTML made safe as text, without the quoted history. */
+  text: string;
+  /** The quoted history (earlier messages of the conversation); empty when there was none. */
+  quoted: string;
+  /** text: from the text part; html: from the HTML part made text; none: it had no words. */
+  body_from: string;
+  attachments: Attachment[];
 }
 
 /** Why the engine decided what it did, one step at a time (identify, classify, locate, route, group). */
@@ -123,6 +148,8 @@ export interface ReportView {
   received_at: string;
   /** The call a phone report came from, as the phone line's status callbacks told it (null: none recorded). */
   call: { status: string | null; duration_s: number | null; queue_s: number | null } | null;
+  /** The messages it was made of, as their senders wrote them, oldest first (empty where the channel keeps none: SMS, forms). */
+  messages: MessageView[];
 }
 
 /** One entry of a ticket's event log; `seq` orders it among every event (the realtime resume point). */

@@ -10,7 +10,7 @@ import { regroupRoutes } from './regroup.ts';
 import { ticketRoutes } from './tickets.ts';
 import { wardRoutes } from './ward.ts';
 
-export type { ConsoleApiDeps } from './context.ts';
+export type { ConsoleApiDeps, MessageReader } from './context.ts';
 
 /** Body limits: JSON commands are small; the ward's resolution carries photos. */
 const JSON_MAX_BYTES = 64 * 1024;
