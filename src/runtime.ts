@@ -225,6 +225,12 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         reads: (name) => Boolean(registry.find((c) => c.name === name)?.read),
         read: (name, payload) => registry.find((c) => c.name === name)?.read?.(payload) ?? null,
       },
+      // An admin's retry of a quarantined message: through its channel, which must be on.
+      retryQuarantined: async (name, held) => {
+        const c = byName.get(name);
+        if (!c?.adapter.retry) throw new AppError('quarantine_channel_unavailable', 409, `channel ${name} is off or cannot process messages again`, 'Kênh này hiện không thể xử lý lại thư.');
+        return c.adapter.retry(held, contextOf(c));
+      },
     },
     webAssets: loadWebAssets,
     channelContext,

@@ -6,7 +6,8 @@ import type { ImapFlow } from 'imapflow';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
-import type { TicketDetail } from '../../src/wire/staff-api.ts';
+import type { QuarantineView, TicketDetail } from '../../src/wire/staff-api.ts';
+import { LocalFileStore } from '../../src/intake/file-store.ts';
 import { upsertUser } from '../../src/core/staff/users.ts';
 import { replyToCitizens } from '../../src/core/tickets/workflow.ts';
 import type { DbHandle } from '../../src/db/connect.ts';
@@ -337,23 +338,69 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     expect(sink.received.length).toBe(sent);
   });
 
-  it('quarantines a message it cannot read (kept raw, flagged, its row failing visibly), and reads the next one', async () => {
+  it('quarantines a message it cannot read at once (kept raw, flagged, no failing job), reads the next one, and lets only admins download, retry or dismiss it', async () => {
     const bad = await append(fixture('22-not-a-message.eml'));
     await append(fixture('24-thunderbird-flowed.eml'));
     const next = await processed('3b9d8e7f-6a5c-4b3d-92e1-f0a9b8c7d6e5@fpt.vn');
     expect((await reportById(next.report_id!)).text).toContain('máy khoan bê tông hoạt động từ 22 giờ');
-    const [note] = await notesOf('quarantine');
-    expect(note!.data).toMatchObject({ mailbox: INBOX, uid: bad, error: { code: 'email_unparsable' } });
-    // Kept byte for byte as the server holds it.
-    const raw = (note!.data as { raw: { key: string } }).raw;
-    expect(readFileSync(path.join(dataDir, 'uploads', raw.key)).equals(await sourceOf(bad))).toBe(true);
-    const row = await waitFor('the quarantined row failing', async () => {
-      const r = await db().selectFrom('inbound_messages').select(['error', 'report_id']).where('external_id', '=', note!.external_id.replace(/^msg:/, '')).executeTakeFirst();
-      return r?.error ? r : null;
-    });
-    expect(row.report_id).toBeNull();
-    expect(row.error).toMatch(/quarantined: the message cannot be read: no headers/);
     expect(await flagsOf(bad)).toEqual(expect.arrayContaining(['\\Seen', '\\Flagged']));
+    // Held, not an inbound message: no row, so no job failing ten times over it.
+    const held = await db().selectFrom('channel_quarantine').selectAll().where('channel', '=', 'email').execute();
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({ endpoint: INBOX, error_code: 'email_unparsable', status: 'held', attempts: 1 });
+    expect(await db().selectFrom('inbound_messages').select('id').where('external_id', '=', held[0]!.external_id).execute()).toHaveLength(0);
+
+    const admin = staffClient(rt, await signIn(rt, 'mail-admin', 'password-1'));
+    const list = (await (await admin.get('/api/console/quarantine')).json()) as { items: QuarantineView[] };
+    expect(list.items).toHaveLength(1);
+    const item = list.items[0]!;
+    expect(item).toMatchObject({ channel: 'email', endpoint: INBOX, uid: bad, status: 'held', raw: true, error: { code: 'email_unparsable' } });
+    expect(item.error.message).toMatch(/no headers/);
+    expect(item.size).toBe((await sourceOf(bad)).length);
+    // Kept byte for byte as the server holds it.
+    const raw = await admin.get(`/api/console/quarantine/${item.id}/raw`);
+    expect(raw.headers.get('content-disposition')).toBe(`attachment; filename="quarantine-${item.id}.eml"`);
+    expect(Buffer.from(await raw.arrayBuffer()).equals(await sourceOf(bad))).toBe(true);
+    // Agents may not: one policy, admins only.
+    await upsertUser(db(), { username: 'mail-agent-2', password: 'password-1', role: 'agent' });
+    const agent = staffClient(rt, await signIn(rt, 'mail-agent-2', 'password-1'));
+    for (const res of [await agent.get('/api/console/quarantine'), await agent.post(`/api/console/quarantine/${item.id}/dismiss`, {})]) {
+      expect(res.status).toBe(403);
+    }
+    // A retry runs the same processing: still unreadable, still held, one more attempt.
+    const retried = (await (await admin.post(`/api/console/quarantine/${item.id}/retry`)).json()) as QuarantineView;
+    expect(retried).toMatchObject({ status: 'held', attempts: 2 });
+    const dismissed = (await (await admin.post(`/api/console/quarantine/${item.id}/dismiss`, { reason: 'Không phải thư' })).json()) as QuarantineView;
+    expect(dismissed.status).toBe('dismissed');
+    expect(dismissed.events!.map((e) => [e.type, e.actor])).toEqual([
+      ['quarantine.held', 'system'], ['quarantine.downloaded', 'user:mail-admin'], ['quarantine.held_again', 'system'],
+      ['quarantine.retry_failed', 'user:mail-admin'], ['quarantine.dismissed', 'user:mail-admin'],
+    ]);
+    const again = await admin.post(`/api/console/quarantine/${item.id}/dismiss`, {});
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('quarantine_not_held');
+    expect(((await (await admin.get('/api/console/quarantine')).json()) as { items: unknown[] }).items).toHaveLength(0);
+  });
+
+  it('retries a held message after a fix: the same processing makes it a report, once', async () => {
+    // As an older version left it: a readable message held with an error this version no longer has.
+    const m = mail({ from: 'giu.lai@example.vn', subject: 'Vỉa hè bị lấn chiếm', body: 'Quán nhậu bày bàn ghế kín vỉa hè đường Phan Xích Long.' });
+    const stored = await new LocalFileStore(path.join(dataDir, 'uploads')).put(m.raw, 'message/rfc822', 'eml');
+    const row = await db().insertInto('channel_quarantine').values({
+      channel: 'email', endpoint: INBOX, external_id: `sha256:${stored.sha256}`, place: JSON.stringify({ mailbox: INBOX, uidValidity: '1', uid: 999 }),
+      raw_key: stored.key, size: stored.size, sender: 'giu.lai@example.vn', error_code: 'email_store_failed', error_message: 'a bug since fixed', received_at: new Date(),
+    }).returning('id').executeTakeFirstOrThrow();
+    const admin = staffClient(rt, await signIn(rt, 'mail-admin', 'password-1'));
+    const retried = (await (await admin.post(`/api/console/quarantine/${row.id}/retry`)).json()) as QuarantineView;
+    expect(retried.status).toBe('retried');
+    expect(retried.outcome?.outcome).toBe('stored');
+    const inbound = await processed(m.id);
+    expect((await reportById(inbound.report_id!)).text).toContain('Quán nhậu bày bàn ghế kín vỉa hè');
+    expect(retried.outcome?.code).toBe((await inboundOf(m.id))[0]!.code);
+    // Retried once: a second retry is refused and changes nothing.
+    const twice = await admin.post(`/api/console/quarantine/${row.id}/retry`);
+    expect(twice.status).toBe(409);
+    expect(await inboundOf(m.id)).toHaveLength(1);
   });
 
   it.each([

@@ -1,9 +1,10 @@
-import { defineChannel, type ChannelContext } from '../../src/intake/channel-kit.ts';
+import { AppError, defineChannel, type ChannelContext, type QuarantinedMessage } from '../../src/intake/channel-kit.ts';
 import { MailboxSession } from './mailbox.ts';
 import { CHANNEL } from './notes.ts';
 import { parseEmail, readEmail } from './parse.ts';
 import { sendEmail } from './send.ts';
 import { emailSettings, limitsOf, mailboxesOf, type EmailSettings } from './settings.ts';
+import { storeMessage, type Location } from './store.ts';
 
 /** How often the leader's poll comes back; a run itself holds IDLE up to MAIL_IDLE_SECONDS. */
 export const POLL_EVERY_MS = 1000;
@@ -57,6 +58,18 @@ export async function closeMailSessions(): Promise<void> {
   await Promise.all(all.map((s) => s.close()));
 }
 
+/**
+ * An admin's retry of a quarantined message: its raw bytes through the same path as when it
+ * arrived (`storeMessage`: idempotent on its Message-ID and bytes), at the place it was read.
+ */
+export async function retryQuarantined(held: QuarantinedMessage, ctx: ChannelContext<EmailSettings>): Promise<{ outcome: string; code?: string }> {
+  const source = await ctx.files.get(held.rawKey);
+  if (!source) throw new AppError('quarantine_raw_missing', 409, `the raw message ${held.rawKey} is not in the file store`, 'Không tìm thấy bản gốc của thư này.');
+  const p = held.place as Partial<Location>;
+  const at: Location = { mailbox: String(p.mailbox ?? held.endpoint ?? ''), uidValidity: String(p.uidValidity ?? ''), uid: Number(p.uid ?? 0) };
+  return storeMessage(ctx, at, source, held.receivedAt);
+}
+
 /** Email: mailboxes read over IMAP (IDLE) by the leader, answers sent over SMTP. */
 export const email = defineChannel<EmailSettings>({
   name: CHANNEL,
@@ -64,6 +77,7 @@ export const email = defineChannel<EmailSettings>({
   settings: emailSettings,
   parse: parseEmail,
   read: readEmail,
+  retry: retryQuarantined,
   replies: 'send',
   send: sendEmail,
   poll: { everyMs: POLL_EVERY_MS, run: pollMailboxes },

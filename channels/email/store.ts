@@ -31,7 +31,7 @@ export const faults: { afterAccept?: ((externalId: string) => void) | undefined;
  * `duplicate` note is not: a copy met first may have been noted while the original's own notes
  * were still to be written.)
  */
-const DONE = new Set(['stored', 'bounce', 'auto_reply', 'loop', 'quarantine']);
+const DONE = new Set(['stored', 'bounce', 'auto_reply', 'loop']);
 
 /** Our own addresses: MAIL_FROM and the mailboxes' users. Mail from them is a loop, never a report. */
 export function ownAddresses(s: EmailSettings): Set<string> {
@@ -44,24 +44,32 @@ export function ownAddresses(s: EmailSettings): Set<string> {
 const hashOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** Stores the raw bytes (content-addressed, fsync'd) before anything is read from them. */
-async function keepRaw(ctx: ChannelContext<EmailSettings>, source: Uint8Array): Promise<RawRef> {
+export async function keepRaw(ctx: ChannelContext<EmailSettings>, source: Uint8Array): Promise<RawRef> {
   const stored = await ctx.files.put(source, 'message/rfc822', 'eml');
   return { key: stored.key, size: stored.size, sha256: stored.sha256 };
 }
 
-/** Quarantines a message: stored raw (when we have it), an inbound row whose job fails with the reason, a note for admins. */
-export async function quarantine(ctx: ChannelContext<EmailSettings>, at: Location, raw: RawRef | null, externalId: string, error: { code: string; message: string }, receivedAt: Date): Promise<{ outcome: Outcome; code?: string }> {
-  // Read again after a restart before it was marked: noted once.
-  if ((await allNotes(ctx, msgKey(externalId))).some((n) => n.kind === 'quarantine')) return { outcome: 'quarantine' };
-  const payload: EmailPayload = { v: 1, raw, quarantine: error };
-  const accepted = await ctx.intake.accept({ channel: CHANNEL, externalId, endpoint: at.mailbox, payload, receivedAt }).catch((err: unknown) => {
-    // A second quarantine of the same bytes with another reason: the first row stands.
-    if (isAppError(err) && err.code === 'idempotency_key_conflict') return null;
-    throw err;
+/** The sender's address as the raw header block names it (for admins, when the message cannot be read whole), or null. */
+export function senderOfRaw(source: Uint8Array): string | null {
+  const head = Buffer.from(source.buffer, source.byteOffset, Math.min(source.byteLength, 32 * 1024)).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  const from = /^from:[ \t]*([^\r\n]{0,400})/im.exec(end >= 0 ? head.slice(0, end) : head)?.[1] ?? '';
+  const address = /<([^<>\s@]{1,64}@[^<>\s@]{1,190})>/.exec(from)?.[1] ?? /(?:^|\s)([^<>\s@"]{1,64}@[^<>\s@"]{1,190})(?:\s|$)/.exec(from)?.[1];
+  return address ? address.toLowerCase() : null;
+}
+
+/**
+ * Quarantines a message: kept raw (when we have it) and held for admins with its error (the
+ * kit's quarantine), never a report and no inbound row, so no job fails over it. Read again (a
+ * restart before it was marked) it is held once, its attempts counted.
+ */
+export async function quarantine(ctx: ChannelContext<EmailSettings>, at: Location, raw: RawRef | null, externalId: string, error: { code: string; message: string }, receivedAt: Date, more: { size?: number | null; sender?: string | null } = {}): Promise<{ outcome: Outcome; code?: string }> {
+  const held = await ctx.quarantine({
+    channel: CHANNEL, endpoint: at.mailbox, externalId, place: { ...at }, rawKey: raw?.key ?? null,
+    size: raw?.size ?? more.size ?? null, sender: more.sender ?? null, error, receivedAt,
   });
-  await note(ctx, msgKey(externalId), 'quarantine', { ...at, raw, error, code: accepted?.code ?? null });
-  ctx.log.warn({ channel: CHANNEL, mailbox: at.mailbox, uid: at.uid, code: error.code, err: error.message, raw: raw?.key ?? null }, 'email quarantined: kept raw, not a report');
-  return { outcome: 'quarantine', ...(accepted ? { code: accepted.code } : {}) };
+  if (held.first) ctx.log.warn({ channel: CHANNEL, mailbox: at.mailbox, uid: at.uid, code: error.code, err: error.message, raw: raw?.key ?? null, quarantine: held.id }, 'email quarantined: kept raw, not a report');
+  return { outcome: 'quarantine' };
 }
 
 /** Marks addresses a delivery report says are dead, and tells the outbound messages it returns that they failed. */
@@ -119,7 +127,7 @@ export async function storeMessage(ctx: ChannelContext<EmailSettings>, at: Locat
     mail = await digestMail(source, ctx.files, { fileMaxBytes: ctx.config.UPLOAD_MAX_BYTES, photosMax: REPORT_LIMITS.photosMax, pdfsMax: PDFS_MAX });
   } catch (err) {
     if (!isAppError(err)) throw err;
-    return quarantine(ctx, at, raw, externalIdOf(null, sha256), { code: err.code, message: err.message }, receivedAt);
+    return quarantine(ctx, at, raw, externalIdOf(null, sha256), { code: err.code, message: err.message }, receivedAt, { sender: senderOfRaw(source) });
   }
   const externalId = externalIdOf(mail.messageId, sha256);
   const seen = await allNotes(ctx, msgKey(externalId));

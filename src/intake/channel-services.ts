@@ -2,13 +2,14 @@ import { sql } from 'kysely';
 import type { Db } from '../db/schema.ts';
 import { citizenSummary } from '../core/citizens/card.ts';
 import { isOptedOut, setOptOut } from '../core/citizens/opt-outs.ts';
+import { holdMessage } from '../core/inbound/quarantine.ts';
 import type { EventBus } from '../core/events.ts';
 import { keepPendingDelivery, MESSAGES_SIGNAL, recordDelivery } from '../core/tickets/outbound.ts';
 import { jsonParam } from '../db/records.ts';
 import type { ChannelContext } from './channel-kit.ts';
 
-/** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, screen pops). */
-export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'signal' | 'citizenCard'>;
+/** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, quarantine, screen pops). */
+export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'quarantine' | 'signal' | 'citizenCard'>;
 
 /** Keeps what is known of a message after it arrived (channel_events), its key and kind bounded. */
 export async function noteChannelEvent(db: Db, channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void> {
@@ -33,6 +34,7 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
       set: (channel, address, out, keyword) => setOptOut(db, channel, address, out, keyword),
     },
     note: (channel, externalId, kind, data) => noteChannelEvent(db, channel, externalId, kind, data),
+    quarantine: (m) => holdMessage(db, m),
     async notes(channel, externalId) {
       const rows = await db.selectFrom('channel_events').select(['kind', 'data', 'received_at'])
         .where('channel', '=', channel).where('external_id', '=', externalId.slice(0, 200)).orderBy('id', 'desc').limit(100).execute();

@@ -245,3 +245,29 @@ export interface ActionResult {
   ok: true;
   events: { seq: number; type: string }[];
 }
+
+/** GET /api/console/quarantine: a message a channel could not read, held for admins. */
+export interface QuarantineView {
+  id: number;
+  channel: string;
+  /** The mailbox (or other endpoint) it came in on. */
+  endpoint: string | null;
+  /** Where it lies at the provider: for email, the mailbox's UIDVALIDITY and UID. */
+  uid_validity: string | null;
+  uid: number | null;
+  received_at: string;
+  sender: string | null;
+  size: number | null;
+  error: { code: string; message: string };
+  /** held, retried, dismissed */
+  status: string;
+  attempts: number;
+  /** Whether the raw message is kept (downloadable, retryable). */
+  raw: boolean;
+  /** What the last successful retry made of it (`outcome`: stored, duplicate, bounce...; `code`: the report's). */
+  outcome: { outcome: string; code: string | null } | null;
+  created_at: string;
+  updated_at: string;
+  /** Its audit log (only in the answer about one message). */
+  events?: { type: string; actor: string; data: Record<string, unknown> | null; created_at: string }[];
+}

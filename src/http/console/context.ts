@@ -11,6 +11,7 @@ import type { AreaIndex } from '../../core/places/area-index.ts';
 import type { Gazetteer } from '../../core/places/gazetteer.ts';
 import type { FileStore } from '../../intake/file-store.ts';
 import type { IntakeService } from '../../intake/intake-service.ts';
+import type { QuarantinedMessage } from '../../intake/channel-kit.ts';
 import type { ChannelInfo, MessageView } from '../../wire/staff-api.ts';
 import type { AuthEnv } from '../auth.ts';
 import { presentAction } from './presenters.ts';
@@ -35,6 +36,8 @@ export interface ConsoleApiDeps {
   places: { areas: AreaIndex; gazetteer: Gazetteer };
   /** How a channel's stored message reads as its sender wrote it (the channels' `read`); absent: reports show their text only. */
   messages?: MessageReader;
+  /** Runs a quarantined message through its channel again (the channel's `retry`). */
+  retryQuarantined?: (channel: string, held: QuarantinedMessage) => Promise<{ outcome: string; code?: string }>;
 }
 
 /** The channels' readers of stored messages (ChannelAdapter.read), by channel name. */

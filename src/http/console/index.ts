@@ -6,6 +6,7 @@ import type { AuthEnv } from '../auth.ts';
 import { consoleKit, type ConsoleApiDeps } from './context.ts';
 import { phoneReportRoutes } from './phone-reports.ts';
 import { placeRoutes } from './places.ts';
+import { quarantineRoutes } from './quarantine.ts';
 import { regroupRoutes } from './regroup.ts';
 import { ticketRoutes } from './tickets.ts';
 import { wardRoutes } from './ward.ts';
@@ -35,6 +36,6 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
     });
   }
   const kit = consoleKit(deps);
-  for (const routes of [ticketRoutes, regroupRoutes, placeRoutes, phoneReportRoutes, wardRoutes]) app.route('/', routes(kit));
+  for (const routes of [ticketRoutes, regroupRoutes, placeRoutes, phoneReportRoutes, wardRoutes, quarantineRoutes]) app.route('/', routes(kit));
   return app;
 }

@@ -1,10 +1,11 @@
 import type { DomainEvent } from '../../core/events.ts';
+import type { QuarantineRow } from '../../core/inbound/quarantine.ts';
 import type { QueueRow, TicketRecord } from '../../core/tickets/queue.ts';
 import type { AddressPlace } from '../../core/engine/pipeline.ts';
 import type { Accepted } from '../../intake/intake-service.ts';
 import type { MessageReader } from './context.ts';
 import type {
-  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, OutboundView, PlaceResolution, QueueItem, ReportView, TicketDetail,
+  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
   TicketEventView, TicketView,
 } from '../../wire/staff-api.ts';
 
@@ -110,4 +111,19 @@ export function presentAreaShape(a: { code: string; name: string; geometry: unkn
 /** A staff action's answer: the events it wrote, by sequence and type. */
 export function presentAction(events: DomainEvent[]): ActionResult {
   return { ok: true, events: events.map((e) => ({ seq: e.seq, type: e.type })) };
+}
+
+/** A quarantined message as admins see it (its audit log when given). */
+export function presentQuarantine(q: QuarantineRow, events?: { type: string; actor: string; data: Record<string, unknown> | null; created_at: Date }[]): QuarantineView {
+  const place = q.place ?? {};
+  const outcome = q.outcome as { outcome?: unknown; code?: unknown } | null;
+  return {
+    id: Number(q.id), channel: q.channel, endpoint: q.endpoint,
+    uid_validity: place.uidValidity !== undefined ? String(place.uidValidity) : null, uid: typeof place.uid === 'number' ? place.uid : null,
+    received_at: q.received_at.toISOString(), sender: q.sender, size: q.size, error: { code: q.error_code, message: q.error_message },
+    status: q.status, attempts: q.attempts, raw: q.raw_key !== null,
+    outcome: outcome ? { outcome: String(outcome.outcome ?? ''), code: typeof outcome.code === 'string' ? outcome.code : null } : null,
+    created_at: q.created_at.toISOString(), updated_at: q.updated_at.toISOString(),
+    ...(events ? { events: events.map((e) => ({ type: e.type, actor: e.actor, data: e.data, created_at: e.created_at.toISOString() })) } : {}),
+  };
 }
