@@ -176,7 +176,7 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     expect(ack.parsed.inReplyTo).toBe('<CAHx3kq9Vd2pQz+7fLw0mB1xY8sT4nR6eJcUoKzA5iG2hWbN1pQ@mail.gmail.com>');
     expect(ack.parsed.subject).toBe(`Re: Ngập nước nghiêm trọng trên đường Nguyễn Hữu Cảnh [${report.code}]`);
     expect(ack.parsed.from?.value[0]).toEqual({ address: '1022@tphcm.gov.vn', name: 'Tổng đài 1022' });
-    expect(ack.parsed.text).toContain('Kính gửi ông/bà Trần Thị Bích Ngọc,');
+    expect(ack.parsed.text).toContain('Chào bạn Trần Thị Bích Ngọc,');
     expect(ack.parsed.text).toContain(`Mã phản ánh: ${report.code}`);
     expect(ack.parsed.text).toContain(`https://1022.example.vn/track/${report.code}`);
     expect(ack.parsed.html).toContain(`Mã phản ánh: ${report.code}`);
@@ -305,6 +305,30 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     const refused = await waitFor('the reply refused', () => db().selectFrom('outbound_messages').select(['status', 'error'])
       .where('report_id', '=', inbound.report_id!).where('kind', '=', 'reply').where('status', '=', 'undeliverable').executeTakeFirst());
     expect(refused.error).toMatch(/^recipient_unreachable: /);
+    await settle();
+    expect(sink.received.length).toBe(sent);
+  });
+
+  it('reads a mailer daemon\'s plain-text bounce (no delivery-status part) like a delivery report: the address it names is dead', async () => {
+    const report = mail({ from: 'khong.nhan.duoc@example.vn', subject: 'Nắp cống bị mất', body: 'Nắp cống trước số 15 Võ Văn Tần bị mất, rất nguy hiểm.' });
+    await append(report.raw);
+    const inbound = await processed(report.id);
+    const ack = bareId(await ackTo('khong.nhan.duoc@example.vn'));
+    const sent = sink.received.length;
+    const bounce = mail({
+      from: 'MAILER-DAEMON@mx.example.vn', subject: 'Undelivered Mail Returned to Sender', id: 'plain-bounce-1@mx.example.vn',
+      body: ['I\'m sorry to have to inform you that your message could not be delivered to one or more recipients.', '',
+        '<khong.nhan.duoc@example.vn>: host mx.example.vn said: 550 5.1.1 User unknown', '',
+        '--- Below this line is a copy of the message.', '', `Message-ID: <${ack}>`, 'Subject: Re: Nắp cống bị mất'].join('\r\n'),
+    });
+    await append(bounce.raw);
+    await waitFor('the plain bounce noted', async () => (await notesOf('bounce')).some((n) => (n.data as { plain_text?: boolean }).plain_text));
+    const optOut = await db().selectFrom('channel_opt_outs').select(['opted_out', 'keyword']).where('channel', '=', 'email').where('address', '=', 'khong.nhan.duoc@example.vn').executeTakeFirstOrThrow();
+    expect(optOut).toEqual({ opted_out: true, keyword: 'bounce' });
+    const out = await waitFor('the acknowledgement failed', () => db().selectFrom('outbound_messages').select(['status'])
+      .where('report_id', '=', inbound.report_id!).where('kind', '=', 'received').where('status', '=', 'undeliverable').executeTakeFirst());
+    expect(out.status).toBe('undeliverable');
+    expect(await inboundOf(bounce.id)).toHaveLength(0);
     await settle();
     expect(sink.received.length).toBe(sent);
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isAppError, REPORT_LIMITS, type ChannelContext } from '../../src/intake/channel-kit.ts';
-import { digestMail, type MailDigest } from './digest.ts';
-import { allNotes, CHANNEL, externalIdOf, msgKey, note, reportKey, type ReportNote } from './notes.ts';
+import { digestMail, type DeliveryRecipient, type MailDigest } from './digest.ts';
+import { allNotes, CHANNEL, externalIdOf, latest, msgKey, note, reportKey, type ReportNote } from './notes.ts';
 import type { EmailPayload, RawRef } from './parse.ts';
 import { mailboxesOf, senderOf, type EmailSettings } from './settings.ts';
 import { decideThread, ownThreadKey, reportOfOurId, type Threading } from './threading.ts';
@@ -72,22 +72,53 @@ export async function quarantine(ctx: ChannelContext<EmailSettings>, at: Locatio
   return { outcome: 'quarantine' };
 }
 
+/** A plain-text bounce says the failure is temporary (a 4.x.x status, "delayed", "will retry"). */
+const TRANSIENT_BOUNCE = /\b4\.\d{1,3}\.\d{1,3}\b|\bdelayed\b|will (?:be )?retr(?:y|ied)|tạm thời/i;
+/** An address as a bounce's text names it. */
+const NAMED_ADDRESS = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}/g;
+
+/**
+ * The recipients a bounce without a delivery-status part (a mailer daemon's plain text) fails:
+ * the citizen of a report whose message of ours it quotes, and any address it names that is a
+ * known citizen's. Permanent unless its text says the failure is temporary.
+ */
+async function plainBounceRecipients(ctx: ChannelContext<EmailSettings>, mail: MailDigest, ourReports: string[]): Promise<DeliveryRecipient[]> {
+  const text = mail.body.slice(0, 64 * 1024);
+  const status = /\b([45])\.\d{1,3}\.\d{1,3}\b/.exec(text)?.[0] ?? null;
+  const action = !status?.startsWith('5') && TRANSIENT_BOUNCE.test(text) ? 'delayed' : 'failed';
+  const own = ownAddresses(ctx.settings);
+  const named = [...new Set([...text.matchAll(NAMED_ADDRESS)].map((m) => m[0].toLowerCase()))].filter((a) => !own.has(a) && a !== mail.from.address).slice(0, 10);
+  const found = new Set<string>();
+  for (const code of ourReports) {
+    const n = await latest<ReportNote>(ctx, reportKey(code), 'message');
+    const to = n ? (n.replyTo ?? n.from) : null;
+    if (to && (named.length === 0 || named.includes(to))) found.add(to);
+  }
+  for (const address of named.slice(0, 5)) {
+    if (found.has(address)) continue;
+    if (await ctx.citizenCard({ email: address })) found.add(address);
+  }
+  return [...found].map((address) => ({ address, action, status, diagnostic: null }));
+}
+
 /** Marks addresses a delivery report says are dead, and tells the outbound messages it returns that they failed. */
 async function applyBounce(ctx: ChannelContext<EmailSettings>, mail: MailDigest, domain: string): Promise<Record<string, unknown>> {
   const d = mail.delivery;
-  const failed = (d?.recipients ?? []).filter((r) => r.action === 'failed');
+  // The mail it returns, when it is ours: by the returned headers, or our ids anywhere in the text.
+  const ids = new Set([...(d?.originalMessageIds ?? []), ...(d ? [] : [...mail.inReplyTo, ...mail.references])]);
+  for (const m of mail.body.slice(0, 64 * 1024).matchAll(/<(1022\.PA-[0-9A-Z]{8}\.\d{1,12}\.[0-9a-f]{6,32}@[^<>\s]{1,253})>/g)) ids.add(m[1]!);
+  const ours = [...ids].filter((id) => reportOfOurId(id, domain)).slice(0, 5);
+  // A mailer daemon's plain text (no multipart/report): who it names, as an RFC 3464 report would.
+  const recipients = d ? d.recipients : await plainBounceRecipients(ctx, mail, [...new Set(ours.map((id) => reportOfOurId(id, domain)!))]);
+  const failed = recipients.filter((r) => r.action === 'failed');
   // Permanent: a 5.x.x status, or "failed" with none given. A delay (4.x.x) changes nothing yet.
   const permanent = failed.filter((r) => !r.status || r.status.startsWith('5'));
   for (const r of permanent) await ctx.optOuts.set(CHANNEL, r.address, true, 'bounce');
-  // The mail it returns, when it is ours: by the returned headers, or our ids anywhere in the text.
-  const ids = new Set(d?.originalMessageIds ?? []);
-  for (const m of mail.body.slice(0, 64 * 1024).matchAll(/<(1022\.PA-[0-9A-Z]{8}\.\d{1,12}\.[0-9a-f]{6,32}@[^<>\s]{1,253})>/g)) ids.add(m[1]!);
-  const ours = [...ids].filter((id) => reportOfOurId(id, domain)).slice(0, 5);
   for (const providerId of ours) {
     const status = permanent[0]?.status ?? failed[0]?.status ?? undefined;
     await ctx.delivery({ channel: CHANNEL, providerId, status: failed.length ? 'failed' : 'undelivered', errorCode: status, permanent: permanent.length > 0 });
   }
-  return { recipients: d?.recipients ?? [], messages: ours, opted_out: permanent.map((r) => r.address) };
+  return { recipients, messages: ours, opted_out: permanent.map((r) => r.address), plain_text: !d };
 }
 
 /** What a stored payload says of how to answer its message (an email payload's), or null for anything else. */
