@@ -521,6 +521,9 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     for (const m of missed) await append(m.raw);
     rt = await start({ MAIL_IDLE_SECONDS: '0', MAIL_POLL_SECONDS: '1', MAIL_PROCESSED_FOLDER: 'Processed' });
     for (const m of missed) await processed(m.id);
+    // Where reading stands is kept in the channel's state, one row per mailbox, overwritten in place.
+    const cursor = await waitFor('the cursor kept', () => db().selectFrom('channel_state').select('value').where('channel', '=', 'email').where('key', '=', `cursor:${INBOX}`).executeTakeFirst());
+    expect((cursor.value as { uid: number }).uid).toBeGreaterThan(0);
     await waitFor('moved to Processed', async () => {
       const st = (await imap.status('Processed', { messages: true }).catch(() => false)) as { messages?: number } | false;
       return st && st.messages === 3;

@@ -1,6 +1,6 @@
 import { ImapFlow } from 'imapflow';
 import { isAppError, type ChannelContext } from '../../src/intake/channel-kit.ts';
-import { allNotes, externalIdOf, mailboxKey, note, noteKey, uidKey } from './notes.ts';
+import { allNotes, CHANNEL, externalIdOf, mailboxKey, note, noteKey, uidKey } from './notes.ts';
 import { limitsOf, type EmailSettings, type MailboxSettings } from './settings.ts';
 import { faults, keepRaw, quarantine, storeMessage, type Location, type Outcome } from './store.ts';
 
@@ -14,6 +14,13 @@ export const reconnectDelayMs = (failures: number) => Math.round(Math.min(300_00
 
 /** Tries of one message before it is set aside (quarantined) so the ones after it go on. */
 const TRIES_PER_MESSAGE = 3;
+
+/** Where a mailbox's reading stands (channel state `cursor:<mailbox>`): the last UID handled to the end in a UIDVALIDITY. */
+interface Cursor {
+  uidValidity: string;
+  uid: number;
+}
+const cursorKey = (mailbox: string) => noteKey(`cursor:${mailbox}`);
 
 /** What the mailbox's notes say of one UIDVALIDITY: from which UID its messages are read. */
 interface Epoch {
@@ -176,6 +183,10 @@ export class MailboxSession {
       epoch = { uidValidity, firstUid, since: first?.since ?? new Date().toISOString() };
       await note(ctx, key, 'epoch', epoch);
     }
+    // The cursor kept in the channel's state: where the last run of any process stopped.
+    const saved = (await ctx.state.get(CHANNEL, cursorKey(this.mailbox.id))) as Cursor | null;
+    if (saved && saved.uidValidity === uidValidity && Number.isSafeInteger(saved.uid) && saved.uid >= epoch.firstUid - 1) return saved.uid;
+    // None (a cursor from before 0015, or lost): found again from the messages' notes.
     const uids = ((await client.search({ uid: `${epoch.firstUid}:*` }, { uid: true })) || []).filter((u) => u >= epoch.firstUid).sort((a, b) => a - b);
     let lo = -1;
     let hi = uids.length;
@@ -247,6 +258,8 @@ export class MailboxSession {
     faults.afterStore?.(uid);
     await this.#mark(client, uid, result.outcome);
     await note(ctx, uidKey(at.mailbox, at.uidValidity, uid), 'handled', { outcome: result.outcome, code: result.code ?? null });
+    // After the note: a crash between the two reads this message again, which finds it done.
+    await ctx.state.set(CHANNEL, cursorKey(at.mailbox), { uidValidity: at.uidValidity, uid } satisfies Cursor);
   }
 
   /** Marks a message handled on the server: \Seen (and \Flagged when quarantined), or moved to the processed folder. */

@@ -62,6 +62,14 @@ export interface ChannelContext<S = Record<string, never>> {
    * it counts an attempt; `first` says whether this is the first time.
    */
   quarantine(m: QuarantineInput): Promise<{ id: number; first: boolean }>;
+  /**
+   * Small values a channel keeps by key across runs and processes (a mailbox's cursor): read
+   * and overwritten in place (channel_state), unlike notes, which are appended.
+   */
+  state: {
+    get(channel: string, key: string): Promise<unknown>;
+    set(channel: string, key: string, value: unknown): Promise<void>;
+  };
   /** What was noted about a message: the newest 100, oldest first. */
   notes(channel: string, externalId: string): Promise<{ kind: string; data: Record<string, unknown>; at: Date }[]>;
   /** Pushes a live signal to the agents' consoles (an incoming call's screen pop). Fire and forget. */

@@ -9,7 +9,7 @@ import { jsonParam } from '../db/records.ts';
 import type { ChannelContext } from './channel-kit.ts';
 
 /** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, quarantine, screen pops). */
-export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'quarantine' | 'signal' | 'citizenCard'>;
+export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'quarantine' | 'state' | 'signal' | 'citizenCard'>;
 
 /** Keeps what is known of a message after it arrived (channel_events), its key and kind bounded. */
 export async function noteChannelEvent(db: Db, channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void> {
@@ -35,6 +35,16 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
     },
     note: (channel, externalId, kind, data) => noteChannelEvent(db, channel, externalId, kind, data),
     quarantine: (m) => holdMessage(db, m),
+    state: {
+      async get(channel, key) {
+        const row = await db.selectFrom('channel_state').select('value').where('channel', '=', channel).where('key', '=', key.slice(0, 200)).executeTakeFirst();
+        return row ? row.value : null;
+      },
+      async set(channel, key, value) {
+        await sql`insert into channel_state (channel, key, value) values (${channel}, ${key.slice(0, 200)}, cast(${jsonParam(value)} as jsonb))
+          on conflict (channel, key) do update set value = excluded.value, updated_at = now()`.execute(db);
+      },
+    },
     async notes(channel, externalId) {
       const rows = await db.selectFrom('channel_events').select(['kind', 'data', 'received_at'])
         .where('channel', '=', channel).where('external_id', '=', externalId.slice(0, 200)).orderBy('id', 'desc').limit(100).execute();
