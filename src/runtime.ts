@@ -236,7 +236,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     channelContext,
   });
   const polls = new ChannelPolls({ channels, contextOf, isLeader: () => leader.isLeader(), log: opts.log });
-  leader.onChange((leading) => { if (leading) worker.wake(); });
+  leader.onChange((leading) => {
+    if (leading) worker.wake();
+    else polls.stepDown();
+  });
   if (opts.startWorker !== false) {
     await leader.start();
     worker.start();

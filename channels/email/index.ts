@@ -21,7 +21,7 @@ const everyApp = new Set<Sessions>();
 
 /**
  * One poll run: every mailbox catches up and then waits in IDLE, together, until MAIL_IDLE_SECONDS
- * have passed (or `signal` aborts: the kit's poll does not pass one yet).
+ * have passed, or `signal` aborts (the process stops or loses leadership): then it returns at once.
  */
 export async function pollMailboxes(ctx: ChannelContext<EmailSettings>, signal?: AbortSignal): Promise<void> {
   let app = running.get(ctx.intake);

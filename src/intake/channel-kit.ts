@@ -190,8 +190,11 @@ export interface ChannelAdapter<S extends Record<string, unknown> = Record<strin
    * idempotent path as when it arrived. `outcome` 'quarantine' means it was held again.
    */
   retry?(held: QuarantinedMessage, ctx: ChannelContext<S>): Promise<{ outcome: string; code?: string }>;
-  /** Work run by the leader alone, every `everyMs`, while the channel is on (an IMAP mailbox poll). */
-  readonly poll?: { everyMs: number; run(ctx: ChannelContext<S>): Promise<void> };
+  /**
+   * Work run by the leader alone, every `everyMs`, while the channel is on (an IMAP mailbox poll).
+   * `signal` aborts when this process stops or stops being the leader: the run returns promptly.
+   */
+  readonly poll?: { everyMs: number; run(ctx: ChannelContext<S>, signal: AbortSignal): Promise<void> };
 }
 
 /** A channel whatever its settings (the registry's element type). */
