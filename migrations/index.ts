@@ -13,6 +13,7 @@ import * as m0011 from './0011_report_place_keys.ts';
 import * as m0012 from './0012_street_units.ts';
 import * as m0013 from './0013_ticket_area_candidates.ts';
 import * as m0014 from './0014_channel_messaging.ts';
+import * as m0015 from './0015_channel_quarantine.ts';
 import * as m0016 from './0016_intake_limits.ts';
 import * as m0017 from './0017_open311.ts';
 import * as m0018 from './0018_ticket_search.ts';
@@ -34,6 +35,7 @@ export const migrations: Record<string, Migration> = {
   '0012_street_units': m0012,
   '0013_ticket_area_candidates': m0013,
   '0014_channel_messaging': m0014,
+  '0015_channel_quarantine': m0015,
   '0016_intake_limits': m0016,
   '0017_open311': m0017,
   '0018_ticket_search': m0018,

@@ -235,12 +235,26 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     console: {
       events, search, onStatus: onStatusChanged, notices, places: engine, wake: () => worker.wake(),
       channels: registry.map((c) => ({ name: c.name, label: c.label, enabled: byName.has(c.name) })),
+      // Every registered channel's reader: a report from a channel now off still reads as written.
+      messages: {
+        reads: (name) => Boolean(registry.find((c) => c.name === name)?.read),
+        read: (name, payload) => registry.find((c) => c.name === name)?.read?.(payload) ?? null,
+      },
+      // An admin's retry of a quarantined message: through its channel, which must be on.
+      retryQuarantined: async (name, held) => {
+        const c = byName.get(name);
+        if (!c?.adapter.retry) throw new AppError('quarantine_channel_unavailable', 409, `channel ${name} is off or cannot process messages again`, 'Kênh này hiện không thể xử lý lại thư.');
+        return c.adapter.retry(held, contextOf(c));
+      },
     },
     webAssets: loadWebAssets,
     channelContext,
   });
   const polls = new ChannelPolls({ channels, contextOf, isLeader: () => leader.isLeader(), log: opts.log });
-  leader.onChange((leading) => { if (leading) worker.wake(); });
+  leader.onChange((leading) => {
+    if (leading) worker.wake();
+    else polls.stepDown();
+  });
   let unfollow = () => {};
   if (search.engine !== 'postgres') {
     // Settings and ranking rules in code, at every start; a server that is down now is retried by the job.

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { allChannels } from '../channels/index.ts';
+import path from 'node:path';
+import { sql } from 'kysely';
 import { upsertUser } from '../src/core/staff/users.ts';
+import { LocalFileStore } from '../src/intake/file-store.ts';
 import { AppError, defineChannel, type OutboundMessage } from '../src/intake/channel-kit.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES, PNG_1PX } from './support/factories.ts';
@@ -105,6 +108,17 @@ describe('console API', () => {
     const img = await agent.get(`/api/console/photos/${photo.key}`);
     expect(img.status).toBe(200);
     expect(img.headers.get('content-type')).toBe('image/png');
+    expect(img.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(img.headers.get('content-disposition')).toBe(`inline; filename="${photo.key.slice(3, 15)}.png"; filename*=UTF-8''${photo.key.slice(3, 15)}.png`);
+    // A file whose bytes are neither a photo nor a PDF (whatever it was stored as) is only ever a download.
+    const odd = await new LocalFileStore(path.join(rt.config.dataDir, 'uploads')).put(Buffer.from('<script>alert(1)</script>'), 'image/png', 'png');
+    await sql`update reports set attachments = attachments || ${JSON.stringify([{ ...odd, name: 'Ghi chú "tổ dân phố".png' }])}::jsonb
+      where ticket_id = (select id from tickets where code = ${ticket})`.execute(rt.handle.db);
+    const download = await agent.get(`/api/console/files/${odd.key}`);
+    expect(download.headers.get('content-type')).toBe('application/octet-stream');
+    expect(download.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(download.headers.get('content-disposition')).toBe(
+      `attachment; filename="Ghi chu _to dan pho_.png"; filename*=UTF-8''${encodeURIComponent('Ghi chú "tổ dân phố".png')}`);
 
     const outbound = await rt.handle.db.selectFrom('outbound_messages').innerJoin('tickets', 'tickets.id', 'outbound_messages.ticket_id')
       .select(['outbound_messages.channel', 'outbound_messages.kind']).where('tickets.code', '=', ticket).execute();
@@ -158,7 +172,7 @@ describe('console API', () => {
     expect(detail.body.ticket.area).toEqual({ code: PLACES.benThanh.code, name: PLACES.benThanh.name });
     expect(Object.keys(detail.body.reports[0]).sort()).toEqual([
       'address', 'area_code', 'area_source', 'attachments', 'call', 'category_code', 'category_confidence', 'category_source', 'channel', 'citizen_id',
-      'code', 'id', 'lat', 'lng', 'reasons', 'received_at', 'relation', 'score', 'text',
+      'code', 'id', 'lat', 'lng', 'messages', 'reasons', 'received_at', 'relation', 'score', 'text',
     ]);
     expect(detail.body.events[0]).toMatchObject({ seq: detail.body.events[0].id, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     const queue = await json(await agent.get('/api/console/queue'));

@@ -6,12 +6,15 @@ import type { ImapFlow } from 'imapflow';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
+import type { QuarantineView, TicketDetail } from '../../src/wire/staff-api.ts';
+import { LocalFileStore } from '../../src/intake/file-store.ts';
 import { upsertUser } from '../../src/core/staff/users.ts';
 import { replyToCitizens } from '../../src/core/tickets/workflow.ts';
 import type { DbHandle } from '../../src/db/connect.ts';
 import { createLogger } from '../../src/log.ts';
 import { createRuntime, type Runtime } from '../../src/runtime.ts';
 import { freshDb } from '../../test/support/db.ts';
+import { signIn, staffClient } from '../../test/support/runtime.ts';
 import { sleep, waitFor } from '../../test/support/wait.ts';
 import { closeMailSessions } from './index.ts';
 import { faults } from './store.ts';
@@ -173,7 +176,7 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     expect(ack.parsed.inReplyTo).toBe('<CAHx3kq9Vd2pQz+7fLw0mB1xY8sT4nR6eJcUoKzA5iG2hWbN1pQ@mail.gmail.com>');
     expect(ack.parsed.subject).toBe(`Re: Ngập nước nghiêm trọng trên đường Nguyễn Hữu Cảnh [${report.code}]`);
     expect(ack.parsed.from?.value[0]).toEqual({ address: '1022@tphcm.gov.vn', name: 'Tổng đài 1022' });
-    expect(ack.parsed.text).toContain('Kính gửi ông/bà Trần Thị Bích Ngọc,');
+    expect(ack.parsed.text).toContain('Chào bạn Trần Thị Bích Ngọc,');
     expect(ack.parsed.text).toContain(`Mã phản ánh: ${report.code}`);
     expect(ack.parsed.text).toContain(`https://1022.example.vn/track/${report.code}`);
     expect(ack.parsed.html).toContain(`Mã phản ánh: ${report.code}`);
@@ -202,6 +205,39 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     expect((inbound.payload as { mail: { history: string } }).mail.history).toContain('Kính gửi');
     await settle();
     expect(sink.received.length).toBe(sent);
+  });
+
+  it('shows an agent each message as written: its words, the quote apart, files by name, a PDF served as one', async () => {
+    await upsertUser(db(), { username: 'mail-agent', password: 'password-1', role: 'agent' });
+    const agent = staffClient(rt, await signIn(rt, 'mail-agent', 'password-1'));
+    const ticketCode = (await db().selectFrom('tickets').select('code').where('id', '=', first.ticketId).executeTakeFirstOrThrow()).code;
+    const detail = (await (await agent.get(`/api/console/tickets/${ticketCode}`)).json()) as TicketDetail;
+    const [opening, reply] = detail.reports[0]!.messages;
+    expect(opening).toMatchObject({ subject: 'Ngập nước nghiêm trọng trên đường Nguyễn Hữu Cảnh', from: 'Trần Thị Bích Ngọc <bichngoc.tran@gmail.com>', quoted: '' });
+    expect(reply!.text).toContain('Dạ em bổ sung: chỗ ngập ở ngay trước số 290 Nguyễn Hữu Cảnh ạ');
+    expect(reply!.text).not.toContain('Kính gửi');
+    expect(reply!.quoted).toContain('Kính gửi');
+
+    await append(fixture('10-outlook-pdf-petition.eml'));
+    const inbound = await processed('SEYPR06MB5123D4E5F6A7B8C9D0E1F2A3B4C5@SEYPR06MB5123.apcprd06.prod.outlook.com');
+    const report = await reportById(inbound.report_id!);
+    const ticket = (await db().selectFrom('tickets').select('code').where('id', '=', report.ticket_id).executeTakeFirstOrThrow()).code;
+    const pdfDetail = (await (await agent.get(`/api/console/tickets/${ticket}`)).json()) as TicketDetail;
+    const view = pdfDetail.reports.find((r) => r.id === report.id)!;
+    const file = view.messages[0]!.attachments[0]!;
+    expect(file).toMatchObject({ content_type: 'application/pdf', name: 'Đơn kiến nghị.pdf' });
+    expect(view.attachments[0]!.name).toBe('Đơn kiến nghị.pdf');
+    const res = await agent.get(`/api/console/files/${file.key}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/pdf');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('content-disposition')).toBe(`inline; filename="Don kien nghi.pdf"; filename*=UTF-8''${encodeURIComponent('Đơn kiến nghị.pdf')}`);
+    expect(Buffer.from(await res.arrayBuffer()).subarray(0, 5).toString()).toBe('%PDF-');
+    // The older photo path serves it the same way; a file of no ticket is not found.
+    expect((await agent.get(`/api/console/photos/${file.key}`)).headers.get('content-type')).toBe('application/pdf');
+    const missing = await agent.get(`/api/console/files/00/${'0'.repeat(64)}.pdf`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('file_not_found');
   });
 
   it('joins a new message of the same citizen that names the report\'s code in its subject', async () => {
@@ -273,6 +309,30 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     expect(sink.received.length).toBe(sent);
   });
 
+  it('reads a mailer daemon\'s plain-text bounce (no delivery-status part) like a delivery report: the address it names is dead', async () => {
+    const report = mail({ from: 'khong.nhan.duoc@example.vn', subject: 'Nắp cống bị mất', body: 'Nắp cống trước số 15 Võ Văn Tần bị mất, rất nguy hiểm.' });
+    await append(report.raw);
+    const inbound = await processed(report.id);
+    const ack = bareId(await ackTo('khong.nhan.duoc@example.vn'));
+    const sent = sink.received.length;
+    const bounce = mail({
+      from: 'MAILER-DAEMON@mx.example.vn', subject: 'Undelivered Mail Returned to Sender', id: 'plain-bounce-1@mx.example.vn',
+      body: ['I\'m sorry to have to inform you that your message could not be delivered to one or more recipients.', '',
+        '<khong.nhan.duoc@example.vn>: host mx.example.vn said: 550 5.1.1 User unknown', '',
+        '--- Below this line is a copy of the message.', '', `Message-ID: <${ack}>`, 'Subject: Re: Nắp cống bị mất'].join('\r\n'),
+    });
+    await append(bounce.raw);
+    await waitFor('the plain bounce noted', async () => (await notesOf('bounce')).some((n) => (n.data as { plain_text?: boolean }).plain_text));
+    const optOut = await db().selectFrom('channel_opt_outs').select(['opted_out', 'keyword']).where('channel', '=', 'email').where('address', '=', 'khong.nhan.duoc@example.vn').executeTakeFirstOrThrow();
+    expect(optOut).toEqual({ opted_out: true, keyword: 'bounce' });
+    const out = await waitFor('the acknowledgement failed', () => db().selectFrom('outbound_messages').select(['status'])
+      .where('report_id', '=', inbound.report_id!).where('kind', '=', 'received').where('status', '=', 'undeliverable').executeTakeFirst());
+    expect(out.status).toBe('undeliverable');
+    expect(await inboundOf(bounce.id)).toHaveLength(0);
+    await settle();
+    expect(sink.received.length).toBe(sent);
+  });
+
   it('notes an auto-reply to our acknowledgement, and our own mail coming back: no report, no answer', async () => {
     const sent = sink.received.length;
     const raw = Buffer.from(fixture('18-auto-reply-outlook.eml').toString('latin1')
@@ -302,23 +362,69 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     expect(sink.received.length).toBe(sent);
   });
 
-  it('quarantines a message it cannot read (kept raw, flagged, its row failing visibly), and reads the next one', async () => {
+  it('quarantines a message it cannot read at once (kept raw, flagged, no failing job), reads the next one, and lets only admins download, retry or dismiss it', async () => {
     const bad = await append(fixture('22-not-a-message.eml'));
     await append(fixture('24-thunderbird-flowed.eml'));
     const next = await processed('3b9d8e7f-6a5c-4b3d-92e1-f0a9b8c7d6e5@fpt.vn');
     expect((await reportById(next.report_id!)).text).toContain('máy khoan bê tông hoạt động từ 22 giờ');
-    const [note] = await notesOf('quarantine');
-    expect(note!.data).toMatchObject({ mailbox: INBOX, uid: bad, error: { code: 'email_unparsable' } });
-    // Kept byte for byte as the server holds it.
-    const raw = (note!.data as { raw: { key: string } }).raw;
-    expect(readFileSync(path.join(dataDir, 'uploads', raw.key)).equals(await sourceOf(bad))).toBe(true);
-    const row = await waitFor('the quarantined row failing', async () => {
-      const r = await db().selectFrom('inbound_messages').select(['error', 'report_id']).where('external_id', '=', note!.external_id.replace(/^msg:/, '')).executeTakeFirst();
-      return r?.error ? r : null;
-    });
-    expect(row.report_id).toBeNull();
-    expect(row.error).toMatch(/quarantined: the message cannot be read: no headers/);
     expect(await flagsOf(bad)).toEqual(expect.arrayContaining(['\\Seen', '\\Flagged']));
+    // Held, not an inbound message: no row, so no job failing ten times over it.
+    const held = await db().selectFrom('channel_quarantine').selectAll().where('channel', '=', 'email').execute();
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({ endpoint: INBOX, error_code: 'email_unparsable', status: 'held', attempts: 1 });
+    expect(await db().selectFrom('inbound_messages').select('id').where('external_id', '=', held[0]!.external_id).execute()).toHaveLength(0);
+
+    const admin = staffClient(rt, await signIn(rt, 'mail-admin', 'password-1'));
+    const list = (await (await admin.get('/api/console/quarantine')).json()) as { items: QuarantineView[] };
+    expect(list.items).toHaveLength(1);
+    const item = list.items[0]!;
+    expect(item).toMatchObject({ channel: 'email', endpoint: INBOX, uid: bad, status: 'held', raw: true, error: { code: 'email_unparsable' } });
+    expect(item.error.message).toMatch(/no headers/);
+    expect(item.size).toBe((await sourceOf(bad)).length);
+    // Kept byte for byte as the server holds it.
+    const raw = await admin.get(`/api/console/quarantine/${item.id}/raw`);
+    expect(raw.headers.get('content-disposition')).toBe(`attachment; filename="quarantine-${item.id}.eml"`);
+    expect(Buffer.from(await raw.arrayBuffer()).equals(await sourceOf(bad))).toBe(true);
+    // Agents may not: one policy, admins only.
+    await upsertUser(db(), { username: 'mail-agent-2', password: 'password-1', role: 'agent' });
+    const agent = staffClient(rt, await signIn(rt, 'mail-agent-2', 'password-1'));
+    for (const res of [await agent.get('/api/console/quarantine'), await agent.post(`/api/console/quarantine/${item.id}/dismiss`, {})]) {
+      expect(res.status).toBe(403);
+    }
+    // A retry runs the same processing: still unreadable, still held, one more attempt.
+    const retried = (await (await admin.post(`/api/console/quarantine/${item.id}/retry`)).json()) as QuarantineView;
+    expect(retried).toMatchObject({ status: 'held', attempts: 2 });
+    const dismissed = (await (await admin.post(`/api/console/quarantine/${item.id}/dismiss`, { reason: 'Không phải thư' })).json()) as QuarantineView;
+    expect(dismissed.status).toBe('dismissed');
+    expect(dismissed.events!.map((e) => [e.type, e.actor])).toEqual([
+      ['quarantine.held', 'system'], ['quarantine.downloaded', 'user:mail-admin'], ['quarantine.held_again', 'system'],
+      ['quarantine.retry_failed', 'user:mail-admin'], ['quarantine.dismissed', 'user:mail-admin'],
+    ]);
+    const again = await admin.post(`/api/console/quarantine/${item.id}/dismiss`, {});
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('quarantine_not_held');
+    expect(((await (await admin.get('/api/console/quarantine')).json()) as { items: unknown[] }).items).toHaveLength(0);
+  });
+
+  it('retries a held message after a fix: the same processing makes it a report, once', async () => {
+    // As an older version left it: a readable message held with an error this version no longer has.
+    const m = mail({ from: 'giu.lai@example.vn', subject: 'Vỉa hè bị lấn chiếm', body: 'Quán nhậu bày bàn ghế kín vỉa hè đường Phan Xích Long.' });
+    const stored = await new LocalFileStore(path.join(dataDir, 'uploads')).put(m.raw, 'message/rfc822', 'eml');
+    const row = await db().insertInto('channel_quarantine').values({
+      channel: 'email', endpoint: INBOX, external_id: `sha256:${stored.sha256}`, place: JSON.stringify({ mailbox: INBOX, uidValidity: '1', uid: 999 }),
+      raw_key: stored.key, size: stored.size, sender: 'giu.lai@example.vn', error_code: 'email_store_failed', error_message: 'a bug since fixed', received_at: new Date(),
+    }).returning('id').executeTakeFirstOrThrow();
+    const admin = staffClient(rt, await signIn(rt, 'mail-admin', 'password-1'));
+    const retried = (await (await admin.post(`/api/console/quarantine/${row.id}/retry`)).json()) as QuarantineView;
+    expect(retried.status).toBe('retried');
+    expect(retried.outcome?.outcome).toBe('stored');
+    const inbound = await processed(m.id);
+    expect((await reportById(inbound.report_id!)).text).toContain('Quán nhậu bày bàn ghế kín vỉa hè');
+    expect(retried.outcome?.code).toBe((await inboundOf(m.id))[0]!.code);
+    // Retried once: a second retry is refused and changes nothing.
+    const twice = await admin.post(`/api/console/quarantine/${row.id}/retry`);
+    expect(twice.status).toBe(409);
+    expect(await inboundOf(m.id)).toHaveLength(1);
   });
 
   it.each([
@@ -415,6 +521,9 @@ describe('email channel (Dovecot IMAP, SMTP sink, the whole app)', () => {
     for (const m of missed) await append(m.raw);
     rt = await start({ MAIL_IDLE_SECONDS: '0', MAIL_POLL_SECONDS: '1', MAIL_PROCESSED_FOLDER: 'Processed' });
     for (const m of missed) await processed(m.id);
+    // Where reading stands is kept in the channel's state, one row per mailbox, overwritten in place.
+    const cursor = await waitFor('the cursor kept', () => db().selectFrom('channel_state').select('value').where('channel', '=', 'email').where('key', '=', `cursor:${INBOX}`).executeTakeFirst());
+    expect((cursor.value as { uid: number }).uid).toBeGreaterThan(0);
     await waitFor('moved to Processed', async () => {
       const st = (await imap.status('Processed', { messages: true }).catch(() => false)) as { messages?: number } | false;
       return st && st.messages === 3;

@@ -1,9 +1,10 @@
-import { defineChannel, type ChannelContext } from '../../src/intake/channel-kit.ts';
+import { AppError, defineChannel, type ChannelContext, type QuarantinedMessage } from '../../src/intake/channel-kit.ts';
 import { MailboxSession } from './mailbox.ts';
 import { CHANNEL } from './notes.ts';
-import { parseEmail } from './parse.ts';
+import { parseEmail, readEmail } from './parse.ts';
 import { sendEmail } from './send.ts';
 import { emailSettings, limitsOf, mailboxesOf, type EmailSettings } from './settings.ts';
+import { storeMessage, type Location } from './store.ts';
 
 /** How often the leader's poll comes back; a run itself holds IDLE up to MAIL_IDLE_SECONDS. */
 export const POLL_EVERY_MS = 1000;
@@ -20,7 +21,7 @@ const everyApp = new Set<Sessions>();
 
 /**
  * One poll run: every mailbox catches up and then waits in IDLE, together, until MAIL_IDLE_SECONDS
- * have passed (or `signal` aborts: the kit's poll does not pass one yet).
+ * have passed, or `signal` aborts (the process stops or loses leadership): then it returns at once.
  */
 export async function pollMailboxes(ctx: ChannelContext<EmailSettings>, signal?: AbortSignal): Promise<void> {
   let app = running.get(ctx.intake);
@@ -57,12 +58,26 @@ export async function closeMailSessions(): Promise<void> {
   await Promise.all(all.map((s) => s.close()));
 }
 
+/**
+ * An admin's retry of a quarantined message: its raw bytes through the same path as when it
+ * arrived (`storeMessage`: idempotent on its Message-ID and bytes), at the place it was read.
+ */
+export async function retryQuarantined(held: QuarantinedMessage, ctx: ChannelContext<EmailSettings>): Promise<{ outcome: string; code?: string }> {
+  const source = await ctx.files.get(held.rawKey);
+  if (!source) throw new AppError('quarantine_raw_missing', 409, `the raw message ${held.rawKey} is not in the file store`, 'Không tìm thấy bản gốc của thư này.');
+  const p = held.place as Partial<Location>;
+  const at: Location = { mailbox: String(p.mailbox ?? held.endpoint ?? ''), uidValidity: String(p.uidValidity ?? ''), uid: Number(p.uid ?? 0) };
+  return storeMessage(ctx, at, source, held.receivedAt);
+}
+
 /** Email: mailboxes read over IMAP (IDLE) by the leader, answers sent over SMTP. */
 export const email = defineChannel<EmailSettings>({
   name: CHANNEL,
   label: { vi: 'Thư điện tử', en: 'Email', background: '#e8f0fe', text: '#174ea6' },
   settings: emailSettings,
   parse: parseEmail,
+  read: readEmail,
+  retry: retryQuarantined,
   replies: 'send',
   send: sendEmail,
   poll: { everyMs: POLL_EVERY_MS, run: pollMailboxes },

@@ -1,8 +1,8 @@
 import { ImapFlow } from 'imapflow';
 import { isAppError, type ChannelContext } from '../../src/intake/channel-kit.ts';
-import { allNotes, externalIdOf, mailboxKey, note, noteKey, uidKey } from './notes.ts';
+import { allNotes, CHANNEL, externalIdOf, mailboxKey, note, noteKey, uidKey } from './notes.ts';
 import { limitsOf, type EmailSettings, type MailboxSettings } from './settings.ts';
-import { faults, quarantine, storeMessage, type Location, type Outcome } from './store.ts';
+import { faults, keepRaw, quarantine, storeMessage, type Location, type Outcome } from './store.ts';
 
 // One IMAP session per mailbox, kept by the leader across poll runs: each run catches up from
 // the last UID handled, then holds IDLE until mail comes or its time is up, and returns (the
@@ -14,6 +14,13 @@ export const reconnectDelayMs = (failures: number) => Math.round(Math.min(300_00
 
 /** Tries of one message before it is set aside (quarantined) so the ones after it go on. */
 const TRIES_PER_MESSAGE = 3;
+
+/** Where a mailbox's reading stands (channel state `cursor:<mailbox>`): the last UID handled to the end in a UIDVALIDITY. */
+interface Cursor {
+  uidValidity: string;
+  uid: number;
+}
+const cursorKey = (mailbox: string) => noteKey(`cursor:${mailbox}`);
 
 /** What the mailbox's notes say of one UIDVALIDITY: from which UID its messages are read. */
 interface Epoch {
@@ -176,6 +183,10 @@ export class MailboxSession {
       epoch = { uidValidity, firstUid, since: first?.since ?? new Date().toISOString() };
       await note(ctx, key, 'epoch', epoch);
     }
+    // The cursor kept in the channel's state: where the last run of any process stopped.
+    const saved = (await ctx.state.get(CHANNEL, cursorKey(this.mailbox.id))) as Cursor | null;
+    if (saved && saved.uidValidity === uidValidity && Number.isSafeInteger(saved.uid) && saved.uid >= epoch.firstUid - 1) return saved.uid;
+    // None (a cursor from before 0015, or lost): found again from the messages' notes.
     const uids = ((await client.search({ uid: `${epoch.firstUid}:*` }, { uid: true })) || []).filter((u) => u >= epoch.firstUid).sort((a, b) => a - b);
     let lo = -1;
     let hi = uids.length;
@@ -217,31 +228,38 @@ export class MailboxSession {
     if (!meta) return; // expunged meanwhile (another client moved it)
     const internalDate = meta.internalDate ? new Date(meta.internalDate) : null;
     let result: { outcome: Outcome; code?: string };
+    let source: Uint8Array | null = null;
     try {
       if ((meta.size ?? 0) > maxBytes) {
         // Left on the server, where it stays whole; not downloaded.
         const id = meta.envelope?.messageId?.replace(/^<|>$/g, '') || null;
         result = await quarantine(ctx, at, null, id ? externalIdOf(id, '') : placeId(at), {
           code: 'email_too_large', message: `the message is ${meta.size} bytes, more than MAIL_MAX_BYTES (${maxBytes})`,
-        }, internalDate ?? new Date());
+        }, internalDate ?? new Date(), { size: meta.size ?? null, sender: meta.envelope?.from?.[0]?.address?.toLowerCase() ?? null });
       } else {
         const full = await client.fetchOne(String(uid), { uid: true, source: true }, { uid: true });
         if (!full || !full.source) return;
-        result = await storeMessage(ctx, at, full.source, internalDate);
+        source = full.source;
+        result = await storeMessage(ctx, at, source, internalDate);
       }
       this.#stuck = null;
     } catch (err) {
       // Failing again and again on one message (not an outage: those fail every message) must
       // not hold back the ones after it: after a few tries it is set aside, raw, with its error.
+      // (A message that cannot be parsed is held at once, by storeMessage.)
       const tries = this.#stuck?.uid === uid ? this.#stuck.tries + 1 : 1;
       this.#stuck = { uid, tries };
       if (tries < TRIES_PER_MESSAGE || transient(err)) throw err;
-      result = await quarantine(ctx, at, null, placeId(at), { code: 'email_store_failed', message: safeMessage(err) }, internalDate ?? new Date());
+      const raw = source ? await keepRaw(ctx, source) : null;
+      result = await quarantine(ctx, at, raw, placeId(at), { code: 'email_store_failed', message: safeMessage(err) }, internalDate ?? new Date(),
+        { size: meta.size ?? null, sender: meta.envelope?.from?.[0]?.address?.toLowerCase() ?? null });
       this.#stuck = null;
     }
     faults.afterStore?.(uid);
     await this.#mark(client, uid, result.outcome);
     await note(ctx, uidKey(at.mailbox, at.uidValidity, uid), 'handled', { outcome: result.outcome, code: result.code ?? null });
+    // After the note: a crash between the two reads this message again, which finds it done.
+    await ctx.state.set(CHANNEL, cursorKey(at.mailbox), { uidValidity: at.uidValidity, uid } satisfies Cursor);
   }
 
   /** Marks a message handled on the server: \Seen (and \Flagged when quarantined), or moved to the processed folder. */

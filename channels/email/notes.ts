@@ -10,6 +10,8 @@ import type { ChannelContext } from '../../src/intake/channel-kit.ts';
 //                         Message-ID and subject, the thread key, why not to answer it automatically
 //   uid:<mailbox>:<uidvalidity>:<uid>   a message of a mailbox handled to the end (the catch-up cursor)
 //   mailbox:<mailbox>     each UIDVALIDITY seen, and from which UID its messages are read
+// and, in the kit's channel state (read and overwritten in place, not appended):
+//   cursor:<mailbox>      the last UID handled to the end, in which UIDVALIDITY (where reading resumes)
 //   sent:<address>:<hour> automatic messages sent to an address in an hour (the loop cap)
 
 /** The channel's name, in notes and in inbound_messages. */

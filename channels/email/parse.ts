@@ -1,4 +1,4 @@
-import { AppError, REPORT_LIMITS, type InboundReport } from '../../src/intake/channel-kit.ts';
+import { AppError, REPORT_LIMITS, type InboundReport, type MessageReading } from '../../src/intake/channel-kit.ts';
 import { cut, type MailDigest } from './digest.ts';
 import { bareSubject } from './quotes.ts';
 import { THREAD_MINUTES, type Threading } from './threading.ts';
@@ -58,7 +58,23 @@ export function parseEmail(payload: unknown): InboundReport {
   return {
     text: reportText(mail, continuing),
     citizen: { email: mail.from.address ?? undefined, name: mail.from.name ?? undefined },
-    attachments: mail.files.map((f) => ({ key: f.key, content_type: f.content_type, size: f.size, sha256: f.sha256 })),
+    attachments: mail.files.map((f) => ({ key: f.key, content_type: f.content_type, size: f.size, sha256: f.sha256, name: f.name })),
     ...(p.thread ? { thread: { key: p.thread, withinMinutes: THREAD_MINUTES } } : {}),
+  };
+}
+
+/**
+ * A stored message as an agent reads it: the sender's own words (the text part, or the HTML made
+ * text), the quoted history apart (split at intake by `foldQuotes`), its kept files by name.
+ * Null for a payload that holds no message (a quarantined one).
+ */
+export function readEmail(payload: unknown): MessageReading | null {
+  const p = payload as Partial<EmailPayload> | null;
+  if (!p || p.v !== 1 || !p.mail) return null;
+  const m = p.mail;
+  const from = m.from.address ? (m.from.name ? `${m.from.name} <${m.from.address}>` : m.from.address) : m.from.name;
+  return {
+    subject: m.subject || null, from: from ?? null, sent_at: m.date, text: m.text, quoted: m.history, body_from: m.bodyFrom,
+    attachments: m.files.map((f) => ({ key: f.key, content_type: f.content_type, size: f.size, sha256: f.sha256, name: f.name })),
   };
 }

@@ -76,6 +76,10 @@ describe('sending email', () => {
     expect(mail!.parsed.subject).toBe('Re: Ngập nước đường Nguyễn Hữu Cảnh [PA-7K3M9Q2X]');
     expect(([] as AddressObject[]).concat(mail!.parsed.to ?? [])[0]?.value[0]).toEqual({ address: 'ban.doc@example.vn', name: 'Nguyễn Văn Bạn' });
     expect(mail!.parsed.text).toContain('Tổng đài 1022 đã nhận phản ánh của bạn, mã PA-7K3M9Q2X.');
+    // One form of address, the city's ("bạn"), from the greeting to the invitation to reply.
+    expect(mail!.parsed.text).toMatch(/^Chào bạn Nguyễn Văn Bạn,\n/);
+    expect(mail!.parsed.text).toContain('bạn chỉ cần trả lời thư này');
+    expect(mail!.parsed.text).not.toMatch(/ông\/bà|Quý/);
     expect(mail!.parsed.text).toContain('https://1022.example.vn/track/PA-7K3M9Q2X');
     expect(mail!.parsed.html).toContain('<a href="https://1022.example.vn/track/PA-7K3M9Q2X">');
     expect(mail!.parsed.headers.get('auto-submitted')).toBe('auto-replied');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isAppError, REPORT_LIMITS, type ChannelContext } from '../../src/intake/channel-kit.ts';
-import { digestMail, type MailDigest } from './digest.ts';
-import { allNotes, CHANNEL, externalIdOf, msgKey, note, reportKey, type ReportNote } from './notes.ts';
+import { digestMail, type DeliveryRecipient, type MailDigest } from './digest.ts';
+import { allNotes, CHANNEL, externalIdOf, latest, msgKey, note, reportKey, type ReportNote } from './notes.ts';
 import type { EmailPayload, RawRef } from './parse.ts';
 import { mailboxesOf, senderOf, type EmailSettings } from './settings.ts';
 import { decideThread, ownThreadKey, reportOfOurId, type Threading } from './threading.ts';
@@ -31,7 +31,7 @@ export const faults: { afterAccept?: ((externalId: string) => void) | undefined;
  * `duplicate` note is not: a copy met first may have been noted while the original's own notes
  * were still to be written.)
  */
-const DONE = new Set(['stored', 'bounce', 'auto_reply', 'loop', 'quarantine']);
+const DONE = new Set(['stored', 'bounce', 'auto_reply', 'loop']);
 
 /** Our own addresses: MAIL_FROM and the mailboxes' users. Mail from them is a loop, never a report. */
 export function ownAddresses(s: EmailSettings): Set<string> {
@@ -44,42 +44,81 @@ export function ownAddresses(s: EmailSettings): Set<string> {
 const hashOf = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** Stores the raw bytes (content-addressed, fsync'd) before anything is read from them. */
-async function keepRaw(ctx: ChannelContext<EmailSettings>, source: Uint8Array): Promise<RawRef> {
+export async function keepRaw(ctx: ChannelContext<EmailSettings>, source: Uint8Array): Promise<RawRef> {
   const stored = await ctx.files.put(source, 'message/rfc822', 'eml');
   return { key: stored.key, size: stored.size, sha256: stored.sha256 };
 }
 
-/** Quarantines a message: stored raw (when we have it), an inbound row whose job fails with the reason, a note for admins. */
-export async function quarantine(ctx: ChannelContext<EmailSettings>, at: Location, raw: RawRef | null, externalId: string, error: { code: string; message: string }, receivedAt: Date): Promise<{ outcome: Outcome; code?: string }> {
-  // Read again after a restart before it was marked: noted once.
-  if ((await allNotes(ctx, msgKey(externalId))).some((n) => n.kind === 'quarantine')) return { outcome: 'quarantine' };
-  const payload: EmailPayload = { v: 1, raw, quarantine: error };
-  const accepted = await ctx.intake.accept({ channel: CHANNEL, externalId, endpoint: at.mailbox, payload, receivedAt }).catch((err: unknown) => {
-    // A second quarantine of the same bytes with another reason: the first row stands.
-    if (isAppError(err) && err.code === 'idempotency_key_conflict') return null;
-    throw err;
+/** The sender's address as the raw header block names it (for admins, when the message cannot be read whole), or null. */
+export function senderOfRaw(source: Uint8Array): string | null {
+  const head = Buffer.from(source.buffer, source.byteOffset, Math.min(source.byteLength, 32 * 1024)).toString('latin1');
+  const end = head.search(/\r?\n\r?\n/);
+  const from = /^from:[ \t]*([^\r\n]{0,400})/im.exec(end >= 0 ? head.slice(0, end) : head)?.[1] ?? '';
+  const address = /<([^<>\s@]{1,64}@[^<>\s@]{1,190})>/.exec(from)?.[1] ?? /(?:^|\s)([^<>\s@"]{1,64}@[^<>\s@"]{1,190})(?:\s|$)/.exec(from)?.[1];
+  return address ? address.toLowerCase() : null;
+}
+
+/**
+ * Quarantines a message: kept raw (when we have it) and held for admins with its error (the
+ * kit's quarantine), never a report and no inbound row, so no job fails over it. Read again (a
+ * restart before it was marked) it is held once, its attempts counted.
+ */
+export async function quarantine(ctx: ChannelContext<EmailSettings>, at: Location, raw: RawRef | null, externalId: string, error: { code: string; message: string }, receivedAt: Date, more: { size?: number | null; sender?: string | null } = {}): Promise<{ outcome: Outcome; code?: string }> {
+  const held = await ctx.quarantine({
+    channel: CHANNEL, endpoint: at.mailbox, externalId, place: { ...at }, rawKey: raw?.key ?? null,
+    size: raw?.size ?? more.size ?? null, sender: more.sender ?? null, error, receivedAt,
   });
-  await note(ctx, msgKey(externalId), 'quarantine', { ...at, raw, error, code: accepted?.code ?? null });
-  ctx.log.warn({ channel: CHANNEL, mailbox: at.mailbox, uid: at.uid, code: error.code, err: error.message, raw: raw?.key ?? null }, 'email quarantined: kept raw, not a report');
-  return { outcome: 'quarantine', ...(accepted ? { code: accepted.code } : {}) };
+  if (held.first) ctx.log.warn({ channel: CHANNEL, mailbox: at.mailbox, uid: at.uid, code: error.code, err: error.message, raw: raw?.key ?? null, quarantine: held.id }, 'email quarantined: kept raw, not a report');
+  return { outcome: 'quarantine' };
+}
+
+/** A plain-text bounce says the failure is temporary (a 4.x.x status, "delayed", "will retry"). */
+const TRANSIENT_BOUNCE = /\b4\.\d{1,3}\.\d{1,3}\b|\bdelayed\b|will (?:be )?retr(?:y|ied)|tạm thời/i;
+/** An address as a bounce's text names it. */
+const NAMED_ADDRESS = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}/g;
+
+/**
+ * The recipients a bounce without a delivery-status part (a mailer daemon's plain text) fails:
+ * the citizen of a report whose message of ours it quotes, and any address it names that is a
+ * known citizen's. Permanent unless its text says the failure is temporary.
+ */
+async function plainBounceRecipients(ctx: ChannelContext<EmailSettings>, mail: MailDigest, ourReports: string[]): Promise<DeliveryRecipient[]> {
+  const text = mail.body.slice(0, 64 * 1024);
+  const status = /\b([45])\.\d{1,3}\.\d{1,3}\b/.exec(text)?.[0] ?? null;
+  const action = !status?.startsWith('5') && TRANSIENT_BOUNCE.test(text) ? 'delayed' : 'failed';
+  const own = ownAddresses(ctx.settings);
+  const named = [...new Set([...text.matchAll(NAMED_ADDRESS)].map((m) => m[0].toLowerCase()))].filter((a) => !own.has(a) && a !== mail.from.address).slice(0, 10);
+  const found = new Set<string>();
+  for (const code of ourReports) {
+    const n = await latest<ReportNote>(ctx, reportKey(code), 'message');
+    const to = n ? (n.replyTo ?? n.from) : null;
+    if (to && (named.length === 0 || named.includes(to))) found.add(to);
+  }
+  for (const address of named.slice(0, 5)) {
+    if (found.has(address)) continue;
+    if (await ctx.citizenCard({ email: address })) found.add(address);
+  }
+  return [...found].map((address) => ({ address, action, status, diagnostic: null }));
 }
 
 /** Marks addresses a delivery report says are dead, and tells the outbound messages it returns that they failed. */
 async function applyBounce(ctx: ChannelContext<EmailSettings>, mail: MailDigest, domain: string): Promise<Record<string, unknown>> {
   const d = mail.delivery;
-  const failed = (d?.recipients ?? []).filter((r) => r.action === 'failed');
+  // The mail it returns, when it is ours: by the returned headers, or our ids anywhere in the text.
+  const ids = new Set([...(d?.originalMessageIds ?? []), ...(d ? [] : [...mail.inReplyTo, ...mail.references])]);
+  for (const m of mail.body.slice(0, 64 * 1024).matchAll(/<(1022\.PA-[0-9A-Z]{8}\.\d{1,12}\.[0-9a-f]{6,32}@[^<>\s]{1,253})>/g)) ids.add(m[1]!);
+  const ours = [...ids].filter((id) => reportOfOurId(id, domain)).slice(0, 5);
+  // A mailer daemon's plain text (no multipart/report): who it names, as an RFC 3464 report would.
+  const recipients = d ? d.recipients : await plainBounceRecipients(ctx, mail, [...new Set(ours.map((id) => reportOfOurId(id, domain)!))]);
+  const failed = recipients.filter((r) => r.action === 'failed');
   // Permanent: a 5.x.x status, or "failed" with none given. A delay (4.x.x) changes nothing yet.
   const permanent = failed.filter((r) => !r.status || r.status.startsWith('5'));
   for (const r of permanent) await ctx.optOuts.set(CHANNEL, r.address, true, 'bounce');
-  // The mail it returns, when it is ours: by the returned headers, or our ids anywhere in the text.
-  const ids = new Set(d?.originalMessageIds ?? []);
-  for (const m of mail.body.slice(0, 64 * 1024).matchAll(/<(1022\.PA-[0-9A-Z]{8}\.\d{1,12}\.[0-9a-f]{6,32}@[^<>\s]{1,253})>/g)) ids.add(m[1]!);
-  const ours = [...ids].filter((id) => reportOfOurId(id, domain)).slice(0, 5);
   for (const providerId of ours) {
     const status = permanent[0]?.status ?? failed[0]?.status ?? undefined;
     await ctx.delivery({ channel: CHANNEL, providerId, status: failed.length ? 'failed' : 'undelivered', errorCode: status, permanent: permanent.length > 0 });
   }
-  return { recipients: d?.recipients ?? [], messages: ours, opted_out: permanent.map((r) => r.address) };
+  return { recipients, messages: ours, opted_out: permanent.map((r) => r.address), plain_text: !d };
 }
 
 /** What a stored payload says of how to answer its message (an email payload's), or null for anything else. */
@@ -119,7 +158,7 @@ export async function storeMessage(ctx: ChannelContext<EmailSettings>, at: Locat
     mail = await digestMail(source, ctx.files, { fileMaxBytes: ctx.config.UPLOAD_MAX_BYTES, photosMax: REPORT_LIMITS.photosMax, pdfsMax: PDFS_MAX });
   } catch (err) {
     if (!isAppError(err)) throw err;
-    return quarantine(ctx, at, raw, externalIdOf(null, sha256), { code: err.code, message: err.message }, receivedAt);
+    return quarantine(ctx, at, raw, externalIdOf(null, sha256), { code: err.code, message: err.message }, receivedAt, { sender: senderOfRaw(source) });
   }
   const externalId = externalIdOf(mail.messageId, sha256);
   const seen = await allNotes(ctx, msgKey(externalId));

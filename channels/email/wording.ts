@@ -36,7 +36,8 @@ export function subjectOf(m: Pick<OutboundMessage, 'reportCode' | 'kind'>, threa
 /** The email for a message to a citizen, in Vietnamese, as plain text and HTML. */
 export function composeMail(m: OutboundMessage, thread: ReportNote | null, city: CityWording, publicUrl: string | undefined): Composed {
   const name = m.contact.name?.trim() || thread?.name?.trim() || null;
-  const greeting = name ? `Kính gửi ông/bà ${name},` : 'Kính gửi Quý ông/bà,';
+  // One form of address throughout, the one the city's notices (the body) and every other channel use: "bạn".
+  const greeting = name ? `Chào bạn ${name},` : 'Chào bạn,';
   const link = trackingUrl(publicUrl, m.reportCode);
   const automatic = AUTOMATIC_KINDS.has(m.kind);
   const body = m.body.replace(/\r\n?/g, '\n').trim();
@@ -45,8 +46,8 @@ export function composeMail(m: OutboundMessage, thread: ReportNote | null, city:
     ...(link ? [`Theo dõi tình hình xử lý: ${link}`] : []),
   ];
   const invite = m.kind === 'resolved'
-    ? 'Nếu vấn đề chưa được giải quyết, ông/bà vui lòng trả lời thư này để chúng tôi xem xét lại.'
-    : 'Để bổ sung thông tin hoặc hình ảnh, ông/bà chỉ cần trả lời thư này.';
+    ? 'Nếu vấn đề chưa được giải quyết, bạn vui lòng trả lời thư này để chúng tôi xem xét lại.'
+    : 'Để bổ sung thông tin hoặc hình ảnh, bạn chỉ cần trả lời thư này.';
   const signature = automatic
     ? `${city.hotline}\n(Thư được gửi tự động từ hệ thống tiếp nhận phản ánh, kiến nghị.)`
     : `Cán bộ ${city.hotline}`;

@@ -165,6 +165,48 @@ export interface ChannelEventTable {
   received_at: DefaultTimestamp;
 }
 
+/** A message a channel could not read, kept raw with its error for admins (0015). */
+export interface ChannelQuarantineTable {
+  id: Generated<number>;
+  channel: string;
+  endpoint: string | null;
+  external_id: string;
+  /** Where it lies at the provider (a mailbox's UIDVALIDITY and UID). */
+  place: Json<Record<string, unknown>>;
+  /** The raw message in the file store (null: not downloaded, e.g. too large). */
+  raw_key: string | null;
+  size: number | null;
+  sender: string | null;
+  error_code: string;
+  error_message: string;
+  /** held, retried (processed again and no longer held), dismissed. */
+  status: Generated<string>;
+  attempts: Generated<number>;
+  /** What the last retry made of it. */
+  outcome: Json<Record<string, unknown>> | null;
+  received_at: Timestamp;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+/** Who did what to a quarantined message (0015). */
+export interface QuarantineEventTable {
+  id: Generated<number>;
+  quarantine_id: number;
+  type: string;
+  actor: string;
+  data: Json<Record<string, unknown>> | null;
+  created_at: DefaultTimestamp;
+}
+
+/** Small values a channel keeps by key across runs (a mailbox's cursor); 0015. */
+export interface ChannelStateTable {
+  channel: string;
+  key: string;
+  value: Json<unknown>;
+  updated_at: DefaultTimestamp;
+}
+
 export interface ReportTable {
   id: Generated<number>;
   code: string;
@@ -370,6 +412,9 @@ export interface Database {
   exports: ExportTable;
   ticket_search: TicketSearchTable;
   search_cursors: SearchCursorTable;
+  channel_quarantine: ChannelQuarantineTable;
+  quarantine_events: QuarantineEventTable;
+  channel_state: ChannelStateTable;
 }
 
 /** The database handle every module uses: Kysely on PGlite or on a PostgreSQL server. */

@@ -2,7 +2,7 @@ import type { Hono } from 'hono';
 import { metrics, registry } from '../metrics.ts';
 import { authRoutes, csrfGuard, sessionMiddleware } from './auth.ts';
 import { TrustedProxies } from '../trusted-proxies.ts';
-import { consoleApi } from './console/index.ts';
+import { consoleApi, type ConsoleApiDeps, type MessageReader } from './console/index.ts';
 import type { ChannelInfo } from '../wire/staff-api.ts';
 import type { AreaIndex } from '../core/places/area-index.ts';
 import type { Gazetteer } from '../core/places/gazetteer.ts';
@@ -22,6 +22,7 @@ export interface AppDeps extends Omit<PublicAppDeps, 'observe'> {
     events: EventBus; search: TicketSearch; onStatus?: StatusHook; channels: ChannelInfo[]; notices?: Notices; places: { areas: AreaIndex; gazetteer: Gazetteer };
     /** Tells this process's worker a job was queued (an export), so that it starts at once. */
     wake?: () => void;
+    messages?: MessageReader; retryQuarantined?: ConsoleApiDeps['retryQuarantined'];
   };
   /** The bundled console and ward front end (web-assets.ts: loadWebAssets). */
   webAssets?: () => Promise<WebAssetsResult>;
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Hono {
       notice: (code, result) => deps.channelContext.city.resolvedNotice(code, result),
       files: deps.channelContext.files, uploadMaxBytes: config.UPLOAD_MAX_BYTES,
       intake: deps.channelContext.intake, categories: deps.channelContext.categories, places: deps.console.places,
+      messages: deps.console.messages, retryQuarantined: deps.console.retryQuarantined,
     }));
     // The /console and /ward shells and the /assets/* bundles they load.
     if (deps.webAssets) app.route('/', staffPages({ assets: deps.webAssets }));

@@ -9,6 +9,8 @@ import type { CitizenContact } from '../core/citizens/identity.ts';
 import type { CategoryInfo } from '../core/engine/catalog.ts';
 import type { InboundReport, RemoteMedia } from '../core/report-input.ts';
 import type { DeliveryReport } from '../core/tickets/outbound.ts';
+import type { HoldInput } from '../core/inbound/quarantine.ts';
+import type { MessageView } from '../wire/staff-api.ts';
 import type { MediaPolicy } from './safe-fetch.ts';
 import type { PublicPhoto, PublicStatus } from '../core/tickets/tracking.ts';
 import type { PublicReport, PublicReportQuery, PublicService } from '../core/tickets/public-records.ts';
@@ -68,6 +70,20 @@ export interface ChannelContext<S = Record<string, never>> {
   };
   /** Keeps what a provider said about a message after it arrived (a call's status, a recording), beside its report. */
   note(channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void>;
+  /**
+   * Sets a message aside that cannot be read (kept raw in `files` first): held for admins with
+   * its error, never a report, never blocking the messages after it. Held again (read again),
+   * it counts an attempt; `first` says whether this is the first time.
+   */
+  quarantine(m: QuarantineInput): Promise<{ id: number; first: boolean }>;
+  /**
+   * Small values a channel keeps by key across runs and processes (a mailbox's cursor): read
+   * and overwritten in place (channel_state), unlike notes, which are appended.
+   */
+  state: {
+    get(channel: string, key: string): Promise<unknown>;
+    set(channel: string, key: string, value: unknown): Promise<void>;
+  };
   /** What was noted about a message: the newest 100, oldest first. */
   notes(channel: string, externalId: string): Promise<{ kind: string; data: Record<string, unknown>; at: Date }[]>;
   /** Pushes a live signal to the agents' consoles (an incoming call's screen pop). Fire and forget. */
@@ -136,6 +152,22 @@ export interface OutboundMessage {
   attempt: number;
 }
 
+/** A message a channel sets aside (`ChannelContext.quarantine`). */
+export type QuarantineInput = HoldInput;
+
+/** A held message as the channel's `retry` gets it back. */
+export interface QuarantinedMessage {
+  id: number;
+  externalId: string;
+  endpoint: string | null;
+  place: Record<string, unknown>;
+  rawKey: string;
+  receivedAt: Date;
+}
+
+/** A stored message as an agent reads it (`ChannelAdapter.read`); the console adds its code and arrival. */
+export type MessageReading = Omit<MessageView, 'code' | 'received_at'>;
+
 /** How a channel is named and coloured where staff read it (the console's badges and filters). */
 export interface ChannelLabel {
   vi: string;
@@ -168,6 +200,12 @@ export interface ChannelAdapter<S extends Record<string, unknown> = Record<strin
   /** Parses a raw payload stored before acknowledgement into the report model. */
   parse?(payload: unknown): InboundReport;
   /**
+   * How an agent reads a stored payload as its sender wrote it (an email: its words, the quoted
+   * history apart, its files by name); null when the payload holds no such message. Channels
+   * whose report text is the message itself (SMS, forms) have none.
+   */
+  read?(payload: unknown): MessageReading | null;
+  /**
    * How answers reach the citizen: `tracking_page` (the portal and the app show replies and
    * results on the report's page), or `send` through the channel (`send` below).
    */
@@ -176,8 +214,16 @@ export interface ChannelAdapter<S extends Record<string, unknown> = Record<strin
   send?(message: OutboundMessage, ctx: ChannelContext<S>): Promise<SendResult | void>;
   /** Where the photos its reports name (`InboundReport.media`) may be fetched from, and with which credentials. */
   media?(settings: S): MediaPolicy;
-  /** Work run by the leader alone, every `everyMs`, while the channel is on (an IMAP mailbox poll). */
-  readonly poll?: { everyMs: number; run(ctx: ChannelContext<S>): Promise<void> };
+  /**
+   * Processes a quarantined message again (an admin's retry, after a fix or an upgrade): the same
+   * idempotent path as when it arrived. `outcome` 'quarantine' means it was held again.
+   */
+  retry?(held: QuarantinedMessage, ctx: ChannelContext<S>): Promise<{ outcome: string; code?: string }>;
+  /**
+   * Work run by the leader alone, every `everyMs`, while the channel is on (an IMAP mailbox poll).
+   * `signal` aborts when this process stops or stops being the leader: the run returns promptly.
+   */
+  readonly poll?: { everyMs: number; run(ctx: ChannelContext<S>, signal: AbortSignal): Promise<void> };
 }
 
 /** A channel whatever its settings (the registry's element type). */

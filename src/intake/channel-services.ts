@@ -4,13 +4,14 @@ import { citizenSummary } from '../core/citizens/card.ts';
 import { checkApiKey } from '../core/staff/api-keys.ts';
 import { listPublicReports, publicIdOfCode, publicReportsById, publicServices } from '../core/tickets/public-records.ts';
 import { isOptedOut, setOptOut } from '../core/citizens/opt-outs.ts';
+import { holdMessage } from '../core/inbound/quarantine.ts';
 import type { EventBus } from '../core/events.ts';
 import { keepPendingDelivery, MESSAGES_SIGNAL, recordDelivery } from '../core/tickets/outbound.ts';
 import { jsonParam } from '../db/records.ts';
 import type { ChannelContext } from './channel-kit.ts';
 
-/** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, screen pops). */
-export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'signal' | 'citizenCard' | 'apiClient' | 'publicRecords'>;
+/** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, quarantine, state, screen pops, API keys, the public record). */
+export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'quarantine' | 'state' | 'signal' | 'citizenCard' | 'apiClient' | 'publicRecords'>;
 
 /** Keeps what is known of a message after it arrived (channel_events), its key and kind bounded. */
 export async function noteChannelEvent(db: Db, channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void> {
@@ -35,6 +36,17 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
       set: (channel, address, out, keyword) => setOptOut(db, channel, address, out, keyword),
     },
     note: (channel, externalId, kind, data) => noteChannelEvent(db, channel, externalId, kind, data),
+    quarantine: (m) => holdMessage(db, m),
+    state: {
+      async get(channel, key) {
+        const row = await db.selectFrom('channel_state').select('value').where('channel', '=', channel).where('key', '=', key.slice(0, 200)).executeTakeFirst();
+        return row ? row.value : null;
+      },
+      async set(channel, key, value) {
+        await sql`insert into channel_state (channel, key, value) values (${channel}, ${key.slice(0, 200)}, cast(${jsonParam(value)} as jsonb))
+          on conflict (channel, key) do update set value = excluded.value, updated_at = now()`.execute(db);
+      },
+    },
     async notes(channel, externalId) {
       const rows = await db.selectFrom('channel_events').select(['kind', 'data', 'received_at'])
         .where('channel', '=', channel).where('external_id', '=', externalId.slice(0, 200)).orderBy('id', 'desc').limit(100).execute();

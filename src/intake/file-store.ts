@@ -48,6 +48,27 @@ export function photoTooLarge(name: string, maxBytes: number): AppError {
 const PHOTO_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/heic', 'image/heif', 'image/avif']);
 
 /**
+ * How a stored file is served, by its bytes (never its stored type or name): photos and PDFs
+ * shown in the browser as what they are; anything else only as a download of opaque bytes.
+ */
+export async function servedAs(bytes: Uint8Array): Promise<{ mime: string; ext: string; inline: boolean }> {
+  const type = await fileTypeFromBuffer(bytes);
+  if (type && (PHOTO_TYPES.has(type.mime) || type.mime === 'application/pdf')) return { mime: type.mime, ext: type.ext, inline: true };
+  return { mime: 'application/octet-stream', ext: type?.ext ?? 'bin', inline: false };
+}
+
+/**
+ * A Content-Disposition naming a file (RFC 6266): an ASCII `filename` for old clients (accents
+ * dropped, đ -> d) and the exact name UTF-8 encoded in `filename*` (RFC 5987).
+ */
+export function contentDisposition(kind: 'inline' | 'attachment', name: string): string {
+  const safe = name.slice(0, 200).replace(/[\p{Cc}/\\]/gu, '_').trim() || 'file';
+  const ascii = safe.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').replace(/[^\x20-\x7e]|["%;]/g, '_');
+  const encoded = encodeURIComponent(safe.normalize('NFC')).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${encoded}`;
+}
+
+/**
  * Checks an uploaded photo by size, by its magic bytes (never the declared type or the file
  * name) and by its header: its dimensions must be readable and sensible (1 to PHOTO_SIDE_MAX
  * pixels a side). Returns the detected type and the dimensions.

@@ -37,7 +37,7 @@ export interface ConsoleMeta {
   priorities: string[];
 }
 
-/** A stored photo (content-addressed: `key` is derived from `sha256`). */
+/** A stored file: a photo, or a PDF an email brought (content-addressed: `key` is derived from `sha256`). */
 export interface Attachment {
   key: string;
   content_type: string;
@@ -47,6 +47,31 @@ export interface Attachment {
   taken?: 'before' | 'after';
   /** A ward's result photo residents see on the tracking page (the "after" ones). */
   public?: boolean;
+  /** The name its sender gave it (email attachments), when one was given. */
+  name?: string;
+}
+
+/**
+ * One message of a report as its sender wrote it (channels that keep one, such as email): its
+ * own words, the quoted history it carried (split on the server; the console folds it away),
+ * and its files with their names.
+ */
+export interface MessageView {
+  /** The inbound message's code. */
+  code: string;
+  received_at: string;
+  subject: string | null;
+  /** The sender as the message names them ("Name <address>"). */
+  from: string | null;
+  /** When the sender's client says it was written. */
+  sent_at: string | null;
+  /** Its text part, or its HTML made safe as text, without the quoted history. */
+  text: string;
+  /** The quoted history (earlier messages of the conversation); empty when there was none. */
+  quoted: string;
+  /** text: from the text part; html: from the HTML part made text; none: it had no words. */
+  body_from: string;
+  attachments: Attachment[];
 }
 
 /** Why the engine decided what it did, one step at a time (identify, classify, locate, route, group). */
@@ -136,6 +161,8 @@ export interface ReportView {
   received_at: string;
   /** The call a phone report came from, as the phone line's status callbacks told it (null: none recorded). */
   call: { status: string | null; duration_s: number | null; queue_s: number | null } | null;
+  /** The messages it was made of, as their senders wrote them, oldest first (empty where the channel keeps none: SMS, forms). */
+  messages: MessageView[];
 }
 
 /** One entry of a ticket's event log; `seq` orders it among every event (the realtime resume point). */
@@ -230,4 +257,30 @@ export interface AreaShape {
 export interface ActionResult {
   ok: true;
   events: { seq: number; type: string }[];
+}
+
+/** GET /api/console/quarantine: a message a channel could not read, held for admins. */
+export interface QuarantineView {
+  id: number;
+  channel: string;
+  /** The mailbox (or other endpoint) it came in on. */
+  endpoint: string | null;
+  /** Where it lies at the provider: for email, the mailbox's UIDVALIDITY and UID. */
+  uid_validity: string | null;
+  uid: number | null;
+  received_at: string;
+  sender: string | null;
+  size: number | null;
+  error: { code: string; message: string };
+  /** held, retried, dismissed */
+  status: string;
+  attempts: number;
+  /** Whether the raw message is kept (downloadable, retryable). */
+  raw: boolean;
+  /** What the last successful retry made of it (`outcome`: stored, duplicate, bounce...; `code`: the report's). */
+  outcome: { outcome: string; code: string | null } | null;
+  created_at: string;
+  updated_at: string;
+  /** Its audit log (only in the answer about one message). */
+  events?: { type: string; actor: string; data: Record<string, unknown> | null; created_at: string }[];
 }

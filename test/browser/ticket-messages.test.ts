@@ -1,9 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allChannels } from '../../channels/index.ts';
+import { digestMail } from '../../channels/email/digest.ts';
+import { parseEmail, type EmailPayload } from '../../channels/email/parse.ts';
+import { LocalFileStore } from '../../src/intake/file-store.ts';
 import { upsertUser } from '../../src/core/staff/users.ts';
 import { AppError, defineChannel, type OutboundMessage } from '../../src/intake/channel-kit.ts';
 import { createLogger } from '../../src/log.ts';
@@ -18,7 +21,9 @@ import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium, signInAs } from './support.t
 // two sending channels of its own: a fanpage whose Messenger window has closed (it can answer a
 // comment privately, not answer it in Messenger), and SMS. An agent's answer to a Facebook report fails; the
 // panel shows it failed and why, and offers "Gửi qua SMS", which sends the same answer to the
-// citizen's phone. Screenshots go to test-output/browser/<project>-messages-NN-*.png.
+// citizen's phone. An email report (a petition with a PDF, then the citizen's reply quoting our
+// answer) shows each message as written: the quote folded behind a toggle, the PDF as a link
+// that opens it. Screenshots go to test-output/browser/<project>-messages-NN-*.png.
 
 const SHOTS = path.resolve('test-output/browser');
 const PW = 'matkhau-tin-nhan-1';
@@ -51,6 +56,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket pan
   let browser: Browser;
   let agent: Page;
   let ticket = '';
+  let emailTicket = '';
   let shot = 0;
   const pageErrors: string[] = [];
 
@@ -78,6 +84,18 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket pan
     await rt.worker.idle();
     const status = (await (await rt.app.request(`/api/v1/reports/${accepted.code}`)).json()) as { ticket: string };
     ticket = status.ticket;
+
+    // An email thread of two messages, read as the email channel reads them (its files in the app's store).
+    const files = new LocalFileStore(path.join(rt.config.dataDir, 'uploads'));
+    const limits = { fileMaxBytes: 10 * 1024 * 1024, photosMax: 5, pdfsMax: 3 };
+    for (const [n, name] of ['10-outlook-pdf-petition.eml', '14-reply-outlook-vi.eml'].entries()) {
+      const mail = await digestMail(readFileSync(path.resolve('channels/email/fixtures', name)), files, limits);
+      const payload: EmailPayload = { v: 1, raw: null, mail, thread: 'browser-thread', threading: null };
+      const input = parseEmail(payload);
+      const done = await rt.intake.accept({ channel: 'email', externalId: `browser-mail-${n}`, payload, report: { ...input, ...PLACES.benThanh, text: input.text } });
+      await rt.worker.idle();
+      if (n === 0) emailTicket = ((await (await rt.app.request(`/api/v1/reports/${done.code}`)).json()) as { ticket: string }).ticket;
+    }
 
     browser = await launchChromium();
     const context = await browser.newContext(AGENT_VIEW);
@@ -134,6 +152,36 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket pan
       .some((r) => r.textContent?.includes('Trả lời riêng') && r.textContent.includes('Đã gửi')), undefined, { timeout: 10_000 });
     expect(sent.facebook.at(-1)).toMatchObject({ kind: 'private_reply', body: 'Chào chị, tổng đài nhắn riêng: phường sẽ liên hệ chị.' });
     await expect(agent.isChecked('#reply-private')).resolves.toBe(false);
+    expect(pageErrors).toEqual([]);
+  }, 30_000);
+
+  it('shows an email as written: the quoted history behind a toggle, the PDF as a link that opens it', async () => {
+    await agent.goto(`${base}/console#${emailTicket}`);
+    const messages = agent.locator(`article.ticket[data-code="${emailTicket}"] .message-as-written`);
+    await messages.nth(1).waitFor();
+    await expect(messages.count()).resolves.toBe(2);
+    const reply = messages.nth(1);
+    await expect(reply.locator('.message-text').textContent()).resolves.toContain('Hiện rác vẫn chưa được dọn');
+    const quote = reply.locator('.quoted-text');
+    await expect(quote.isVisible()).resolves.toBe(false);
+    await reply.locator('summary[data-action="quoted-toggle"]').click();
+    await expect(quote.isVisible()).resolves.toBe(true);
+    await expect(quote.textContent()).resolves.toContain('Kính gửi');
+    await expect(reply.locator('summary').textContent()).resolves.toBe('Ẩn phần trích dẫn');
+    await screenshot('email-quote-open');
+
+    const link = messages.nth(0).locator('a[data-file="pdf"]');
+    await expect(link.textContent()).resolves.toContain('Đơn kiến nghị.pdf');
+    const href = (await link.getAttribute('href'))!;
+    const served = await agent.evaluate(async (url) => {
+      const r = await fetch(url);
+      return { status: r.status, type: r.headers.get('content-type'), head: (await r.text()).slice(0, 5) };
+    }, href);
+    expect(served).toEqual({ status: 200, type: 'application/pdf', head: '%PDF-' });
+    const [tab] = await Promise.all([agent.context().waitForEvent('page'), link.click()]);
+    await tab.waitForLoadState();
+    expect(new URL(tab.url()).pathname).toBe(href);
+    await tab.close();
     expect(pageErrors).toEqual([]);
   }, 30_000);
 });

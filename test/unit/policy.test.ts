@@ -44,6 +44,9 @@ describe('can', () => {
     ['a ward officer writes notes on their tasks', officer, 'ticket.note', ticket('in_progress'), null],
     ['an agent logs a report for a caller', agent, 'report.log', undefined, null],
     ['a ward officer does not', officer, 'report.log', undefined, 'forbidden'],
+    ['an admin manages quarantined messages', { role: 'admin' as const, areaCodes: [] }, 'quarantine.manage', undefined, null],
+    ['a supervisor does not', supervisor, 'quarantine.manage', undefined, 'forbidden'],
+    ['an agent does not', agent, 'quarantine.manage', undefined, 'forbidden'],
   ];
   it.each(cases)('%s', (_what, actor, action, t, expected) => {
     expect(refusal(actor, action, t)).toBe(expected);
@@ -54,6 +57,7 @@ describe('can', () => {
     expect(rolesThatCan('console.use')).toEqual(['agent', 'supervisor', 'admin']);
     expect(rolesThatCan('ward.use')).toEqual(['supervisor', 'ward_officer', 'admin']);
     expect(rolesThatCan('report.log')).toEqual(['agent', 'supervisor', 'admin']);
+    expect(rolesThatCan('quarantine.manage')).toEqual(['admin']);
   });
 
   it('has a transition for every status a ticket can be moved to, from known statuses only', () => {

@@ -8,6 +8,7 @@ import type { ConsoleMeta } from '../../src/wire/staff-api.ts';
 import { callPops, dismissCurrent, focusPop, onSignal } from './call-pop.ts';
 import { claim, release } from './panel.ts';
 import { closePhoneReport, openPhoneReport, phoneReportFocused, phoneReportPanel } from './phone-report.ts';
+import { quarantineTools } from './quarantine.ts';
 import { cursorItem, fadeFresh, filterBar, loadQueue, moveCursor, readFilters, refreshQueue } from './queue.ts';
 import { CHANGED, ctx } from './state.ts';
 import { closeTicket, emptyPane, focusField, loadTicket, openTicket, refreshOpen, showPresence } from './ticket.ts';
@@ -64,6 +65,12 @@ function layoutPage(): void {
     h('button', { type: 'button', class: 'topbar-button', 'data-action': 'phone-report-open', 'aria-keyshortcuts': 'p', onclick: () => openPhoneReport() },
       '+ Phản ánh qua điện thoại'),
     h('button', { type: 'button', class: 'topbar-button', 'aria-keyshortcuts': '?', onclick: () => byId<HTMLDialogElement>('help').showModal() }, 'Phím tắt (?)'));
+  // Admins: the messages the channels could not read.
+  const held = quarantineTools();
+  if (held) {
+    tools?.prepend(held.button);
+    app.append(held.dialog);
+  }
 }
 
 function openFromHash(): void {

@@ -6,7 +6,7 @@ import {
 } from '../lib/labels.ts';
 import { notify } from '../lib/notice.ts';
 import { markSlaHost, slaBadge } from '../lib/sla-badge.ts';
-import { drawLocation, photoGallery, timeline } from '../lib/ticket-parts.ts';
+import { drawLocation, fileList, messageList, photoGallery, timeline } from '../lib/ticket-parts.ts';
 import { channelBadge, channelLabel } from '../lib/channels.ts';
 import type { OutboundView, ReportView, TicketDetail, TicketEventView } from '../../src/wire/staff-api.ts';
 import { isOpen } from '../../src/core/tickets/statuses.ts';
@@ -144,14 +144,16 @@ function renderReports(o: OpenTicket, d: TicketDetail): void {
         h('time', { datetime: r.received_at }, formatTime(r.received_at)), ' ',
         r.relation ? h('span', { class: `relation relation-${r.relation}` },
           label(RELATION_VI, r.relation), typeof r.score === 'number' && r.relation !== 'new' ? ` · điểm ${r.score.toFixed(2)}` : '') : null),
-      h('p', { class: 'report-text' }, r.text),
+      // A message kept as written (email) is shown as such; the report's text is what the engine read of it.
+      r.messages.length ? messageList(r.messages, `phản ánh ${r.code}`) : h('p', { class: 'report-text' }, r.text),
       h('dl', { class: 'facts-list small' },
         r.address ? [h('dt', null, 'Địa chỉ'), h('dd', null, r.address)] : null,
         h('dt', null, 'Lĩnh vực'), h('dd', null, categoryName(r.category_code), r.category_source ? ` (${label(SOURCE_VI, r.category_source)}${typeof r.category_confidence === 'number' ? `, ${Math.round(r.category_confidence * 100)}%` : ''})` : ''),
         h('dt', null, 'Địa bàn'), h('dd', null, areaName(r.area_code), r.area_source ? ` (${label(SOURCE_VI, r.area_source)})` : ''),
         h('dt', null, 'Người gửi'), h('dd', null, citizen ? citizen.display_name || `Người dân #${citizen.id}` : r.citizen_id === null ? 'Ẩn danh' : `#${r.citizen_id}`),
         ...(r.call ? [h('dt', null, 'Cuộc gọi'), h('dd', { 'data-call': '' }, callSummary(r.call))] : [])),
-      photoGallery(r.attachments, `phản ánh ${r.code}`),
+      r.messages.length ? null : photoGallery(r.attachments, `phản ánh ${r.code}`),
+      r.messages.length ? null : fileList(r.attachments, `phản ánh ${r.code}`),
       reasonList(r),
       form ? h('div', { class: 'report-actions' },
         h('button', { type: 'button', class: 'secondary', 'data-action': 'move', onclick: () => {

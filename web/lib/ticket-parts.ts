@@ -6,7 +6,7 @@ import {
 } from './labels.ts';
 import { isTicketStatus } from '../../src/core/tickets/statuses.ts';
 import { areaMap, type MapPoint } from './map.ts';
-import type { AreaShape, Attachment, ReportView, TicketDetail, TicketEventView } from '../../src/wire/staff-api.ts';
+import type { AreaShape, Attachment, MessageView, ReportView, TicketDetail, TicketEventView } from '../../src/wire/staff-api.ts';
 
 // Pieces of a ticket both views show: photos, the map, the event log.
 
@@ -24,15 +24,72 @@ export function areaShape(code: string): Promise<AreaShape | null> {
 
 /** The URL of a stored photo. */
 export const photoUrl = (key: string) => `/api/console/photos/${key.split('/').map(encodeURIComponent).join('/')}`;
+/** The URL of any stored file (a photo, a PDF): served as its bytes say, under its sender's name. */
+export const fileUrl = (key: string) => `/api/console/files/${key.split('/').map(encodeURIComponent).join('/')}`;
+
+const isPhoto = (a: Attachment) => a.content_type?.startsWith('image/') || /\.(jpe?g|png|webp|gif|avif|heic)$/i.test(a.key);
+
+/** A size as staff read it: 812 KB, 1,4 MB. */
+function sizeText(bytes: number): string {
+  if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1).replace('.', ',')} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
+}
 
 /** Thumbnails linking to the full photos; `what` names them for screen readers ("phản ánh PA-…"). */
 export function photoGallery(attachments: Attachment[] | null | undefined, what: string): HTMLElement | null {
-  const photos = (attachments ?? []).filter((a) => a.content_type?.startsWith('image/') || /\.(jpe?g|png|webp|gif|avif|heic)$/i.test(a.key));
+  const photos = (attachments ?? []).filter(isPhoto);
   if (!photos.length) return null;
   return h('ul', { class: 'photos', 'aria-label': `Ảnh của ${what}` },
     photos.map((a, i) => h('li', null,
       h('a', { href: photoUrl(a.key), target: '_blank', rel: 'noopener' },
         h('img', { src: photoUrl(a.key), alt: `Ảnh ${i + 1} của ${what}`, loading: 'lazy', width: 96, height: 96 })))));
+}
+
+/**
+ * The files that are not photos (a PDF: a link that opens it in a new tab; anything else: a
+ * download), by the names their sender gave them.
+ */
+export function fileList(attachments: Attachment[] | null | undefined, what: string): HTMLElement | null {
+  const files = (attachments ?? []).filter((a) => !isPhoto(a));
+  if (!files.length) return null;
+  return h('ul', { class: 'files', 'aria-label': `Tệp đính kèm của ${what}` },
+    files.map((a, i) => {
+      const pdf = a.content_type === 'application/pdf';
+      const name = a.name || `Tệp ${i + 1}${pdf ? '.pdf' : ''}`;
+      return h('li', null,
+        h('a', pdf ? { href: fileUrl(a.key), target: '_blank', rel: 'noopener', 'data-file': 'pdf' } : { href: fileUrl(a.key), download: name, 'data-file': 'download' },
+          pdf ? h('span', { class: 'file-kind' }, 'PDF') : null, ' ', name),
+        h('span', { class: 'muted' }, ` · ${sizeText(a.size)}`));
+    }));
+}
+
+/**
+ * The messages a report was made of, as their senders wrote them (email): subject and sender,
+ * their own words, the quoted history folded away behind a toggle, photos as previews and PDFs
+ * as links. The split between words and history is the server's; this only folds.
+ */
+export function messageList(messages: MessageView[], what: string): HTMLElement | null {
+  if (!messages.length) return null;
+  return h('ol', { class: 'messages-as-written', 'aria-label': `Thư gốc của ${what}` },
+    messages.map((m, i) => {
+      const label = `thư ${i + 1} của ${what}`;
+      let quoted: HTMLElement | null = null;
+      if (m.quoted) {
+        const summary = h('summary', { 'data-action': 'quoted-toggle' }, 'Hiện phần trích dẫn');
+        quoted = h('details', { class: 'quoted' }, summary, h('pre', { class: 'quoted-text' }, m.quoted));
+        quoted.addEventListener('toggle', () => { summary.textContent = (quoted as HTMLDetailsElement).open ? 'Ẩn phần trích dẫn' : 'Hiện phần trích dẫn'; });
+      }
+      return h('li', { class: 'message-as-written', 'data-message': m.code },
+        h('div', { class: 'message-head small' },
+          m.subject ? h('strong', null, m.subject) : h('em', null, '(không có tiêu đề)'),
+          m.from ? h('span', null, ` · ${m.from}`) : null,
+          ' · ', h('time', { datetime: m.received_at }, formatTime(m.received_at)),
+          m.body_from === 'html' ? h('span', { class: 'muted', title: 'Thư chỉ có phần HTML; đã chuyển thành văn bản an toàn' }, ' · từ HTML') : null),
+        m.text ? h('p', { class: 'report-text message-text' }, m.text) : h('p', { class: 'muted' }, '(thư không có lời nhắn)'),
+        quoted,
+        photoGallery(m.attachments, label),
+        fileList(m.attachments, label));
+    }));
 }
 
 /** Numbered points of the reports that carry coordinates (the ticket's own point when none do). */

@@ -26,7 +26,8 @@ export type Action =
   | 'ticket.read' | 'ticket.claim' | 'ticket.release_any' | 'ticket.update' | 'ticket.note' | 'ticket.reply'
   | 'ticket.triage' | 'ticket.dispatch' | 'ticket.acknowledge' | 'ticket.start' | 'ticket.resolve' | 'ticket.close' | 'ticket.reject'
   | 'report.move' | 'ticket.merge' | 'identity.unlink' | 'identity.link'
-  | 'report.log'; // file a report for a caller (what a citizen says on the phone, typed by an agent)
+  | 'report.log' // file a report for a caller (what a citizen says on the phone, typed by an agent)
+  | 'quarantine.manage'; // messages a channel could not read: list, download raw, retry, dismiss
 
 const AGENT: readonly Action[] = [
   'console.use', 'units.all', 'citizens.see', 'ticket.read', 'ticket.claim', 'ticket.update', 'ticket.note', 'ticket.reply',
@@ -38,7 +39,7 @@ const GRANTS: Record<Role, ReadonlySet<Action>> = {
   agent: new Set(AGENT),
   ward_officer: new Set(FIELD),
   supervisor: new Set([...AGENT, ...FIELD, 'ticket.release_any', 'dashboard.use']),
-  admin: new Set([...AGENT, ...FIELD, 'ticket.release_any', 'dashboard.use']),
+  admin: new Set([...AGENT, ...FIELD, 'ticket.release_any', 'dashboard.use', 'quarantine.manage']),
 };
 
 /** What staff read for each role. */

@@ -164,3 +164,19 @@ async function callsOf(db: Db, sids: string[]): Promise<Map<string, { status: st
   }
   return out;
 }
+
+/** The most messages of one ticket's reports read back as their senders wrote them. */
+const REPORT_MESSAGES_MAX = 100;
+
+/**
+ * The inbound messages each report of a ticket was made of (its first, and those that continued
+ * it), oldest first, with their stored payloads: for channels that can show a message as its
+ * sender wrote it (`channels`), and staff who may see people (the payload names the sender).
+ */
+export async function reportMessages(db: Db, actor: Actor, reports: { id: number; channel: string }[], channels: (name: string) => boolean) {
+  const ids = reports.filter((r) => channels(r.channel)).map((r) => r.id);
+  if (!ids.length || !can(actor, 'citizens.see')) return [];
+  return db.selectFrom('inbound_messages as m').innerJoin('reports as r', (j) => j.on((eb) => eb.or([eb('r.id', '=', eb.ref('m.report_id')), eb('r.inbound_id', '=', eb.ref('m.id'))])))
+    .select(['r.id as report_id', 'm.code', 'm.channel', 'm.payload', 'm.received_at'])
+    .where('r.id', 'in', ids).orderBy('m.received_at').orderBy('m.id').limit(REPORT_MESSAGES_MAX).execute();
+}

@@ -11,7 +11,8 @@ import type { AreaIndex } from '../../core/places/area-index.ts';
 import type { Gazetteer } from '../../core/places/gazetteer.ts';
 import type { FileStore } from '../../intake/file-store.ts';
 import type { IntakeService } from '../../intake/intake-service.ts';
-import type { ChannelInfo } from '../../wire/staff-api.ts';
+import type { QuarantinedMessage } from '../../intake/channel-kit.ts';
+import type { ChannelInfo, MessageView } from '../../wire/staff-api.ts';
 import type { AuthEnv } from '../auth.ts';
 import type { TicketSearch } from '../../search/search.ts';
 import { presentAction } from './presenters.ts';
@@ -36,6 +37,17 @@ export interface ConsoleApiDeps {
   categories: () => Promise<CategoryInfo[]>;
   /** The city's units and gazetteer, as the pipeline reads places (where an address lies). */
   places: { areas: AreaIndex; gazetteer: Gazetteer };
+  /** How a channel's stored message reads as its sender wrote it (the channels' `read`); absent: reports show their text only. */
+  messages?: MessageReader;
+  /** Runs a quarantined message through its channel again (the channel's `retry`). */
+  retryQuarantined?: (channel: string, held: QuarantinedMessage) => Promise<{ outcome: string; code?: string }>;
+}
+
+/** The channels' readers of stored messages (ChannelAdapter.read), by channel name. */
+export interface MessageReader {
+  /** Whether a channel can show its messages as written (its payloads are worth loading). */
+  reads(channel: string): boolean;
+  read(channel: string, payload: unknown): Omit<MessageView, 'code' | 'received_at'> | null;
 }
 
 /** What every resource's routes share: the deps, who is asking, finding a ticket, answering an action. */

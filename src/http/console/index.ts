@@ -6,11 +6,12 @@ import type { AuthEnv } from '../auth.ts';
 import { consoleKit, type ConsoleApiDeps } from './context.ts';
 import { phoneReportRoutes } from './phone-reports.ts';
 import { placeRoutes } from './places.ts';
+import { quarantineRoutes } from './quarantine.ts';
 import { regroupRoutes } from './regroup.ts';
 import { ticketRoutes } from './tickets.ts';
 import { wardRoutes } from './ward.ts';
 
-export type { ConsoleApiDeps } from './context.ts';
+export type { ConsoleApiDeps, MessageReader } from './context.ts';
 
 /** Body limits: JSON commands are small; the ward's resolution carries photos. */
 const JSON_MAX_BYTES = 64 * 1024;
@@ -35,6 +36,6 @@ export function consoleApi(deps: ConsoleApiDeps): Hono<AuthEnv> {
     });
   }
   const kit = consoleKit(deps);
-  for (const routes of [ticketRoutes, regroupRoutes, placeRoutes, phoneReportRoutes, wardRoutes]) app.route('/', routes(kit));
+  for (const routes of [ticketRoutes, regroupRoutes, placeRoutes, phoneReportRoutes, wardRoutes, quarantineRoutes]) app.route('/', routes(kit));
   return app;
 }

@@ -6,15 +6,13 @@ import { AppError } from '../../core/errors.ts';
 import { REPORT_LIMITS } from '../../core/report-input.ts';
 import { rolesThatCan } from '../../core/staff/policy.ts';
 import { ticketDetail } from '../../core/tickets/queue.ts';
+import { contentDisposition, servedAs } from '../../intake/file-store.ts';
+import type { Attachment } from '../../wire/staff-api.ts';
 import { requireUser, type AuthEnv } from '../auth.ts';
 import type { ConsoleKit } from './context.ts';
 import { presentAreaShape, presentPlace } from './presenters.ts';
 
-const PHOTO_TYPES: Record<string, string> = {
-  jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', gif: 'image/gif', heic: 'image/heic', avif: 'image/avif',
-};
-
-/** A unit's outline for the map, where an address lies, and the photos of the tickets a user may read. */
+/** A unit's outline for the map, where an address lies, and the files (photos, PDFs) of the tickets a user may read. */
 export function placeRoutes(kit: ConsoleKit): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const { db, places } = kit.deps;
@@ -41,22 +39,34 @@ export function placeRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     return c.json(presentAreaShape(a));
   });
 
-  app.get('/api/console/photos/:dir/:file', anyone, async (c) => {
-    const notFound = () => new AppError('photo_not_found', 404, 'no such photo', 'Không tìm thấy ảnh.');
-    const key = `${c.req.param('dir')}/${c.req.param('file')}`;
-    if (!/^[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{2,5}$/.test(key)) throw notFound();
-    // Only photos of a ticket the user may read: a report's, or a resolution's (before/after).
-    const owner = await db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id').select('tickets.code')
-      .where(sql<boolean>`reports.attachments @> ${JSON.stringify([{ key }])}::jsonb`).executeTakeFirst();
-    const event = owner ? undefined : await db.selectFrom('ticket_events').innerJoin('tickets', 'tickets.id', 'ticket_events.ticket_id').select('tickets.code')
-      .where(sql<boolean>`ticket_events.data @> ${JSON.stringify({ attachments: [{ key }] })}::jsonb`).executeTakeFirst();
-    const code = owner?.code ?? event?.code;
-    if (!code) throw notFound();
-    await ticketDetail(db, kit.actor(c), code);
-    const bytes = await kit.deps.files.get(key);
-    if (!bytes) throw notFound();
-    const type = PHOTO_TYPES[key.split('.').pop() ?? ''] ?? 'application/octet-stream';
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'Content-Type': type, 'Cache-Control': 'private, max-age=86400' });
-  });
+  // A stored file of a ticket the user may read (a report's photo or PDF, a resolution's photo):
+  // served as its bytes say it is, named as its sender named it. /photos/ is the older path.
+  for (const [path, what] of [['/api/console/files/:dir/:file', 'file'], ['/api/console/photos/:dir/:file', 'photo']] as const) {
+    app.get(path, anyone, async (c) => {
+      const notFound = () => what === 'photo'
+        ? new AppError('photo_not_found', 404, 'no such photo', 'Không tìm thấy ảnh.')
+        : new AppError('file_not_found', 404, 'no such file', 'Không tìm thấy tệp.');
+      const key = `${c.req.param('dir')}/${c.req.param('file')}`;
+      if (!/^[0-9a-f]{2}\/[0-9a-f]{64}\.[a-z0-9]{2,5}$/.test(key)) throw notFound();
+      // Only files of a ticket the user may read: a report's, or a resolution's (before/after).
+      const owner = await db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id').select(['tickets.code', 'reports.attachments'])
+        .where(sql<boolean>`reports.attachments @> ${JSON.stringify([{ key }])}::jsonb`).executeTakeFirst();
+      const event = owner ? undefined : await db.selectFrom('ticket_events').innerJoin('tickets', 'tickets.id', 'ticket_events.ticket_id').select(['tickets.code', 'ticket_events.data'])
+        .where(sql<boolean>`ticket_events.data @> ${JSON.stringify({ attachments: [{ key }] })}::jsonb`).executeTakeFirst();
+      const code = owner?.code ?? event?.code;
+      if (!code) throw notFound();
+      await ticketDetail(db, kit.actor(c), code);
+      const bytes = await kit.deps.files.get(key);
+      if (!bytes) throw notFound();
+      const listed = (owner ? owner.attachments : (event?.data as { attachments?: Attachment[] } | null)?.attachments) ?? [];
+      const given = listed.find((a) => a.key === key)?.name;
+      const type = await servedAs(bytes);
+      const name = typeof given === 'string' && given.trim() ? given : `${key.slice(3, 15)}.${type.ext}`;
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+        'Content-Type': type.mime, 'Content-Disposition': contentDisposition(type.inline ? 'inline' : 'attachment', name),
+        'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'private, max-age=86400',
+      });
+    });
+  }
   return app;
 }

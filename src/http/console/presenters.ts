@@ -1,10 +1,12 @@
 import type { DomainEvent } from '../../core/events.ts';
+import type { QuarantineRow } from '../../core/inbound/quarantine.ts';
 import type { QueueRow, TicketRecord } from '../../core/tickets/queue.ts';
 import type { SearchHit } from '../../search/search.ts';
 import type { AddressPlace } from '../../core/engine/pipeline.ts';
 import type { Accepted } from '../../intake/intake-service.ts';
+import type { MessageReader } from './context.ts';
 import type {
-  ActionResult, AreaGeometry, AreaShape, CitizenView, LoggedReport, Named, OutboundView, PlaceResolution, QueueItem, ReportView, TicketDetail,
+  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
   TicketEventView, TicketView,
 } from '../../wire/staff-api.ts';
 
@@ -25,7 +27,37 @@ export function presentQueueItem(r: QueueRow, hit?: SearchHit): QueueItem {
   };
 }
 
-export function presentTicketDetail(d: TicketRecord): TicketDetail {
+/** A stored file, field by field (the name where its sender gave one). */
+export function presentAttachment(a: Attachment): Attachment {
+  return { key: a.key, content_type: a.content_type, size: a.size, sha256: a.sha256, ...(typeof a.name === 'string' && a.name ? { name: a.name } : {}) };
+}
+
+/** A report's stored messages, as their channel reads them. */
+export interface StoredMessage {
+  report_id: number;
+  code: string;
+  channel: string;
+  payload: unknown;
+  received_at: Date;
+}
+
+/** The messages a report was made of, as their senders wrote them (channels that can say; others none). */
+function presentMessages(stored: StoredMessage[], reader: MessageReader | undefined): Map<number, MessageView[]> {
+  const out = new Map<number, MessageView[]>();
+  for (const m of stored) {
+    const read = reader?.read(m.channel, m.payload);
+    if (!read) continue;
+    const view: MessageView = {
+      code: m.code, received_at: m.received_at.toISOString(), subject: read.subject, from: read.from, sent_at: read.sent_at,
+      text: read.text, quoted: read.quoted, body_from: read.body_from, attachments: read.attachments.map(presentAttachment),
+    };
+    out.set(m.report_id, [...(out.get(m.report_id) ?? []), view]);
+  }
+  return out;
+}
+
+export function presentTicketDetail(d: TicketRecord, stored: StoredMessage[] = [], reader?: MessageReader): TicketDetail {
+  const byReport = presentMessages(stored, reader);
   const t = d.ticket;
   const ticket: TicketView = {
     id: t.id, code: t.code, status: t.status, title: t.title, priority: t.priority,
@@ -40,9 +72,10 @@ export function presentTicketDetail(d: TicketRecord): TicketDetail {
     id: r.id, code: r.code, channel: r.channel, citizen_id: r.citizen_id, text: r.text,
     category_code: r.category_code, category_source: r.category_source, category_confidence: r.category_confidence,
     area_code: r.area_code, area_source: r.area_source, lat: r.lat, lng: r.lng, address: r.address,
-    attachments: r.attachments ?? [], relation: r.relation, score: r.score, reasons: r.reasons ?? [],
+    attachments: (r.attachments ?? []).map(presentAttachment), relation: r.relation, score: r.score, reasons: r.reasons ?? [],
     received_at: r.received_at.toISOString(),
     call: r.call ? { status: r.call.status, duration_s: r.call.duration_s, queue_s: r.call.queue_s } : null,
+    messages: byReport.get(r.id) ?? [],
   }));
   const events = d.events.map((e): TicketEventView => ({
     id: e.id, seq: e.id, type: e.type, actor: e.actor, reason: e.reason, data: e.data, public: e.public, created_at: e.created_at.toISOString(),
@@ -80,4 +113,19 @@ export function presentAreaShape(a: { code: string; name: string; geometry: unkn
 /** A staff action's answer: the events it wrote, by sequence and type. */
 export function presentAction(events: DomainEvent[]): ActionResult {
   return { ok: true, events: events.map((e) => ({ seq: e.seq, type: e.type })) };
+}
+
+/** A quarantined message as admins see it (its audit log when given). */
+export function presentQuarantine(q: QuarantineRow, events?: { type: string; actor: string; data: Record<string, unknown> | null; created_at: Date }[]): QuarantineView {
+  const place = q.place ?? {};
+  const outcome = q.outcome as { outcome?: unknown; code?: unknown } | null;
+  return {
+    id: Number(q.id), channel: q.channel, endpoint: q.endpoint,
+    uid_validity: place.uidValidity !== undefined ? String(place.uidValidity) : null, uid: typeof place.uid === 'number' ? place.uid : null,
+    received_at: q.received_at.toISOString(), sender: q.sender, size: q.size, error: { code: q.error_code, message: q.error_message },
+    status: q.status, attempts: q.attempts, raw: q.raw_key !== null,
+    outcome: outcome ? { outcome: String(outcome.outcome ?? ''), code: typeof outcome.code === 'string' ? outcome.code : null } : null,
+    created_at: q.created_at.toISOString(), updated_at: q.updated_at.toISOString(),
+    ...(events ? { events: events.map((e) => ({ type: e.type, actor: e.actor, data: e.data, created_at: e.created_at.toISOString() })) } : {}),
+  };
 }

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { loadCategories } from '../../core/engine/catalog.ts';
 import { rolesThatCan } from '../../core/staff/policy.ts';
 import { isTicketStatus, PRIORITIES, TICKET_STATUSES } from '../../core/tickets/statuses.ts';
-import { exactLookup, listQueue, queueScope, ticketDetail } from '../../core/tickets/queue.ts';
+import { exactLookup, listQueue, queueScope, reportMessages, ticketDetail } from '../../core/tickets/queue.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { parseSearchQuery } from '../../search/query.ts';
 import { SEARCH_DEPTH_MAX } from '../../search/search.ts';
@@ -63,7 +63,12 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     return c.json({ items: rows.map((r) => presentQueueItem(r, byId.get(r.id))), more });
   });
 
-  app.get('/api/console/tickets/:code', anyone, async (c) => c.json(presentTicketDetail(await ticketDetail(db, kit.actor(c), c.req.param('code')))));
+  app.get('/api/console/tickets/:code', anyone, async (c) => {
+    const detail = await ticketDetail(db, kit.actor(c), c.req.param('code'));
+    const reader = kit.deps.messages;
+    const stored = reader ? await reportMessages(db, kit.actor(c), detail.reports, (ch) => reader.reads(ch)) : [];
+    return c.json(presentTicketDetail(detail, stored, reader));
+  });
 
   app.post('/api/console/tickets/:code/claim', staff, async (c) => kit.done(c, await claimTicket(db, await kit.ticketId(c.req.param('code')), kit.actor(c))));
   app.post('/api/console/tickets/:code/release', staff, async (c) => kit.done(c, await releaseTicket(db, await kit.ticketId(c.req.param('code')), kit.actor(c))));

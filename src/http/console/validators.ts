@@ -37,6 +37,8 @@ export const Reasoned = z.object({ reason: words });
 export const Linked = z.object({ kind: z.enum(LINKABLE_KINDS), value: z.string().min(1).max(300), reason: words });
 export const Merge = z.object({ into: words, reason: words });
 export const Resolution = z.object({ note: optionalWords });
+/** Why an admin dismisses a quarantined message (optional). */
+export const Dismissal = z.object({ reason: z.preprocess(blankToUndefined, cleaned.pipe(z.string().max(500)).optional()) });
 /** The call a report is logged for (a provider's call id: letters, digits and . _ : -). */
 export const LoggedCall = z.object({ call: z.preprocess(blankToUndefined, z.string().max(64).regex(/^[A-Za-z0-9._:-]+$/).optional()) });
 
