@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { sql } from 'kysely';
 import { identitiesOf, type CitizenContact } from '../core/citizens/identity.ts';
 import { AppError } from '../core/errors.ts';
+import { isConnectionError } from '../db/connection-error.ts';
 import type { Db } from '../db/schema.ts';
 
 /** The fixed window every public intake limit counts in. */
@@ -71,7 +72,16 @@ export class IntakeLimits implements IntakeGate {
     const byContact = contactKey(contact);
     const [key, limit] = byContact ? [byContact, this.settings.contactPerHour] : [addressKey(this.clientOf(c)), this.settings.anonymousPerHour];
     if (limit <= 0) return;
-    const { allowed, retryAfterSeconds } = await this.hit(key, limit);
+    let counted: Awaited<ReturnType<IntakeLimits['hit']>>;
+    try {
+      counted = await this.hit(key, limit);
+    } catch (err) {
+      // The database away: the report goes to the spool like any other (store first); a limit
+      // that cannot be counted lets it through rather than lose it.
+      if (isConnectionError(err)) return;
+      throw err;
+    }
+    const { allowed, retryAfterSeconds } = counted;
     if (allowed) return;
     const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
     throw new AppError('intake_rate_limited', 429,
