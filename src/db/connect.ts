@@ -12,10 +12,17 @@ export interface ConnectOptions {
   /** Folder for the embedded database; `memory://` or absent with `inMemory` for tests. */
   dataDir?: string;
   inMemory?: boolean;
+  /** An embedded database to start from (PGlite's `dumpDataDir`): tests clone a migrated one. */
+  loadDataDir?: Blob;
   poolMax?: number;
 }
 
+/** An embedded database's handle, which can also be dumped (to be loaded again with `loadDataDir`). */
+export type PgliteHandle = DbHandle & { dump(): Promise<Blob> };
+
 /** Opens the database: a PostgreSQL server when a URL is given, embedded PGlite otherwise. */
+export async function connect(opts: ConnectOptions & { databaseUrl?: undefined }): Promise<PgliteHandle>;
+export async function connect(opts: ConnectOptions): Promise<DbHandle>;
 export async function connect(opts: ConnectOptions): Promise<DbHandle> {
   if (opts.databaseUrl) return connectServer(opts.databaseUrl, opts.poolMax);
   const [{ PGlite }, { pg_trgm }, { unaccent }, { PGliteDialect }] = await Promise.all([
@@ -31,9 +38,11 @@ export async function connect(opts: ConnectOptions): Promise<DbHandle> {
   }
   const instance = await PGlite.create({
     ...(dataDir ? { dataDir } : {}),
+    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
     extensions: { pg_trgm, unaccent },
     parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
   });
   const db = new Kysely<Database>({ dialect: new PGliteDialect(instance) });
-  return { db, kind: 'pglite', close: () => db.destroy() };
+  const handle: PgliteHandle = { db, kind: 'pglite', close: () => db.destroy(), dump: () => instance.dumpDataDir('none') };
+  return handle;
 }

@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { connect, type DbHandle } from '../../src/db/connect.ts';
 import { migrateToLatest } from '../../src/db/migrate.ts';
@@ -50,9 +53,48 @@ export async function freshDb(opts: { seed?: boolean } = {}): Promise<DbHandle &
       },
     };
   } else {
+    // Migrating and seeding an embedded database takes seconds; a copy of one takes one.
+    if (opts.seed !== false) return connect({ inMemory: true, loadDataDir: await pgliteTemplate() });
     handle = await connect({ inMemory: true });
   }
   await migrateToLatest(handle.db);
   if (opts.seed !== false) await seedReferenceData(handle.db);
   return handle;
+}
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** Every file under `dir` (recursively), as path and content, for a cache key. */
+function hashTree(h: ReturnType<typeof createHash>, dir: string): void {
+  for (const name of readdirSync(dir).sort()) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) hashTree(h, p);
+    else h.update(p).update(readFileSync(p));
+  }
+}
+
+/**
+ * A migrated, seeded embedded database, dumped once and kept in the temp folder under a key of
+ * everything that decides its content (migrations, the city profile and its data, the db and
+ * engine code that seeding runs): a change to any of them makes a new one.
+ */
+async function pgliteTemplate(): Promise<Blob> {
+  const h = createHash('sha256');
+  for (const dir of ['migrations', 'src/city', 'src/db', 'src/core/places', 'src/core/engine', 'seed']) hashTree(h, path.join(ROOT, dir));
+  h.update(readFileSync(path.join(ROOT, 'package-lock.json')));
+  const file = path.join(tmpdir(), `phananh-test-pglite-${h.digest('hex').slice(0, 16)}.tar`);
+  try {
+    return new Blob([readFileSync(file)]);
+  } catch {
+    const built = await connect({ inMemory: true });
+    await migrateToLatest(built.db);
+    await seedReferenceData(built.db);
+    const blob = await built.dump();
+    await built.close();
+    // Written aside and renamed: a concurrent worker reads a whole file or none.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(tmp, Buffer.from(await blob.arrayBuffer()));
+    renameSync(tmp, file);
+    return blob;
+  }
 }
