@@ -33,6 +33,8 @@ export const HCMC: CityProfile = {
   },
   // Districts merged into Thủ Đức City in 2021 that residents still name.
   districtAliases: { 'quan 2': 'thu duc', 'quan 9': 'thu duc', 'quan thu duc': 'thu duc' },
+  // Nghị quyết 1111/NQ-UBTVQH14 (2020): wards 6, 7 and 8 of District 3 became Phường Võ Thị Sáu.
+  formerWardMerges: { 3: { 6: 'vo thi sau', 7: 'vo thi sau', 8: 'vo thi sau' } },
   get categories() {
     return seed('categories.json');
   },

@@ -33,6 +33,11 @@ export interface CityProfile {
   places?: { streets?: string; landmarks?: string };
   /** District names residents still write that now mean another (folded: "quan 2" -> "thu duc"). */
   districtAliases: Record<string, string>;
+  /**
+   * Wards merged before the former-ward list's date that residents still write, by folded
+   * district key and ward key, to the folded name of the ward they became.
+   */
+  formerWardMerges?: Record<string, Record<string, string>>;
   /** Departments and categories (keywords, duplicate radius), loaded on a first start (JSON). */
   categories: string;
   /** Hand-labelled examples that train the topic model (JSON lines). */

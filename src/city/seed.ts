@@ -81,7 +81,7 @@ export async function loadGazetteer(areas: AreaIndex, city: CityProfile = HCMC):
   const oldWards = city.formerUnits && mapping.length
     ? (JSON.parse(await readFile(city.formerUnits.wards, 'utf8')) as OldWard[])
     : [];
-  const gazetteer = new Gazetteer(units, oldWards, mapping, city.districtAliases);
+  const gazetteer = new Gazetteer(units, oldWards, mapping, city.districtAliases, city.formerWardMerges);
   if (city.places) {
     const streets = city.places.streets ? (JSON.parse(await readFile(city.places.streets, 'utf8')) as StreetsFile).districts.flatMap((d) => d.streets.map((name) => ({ name, district: d.district }))) : [];
     // Landmarks outside the units loaded would route to a unit that is not there.

@@ -4,7 +4,7 @@ import { AreaIndex, bboxOf, type AreaShape } from '../../src/core/places/area-in
 import { canonicalCode, newCode } from '../../src/core/tickets/codes.ts';
 import { cellOf, cellsAround, distanceMetres } from '../../src/core/places/geo.ts';
 import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone, phoneQuery } from '../../src/core/citizens/identity.ts';
-import { clip, fold, nfc, tokens } from '../../src/core/engine/text.ts';
+import { clip, fold, nfc, saysPersists, tokens } from '../../src/core/engine/text.ts';
 
 describe('normalisePhone', () => {
   const table: [string, string | null][] = [
@@ -276,4 +276,19 @@ describe('clip', () => {
     expect(clip('ngập', 140)).toBe('ngập');
     expect(clip('abcdef', 3)).toBe('abc');
   });
+});
+
+describe('saysPersists', () => {
+  it.each([
+    ['Đèn đường vẫn chưa sửa, tối thui', true],
+    ['Nhà 45/3 vẫn thi công tầng 5', true],
+    ['den duong van chua sua', true],
+    ['rac van con do day', true],
+    ['chua ai xu ly het', true],
+    ['Đã gọi 1022 mà nhạc vẫn đập thình thịch', true],
+    ['Đèn đường hư, tối thui', false],
+    ['Nguyễn Văn Cừ ngập nặng', false],
+    ['nguyen van cu ngap nang', false],
+    ['vấn đề rác thải', false],
+  ])('%s -> %s', (text, want) => expect(saysPersists(text)).toBe(want));
 });

@@ -5,7 +5,7 @@ import { HCMC } from '../../src/city/hcmc.ts';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../seed/hcmc/${f}`, import.meta.url), 'utf8'));
 const units = load('wards-2025.json') as { code: string; name: string }[];
-const gazetteer = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases);
+const gazetteer = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases, HCMC.formerWardMerges);
 const nameOf = (code: string | null) => units.find((u) => u.code === code)?.name ?? null;
 
 describe('normaliseAddress', () => {
@@ -81,10 +81,48 @@ describe('Gazetteer.match', () => {
   });
 
   it('falls back on the district when the ward named was no longer one of its wards (merged before 2025)', () => {
-    const m = gazetteer.match('Chung cư trên đường X, P7 Q3');
+    const m = gazetteer.match('Chung cư trên đường X, P7 Q10');
     expect(m.source).toBe('old_district');
     expect(m.reason).toContain('ward 7 not one of its wards');
-    expect(m.candidates.map(nameOf).sort()).toEqual(gazetteer.match('quận 3').candidates.map(nameOf).sort());
+    expect(m.candidates.map(nameOf).sort()).toEqual(gazetteer.match('quận 10').candidates.map(nameOf).sort());
+  });
+
+  it.each([
+    ['Quán cà phê ở Trần Quốc Thảo P7 Q3 bày ghế kín vỉa hè'],
+    ['phường 6 quận 3'],
+    ['P8, Q.3'],
+  ])('reads a ward merged in 2020 by the ward it became (%s: Võ Thị Sáu, now Xuân Hòa)', (text) => {
+    const m = gazetteer.match(text);
+    expect(nameOf(m.code)).toBe('Phường Xuân Hoà');
+    expect(m.reason).toContain('merged into vo thi sau');
+  });
+
+  it.each([
+    ['KDV trước bến xe ngập như sông, ai đi hướng Q6 thì tránh ra nha', 'none'],
+    ['kẹt xe, ai đi phía quận Bình Thạnh thì né', 'none'],
+    ['ngập ở quận 6', 'old_district'],
+  ])('does not read a district after "hướng"/"phía" (where traffic goes) as the place: %s', (text, source) => {
+    expect(gazetteer.match(text).source).toBe(source);
+  });
+
+  it.each([
+    // a unit's own name beside its former district: the likely one of the district's units
+    ['Đèn đường trước nhà thờ Chợ Quán (đường Trần Bình Trọng, quận 5) không sáng', ['tran binh trong'], 'Phường Chợ Quán', 'also name'],
+    // a street named like one of the candidates: the ward is often named after its road
+    ['Duong Phu Dinh phuong 16 quan 8 co nguoi do xa ban', ['phu dinh'], 'Phường Phú Định', 'bears the name'],
+    ['điểm tập kết rác trên đường Minh Phụng (quận 11)', ['minh phung'], 'Phường Minh Phụng', 'bears the name'],
+  ])('guesses, for an agent to confirm, the candidate the words also name: %s', (text, streets, likely, why) => {
+    const m = gazetteer.match(text, streets);
+    expect(m.code).toBeNull();
+    expect(nameOf(m.likely ?? null)).toBe(likely);
+    expect(m.likelyWhy).toContain(why);
+  });
+
+  it('guesses no candidate from a district named by its own name, from a longer former ward, or from no street', () => {
+    expect(gazetteer.match('chợ Gò Vấp, quận Gò Vấp').likely).toBeUndefined();
+    expect(gazetteer.match('phuong 16 quan 8 co nguoi do xa ban').likely).toBeUndefined();
+    // "Bình Hưng Hòa A" holds the unit name Bình Hưng Hòa: the former ward decides, by its successor
+    expect(gazetteer.match('hẻm 186 Lê Văn Quới, phường Bình Hưng Hòa A, quận Bình Tân', ['le van quoi']).likelyWhy).toContain('most of the former ward');
   });
 
   it("does not read a street's words or a direction as a bare unit name", () => {

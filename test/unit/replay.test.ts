@@ -78,7 +78,7 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('3')).toMatchObject({ area_code: 'S1', category: 'graffiti', relation: 'new' });
   });
 
-  it("keeps a lasting problem's ticket open to repeats for a week after its latest report, and an event's for hours", async () => {
+  it("keeps a lasting problem's ticket open to repeats for a week after its latest report, and an event's for hours; a vague repeat saying it goes on joins the unit's one such ticket", async () => {
     const at = (day: number, hour: number) => `2026-11-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00+07:00`;
     const { byId, summary } = await replay([
       // A dead street light: reported again three and a half days later, then nine days after that.
@@ -98,6 +98,13 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       L({ id: 's3', received_at: at(12, 15), category: 'rac_thai', citizen: { phone: '0901000010' }, text: 'Rác đổ trên đường Lê Thánh Tôn trước Bảo tàng Mỹ Thuật, phường Bến Thành' }),
       // Days later by a house number, against tickets known by landmarks: another spot of the street.
       L({ id: 's4', received_at: at(15, 9), category: 'rac_thai', citizen: { phone: '0901000011' }, text: 'Rác chất đống trước số 80 Lê Thánh Tôn, phường Bến Thành' }),
+      // Known by words only (a call naming the ward), then a point with a vague text three days
+      // later saying the problem goes on ("vẫn"): the one open ticket on the topic in the unit.
+      L({ id: 'p1', received_at: at(2, 9), category: 'lan_chiem', citizen: { phone: '0902000001' }, text: 'Quán cà phê bày bàn ghế chiếm hết vỉa hè trước số 120 Nguyễn Thị Minh Khai, phường Xuân Hòa' }),
+      L({ id: 'p2', received_at: at(5, 18), channel: 'app', category: 'lan_chiem', citizen: { phone: '0902000002' }, text: 'Vỉa hè vẫn bị chiếm, người đi bộ phải xuống lòng đường', lat: 10.7783, lng: 106.6911 }),
+      // The same shape without such words: another lamp of the ward, a new ticket.
+      L({ id: 'c1', received_at: at(2, 20), category: 'chieu_sang', citizen: { phone: '0902000003' }, text: 'Đèn đường trước số 10 Lê Duẩn, phường Sài Gòn không sáng' }),
+      L({ id: 'c2', received_at: at(5, 20), channel: 'app', category: 'chieu_sang', citizen: { phone: '0902000004' }, text: 'Đèn đường tắt, tối thui', lat: 10.77978, lng: 106.69902 }),
     ]);
     expect(summary.errors).toBe(0);
     expect(byId.get('l2')).toMatchObject({ ticket: byId.get('l1')!.ticket, relation: 'duplicate' });
@@ -110,6 +117,9 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('s2')).toMatchObject({ ticket: byId.get('s1')!.ticket, relation: 'duplicate' });
     expect(byId.get('s3')).toMatchObject({ relation: 'new' });
     expect(byId.get('s4')).toMatchObject({ relation: 'new' });
+    expect(byId.get('p2')).toMatchObject({ ticket: byId.get('p1')!.ticket, relation: 'duplicate', area_code: '27139' });
+    expect(byId.get('p2')!.reasons.find((r: { step: string }) => r.step === 'group').message).toContain('saying its problem goes on');
+    expect(byId.get('c2')).toMatchObject({ relation: 'new', area_code: byId.get('c1')!.area_code });
   });
 
   it('compares places by their strongest shared evidence: a near house number joins, far ones on the same street stay apart, and words naming no unit for sure join by house, in the unit a1 taught the street is in', async () => {

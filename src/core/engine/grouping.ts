@@ -4,7 +4,7 @@ import type { DbOrTx } from '../../db/schema.ts';
 import type { Reason } from '../../wire/staff-api.ts';
 import { cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
 import { normaliseAddress } from '../places/gazetteer.ts';
-import { dice, mergeKeys, placeKeys, shingles } from './text.ts';
+import { dice, mergeKeys, placeKeys, saysPersists, shingles } from './text.ts';
 import { isOpen, OPEN_STATUSES } from '../tickets/statuses.ts';
 
 export type Relation = 'new' | 'same_citizen' | 'duplicate';
@@ -38,7 +38,11 @@ export const GROUPING = {
    * category's window.
    */
   wordsOnlyHours: 24,
-  /** The unit alone (neither side names a place against the other) reaches this far back, for the only such ticket. */
+  /**
+   * The unit alone (neither side names a place against the other) reaches this far back, for the
+   * only such ticket; as far as the category's window for a report that says its problem goes on
+   * ("vẫn chưa sửa": a repeat of something reported, not a second lamp out in the ward).
+   */
   unitOnlyHours: 24,
   /** A place with this many tickets closed in the lookback becomes a hotspot. */
   hotspotMin: 2,
@@ -289,6 +293,8 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   const herePlace = placeOfKeys(hereKeys);
   const units = unitsOf(g);
   const unitOnly: CandidateTicket[] = [];
+  const persists = saysPersists(g.text);
+  let unitOnlyWhy = `within ${GROUPING.unitOnlyHours} h`;
   type Match = { id: number; code: string; score: number; why: string };
   let best: Match | null = null;
   /** The best ticket on another of its categories, taken only when none on its own is. */
@@ -347,6 +353,10 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         } else if (sameTopic && g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
           unitOnly.push(c);
         }
+      } else if (persists && sameTopic && sameUnit && c.area_code !== null && g.areaCode !== null && !placesDiffer(herePlace, there)) {
+        // Days later, "still not fixed" in the unit of the one open ticket on the topic there.
+        unitOnly.push(c);
+        unitOnlyWhy = `within ${windowOf(g)} h, the report saying its problem goes on`;
       }
     }
     if (score <= 0) continue;
@@ -364,7 +374,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   // which one is a guess (left apart for an agent).
   if (!best && unitOnly.length === 1) {
     const c = unitOnly[0]!;
-    best = { id: c.id, code: c.code, score: EVIDENCE.unit, why: `the only open ticket on the topic in the unit within ${GROUPING.unitOnlyHours} h (${c.code}), no place named against it` };
+    best = { id: c.id, code: c.code, score: EVIDENCE.unit, why: `the only open ticket on the topic in the unit ${unitOnlyWhy} (${c.code}), no place named against it` };
   }
   if (best) {
     return {

@@ -25,8 +25,8 @@ export interface PipelineState {
   text: string;
   textFolded: string;
   category: { code: string | null; source: string; confidence: number; alternatives: string[] };
-  /** `likely`: of the candidates, the one a divided former ward most likely went to (`AddressMatch.likely`). */
-  area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[]; likely?: string };
+  /** `likely`: of the candidates, the one the words most likely mean, and why (`AddressMatch.likely`). */
+  area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[]; likely?: string; likelyWhy?: string };
   departmentCode: string | null;
   /** The category's same-incident radius in metres (route reads it with the department). */
   radiusM: number | undefined;
@@ -275,7 +275,7 @@ function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
       const score = m.source === 'bare_name' ? 0.6 : 0.9;
       s.reasons.push({ step: 'locate', code: `area_${m.source}`, message: `${source}: ${m.reason} -> ${names[0]}`, score });
     } else {
-      s.area = { code: null, source: 'none', candidates: m.candidates, ...(m.likely ? { likely: m.likely } : {}) };
+      s.area = { code: null, source: 'none', candidates: m.candidates, ...(m.likely ? { likely: m.likely, likelyWhy: m.likelyWhy ?? '' } : {}) };
       s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `${source}: ${m.reason} -> one of ${names.join(', ')}` });
     }
     return;
@@ -286,7 +286,7 @@ function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
   const streets = streetNames(s.placeKeys);
   const units = gazetteer.unitsOfStreets(streets);
   if (units.length > 0 && units.length <= STREET_UNITS_MAX) {
-    s.area = { code: null, source: 'none', candidates: units };
+    s.area = { code: null, source: 'none', candidates: units, ...gazetteer.namesake(units, streets) };
     s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `text: street ${streets.join(', ')} -> one of ${units.map((c) => areas.get(c)?.name ?? c).join(', ')}` });
     return;
   }
@@ -343,12 +343,14 @@ const group: PipelineStep = {
         s.area = { code: unit, source: s.area.source, candidates: [unit] };
         s.reasons.push({ step: 'group', code: 'area_from_ticket', message: `unit of the incident's ticket: ${unit}`, score: d.score });
       }
-      // Still none, of a divided former ward: the unit it most likely went to, for an agent to
-      // confirm (grouping looked in every unit it may be in).
+      // Still none: the candidate the words most likely mean (where most of a divided former ward
+      // went, or the unit a named street is named after), for an agent to confirm (grouping
+      // looked in every unit it may be in).
       const likely = s.area.code === null ? s.area.likely : undefined;
       if (likely) {
+        const why = s.area.likelyWhy || `likely ${deps.areas.get(likely)?.name ?? likely}`;
         s.area = { code: likely, source: 'text', candidates: s.area.candidates };
-        s.reasons.push({ step: 'locate', code: 'area_likely', message: `most of the former ward went to ${deps.areas.get(likely)?.name ?? likely} (it kept the ward's code or name); an agent confirms`, score: 0.6 });
+        s.reasons.push({ step: 'locate', code: 'area_likely', message: `${why}; an agent confirms`, score: 0.6 });
         grouping.adoptArea(s.group.ticketId!, likely);
       }
     });

@@ -55,6 +55,20 @@ export function fold(text: string): string {
     .trim();
 }
 
+// "Still not fixed": words by which a resident says a problem they (or others) reported goes on.
+// With diacritics "vẫn" (still) alone says it; without, "van" is also văn/vân/vấn, so it counts
+// only before what persists ("van chua", "van con"...).
+const PERSISTS_MARKED = /(?:^|[^\p{L}])vẫn(?:$|[^\p{L}])/u;
+const PERSISTS_FOLDED = / (?:van (?:chua|con|khong|bi|dang|tiep tuc|nhu cu)|chua (?:ai (?:xu ly|sua|don|toi|den)|duoc (?:xu ly|sua|khac phuc|giai quyet))|da (?:phan anh|bao|goi) (?:roi|ma|nhung)|lai tiep tuc) /;
+
+/**
+ * Whether a text says its problem persists ("đèn vẫn chưa sửa", "van chua ai don"): a report of
+ * something already known, not a new incident. `text` must already be bounded (client text).
+ */
+export function saysPersists(text: string): boolean {
+  return PERSISTS_MARKED.test(text.normalize('NFC').toLowerCase()) || PERSISTS_FOLDED.test(` ${fold(text)} `);
+}
+
 /** Folded word tokens. */
 export function tokens(text: string): string[] {
   const f = fold(text);

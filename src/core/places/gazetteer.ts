@@ -34,10 +34,14 @@ export interface AddressMatch {
   ambiguous: boolean;
   reason: string;
   /**
-   * Of a former ward divided between units, the one that kept its code or its name: where most
-   * of it most likely went (a guess for an agent to confirm, when nothing else decides).
+   * Of several candidates, the one the words most likely mean, for an agent to confirm when
+   * nothing else decides: of a former ward divided between units, the one that kept its code or
+   * its name; else the one a street the words name is named after ("đường Phú Định, phường 16
+   * quận 8": Phường Phú Định).
    */
   likely?: string;
+  /** Why `likely` (for the decision's reasons). */
+  likelyWhy?: string;
 }
 
 interface WardMention {
@@ -102,7 +106,11 @@ export class Gazetteer {
    * `districtAliases`: district names residents still write that now mean another (folded, e.g.
    * HCMC's "quan 2" -> "thu duc"); the city profile gives them.
    */
-  constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = [], private readonly districtAliases: Record<string, string> = {}) {
+  /**
+   * `formerWardMerges`: wards merged before the mapping's date that residents still write, by
+   * folded district and ward key, to the ward they became (HCMC: "P7 Q3" is Võ Thị Sáu since 2020).
+   */
+  constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = [], private readonly districtAliases: Record<string, string> = {}, private readonly formerWardMerges: Record<string, Record<string, string>> = {}) {
     this.#units = units.map((u) => ({ code: u.code, key: bare(u.short_name ?? u.name), kind: kindOf(u.name), name: u.name }));
     for (const w of oldWards) {
       const d = bare(w.district);
@@ -164,7 +172,47 @@ export class Gazetteer {
    * street, not the former ward Phong Phú).
    */
   match(text: string, streets: readonly string[] = []): AddressMatch {
-    const s = ` ${normaliseAddress(text)} `;
+    // "ai đi hướng Q6 thì tránh": a district after "hướng"/"phía" is where traffic goes, not where
+    // the report is.
+    const s = ` ${normaliseAddress(text)} `.replace(/ (huong|phia)( ve)? (?:quan|huyen|thanh pho|thi xa) /g, ' $1$2 toi ');
+    const m = this.#match(s, streets);
+    if (!m.ambiguous) return m;
+    // Likely, not decided: grouping still looks in every candidate (the name may be a landmark's
+    // or a street's named after a neighbouring unit).
+    const named = this.#namedAmong(s, streets, m.candidates);
+    if (named) return { ...m, likely: named.code, likelyWhy: `the words also name ${named.name}, one of its candidates` };
+    if (m.likely) return m;
+    const namesake = this.namesake(m.candidates, streets);
+    return namesake ? { ...m, ...namesake } : m;
+  }
+
+  /**
+   * Of several candidates, the unit a named street bears the name of: a ward is often named after
+   * the road through it (đường Phú Định, Phường Phú Định), so it is a likely guess, not a decision.
+   */
+  namesake(candidates: readonly string[], streets: readonly string[]): { likely: string; likelyWhy: string } | null {
+    const hits = this.#units.filter((u) => candidates.includes(u.code) && streets.includes(u.key));
+    if (hits.length !== 1) return null;
+    return { likely: hits[0]!.code, likelyWhy: `the street ${hits[0]!.key} bears the name of ${hits[0]!.name}, one of its candidates` };
+  }
+
+  /**
+   * Of an ambiguous reading's candidates, the one unit whose own name the words also give, outside
+   * the streets they name and the ward and district mentions ("nhà thờ Chợ Quán, quận 5": Phường
+   * Chợ Quán); not a name inside a longer former ward's ("Bình Hưng Hòa A").
+   */
+  #namedAmong(s: string, streets: readonly string[], candidates: readonly string[]): { code: string; name: string } | null {
+    let free = s;
+    for (const st of streets) free = free.replaceAll(` ${st} `, ` ${'_'.repeat(st.length)} `);
+    const longer = this.#oldWardKeys.filter((k) => k.includes(' ') && free.includes(` ${k} `));
+    // Unprefixed: a prefixed name is the ward or district mention that made the candidates.
+    const unprefixed = (key: string) => !new RegExp(` (?:quan|huyen|thanh pho|thi xa|phuong|xa|thi tran|dac khu) ${key} `).test(free) && free.includes(` ${key} `);
+    const hits = this.#units.filter((u) => candidates.includes(u.code) && u.key.includes(' ') && !this.#districtKeys.includes(u.key)
+      && unprefixed(u.key) && !longer.some((k) => k !== u.key && k.includes(u.key)));
+    return hits.length === 1 ? hits[0]! : null;
+  }
+
+  #match(s: string, streets: readonly string[]): AddressMatch {
     const wards = this.#findWards(s);
     const district = this.#findDistrict(s, wards);
     if (district && wards.length === 0) {
@@ -175,9 +223,11 @@ export class Gazetteer {
 
     for (const w of wards) {
       if (district) {
-        const olds = (this.#oldByDistrict.get(district) ?? []).filter((o) => bare(o.name) === w.key);
+        const key = (this.#oldByDistrict.get(district) ?? []).some((o) => bare(o.name) === w.key) ? w.key : this.formerWardMerges[district]?.[w.key] ?? w.key;
+        const olds = (this.#oldByDistrict.get(district) ?? []).filter((o) => bare(o.name) === key);
         const codes = [...new Set(olds.flatMap((o) => this.#mapping.get(o.code) ?? []))];
-        if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}, district ${district}`, olds.length === 1 ? this.#successor(olds[0]!, codes) : undefined);
+        const merged = key === w.key ? '' : ` (merged into ${key} before 2025)`;
+        if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}, district ${district}${merged}`, olds.length === 1 ? this.#successor(olds[0]!, codes) : undefined);
       }
       const unit = this.#units.filter((u) => u.key === w.key && (!w.kind || !u.kind || u.kind === w.kind || w.kind === 'phuong' && u.kind === 'xa'));
       if (unit.length === 1 && unit[0]) return this.#result([unit[0].code], 'new_name', `names ${unit[0].name}`);
@@ -197,7 +247,9 @@ export class Gazetteer {
     // A unit's name without a prefix ("chợ Bến Thành"): only names of two syllables or more.
     let free = s;
     for (const st of streets) free = free.replaceAll(` ${st} `, ` ${'_'.repeat(st.length)} `);
-    const allHits = this.#units.filter((u) => u.key.includes(' ') && free.includes(` ${u.key} `));
+    // Not a direction ("ai đi phía quận Bình Thạnh thì né").
+    const toward = (key: string) => / (?:huong|phia)(?: ve)?(?: toi)? $/.test(free.slice(0, free.indexOf(` ${key} `) + 1));
+    const allHits = this.#units.filter((u) => u.key.includes(' ') && free.includes(` ${u.key} `) && !toward(u.key));
     // "Bà Điểm, Hóc Môn": a ward and, without its prefix, the former district it was in.
     const bareHits = allHits.filter((h) => !allHits.some((o) => o !== h && this.unitsOfDistrict(h.key).includes(o.code)));
     const longest = bareHits.sort((a, b) => b.key.length - a.key.length);
@@ -221,7 +273,8 @@ export class Gazetteer {
 
   #result(codes: string[], source: AddressMatch['source'], reason: string, likely?: string): AddressMatch {
     const ambiguous = codes.length > 1;
-    return { code: ambiguous ? null : (codes[0] ?? null), candidates: codes, source, ambiguous, reason, ...(ambiguous && likely ? { likely } : {}) };
+    const why = `most of the former ward went to ${this.#units.find((u) => u.code === likely)?.name ?? likely} (it kept the ward's code or name)`;
+    return { code: ambiguous ? null : (codes[0] ?? null), candidates: codes, source, ambiguous, reason, ...(ambiguous && likely ? { likely, likelyWhy: why } : {}) };
   }
 
   /**
