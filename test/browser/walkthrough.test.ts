@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { sql } from 'kysely';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertUser } from '../../src/core/staff/users.ts';
@@ -264,6 +265,44 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
     expect(await citizen.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await screenshot(citizen, 'tracking-resolved', true);
   }, 20_000);
+
+  it("a supervisor's dashboard ranks the units as the tickets table says, and the public transparency page counts the same", async () => {
+    const db = server.runtime.handle.db;
+    await upsertUser(db, { username: 'bt-giamsat', displayName: 'Phạm Giám Sát', password: PW, role: 'supervisor' });
+    // The figures the ranking must show, straight from the tickets table: today's tickets (city
+    // day, UTC+7) per unit they belong to, and those handled within two hours of receipt.
+    const { rows } = await sql<{ unit: string; volume: number; within: number }>`
+      select coalesce(dispatched_area, area_code) as unit, count(*)::int as volume,
+        count(*) filter (where status in ('resolved', 'closed', 'rejected')
+          and coalesce(resolved_at, closed_at) <= received_at + interval '120 minutes')::int as within
+      from tickets
+      where merged_into is null and coalesce(dispatched_area, area_code) is not null
+        and (received_at at time zone 'Asia/Ho_Chi_Minh')::date = (now() at time zone 'Asia/Ho_Chi_Minh')::date
+      group by 1`.execute(db);
+    expect(rows.find((r) => r.unit === BEN_THANH.code)).toMatchObject({ volume: expect.any(Number), within: 1 });
+    const ctx = await browser.newContext(AGENT_VIEW);
+    const page = await ctx.newPage();
+    watch(page, 'dashboard');
+    await signInAs(page, 'bt-giamsat', PW, { base: server.url });
+    await page.goto(`${server.url}/dashboard?period=today`);
+    const shown = await page.$$eval('[data-testid="ranking-units"] tbody tr[data-code]', (trs) => trs.map((tr) => {
+      const cells = [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '');
+      return { unit: (tr as HTMLElement).dataset.code ?? '', rank: Number(cells[0]), volume: Number(cells[1]!.replace(/\./g, '')), within: cells[2] };
+    }));
+    const pct = (n: number, d: number) => `${(Math.round((n / d) * 1000) / 10).toLocaleString('vi-VN')} %`;
+    expect(shown.map(({ unit, volume, within }) => ({ unit, volume, within })).sort((a, b) => a.unit.localeCompare(b.unit)))
+      .toEqual(rows.map((r) => ({ unit: r.unit, volume: r.volume, within: pct(r.within, r.volume) })).sort((a, b) => a.unit.localeCompare(b.unit)));
+    expect(shown.map((r) => r.rank)).toEqual(shown.map((_, i) => i + 1));
+    await screenshot(page, 'dashboard', true);
+    // The public page: the same count for the unit, and not one ticket code, title or name.
+    await page.goto(`${server.url}/minh-bach/${BEN_THANH.code}`);
+    const body = (await page.textContent('body')) ?? '';
+    expect(body).not.toContain(ticketCode);
+    expect(body).not.toContain(reportCode);
+    expect(body).not.toContain(AGENT.displayName);
+    await screenshot(page, 'transparency-unit', true);
+    await ctx.close();
+  }, 30_000);
 
   it('the public report form works under the Content-Security-Policy: its stylesheet and script load, nothing is refused', async () => {
     const citizen = await citizenCtx.newPage();
