@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TEST_DB } from './support/db.ts';
+import { pgliteTemplate, TEST_DB } from './support/db.ts';
 import { evaluate, replayLabelled, score, type Decision } from './eval/evaluate.ts';
 import { generateOtherCity, naiveTickets, repeatScores } from './eval/other-city.ts';
 
@@ -13,7 +13,7 @@ describe.runIf(TEST_DB === 'pglite')('evaluation set', () => {
   let batched: Awaited<ReturnType<typeof evaluate>>;
 
   it('meets the dedup, area and category targets', async () => {
-    batched = await evaluate(file);
+    batched = await evaluate(file, { template: await pgliteTemplate() });
     const { result } = batched;
     expect(result.errors).toBe(0);
     expect(result.f1).toBeGreaterThanOrEqual(0.9);
@@ -23,7 +23,7 @@ describe.runIf(TEST_DB === 'pglite')('evaluation set', () => {
   }, 300_000);
 
   it('decides the same whether reports are processed in batches (as under load) or one at a time', async () => {
-    const single = await evaluate(file, { batchSize: 1 });
+    const single = await evaluate(file, { batchSize: 1, template: await pgliteTemplate() });
     const brief = (d: Decision) => ({ id: d.id, ticket: d.ticket, relation: d.relation, area: d.area_code, category: d.category, score: (d as { score?: number }).score });
     expect(batched.decisions.length).toBe(single.decisions.length);
     expect(batched.decisions.map(brief)).toEqual(single.decisions.map(brief));
@@ -39,7 +39,7 @@ describe.runIf(TEST_DB === 'pglite')('the 1022-mix sets', () => {
     { set: 'development, 1022 mix', file: 'dev1022-reports.jsonl', reports: 351, f1: 0.93, area: 0.91 },
     { set: 'held-out', file: 'heldout-reports.jsonl', reports: 352, f1: 0.87, area: 0.9 },
   ])('$set: replays without errors and does not fall below today\'s figures', async ({ file, reports, f1, area }) => {
-    const { result } = await evaluate(path.resolve(import.meta.dirname, 'fixtures', file));
+    const { result } = await evaluate(path.resolve(import.meta.dirname, 'fixtures', file), { template: await pgliteTemplate() });
     expect(result.reports).toBe(reports);
     expect(result.errors).toBe(0);
     expect(result.precision).toBeGreaterThanOrEqual(0.95);

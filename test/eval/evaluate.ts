@@ -66,6 +66,8 @@ export interface EvaluateOptions {
   /** Another city's units (GeoJSON file) and their code property, as `phananh replay --areas`. */
   areasFile?: string;
   areaCodeProp?: string;
+  /** A migrated, seeded database to start from (the tests' shortcut; see ReplayOptions.template). */
+  template?: Blob;
 }
 
 /** Replays labelled JSON lines through the engine; returns the decisions, one per line. */
@@ -76,6 +78,7 @@ export async function replayLabelled(text: string, opts: EvaluateOptions = {}): 
   await runReplay({
     input: Readable.from([text]), output: out,
     ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+    ...(opts.template ? { template: opts.template } : {}),
     ...(opts.areasFile ? { areasFile: opts.areasFile, areaCodeProp: opts.areaCodeProp ?? 'code' } : {}),
   });
   out.end();

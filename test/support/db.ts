@@ -78,7 +78,7 @@ function hashTree(h: ReturnType<typeof createHash>, dir: string): void {
  * everything that decides its content (migrations, the city profile and its data, the db and
  * engine code that seeding runs): a change to any of them makes a new one.
  */
-async function pgliteTemplate(): Promise<Blob> {
+export async function pgliteTemplate(): Promise<Blob> {
   const h = createHash('sha256');
   for (const dir of ['migrations', 'src/city', 'src/db', 'src/core/places', 'src/core/engine', 'seed']) hashTree(h, path.join(ROOT, dir));
   h.update(readFileSync(path.join(ROOT, 'package-lock.json')));

@@ -6,12 +6,13 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { runReplay } from '../../src/replay.ts';
+import { pgliteTemplate } from '../support/db.ts';
 
 async function replay(lines: string[], opts: { areasFile?: string; areaCodeProp?: string; areaNameProp?: string } = {}) {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
-  const summary = await runReplay({ input: Readable.from([lines.join('\n')]), output: out, ...opts });
+  const summary = await runReplay({ input: Readable.from([lines.join('\n')]), output: out, template: await pgliteTemplate(), ...opts });
   out.end();
   const rows = Buffer.concat(chunks).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
   return { summary, rows, byId: new Map(rows.filter((r) => r.id).map((r) => [r.id, r])) };
