@@ -5,7 +5,7 @@ import { HANDLED_WITHIN_MINUTES, periodStats, type PeriodStats, type RankingRow 
 import type { Db } from '../../db/schema.ts';
 import { layout, siteOf } from '../../intake/page-layout.ts';
 import { TtlCache } from './cache.ts';
-import { duration, trendCharts } from './views.ts';
+import { dayVi, duration, nf, pct, trendCharts } from './views.ts';
 
 // The public transparency page: how many reports the city and each unit received over the last
 // 30 days, the share handled within 2 hours, the time to resolve, the categories and the trend.
@@ -16,10 +16,6 @@ import { duration, trendCharts } from './views.ts';
 export const TRANSPARENCY_PATH = '/minh-bach';
 /** How long a page is kept, in the process and in caches (seconds). */
 export const TRANSPARENCY_MAX_AGE = 60;
-
-const nf = new Intl.NumberFormat('vi-VN');
-const pct = (v: number | null) => (v === null ? '–' : `${(Math.round(v * 1000) / 10).toLocaleString('vi-VN')} %`);
-const dayVi = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
 
 interface Page {
   unit: { code: string; name: string } | null;

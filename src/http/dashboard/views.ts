@@ -18,8 +18,10 @@ export interface DashboardData {
   generatedAt: Date;
 }
 
-const nf = new Intl.NumberFormat('vi-VN');
-const pct = (v: number | null) => (v === null ? '–' : `${(Math.round(v * 1000) / 10).toLocaleString('vi-VN')} %`);
+/** Counts as Vietnamese write them ("1.234"). */
+export const nf = new Intl.NumberFormat('vi-VN');
+/** A share as a percentage with one decimal ("66,7 %"); '–' when there is none. */
+export const pct = (v: number | null) => (v === null ? '–' : `${(Math.round(v * 1000) / 10).toLocaleString('vi-VN')} %`);
 /** Minutes as "1 giờ 05 phút" / "45 phút". */
 export function duration(minutes: number | null): string {
   if (minutes === null) return '–';
@@ -28,7 +30,8 @@ export function duration(minutes: number | null): string {
   if (m < 48 * 60) return `${Math.floor(m / 60)} giờ ${String(m % 60).padStart(2, '0')} phút`;
   return `${Math.round(m / 60 / 24 * 10) / 10} ngày`.replace('.', ',');
 }
-const dayVi = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
+/** A city day (YYYY-MM-DD) as DD/MM/YYYY. */
+export const dayVi = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
 const periodText = (p: Period) => (p.firstDay === p.lastDay ? dayVi(p.firstDay) : `${dayVi(p.firstDay)} – ${dayVi(p.lastDay)}`);
 
 function countTable(caption: string, rows: CountRow[], testId: string, nameOf: (r: CountRow) => string = (r) => r.name): Html {
