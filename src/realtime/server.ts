@@ -121,18 +121,21 @@ export async function attachRealtime(opts: RealtimeOptions): Promise<Realtime> {
   // would see report.received before its ticket.created. Awaiting needs the adapter's own
   // broadcast (emit() drops its promise), fed the packet emit() would build.
   let emitting: Promise<void> = Promise.resolve();
-  const unsubscribe = events.on('*', (e) => {
-    const packet = { type: EVENT_PACKET, data: ['ticket.event', toTicketEventMessage(e)] };
-    const rooms = new Set([STAFF_ROOM, ...(e.areaCode ? [wardRoom(e.areaCode)] : [])]);
+  const broadcastInOrder = (rooms: Set<string>, data: unknown[]): void => {
+    const packet = { type: EVENT_PACKET, data };
     emitting = emitting.then(async () => {
       const sent = Promise.resolve(io.of('/').adapter.broadcast(packet, { rooms, except: new Set(), flags: {} }) as unknown);
       // A database that stops answering must not hold every later event back forever.
       await settledWithin(sent, EMIT_WAIT_MS);
     }).catch((err: unknown) => log.warn({ err }, 'realtime: broadcast failed'));
+  };
+  const unsubscribe = events.on('*', (e) => {
+    broadcastInOrder(new Set([STAFF_ROOM, ...(e.areaCode ? [wardRoom(e.areaCode)] : [])]), ['ticket.event', toTicketEventMessage(e)]);
   });
 
-  // Live signals (an incoming call) go to the agents of every process, and are not kept.
-  const unsignal = events.onSignal((s) => io.to(STAFF_ROOM).emit('console.signal', s));
+  // Live signals (an incoming call) go to the agents of every process, and are not kept; in the
+  // same queue, so that a call's "ended" never overtakes its "ringing".
+  const unsignal = events.onSignal((s) => broadcastInOrder(new Set([STAFF_ROOM]), ['console.signal', s]));
 
   let revalidating = false;
   const revalidateTimer = setInterval(() => {
