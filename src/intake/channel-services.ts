@@ -6,7 +6,7 @@ import { listPublicReports, publicIdOfCode, publicReportsById, publicServices } 
 import { isOptedOut, setOptOut } from '../core/citizens/opt-outs.ts';
 import { holdMessage } from '../core/inbound/quarantine.ts';
 import type { EventBus } from '../core/events.ts';
-import { keepPendingDelivery, MESSAGES_SIGNAL, recordDelivery } from '../core/tickets/outbound.ts';
+import { keepPendingDelivery, lockDelivery, MESSAGES_SIGNAL, recordDelivery } from '../core/tickets/outbound.ts';
 import { jsonParam } from '../db/records.ts';
 import type { ChannelContext } from './channel-kit.ts';
 
@@ -23,6 +23,7 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
   return {
     async delivery(report) {
       const done = await db.transaction().execute(async (tx) => {
+        await lockDelivery(tx, report.channel, report.providerId);
         const r = await recordDelivery(tx, report);
         if (r === null) await keepPendingDelivery(tx, report);
         return r;

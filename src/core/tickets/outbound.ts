@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { enqueueMany } from '../../db/jobs.ts';
 import type { DbOrTx } from '../../db/schema.ts';
 import type { DomainEvent } from '../events.ts';
@@ -134,8 +135,19 @@ export async function keepPendingDelivery(db: DbOrTx, d: DeliveryReport): Promis
   await db.insertInto('channel_events').values({ channel: d.channel, external_id: d.providerId.slice(0, 200), kind: PENDING_DELIVERY, data: JSON.stringify(d) }).execute();
 }
 
-/** Plays the delivery reports that came before the message's provider id was written, in order. */
+/**
+ * Serialises, until the transaction ends, what happens to one provider id: a callback that finds no
+ * message and keeps itself, and the send that writes the id and plays what was kept. Without it a
+ * callback could look before the id is written and keep itself after the kept ones were played,
+ * and be lost. Callers: the delivery callback's transaction and `applyPendingDeliveries`.
+ */
+export async function lockDelivery(db: DbOrTx, channel: string, providerId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${`delivery:${channel}:${providerId.slice(0, 200)}`}))`.execute(db);
+}
+
+/** Plays the delivery reports that came before the message's provider id was written, in order (in a transaction). */
 export async function applyPendingDeliveries(db: DbOrTx, channel: string, providerId: string): Promise<DomainEvent[]> {
+  await lockDelivery(db, channel, providerId);
   const pending = await db.selectFrom('channel_events').select(['id', 'data']).where('channel', '=', channel)
     .where('external_id', '=', providerId).where('kind', '=', PENDING_DELIVERY).orderBy('id').execute();
   const events: DomainEvent[] = [];
