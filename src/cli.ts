@@ -8,15 +8,9 @@ import { importAreasFile } from './core/places/area-import.ts';
 import { connect } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { seedReferenceData } from './city/seed.ts';
-import { DEMO_USERS, loadDemo } from './demo.ts';
 import { createLogger } from './log.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
-import { startServer } from './server.ts';
-import { runReplay } from './replay.ts';
-import { IntakeService } from './intake/intake-service.ts';
-import { readPoisoned, retryPoisoned, Spool, type PoisonedEntry } from './intake/spool.ts';
-import { createTicketSearch } from './search/index.ts';
-import { progressBar, reindexAll } from './search/reindex.ts';
+import type { Runtime } from './runtime.ts';
+import type { PoisonedEntry } from './intake/spool.ts';
 
 function config(): Config {
   try {
@@ -41,6 +35,7 @@ async function withDb<T>(fn: (db: Awaited<ReturnType<typeof connect>>['db'], cfg
   }
 }
 
+// Commands import what they need when they run: `user add` need not load the web server.
 const program = new Command('phananh').description('Multichannel contact centre for citizen feedback (1022)');
 
 program.command('migrate').description('bring the database schema up to date').action(async () => {
@@ -60,6 +55,7 @@ program.command('start')
   .action(async (opts: { demo?: boolean }) => {
     const cfg = config();
     const log = createLogger(cfg.LOG_LEVEL);
+    const [{ startServer }, { DEMO_USERS, loadDemo }] = await Promise.all([import('./server.ts'), import('./demo.ts')]);
     let demoLoaded = false;
     const server = await startServer(cfg, log, async (rt) => {
       if (!opts.demo) return;
@@ -105,6 +101,7 @@ areas.command('import <file>')
 program.command('demo').description('load the demo reports and accounts and process them').action(async () => {
   const cfg = config();
   const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
+  const [{ createRuntime }, { loadDemo }] = await Promise.all([import('./runtime.ts'), import('./demo.ts')]);
   const rt = await createRuntime(cfg, { log });
   try {
     const r = await loadDemo(rt.handle.db, rt.intake, new Date(), sendingChannels(rt));
@@ -131,6 +128,7 @@ program.command('replay')
     return n;
   }, 32)
   .action(async (opts: { areas?: string; areaCodeProp: string; areaNameProp?: string; batch: number }) => {
+    const { runReplay } = await import('./replay.ts');
     const r = await runReplay({
       input: process.stdin, output: process.stdout, progress: process.stderr,
       areasFile: opts.areas, areaCodeProp: opts.areaCodeProp, areaNameProp: opts.areaNameProp, batchSize: opts.batch,
@@ -143,6 +141,7 @@ program.command('search').description('ticket search (README "Search")')
   .description('rebuild the search index of every ticket (Meilisearch when MEILI_URL is set, else PostgreSQL), with a progress bar on stderr')
   .action(async () => {
     const started = Date.now();
+    const [{ createTicketSearch }, { progressBar, reindexAll }] = await Promise.all([import('./search/index.ts'), import('./search/reindex.ts')]);
     const r = await withDb(async (db, cfg) => {
       const search = createTicketSearch(db, { meiliUrl: cfg.MEILI_URL, meiliKey: cfg.MEILI_KEY });
       return { engine: search.engine, n: await reindexAll(db, search, progressBar(process.stderr, 'tickets')) };
@@ -156,6 +155,7 @@ program.command('spool')
   .action(async (opts: { retry?: boolean }) => {
     const cfg = config();
     const dir = path.join(cfg.dataDir, 'spool');
+    const [{ readPoisoned, retryPoisoned, Spool }, { IntakeService }] = await Promise.all([import('./intake/spool.ts'), import('./intake/intake-service.ts')]);
     const waiting = (await Spool.open(dir)).depth();
     const show = (p: PoisonedEntry) => `  ${p.entry.code}  ${p.entry.channel}  received ${p.entry.receivedAt}  set aside ${p.at}  ${p.error.code}: ${p.error.message}`;
     const poisoned = await readPoisoned(dir);

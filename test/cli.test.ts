@@ -4,13 +4,15 @@ import type { FeatureCollection } from 'geojson';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { checkApiKey } from '../src/core/staff/api-keys.ts';
+import { login, sessionUser } from '../src/core/staff/sessions.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { cliSandbox } from './support/cli.ts';
 
 // The real command line, as a child process, against one database: embedded PGlite under a
 // temporary DATA_DIR, or a new empty PostgreSQL database when TEST_DB=postgres. Each start of
-// the CLI costs seconds (PGlite boots in every process), so the runs are few and build on each
-// other in order: migrate, then accounts (which seeds HCMC's units), then an areas import.
+// the CLI costs seconds (PGlite boots in every process), so the runs are few, share one database
+// and build on each other in order: migrate, then accounts (the first seeds HCMC's units), then
+// an areas import.
 
 const { box, cli, inspect } = cliSandbox('phananh-cli');
 
@@ -40,15 +42,22 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     expect(await inspect((db) => db.selectFrom('inbound_messages').select('id').execute())).toEqual([]);
   });
 
-  it('user add creates a ward officer bound to a unit, with a scrypt password hash', async () => {
-    const r = await cli('user', 'add', '--username', 'tester', '--password', 'secret123', '--role', 'ward_officer', '--area', '26743');
+  it('user add creates a ward officer bound to every repeated --area, with a scrypt password hash, who can sign in', async () => {
+    const r = await cli('user', 'add', '--username', 'hai.phuong', '--password', 'matkhau-2phuong', '--role', 'ward_officer',
+      '--name', 'Cán bộ hai phường', '--area', '26743', '--area', '26740');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('created user tester (ward_officer)');
-    const user = await inspect((db) => db.selectFrom('users').select(['username', 'role', 'password_hash', 'area_codes']).where('username', '=', 'tester').executeTakeFirst());
-    expect(user).toMatchObject({ username: 'tester', role: 'ward_officer', area_codes: ['26743'] });
-    expect(user!.password_hash.startsWith('scrypt$')).toBe(true);
-    expect(user!.password_hash).not.toContain('secret123');
+    expect(r.stdout).toContain('created user hai.phuong (ward_officer)');
+    // The child has exited, so the embedded database can be opened here.
+    await inspect(async (db) => {
+      const user = await db.selectFrom('users').select(['role', 'password_hash', 'area_codes']).where('username', '=', 'hai.phuong').executeTakeFirstOrThrow();
+      expect(user).toMatchObject({ role: 'ward_officer', area_codes: ['26743', '26740'] });
+      expect(user.password_hash.startsWith('scrypt$')).toBe(true);
+      expect(user.password_hash).not.toContain('matkhau-2phuong');
+      const s = await login(db, 'hai.phuong', 'matkhau-2phuong', 'cli-test');
+      expect(s.user).toMatchObject({ username: 'hai.phuong', displayName: 'Cán bộ hai phường', role: 'ward_officer', areaCodes: ['26743', '26740'] });
+      expect((await sessionUser(db, s.token))?.areaCodes).toEqual(['26743', '26740']);
+    });
   });
 
   it('user add refuses a ward officer without an area (user_area_missing) and creates nobody', async () => {
@@ -57,6 +66,30 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     expect(r.stderr).toContain('user_area_missing');
     const user = await inspect((db) => db.selectFrom('users').select('id').where('username', '=', 'nobody').executeTakeFirst());
     expect(user).toBeUndefined();
+  });
+
+  it('user add names a wrong role (user_role_invalid) and an unknown area (user_area_unknown)', async () => {
+    const role = await cli('user', 'add', '--username', 'sep', '--password', 'matkhau-sep-1', '--role', 'chief');
+    expect(role.code).not.toBe(0);
+    expect(role.stderr).toMatch(/^phananh: user_role_invalid: role must be one of agent, supervisor, ward_officer, admin$/m);
+    const area = await cli('user', 'add', '--username', 'lac.duong', '--password', 'matkhau-lac-1', '--role', 'ward_officer', '--area', '26743', '--area', '99999');
+    expect(area.code).not.toBe(0);
+    expect(area.stderr).toMatch(/^phananh: user_area_unknown: unknown area code\(s\): 99999$/m);
+  });
+
+  it('user disable ends the account\'s sessions and refuses its sign-in; user enable lets it in again', async () => {
+    const token = await inspect(async (db) => (await login(db, 'hai.phuong', 'matkhau-2phuong', 'cli-test-2')).token);
+    const off = await cli('user', 'disable', '--username', 'Hai.Phuong');
+    expect(off.stdout).toContain('disabled user hai.phuong');
+    await inspect(async (db) => {
+      expect(await sessionUser(db, token)).toBeNull();
+      expect(await db.selectFrom('sessions').select('id').execute()).toEqual([]);
+      await expect(login(db, 'hai.phuong', 'matkhau-2phuong', 'cli-test-3')).rejects.toMatchObject({ code: 'login_disabled' });
+    });
+    expect((await cli('user', 'enable', '--username', 'hai.phuong')).code).toBe(0);
+    await inspect(async (db) => expect((await login(db, 'hai.phuong', 'matkhau-2phuong', 'cli-test-4')).user.username).toBe('hai.phuong'));
+    const unknown = await cli('user', 'disable', '--username', 'nobody');
+    expect(unknown.stderr).toMatch(/user_not_found/);
   });
 
   it('areas import reads a GeoJSON file with the given properties', async () => {
