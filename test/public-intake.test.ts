@@ -416,10 +416,13 @@ describe('a resident confirms or reopens a resolved ticket (residents 4)', () =>
     // The agent sees it in the queue and why, in the ticket's timeline, with the photo.
     const a = await agent();
     const queue = (await (await a.get('/api/console/queue?status=triaged')).json()) as { items: { code: string; status: string }[] };
-    expect(queue.items.find((i) => i.code === r.ticket)).toMatchObject({ status: 'triaged' });
+    // Its countdown counts from the reopening (the console's badge reads sla_started_at with due_at).
+    expect(queue.items.find((i) => i.code === r.ticket)).toMatchObject({ status: 'triaged', sla_started_at: t.reopened_at!.toISOString(), due_at: t.due_at!.toISOString() });
     const detail = (await (await a.get(`/api/console/tickets/${r.ticket}`)).json()) as {
+      ticket: { reopen_count: number; sla_started_at: string };
       events: { type: string; actor: string; reason: string | null; data: { report?: string; via?: string; from?: string; to?: string; attachments?: { key: string }[] } }[];
     };
+    expect(detail.ticket).toMatchObject({ reopen_count: 1, sla_started_at: t.reopened_at!.toISOString() });
     const types = detail.events.map((e) => e.type);
     expect(types.indexOf('ticket.resolved')).toBeLessThan(types.indexOf('ticket.reopened'));
     const reopened = detail.events.find((e) => e.type === 'ticket.reopened')!;
