@@ -87,7 +87,7 @@ export const EVENT_VI: Record<string, string> = {
   'ticket.resolved': 'Đã xử lý xong',
   'ticket.closed': 'Đóng hồ sơ',
   'ticket.rejected': 'Từ chối hồ sơ',
-  'ticket.reopened': 'Người dân báo chưa được khắc phục',
+  'ticket.reopened': 'Mở lại hồ sơ',
   'ticket.confirmed': 'Người dân xác nhận đã khắc phục',
   'ticket.note': 'Ghi chú nội bộ',
   'ticket.replied': 'Trả lời người dân',
