@@ -110,6 +110,14 @@ function routes(ctx: ChannelContext): Hono {
   // "fixed", or "not fixed" with a reason and photos, which reopens it. CSRF-protected as the
   // report form is; 303 back to the page with a notice, or the page again with the message and
   // what was written. Every check before anything is stored: a refused answer stores no photo.
+  /** The tracking page again with a refused answer's message and what the resident wrote. */
+  const refusedAnswer = async (c: Context, code: string, err: AppError, reason?: string) => {
+    const s = await ctx.publicStatus(code);
+    if (!s) return c.html(trackLookupPage(ctx.city, code, true), 404);
+    const fields = Array.isArray(err.details?.fields) ? (err.details.fields as FieldProblem[]) : [];
+    c.header('Cache-Control', 'private, no-cache');
+    return c.html(trackingPage(ctx.city, s, false, feedbackView({ error: { code: err.code, message: err.messageVi, fields }, reason })), STATUS_FOR[err.status] ?? 400);
+  };
   const answer = (kind: FeedbackAnswer) => async (c: Context) => {
     const code = c.req.param('code') ?? '';
     let reason: string | undefined;
@@ -131,19 +139,13 @@ function routes(ctx: ChannelContext): Hono {
       return c.redirect(`/track/${canonicalCode(code) ?? code}?feedback=${kind}#feedback`, 303);
     } catch (err) {
       if (!isAppError(err) || !STATUS_FOR[err.status]) throw err;
-      const s = await ctx.publicStatus(code);
-      if (!s) return c.html(trackLookupPage(ctx.city, code, true), 404);
-      const fields = Array.isArray(err.details?.fields) ? (err.details.fields as FieldProblem[]) : [];
-      c.header('Cache-Control', 'private, no-cache');
-      return c.html(trackingPage(ctx.city, s, false, feedbackView({ error: { code: err.code, message: err.messageVi, fields }, reason })), STATUS_FOR[err.status]);
+      return refusedAnswer(c, code, err, reason);
     }
   };
-  app.post('/track/:code/confirm', bodyLimit({ maxSize: 64 * 1024, onError: () => { throw new AppError('payload_too_large', 413, 'request body is too large', 'Dữ liệu gửi lên quá lớn.'); } }),
-    answer('confirmed'));
-  app.post('/track/:code/reopen', bodyLimit({
-    maxSize: ctx.config.UPLOAD_MAX_BYTES * FEEDBACK_LIMITS.photosMax + 1024 * 1024,
-    onError: () => { throw new AppError('payload_too_large', 413, 'request body is too large (photos together too many)', 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).'); },
-  }), answer('reopened'));
+  const tooLarge = (c: Context) => refusedAnswer(c, c.req.param('code') ?? '',
+    new AppError('payload_too_large', 413, 'request body is too large', 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).'));
+  app.post('/track/:code/confirm', bodyLimit({ maxSize: 64 * 1024, onError: tooLarge }), answer('confirmed'));
+  app.post('/track/:code/reopen', bodyLimit({ maxSize: ctx.config.UPLOAD_MAX_BYTES * FEEDBACK_LIMITS.photosMax + 1024 * 1024, onError: tooLarge }), answer('reopened'));
 
   // A photo of the tracking page: the resident's own report's, or the ward's public result's,
   // found through the code's public status (the same rules as the page), never any other file.

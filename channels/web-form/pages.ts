@@ -106,7 +106,8 @@ function feedbackCard(s: PublicStatus, v: FeedbackView | undefined): Html | stri
     ? html`<div class="error" role="alert" id="feedback-error" data-error-code="${v.error.code}">${problems.length ? problems.map((p, i) => html`${i ? ' ' : ''}${p.message}`) : v.error.message}</div>`
     : '';
   if (!f) return error;
-  const done = v.done ? html`<div class="card" role="status" id="feedback-done"><strong>${DONE_VI[v.done]}</strong></div>` : '';
+  // The notice of the answer just recorded (not of one a crafted link names).
+  const done = v.done && v.done === f.answer ? html`<div class="card" role="status" id="feedback-done"><strong>${DONE_VI[v.done]}</strong></div>` : '';
   if (f.answer === 'confirmed') return html`${done}${error}<div class="card feedback"><p>Bạn đã xác nhận sự việc đã được khắc phục. Cảm ơn bạn!</p></div>`;
   if (f.answer === 'reopened') return html`${done}${error}<div class="card feedback"><p>Bạn đã báo sự việc chưa được khắc phục; hồ sơ đang được xử lý lại.</p></div>`;
   if (!f.open) {
