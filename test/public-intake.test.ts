@@ -302,8 +302,11 @@ describe('the tracking page shows the resident\'s own report', () => {
 describe('a resident confirms or reopens a resolved ticket (residents 4)', () => {
   const at = { lat: PLACES.benThanh.lat, lng: PLACES.benThanh.lng };
   let phones = 0;
-  const agent = () => signIn(rt, 'l-agent', 'password-1').then((s) => staffClient(rt, s));
-  const ward = () => signIn(rt, 'l-benthanh', 'password-2').then((s) => staffClient(rt, s));
+  // Signed in once for the block (a sign-in hashes a password).
+  let agentClient: ReturnType<typeof staffClient> | undefined;
+  let wardClient: ReturnType<typeof staffClient> | undefined;
+  const agent = async () => (agentClient ??= staffClient(rt, await signIn(rt, 'l-agent', 'password-1')));
+  const ward = async () => (wardClient ??= staffClient(rt, await signIn(rt, 'l-benthanh', 'password-2')));
 
   /** Files a report on its own ticket (its own category, its own phone) and has the ward resolve it; returns its codes. */
   async function resolved(category: string, text: string, phone = `0904 812 ${String(100 + ++phones)}`): Promise<{ code: string; ticket: string; phone: string }> {
