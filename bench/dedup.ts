@@ -264,7 +264,7 @@ async function measureStage(url: string, db: Db, areas: AreaIndex, tickets: numb
     dialect: new PostgresDialect({ pool }),
     log: (e) => { queries++; queryMs += e.queryDurationMillis; },
   });
-  const relations: Record<Relation, number> = { new: 0, same_citizen: 0, duplicate: 0 };
+  const relations: Record<Relation, number> = { new: 0, same_citizen: 0, duplicate: 0, reopen: 0 };
   const wall = new Float64Array(LOOKUPS);
   const inQueries = new Float64Array(LOOKUPS);
   const cpu = new Float64Array(LOOKUPS);
@@ -537,7 +537,7 @@ async function attackStage(url: string, db: Db, areas: AreaIndex): Promise<Attac
   const timed = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const n = Math.max(200, Math.min(LOOKUPS, 2000));
   const times = { attacked: new Float64Array(n), ordinary: new Float64Array(n) };
-  const relations = { attacked: { new: 0, same_citizen: 0, duplicate: 0 }, ordinary: { new: 0, same_citizen: 0, duplicate: 0 } };
+  const relations = { attacked: { new: 0, same_citizen: 0, duplicate: 0, reopen: 0 }, ordinary: { new: 0, same_citizen: 0, duplicate: 0, reopen: 0 } };
   try {
     for (let i = 0; i < n + WARMUP; i++) {
       for (const which of ['attacked', 'ordinary'] as const) {

@@ -166,8 +166,8 @@ describe('console API', () => {
     expect(Object.keys(detail.body).sort()).toEqual(['citizens', 'events', 'messages', 'reports', 'ticket']);
     expect(Object.keys(detail.body.ticket).sort()).toEqual([
       'address', 'area', 'area_code', 'category', 'claimed_by', 'claimed_by_name', 'closed_at', 'code', 'dispatched_area', 'dispatched_at',
-      'due_at', 'hotspot_count', 'id', 'lat', 'lng', 'merged_into', 'needs_triage', 'priority', 'received_at', 'report_count', 'reporter_count',
-      'resolved_at', 'status', 'title', 'triage_due_at',
+      'due_at', 'hotspot_count', 'id', 'lat', 'lng', 'merged_into', 'needs_triage', 'priority', 'received_at', 'reopen_count', 'report_count', 'reporter_count',
+      'resolved_at', 'sla_started_at', 'status', 'title', 'triage_due_at',
     ]);
     expect(detail.body.ticket.area).toEqual({ code: PLACES.benThanh.code, name: PLACES.benThanh.name });
     expect(Object.keys(detail.body.reports[0]).sort()).toEqual([

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertUser } from '../src/core/staff/users.ts';
@@ -294,5 +296,218 @@ describe('the tracking page shows the resident\'s own report', () => {
     expect(html).not.toContain('Đã xác định đơn vị phụ trách');
     const routed = await file({ text: 'Cây xanh ngã đè lên lề đường Lê Thánh Tôn', ...at }, pngOf(11, 11), '198.51.100.73');
     expect(await page(routed)).not.toContain('Chưa xác định được đơn vị');
+  });
+});
+
+describe('a resident confirms or reopens a resolved ticket (residents 4)', () => {
+  const at = { lat: PLACES.benThanh.lat, lng: PLACES.benThanh.lng };
+  let phones = 0;
+  // Signed in once for the block (a sign-in hashes a password).
+  let agentClient: ReturnType<typeof staffClient> | undefined;
+  let wardClient: ReturnType<typeof staffClient> | undefined;
+  const agent = async () => (agentClient ??= staffClient(rt, await signIn(rt, 'l-agent', 'password-1')));
+  const ward = async () => (wardClient ??= staffClient(rt, await signIn(rt, 'l-benthanh', 'password-2')));
+
+  /** Files a report on its own ticket (its own category, its own phone) and has the ward resolve it; returns its codes. */
+  async function resolved(category: string, text: string, phone = `0904 812 ${String(100 + ++phones)}`): Promise<{ code: string; ticket: string; phone: string }> {
+    const res = await post({ text, category, ...at, citizen: { phone } }, '198.51.100.90');
+    expect(res.status).toBe(201);
+    const { code } = (await res.json()) as { code: string };
+    await rt.worker.idle();
+    const ticket = (await rt.handle.db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id')
+      .select('tickets.code').where('reports.code', '=', code).executeTakeFirstOrThrow()).code;
+    expect((await (await agent()).post(`/api/console/tickets/${ticket}/dispatch`, {})).status).toBe(200);
+    expect((await (await ward()).post(`/api/ward/tickets/${ticket}/resolve`, { note: 'Đã xử lý xong tại hiện trường' })).status).toBe(200);
+    return { code, ticket, phone };
+  }
+  /** Every file stored under DATA_DIR/uploads. */
+  const uploads = async () => (await readdir(path.join(rt.config.dataDir, 'uploads'), { recursive: true }).catch(() => [])).sort();
+  const ticketRow = (code: string) => rt.handle.db.selectFrom('tickets').selectAll().where('code', '=', code).executeTakeFirstOrThrow();
+  const eventsOf = async (code: string, type: string) => {
+    const t = await ticketRow(code);
+    return rt.handle.db.selectFrom('ticket_events').selectAll().where('ticket_id', '=', t.id).where('type', '=', type).orderBy('id').execute();
+  };
+  /** The tracking page's answer form token (the forms carry one, as the report form does). */
+  const pageToken = async (code: string) => {
+    const html = await (await rt.app.request(`/track/${code}`)).text();
+    expect(html).toContain('Sự việc đã được khắc phục chưa?');
+    return tokenOf(html);
+  };
+  const tokenOf = (html: string) => /name="_token" value="([^"]+)"/.exec(html)![1]!;
+  const answer = (code: string, kind: 'confirm' | 'reopen', form: FormData, headers: Record<string, string> = {}) =>
+    rt.app.request(`/track/${code}/${kind}`, { method: 'POST', body: form, headers });
+  const formOf = (fields: Record<string, string>, photos: File[] = []) => {
+    const f = new FormData();
+    for (const [k, v] of Object.entries(fields)) f.set(k, v);
+    for (const p of photos) f.append('photos', p);
+    return f;
+  };
+
+  it('confirms once: a second confirmation changes nothing, and "not fixed" after it is refused', async () => {
+    const r = await resolved('chieu_sang', 'Đèn đường trước số 30 Lê Thánh Tôn bị tắt cả tuần');
+    const token = await pageToken(r.code);
+    // Another site's form is refused before anything is read.
+    expect((await answer(r.code, 'confirm', formOf({ _token: token }), { origin: 'https://evil.example' })).status).toBe(403);
+    expect((await answer(r.code, 'confirm', formOf({ _token: 'x.y' }))).status).toBe(403);
+    expect(await eventsOf(r.ticket, 'ticket.confirmed')).toHaveLength(0);
+
+    const res = await answer(r.code, 'confirm', formOf({ _token: token }));
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe(`/track/${r.code}?feedback=confirmed#feedback`);
+    const after = await (await rt.app.request(res.headers.get('location')!)).text();
+    expect(after).toContain('Cảm ơn bạn đã xác nhận sự việc đã được khắc phục.');
+    expect(after).not.toContain('Sự việc đã được khắc phục chưa?');
+    expect(after).toContain('Người dân xác nhận đã được khắc phục');
+    // Twice (a double click, the app's retry): one event.
+    expect((await answer(r.code, 'confirm', formOf({ _token: token }))).status).toBe(303);
+    const again = await rt.app.request(`/api/v1/reports/${r.code}/confirm`, { method: 'POST' });
+    expect(await again.json()).toMatchObject({ confirmed: true, already: true, status: { feedback: { answer: 'confirmed', open: false } } });
+    expect(await eventsOf(r.ticket, 'ticket.confirmed')).toHaveLength(1);
+    // The ticket stays resolved (an agent closes it; other reporters may still answer).
+    expect((await ticketRow(r.ticket)).status).toBe('resolved');
+    const refused = await answer(r.code, 'reopen', formOf({ _token: token, reason: 'Đèn lại tắt' }));
+    expect(refused.status).toBe(409);
+    expect(await refused.text()).toContain('Bạn đã xác nhận sự việc đã được khắc phục cho lần xử lý này');
+    expect(await eventsOf(r.ticket, 'ticket.reopened')).toHaveLength(0);
+  });
+
+  it('reopens with a reason and a photo: back to the queue with its history, due again, pushed to agents, shown to the agent with why', async () => {
+    const r = await resolved('lan_chiem', 'Quán nhậu lấn chiếm hết vỉa hè trước số 12 Lê Lợi');
+    const token = await pageToken(r.code);
+    const before = await ticketRow(r.ticket);
+    const stored = await uploads();
+    // Refused: no reason; a file that is not an image; too many photos. Nothing written or stored.
+    const missing = await answer(r.code, 'reopen', formOf({ _token: token, reason: '  ' }));
+    expect(missing.status).toBe(422);
+    expect(await missing.text()).toContain('Vui lòng cho biết sự việc chưa được khắc phục như thế nào.');
+    const fake = new File([Buffer.from('GIF89a not really')], 'anh.gif', { type: 'image/gif' });
+    const bad = await answer(r.code, 'reopen', formOf({ _token: token, reason: 'Vẫn bày bàn ghế ra vỉa hè' }, [fake]));
+    expect([415, 422]).toContain(bad.status);
+    const badPage = await bad.text();
+    expect(badPage).toContain('Vẫn bày bàn ghế ra vỉa hè');
+    expect(badPage).toMatch(/data-error-code="photo_/);
+    const four = Array.from({ length: 4 }, (_, i) => new File([pngOf(20 + i, 20)], `a${i}.png`, { type: 'image/png' }));
+    expect((await answer(r.code, 'reopen', formOf({ _token: token, reason: 'Vẫn lấn chiếm' }, four))).status).toBe(422);
+    expect(await uploads()).toEqual(stored);
+    const unchanged = await ticketRow(r.ticket);
+    expect(unchanged.status).toBe('resolved');
+    expect(unchanged.updated_at).toEqual(before.updated_at);
+    expect(await eventsOf(r.ticket, 'ticket.reopened')).toHaveLength(0);
+
+    const pushed: string[] = [];
+    const off = rt.events.on('ticket.reopened', (e) => pushed.push(e.ticketCode));
+    const photo = new File([pngOf(64, 48)], 'hien-trang.png', { type: 'image/png' });
+    const res = await answer(r.code, 'reopen', formOf({ _token: token, reason: 'Tối qua quán vẫn bày bàn ghế kín vỉa hè, người đi bộ phải xuống lòng đường' }, [photo]));
+    off();
+    expect(res.status).toBe(303);
+    expect(pushed).toEqual([r.ticket]);
+    const page = await (await rt.app.request(res.headers.get('location')!)).text();
+    expect(page).toContain('Đã ghi nhận: sự việc chưa được khắc phục.');
+    expect(page).toContain('Người dân báo chưa được khắc phục, hồ sơ được xử lý lại');
+    expect(page).toContain('<p class="status">Đã phân loại</p>');
+
+    // Back to the queue, triaged, its clock restarted: due two hours after the reopening, not breached.
+    const t = await ticketRow(r.ticket);
+    expect(t.status).toBe('triaged');
+    expect(t.reopen_count).toBe(1);
+    expect(t.reopened_at).not.toBeNull();
+    expect(t.due_at!.getTime()).toBe(t.reopened_at!.getTime() + 120 * 60_000);
+    expect(t.due_at!.getTime()).toBeGreaterThan(Date.now());
+    const timers = await rt.handle.db.selectFrom('jobs').select('key').where('key', 'like', `sla:${t.id}:r1:%`).execute();
+    expect(timers.map((j) => j.key)).toEqual([`sla:${t.id}:r1:dispatch:warning`]);
+
+    // The agent sees it in the queue and why, in the ticket's timeline, with the photo.
+    const a = await agent();
+    const queue = (await (await a.get('/api/console/queue?status=triaged')).json()) as { items: { code: string; status: string }[] };
+    // Its countdown counts from the reopening (the console's badge reads sla_started_at with due_at).
+    expect(queue.items.find((i) => i.code === r.ticket)).toMatchObject({ status: 'triaged', sla_started_at: t.reopened_at!.toISOString(), due_at: t.due_at!.toISOString() });
+    const detail = (await (await a.get(`/api/console/tickets/${r.ticket}`)).json()) as {
+      ticket: { reopen_count: number; sla_started_at: string };
+      events: { type: string; actor: string; reason: string | null; data: { report?: string; via?: string; from?: string; to?: string; attachments?: { key: string }[] } }[];
+    };
+    expect(detail.ticket).toMatchObject({ reopen_count: 1, sla_started_at: t.reopened_at!.toISOString() });
+    const types = detail.events.map((e) => e.type);
+    expect(types.indexOf('ticket.resolved')).toBeLessThan(types.indexOf('ticket.reopened'));
+    const reopened = detail.events.find((e) => e.type === 'ticket.reopened')!;
+    expect(reopened.reason).toBe('Tối qua quán vẫn bày bàn ghế kín vỉa hè, người đi bộ phải xuống lòng đường');
+    expect(reopened.actor).toMatch(/^citizen:\d+$/);
+    expect(reopened.data).toMatchObject({ report: r.code, via: 'tracking_page', from: 'resolved', to: 'triaged' });
+    expect(reopened.data.attachments).toHaveLength(1);
+    const served = await a.get(`/api/console/photos/${reopened.data.attachments![0]!.key}`);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(Buffer.from(pngOf(64, 48)));
+
+    // Once: a confirmation or a second "not fixed" after it is refused with a clear code.
+    const confirm = await rt.app.request(`/api/v1/reports/${r.code}/confirm`, { method: 'POST' });
+    expect(confirm.status).toBe(409);
+    expect(((await confirm.json()) as { error: { code: string } }).error.code).toBe('ticket_already_reopened');
+    expect((await answer(r.code, 'reopen', formOf({ _token: token, reason: 'Vẫn vậy' }))).status).toBe(409);
+    expect(await eventsOf(r.ticket, 'ticket.reopened')).toHaveLength(1);
+
+    // Dispatched and resolved again, the resident may answer the new resolution.
+    expect((await a.post(`/api/console/tickets/${r.ticket}/dispatch`, {})).status).toBe(200);
+    expect((await (await ward()).post(`/api/ward/tickets/${r.ticket}/resolve`, { note: 'Đã lập biên bản, thu dọn bàn ghế' })).status).toBe(200);
+    const second = await rt.app.request(`/api/v1/reports/${r.code}/confirm`, { method: 'POST' });
+    expect(second.status).toBe(200);
+    expect(await second.json()).toMatchObject({ already: false });
+
+    // The supervisors' dashboard counts it in the unit's reopened share.
+    await upsertUser(rt.handle.db, { username: 'l-sup', password: 'password-3', role: 'supervisor' });
+    const sup = staffClient(rt, await signIn(rt, 'l-sup', 'password-3'));
+    const dash = (await (await sup.get('/api/dashboard')).json()) as { ranking: { units: { code: string | null; reopened: number }[] }; city: { reopened: number } };
+    expect(dash.city.reopened).toBeGreaterThanOrEqual(1);
+    expect(dash.ranking.units.find((u) => u.code === PLACES.benThanh.code)?.reopened).toBeGreaterThanOrEqual(1);
+  });
+
+  it('refuses after 7 days, before the resolution and for a ticket code, writing nothing (app API)', async () => {
+    const r = await resolved('xay_dung', 'Công trình xây dựng không che chắn tại 50 Nam Kỳ Khởi Nghĩa');
+    await rt.handle.db.updateTable('tickets').set({ resolved_at: new Date(Date.now() - 8 * 86_400_000) }).where('code', '=', r.ticket).execute();
+    const json = (code: string, body: unknown) => rt.app.request(`/api/v1/reports/${code}/reopen`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    const late = await json(r.code, { reason: 'Vẫn không che chắn' });
+    expect(late.status).toBe(409);
+    expect(((await late.json()) as { error: { code: string; message_vi: string } }).error).toMatchObject({ code: 'reopen_window_closed', message_vi: expect.stringMatching(/quá 7 ngày/) });
+    const page = await (await rt.app.request(`/track/${r.code}`)).text();
+    expect(page).toContain('Đã quá 7 ngày kể từ khi xử lý xong');
+    expect(page).not.toContain('Sự việc đã được khắc phục chưa?');
+
+    const open = await post({ text: 'Tiếng ồn karaoke sau 23 giờ tại 8 Lê Lợi', category: 'tieng_on', ...at, citizen: { phone: '0904 812 999' } }, '198.51.100.91');
+    const { code } = (await open.json()) as { code: string };
+    await rt.worker.idle();
+    const notResolved = await rt.app.request(`/api/v1/reports/${code}/confirm`, { method: 'POST' });
+    expect(notResolved.status).toBe(409);
+    expect(((await notResolved.json()) as { error: { code: string } }).error.code).toBe('ticket_not_resolved');
+    expect(await (await rt.app.request(`/track/${code}`)).text()).not.toContain('Sự việc đã được khắc phục chưa?');
+    const byTicket = await json(r.ticket, { reason: 'Vẫn không che chắn' });
+    expect(byTicket.status).toBe(422);
+    expect(((await byTicket.json()) as { error: { code: string } }).error.code).toBe('report_code_required');
+    expect((await json('PA-ZZZZZZZZ', { reason: 'x' })).status).toBe(404);
+    expect((await json(r.code, {})).status).toBe(422);
+    expect((await ticketRow(r.ticket)).status).toBe('resolved');
+    expect(await eventsOf(r.ticket, 'ticket.reopened')).toHaveLength(0);
+  });
+
+  it('reopens through the engine when the reporter writes "vẫn chưa sửa" on any channel, instead of opening a new ticket', async () => {
+    const r = await resolved('cay_xanh', 'Cây xanh gãy cành treo lơ lửng trước số 5 Lê Thánh Tôn');
+    const tickets = async () => Number((await rt.handle.db.selectFrom('tickets').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const before = await tickets();
+    const follow = await post({ text: 'Cành cây vẫn chưa được cắt, rất nguy hiểm cho người đi đường', ...at, citizen: { phone: r.phone } }, '198.51.100.92');
+    const { code } = (await follow.json()) as { code: string };
+    await rt.worker.idle();
+    expect(await tickets()).toBe(before);
+    const report = await rt.handle.db.selectFrom('reports').select(['relation', 'reasons', 'ticket_id']).where('code', '=', code).executeTakeFirstOrThrow();
+    const t = await ticketRow(r.ticket);
+    expect(report.ticket_id).toBe(t.id);
+    expect(report.relation).toBe('reopen');
+    expect((report.reasons as { code: string }[]).map((x) => x.code)).toContain('reopen');
+    expect(t.status).toBe('triaged');
+    const [e] = await eventsOf(r.ticket, 'ticket.reopened');
+    expect(e).toMatchObject({ reason: 'Cành cây vẫn chưa được cắt, rất nguy hiểm cho người đi đường', public: true });
+    expect(e!.data).toMatchObject({ report: code, via: 'message', channel: 'app' });
+    // The first report's holder sees it reopened; the reason (another message's words) is not shown to them.
+    const page = await (await rt.app.request(`/track/${r.code}`)).text();
+    expect(page).toContain('Người dân báo chưa được khắc phục, hồ sơ được xử lý lại');
+    expect(page).not.toContain('rất nguy hiểm');
   });
 });

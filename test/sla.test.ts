@@ -184,6 +184,26 @@ describe('checkTicket', () => {
     }
   });
 
+  it('a reopened ticket counts from its reopening and its stages fire again, once, as round 1 (the first round kept)', async () => {
+    const id = await newTicket();
+    expect(await checkTicket(db, id, at(180))).toHaveLength(8);
+    // Resolved, then a resident says it is not fixed three days later (core/tickets/feedback.ts).
+    const reopenedAt = at(3 * 24 * 60);
+    const later = (minutes: number) => new Date(reopenedAt.getTime() + minutes * MIN);
+    await db.updateTable('tickets').set({ status: 'triaged', reopened_at: reopenedAt, reopen_count: 1 }).where('id', '=', id).execute();
+    await db.transaction().execute((tx) => onStatusChanged(tx, id));
+    expect(await db.selectFrom('tickets').select(['triage_due_at', 'due_at']).where('id', '=', id).executeTakeFirstOrThrow())
+      .toEqual({ triage_due_at: later(15), due_at: later(120) });
+    const timers = await db.selectFrom('jobs').select(['key', 'run_at']).where('key', 'like', `sla:${id}:r1:%`).execute();
+    expect(timers).toEqual([{ key: `sla:${id}:r1:dispatch:warning`, run_at: later(22.5) }]);
+    expect(await checkTicket(db, id, later(20))).toEqual([]);
+    const fired = await checkTicket(db, id, later(30));
+    expect(brief(fired)).toEqual(['sla.warning:dispatch', 'sla.breached:dispatch']);
+    expect(fired[1]!.data).toEqual({ stage: 'dispatch', due_at: later(30).toISOString(), round: 1 });
+    expect(await checkTicket(db, id, later(31))).toEqual([]);
+    expect(await alertsOf(id)).toHaveLength(10);
+  });
+
   it('uses the policy of the ticket, and a missing ticket is a no-op', async () => {
     await setSlaPolicy(db, { category: 'cay_xanh', priority: 'high', triageMinutes: 4, dispatchMinutes: 8, acknowledgeMinutes: 12, resolveMinutes: 20 });
     const id = await newTicket({ category: 'cay_xanh', priority: 'high' });

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import {
-  AppError, bodyLimit, defineChannel, formFiles, formText, readForm, readJsonObject, REPORT_LIMITS, storeCheckedPhotos, validateReport,
-  type ChannelContext, type RawReportFields,
+  AppError, bodyLimit, defineChannel, FEEDBACK_LIMITS, formFiles, formText, readForm, readJsonObject, REPORT_LIMITS, storeCheckedPhotos, validateFeedback,
+  validateReport, type ChannelContext, type RawReportFields,
 } from '../../src/intake/channel-kit.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -75,6 +75,36 @@ function routes(ctx: ChannelContext): Hono {
     const status = await ctx.publicStatus(c.req.param('code'));
     if (!status) throw new AppError('report_not_found', 404, 'no report or ticket with this code', 'Không tìm thấy phản ánh với mã này.');
     return c.json(status);
+  });
+
+  // The holder of a report's code answers the resolution of its ticket (core/tickets/feedback.ts),
+  // as on the tracking page: the code is the credential, as it is for reading the status. Answers
+  // the report's status after the answer.
+  app.post('/api/v1/reports/:code/confirm', limit(JSON_LIMIT), async (c) => {
+    const { already } = await ctx.feedback.answer(c.req.param('code'), 'confirmed');
+    const status = await ctx.publicStatus(c.req.param('code'));
+    return c.json({ confirmed: true, already, status });
+  });
+
+  app.post('/api/v1/reports/:code/reopen', async (c, next) => {
+    const multipart = (c.req.header('content-type') ?? '').startsWith('multipart/');
+    return limit(multipart ? ctx.config.UPLOAD_MAX_BYTES * FEEDBACK_LIMITS.photosMax + 1024 * 1024 : JSON_LIMIT)(c, next);
+  }, async (c) => {
+    const type = (c.req.header('content-type') ?? '').toLowerCase();
+    let reason: unknown;
+    let photos: File[] = [];
+    if (type.startsWith('application/json')) reason = (await readJsonObject(c)).reason;
+    else if (type.startsWith('multipart/form-data')) {
+      const form = await readForm(c);
+      reason = formText(form, 'reason');
+      photos = formFiles(form, 'photos', 'photo');
+    } else throw new AppError('content_type_unsupported', 415, 'send application/json or multipart/form-data', 'Định dạng dữ liệu không được hỗ trợ.');
+    // Every field and photo checked, then whether the answer may be given, and only then stored.
+    const checked = await validateFeedback(reason, photos, ctx);
+    await ctx.feedback.check(c.req.param('code'), 'reopened');
+    await ctx.feedback.answer(c.req.param('code'), 'reopened', { reason: checked.reason, attachments: await storeCheckedPhotos(checked.photos, ctx) });
+    const status = await ctx.publicStatus(c.req.param('code'));
+    return c.json({ reopened: true, status });
   });
 
   app.get('/api/v1/categories', async (c) => {

@@ -85,6 +85,44 @@ export function openApiDocument(publicUrl?: string) {
           responses: { '200': { description: 'public status; no contact details, nothing of other reporters' }, '404': errorResponse('report_not_found') },
         },
       },
+      '/api/v1/reports/{code}/confirm': {
+        post: {
+          summary: 'The holder of a report\'s code confirms the resolution of its ticket (within 7 days of it; a second confirmation changes nothing)',
+          parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string', example: 'PA-7K3M9Q2X' } }],
+          responses: {
+            '200': { description: '`{"confirmed":true,"already":false,"status":{...}}`; `already` when confirmed before' },
+            '404': errorResponse('report_not_found'),
+            '409': errorResponse('ticket_not_resolved, reopen_window_closed, ticket_already_reopened'),
+            '422': errorResponse('report_code_required (a ticket code TK-... answers nothing)'),
+          },
+        },
+      },
+      '/api/v1/reports/{code}/reopen': {
+        post: {
+          summary: 'The holder of a report\'s code says the problem is not fixed (within 7 days of the resolution, once per resolution): the ticket goes back to the queue',
+          parameters: [{ name: 'code', in: 'path', required: true, schema: { type: 'string', example: 'PA-7K3M9Q2X' } }],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string', maxLength: 2000 } } } },
+              'multipart/form-data': {
+                schema: { type: 'object', required: ['reason'], properties: {
+                  reason: { type: 'string', maxLength: 2000 },
+                  photos: { type: 'array', maxItems: 3, items: { type: 'string', format: 'binary' }, description: 'JPEG, PNG, WebP, GIF or HEIC, 10 MB each' },
+                } },
+              },
+            },
+          },
+          responses: {
+            '200': { description: '`{"reopened":true,"status":{...}}`' },
+            '404': errorResponse('report_not_found'),
+            '409': errorResponse('ticket_not_resolved, reopen_window_closed, ticket_already_reopened, ticket_already_confirmed'),
+            '413': errorResponse('payload_too_large, photo_too_large'),
+            '415': errorResponse('content_type_unsupported, photo_type_unsupported, photo_undecodable'),
+            '422': errorResponse('reopen_reason_missing, reopen_reason_too_long, too_many_photos, photo_dimensions_invalid, report_code_required'),
+          },
+        },
+      },
       '/api/v1/categories': { get: { summary: 'Categories a report may name', responses: { '200': { description: 'list' } } } },
     },
     components: {

@@ -1,11 +1,32 @@
 import { Hono } from 'hono';
+import type { Context } from 'hono';
 import {
-  AppError, bodyLimit, cleanText, defineChannel, formFiles, formText, isAppError, isSameOrigin, issueFormToken, payloadHash,
-  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateReport, verifyFormToken, type ChannelContext, type FieldProblem,
+  AppError, bodyLimit, canonicalCode, cleanText, defineChannel, FEEDBACK_LIMITS, formFiles, formText, isAppError, isSameOrigin, issueFormToken, payloadHash,
+  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateFeedback, validateReport, verifyFormToken, type ChannelContext,
+  type FeedbackAnswer, type FieldProblem,
 } from '../../src/intake/channel-kit.ts';
-import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
+import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FeedbackView, type FormError, type FormValues } from './pages.ts';
 
-const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 429 | 503> = { 400: 400, 403: 403, 409: 409, 413: 413, 415: 415, 422: 422, 429: 429, 503: 503 };
+const STATUS_FOR: Record<number, 400 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503> = {
+  400: 400, 403: 403, 404: 404, 409: 409, 413: 413, 415: 415, 422: 422, 429: 429, 503: 503,
+};
+
+/** Refuses a form posted from another site (the Origin or Sec-Fetch-Site says so). */
+function checkSameSite(c: Context, ctx: ChannelContext): void {
+  if (!isSameOrigin(c.req.url, { origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site') }, ctx.config.PUBLIC_URL)) {
+    throw new AppError('csrf_origin_mismatch', 403, 'cross-site form post refused', 'Yêu cầu bị từ chối vì không gửi từ trang này.');
+  }
+}
+
+/** Refuses a body that is not a form. */
+function checkFormType(c: Context): void {
+  const type = c.req.header('content-type') ?? '';
+  if (!type.startsWith('multipart/form-data') && !type.startsWith('application/x-www-form-urlencoded')) {
+    throw new AppError('content_type_unsupported', 415, 'send the form as multipart/form-data', 'Định dạng dữ liệu không được hỗ trợ.');
+  }
+}
+
+const isAnswer = (v: string | undefined): v is FeedbackAnswer => v === 'confirmed' || v === 'reopened';
 
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();
@@ -25,13 +46,8 @@ function routes(ctx: ChannelContext): Hono {
       // could be read) and the Vietnamese message, never a JSON error page.
       let values: FormValues = {};
       try {
-        if (!isSameOrigin(c.req.url, { origin: c.req.header('origin'), secFetchSite: c.req.header('sec-fetch-site') }, ctx.config.PUBLIC_URL)) {
-          throw new AppError('csrf_origin_mismatch', 403, 'cross-site form post refused', 'Yêu cầu bị từ chối vì không gửi từ trang này.');
-        }
-        const type = c.req.header('content-type') ?? '';
-        if (!type.startsWith('multipart/form-data') && !type.startsWith('application/x-www-form-urlencoded')) {
-          throw new AppError('content_type_unsupported', 415, 'send the form as multipart/form-data', 'Định dạng dữ liệu không được hỗ trợ.');
-        }
+        checkSameSite(c, ctx);
+        checkFormType(c);
         const form = await readForm(c);
         // Browsers submit a textarea's line breaks as CRLF but count them as one character for
         // maxlength; cleanText counts them as the user saw them.
@@ -77,13 +93,59 @@ function routes(ctx: ChannelContext): Hono {
     return c.redirect(`/track/${s.code}`, 303);
   });
 
+  const feedbackView = (more: Partial<FeedbackView> = {}): FeedbackView => ({
+    token: issueFormToken(ctx.secret), photoLimit: sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), ...more,
+  });
+
   app.get('/track/:code', async (c) => {
     const s = await ctx.publicStatus(c.req.param('code'));
     if (!s) return c.html(trackLookupPage(ctx.city, c.req.param('code'), true), 404);
     // The code is the secret that opens the page: no shared cache keeps it.
     c.header('Cache-Control', 'private, no-cache');
-    return c.html(trackingPage(ctx.city, s, c.req.query('new') === '1'));
+    const done = c.req.query('feedback');
+    return c.html(trackingPage(ctx.city, s, c.req.query('new') === '1', feedbackView({ done: isAnswer(done) ? done : undefined })));
   });
+
+  // The holder of a report's code answers the resolution of its ticket (core/tickets/feedback.ts):
+  // "fixed", or "not fixed" with a reason and photos, which reopens it. CSRF-protected as the
+  // report form is; 303 back to the page with a notice, or the page again with the message and
+  // what was written. Every check before anything is stored: a refused answer stores no photo.
+  /** The tracking page again with a refused answer's message and what the resident wrote. */
+  const refusedAnswer = async (c: Context, code: string, err: AppError, reason?: string) => {
+    const s = await ctx.publicStatus(code);
+    if (!s) return c.html(trackLookupPage(ctx.city, code, true), 404);
+    const fields = Array.isArray(err.details?.fields) ? (err.details.fields as FieldProblem[]) : [];
+    c.header('Cache-Control', 'private, no-cache');
+    return c.html(trackingPage(ctx.city, s, false, feedbackView({ error: { code: err.code, message: err.messageVi, fields }, reason })), STATUS_FOR[err.status] ?? 400);
+  };
+  const answer = (kind: FeedbackAnswer) => async (c: Context) => {
+    const code = c.req.param('code') ?? '';
+    let reason: string | undefined;
+    try {
+      checkSameSite(c, ctx);
+      checkFormType(c);
+      const form = await readForm(c);
+      const given = formText(form, 'reason');
+      reason = given === undefined ? undefined : cleanText(given.slice(0, 4 * FEEDBACK_LIMITS.reasonMax));
+      if (!verifyFormToken(ctx.secret, formText(form, '_token')?.slice(0, 200))) {
+        throw new AppError('csrf_token_invalid', 403, 'form token missing or expired', 'Biểu mẫu đã hết hạn, vui lòng gửi lại.');
+      }
+      if (kind === 'reopened') {
+        const checked = await validateFeedback(reason, formFiles(form, 'photos'), ctx);
+        if (!(await ctx.feedback.check(code, kind))) {
+          await ctx.feedback.answer(code, kind, { reason: checked.reason, attachments: await storeCheckedPhotos(checked.photos, ctx) });
+        }
+      } else await ctx.feedback.answer(code, kind);
+      return c.redirect(`/track/${canonicalCode(code) ?? code}?feedback=${kind}#feedback`, 303);
+    } catch (err) {
+      if (!isAppError(err) || !STATUS_FOR[err.status]) throw err;
+      return refusedAnswer(c, code, err, reason);
+    }
+  };
+  const tooLarge = (c: Context) => refusedAnswer(c, c.req.param('code') ?? '',
+    new AppError('payload_too_large', 413, 'request body is too large', 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).'));
+  app.post('/track/:code/confirm', bodyLimit({ maxSize: 64 * 1024, onError: tooLarge }), answer('confirmed'));
+  app.post('/track/:code/reopen', bodyLimit({ maxSize: ctx.config.UPLOAD_MAX_BYTES * FEEDBACK_LIMITS.photosMax + 1024 * 1024, onError: tooLarge }), answer('reopened'));
 
   // A photo of the tracking page: the resident's own report's, or the ward's public result's,
   // found through the code's public status (the same rules as the page), never any other file.

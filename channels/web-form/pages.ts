@@ -1,5 +1,7 @@
 import { html, raw } from 'hono/html';
-import { layout, staticFile, type CategoryInfo, type Html, type PublicPhoto, type PublicStatus, type SiteWording } from '../../src/intake/channel-kit.ts';
+import {
+  FEEDBACK_LIMITS, layout, REOPEN_WINDOW_DAYS, staticFile, type CategoryInfo, type FeedbackAnswer, type Html, type PublicPhoto, type PublicStatus, type SiteWording,
+} from '../../src/intake/channel-kit.ts';
 
 export interface FormValues {
   text?: string; category?: string; address?: string; lat?: string; lng?: string; name?: string; phone?: string; email?: string;
@@ -74,11 +76,65 @@ const thumbs = (photos: PublicPhoto[], what: string): Html | string => (photos.l
   ? html`<ul class="thumbs">${photos.map((p, i) => html`<li><a href="${p.url}"><img src="${p.url}" alt="${what} ${i + 1}" loading="lazy"></a></li>`)}</ul>`
   : '');
 
+/** What the tracking page offers and says about the resident's answer to a resolution. */
+export interface FeedbackView {
+  /** A form token (the answer forms are CSRF-protected as the report form is). */
+  token: string;
+  /** "each photo under 10 MB". */
+  photoLimit: string;
+  /** The answer just recorded (the page after the 303). */
+  done?: FeedbackAnswer | undefined;
+  /** A refused answer: its message, and what the resident wrote, kept. */
+  error?: FormError | undefined;
+  reason?: string | undefined;
+}
+
+const DONE_VI: Record<FeedbackAnswer, string> = {
+  confirmed: 'Cảm ơn bạn đã xác nhận sự việc đã được khắc phục.',
+  reopened: 'Đã ghi nhận: sự việc chưa được khắc phục. Hồ sơ được chuyển lại tổng đài để xử lý tiếp.',
+};
+
+/**
+ * Confirm it is fixed, or say it is not (a reason, photos): offered to the holder of a report's
+ * code within REOPEN_WINDOW_DAYS of the resolution, once per resolution; works without JavaScript.
+ */
+function feedbackCard(s: PublicStatus, v: FeedbackView | undefined): Html | string {
+  if (!v) return '';
+  const f = s.feedback;
+  const problems = v.error?.fields ?? [];
+  const error = v.error
+    ? html`<div class="error" role="alert" id="feedback-error" data-error-code="${v.error.code}">${problems.length ? problems.map((p, i) => html`${i ? ' ' : ''}${p.message}`) : v.error.message}</div>`
+    : '';
+  if (!f) return error;
+  // The notice of the answer just recorded (not of one a crafted link names).
+  const done = v.done && v.done === f.answer ? html`<div class="card" role="status" id="feedback-done"><strong>${DONE_VI[v.done]}</strong></div>` : '';
+  if (f.answer === 'confirmed') return html`${done}${error}<div class="card feedback"><p>Bạn đã xác nhận sự việc đã được khắc phục. Cảm ơn bạn!</p></div>`;
+  if (f.answer === 'reopened') return html`${done}${error}<div class="card feedback"><p>Bạn đã báo sự việc chưa được khắc phục; hồ sơ đang được xử lý lại.</p></div>`;
+  if (!f.open) {
+    return html`${error}<div class="card feedback"><p>Đã quá ${REOPEN_WINDOW_DAYS} ngày kể từ khi xử lý xong. Nếu sự việc vẫn còn, vui lòng <a href="/">gửi phản ánh mới</a>.</p></div>`;
+  }
+  const of = (field: string) => problems.filter((p) => p.field === field).map((p) => p.message).join(' ');
+  return html`<div class="card feedback" id="feedback"><h2>Sự việc đã được khắc phục chưa?</h2>
+<p>Bạn có thể trả lời đến <time datetime="${f.until}">${formatTime(f.until)}</time>.</p>
+${error}
+<form method="post" action="/track/${s.code}/confirm"><input type="hidden" name="_token" value="${v.token}">
+<button type="submit">Đã được khắc phục</button></form>
+<form method="post" action="/track/${s.code}/reopen" enctype="multipart/form-data"><input type="hidden" name="_token" value="${v.token}">
+<label for="reason">Chưa được khắc phục? Cho biết hiện trạng <span class="hint">(bắt buộc)</span></label>
+<textarea id="reason" name="reason" required maxlength="${FEEDBACK_LIMITS.reasonMax}"${of('reason') ? raw(' aria-invalid="true" class="field-error"') : ''} placeholder="Ví dụ: Cống vẫn nghẹt, nước thải tràn lên vỉa hè sau cơn mưa tối qua.">${v.reason ?? ''}</textarea>
+${of('reason') ? html`<p class="field-message">${of('reason')}</p>` : ''}
+<label for="reopen-photos">Hình ảnh hiện trạng <span class="hint">(tối đa ${FEEDBACK_LIMITS.photosMax} ảnh, mỗi ảnh dưới ${v.photoLimit})</span></label>
+<input id="reopen-photos" name="photos" type="file" accept="image/*" multiple${of('photos') ? raw(' aria-invalid="true" class="field-error"') : ''}>
+${of('photos') ? html`<p class="field-message">${of('photos')}${PHOTO_RETRY}</p>` : ''}
+<button type="submit" class="secondary">Báo chưa được khắc phục</button></form></div>`;
+}
+
 /**
  * The public tracking page: the resident's own report (text, photos), the status in words, the
- * ward's public result and a timeline from their report on; never another reporter's data.
+ * ward's public result (and, for a report's code, the answer to it) and a timeline from their
+ * report on; never another reporter's data.
  */
-export function trackingPage(site: SiteWording, s: PublicStatus, justFiled: boolean): Html {
+export function trackingPage(site: SiteWording, s: PublicStatus, justFiled: boolean, feedback?: FeedbackView): Html {
   return layout(site, `Phản ánh ${s.code}`, html`
 ${justFiled ? html`<div class="card" role="status"><strong>Cảm ơn bạn! Phản ánh đã được tiếp nhận.</strong> Hãy lưu mã <code>${s.code}</code> để tra cứu.</div>` : ''}
 <div class="card">
@@ -97,6 +153,7 @@ ${s.result ? html`<div class="card result"><h2>Kết quả xử lý</h2>
 <p><time datetime="${s.result.at}">${formatTime(s.result.at)}</time></p>
 ${s.result.message ? html`<p class="report-text">${s.result.message}</p>` : ''}
 ${thumbs(s.result.photos, 'Ảnh kết quả')}</div>` : ''}
+${feedbackCard(s, feedback)}
 ${s.report ? html`<div class="card"><h2>Nội dung bạn phản ánh</h2>
 <p class="report-text">${s.report.text}</p>
 ${s.report.address ? html`<p><span class="hint">Địa chỉ:</span> ${s.report.address}</p>` : ''}

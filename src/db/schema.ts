@@ -112,6 +112,10 @@ export interface TicketTable {
   place_keys: Json<string[]> | null;
   /** Without a unit: the units its words may mean (0013); null once it has one. */
   area_candidates: Json<string[]> | null;
+  /** When a resident last reopened it (0023); its SLA clock runs from here, else from received_at. */
+  reopened_at: NullableTimestamp;
+  /** How many times residents reopened it (0023): the SLA round of its alerts. */
+  reopen_count: Generated<number>;
 }
 
 export interface OutboundMessageTable {
@@ -334,6 +338,8 @@ export interface SlaAlertTable {
   kind: string;
   due_at: Timestamp;
   fired_at: DefaultTimestamp;
+  /** The ticket's `reopen_count` when it fired (0023): each round's stages fire once. */
+  round: Generated<number>;
 }
 
 /** A key an Open311 client posts with (0017); `key_hash` is the SHA-256 (hex) of the key, never the key. */

@@ -13,6 +13,8 @@ import type { HoldInput } from '../core/inbound/quarantine.ts';
 import type { MessageView } from '../wire/staff-api.ts';
 import type { MediaPolicy } from './safe-fetch.ts';
 import type { PublicPhoto, PublicStatus } from '../core/tickets/tracking.ts';
+import type { FeedbackAnswer } from '../core/tickets/feedback.ts';
+import type { Attachment } from '../wire/staff-api.ts';
 import type { PublicReport, PublicReportQuery, PublicService } from '../core/tickets/public-records.ts';
 import type { ApiClient } from '../core/staff/api-keys.ts';
 import type { Logger } from '../log.ts';
@@ -22,11 +24,13 @@ import type { IntakeGate } from './intake-limits.ts';
 
 export type { IntakeGate };
 export type {
-  ApiClient, CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicPhoto, PublicReport, PublicReportQuery,
+  ApiClient, CategoryInfo, CitizenContact, CityWording, DeliveryReport, FeedbackAnswer, InboundReport, MediaPolicy, PublicPhoto, PublicReport, PublicReportQuery,
   PublicService, PublicStatus, RemoteMedia,
 };
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
+export { FEEDBACK_LIMITS } from '../core/tickets/feedback.ts';
+export { REOPEN_WINDOW_DAYS } from '../core/tickets/statuses.ts';
 export { cleanText, fold } from '../core/engine/text.ts';
 export { normalisePhone } from '../core/citizens/identity.ts';
 export { canonicalCode } from '../core/tickets/codes.ts';
@@ -37,7 +41,9 @@ export { imageProblem } from './image-size.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
 export { payloadHash } from './intake-service.ts';
 export { layout, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
-export { storeCheckedPhotos, storePhotos, validateReport, validateReportFields, type CheckedPhoto, type FieldProblem, type RawReportFields } from './report-validation.ts';
+export {
+  storeCheckedPhotos, storePhotos, validateFeedback, validateReport, validateReportFields, type CheckedPhoto, type FieldProblem, type RawReportFields,
+} from './report-validation.ts';
 export { formFiles, formText, readForm, readJsonObject } from './request-body.ts';
 
 /** What a channel may use: intake to store reports, read-only lookups, files, its settings. */
@@ -104,6 +110,16 @@ export interface ChannelContext<S = Record<string, never>> {
     byId(ids: readonly string[], ownChannel?: string): Promise<PublicReport[]>;
     /** The public id of the report a tracking code names; null while it waits in the spool. */
     idOfCode(code: string): Promise<string | null>;
+  };
+  /**
+   * A resident's answer to the resolution of their report's ticket (core/tickets/feedback.ts):
+   * the holder of a report's code confirms it is fixed or says it is not (which reopens it).
+   */
+  feedback: {
+    /** Throws the refusal (stable code, Vietnamese message) of an answer not allowed now; true when already given. Writes nothing. */
+    check(code: string, answer: FeedbackAnswer): Promise<boolean>;
+    /** Records the answer (its photos stored already) and publishes its events; `already`: given before, nothing written. */
+    answer(code: string, answer: FeedbackAnswer, opts?: { reason?: string; attachments?: Attachment[] }): Promise<{ already: boolean }>;
   };
 }
 

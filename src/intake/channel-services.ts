@@ -5,13 +5,14 @@ import { checkApiKey } from '../core/staff/api-keys.ts';
 import { listPublicReports, publicIdOfCode, publicReportsById, publicServices } from '../core/tickets/public-records.ts';
 import { isOptedOut, setOptOut } from '../core/citizens/opt-outs.ts';
 import { holdMessage } from '../core/inbound/quarantine.ts';
+import { answerResolution, checkFeedback } from '../core/tickets/feedback.ts';
 import type { EventBus } from '../core/events.ts';
 import { keepPendingDelivery, lockDelivery, MESSAGES_SIGNAL, recordDelivery } from '../core/tickets/outbound.ts';
 import { jsonParam } from '../db/records.ts';
 import type { ChannelContext } from './channel-kit.ts';
 
 /** The database-backed services of a channel's context (delivery callbacks, opt-outs, notes, quarantine, state, screen pops, API keys, the public record). */
-export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'quarantine' | 'state' | 'signal' | 'citizenCard' | 'apiClient' | 'publicRecords'>;
+export type ChannelServices = Pick<ChannelContext, 'delivery' | 'optOuts' | 'note' | 'notes' | 'quarantine' | 'state' | 'signal' | 'citizenCard' | 'apiClient' | 'publicRecords' | 'feedback'>;
 
 /** Keeps what is known of a message after it arrived (channel_events), its key and kind bounded. */
 export async function noteChannelEvent(db: Db, channel: string, externalId: string, kind: string, data: Record<string, unknown>): Promise<void> {
@@ -61,6 +62,14 @@ export function channelServices(db: Db, events: EventBus): ChannelServices {
       list: (query, ownChannel) => listPublicReports(db, query, ownChannel),
       byId: (ids, ownChannel) => publicReportsById(db, ids, ownChannel),
       idOfCode: (code) => publicIdOfCode(db, code),
+    },
+    feedback: {
+      check: (code, answer) => checkFeedback(db, code, answer),
+      async answer(code, answer, opts) {
+        const done = await answerResolution(db, code, answer, opts);
+        events.publish(done.events);
+        return { already: done.already };
+      },
     },
   };
 }

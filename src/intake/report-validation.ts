@@ -2,6 +2,7 @@ import { AppError, isAppError } from '../core/errors.ts';
 import { IDENTITY_MAX, normaliseEmail, normaliseNationalId, normalisePhone } from '../core/citizens/identity.ts';
 import { boundedText } from '../core/engine/text.ts';
 import { REPORT_LIMITS, type InboundReport } from '../core/report-input.ts';
+import { FEEDBACK_LIMITS } from '../core/tickets/feedback.ts';
 import type { Attachment } from '../wire/staff-api.ts';
 import type { ChannelContext } from './channel-kit.ts';
 import { checkPhoto, photoTooLarge } from './file-store.ts';
@@ -144,11 +145,10 @@ export interface CheckedPhoto {
   ext: string;
 }
 
-async function checkPhotos(files: File[], ctx: Pick<ChannelContext, 'config'>, problems: AppError[]): Promise<CheckedPhoto[]> {
+async function checkPhotos(files: File[], ctx: Pick<ChannelContext, 'config'>, problems: AppError[], max: number = REPORT_LIMITS.photosMax): Promise<CheckedPhoto[]> {
   const photos = files.filter((f) => f.size > 0);
-  if (photos.length > REPORT_LIMITS.photosMax) {
-    problems.push(new AppError('too_many_photos', 422, `at most ${REPORT_LIMITS.photosMax} photos`, `Chỉ gửi tối đa ${REPORT_LIMITS.photosMax} ảnh.`,
-      { field: 'photos', max: REPORT_LIMITS.photosMax }));
+  if (photos.length > max) {
+    problems.push(new AppError('too_many_photos', 422, `at most ${max} photos`, `Chỉ gửi tối đa ${max} ảnh.`, { field: 'photos', max }));
     return [];
   }
   const checked: CheckedPhoto[] = [];
@@ -175,6 +175,25 @@ export async function validateReport(fields: RawReportFields, files: File[], ctx
   const photos = await checkPhotos(files, ctx, problems);
   if (problems.length) throw refusedFields(problems);
   return { report, photos };
+}
+
+/**
+ * A resident's "not fixed" (core/tickets/feedback.ts): the reason, required and bounded, and at
+ * most FEEDBACK_LIMITS.photosMax photos through the same checks as a report's, all checked at
+ * once (`details.fields`). Nothing is stored.
+ */
+export async function validateFeedback(reason: unknown, files: File[], ctx: Pick<ChannelContext, 'config'>): Promise<{ reason: string; photos: CheckedPhoto[] }> {
+  const problems: AppError[] = [];
+  const text = await collect(problems, () => {
+    const given = raw(reason);
+    const t = given === undefined ? undefined : boundedText(given, FEEDBACK_LIMITS.reasonMax, () => new AppError('reopen_reason_too_long', 422,
+      `reason is longer than ${FEEDBACK_LIMITS.reasonMax} characters`, `Nội dung dài quá ${FEEDBACK_LIMITS.reasonMax} ký tự.`, { field: 'reason', max: FEEDBACK_LIMITS.reasonMax }));
+    if (!t) throw new AppError('reopen_reason_missing', 422, 'say what is still wrong', 'Vui lòng cho biết sự việc chưa được khắc phục như thế nào.', { field: 'reason' });
+    return t;
+  });
+  const photos = await checkPhotos(files, ctx, problems, FEEDBACK_LIMITS.photosMax);
+  if (problems.length) throw refusedFields(problems);
+  return { reason: text!, photos };
 }
 
 /** Stores photos checked by validateReport (content-addressed: a photo sent twice is stored once). */

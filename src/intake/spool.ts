@@ -401,7 +401,7 @@ export function spooledStatus(spool: Spool, rawCode: string): PublicStatus | nul
     code: entry.code, status: 'received', status_label: STATUS_VI.received, ticket: null, channel: entry.channel,
     received_at: entry.receivedAt, category: null, area: null, department: null, reporters: 1, due_at: null, timeline: [],
     report: entry.report ? { text: entry.report.text, address: entry.report.address ?? null, photos: publicPhotos(entry.code, entry.report.attachments) } : null,
-    result: null,
+    result: null, feedback: null,
   };
 }
 

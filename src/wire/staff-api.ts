@@ -102,6 +102,8 @@ export interface QueueItem extends TicketBasics {
   needs_triage: boolean;
   hotspot_count: number;
   received_at: string;
+  /** When its SLA clock started: its receipt, or its last reopening by a resident; `due_at` counts from here. */
+  sla_started_at: string;
   due_at: string | null;
   claimed_by: string | null;
   /** Present when the queue was searched (`q`): how the ticket matched, and where. */
@@ -126,6 +128,10 @@ export interface TicketView extends TicketBasics {
   needs_triage: boolean;
   hotspot_count: number;
   received_at: string;
+  /** When its SLA clock started: its receipt, or its last reopening by a resident; the deadlines count from here. */
+  sla_started_at: string;
+  /** How many times residents reopened it. */
+  reopen_count: number;
   /** The deadline of the first stage (triage); `due_at` is the resolve deadline. */
   triage_due_at: string | null;
   due_at: string | null;

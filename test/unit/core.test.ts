@@ -290,5 +290,13 @@ describe('saysPersists', () => {
     ['Nguyễn Văn Cừ ngập nặng', false],
     ['nguyen van cu ngap nang', false],
     ['vấn đề rác thải', false],
+    // What a resident writes back about a ticket marked resolved.
+    ['Cống vẫn còn nghẹt', true],
+    ['Phường báo đã xử lý nhưng chưa khắc phục gì cả', true],
+    ['den chua sua xong', true],
+    ['Đèn hư lại rồi', true],
+    ['Không hề được khắc phục', true],
+    ['Đề nghị khắc phục sớm ổ gà', false],
+    ['Đèn đã sửa xong, cảm ơn', false],
   ])('%s -> %s', (text, want) => expect(saysPersists(text)).toBe(want));
 });

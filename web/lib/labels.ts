@@ -15,6 +15,7 @@ export const RELATION_VI: Record<string, string> = {
   new: 'Phản ánh gốc',
   same_citizen: 'Cùng người phản ánh',
   duplicate: 'Trùng sự việc',
+  reopen: 'Báo chưa khắc phục (mở lại hồ sơ)',
 };
 
 export const SOURCE_VI: Record<string, string> = {
@@ -48,6 +49,7 @@ export const REASON_VI: Record<string, string> = {
   group_new: 'Không có hồ sơ trùng, tạo hồ sơ mới',
   same_citizen: 'Cùng người phản ánh cùng sự việc',
   duplicate: 'Trùng sự việc với phản ánh khác',
+  reopen: 'Người phản ánh báo sự việc chưa được khắc phục: mở lại hồ sơ',
   hotspot: 'Điểm nóng: sự việc tái diễn tại đây',
   identity_invalid: 'Bỏ qua thông tin liên hệ không hợp lệ',
   citizen_anonymous: 'Không có thông tin liên hệ',
@@ -85,6 +87,8 @@ export const EVENT_VI: Record<string, string> = {
   'ticket.resolved': 'Đã xử lý xong',
   'ticket.closed': 'Đóng hồ sơ',
   'ticket.rejected': 'Từ chối hồ sơ',
+  'ticket.reopened': 'Mở lại hồ sơ',
+  'ticket.confirmed': 'Người dân xác nhận đã khắc phục',
   'ticket.note': 'Ghi chú nội bộ',
   'ticket.replied': 'Trả lời người dân',
   'ticket.status_changed': 'Cập nhật trạng thái',

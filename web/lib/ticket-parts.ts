@@ -158,7 +158,12 @@ export function eventDetails(e: TicketEventView, names: { area(c: string | null)
     out.push(h('p', null, str(d.via) ? `Gửi qua: ${channelLabel(String(d.via))}` : null, d.private === true ? h('span', { class: 'tag' }, 'Trả lời riêng') : null));
   }
   if (e.type === 'outbound.failed') out.push(...sendFailure(d));
-  if (e.reason && e.reason !== text) out.push(h('p', null, `Lý do: ${e.reason}`));
+  // Why a resident reopened it, in their words, and how they said it (the tracking page, or a message the engine read).
+  if (e.type === 'ticket.reopened') {
+    out.push(h('p', { class: 'event-text' }, `Người dân báo chưa được khắc phục: ${e.reason ?? ''}`));
+    if (code('report')) out.push(h('p', { class: 'muted' }, `${d.via === 'message' ? 'Qua tin nhắn, phản ánh' : 'Trên trang tra cứu, phản ánh'} ${code('report')}`));
+  } else if (e.type === 'ticket.confirmed' && code('report')) out.push(h('p', { class: 'muted' }, `Phản ánh ${code('report')}`));
+  else if (e.reason && e.reason !== text) out.push(h('p', null, `Lý do: ${e.reason}`));
   const photos = photoGallery(Array.isArray(d.attachments) ? d.attachments as Attachment[] : null, `sự kiện lúc ${formatTime(e.created_at)}`);
   if (photos) out.push(photos);
   return out;

@@ -5,9 +5,11 @@ import type { Reason } from '../../wire/staff-api.ts';
 import { cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
 import { normaliseAddress } from '../places/gazetteer.ts';
 import { dice, mergeKeys, placeKeys, saysPersists, shingles } from './text.ts';
-import { isOpen, OPEN_STATUSES } from '../tickets/statuses.ts';
+import { isOpen, OPEN_STATUSES, REOPEN_WINDOW_DAYS } from '../tickets/statuses.ts';
+import { REOPEN_TRANSITION } from '../staff/policy.ts';
 
-export type Relation = 'new' | 'same_citizen' | 'duplicate';
+/** `reopen`: the reporter of a resolved ticket says its problem goes on; the report reopens it. */
+export type Relation = 'new' | 'same_citizen' | 'duplicate' | 'reopen';
 
 
 /** Same-incident radius of a category without one (a category of another city's list in a replay). */
@@ -385,6 +387,40 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this incident' }] };
 }
 
+/**
+ * A reporter's follow-up saying the problem goes on ("vẫn chưa sửa", `saysPersists`) about one of
+ * their tickets resolved in the last REOPEN_WINDOW_DAYS (`theirs`, most recently resolved first)
+ * reopens it rather than opening another: the one in the report's unit (or either has none), near
+ * its point when both have one, on its topic (or the report's topic is unsure, or one of its
+ * alternatives). A report naming neither topic nor place fits any: it reopens only when the
+ * reporter has one such ticket. Null: not a reopening. Pure.
+ */
+export function decideReopen(g: GroupInput, theirs: readonly CandidateTicket[]): GroupDecision | null {
+  if (theirs.length === 0 || !saysPersists(g.text)) return null;
+  const at = g.receivedAt.getTime();
+  const hasPoint = g.lat !== undefined && g.lng !== undefined;
+  const fits = theirs.filter((t) => {
+    if (!(REOPEN_TRANSITION.from as readonly string[]).includes(t.status) || t.resolved_at === null) return false;
+    const since = at - t.resolved_at.getTime();
+    if (since < 0 || since > REOPEN_WINDOW_DAYS * 86_400_000) return false;
+    if (g.areaCode && t.area_code && t.area_code !== g.areaCode) return false;
+    if (hasPoint && t.lat !== null && t.lng !== null && distanceMetres(g.lat!, g.lng!, t.lat, t.lng) > GROUPING.sameCitizenMaxMetres) return false;
+    const unsure = g.category === null || g.category === 'khac' || (g.categoryConfidence ?? 1) < GROUPING.vagueTopicMax;
+    return t.category_code === null || t.category_code === g.category || unsure || (g.alternatives ?? []).includes(t.category_code);
+  });
+  const placed = g.areaCode !== null || hasPoint || g.category !== null;
+  const t = fits[0];
+  if (!t || (!placed && fits.length > 1)) return null;
+  const days = Math.max(0, Math.floor((at - t.resolved_at!.getTime()) / 86_400_000));
+  return {
+    ticketId: t.id, relation: 'reopen', score: 1,
+    reasons: [{
+      step: 'group', code: 'reopen', score: 1,
+      message: `the reporter of ticket ${t.code}, resolved ${days === 0 ? 'today' : `${days} d ago`}, says its problem goes on: reopened`,
+    }],
+  };
+}
+
 interface TicketRow {
   id: number; code: string; category_code: string | null; area_code: string | null;
   lat: number | null; lng: number | null; cell: number | null; status: string;
@@ -428,6 +464,8 @@ export class GroupBatch {
   readonly #mine = new Map<number, { ticketId: number; received_at: Date; keys: readonly string[] }[]>();
   /** Per input: ids of the stored open tickets near it on its topic. */
   readonly #nearby = new Map<number, number[]>();
+  /** Per input saying its problem goes on: ids of its citizen's tickets resolved within REOPEN_WINDOW_DAYS, latest resolved first. */
+  readonly #resolved = new Map<number, number[]>();
   /** Tickets as stored (words included for the nearby ones)... */
   readonly #stored = new Map<number, CandidateTicket>();
   /** ...and as this batch has changed or opened them. */
@@ -478,6 +516,28 @@ export class GroupBatch {
         const list = b.#mine.get(r.i) ?? [];
         list.push({ ticketId: r.id, received_at: new Date(r.r_received_at), keys: storedKeys({ address: r.address, text: r.text, place_keys: r.r_place_keys }) });
         b.#mine.set(r.i, list);
+      }
+    }
+    // A reporter's "still not fixed": their tickets resolved lately, whenever they reported.
+    const resolvedQ = inputs.flatMap((g, i) => (g.citizenId !== null && saysPersists(g.text) ? [{
+      i, citizen: g.citizenId, since: iso(hours(g.receivedAt, REOPEN_WINDOW_DAYS * 24)), until: iso(g.receivedAt),
+    }] : []));
+    if (resolvedQ.length > 0) {
+      const rows = await sql<TicketRow & { i: number }>`
+        with q as (select * from jsonb_to_recordset(cast(${jsonParam(resolvedQ)} as jsonb))
+          as q(i int, citizen int, since timestamptz, until timestamptz) limit ${resolvedQ.length})
+        select q.i, x.* from q cross join lateral (
+          select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
+            t.closed_at, t.resolved_at, t.place_keys, t.area_candidates
+          from tickets t
+          where t.id in (select r.ticket_id from reports r where r.citizen_id = q.citizen)
+            and t.status in (${sql.join(REOPEN_TRANSITION.from.map((x) => sql.lit(x)))}) and t.merged_into is null
+            and t.resolved_at >= q.since and t.resolved_at <= q.until
+          order by t.resolved_at desc
+          limit 10) x`.execute(db);
+      for (const r of rows.rows) {
+        if (!b.#stored.has(r.id)) b.#stored.set(r.id, toCandidate(r));
+        b.#resolved.set(r.i, [...(b.#resolved.get(r.i) ?? []), r.id]);
       }
     }
     // `limit` tells the planner how many inputs there are (a function scan is guessed at 100):
@@ -553,6 +613,9 @@ export class GroupBatch {
    */
   decide(i: number): GroupDecision {
     const g = this.inputs[i]!;
+    // As this batch leaves them (one reopened by an earlier report of the batch is open again).
+    const reopen = decideReopen(g, (this.#resolved.get(i) ?? []).map((id) => this.#ticket(id)));
+    if (reopen) return reopen;
     if (!g.category) return decideGroup(g, [], []);
     const at = g.receivedAt.getTime();
     let mine: CitizenReport[] = [];
@@ -580,6 +643,11 @@ export class GroupBatch {
         || (t.area_code === null && (streets.some((k) => t.keys.has(k)) || t.candidates.some((u) => units.includes(u))))) nearby.set(t.id, t);
     }
     return decideGroup(g, mine, [...nearby.values()]);
+  }
+
+  /** Marks a ticket reopened by a report of this batch (`decideReopen`): open again for the reports after it. */
+  reopened(id: number): void {
+    this.#touched.set(id, { ...this.#ticket(id), status: REOPEN_TRANSITION.to });
   }
 
   /** The unit of a ticket as this batch sees it. */

@@ -328,6 +328,7 @@ const group: PipelineStep = {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
       s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode };
+      if (d.relation === 'reopen') grouping.reopened(s.group.ticketId!);
       s.ticketKeys = grouping.keysOf(s.group.ticketId!);
       s.reasons.push(...d.reasons);
       // It joined its incident's ticket on another of the topics it may be about: the incident's topic is the report's.

@@ -20,6 +20,8 @@ import { streetNames } from '../places/place-reader.ts';
 import { splitContinuations, writeStoredContinuations, type Item } from './continuations.ts';
 import { queueOutbound, type Notices } from '../tickets/outbound.ts';
 import { enqueueMany } from '../../db/jobs.ts';
+import { reopenTicket } from '../tickets/feedback.ts';
+import { REOPEN_TRANSITION } from '../staff/policy.ts';
 
 /** Job that fetches one photo a provider holds for a report (an MMS, a Messenger image). */
 export const MEDIA_FETCH_JOB = 'media.fetch';
@@ -192,12 +194,32 @@ async function write(
       from jsonb_to_recordset(cast(${jsonParam(rows)} as jsonb)) as v(id int, report_id int)
       where inbound_messages.id = v.id`.execute(tx);
   }
+  const reopened = await reopenResolved(tx, todo, states, ticketOf);
   if (notices) {
     await queueOutbound(tx, todo.flatMap((m, n) => notices.sends(m.channel)
       ? [{ ticket_id: ticketOf(states[n]!), report_id: reportId.get(m.id)!, channel: m.channel, kind: 'received' as const, body: notices.received(m.code), created_by: null }]
       : []));
   }
-  return timelineOf(timeline(todo, states, ticketOf));
+  return timelineOf([...timeline(todo, states, ticketOf), ...reopened]);
+}
+
+/**
+ * Reports that reopen their reporter's resolved ticket (`decideReopen`): the ticket goes back to
+ * the queue as a resident's reopening on the tracking page does, the message as the reason, its
+ * photos with it. A ticket an agent moved on meanwhile (closed, say) is left as it is: the report
+ * has joined it, and the agent reads it there.
+ */
+async function reopenResolved(tx: DbOrTx, todo: Selectable<InboundMessageTable>[], states: PipelineState[], ticketOf: (s: PipelineState) => number): Promise<NewEvent[]> {
+  const out: NewEvent[] = [];
+  for (const [n, s] of states.entries()) {
+    if (s.group.relation !== 'reopen') continue;
+    const id = ticketOf(s);
+    const t = await tx.selectFrom('tickets').select('status').where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!t || !(REOPEN_TRANSITION.from as readonly string[]).includes(t.status)) continue;
+    const m = todo[n]!;
+    out.push(await reopenTicket(tx, id, s.text, s.input.attachments ?? [], { report: m.code, channel: m.channel, citizenId: s.citizenId, via: 'message' }, s.receivedAt));
+  }
+  return out;
 }
 
 /** The steps that read a report's topic and place, without identity or grouping. */

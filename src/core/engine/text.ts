@@ -55,11 +55,13 @@ export function fold(text: string): string {
     .trim();
 }
 
-// "Still not fixed": words by which a resident says a problem they (or others) reported goes on.
+// "Still not fixed": words by which a resident says a problem they (or others) reported goes on
+// ("vẫn chưa sửa", "chưa khắc phục", "hư lại"); the reporter of a ticket resolved lately who says
+// so reopens it (grouping.ts, decideReopen).
 // With diacritics "vẫn" (still) alone says it; without, "van" is also văn/vân/vấn, so it counts
 // only before what persists ("van chua", "van con"...).
 const PERSISTS_MARKED = /(?:^|[^\p{L}])vẫn(?:$|[^\p{L}])/u;
-const PERSISTS_FOLDED = / (?:van (?:chua|con|khong|bi|dang|tiep tuc|nhu cu)|chua (?:ai (?:xu ly|sua|don|toi|den)|duoc (?:xu ly|sua|khac phuc|giai quyet))|da (?:phan anh|bao|goi) (?:roi|ma|nhung)|lai tiep tuc) /;
+const PERSISTS_FOLDED = / (?:van (?:chua|con|khong|bi|dang|tiep tuc|nhu cu)|chua (?:ai (?:xu ly|sua|don|toi|den)|duoc (?:xu ly|sua|khac phuc|giai quyet)|khac phuc|sua xong|xu ly xong)|khong (?:he )?duoc (?:khac phuc|sua)|(?:hu|hong) lai|da (?:phan anh|bao|goi) (?:roi|ma|nhung)|lai tiep tuc) /;
 
 /**
  * Whether a text says its problem persists ("đèn vẫn chưa sửa", "van chua ai don"): a report of

@@ -15,6 +15,11 @@ import { PRIORITIES } from '../tickets/statuses.ts';
 // enqueues the timer for the next threshold of the new state. A timer left from an earlier
 // state or deadline just runs a check that fires nothing early. The unique key of sla_alerts
 // makes each warning and breach fire once, however often and wherever a check runs.
+//
+// A resident's reopening (core/tickets/feedback.ts) restarts the clock: from then on every target
+// counts from `reopened_at` instead of receipt, and the stages still ahead may warn and breach
+// again, as round `reopen_count` of the ticket's alerts (one round per reopening). A reopened
+// ticket is due again, not breached by its old clock.
 
 export const SLA_STAGES = ['triage', 'dispatch', 'acknowledge', 'resolve'] as const;
 export type SlaStage = (typeof SLA_STAGES)[number];
@@ -111,13 +116,17 @@ export interface SlaState {
   state: 'ok' | 'warning' | 'breached' | 'settled';
 }
 
+/** When a ticket's SLA clock started: its last reopening, else its receipt. */
+export const slaClock = (ticket: { received_at: Date; reopened_at?: Date | null }): Date => ticket.reopened_at ?? ticket.received_at;
+
 /** Where a ticket stands against its targets at `now`: what the console and ward view count down. */
-export function slaState(ticket: { status: string; received_at: Date }, targets: SlaTargets, now = new Date()): SlaState {
-  const deadlines = slaDeadlines(ticket.received_at, targets);
+export function slaState(ticket: { status: string; received_at: Date; reopened_at?: Date | null }, targets: SlaTargets, now = new Date()): SlaState {
+  const clock = slaClock(ticket);
+  const deadlines = slaDeadlines(clock, targets);
   const stage = stageOf(ticket.status);
   if (!stage) return { stage, dueAt: null, warnAt: null, resolveDueAt: deadlines.resolve, state: 'settled' };
   const dueAt = deadlines[stage];
-  const warnAt = warningTime(ticket.received_at, dueAt);
+  const warnAt = warningTime(clock, dueAt);
   const state = now >= dueAt ? 'breached' : now >= warnAt ? 'warning' : 'ok';
   return { stage, dueAt, warnAt, resolveDueAt: deadlines.resolve, state };
 }
@@ -131,11 +140,16 @@ export interface SlaTicket {
   priority: string;
   triage_due_at?: Date | null;
   due_at?: Date | null;
+  /** Its last reopening: the clock runs from here (`slaClock`). */
+  reopened_at?: Date | null;
+  /** Its round of alerts (how many times it was reopened). */
+  reopen_count?: number;
 }
 
-const SLA_TICKET_COLUMNS = ['id', 'status', 'received_at', 'category_code', 'priority', 'triage_due_at', 'due_at'] as const;
+const SLA_TICKET_COLUMNS = ['id', 'status', 'received_at', 'category_code', 'priority', 'triage_due_at', 'due_at', 'reopened_at', 'reopen_count'] as const;
 
-const jobKey = (ticketId: number, t: SlaThreshold) => `sla:${ticketId}:${t.stage}:${t.kind}`;
+/** A timer's job key; a reopened ticket's rounds have their own (`r<round>`), the first keeps the key it always had. */
+const jobKey = (ticketId: number, t: SlaThreshold, round: number) => (round > 0 ? `sla:${ticketId}:r${round}:${t.stage}:${t.kind}` : `sla:${ticketId}:${t.stage}:${t.kind}`);
 
 /**
  * The threshold a ticket's timer waits for: the earliest (in time order) that has not fired.
@@ -152,8 +166,8 @@ function nextThreshold(thresholds: SlaThreshold[], fired: (t: SlaThreshold) => b
  * job keyed with the new time is added: a check that runs early fires nothing, and one at the
  * new time is not skipped. Two statements for any number of tickets.
  */
-async function ensureTimers(tx: DbOrTx, timers: { ticketId: number; threshold: SlaThreshold }[]): Promise<void> {
-  const keyed = timers.map(({ ticketId, threshold: t }) => ({ ticketId, t, key: jobKey(ticketId, t) }));
+async function ensureTimers(tx: DbOrTx, timers: { ticketId: number; threshold: SlaThreshold; round?: number }[]): Promise<void> {
+  const keyed = timers.map(({ ticketId, threshold: t, round }) => ({ ticketId, t, key: jobKey(ticketId, t, round ?? 0) }));
   if (keyed.length === 0) return;
   const existing = await tx.selectFrom('jobs').select(['key', 'run_at'])
     .where('kind', '=', SLA_CHECK_JOB).where('key', 'in', keyed.map((k) => k.key)).execute();
@@ -178,8 +192,8 @@ export async function scheduleSla(tx: DbOrTx, ticket: SlaTicket, targets?: SlaTa
 /** `scheduleSla` for several tickets in two statements (one select of existing keys, one insert). */
 export async function scheduleSlaMany(tx: DbOrTx, items: { ticket: SlaTicket; targets: SlaTargets }[]): Promise<void> {
   await ensureTimers(tx, items.flatMap(({ ticket, targets }) => {
-    const first = nextThreshold(slaThresholds(ticket.received_at, targets, ticket.status), () => false);
-    return first ? [{ ticketId: ticket.id, threshold: first }] : [];
+    const first = nextThreshold(slaThresholds(slaClock(ticket), targets, ticket.status), () => false);
+    return first ? [{ ticketId: ticket.id, threshold: first, round: ticket.reopen_count ?? 0 }] : [];
   }));
 }
 
@@ -200,13 +214,14 @@ export async function onStatusChanged(tx: DbOrTx, ticketId: number): Promise<voi
   const ticket = await tx.selectFrom('tickets').select(SLA_TICKET_COLUMNS).where('id', '=', ticketId).executeTakeFirst();
   if (!ticket) throw new AppError('ticket_not_found', 404, `ticket ${ticketId} not found`, 'Không tìm thấy hồ sơ.');
   const targets = await slaTargets(tx, ticket.category_code, ticket.priority);
-  await syncDeadlines(tx, ticket, slaDeadlines(ticket.received_at, targets));
-  const thresholds = slaThresholds(ticket.received_at, targets, ticket.status);
+  await syncDeadlines(tx, ticket, slaDeadlines(slaClock(ticket), targets));
+  const thresholds = slaThresholds(slaClock(ticket), targets, ticket.status);
   if (thresholds.length === 0) return;
-  const fired = new Set((await tx.selectFrom('sla_alerts').select(['stage', 'kind']).where('ticket_id', '=', ticketId).execute())
+  const round = ticket.reopen_count;
+  const fired = new Set((await tx.selectFrom('sla_alerts').select(['stage', 'kind']).where('ticket_id', '=', ticketId).where('round', '=', round).execute())
     .map((a) => `${a.stage}:${a.kind}`));
   const next = nextThreshold(thresholds, (t) => fired.has(`${t.stage}:${t.kind}`));
-  if (next) await ensureTimers(tx, [{ ticketId, threshold: next }]);
+  if (next) await ensureTimers(tx, [{ ticketId, threshold: next, round }]);
 }
 
 /**
@@ -224,22 +239,24 @@ export async function checkTicket(db: Db, ticketId: number, now = new Date()): P
     const ticket = await tx.selectFrom('tickets').select(SLA_TICKET_COLUMNS).where('id', '=', ticketId).forNoKeyUpdate().executeTakeFirst();
     if (!ticket) return [];
     const targets = await slaTargets(tx, ticket.category_code, ticket.priority);
-    await syncDeadlines(tx, ticket, slaDeadlines(ticket.received_at, targets));
-    const thresholds = slaThresholds(ticket.received_at, targets, ticket.status);
+    const clock = slaClock(ticket);
+    await syncDeadlines(tx, ticket, slaDeadlines(clock, targets));
+    const thresholds = slaThresholds(clock, targets, ticket.status);
+    const round = ticket.reopen_count;
     const isDue = (t: SlaThreshold) => t.at.getTime() <= now.getTime();
     // Everything due fires below (or fired before), so the next timer is the first threshold ahead.
     const next = nextThreshold(thresholds, isDue);
-    if (next) await ensureTimers(tx, [{ ticketId, threshold: next }]);
+    if (next) await ensureTimers(tx, [{ ticketId, threshold: next, round }]);
     const due = thresholds.filter(isDue);
     if (due.length === 0) return [];
     const fired = await tx.insertInto('sla_alerts')
-      .values(due.map((t) => ({ ticket_id: ticketId, stage: t.stage, kind: t.kind, due_at: t.dueAt, fired_at: now })))
-      .onConflict((oc) => oc.columns(['ticket_id', 'stage', 'kind']).doNothing())
+      .values(due.map((t) => ({ ticket_id: ticketId, stage: t.stage, kind: t.kind, due_at: t.dueAt, fired_at: now, round })))
+      .onConflict((oc) => oc.columns(['ticket_id', 'round', 'stage', 'kind']).doNothing())
       .returning(['stage', 'kind'])
       .execute();
     const isNew = new Set(fired.map((f) => `${f.stage}:${f.kind}`));
     return appendEvents(tx, due.filter((t) => isNew.has(`${t.stage}:${t.kind}`)).map((t) => ({
-      ticketId, type: EVENT_OF[t.kind], actor: 'system', data: { stage: t.stage, due_at: t.dueAt.toISOString() },
+      ticketId, type: EVENT_OF[t.kind], actor: 'system', data: { stage: t.stage, due_at: t.dueAt.toISOString(), ...(round > 0 ? { round } : {}) },
     })));
   });
 }

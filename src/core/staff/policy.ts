@@ -62,6 +62,18 @@ export const TRANSITIONS: Record<Exclude<TicketStatus, 'new'>, { from: readonly 
 };
 const TARGET = new Map(Object.values(TRANSITIONS).map((t) => [t.action, t]));
 
+/**
+ * The one status change no member of staff makes: a resident's reopening (the holder of a
+ * report's code on the tracking page or the app, or the engine reading a reporter's "vẫn chưa
+ * sửa" on any channel), within REOPEN_WINDOW_DAYS of the resolution. Back to `triaged`, not to
+ * `dispatched`: the ticket keeps its unit and category, and an agent reads why and dispatches it
+ * again (to the same ward, or to another when the reason shows the job is someone else's), which
+ * stamps the dispatch on the timeline and restarts the ward's part of the work in view of all.
+ */
+export const REOPEN_TRANSITION = { from: ['resolved'], to: 'triaged', event: 'ticket.reopened' } as const satisfies {
+  from: readonly TicketStatus[]; to: TicketStatus; event: string;
+};
+
 /** What the policy reads of a ticket. */
 export interface PolicyTicket {
   status: string;

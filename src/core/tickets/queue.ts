@@ -64,7 +64,7 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
     .select([
       'tickets.id', 'tickets.code', 'tickets.status', 'tickets.title', 'tickets.priority', 'tickets.category_code', 'categories.name as category_name',
       'tickets.area_code', 'areas.name as area_name', 'tickets.dispatched_area', 'tickets.report_count', 'tickets.reporter_count',
-      'tickets.needs_triage', 'tickets.hotspot_count', 'tickets.received_at', 'tickets.due_at', 'users.username as claimed_by',
+      'tickets.needs_triage', 'tickets.hotspot_count', 'tickets.received_at', 'tickets.reopened_at', 'tickets.due_at', 'users.username as claimed_by',
       sql<string[]>`(select coalesce(array_agg(distinct r.channel), '{}') from reports r where r.ticket_id = tickets.id)`.as('channels'),
     ])
     .where('tickets.merged_into', 'is', null)

@@ -13,6 +13,12 @@ export const FIELD_STATUSES = ['dispatched', 'acknowledged', 'in_progress', 'res
 export const isTicketStatus = (s: string): s is TicketStatus => (TICKET_STATUSES as readonly string[]).includes(s);
 export const isOpen = (s: string): boolean => (OPEN_STATUSES as readonly string[]).includes(s);
 
+/**
+ * A resident may confirm a resolution or say the problem is not fixed (reopen the ticket) within
+ * this many days of it (core/tickets/feedback.ts).
+ */
+export const REOPEN_WINDOW_DAYS = 7;
+
 /** The event a change to each status writes. */
 export const STATUS_EVENT: Record<Exclude<TicketStatus, 'new'>, string> = {
   triaged: 'ticket.triaged', dispatched: 'ticket.dispatched', acknowledged: 'ticket.acknowledged',

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/schema.ts';
 import { canonicalCode } from './codes.ts';
+import { answerSince, feedbackRefusal, feedbackUntil, type FeedbackAnswer } from './feedback.ts';
 import { STATUS_VI } from './statuses.ts';
 
 /** Event types shown on the public tracking page, with their Vietnamese wording. */
@@ -18,6 +19,8 @@ export const PUBLIC_EVENT_VI: Record<string, string> = {
   'ticket.replied': 'Trả lời từ tổng đài',
   'ticket.closed': 'Đã đóng hồ sơ',
   'ticket.rejected': 'Không thuộc thẩm quyền xử lý',
+  'ticket.confirmed': 'Người dân xác nhận đã được khắc phục',
+  'ticket.reopened': 'Người dân báo chưa được khắc phục, hồ sơ được xử lý lại',
   // Not an event: written where a report's ticket has no unit yet.
   'ticket.unrouted': 'Chưa xác định được đơn vị phụ trách',
 };
@@ -46,6 +49,11 @@ export interface PublicStatus {
   report: { text: string; address: string | null; photos: PublicPhoto[] } | null;
   /** What the ward did, as it made it public: its result note and "after" photos. */
   result: { at: string; message: string | null; photos: PublicPhoto[] } | null;
+  /**
+   * The resident's answer to the latest resolution (a report code only, once resolved): whether
+   * they may still give one (`open`, until `until`), and the one they gave. Null otherwise.
+   */
+  feedback: { open: boolean; until: string; answer: FeedbackAnswer | null } | null;
 }
 
 /** The URL under which a tracking code serves one of its photos (web-form channel: GET /track/:code/photos/...). */
@@ -80,7 +88,7 @@ export async function publicStatus(db: DbOrTx, rawCode: string, city?: { hotline
     .leftJoin('areas', 'areas.code', 'tickets.area_code')
     .leftJoin('departments', 'departments.code', 'tickets.department_code')
     .select([
-      'tickets.id', 'tickets.code', 'tickets.status', 'tickets.received_at', 'tickets.due_at', 'tickets.reporter_count',
+      'tickets.id', 'tickets.code', 'tickets.status', 'tickets.received_at', 'tickets.due_at', 'tickets.resolved_at', 'tickets.reporter_count',
       'tickets.category_code', 'categories.name as category_name', 'tickets.area_code', 'tickets.dispatched_area', 'areas.name as area_name',
       'tickets.department_code', 'departments.name as department_name',
     ]);
@@ -126,6 +134,14 @@ export async function publicStatus(db: DbOrTx, rawCode: string, city?: { hotline
   }
   const resolved = [...events].reverse().find((e) => e.type === 'ticket.resolved');
   const status = ticket?.status ?? 'received';
+  // Only the holder of a report's code answers a resolution (core/tickets/feedback.ts).
+  const answer = inbound ? answerSince(events, inbound.code) : null;
+  const feedback = inbound && ticket && resolved && (status === 'resolved' || answer !== null)
+    ? {
+      open: feedbackRefusal({ status, resolvedAt: ticket.resolved_at, answered: answer }, 'confirmed', new Date()) === null,
+      until: feedbackUntil(ticket.resolved_at ?? resolved.created_at).toISOString(), answer,
+    }
+    : null;
   return {
     code,
     status,
@@ -145,5 +161,6 @@ export async function publicStatus(db: DbOrTx, rawCode: string, city?: { hotline
     result: resolved && ticket && ['resolved', 'closed'].includes(ticket.status)
       ? { at: resolved.created_at.toISOString(), message: resolved.reason, photos: publicPhotos(code, resultPhotos((resolved.data as { attachments?: unknown }).attachments)) }
       : null,
+    feedback,
   };
 }

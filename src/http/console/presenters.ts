@@ -22,7 +22,7 @@ export function presentQueueItem(r: QueueRow, hit?: SearchHit): QueueItem {
     category: named(r.category_code, r.category_name), area: named(r.area_code, r.area_name),
     dispatched_area: r.dispatched_area, channels: r.channels ?? [], report_count: r.report_count, reporter_count: r.reporter_count,
     needs_triage: r.needs_triage, hotspot_count: r.hotspot_count, received_at: r.received_at.toISOString(),
-    due_at: iso(r.due_at), claimed_by: r.claimed_by,
+    sla_started_at: (r.reopened_at ?? r.received_at).toISOString(), due_at: iso(r.due_at), claimed_by: r.claimed_by,
     ...(hit ? { search: { match: hit.match, snippet: { text: hit.snippet.text, highlights: hit.snippet.highlights } } } : {}),
   };
 }
@@ -63,7 +63,8 @@ export function presentTicketDetail(d: TicketRecord, stored: StoredMessage[] = [
     id: t.id, code: t.code, status: t.status, title: t.title, priority: t.priority,
     category: d.category, area: d.area, area_code: t.area_code, address: t.address, lat: t.lat, lng: t.lng,
     report_count: t.report_count, reporter_count: t.reporter_count, needs_triage: t.needs_triage, hotspot_count: t.hotspot_count,
-    received_at: t.received_at.toISOString(), triage_due_at: iso(t.triage_due_at), due_at: iso(t.due_at),
+    received_at: t.received_at.toISOString(), sla_started_at: (t.reopened_at ?? t.received_at).toISOString(), reopen_count: t.reopen_count,
+    triage_due_at: iso(t.triage_due_at), due_at: iso(t.due_at),
     resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
     dispatched_area: t.dispatched_area, dispatched_at: iso(t.dispatched_at), merged_into: t.merged_into,
     claimed_by: d.claimedBy?.username ?? null, claimed_by_name: d.claimedBy?.display_name ?? null,
