@@ -93,6 +93,15 @@ interface TicketBasics {
   area: Named | null;
 }
 
+/**
+ * The SLA stage a ticket has still to reach first (triage, dispatch, acknowledge, resolve: the
+ * SLA module's stages) and its deadline under the ticket's policy; null once it is settled.
+ */
+export interface NextStage {
+  stage: string;
+  due_at: string;
+}
+
 /** One ticket of the live queue. */
 export interface QueueItem extends TicketBasics {
   dispatched_area: string | null;
@@ -103,6 +112,8 @@ export interface QueueItem extends TicketBasics {
   hotspot_count: number;
   received_at: string;
   due_at: string | null;
+  /** The nearest deadline: what the queue's badge counts down (red once it is past). */
+  next_stage: NextStage | null;
   claimed_by: string | null;
   /** Present when the queue was searched (`q`): how the ticket matched, and where. */
   search?: QueueSearchHit;
@@ -137,6 +148,14 @@ export interface TicketView extends TicketBasics {
   /** The claiming agent's username and display name. */
   claimed_by: string | null;
   claimed_by_name: string | null;
+  /** The nearest deadline (see NextStage). */
+  next_stage: NextStage | null;
+  /**
+   * What the signed-in user may do to this ticket now, as the one policy answers it
+   * (src/core/staff/policy.ts `allowedActions`: `ticket.claim`, `ticket.update`, `ticket.close`, ...).
+   * The console offers these and nothing else.
+   */
+  allowed: string[];
 }
 
 /** One report of a ticket, from whichever channel, with the engine's decisions and reasons. */

@@ -5,8 +5,10 @@ import type { SearchHit } from '../../search/search.ts';
 import type { AddressPlace } from '../../core/engine/pipeline.ts';
 import type { Accepted } from '../../intake/intake-service.ts';
 import type { MessageReader } from './context.ts';
+import { allowedActions, type Actor } from '../../core/staff/policy.ts';
+import { nextStage, type SlaPolicy } from '../../core/sla/sla.ts';
 import type {
-  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
+  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, NextStage, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
   TicketEventView, TicketView,
 } from '../../wire/staff-api.ts';
 
@@ -16,13 +18,19 @@ import type {
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 const named = (code: string | null, name: string | null | undefined): Named | null => (code ? { code, name: name ?? code } : null);
 
-export function presentQueueItem(r: QueueRow, hit?: SearchHit): QueueItem {
+/** The nearest SLA deadline of a ticket under the policies in force. */
+function presentNextStage(t: Parameters<typeof nextStage>[0], policies: readonly SlaPolicy[]): NextStage | null {
+  const n = nextStage(t, policies);
+  return n ? { stage: n.stage, due_at: n.dueAt.toISOString() } : null;
+}
+
+export function presentQueueItem(r: QueueRow, policies: readonly SlaPolicy[], hit?: SearchHit): QueueItem {
   return {
     id: r.id, code: r.code, status: r.status, title: r.title, priority: r.priority,
     category: named(r.category_code, r.category_name), area: named(r.area_code, r.area_name),
     dispatched_area: r.dispatched_area, channels: r.channels ?? [], report_count: r.report_count, reporter_count: r.reporter_count,
     needs_triage: r.needs_triage, hotspot_count: r.hotspot_count, received_at: r.received_at.toISOString(),
-    due_at: iso(r.due_at), claimed_by: r.claimed_by,
+    due_at: iso(r.due_at), next_stage: presentNextStage(r, policies), claimed_by: r.claimed_by,
     ...(hit ? { search: { match: hit.match, snippet: { text: hit.snippet.text, highlights: hit.snippet.highlights } } } : {}),
   };
 }
@@ -56,7 +64,13 @@ function presentMessages(stored: StoredMessage[], reader: MessageReader | undefi
   return out;
 }
 
-export function presentTicketDetail(d: TicketRecord, stored: StoredMessage[] = [], reader?: MessageReader): TicketDetail {
+/**
+ * One ticket as `actor` sees it: with what they may do to it now (the one policy) and its
+ * nearest deadline under `policies`.
+ */
+export function presentTicketDetail(
+  d: TicketRecord, actor: Actor, policies: readonly SlaPolicy[], stored: StoredMessage[] = [], reader?: MessageReader,
+): TicketDetail {
   const byReport = presentMessages(stored, reader);
   const t = d.ticket;
   const ticket: TicketView = {
@@ -67,6 +81,7 @@ export function presentTicketDetail(d: TicketRecord, stored: StoredMessage[] = [
     resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
     dispatched_area: t.dispatched_area, dispatched_at: iso(t.dispatched_at), merged_into: t.merged_into,
     claimed_by: d.claimedBy?.username ?? null, claimed_by_name: d.claimedBy?.display_name ?? null,
+    next_stage: presentNextStage(t, policies), allowed: allowedActions(actor, t),
   };
   const reports = d.reports.map((r): ReportView => ({
     id: r.id, code: r.code, channel: r.channel, citizen_id: r.citizen_id, text: r.text,
