@@ -186,7 +186,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
     await agent.click('[data-action="claim"]');
     await agent.waitForFunction(() => document.querySelector('[data-testid="claimed-by"]')?.textContent?.includes('(bạn)'));
     await expect(agent.textContent('[data-testid="claimed-by"]')).resolves.toBe(`${AGENT.displayName} (bạn)`);
-    await agent.waitForFunction((code) => document.querySelector(`#queue-body tr[data-code="${code}"] .col-claim`)?.textContent === 'bt-agent', ticketCode);
+    await agent.waitForFunction((code) => document.querySelector(`#queue-body tr[data-code="${code}"] .claim`)?.textContent === 'bt-agent', ticketCode);
     await screenshot(agent, 'claimed');
 
     await expect(agent.inputValue('#dispatch-area')).resolves.toBe(BEN_THANH.code);
