@@ -77,9 +77,13 @@ export interface MessageView {
 /** Why the engine decided what it did, one step at a time (identify, classify, locate, route, group). */
 export interface Reason {
   step: string;
+  /** Stable (src/core/engine/reason-codes.ts REASON_CODES): what the console says in Vietnamese. */
   code: string;
+  /** As the engine wrote it, in English (operators, replay). */
   message: string;
   score?: number;
+  /** What the message names (units, categories, numbers), read back by the console API for the Vietnamese text. */
+  args?: Record<string, string | number | string[]>;
 }
 
 /** What every view of a ticket names. */

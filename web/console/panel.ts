@@ -1,10 +1,11 @@
 import { api } from '../lib/api.ts';
 import { h, replaceChildren, type Child } from '../lib/dom.ts';
 import {
-  DELIVERY_VI, IDENTITY_VI, label, OUTBOUND_KIND_VI, OUTBOUND_STATUS_VI, PRIORITY_VI, REASON_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime,
+  DELIVERY_VI, IDENTITY_VI, label, OUTBOUND_KIND_VI, OUTBOUND_STATUS_VI, PRIORITY_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime,
   CALL_STATUS_VI, SLA_STAGE_VI,
 } from '../lib/labels.ts';
 import { notify } from '../lib/notice.ts';
+import { reasonText } from '../lib/reasons.ts';
 import { markSlaHost, slaBadge, stageBadge } from '../lib/sla-badge.ts';
 import { drawLocation, fileList, messageList, photoGallery, timeline } from '../lib/ticket-parts.ts';
 import { channelBadge, channelLabel } from '../lib/channels.ts';
@@ -123,7 +124,7 @@ function reasonList(r: ReportView): HTMLElement {
     h('summary', null, `Lý do phân loại và gộp (${reasons.length})`),
     h('ul', null, reasons.map((x) => h('li', { 'data-step': x.step, 'data-code': x.code },
       h('span', { class: 'step' }, label(STEP_VI, x.step)), ' ',
-      h('strong', null, label(REASON_VI, x.code)),
+      h('strong', null, reasonText(x, names)),
       typeof x.score === 'number' ? h('span', { class: 'score' }, ` · điểm ${x.score.toFixed(2)}`) : null,
       x.message ? h('div', { class: 'muted reason-msg', lang: 'en', title: 'Chi tiết kỹ thuật' }, x.message) : null))));
 }

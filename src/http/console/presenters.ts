@@ -7,8 +7,9 @@ import type { Accepted } from '../../intake/intake-service.ts';
 import type { MessageReader } from './context.ts';
 import { allowedActions, type Actor } from '../../core/staff/policy.ts';
 import { nextStage, type SlaPolicy } from '../../core/sla/sla.ts';
+import { reasonArgs } from '../../core/engine/reason-codes.ts';
 import type {
-  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, NextStage, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
+  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, NextStage, Reason, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
   TicketEventView, TicketView,
 } from '../../wire/staff-api.ts';
 
@@ -32,6 +33,14 @@ export function presentQueueItem(r: QueueRow, policies: readonly SlaPolicy[], hi
     needs_triage: r.needs_triage, hotspot_count: r.hotspot_count, received_at: r.received_at.toISOString(),
     due_at: iso(r.due_at), next_stage: presentNextStage(r, policies), claimed_by: r.claimed_by,
     ...(hit ? { search: { match: hit.match, snippet: { text: hit.snippet.text, highlights: hit.snippet.highlights } } } : {}),
+  };
+}
+
+/** An engine's reason, field by field, with what its message names (for the console's Vietnamese). */
+function presentReason(x: Reason): Reason {
+  return {
+    step: x.step, code: x.code, message: x.message, ...(typeof x.score === 'number' ? { score: x.score } : {}),
+    args: reasonArgs(x.code, x.message),
   };
 }
 
@@ -87,7 +96,7 @@ export function presentTicketDetail(
     id: r.id, code: r.code, channel: r.channel, citizen_id: r.citizen_id, text: r.text,
     category_code: r.category_code, category_source: r.category_source, category_confidence: r.category_confidence,
     area_code: r.area_code, area_source: r.area_source, lat: r.lat, lng: r.lng, address: r.address,
-    attachments: (r.attachments ?? []).map(presentAttachment), relation: r.relation, score: r.score, reasons: r.reasons ?? [],
+    attachments: (r.attachments ?? []).map(presentAttachment), relation: r.relation, score: r.score, reasons: (r.reasons ?? []).map(presentReason),
     received_at: r.received_at.toISOString(),
     call: r.call ? { status: r.call.status, duration_s: r.call.duration_s, queue_s: r.call.queue_s } : null,
     messages: byReport.get(r.id) ?? [],
