@@ -410,6 +410,19 @@ describe('console API: reports agents log for callers', () => {
     expect(byPhone).toContain(status.ticket);
   });
 
+  it('tells who a caller is by the number typed, however written, with their tickets not yet closed', async () => {
+    const { ticket } = await newTicket({ text: 'Đèn đường hẻm 5 Nguyễn Trãi tắt cả tuần', ...PLACES.saiGon, citizen: { phone: '0912 345 161', name: 'Lý Thị Hỏi' } });
+    const found = await json(await agent.get(`/api/console/callers?phone=${encodeURIComponent('(091) 234-5161')}`));
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({ phone: '+84912345161', citizen: { name: 'Lý Thị Hỏi', open_tickets: [{ code: ticket, status: 'new' }] } });
+    expect(found.body.citizen.reports[0]).toMatchObject({ ticket, channel: 'app' });
+    expect(Object.keys(found.body.citizen).sort()).toEqual(['id', 'name', 'open_tickets', 'reports']);
+    expect((await json(await agent.get('/api/console/callers?phone=0999000161'))).body).toEqual({ phone: '+84999000161', citizen: null });
+    expect((await json(await agent.get(`/api/console/callers?phone=${'9'.repeat(5000)}`))).body).toEqual({ phone: null, citizen: null });
+    expect((await json(await agent.get('/api/console/callers?phone=abc'))).body).toEqual({ phone: null, citizen: null });
+    expect((await benThanh.get('/api/console/callers?phone=0912345161')).status).toBe(403);
+  });
+
   it('without a call, honours the Idempotency-Key', async () => {
     const body = { text: 'Rác thải chất đống đầu hẻm 12 đường Cô Giang', category: '' };
     const a = await json(await post(agent, body, { 'idempotency-key': 'console-key-1' }));

@@ -254,6 +254,21 @@ export interface PlaceResolution {
   reasons: string[];
 }
 
+/** GET /api/console/callers?phone=: who a caller is, by their number, and what of theirs is not closed yet. */
+export interface CallerLookup {
+  /** The number as stored (E.164), or null when what was typed is not a phone number. */
+  phone: string | null;
+  /** The citizen known by it, or null (a first call). */
+  citizen: {
+    id: number;
+    name: string | null;
+    /** Their tickets still open or resolved but not closed, newest first (at most 10). */
+    open_tickets: { code: string; status: string; title: string }[];
+    /** Their last reports, newest first (at most 5). */
+    reports: { code: string; ticket: string; status: string; title: string; channel: string; received_at: string }[];
+  } | null;
+}
+
 /** POST /api/console/reports: a report an agent typed for a caller, stored and waiting for the worker. */
 export interface LoggedReport {
   /** The report's code (`PA-…`): what the caller is told. */

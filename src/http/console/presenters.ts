@@ -8,8 +8,9 @@ import type { MessageReader } from './context.ts';
 import { allowedActions, type Actor } from '../../core/staff/policy.ts';
 import { nextStage, type SlaPolicy } from '../../core/sla/sla.ts';
 import { reasonArgs } from '../../core/engine/reason-codes.ts';
+import type { CitizenSummary } from '../../core/citizens/card.ts';
 import type {
-  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, NextStage, Reason, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
+  ActionResult, AreaGeometry, CallerLookup, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, NextStage, Reason, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
   TicketEventView, TicketView,
 } from '../../wire/staff-api.ts';
 
@@ -122,6 +123,18 @@ export function presentPlace(p: AddressPlace, nameOf: (code: string) => string |
   return {
     area: unit(p.code), candidates: p.candidates.map((c) => unit(c)!), likely: unit(p.likely), source: p.source,
     reasons: p.reasons.map((r) => r.code),
+  };
+}
+
+/** Who a caller is by their number (`phone`: as normalised; null when it is not one), field by field. */
+export function presentCaller(phone: string | null, s: CitizenSummary | null): CallerLookup {
+  return {
+    phone,
+    citizen: s ? {
+      id: s.citizenId, name: s.name,
+      open_tickets: s.openTickets.map((t) => ({ code: t.code, status: t.status, title: t.title })),
+      reports: s.reports.map((r) => ({ code: r.code, ticket: r.ticketCode, status: r.status, title: r.title, channel: r.channel, received_at: r.receivedAt })),
+    } : null,
   };
 }
 
