@@ -1,8 +1,7 @@
 import { api, errorMessage, session } from '../lib/api.ts';
 import { byId, h, replaceChildren } from '../lib/dom.ts';
 import { bindShortcuts } from '../lib/keys.ts';
-import { label, SLA_STAGE_VI } from '../lib/labels.ts';
-import { notify } from '../lib/notice.ts';
+import { breachNotice } from '../lib/sla-notice.ts';
 import { can } from '../../src/core/staff/policy.ts';
 import { connectRealtime, type TicketEvent } from '../lib/realtime.ts';
 import { startSlaTicker } from '../lib/sla-badge.ts';
@@ -85,10 +84,7 @@ function openFromHash(): void {
 
 function onEvent(e: TicketEvent): void {
   // A stage past its deadline: supervisors (those who watch SLA on the dashboard) hear of it at once.
-  if (e.type === 'sla.breached' && can(ctx.me, 'dashboard.use')) {
-    const stage = typeof e.data.stage === 'string' ? label(SLA_STAGE_VI, e.data.stage) : '';
-    notify(`Quá hạn ${stage}: hồ sơ ${e.ticket}.`, 'error', { href: `#${e.ticket}`, text: 'Mở hồ sơ' });
-  }
+  if (can(ctx.me, 'dashboard.use')) breachNotice(e);
   refreshQueue();
   if (ctx.open && e.ticket === ctx.open.code) refreshOpen();
 }
