@@ -268,6 +268,10 @@ describe('console API: only the actions that apply, and the nearest deadline', (
     expect(breached.map((i) => i.code)).toContain(late.ticket);
     expect(breached.map((i) => i.code)).not.toContain(mine.ticket);
     expect(breached.every((i) => Date.parse(i.next_stage.due_at) <= Date.now())).toBe(true);
+    // The whole queue: the nearest deadline first.
+    const dues = (await view('')).map((i) => (i.next_stage ? Date.parse(i.next_stage.due_at) : Infinity));
+    expect(dues.length).toBeGreaterThan(2);
+    expect(dues).toEqual([...dues].sort((a, b) => (a - b) || 0));
     const units = (await view('unit')).map((i) => i.dispatched_area ?? i.area?.code ?? null);
     // Grouped: once a unit's tickets end, that unit does not come back.
     const seen = new Set<string | null>();

@@ -63,8 +63,14 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     const policies = await listSlaPolicies(db);
     const now = Date.now();
     // Breached: the stage a ticket has still to reach is past due (the badge is red).
-    const present = (rows: QueueRow[], hits?: Map<number, SearchHit>) => rows.map((r) => presentQueueItem(r, policies, hits?.get(r.id)))
-      .filter((i) => view !== 'breached' || (i.next_stage !== null && Date.parse(i.next_stage.due_at) <= now));
+    const present = (rows: QueueRow[], hits?: Map<number, SearchHit>) => {
+      const items = rows.map((r) => presentQueueItem(r, policies, hits?.get(r.id)))
+        .filter((i) => view !== 'breached' || (i.next_stage !== null && Date.parse(i.next_stage.due_at) <= now));
+      // Soonest deadline first: the stage each ticket has still to reach (a search keeps its ranking; by unit, its groups).
+      if (hits || view === 'unit') return items;
+      const due = (i: (typeof items)[number]) => (i.next_stage ? Date.parse(i.next_stage.due_at) : Infinity);
+      return items.sort((a, b) => (due(a) - due(b)) || 0); // two without a stage (Infinity) are equal
+    };
     if (!text?.text) return c.json({ items: present(await listQueue(db, actor, filters)) });
     // A tracking code or (staff who see people) a phone number is looked up exactly; other words are searched.
     const lookup = exactLookup(actor, text.text);
