@@ -24,6 +24,9 @@ import { dayParam, Dispatch, Merge, Note, offsetParam, readBody, Reply, shortPar
  */
 export const QUEUE_VIEWS = ['mine', 'unclaimed', 'triage', 'breached', 'unit'] as const;
 
+/** Unit names in Vietnamese alphabetical order. */
+const VI = new Intl.Collator('vi');
+
 /** Search hits per page of the queue (`offset` pages on). */
 const SEARCH_PAGE = 100;
 
@@ -62,14 +65,23 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     const text = q.q ? parseSearchQuery(q.q) : null;
     const policies = await listSlaPolicies(db);
     const now = Date.now();
+    const names = view === 'unit' ? new Map((await db.selectFrom('areas').select(['code', 'name']).execute()).map((a) => [a.code, a.name])) : new Map<string, string>();
     // Breached: the stage a ticket has still to reach is past due (the badge is red).
     const present = (rows: QueueRow[], hits?: Map<number, SearchHit>) => {
       const items = rows.map((r) => presentQueueItem(r, policies, hits?.get(r.id)))
         .filter((i) => view !== 'breached' || (i.next_stage !== null && Date.parse(i.next_stage.due_at) <= now));
-      // Soonest deadline first: the stage each ticket has still to reach (a search keeps its ranking; by unit, its groups).
-      if (hits || view === 'unit') return items;
+      // Soonest deadline first: the stage each ticket has still to reach (a search keeps its ranking);
+      // by unit, the units in Vietnamese alphabetical order (Bến before Bình), those without one last.
+      if (hits) return items;
       const due = (i: (typeof items)[number]) => (i.next_stage ? Date.parse(i.next_stage.due_at) : Infinity);
-      return items.sort((a, b) => (due(a) - due(b)) || 0); // two without a stage (Infinity) are equal
+      const byDue = (a: (typeof items)[number], b: (typeof items)[number]) => (due(a) - due(b)) || 0; // two without a stage (Infinity) are equal
+      if (view !== 'unit') return items.sort(byDue);
+      const unitName = (i: (typeof items)[number]) => { const u = i.dispatched_area ?? i.area?.code; return u ? names.get(u) ?? u : null; };
+      return items.sort((a, b) => {
+        const [x, y] = [unitName(a), unitName(b)];
+        if (x !== y) return x === null ? 1 : y === null ? -1 : VI.compare(x, y);
+        return byDue(a, b);
+      });
     };
     if (!text?.text) return c.json({ items: present(await listQueue(db, actor, filters)) });
     // A tracking code or (staff who see people) a phone number is looked up exactly; other words are searched.
