@@ -8,6 +8,7 @@ import { importAreasFile } from './core/places/area-import.ts';
 import { connect } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { seedReferenceData } from './city/seed.ts';
+import { DEMO_OFFICER_PASSWORD, DEMO_USERS, demoOfficerName, loadDemo } from './demo.ts';
 import { createLogger } from './log.ts';
 import type { Runtime } from './runtime.ts';
 import type { PoisonedEntry } from './intake/spool.ts';
@@ -55,22 +56,25 @@ program.command('start')
   .action(async (opts: { demo?: boolean }) => {
     const cfg = config();
     const log = createLogger(cfg.LOG_LEVEL);
-    const [{ startServer }, { DEMO_USERS, loadDemo }] = await Promise.all([import('./server.ts'), import('./demo.ts')]);
+    const { startServer } = await import('./server.ts');
     let demoLoaded = false;
     const server = await startServer(cfg, log, async (rt) => {
       if (!opts.demo) return;
       const any = await rt.handle.db.selectFrom('inbound_messages').select('id').limit(1).executeTakeFirst();
       if (!any) {
+        const t = Date.now();
+        log.info('loading the demo: accounts, a ward officer per unit, reports');
         const r = await loadDemo(rt.handle.db, rt.intake, new Date(), sendingChannels(rt));
         demoLoaded = !r.skipped;
         if (r.skipped) log.warn(`demo reports not loaded: ${r.skipped}`);
-        else log.info({ reports: r.reports }, 'loaded demo data');
+        else log.info({ reports: r.reports, officers: r.officers, ms: Date.now() - t }, 'loaded demo data (the worker files the reports in the background)');
       }
     });
     log.info({ url: server.url, database: server.runtime.handle.kind, channels: server.runtime.channels.map((c) => c.adapter.name) }, 'phananh started');
     process.stdout.write(`\nphananh is running: ${server.url}\n`
       + `  web portal      ${server.url}/\n  app API         ${server.url}/api/v1/openapi.json\n  health          ${server.url}/healthz\n`
-      + (opts.demo ? `  demo accounts   ${DEMO_USERS.map((u) => `${u.username} / ${u.password} (${u.role})`).join(', ')}\n` : '')
+      + (opts.demo ? `  demo accounts   ${DEMO_USERS.map((u) => `${u.username} / ${u.password} (${u.role})`).join(', ')}\n`
+        + `  ward officers   one per unit, e.g. ${demoOfficerName('Phường Sài Gòn')} / ${DEMO_OFFICER_PASSWORD} (the unit's name without accents, words joined by -)\n` : '')
       + (demoLoaded ? '  demo reports loaded\n' : '') + '\n');
     let shuttingDown = false;
     const shutdown = (signal: string) => {
@@ -101,7 +105,7 @@ areas.command('import <file>')
 program.command('demo').description('load the demo reports and accounts and process them').action(async () => {
   const cfg = config();
   const log = createLogger(cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL);
-  const [{ createRuntime }, { loadDemo }] = await Promise.all([import('./runtime.ts'), import('./demo.ts')]);
+  const { createRuntime } = await import('./runtime.ts');
   const rt = await createRuntime(cfg, { log });
   try {
     const r = await loadDemo(rt.handle.db, rt.intake, new Date(), sendingChannels(rt));
@@ -111,7 +115,8 @@ program.command('demo').description('load the demo reports and accounts and proc
       return;
     }
     await rt.worker.idle(120_000);
-    console.log(`loaded ${r.reports} demo reports; accounts: ${r.users.map((u) => `${u.username}/${u.password} (${u.role})`).join(', ')}`);
+    console.log(`loaded ${r.reports} demo reports; accounts: ${r.users.map((u) => `${u.username}/${u.password} (${u.role})`).join(', ')}; `
+      + `a ward officer per unit, e.g. ${demoOfficerName('Phường Sài Gòn')}/${DEMO_OFFICER_PASSWORD}`);
   } finally {
     await rt.close();
   }

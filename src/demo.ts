@@ -5,6 +5,7 @@ import type { Db } from './db/schema.ts';
 import type { InboundReport } from './core/report-input.ts';
 import type { IntakeService } from './intake/intake-service.ts';
 import { upsertUser } from './core/staff/users.ts';
+import { hashPassword } from './core/staff/passwords.ts';
 
 const SEED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../seed/demo-reports.json');
 
@@ -20,16 +21,56 @@ export const DEMO_USERS = [
   { username: 'admin', password: 'quantri1022', role: 'admin', displayName: 'Quản trị Demo' },
 ];
 
+/** The password of every unit's demo ward officer (`demoOfficerName`). */
+export const DEMO_OFFICER_PASSWORD = 'phuong1022';
+
+/**
+ * A unit's demo ward officer: its name without accents, words joined by "-" ("Phường Sài Gòn" ->
+ * phuong-sai-gon); two units whose names differ only by accents get "-<unit code>" added.
+ */
+export function demoOfficerName(unitName: string): string {
+  return unitName.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64);
+}
+
+/**
+ * A ward officer for every unit that has none among the demo accounts, so that a demo ticket
+ * can be dispatched wherever it lies (one password for all, hashed once; one statement).
+ * Existing accounts are left as they are. Returns how many were added.
+ */
+export async function loadDemoOfficers(db: Db): Promise<number> {
+  const covered = new Set(DEMO_USERS.flatMap((u) => u.areaCodes ?? []));
+  const units = (await db.selectFrom('areas').select(['code', 'name']).orderBy('code').execute()).filter((a) => !covered.has(a.code));
+  if (units.length === 0) return 0;
+  const hash = await hashPassword(DEMO_OFFICER_PASSWORD);
+  // Names alike without accents ("Xã Thanh An", "Xã Thạnh An") take their unit's code too.
+  const all = await db.selectFrom('areas').select('name').execute();
+  const uses = new Map<string, number>();
+  for (const a of all) uses.set(demoOfficerName(a.name), (uses.get(demoOfficerName(a.name)) ?? 0) + 1);
+  const nameOf = (u: { code: string; name: string }) => (uses.get(demoOfficerName(u.name))! > 1 ? `${demoOfficerName(u.name)}-${u.code}` : demoOfficerName(u.name));
+  const added = await db.insertInto('users')
+    .values(units.map((u) => ({
+      username: nameOf(u), display_name: `Cán bộ ${u.name}`, role: 'ward_officer', password_hash: hash, area_codes: JSON.stringify([u.code]),
+    })))
+    .onConflict((oc) => oc.column('username').doNothing())
+    .returning('id')
+    .execute();
+  return added.length;
+}
+
 /**
  * Loads the demo reports through the real intake path (stored, queued, processed by the
- * worker) and the demo accounts. Idempotent: each demo report has a fixed external id. With a
+ * worker), the demo accounts and a ward officer per unit (`loadDemoOfficers`). Idempotent: each demo report has a fixed external id. With a
  * channel that writes to citizens on (`sending`: SMS, Messenger...), the reports are not loaded:
  * their acknowledgements would text the demo's phone numbers, which may be someone's.
  */
-export async function loadDemo(db: Db, intake: IntakeService, now = new Date(), sending: string[] = []): Promise<{ reports: number; users: typeof DEMO_USERS; skipped?: string }> {
+export async function loadDemo(
+  db: Db, intake: IntakeService, now = new Date(), sending: string[] = [],
+): Promise<{ reports: number; officers: number; users: typeof DEMO_USERS; skipped?: string }> {
   for (const u of DEMO_USERS) await upsertUser(db, u);
+  const officers = await loadDemoOfficers(db);
   if (sending.length) {
-    return { reports: 0, users: DEMO_USERS, skipped: `channels that write to citizens are on (${sending.join(', ')}): the demo reports would text their contacts` };
+    return { reports: 0, officers, users: DEMO_USERS, skipped: `channels that write to citizens are on (${sending.join(', ')}): the demo reports would text their contacts` };
   }
   const reports = JSON.parse(await readFile(SEED, 'utf8')) as DemoReport[];
   const start = now.getTime();
@@ -42,5 +83,5 @@ export async function loadDemo(db: Db, intake: IntakeService, now = new Date(), 
     });
     if (!accepted.replay) n++;
   }
-  return { reports: n, users: DEMO_USERS };
+  return { reports: n, officers, users: DEMO_USERS };
 }

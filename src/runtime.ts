@@ -106,12 +106,24 @@ export async function loadEngine(db: Db, city: CityProfile = HCMC): Promise<Engi
 export async function createRuntime(config: Config, opts: RuntimeOptions): Promise<Runtime> {
   collectProcessMetrics();
   const city = opts.city ?? HCMC;
+  // A first start takes a while (opening the embedded database, migrating, importing the
+  // city's units, training the topic model): each step says when it starts and how long it took.
+  const since = (t: number) => Date.now() - t;
+  let t = Date.now();
+  if (!opts.handle) opts.log.info(config.DATABASE_URL ? 'connecting to PostgreSQL' : `opening the embedded database in ${config.dataDir}`);
   const handle = opts.handle ?? (await connect({ databaseUrl: config.DATABASE_URL, dataDir: config.dataDir, poolMax: config.DB_POOL_MAX }));
+  if (!opts.handle) opts.log.info({ ms: since(t) }, 'database open');
   const { db } = handle;
   if (!opts.skipSetup) {
-    await migrateToLatest(db);
+    t = Date.now();
+    opts.log.info('migrating the database');
+    const applied = (await migrateToLatest(db)).filter((m) => m.status === 'Success').length;
+    opts.log.info({ ms: since(t), applied }, 'database migrated');
+    t = Date.now();
+    const firstStart = !(await db.selectFrom('areas').select('code').limit(1).executeTakeFirst());
+    if (firstStart) opts.log.info({ city: city.id }, 'first start: importing the city\'s administrative units and categories');
     const seeded = await seedReferenceData(db, city);
-    if (seeded.areas) opts.log.info({ areas: seeded.areas, city: city.id }, 'imported the city\'s administrative units');
+    if (seeded.areas) opts.log.info({ areas: seeded.areas, city: city.id, ms: since(t) }, 'imported the city\'s administrative units');
   }
   // The embedded database belongs to this process alone: a lease on a job there is one this
   // process held before it crashed (kill -9, power), and its job must run now, not in seconds.
@@ -119,7 +131,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     const released = await releaseAllLeases(db);
     if (released) opts.log.warn({ jobs: released }, 'released the jobs a previous run of this process held when it stopped');
   }
+  t = Date.now();
   const engine = await loadEngine(db, city);
+  opts.log.info({ ms: since(t) }, 'loaded the place reader and the topic model');
   const { areas } = engine;
   const events = new EventBus();
   const registry = opts.channels ?? allChannels;

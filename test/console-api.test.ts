@@ -165,8 +165,8 @@ describe('console API', () => {
     const detail = await json(await agent.get(`/api/console/tickets/${ticket}`));
     expect(Object.keys(detail.body).sort()).toEqual(['citizens', 'events', 'messages', 'reports', 'ticket']);
     expect(Object.keys(detail.body.ticket).sort()).toEqual([
-      'address', 'area', 'area_code', 'category', 'claimed_by', 'claimed_by_name', 'closed_at', 'code', 'dispatched_area', 'dispatched_at',
-      'due_at', 'hotspot_count', 'id', 'lat', 'lng', 'merged_into', 'needs_triage', 'priority', 'received_at', 'reopen_count', 'report_count', 'reporter_count',
+      'address', 'allowed', 'area', 'area_code', 'category', 'claimed_by', 'claimed_by_name', 'closed_at', 'code', 'dispatched_area', 'dispatched_at',
+      'due_at', 'hotspot_count', 'id', 'lat', 'lng', 'merged_into', 'needs_triage', 'next_stage', 'priority', 'received_at', 'reopen_count', 'report_count', 'reporter_count',
       'resolved_at', 'sla_started_at', 'status', 'title', 'triage_due_at',
     ]);
     expect(detail.body.ticket.area).toEqual({ code: PLACES.benThanh.code, name: PLACES.benThanh.name });
@@ -198,6 +198,88 @@ describe('console API', () => {
     const noCsrf = await rt.app.request(`/api/console/tickets/${ticket}/claim`, { method: 'POST', headers: { cookie: (await signIn(rt, 'agent1', 'password-1')).cookie } });
     expect(noCsrf.status).toBe(403);
     expect((await json(await agent.post(`/api/console/tickets/${ticket}/reply`, { text: '' }))).body.error.code).toBe('field_missing');
+  });
+});
+
+describe('console API: only the actions that apply, and the nearest deadline', () => {
+  const allowedOf = async (who: ReturnType<typeof staffClient>, ticket: string) =>
+    (await json(await who.get(`/api/console/tickets/${ticket}`))).body.ticket as { status: string; allowed: string[]; next_stage: { stage: string; due_at: string } | null; received_at: string };
+
+  it('sends each ticket what the signed-in user may do to it now, from the one policy; a settled ticket offers no claim or classification', async () => {
+    const { ticket } = await newTicket({ text: 'Cống thoát nước bị nghẹt bốc mùi hôi', ...PLACES.benThanh, citizen: { phone: '0944 000 161' } });
+    const fresh = await allowedOf(agent, ticket);
+    expect(fresh.allowed).toEqual(expect.arrayContaining(['ticket.claim', 'ticket.update', 'ticket.dispatch', 'ticket.reject', 'ticket.note', 'ticket.reply']));
+    expect(fresh.allowed).not.toContain('ticket.close');
+    expect(fresh.allowed).not.toContain('ticket.acknowledge'); // the ward's step, not an agent's
+    expect(fresh.allowed).not.toContain('ticket.release_any');
+    // The first stage due: triage, 15 minutes after receipt under the default policy.
+    expect(fresh.next_stage).toEqual({ stage: 'triage', due_at: new Date(Date.parse(fresh.received_at) + 15 * 60_000).toISOString() });
+    const queued = (await json(await agent.get('/api/console/queue'))).body.items.find((i: any) => i.code === ticket);
+    expect(queued.next_stage).toEqual(fresh.next_stage);
+
+    expect((await agent.post(`/api/console/tickets/${ticket}/dispatch`, {})).status).toBe(200);
+    const dispatched = await allowedOf(agent, ticket);
+    expect(dispatched.next_stage?.stage).toBe('acknowledge');
+    const ward = await allowedOf(benThanh, ticket);
+    expect(ward.allowed).toEqual(['ticket.note', 'ticket.acknowledge', 'ticket.start', 'ticket.resolve']);
+
+    const form = new FormData();
+    form.set('note', 'Đã nạo vét cống');
+    expect((await benThanh.raw(`/api/ward/tickets/${ticket}/resolve`, { method: 'POST', body: form })).status).toBe(200);
+    const resolved = await allowedOf(agent, ticket);
+    expect(resolved.next_stage).toBeNull();
+    expect(resolved.allowed).toContain('ticket.close');
+    for (const none of ['ticket.claim', 'ticket.update', 'ticket.dispatch', 'ticket.merge', 'report.move']) expect(resolved.allowed).not.toContain(none);
+
+    // What is not offered is refused too, and changes nothing.
+    const before = await rt.handle.db.selectFrom('ticket_events').select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('ticket_id', '=', (eb) => eb.selectFrom('tickets').select('id').where('code', '=', ticket)).executeTakeFirstOrThrow();
+    expect(await json(await agent.post(`/api/console/tickets/${ticket}/claim`))).toMatchObject({ status: 409, body: { error: { code: 'ticket_status_invalid' } } });
+    expect((await json(await agent.patch(`/api/console/tickets/${ticket}`, { priority: 'high' }))).body.error.code).toBe('ticket_status_invalid');
+    const after = await rt.handle.db.selectFrom('ticket_events').select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('ticket_id', '=', (eb) => eb.selectFrom('tickets').select('id').where('code', '=', ticket)).executeTakeFirstOrThrow();
+    expect(Number(after.n)).toBe(Number(before.n));
+    const detail = await json(await agent.get(`/api/console/tickets/${ticket}`));
+    expect(detail.body.ticket).toMatchObject({ claimed_by: null, priority: 'normal' });
+
+    expect((await agent.post(`/api/console/tickets/${ticket}/status`, { status: 'closed' })).status).toBe(200);
+    const closed = await allowedOf(agent, ticket);
+    expect(closed.allowed).not.toContain('ticket.close');
+    expect(closed.allowed).toEqual(['ticket.note', 'ticket.reply']);
+  });
+
+  it('answers the saved views: mine, unclaimed, needs triage, breached, by unit', async () => {
+    const mine = await newTicket({ text: 'Đèn tín hiệu giao thông không hoạt động', ...PLACES.saiGon });
+    const late = await newTicket({ text: 'Vỉa hè bị lấn chiếm bán hàng', ...PLACES.benThanh });
+    expect((await agent.post(`/api/console/tickets/${mine.ticket}/claim`)).status).toBe(200);
+    // Received 20 minutes ago: past the 15-minute triage deadline.
+    await sql`update tickets set received_at = now() - interval '20 minutes' where code = ${late.ticket}`.execute(rt.handle.db);
+    const view = async (v: string, who = agent) => ((await json(await who.get(`/api/console/queue?view=${v}`))).body.items as any[]);
+    expect((await view('mine')).map((i) => i.code)).toContain(mine.ticket);
+    expect((await view('mine')).every((i) => i.claimed_by === 'agent1')).toBe(true);
+    expect((await view('mine', agent2)).map((i) => i.code)).not.toContain(mine.ticket);
+    const unclaimed = await view('unclaimed');
+    expect(unclaimed.map((i) => i.code)).toContain(late.ticket);
+    expect(unclaimed.every((i) => i.claimed_by === null)).toBe(true);
+    const triage = await view('triage');
+    expect(triage.map((i) => i.code)).toContain(late.ticket);
+    expect(triage.every((i) => i.status === 'new' || i.needs_triage)).toBe(true);
+    const breached = await view('breached');
+    expect(breached.map((i) => i.code)).toContain(late.ticket);
+    expect(breached.map((i) => i.code)).not.toContain(mine.ticket);
+    expect(breached.every((i) => Date.parse(i.next_stage.due_at) <= Date.now())).toBe(true);
+    // The whole queue: the nearest deadline first.
+    const dues = (await view('')).map((i) => (i.next_stage ? Date.parse(i.next_stage.due_at) : Infinity));
+    expect(dues.length).toBeGreaterThan(2);
+    expect(dues).toEqual([...dues].sort((a, b) => (a - b) || 0));
+    const units = (await view('unit')).map((i) => i.dispatched_area ?? i.area?.code ?? null);
+    // Grouped: once a unit's tickets end, that unit does not come back.
+    const seen = new Set<string | null>();
+    units.forEach((u, i) => {
+      if (i > 0 && u !== units[i - 1]) expect(seen.has(u)).toBe(false);
+      seen.add(u);
+    });
+    expect(seen.size).toBeGreaterThan(1);
   });
 });
 
@@ -330,6 +412,19 @@ describe('console API: reports agents log for callers', () => {
     // The caller is found by their number right away.
     const byPhone = (await json(await agent.get('/api/console/queue?q=0903.111.222'))).body.items.map((i: any) => i.code);
     expect(byPhone).toContain(status.ticket);
+  });
+
+  it('tells who a caller is by the number typed, however written, with their tickets not yet closed', async () => {
+    const { ticket } = await newTicket({ text: 'Đèn đường hẻm 5 Nguyễn Trãi tắt cả tuần', ...PLACES.saiGon, citizen: { phone: '0912 345 161', name: 'Lý Thị Hỏi' } });
+    const found = await json(await agent.get(`/api/console/callers?phone=${encodeURIComponent('(091) 234-5161')}`));
+    expect(found.status).toBe(200);
+    expect(found.body).toMatchObject({ phone: '+84912345161', citizen: { name: 'Lý Thị Hỏi', open_tickets: [{ code: ticket, status: 'new' }] } });
+    expect(found.body.citizen.reports[0]).toMatchObject({ ticket, channel: 'app' });
+    expect(Object.keys(found.body.citizen).sort()).toEqual(['id', 'name', 'open_tickets', 'reports']);
+    expect((await json(await agent.get('/api/console/callers?phone=0999000161'))).body).toEqual({ phone: '+84999000161', citizen: null });
+    expect((await json(await agent.get(`/api/console/callers?phone=${'9'.repeat(5000)}`))).body).toEqual({ phone: null, citizen: null });
+    expect((await json(await agent.get('/api/console/callers?phone=abc'))).body).toEqual({ phone: null, citizen: null });
+    expect((await benThanh.get('/api/console/callers?phone=0912345161')).status).toBe(403);
   });
 
   it('without a call, honours the Idempotency-Key', async () => {

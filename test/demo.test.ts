@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDemo } from '../src/demo.ts';
+import { DEMO_OFFICER_PASSWORD, demoOfficerName, loadDemo } from '../src/demo.ts';
+import { verifyPassword } from '../src/core/staff/passwords.ts';
+import { can } from '../src/core/staff/policy.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { testRuntime } from './support/runtime.ts';
 
@@ -27,5 +29,24 @@ describe('demo data', () => {
     const first = await loadDemo(rt.handle.db, rt.intake);
     expect(first.reports).toBeGreaterThan(20);
     expect((await loadDemo(rt.handle.db, rt.intake)).reports).toBe(0);
+  });
+
+  it('gives every unit a ward officer, named after the unit, with the one demo password', async () => {
+    const db = rt.handle.db;
+    const units = await db.selectFrom('areas').select(['code', 'name']).execute();
+    const officers = await db.selectFrom('users').select(['username', 'area_codes', 'password_hash', 'role']).where('role', '=', 'ward_officer').execute();
+    const byUnit = new Map<string, string[]>();
+    for (const o of officers) for (const code of o.area_codes as string[]) byUnit.set(code, [...(byUnit.get(code) ?? []), o.username]);
+    expect(units.length).toBe(168);
+    expect(units.filter((u) => !byUnit.has(u.code)).map((u) => u.name)).toEqual([]);
+    const saiGon = units.find((u) => u.name === 'Phường Sài Gòn')!;
+    expect(demoOfficerName(saiGon.name)).toBe('phuong-sai-gon');
+    expect(byUnit.get(saiGon.code)).toEqual(['phuong-sai-gon']);
+    expect(demoOfficerName('Đặc khu Côn Đảo')).toBe('dac-khu-con-dao');
+    const one = officers.find((o) => o.username === 'phuong-sai-gon')!;
+    expect(await verifyPassword(DEMO_OFFICER_PASSWORD, one.password_hash)).toBe(true);
+    // An officer sees only their own unit's tasks.
+    expect(can({ role: 'ward_officer', areaCodes: one.area_codes as string[] }, 'ticket.read', { status: 'dispatched', area_code: saiGon.code, dispatched_area: null })).toBe(true);
+    expect(new Set(officers.map((o) => o.username)).size).toBe(officers.length);
   });
 });

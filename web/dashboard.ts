@@ -2,6 +2,7 @@ import { api, errorMessage, goToLogin } from './lib/api.ts';
 import { byId, h, replaceChildren } from './lib/dom.ts';
 import { notify } from './lib/notice.ts';
 import { connectRealtime } from './lib/realtime.ts';
+import { breachNotice } from './lib/sla-notice.ts';
 
 // The supervisors' dashboard: the server renders the whole page (tables, SVG charts, the map);
 // this script keeps its live part current. Any ticket event schedules one refresh of
@@ -46,6 +47,7 @@ function schedule(): void {
 
 connectRealtime({
   onEvent: (e) => {
+    breachNotice(e, '/console');
     lastEventAt = Math.max(lastEventAt, Date.parse(e.at) || 0);
     schedule();
   },

@@ -5,7 +5,7 @@ import { channelLabel, setChannels } from './lib/channels.ts';
 import type { ConsoleMeta } from '../src/wire/staff-api.ts';
 import { notify } from './lib/notice.ts';
 import { connectRealtime, type TicketEvent } from './lib/realtime.ts';
-import { markSlaHost, slaBadge, startSlaTicker } from './lib/sla-badge.ts';
+import { markSlaHost, stageBadge, startSlaTicker } from './lib/sla-badge.ts';
 import { drawLocation, photoGallery } from './lib/ticket-parts.ts';
 import type { Attachment, QueueItem, TicketDetail } from '../src/wire/staff-api.ts';
 
@@ -74,7 +74,7 @@ function renderActions(c: Card): void {
 
 function renderSummary(c: Card): void {
   const i = c.item;
-  const badge = i.status === 'resolved' ? null : slaBadge(i.received_at, i.due_at, { large: true });
+  const badge = i.status === 'resolved' ? null : stageBadge(i.sla_started_at, i.next_stage, { large: true });
   replaceChildren(c.summary,
     h('div', { class: 'task-top' },
       h('span', { class: 'code' }, i.code),

@@ -77,9 +77,13 @@ export interface MessageView {
 /** Why the engine decided what it did, one step at a time (identify, classify, locate, route, group). */
 export interface Reason {
   step: string;
+  /** Stable (src/core/engine/reason-codes.ts REASON_CODES): what the console says in Vietnamese. */
   code: string;
+  /** As the engine wrote it, in English (operators, replay). */
   message: string;
   score?: number;
+  /** What the message names (units, categories, numbers), read back by the console API for the Vietnamese text. */
+  args?: Record<string, string | number | string[]>;
 }
 
 /** What every view of a ticket names. */
@@ -91,6 +95,15 @@ interface TicketBasics {
   priority: string;
   category: Named | null;
   area: Named | null;
+}
+
+/**
+ * The SLA stage a ticket has still to reach first (triage, dispatch, acknowledge, resolve: the
+ * SLA module's stages) and its deadline under the ticket's policy; null once it is settled.
+ */
+export interface NextStage {
+  stage: string;
+  due_at: string;
 }
 
 /** One ticket of the live queue. */
@@ -105,6 +118,8 @@ export interface QueueItem extends TicketBasics {
   /** When its SLA clock started: its receipt, or its last reopening by a resident; `due_at` counts from here. */
   sla_started_at: string;
   due_at: string | null;
+  /** The nearest deadline: what the queue's badge counts down (red once it is past). */
+  next_stage: NextStage | null;
   claimed_by: string | null;
   /** Present when the queue was searched (`q`): how the ticket matched, and where. */
   search?: QueueSearchHit;
@@ -143,6 +158,14 @@ export interface TicketView extends TicketBasics {
   /** The claiming agent's username and display name. */
   claimed_by: string | null;
   claimed_by_name: string | null;
+  /** The nearest deadline (see NextStage). */
+  next_stage: NextStage | null;
+  /**
+   * What the signed-in user may do to this ticket now, as the one policy answers it
+   * (src/core/staff/policy.ts `allowedActions`: `ticket.claim`, `ticket.update`, `ticket.close`, ...).
+   * The console offers these and nothing else.
+   */
+  allowed: string[];
 }
 
 /** One report of a ticket, from whichever channel, with the engine's decisions and reasons. */
@@ -235,6 +258,21 @@ export interface PlaceResolution {
   source: string;
   /** The locate step's reason codes (`area_old_address`, `area_ambiguous`, ...). */
   reasons: string[];
+}
+
+/** GET /api/console/callers?phone=: who a caller is, by their number, and what of theirs is not closed yet. */
+export interface CallerLookup {
+  /** The number as stored (E.164), or null when what was typed is not a phone number. */
+  phone: string | null;
+  /** The citizen known by it, or null (a first call). */
+  citizen: {
+    id: number;
+    name: string | null;
+    /** Their tickets still open or resolved but not closed, newest first (at most 10). */
+    open_tickets: { code: string; status: string; title: string }[];
+    /** Their last reports, newest first (at most 5). */
+    reports: { code: string; ticket: string; status: string; title: string; channel: string; received_at: string }[];
+  } | null;
 }
 
 /** POST /api/console/reports: a report an agent typed for a caller, stored and waiting for the worker. */

@@ -1,4 +1,5 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -135,6 +136,9 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
     await expect(agent.inputValue('#pr-phone')).resolves.toBe(CALLER.phone);
     await expect(agent.inputValue('#pr-name')).resolves.toBe(CALLER.name);
     expect(await agent.evaluate(() => document.activeElement?.id)).toBe('pr-text');
+    // The number is looked up: who calls, and their ticket still open.
+    await agent.waitForSelector(`[data-testid="caller-hint"] a[href="#${earlierTicket}"]`);
+    await expect(agent.textContent('[data-testid="caller-hint"]')).resolves.toContain(CALLER.name);
 
     // Nothing said yet and a mistyped number: both fields are marked at once, nothing is lost.
     await agent.keyboard.press('Tab'); // address
@@ -187,6 +191,50 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
     await agent.fill('#f-q', '84903555246');
     await agent.waitForSelector(`#queue-body tr[data-code="${earlierTicket}"]`);
   }, 40_000);
+
+  it('fits at least ten queue rows on a 1366x768 screen, each in two lines, and keeps queue and ticket side by side at 1024 px', async () => {
+    const topics = [
+      'Ổ gà lớn giữa đường, xe máy bị té', 'Rác thải chất đống bốc mùi hôi thối', 'Quán karaoke hát to đến 1 giờ sáng',
+      'Cây xanh nghiêng sắp ngã xuống đường', 'Nước ngập sâu sau cơn mưa, xe chết máy', 'Mất nước sinh hoạt từ sáng đến giờ',
+      'Công trình xây dựng không phép lấn ra hẻm', 'Lấn chiếm vỉa hè bán hàng, người đi bộ phải xuống lòng đường',
+      'Nhóm thanh niên tụ tập đua xe ban đêm', 'Chó thả rông không rọ mõm cắn người', 'Cống thoát nước bị vỡ nắp rất nguy hiểm',
+      'Khói từ lò đốt rác gây ô nhiễm cả khu phố',
+    ];
+    const places = [PLACES.benThanh, PLACES.saiGon, PLACES.binhTay];
+    await Promise.all(topics.map(async (text, i) => {
+      const res = await fetch(`${server.url}/api/v1/reports`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: `${text} (khu ${i + 1})`, ...places[i % places.length], citizen: { phone: `0907 000 ${String(100 + i)}` } }),
+      });
+      expect(res.status).toBe(201);
+    }));
+    await server.runtime.worker.idle();
+    await agent.setViewportSize({ width: 1366, height: 768 });
+    await agent.goto(`${server.url}/console`);
+    await agent.waitForFunction(() => document.querySelectorAll('[data-testid="queue-row"]').length >= 12);
+    const rows = await agent.evaluate(() => [...document.querySelectorAll<HTMLElement>('[data-testid="queue-row"]')].map((r) => {
+      const b = r.getBoundingClientRect();
+      return { top: b.top, bottom: b.bottom, height: b.height };
+    }));
+    const visible = rows.filter((r) => r.top >= 0 && r.bottom <= 768);
+    expect(visible.length).toBeGreaterThanOrEqual(10);
+    // Two lines of text at most (15 px type, 1.45 line height, padding): no row wraps to a third.
+    for (const r of rows) expect(r.height).toBeLessThan(60);
+    // Each row's badge names the stage due next.
+    await expect(agent.locator('[data-testid="queue-row"] .sla').first().textContent()).resolves.toMatch(/phân loại/i);
+    const file = path.join(tmpdir(), `phananh-${TEST_DB}-console-1366x768.png`);
+    await agent.screenshot({ path: file });
+    console.log(`[browser] console at 1366x768 with ${visible.length} queue rows in view: ${file}`);
+
+    await agent.setViewportSize({ width: 1024, height: 768 });
+    await agent.keyboard.press('j');
+    await agent.keyboard.press('Enter');
+    await agent.waitForSelector('article.ticket [data-testid="ticket-status"]');
+    const [queue, ticket] = await Promise.all(['.queue-pane', '.ticket-pane'].map((sel) => agent.locator(sel).boundingBox()));
+    expect(queue!.x + queue!.width).toBeLessThanOrEqual(ticket!.x + 1);
+    expect(Math.abs(queue!.y - ticket!.y)).toBeLessThan(2);
+    await screenshot('console-1024');
+  }, 60_000);
 
   it('no page threw an uncaught error, and the Content-Security-Policy refused nothing', () => {
     expect(pageErrors).toEqual([]);

@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upsertUser } from '../../src/core/staff/users.ts';
+import { checkTicket } from '../../src/core/sla/sla.ts';
 import type { Server } from '../../src/server.ts';
 import { TEST_DB } from '../support/db.ts';
 import { PLACES } from '../support/factories.ts';
@@ -186,7 +187,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
     await agent.click('[data-action="claim"]');
     await agent.waitForFunction(() => document.querySelector('[data-testid="claimed-by"]')?.textContent?.includes('(bạn)'));
     await expect(agent.textContent('[data-testid="claimed-by"]')).resolves.toBe(`${AGENT.displayName} (bạn)`);
-    await agent.waitForFunction((code) => document.querySelector(`#queue-body tr[data-code="${code}"] .col-claim`)?.textContent === 'bt-agent', ticketCode);
+    await agent.waitForFunction((code) => document.querySelector(`#queue-body tr[data-code="${code}"] .claim`)?.textContent === 'bt-agent', ticketCode);
     await screenshot(agent, 'claimed');
 
     await expect(agent.inputValue('#dispatch-area')).resolves.toBe(BEN_THANH.code);
@@ -294,6 +295,18 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
       .toEqual(rows.map((r) => ({ unit: r.unit, volume: r.volume, within: pct(r.within, r.volume) })).sort((a, b) => a.unit.localeCompare(b.unit)));
     expect(shown.map((r) => r.rank)).toEqual(shown.map((_, i) => i + 1));
     await screenshot(page, 'dashboard', true);
+    // A stage past its deadline: the SLA timer's breach raises a notice on the supervisor's screen at once.
+    const late = await fetch(`${server.url}/api/v1/reports`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Nắp cống bị mất giữa đường Lê Lợi', ...BEN_THANH }),
+    });
+    await server.runtime.worker.idle();
+    const lateTicket = ((await (await fetch(`${server.url}/api/v1/reports/${((await late.json()) as { code: string }).code}`)).json()) as { ticket: string }).ticket;
+    const lateId = (await db.selectFrom('tickets').select('id').where('code', '=', lateTicket).executeTakeFirstOrThrow()).id;
+    server.runtime.events.publish(await checkTicket(db, lateId, new Date(Date.now() + 16 * 60_000))); // as the timer would, 16 minutes on
+    const notice = page.locator('#notices .notice', { hasText: lateTicket });
+    await notice.waitFor({ timeout: LIVE_MS });
+    await expect(notice.textContent()).resolves.toContain(`Quá hạn phân loại: hồ sơ ${lateTicket}`);
+    await expect(notice.locator('a').getAttribute('href')).resolves.toBe(`/console#${lateTicket}`);
     // The public page: the same count for the unit, and not one ticket code, title or name.
     await page.goto(`${server.url}/minh-bach/${BEN_THANH.code}`);
     const body = (await page.textContent('body')) ?? '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { can, refusal, rolesThatCan, TRANSITIONS, unitOf, type Action } from '../../src/core/staff/policy.ts';
+import { allowedActions, allowedStatuses, can, refusal, rolesThatCan, TICKET_ACTIONS, TRANSITIONS, unitOf, type Action } from '../../src/core/staff/policy.ts';
 import { TICKET_STATUSES } from '../../src/core/tickets/statuses.ts';
 
 // One policy answers "may this member of staff do this (to that ticket)?" for the API, the
@@ -47,6 +47,10 @@ describe('can', () => {
     ['an admin manages quarantined messages', { role: 'admin' as const, areaCodes: [] }, 'quarantine.manage', undefined, null],
     ['a supervisor does not', supervisor, 'quarantine.manage', undefined, 'forbidden'],
     ['an agent does not', agent, 'quarantine.manage', undefined, 'forbidden'],
+    ['an agent claims a new ticket', agent, 'ticket.claim', ticket('new'), null],
+    ['...not a resolved one', agent, 'ticket.claim', ticket('resolved'), 'ticket_status_invalid'],
+    ['...nor reclassifies a closed one', agent, 'ticket.update', ticket('closed'), 'ticket_status_invalid'],
+    ['...but still notes on it', agent, 'ticket.note', ticket('closed'), null],
   ];
   it.each(cases)('%s', (_what, actor, action, t, expected) => {
     expect(refusal(actor, action, t)).toBe(expected);
@@ -63,5 +67,16 @@ describe('can', () => {
   it('has a transition for every status a ticket can be moved to, from known statuses only', () => {
     expect(Object.keys(TRANSITIONS).sort()).toEqual(TICKET_STATUSES.filter((s) => s !== 'new').sort());
     for (const t of Object.values(TRANSITIONS)) for (const from of t.from) expect(TICKET_STATUSES).toContain(from);
+  });
+
+  it('offers every transition the policy knows, for exactly the statuses it comes from', () => {
+    for (const t of Object.values(TRANSITIONS)) expect(TICKET_ACTIONS).toContain(t.action);
+    const admin = { role: 'admin' as const, areaCodes: [] };
+    for (const status of TICKET_STATUSES) {
+      const expected = Object.entries(TRANSITIONS).filter(([, t]) => (t.from as readonly string[]).includes(status)).map(([to]) => to);
+      expect(allowedStatuses(admin, ticket(status)).sort()).toEqual(expected.sort());
+      expect(allowedActions(admin, ticket(status))).toEqual(TICKET_ACTIONS.filter((a) => can(admin, a, ticket(status))));
+    }
+    expect(allowedActions(officer, ticket('dispatched', SAI_GON))).toEqual([]);
   });
 });

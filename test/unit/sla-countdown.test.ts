@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, slaView } from '../../web/lib/sla.ts';
+import { formatDuration, slaView, stageText } from '../../web/lib/sla.ts';
+import { SLA_STAGE_VI } from '../../web/lib/labels.ts';
+import { SLA_STAGES } from '../../src/core/sla/sla.ts';
 
 // The countdown badges of the console and the ward view (web/lib/sla.ts): the state follows the
 // server's rule (warning at 75% of the window from receipt to deadline) and the text says it.
@@ -41,4 +43,19 @@ describe('formatDuration', () => {
     [0, '0 giây'], [59_000, '59 giây'], [61_000, '1 phút 01 giây'], [600_000, '10 phút'],
     [3_600_000, '1 giờ 00 phút'], [3_900_000, '1 giờ 05 phút'], [86_400_000, '1 ngày'], [-125_000, '2 phút 05 giây'],
   ])('%i ms -> %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
+
+describe('stageText: the countdown of the stage due next, named', () => {
+  const triageDue = '2025-11-27T08:15:00.000Z'; // triage: 15 minutes after receipt
+  it.each([
+    [5, 'Phân loại · còn 10 phút'],
+    [12, 'Sắp hết hạn phân loại · còn 3 phút 00 giây'],
+    [20, 'Quá hạn phân loại 5 phút 00 giây'],
+  ] as const)('%s min after receipt: "%s"', (minutes, text) => {
+    expect(stageText(slaView(received, triageDue, at(minutes)), SLA_STAGE_VI.triage!)).toBe(text);
+  });
+
+  it('names every SLA stage the server counts (src/core/sla)', () => {
+    for (const stage of SLA_STAGES) expect(SLA_STAGE_VI[stage]).toMatch(/\p{L}/u);
+  });
 });

@@ -1,6 +1,8 @@
 import { api, errorMessage, session } from '../lib/api.ts';
 import { byId, h, replaceChildren } from '../lib/dom.ts';
 import { bindShortcuts } from '../lib/keys.ts';
+import { breachNotice } from '../lib/sla-notice.ts';
+import { can } from '../../src/core/staff/policy.ts';
 import { connectRealtime, type TicketEvent } from '../lib/realtime.ts';
 import { startSlaTicker } from '../lib/sla-badge.ts';
 import { setChannels } from '../lib/channels.ts';
@@ -9,7 +11,7 @@ import { callPops, dismissCurrent, focusPop, onSignal } from './call-pop.ts';
 import { claim, release } from './panel.ts';
 import { closePhoneReport, openPhoneReport, phoneReportFocused, phoneReportPanel } from './phone-report.ts';
 import { quarantineTools } from './quarantine.ts';
-import { cursorItem, fadeFresh, filterBar, loadQueue, moveCursor, readFilters, refreshQueue } from './queue.ts';
+import { chooseView, cursorItem, fadeFresh, filterBar, loadQueue, moveCursor, readFilters, refreshQueue, VIEWS } from './queue.ts';
 import { CHANGED, ctx } from './state.ts';
 import { closeTicket, emptyPane, focusField, loadTicket, openTicket, refreshOpen, showPresence } from './ticket.ts';
 
@@ -21,6 +23,7 @@ function helpDialog(): HTMLDialogElement {
     ['j / k', 'Xuống / lên trong hàng đợi'], ['Enter', 'Mở hồ sơ đang chọn'], ['c', 'Nhận xử lý hồ sơ đang mở'],
     ['u', 'Trả hồ sơ đang mở'], ['d', 'Đến ô chuyển phường xử lý'], ['r', 'Đến ô trả lời người dân'], ['n', 'Đến ô ghi chú nội bộ'],
     ['p', 'Ghi nhận phản ánh qua điện thoại'], ['Ctrl+Enter', 'Gửi biểu mẫu phản ánh qua điện thoại'], ['g', 'Đến cửa sổ cuộc gọi đến'],
+    ['0 – 5', 'Danh sách nhanh: tất cả, của tôi, chưa ai nhận, cần phân loại, quá hạn, theo phường'],
     ['/', 'Đến ô tìm kiếm (mã, nội dung, địa chỉ, số điện thoại)'], ['Esc', 'Rời ô nhập liệu / đóng cửa sổ cuộc gọi, biểu mẫu, hộp thoại'], ['?', 'Mở bảng phím tắt này'],
   ];
   const dialog = h('dialog', { id: 'help', 'aria-labelledby': 'help-title' },
@@ -44,9 +47,9 @@ function layoutPage(): void {
           h('table', { id: 'queue', class: 'queue', 'data-testid': 'queue' },
             h('caption', { class: 'sr-only' }, 'Hàng đợi hồ sơ, hạn xử lý gần nhất ở trên'),
             h('thead', null, h('tr', null,
-              h('th', { scope: 'col' }, 'Hạn xử lý'), h('th', { scope: 'col' }, 'Hồ sơ'), h('th', { scope: 'col' }, 'Trạng thái'),
-              h('th', { scope: 'col' }, 'Địa bàn · lĩnh vực'), h('th', { scope: 'col' }, 'Người xử lý'))),
-            h('tbody', { id: 'queue-body' }, h('tr', null, h('td', { colspan: 5, class: 'empty' }, 'Đang tải hàng đợi…')))))),
+              h('th', { scope: 'col' }, 'Hạn gần nhất'), h('th', { scope: 'col' }, 'Hồ sơ · kênh · địa bàn · lĩnh vực'),
+              h('th', { scope: 'col' }, 'Trạng thái · người xử lý'))),
+            h('tbody', { id: 'queue-body' }, h('tr', null, h('td', { colspan: 3, class: 'empty' }, 'Đang tải hàng đợi…')))))),
       h('section', { id: 'ticket-pane', class: 'ticket-pane', 'aria-label': 'Hồ sơ đang mở', tabindex: -1 }, emptyPane())),
     callPops(),
     helpDialog());
@@ -80,6 +83,8 @@ function openFromHash(): void {
 }
 
 function onEvent(e: TicketEvent): void {
+  // A stage past its deadline: supervisors (those who watch SLA on the dashboard) hear of it at once.
+  if (can(ctx.me, 'dashboard.use')) breachNotice(e);
   refreshQueue();
   if (ctx.open && e.ticket === ctx.open.code) refreshOpen();
 }
@@ -149,6 +154,7 @@ async function main(): Promise<void> {
       q.select();
     },
     '?': (e) => { e.preventDefault(); byId<HTMLDialogElement>('help').showModal(); },
+    ...Object.fromEntries(VIEWS.map((v) => [v.key, (e: KeyboardEvent) => { e.preventDefault(); chooseView(v.value); }])),
   });
 }
 

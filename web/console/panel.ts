@@ -1,16 +1,17 @@
 import { api } from '../lib/api.ts';
 import { h, replaceChildren, type Child } from '../lib/dom.ts';
 import {
-  DELIVERY_VI, IDENTITY_VI, label, OUTBOUND_KIND_VI, OUTBOUND_STATUS_VI, PRIORITY_VI, REASON_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime,
-  CALL_STATUS_VI,
+  DELIVERY_VI, IDENTITY_VI, label, OUTBOUND_KIND_VI, OUTBOUND_STATUS_VI, PRIORITY_VI, RELATION_VI, SOURCE_VI, STATUS_VI, STEP_VI, formatTime,
+  CALL_STATUS_VI, SLA_STAGE_VI,
 } from '../lib/labels.ts';
 import { notify } from '../lib/notice.ts';
-import { markSlaHost, slaBadge } from '../lib/sla-badge.ts';
+import { reasonText } from '../lib/reasons.ts';
+import { markSlaHost, slaBadge, stageBadge } from '../lib/sla-badge.ts';
 import { drawLocation, fileList, messageList, photoGallery, timeline } from '../lib/ticket-parts.ts';
 import { channelBadge, channelLabel } from '../lib/channels.ts';
 import type { OutboundView, ReportView, TicketDetail, TicketEventView } from '../../src/wire/staff-api.ts';
 import { isOpen } from '../../src/core/tickets/statuses.ts';
-import { can } from '../../src/core/staff/policy.ts';
+import type { Action } from '../../src/core/staff/policy.ts';
 import { act } from './actions.ts';
 import { classifyForm, dispatchForm, FACEBOOK_CHANNEL, mergeForm, noteForm, reasonForm, replyForm, setReplyVia, SMS_CHANNEL } from './forms.ts';
 import { areaName, categoryName, ctx, names, ticketPath, type OpenTicket } from './state.ts';
@@ -53,20 +54,24 @@ export function buildPanel(code: string): OpenTicket {
   };
 }
 
+/** Whether the server said the signed-in user may do `action` to this ticket now (TicketView.allowed). */
+export const allowed = (d: TicketDetail | null | undefined, action: Action): boolean => !!d && d.ticket.allowed.includes(action);
+
 function renderHead(o: OpenTicket, d: TicketDetail): void {
   const t = d.ticket;
   const settled = !isOpen(t.status);
   const mine = t.claimed_by === ctx.me.username;
-  const mayRelease = t.claimed_by && (mine || can(ctx.me, 'ticket.release_any', t));
-  const claimButton = h('button', { type: 'button', 'data-action': 'claim', disabled: !!t.claimed_by && !mine, 'aria-keyshortcuts': 'c' },
-    mine ? 'Bạn đang xử lý' : 'Nhận xử lý');
-  if (mine) claimButton.disabled = true;
-  claimButton.addEventListener('click', () => void claim());
+  const mayRelease = t.claimed_by && (mine || allowed(d, 'ticket.release_any'));
+  // Claiming is offered only where the policy allows it (never on a settled ticket); one's own claim shows as such.
+  const claimButton = mine || allowed(d, 'ticket.claim')
+    ? h('button', { type: 'button', 'data-action': 'claim', disabled: mine || !!t.claimed_by, 'aria-keyshortcuts': 'c', onclick: () => void claim() },
+      mine ? 'Bạn đang xử lý' : 'Nhận xử lý')
+    : null;
   const releaseButton = mayRelease
     ? h('button', { type: 'button', class: 'secondary', 'data-action': 'release', 'aria-keyshortcuts': 'u', onclick: () => void release() },
       mine ? 'Trả hồ sơ' : 'Thu hồi hồ sơ')
     : null;
-  const closeButton = can(ctx.me, 'ticket.close', t)
+  const closeButton = allowed(d, 'ticket.close')
     ? h('button', { type: 'button', 'data-action': 'close', onclick: (e: Event) => void act(e.currentTarget as HTMLButtonElement,
       () => api('POST', ticketPath(o.code, '/status'), { status: 'closed' }), `Đã đóng hồ sơ ${o.code}.`) }, 'Đóng hồ sơ')
     : null;
@@ -80,26 +85,28 @@ function renderHead(o: OpenTicket, d: TicketDetail): void {
     const note = String(new FormData(rejectForm).get('note') ?? '');
     void act(e.submitter as HTMLButtonElement, () => api('POST', ticketPath(o.code, '/status'), { status: 'rejected', note }), `Đã từ chối hồ sơ ${o.code}.`);
   });
-  const rejectButton = can(ctx.me, 'ticket.reject', t)
+  const rejectButton = allowed(d, 'ticket.reject')
     ? h('button', { type: 'button', class: 'secondary danger-text', 'data-action': 'reject', onclick: () => {
       rejectForm.hidden = false;
       (rejectForm.querySelector('#reject-note') as HTMLInputElement).focus();
     } }, 'Từ chối…')
     : null;
-  const badge = slaBadge(t.received_at, t.due_at, { stopped: settled ? label(STATUS_VI, t.status) : undefined, large: true });
+  // The nearest deadline counts down; a settled ticket's clock has stopped and its status says so (once).
+  const badge = settled ? null : stageBadge(t.sla_started_at, t.next_stage, { large: true });
   replaceChildren(o.head,
     h('h2', { id: 't-title', tabindex: -1 }, h('span', { class: 'code' }, t.code), ' ', t.title),
     h('div', { class: 'badges' },
-      h('span', { class: `status status-${t.status}` }, label(STATUS_VI, t.status)), badge,
+      h('span', { class: `status status-${t.status}`, 'data-testid': 'ticket-status' }, label(STATUS_VI, t.status)), badge,
       h('span', { class: `prio prio-${t.priority}` }, `Ưu tiên: ${label(PRIORITY_VI, t.priority)}`),
       t.needs_triage ? h('span', { class: 'tag tag-warn' }, 'Cần phân loại') : null,
       t.hotspot_count > 0 ? h('span', { class: 'tag tag-hot' }, `Điểm nóng: ${t.hotspot_count} lần trước`) : null),
     h('dl', { class: 'facts-list' },
       h('dt', null, 'Tiếp nhận'), h('dd', null, h('time', { datetime: t.received_at }, formatTime(t.received_at))),
-      t.status === 'new' && t.triage_due_at
-        ? [h('dt', null, 'Hạn phân loại'), h('dd', null, h('time', { datetime: t.triage_due_at }, formatTime(t.triage_due_at)), ' ', slaBadge(t.received_at, t.triage_due_at))]
+      t.next_stage && t.next_stage.stage !== 'resolve'
+        ? [h('dt', null, `Hạn ${label(SLA_STAGE_VI, t.next_stage.stage)}`), h('dd', null, h('time', { datetime: t.next_stage.due_at }, formatTime(t.next_stage.due_at)))]
         : null,
-      h('dt', null, 'Hạn xử lý xong'), h('dd', null, t.due_at ? h('time', { datetime: t.due_at }, formatTime(t.due_at)) : '—'),
+      h('dt', null, 'Hạn xử lý xong'), h('dd', null, t.due_at ? [h('time', { datetime: t.due_at }, formatTime(t.due_at)),
+        settled ? null : [' ', slaBadge(t.sla_started_at, t.due_at)]] : '—'),
       h('dt', null, 'Lĩnh vực'), h('dd', null, t.category?.name ?? 'Chưa phân loại'),
       h('dt', null, 'Địa bàn'), h('dd', null, t.area?.name ?? 'Chưa xác định'),
       t.dispatched_area ? [h('dt', null, 'Đã giao cho'), h('dd', null, areaName(t.dispatched_area))] : null,
@@ -107,7 +114,8 @@ function renderHead(o: OpenTicket, d: TicketDetail): void {
       h('dt', null, 'Người xử lý'), h('dd', { 'data-testid': 'claimed-by' }, t.claimed_by ? (t.claimed_by_name ?? t.claimed_by) + (mine ? ' (bạn)' : '') : 'Chưa có ai nhận')),
     h('div', { class: 'actions' }, claimButton, releaseButton, closeButton, rejectButton),
     rejectForm);
-  markSlaHost(o.head, badge);
+  if (badge) markSlaHost(o.head, badge);
+  else o.head.removeAttribute('data-sla');
 }
 
 function reasonList(r: ReportView): HTMLElement {
@@ -116,7 +124,7 @@ function reasonList(r: ReportView): HTMLElement {
     h('summary', null, `Lý do phân loại và gộp (${reasons.length})`),
     h('ul', null, reasons.map((x) => h('li', { 'data-step': x.step, 'data-code': x.code },
       h('span', { class: 'step' }, label(STEP_VI, x.step)), ' ',
-      h('strong', null, label(REASON_VI, x.code)),
+      h('strong', null, reasonText(x, names)),
       typeof x.score === 'number' ? h('span', { class: 'score' }, ` · điểm ${x.score.toFixed(2)}`) : null,
       x.message ? h('div', { class: 'muted reason-msg', lang: 'en', title: 'Chi tiết kỹ thuật' }, x.message) : null))));
 }
@@ -136,7 +144,7 @@ function renderReports(o: OpenTicket, d: TicketDetail): void {
   const many = d.reports.length > 1;
   keepWhile(o.reports, () => replaceChildren(o.reports, h('ol', { class: 'reports' }, d.reports.map((r) => {
     const citizen = r.citizen_id !== null ? byCitizen.get(r.citizen_id) : undefined;
-    const form = many ? moveForm(r, o.code) : null;
+    const form = many && allowed(d, 'report.move') ? moveForm(r, o.code) : null;
     return h('li', { class: 'report', 'data-report': r.code, 'data-testid': 'report' },
       h('div', { class: 'report-head' },
         channelBadge(r.channel), ' ',
@@ -278,7 +286,7 @@ function smsOffer(o: OpenTicket, d: TicketDetail, e: TicketEventView): Child {
   const data = e.data ?? {};
   const others = Array.isArray(data.other_contacts) ? data.other_contacts : [];
   if (e.type !== 'outbound.failed' || !others.includes('phone') || data.channel === SMS_CHANNEL) return null;
-  if (!channelOn(SMS_CHANNEL) || !can(ctx.me, 'ticket.reply', d.ticket)) return null;
+  if (!channelOn(SMS_CHANNEL) || !allowed(d, 'ticket.reply')) return null;
   const report = d.reports.find((r) => r.code === data.report);
   if (!report) return null;
   return h('div', { class: 'event-actions' }, h('button', { type: 'button', class: 'secondary', 'data-action': 'reply-via-sms', onclick: () => {
@@ -333,10 +341,13 @@ export function renderTicket(o: OpenTicket): void {
   syncField(o, o.classify, 'area', t.area?.code ?? '');
   syncField(o, o.classify, 'priority', t.priority);
   syncField(o, o.dispatch, 'area', t.dispatched_area ?? t.area?.code ?? '');
-  const canDispatch = can(ctx.me, 'ticket.dispatch', t);
-  o.dispatch.querySelectorAll<HTMLElement>('select, textarea, button').forEach((el) => { (el as HTMLButtonElement).disabled = !canDispatch; });
-  const dispatchHint = o.dispatch.querySelector('.form-note') ?? o.dispatch.appendChild(h('p', { class: 'form-note hint' }));
-  dispatchHint.textContent = canDispatch ? '' : `Không thể chuyển khi hồ sơ ở trạng thái "${label(STATUS_VI, t.status)}".`;
+  // Only the forms of actions that apply now are shown (the server's `allowed`).
+  const show = (form: HTMLFormElement, action: Action) => { form.parentElement!.hidden = !allowed(d, action); };
+  show(o.classify, 'ticket.update');
+  show(o.dispatch, 'ticket.dispatch');
+  show(o.reply, 'ticket.reply');
+  show(o.note, 'ticket.note');
+  show(o.merge, 'ticket.merge');
   const replyTo = o.reply.querySelector<HTMLSelectElement>('#reply-to')!;
   if (document.activeElement !== replyTo) {
     const value = replyTo.value;

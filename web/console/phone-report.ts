@@ -1,8 +1,8 @@
 import { api, ApiError, errorMessage } from '../lib/api.ts';
 import { byId, debounce, h, replaceChildren } from '../lib/dom.ts';
-import { label, REASON_VI } from '../lib/labels.ts';
+import { label, REASON_VI, STATUS_VI } from '../lib/labels.ts';
 import { notify } from '../lib/notice.ts';
-import type { LoggedReport, PlaceResolution } from '../../src/wire/staff-api.ts';
+import type { CallerLookup, LoggedReport, PlaceResolution } from '../../src/wire/staff-api.ts';
 import { ctx } from './state.ts';
 
 // The agents' phone form: what a caller says, typed while they speak. Keyboard first: Enter
@@ -59,7 +59,9 @@ export function phoneReportPanel(): HTMLElement {
         h('option', { value: '' }, '— Để hệ thống tự phân loại —'),
         ctx.meta.categories.map((c) => h('option', { value: c.code }, c.name))))),
     h('div', { class: 'grid-2' },
-      field('phone', 'Số điện thoại người gọi', h('input', { id: fieldId('phone'), name: 'phone', type: 'tel', maxlength: 32, autocomplete: 'off', inputmode: 'tel' })),
+      h('div', null,
+        field('phone', 'Số điện thoại người gọi', h('input', { id: fieldId('phone'), name: 'phone', type: 'tel', maxlength: 32, autocomplete: 'off', inputmode: 'tel' })),
+        h('div', { id: 'pr-caller', class: 'caller-hint', 'aria-live': 'polite', 'data-testid': 'caller-hint' })),
       field('name', 'Họ tên người gọi', h('input', { id: fieldId('name'), name: 'name', maxlength: 120, autocomplete: 'off' }), '(không bắt buộc)')),
     h('input', { type: 'hidden', id: 'pr-call', name: 'call', value: '' }),
     h('p', { id: 'pr-call-note', class: 'hint', hidden: true }),
@@ -73,6 +75,7 @@ export function phoneReportPanel(): HTMLElement {
     const name = (e.target as HTMLInputElement).name as Field;
     if ((FIELDS as readonly string[]).includes(name)) clearError(name);
     if (name === 'address') resolvePlace();
+    if (name === 'phone') lookUpCaller();
   });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -90,6 +93,7 @@ export function openPhoneReport(prefill: PhoneReportPrefill = {}): void {
   if (prefill.phone !== undefined) input(fieldId('phone')).value = prefill.phone ? localPhone(prefill.phone) : '';
   if (prefill.name !== undefined) input(fieldId('name')).value = prefill.name ?? '';
   if (prefill.call !== undefined) setCall(prefill.call ?? null);
+  if (prefill.phone !== undefined) void showCaller();
   idempotencyKey = null;
   byId('pr-result').hidden = true;
   panel.scrollIntoView({ block: 'start' });
@@ -139,6 +143,37 @@ function onKey(e: KeyboardEvent): void {
 }
 
 const resolvePlace = debounce(() => void showPlace(), 300);
+const lookUpCaller = debounce(() => void showCaller(), 300);
+let callerRequest = 0;
+
+/** Who the caller is by the number typed, and their tickets not yet closed (to add to one rather than file again). */
+async function showCaller(): Promise<void> {
+  const id = ++callerRequest;
+  const hint = byId('pr-caller');
+  const phone = input(fieldId('phone')).value.trim().slice(0, 40);
+  if (phone.replace(/\D/g, '').length < 8) {
+    replaceChildren(hint);
+    return;
+  }
+  try {
+    const r = await api<CallerLookup>('GET', `/api/console/callers?phone=${encodeURIComponent(phone)}`);
+    if (id !== callerRequest) return;
+    const c = r.citizen;
+    if (!r.phone) return replaceChildren(hint);
+    if (!c) return replaceChildren(hint, h('span', { class: 'muted' }, 'Người gọi lần đầu (chưa có trong hệ thống).'));
+    const nameField = input(fieldId('name'));
+    if (c.name && !nameField.value.trim()) nameField.value = c.name;
+    replaceChildren(hint,
+      h('div', null, 'Người gọi: ', h('strong', null, c.name ?? `Người dân #${c.id}`),
+        c.reports.length ? h('span', { class: 'muted' }, ` · đã phản ánh ${c.reports.length === 5 ? 'từ 5' : c.reports.length} lần`) : null),
+      c.open_tickets.length
+        ? h('ul', { class: 'caller-tickets', 'aria-label': 'Hồ sơ chưa đóng của người gọi' }, c.open_tickets.map((t) => h('li', null,
+          h('a', { href: `#${t.code}` }, t.code), ' ', h('span', { class: `status status-${t.status}` }, label(STATUS_VI, t.status)), ` ${t.title}`)))
+        : h('div', { class: 'muted' }, 'Không có hồ sơ nào đang xử lý.'));
+  } catch (err) {
+    if (id === callerRequest) hint.textContent = `Không tra cứu được người gọi: ${errorMessage(err)}`;
+  }
+}
 
 /** The unit the address places the report in, as the pipeline will decide it. */
 async function showPlace(): Promise<void> {

@@ -1,5 +1,6 @@
 import { h } from './dom.ts';
-import { slaView, type SlaState } from './sla.ts';
+import { SLA_STAGE_VI } from './labels.ts';
+import { slaView, stageText, type SlaState } from './sla.ts';
 
 // Countdown badges: each carries its times in data attributes, and one timer refreshes them all
 // every second, so a re-rendered list needs no bookkeeping.
@@ -16,7 +17,9 @@ function paint(el: HTMLElement, now: number): void {
     return;
   }
   const v = slaView(el.dataset.received ?? '', el.dataset.due || null, now);
-  if (el.textContent !== v.text) el.textContent = v.text;
+  const stage = el.dataset.stage ? SLA_STAGE_VI[el.dataset.stage] ?? el.dataset.stage : '';
+  const text = stage ? stageText(v, stage) : v.text;
+  if (el.textContent !== text) el.textContent = text;
   if (el.dataset.state !== v.state) {
     el.dataset.state = v.state;
     el.title = `${STATE_LABEL[v.state]}${el.dataset.due ? ` – hạn ${new Date(el.dataset.due).toLocaleString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh', hour12: false })}` : ''}`;
@@ -34,6 +37,19 @@ export function slaBadge(receivedAt: string, dueAt: string | null, opts: { stopp
     'data-received': receivedAt, 'data-due': dueAt ?? '', 'data-stopped': opts.stopped,
   });
   paint(el, Date.now());
+  return el;
+}
+
+/**
+ * The badge of a ticket's nearest deadline (`next_stage`: the SLA stage it has still to reach
+ * first), named by its stage; red once that stage is past due. None: "Không có hạn".
+ */
+export function stageBadge(receivedAt: string, next: { stage: string; due_at: string } | null, opts: { large?: boolean } = {}): HTMLElement {
+  const el = slaBadge(receivedAt, next?.due_at ?? null, { large: opts.large });
+  if (next) {
+    el.dataset.stage = next.stage;
+    paint(el, Date.now());
+  }
   return el;
 }
 

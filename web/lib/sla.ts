@@ -45,3 +45,17 @@ export function slaView(receivedAt: string, dueAt: string | null | undefined, no
   if (elapsed >= SLA_WARNING_FRACTION) return { state: 'warning', text: `Sắp hết hạn · còn ${formatDuration(remainingMs)}`, elapsed, remainingMs };
   return { state: 'ok', text: `Còn ${formatDuration(remainingMs)}`, elapsed, remainingMs };
 }
+
+/**
+ * The countdown of one SLA stage, named ("Phân loại · còn 12 phút", "Quá hạn chuyển phường
+ * 5 phút"): `stage` is the stage's Vietnamese name, lower case (labels.ts SLA_STAGE_VI).
+ */
+export function stageText(v: SlaView, stage: string): string {
+  const d = v.remainingMs === null ? '' : formatDuration(v.remainingMs);
+  switch (v.state) {
+    case 'breached': return `Quá hạn ${stage} ${d}`;
+    case 'warning': return `Sắp hết hạn ${stage} · còn ${d}`;
+    case 'ok': return `${stage.charAt(0).toUpperCase()}${stage.slice(1)} · còn ${d}`;
+    default: return v.text;
+  }
+}

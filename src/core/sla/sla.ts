@@ -131,6 +131,19 @@ export function slaState(ticket: { status: string; received_at: Date; reopened_a
   return { stage, dueAt, warnAt, resolveDueAt: deadlines.resolve, state };
 }
 
+/**
+ * The stage a ticket has still to reach first and its deadline under the policies given (read
+ * once per list: `listSlaPolicies`); null once it is settled. What the queue's badge counts down.
+ */
+export function nextStage(
+  ticket: { status: string; received_at: Date; reopened_at?: Date | null; category_code: string | null; priority: string },
+  policies: readonly SlaPolicy[],
+): { stage: SlaStage; dueAt: Date } | null {
+  const stage = stageOf(ticket.status);
+  if (!stage) return null;
+  return { stage, dueAt: slaDeadlines(slaClock(ticket), pickSlaTargets(policies, ticket.category_code, ticket.priority))[stage] };
+}
+
 /** What the SLA engine reads of a ticket. */
 export interface SlaTicket {
   id: number;

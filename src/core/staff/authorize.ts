@@ -11,9 +11,9 @@ export function assertCan(actor: Pick<Actor, 'role' | 'areaCodes'>, action: Acti
     case 'ticket_forbidden':
       throw new AppError('ticket_forbidden', 403, 'this ticket is outside your units', 'Hồ sơ này không thuộc địa bàn của bạn.');
     case 'ticket_status_invalid': {
-      const to = Object.entries(TRANSITIONS).find(([, t]) => t.action === action)?.[0] ?? action;
-      throw new AppError('ticket_status_invalid', 409, `cannot go from ${ticket?.status} to ${to}`,
-        'Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ.', { from: ticket?.status, to });
+      const to = Object.entries(TRANSITIONS).find(([, t]) => t.action === action)?.[0];
+      throw new AppError('ticket_status_invalid', 409, to ? `cannot go from ${ticket?.status} to ${to}` : `cannot ${action} a ${ticket?.status} ticket`,
+        'Không thể thực hiện thao tác này ở trạng thái hiện tại của hồ sơ.', { from: ticket?.status, to: to ?? action });
     }
   }
 }

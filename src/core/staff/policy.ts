@@ -2,7 +2,7 @@
 // own buttons all ask `can(actor, action, ticket)`. Imports only import-free vocabulary, so the
 // browser imports it too.
 import { ROLES, type Role } from '../../wire/staff-api.ts';
-import type { TicketStatus } from '../tickets/statuses.ts';
+import { isOpen, type TicketStatus } from '../tickets/statuses.ts';
 
 /** Who acts: a signed-in member of staff (the session user satisfies this). */
 export interface Actor {
@@ -74,6 +74,22 @@ export const REOPEN_TRANSITION = { from: ['resolved'], to: 'triaged', event: 'ti
   from: readonly TicketStatus[]; to: TicketStatus; event: string;
 };
 
+/**
+ * Actions on a ticket that only make sense while it is being handled: a resolved, closed or
+ * rejected ticket is not claimed, classified, merged or split.
+ */
+const WHILE_OPEN: ReadonlySet<Action> = new Set<Action>(['ticket.claim', 'ticket.update', 'ticket.merge', 'report.move']);
+
+/**
+ * Everything one may do to one ticket, as the console's buttons ask it (`allowedActions`): the
+ * ticket-scoped actions and every transition's action, read from TRANSITIONS so that a new
+ * transition is offered without this list changing.
+ */
+export const TICKET_ACTIONS: readonly Action[] = [...new Set<Action>([
+  'ticket.claim', 'ticket.release_any', 'ticket.update', 'ticket.note', 'ticket.reply', 'report.move', 'ticket.merge',
+  ...Object.values(TRANSITIONS).map((t) => t.action),
+])];
+
 /** What the policy reads of a ticket. */
 export interface PolicyTicket {
   status: string;
@@ -103,12 +119,24 @@ export function refusal(actor: Pick<Actor, 'role' | 'areaCodes'>, action: Action
   }
   const t = TARGET.get(action);
   if (t && !(t.from as readonly string[]).includes(ticket.status)) return 'ticket_status_invalid';
+  if (WHILE_OPEN.has(action) && !isOpen(ticket.status)) return 'ticket_status_invalid';
   return null;
 }
 
 /** True when `actor` may do `action` (to `ticket`: its unit and status count). */
 export const can = (actor: Pick<Actor, 'role' | 'areaCodes'>, action: Action, ticket?: PolicyTicket): boolean =>
   refusal(actor, action, ticket) === null;
+
+/**
+ * What `actor` may do to `ticket` now, its unit and status counted: the one answer the console
+ * API sends with each ticket, so that the browser offers only these (TICKET_ACTIONS order).
+ */
+export const allowedActions = (actor: Pick<Actor, 'role' | 'areaCodes'>, ticket: PolicyTicket): Action[] =>
+  TICKET_ACTIONS.filter((a) => can(actor, a, ticket));
+
+/** The statuses `actor` may move `ticket` to now (each transition's action allowed). */
+export const allowedStatuses = (actor: Pick<Actor, 'role' | 'areaCodes'>, ticket: PolicyTicket): TicketStatus[] =>
+  (Object.keys(TRANSITIONS) as (keyof typeof TRANSITIONS)[]).filter((to) => can(actor, TRANSITIONS[to].action, ticket));
 
 /** The roles granted `action` (for the routes that let only them in). */
 export const rolesThatCan = (action: Action): Role[] => ROLES.filter((r) => GRANTS[r].has(action));

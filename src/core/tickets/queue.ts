@@ -21,6 +21,12 @@ export interface QueueFilters {
   lookup?: ExactLookup;
   /** Only these tickets (a search's hits), in this order. */
   ids?: number[];
+  /** Claimed by this user; null: claimed by nobody. */
+  claimedBy?: number | null;
+  /** Only tickets waiting for an agent's triage (new, or flagged by the engine). */
+  needsTriage?: boolean;
+  /** Grouped by the unit in charge (by its name), soonest deadline first within each. */
+  byUnit?: boolean;
   limit?: number;
 }
 
@@ -76,6 +82,9 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
   if (f.from) q = q.where('tickets.received_at', '>=', f.from);
   if (f.to) q = q.where('tickets.received_at', '<', f.to);
   if (f.ids) q = q.where('tickets.id', 'in', f.ids);
+  if (f.claimedBy === null) q = q.where('tickets.claimed_by', 'is', null);
+  else if (f.claimedBy !== undefined) q = q.where('tickets.claimed_by', '=', f.claimedBy);
+  if (f.needsTriage) q = q.where((eb) => eb.or([eb('tickets.needs_triage', '=', true), eb('tickets.status', '=', 'new')]));
   const lookup = f.lookup;
   if (lookup && 'code' in lookup) {
     q = q.where((eb) => eb.or([eb('tickets.code', '=', lookup.code),
@@ -85,6 +94,7 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
     q = q.where('tickets.id', 'in', (eb) => eb.selectFrom('citizen_identities as ci').innerJoin('reports as r3', 'r3.citizen_id', 'ci.citizen_id')
       .select('r3.ticket_id').where('ci.kind', '=', 'phone').where('ci.value', '=', lookup.phone));
   }
+  if (f.byUnit) q = q.orderBy(sql`(select u.name from areas u where u.code = ${unitSql()}) asc nulls last`);
   const rows = await q.orderBy(sql`tickets.due_at asc nulls last`).orderBy('tickets.id').limit(Math.min(f.limit ?? 200, 500)).execute();
   if (!f.ids) return rows;
   const rank = new Map(f.ids.map((id, i) => [id, i]));

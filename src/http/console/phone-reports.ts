@@ -9,7 +9,9 @@ import { validateReportFields, type RawReportFields } from '../../intake/report-
 import { readJsonObject } from '../../intake/request-body.ts';
 import { requireUser, type AuthEnv } from '../auth.ts';
 import type { ConsoleKit } from './context.ts';
-import { presentLogged } from './presenters.ts';
+import { presentCaller, presentLogged } from './presenters.ts';
+import { citizenSummary } from '../../core/citizens/card.ts';
+import { phoneQuery } from '../../core/citizens/identity.ts';
 import { LoggedCall, parseFields } from './validators.ts';
 
 /** The channel of what callers say to the hotline, typed by an agent or recorded by the voice line. */
@@ -99,6 +101,19 @@ export function phoneReportRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     }
     if (accepted.replay) c.header('Idempotent-Replayed', 'true');
     return c.json(presentLogged(accepted, call ?? null), 201);
+  });
+
+  /**
+   * GET /api/console/callers?phone=: who a caller is, by the number they give (however
+   * written), with their tickets not yet closed: what the phone form shows as it is typed.
+   * Staff who may see people only; a number too short or not a number is answered `null`.
+   */
+  app.get('/api/console/callers', agents, async (c) => {
+    const actor = kit.actor(c);
+    assertCan(actor, 'citizens.see');
+    const raw = c.req.query('phone') ?? '';
+    const phone = raw.length <= 40 ? phoneQuery(raw) : null;
+    return c.json(presentCaller(phone, phone ? await citizenSummary(kit.deps.db, { phone }) : null));
   });
   return app;
 }

@@ -5,8 +5,12 @@ import type { SearchHit } from '../../search/search.ts';
 import type { AddressPlace } from '../../core/engine/pipeline.ts';
 import type { Accepted } from '../../intake/intake-service.ts';
 import type { MessageReader } from './context.ts';
+import { allowedActions, type Actor } from '../../core/staff/policy.ts';
+import { nextStage, type SlaPolicy } from '../../core/sla/sla.ts';
+import { reasonArgs } from '../../core/engine/reason-codes.ts';
+import type { CitizenSummary } from '../../core/citizens/card.ts';
 import type {
-  ActionResult, AreaGeometry, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
+  ActionResult, AreaGeometry, CallerLookup, AreaShape, Attachment, CitizenView, MessageView, LoggedReport, Named, NextStage, Reason, OutboundView, PlaceResolution, QuarantineView, QueueItem, ReportView, TicketDetail,
   TicketEventView, TicketView,
 } from '../../wire/staff-api.ts';
 
@@ -16,14 +20,28 @@ import type {
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 const named = (code: string | null, name: string | null | undefined): Named | null => (code ? { code, name: name ?? code } : null);
 
-export function presentQueueItem(r: QueueRow, hit?: SearchHit): QueueItem {
+/** The nearest SLA deadline of a ticket under the policies in force. */
+function presentNextStage(t: Parameters<typeof nextStage>[0], policies: readonly SlaPolicy[]): NextStage | null {
+  const n = nextStage(t, policies);
+  return n ? { stage: n.stage, due_at: n.dueAt.toISOString() } : null;
+}
+
+export function presentQueueItem(r: QueueRow, policies: readonly SlaPolicy[], hit?: SearchHit): QueueItem {
   return {
     id: r.id, code: r.code, status: r.status, title: r.title, priority: r.priority,
     category: named(r.category_code, r.category_name), area: named(r.area_code, r.area_name),
     dispatched_area: r.dispatched_area, channels: r.channels ?? [], report_count: r.report_count, reporter_count: r.reporter_count,
     needs_triage: r.needs_triage, hotspot_count: r.hotspot_count, received_at: r.received_at.toISOString(),
-    sla_started_at: (r.reopened_at ?? r.received_at).toISOString(), due_at: iso(r.due_at), claimed_by: r.claimed_by,
+    sla_started_at: (r.reopened_at ?? r.received_at).toISOString(), due_at: iso(r.due_at), next_stage: presentNextStage(r, policies), claimed_by: r.claimed_by,
     ...(hit ? { search: { match: hit.match, snippet: { text: hit.snippet.text, highlights: hit.snippet.highlights } } } : {}),
+  };
+}
+
+/** An engine's reason, field by field, with what its message names (for the console's Vietnamese). */
+function presentReason(x: Reason): Reason {
+  return {
+    step: x.step, code: x.code, message: x.message, ...(typeof x.score === 'number' ? { score: x.score } : {}),
+    args: reasonArgs(x.code, x.message),
   };
 }
 
@@ -56,7 +74,13 @@ function presentMessages(stored: StoredMessage[], reader: MessageReader | undefi
   return out;
 }
 
-export function presentTicketDetail(d: TicketRecord, stored: StoredMessage[] = [], reader?: MessageReader): TicketDetail {
+/**
+ * One ticket as `actor` sees it: with what they may do to it now (the one policy) and its
+ * nearest deadline under `policies`.
+ */
+export function presentTicketDetail(
+  d: TicketRecord, actor: Actor, policies: readonly SlaPolicy[], stored: StoredMessage[] = [], reader?: MessageReader,
+): TicketDetail {
   const byReport = presentMessages(stored, reader);
   const t = d.ticket;
   const ticket: TicketView = {
@@ -68,12 +92,13 @@ export function presentTicketDetail(d: TicketRecord, stored: StoredMessage[] = [
     resolved_at: iso(t.resolved_at), closed_at: iso(t.closed_at),
     dispatched_area: t.dispatched_area, dispatched_at: iso(t.dispatched_at), merged_into: t.merged_into,
     claimed_by: d.claimedBy?.username ?? null, claimed_by_name: d.claimedBy?.display_name ?? null,
+    next_stage: presentNextStage(t, policies), allowed: allowedActions(actor, t),
   };
   const reports = d.reports.map((r): ReportView => ({
     id: r.id, code: r.code, channel: r.channel, citizen_id: r.citizen_id, text: r.text,
     category_code: r.category_code, category_source: r.category_source, category_confidence: r.category_confidence,
     area_code: r.area_code, area_source: r.area_source, lat: r.lat, lng: r.lng, address: r.address,
-    attachments: (r.attachments ?? []).map(presentAttachment), relation: r.relation, score: r.score, reasons: r.reasons ?? [],
+    attachments: (r.attachments ?? []).map(presentAttachment), relation: r.relation, score: r.score, reasons: (r.reasons ?? []).map(presentReason),
     received_at: r.received_at.toISOString(),
     call: r.call ? { status: r.call.status, duration_s: r.call.duration_s, queue_s: r.call.queue_s } : null,
     messages: byReport.get(r.id) ?? [],
@@ -99,6 +124,18 @@ export function presentPlace(p: AddressPlace, nameOf: (code: string) => string |
   return {
     area: unit(p.code), candidates: p.candidates.map((c) => unit(c)!), likely: unit(p.likely), source: p.source,
     reasons: p.reasons.map((r) => r.code),
+  };
+}
+
+/** Who a caller is by their number (`phone`: as normalised; null when it is not one), field by field. */
+export function presentCaller(phone: string | null, s: CitizenSummary | null): CallerLookup {
+  return {
+    phone,
+    citizen: s ? {
+      id: s.citizenId, name: s.name,
+      open_tickets: s.openTickets.map((t) => ({ code: t.code, status: t.status, title: t.title })),
+      reports: s.reports.map((r) => ({ code: r.code, ticket: r.ticketCode, status: r.status, title: r.title, channel: r.channel, received_at: r.receivedAt })),
+    } : null,
   };
 }
 

@@ -2,19 +2,30 @@ import { Hono } from 'hono';
 import { loadCategories } from '../../core/engine/catalog.ts';
 import { rolesThatCan } from '../../core/staff/policy.ts';
 import { isTicketStatus, PRIORITIES, TICKET_STATUSES } from '../../core/tickets/statuses.ts';
-import { exactLookup, listQueue, queueScope, reportMessages, ticketDetail } from '../../core/tickets/queue.ts';
+import { exactLookup, listQueue, queueScope, reportMessages, ticketDetail, type QueueRow } from '../../core/tickets/queue.ts';
 import { AppError, isAppError } from '../../core/errors.ts';
 import { parseSearchQuery } from '../../search/query.ts';
-import { SEARCH_DEPTH_MAX } from '../../search/search.ts';
+import { SEARCH_DEPTH_MAX, type SearchHit } from '../../search/search.ts';
 import { mergeTickets } from '../../core/tickets/regroup.ts';
 import {
   addNote, changeStatus, claimTicket, dispatchTicket, releaseTicket, replyToCitizens, updateTicket, type TicketChanges,
 } from '../../core/tickets/workflow.ts';
 import type { ConsoleMeta } from '../../wire/staff-api.ts';
+import { listSlaPolicies } from '../../core/sla/sla.ts';
 import { requireUser, type AuthEnv } from '../auth.ts';
 import type { ConsoleKit } from './context.ts';
 import { presentQueueItem, presentTicketDetail } from './presenters.ts';
 import { dayParam, Dispatch, Merge, Note, offsetParam, readBody, Reply, shortParam, StaffStatus, TicketPatch } from './validators.ts';
+
+/**
+ * The queue's saved views (`view=`): mine (claimed by the asker), unclaimed, triage (waiting
+ * for an agent's triage), breached (the stage due next is past its deadline), unit (grouped by
+ * the unit in charge). Any other value is the whole queue.
+ */
+export const QUEUE_VIEWS = ['mine', 'unclaimed', 'triage', 'breached', 'unit'] as const;
+
+/** Unit names in Vietnamese alphabetical order. */
+const VI = new Intl.Collator('vi');
 
 /** Search hits per page of the queue (`offset` pages on). */
 const SEARCH_PAGE = 100;
@@ -43,15 +54,39 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     const q = c.req.query();
     const actor = kit.actor(c);
     const status = q.status ? q.status.slice(0, 200).split(',').filter(isTicketStatus) : undefined;
+    const view = (QUEUE_VIEWS as readonly string[]).includes(q.view ?? '') ? q.view as (typeof QUEUE_VIEWS)[number] : null;
     const filters = {
       status, channel: shortParam(q.channel), category: shortParam(q.category), area: shortParam(q.area),
       from: dayParam(shortParam(q.from), 'from'), to: dayParam(shortParam(q.to), 'to', true),
+      ...(view === 'mine' ? { claimedBy: actor.id } : view === 'unclaimed' ? { claimedBy: null } : {}),
+      ...(view === 'triage' ? { needsTriage: true } : {}), ...(view === 'unit' ? { byUnit: true } : {}),
+      ...(view === 'breached' ? { limit: 500 } : {}),
     };
     const text = q.q ? parseSearchQuery(q.q) : null;
-    if (!text?.text) return c.json({ items: (await listQueue(db, actor, filters)).map((r) => presentQueueItem(r)) });
+    const policies = await listSlaPolicies(db);
+    const now = Date.now();
+    const names = view === 'unit' ? new Map((await db.selectFrom('areas').select(['code', 'name']).execute()).map((a) => [a.code, a.name])) : new Map<string, string>();
+    // Breached: the stage a ticket has still to reach is past due (the badge is red).
+    const present = (rows: QueueRow[], hits?: Map<number, SearchHit>) => {
+      const items = rows.map((r) => presentQueueItem(r, policies, hits?.get(r.id)))
+        .filter((i) => view !== 'breached' || (i.next_stage !== null && Date.parse(i.next_stage.due_at) <= now));
+      // Soonest deadline first: the stage each ticket has still to reach (a search keeps its ranking);
+      // by unit, the units in Vietnamese alphabetical order (Bến before Bình), those without one last.
+      if (hits) return items;
+      const due = (i: (typeof items)[number]) => (i.next_stage ? Date.parse(i.next_stage.due_at) : Infinity);
+      const byDue = (a: (typeof items)[number], b: (typeof items)[number]) => (due(a) - due(b)) || 0; // two without a stage (Infinity) are equal
+      if (view !== 'unit') return items.sort(byDue);
+      const unitName = (i: (typeof items)[number]) => { const u = i.dispatched_area ?? i.area?.code; return u ? names.get(u) ?? u : null; };
+      return items.sort((a, b) => {
+        const [x, y] = [unitName(a), unitName(b)];
+        if (x !== y) return x === null ? 1 : y === null ? -1 : VI.compare(x, y);
+        return byDue(a, b);
+      });
+    };
+    if (!text?.text) return c.json({ items: present(await listQueue(db, actor, filters)) });
     // A tracking code or (staff who see people) a phone number is looked up exactly; other words are searched.
     const lookup = exactLookup(actor, text.text);
-    if (lookup) return c.json({ items: (await listQueue(db, actor, { ...filters, lookup })).map((r) => presentQueueItem(r)) });
+    if (lookup) return c.json({ items: present(await listQueue(db, actor, { ...filters, lookup })) });
     const { hits, more } = await kit.deps.search.search(text, { ...queueScope(actor, status), ...filters },
       { limit: SEARCH_PAGE, offset: offsetParam(q.offset, SEARCH_DEPTH_MAX - SEARCH_PAGE) })
       .catch((err: unknown) => {
@@ -59,15 +94,16 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
         throw new AppError('search_unavailable', 503, `the search engine did not answer: ${(err as Error).message}`.slice(0, 300), 'Tìm kiếm tạm thời không hoạt động, vui lòng thử lại sau.');
       });
     const byId = new Map(hits.map((h) => [h.ticketId, h]));
-    const rows = await listQueue(db, actor, { ...filters, ids: hits.map((h) => h.ticketId) });
-    return c.json({ items: rows.map((r) => presentQueueItem(r, byId.get(r.id))), more });
+    const rows = await listQueue(db, actor, { ...filters, byUnit: false, ids: hits.map((h) => h.ticketId) });
+    return c.json({ items: present(rows, byId), more });
   });
 
   app.get('/api/console/tickets/:code', anyone, async (c) => {
-    const detail = await ticketDetail(db, kit.actor(c), c.req.param('code'));
+    const actor = kit.actor(c);
+    const detail = await ticketDetail(db, actor, c.req.param('code'));
     const reader = kit.deps.messages;
-    const stored = reader ? await reportMessages(db, kit.actor(c), detail.reports, (ch) => reader.reads(ch)) : [];
-    return c.json(presentTicketDetail(detail, stored, reader));
+    const stored = reader ? await reportMessages(db, actor, detail.reports, (ch) => reader.reads(ch)) : [];
+    return c.json(presentTicketDetail(detail, actor, await listSlaPolicies(db), stored, reader));
   });
 
   app.post('/api/console/tickets/:code/claim', staff, async (c) => kit.done(c, await claimTicket(db, await kit.ticketId(c.req.param('code')), kit.actor(c))));

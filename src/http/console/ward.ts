@@ -4,6 +4,7 @@ import { REPORT_LIMITS } from '../../core/report-input.ts';
 import { staffText } from '../../core/staff/staff-text.ts';
 import { rolesThatCan } from '../../core/staff/policy.ts';
 import { listQueue } from '../../core/tickets/queue.ts';
+import { listSlaPolicies } from '../../core/sla/sla.ts';
 import { FIELD_STATUSES } from '../../core/tickets/statuses.ts';
 import { changeStatus } from '../../core/tickets/workflow.ts';
 import { checkPhoto, photoTooLarge } from '../../intake/file-store.ts';
@@ -24,7 +25,8 @@ export function wardRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     const rows = await listQueue(db, kit.actor(c), { status: [...FIELD_STATUSES] });
     // Resolved in the last 24 hours stays listed, below the open tasks.
     const today = Date.now() - 24 * 3600_000;
-    return c.json({ items: rows.filter((r) => r.status !== 'resolved' || r.received_at.getTime() > today).map((r) => presentQueueItem(r)) });
+    const policies = await listSlaPolicies(db);
+    return c.json({ items: rows.filter((r) => r.status !== 'resolved' || r.received_at.getTime() > today).map((r) => presentQueueItem(r, policies)) });
   });
 
   app.post('/api/ward/tickets/:code/acknowledge', field, async (c) =>
