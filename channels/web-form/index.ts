@@ -1,6 +1,6 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import {
-  AppError, bodyLimit, cleanText, defineChannel, formFiles, formText, isAppError, isSameOrigin, issueFormToken, payloadHash,
+  AppError, bodyLimit, cleanText, defineChannel, formFiles, formText, isAppError, isSameOrigin, issueFormToken, pageCsp, payloadHash,
   readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateReport, verifyFormToken, type ChannelContext, type FieldProblem,
 } from '../../src/intake/channel-kit.ts';
 import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
@@ -9,16 +9,28 @@ const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 429 | 503> 
 
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();
+  const map = ctx.places?.map ?? null;
   const page = async (values: FormValues = {}, error?: FormError) =>
-    reportForm(ctx.city, await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error);
+    reportForm(ctx.city, await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error,
+      map && ctx.places ? { ...map, ...ctx.places.mapAssets() } : null);
+  // With the map on, the form's images include the tile server's.
+  const csp = (c: Context) => {
+    if (map) c.header('Content-Security-Policy', pageCsp([map.origin]));
+  };
 
-  app.get('/', async (c) => c.html(await page()));
+  app.get('/', async (c) => {
+    csp(c);
+    return c.html(await page());
+  });
   app.get(REPORT_FORM_JS.path, (c) => serveStaticFile(c, REPORT_FORM_JS));
 
   app.post('/report',
     bodyLimit({
       maxSize: ctx.config.UPLOAD_MAX_BYTES * REPORT_LIMITS.photosMax + 1024 * 1024,
-      onError: async (c) => c.html(await page({}, { code: 'payload_too_large', message: 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).' }), 413),
+      onError: async (c) => {
+        csp(c);
+        return c.html(await page({}, { code: 'payload_too_large', message: 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).' }), 413);
+      },
     }),
     async (c) => {
       // Whatever goes wrong, the resident gets the form again with what they typed (when it
@@ -41,14 +53,14 @@ function routes(ctx: ChannelContext): Hono {
         };
         values = {
           text: one('text'), category: one('category'), address: one('address'), lat: one('lat'), lng: one('lng'),
-          name: one('name'), phone: one('phone'), email: one('email'),
+          name: one('name'), phone: one('phone'), email: one('email'), ticket: one('ticket'),
         };
         if (!verifyFormToken(ctx.secret, one('_token'))) {
           throw new AppError('csrf_token_invalid', 403, 'form token missing or expired', 'Biểu mẫu đã hết hạn, vui lòng gửi lại.');
         }
         // Every field and photo checked at once; then counted against the limits; only then stored.
         const { report, photos } = await validateReport({
-          text: values.text, category: values.category, address: values.address, lat: values.lat, lng: values.lng,
+          text: values.text, category: values.category, address: values.address, lat: values.lat, lng: values.lng, ticket: values.ticket,
           citizen: { name: values.name, phone: values.phone, email: values.email },
         }, formFiles(form, 'photos'), ctx);
         await ctx.limits.check(c, report.citizen);
@@ -65,6 +77,7 @@ function routes(ctx: ChannelContext): Hono {
         const fields = Array.isArray(err.details?.fields) ? (err.details.fields as FieldProblem[]) : [];
         const retryAfter = err.details?.retry_after_seconds;
         if (err.status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+        csp(c);
         return c.html(await page(values, { code: err.code, message: err.messageVi, fields }), STATUS_FOR[err.status]);
       }
     });

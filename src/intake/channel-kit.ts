@@ -13,6 +13,8 @@ import type { HoldInput } from '../core/inbound/quarantine.ts';
 import type { MessageView } from '../wire/staff-api.ts';
 import type { MediaPolicy } from './safe-fetch.ts';
 import type { PublicPhoto, PublicStatus } from '../core/tickets/tracking.ts';
+import type { NearbyTicket } from '../core/tickets/nearby.ts';
+import type { PlaceSuggestion } from '../core/places/suggest.ts';
 import type { PublicReport, PublicReportQuery, PublicService } from '../core/tickets/public-records.ts';
 import type { ApiClient } from '../core/staff/api-keys.ts';
 import type { Logger } from '../log.ts';
@@ -22,11 +24,12 @@ import type { IntakeGate } from './intake-limits.ts';
 
 export type { IntakeGate };
 export type {
-  ApiClient, CategoryInfo, CitizenContact, CityWording, DeliveryReport, InboundReport, MediaPolicy, PublicPhoto, PublicReport, PublicReportQuery,
+  ApiClient, CategoryInfo, CitizenContact, CityWording, NearbyTicket, PlaceSuggestion, DeliveryReport, InboundReport, MediaPolicy, PublicPhoto, PublicReport, PublicReportQuery,
   PublicService, PublicStatus, RemoteMedia,
 };
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
+export { SUGGEST_QUERY_MAX } from '../core/places/suggest.ts';
 export { cleanText, fold } from '../core/engine/text.ts';
 export { normalisePhone } from '../core/citizens/identity.ts';
 export { canonicalCode } from '../core/tickets/codes.ts';
@@ -36,8 +39,8 @@ export { sizeLabel } from './file-store.ts';
 export { imageProblem } from './image-size.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
 export { payloadHash } from './intake-service.ts';
-export { layout, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
-export { storeCheckedPhotos, storePhotos, validateReport, validateReportFields, type CheckedPhoto, type FieldProblem, type RawReportFields } from './report-validation.ts';
+export { layout, pageCsp, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
+export { readPoint, storeCheckedPhotos, storePhotos, validateReport, validateReportFields, type CheckedPhoto, type FieldProblem, type RawReportFields } from './report-validation.ts';
 export { formFiles, formText, readForm, readJsonObject } from './request-body.ts';
 
 /** What a channel may use: intake to store reports, read-only lookups, files, its settings. */
@@ -55,6 +58,11 @@ export interface ChannelContext<S = Record<string, never>> {
   limits: IntakeGate;
   files: FileStore;
   categories: () => Promise<CategoryInfo[]>;
+  /**
+   * The city's places and nearby tickets as residents may see them (the portal's map, the app
+   * API's /places and /nearby); absent where the engine's place data is not loaded (the edge).
+   */
+  places?: PublicPlaces;
   publicStatus: (code: string) => Promise<PublicStatus | null>;
   /** A secret for signing form tokens; stable across restarts. */
   secret: string;
@@ -105,6 +113,25 @@ export interface ChannelContext<S = Record<string, never>> {
     /** The public id of the report a tracking code names; null while it waits in the spool. */
     idOfCode(code: string): Promise<string | null>;
   };
+}
+
+/** What a resident may learn of places before filing: the engine's own lookups, nothing personal. */
+export interface PublicPlaces {
+  /** The unit in force a point lies in (the engine's point-in-polygon index); null outside every unit. */
+  locate(lat: number, lng: number): { code: string; name: string } | null;
+  /** Streets, units (former ones too) and landmarks whose words start with what was typed (at most 8). */
+  suggest(q: string): PlaceSuggestion[];
+  /** Open tickets of a category within its same-incident radius of a point, nearest first; null for an unknown category. */
+  nearby(q: { lat: number; lng: number; category: string }): Promise<NearbyTicket[] | null>;
+  /** A ticket a report may name to join it: its canonical code and whether it is open; null when unknown. */
+  ticket(code: string): Promise<{ code: string; open: boolean } | null>;
+  /** The map tiles the portal shows (MAP_TILE_URL, MAP_TILE_ATTRIBUTION), and where it opens; null when the map is off. */
+  map: { tiles: string; attribution: string; centre: { lat: number; lng: number; zoom: number }; /** The tiles' origin, for the page's CSP. */ origin: string } | null;
+  /**
+   * The bundled map script and stylesheet: with their content hash once built, else their plain
+   * paths (the first request builds them; the page never waits for a build).
+   */
+  mapAssets(): { js: string; css: string };
 }
 
 /** The citizen behind a contact, as an agent or an automated answer needs them. */

@@ -15,8 +15,13 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
  * frame (clickjacking). The console and ward shells, the portal and the sign-in page alike;
  * blob: images for the photo previews of the ward view.
  */
-export const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
-  + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const PAGE_CSP = pageCsp();
+
+/** PAGE_CSP with more image sources (a page showing map tiles adds the tile server's origin). */
+export function pageCsp(imgSrc: readonly string[] = []): string {
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src ${["'self'", 'blob:', 'data:', ...imgSrc].join(' ')}; connect-src 'self'; `
+    + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+}
 
 /** The site stylesheet, served at /static/site.css (no inline style: see PAGE_CSP). */
 const PAGE_CSS = `
@@ -83,11 +88,17 @@ export const NEUTRAL_SITE: SiteWording = { portalTitle: 'Cổng phản ánh, ki�
 export const siteOf = (c: Context): SiteWording => (c.get('site' as never) as SiteWording | undefined) ?? NEUTRAL_SITE;
 
 /** Page frame: Vietnamese, responsive, nothing from another server, no inline script or style. */
-export function layout(site: SiteWording, title: string, body: Html, opts: { refreshSeconds?: number; /** scripts of this page (static files) */ scripts?: StaticFile[] } = {}): Html {
+export function layout(site: SiteWording, title: string, body: Html, opts: {
+  refreshSeconds?: number;
+  /** scripts of this page (static files, or bundles by URL) */
+  scripts?: (StaticFile | { url: string })[];
+  /** stylesheets of this page besides the site's (bundles by URL) */
+  styles?: string[];
+} = {}): Html {
   return html`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title} – ${site.siteName}</title><link rel="icon" href="data:,">${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : ''}
-<link rel="stylesheet" href="${SITE_CSS.url}">${(opts.scripts ?? []).map((f) => html`<script src="${f.url}" defer></script>`)}</head>
+<link rel="stylesheet" href="${SITE_CSS.url}">${(opts.styles ?? []).map((u) => html`<link rel="stylesheet" href="${u}">`)}${(opts.scripts ?? []).map((f) => html`<script src="${f.url}" defer></script>`)}</head>
 <body><header><a href="/">${site.portalTitle}</a></header>
 <main>${body}</main>
 <footer>${site.hotline} · Tra cứu phản ánh: <a href="/track">nhập mã</a> · <a href="/minh-bach">Minh bạch kết quả xử lý</a></footer></body></html>`;
