@@ -18,9 +18,22 @@ export const SUGGEST_RESULTS_MAX = 8;
 const QUERY_MIN = 2;
 
 interface Entry extends PlaceSuggestion {
-  /** Folded words a query matches at a word start. */
-  keys: string[];
+  /** Names it is known by, as folded words. */
+  keys: string[][];
   rank: number;
+}
+
+/**
+ * Whether the query's words start consecutive words of a name ("ng th minh" in "nguyen thi minh
+ * khai"): 2 from its first word, 1 further in, 0 not at all. Linear in the name's words.
+ */
+function matchWords(q: readonly string[], name: readonly string[]): number {
+  for (let i = 0; i + q.length <= name.length; i++) {
+    let all = true;
+    for (let j = 0; j < q.length && all; j++) all = name[i + j]!.startsWith(q[j]!);
+    if (all) return i === 0 ? 2 : 1;
+  }
+  return 0;
 }
 
 /** The data suggestions are made of (the gazetteer's, and the city's streets and landmarks). */
@@ -41,7 +54,8 @@ export class PlaceSuggester {
   constructor(data: SuggestData) {
     const unitName = new Map(data.units.map((u) => [u.code, u.name]));
     const unitOf = (code: string | undefined) => (code && unitName.has(code) ? { code, name: unitName.get(code)! } : null);
-    const add = (e: Omit<Entry, 'rank'>) => this.#entries.push({ ...e, rank: SUGGESTION_KINDS.indexOf(e.kind) });
+    const add = (e: Omit<Entry, 'rank' | 'keys'> & { keys: string[] }) =>
+      this.#entries.push({ ...e, keys: [...new Set(e.keys)].filter(Boolean).map((k) => k.split(' ')), rank: SUGGESTION_KINDS.indexOf(e.kind) });
     for (const u of data.units) {
       const folded = fold(u.name);
       add({ kind: 'unit', label: u.name, value: u.name, unit: { code: u.code, name: u.name }, keys: [folded, folded.replace(PREFIX, '')] });
@@ -87,18 +101,20 @@ export class PlaceSuggester {
 
   /**
    * At most `max` places whose words start with what `query` says (each folded word of the
-   * query a word start of the place's name, in order), best first: a name that starts with the
-   * query before one that has it further in, then by kind, then shorter names.
+   * query the start of a word of the place's name, in order: "ng th minh kh"), best first: a
+   * name that starts with the query before one that has it further in, then by kind, then
+   * shorter names.
    */
   suggest(query: string, max: number = SUGGEST_RESULTS_MAX): PlaceSuggestion[] {
     const q = normaliseAddress(query.slice(0, SUGGEST_QUERY_MAX));
     if (q.length < QUERY_MIN) return [];
+    const words = q.split(' ');
     const hits: { e: Entry; score: number }[] = [];
     for (const e of this.#entries) {
-      let best = -1;
+      let best = 0;
       for (const k of e.keys) {
-        if (k.startsWith(q)) { best = 2; break; }
-        if (best < 1 && ` ${k}`.includes(` ${q}`)) best = 1;
+        best = Math.max(best, matchWords(words, k));
+        if (best === 2) break;
       }
       if (best > 0) hits.push({ e, score: best });
     }
