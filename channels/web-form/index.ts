@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono';
 import {
   AppError, bodyLimit, cleanText, defineChannel, formFiles, formText, isAppError, isSameOrigin, issueFormToken, pageCsp, payloadHash,
-  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateReport, verifyFormToken, type ChannelContext, type FieldProblem,
+  readForm, readPoint, REPORT_LIMITS, type NearbyTicket, serveStaticFile, sizeLabel, storeCheckedPhotos, validateReport, verifyFormToken, type ChannelContext, type FieldProblem,
 } from '../../src/intake/channel-kit.ts';
 import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FormError, type FormValues } from './pages.ts';
 
@@ -10,9 +10,10 @@ const STATUS_FOR: Record<number, 400 | 403 | 409 | 413 | 415 | 422 | 429 | 503> 
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();
   const map = ctx.places?.map ?? null;
-  const page = async (values: FormValues = {}, error?: FormError) =>
-    reportForm(ctx.city, await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error,
-      map && ctx.places ? { ...map, ...ctx.places.mapAssets() } : null);
+  const page = async (values: FormValues = {}, error?: FormError, nearby?: NearbyTicket[]) =>
+    reportForm(ctx.city, await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error, {
+      map: map && ctx.places ? { ...map, ...ctx.places.mapAssets() } : null, nearbyStep: Boolean(ctx.places), ...(nearby ? { nearby } : {}),
+    });
   // With the map on, the form's images include the tile server's.
   const csp = (c: Context) => {
     if (map) c.header('Content-Security-Policy', pageCsp([map.origin]));
@@ -57,6 +58,19 @@ function routes(ctx: ChannelContext): Hono {
         };
         if (!verifyFormToken(ctx.secret, one('_token'))) {
           throw new AppError('csrf_token_invalid', 403, 'form token missing or expired', 'Biểu mẫu đã hết hạn, vui lòng gửi lại.');
+        }
+        // Without JavaScript, a step before sending: the open tickets of the category near the
+        // point typed in (nothing is stored; the form comes back with what was typed).
+        if (one('_step') === 'nearby' && ctx.places) {
+          const { lat, lng } = readPoint(values.lat, values.lng);
+          const tickets = values.category ? await ctx.places.nearby({ lat, lng, category: values.category.slice(0, REPORT_LIMITS.categoryMax) }) : null;
+          if (!tickets) {
+            throw new AppError('category_unknown', 422, 'choose a category to see nearby tickets', 'Vui lòng chọn lĩnh vực để xem phản ánh gần đây.', {
+              fields: [{ field: 'category', code: 'category_unknown', message: 'Vui lòng chọn lĩnh vực để xem phản ánh gần đây.' }],
+            });
+          }
+          csp(c);
+          return c.html(await page(values, undefined, tickets));
         }
         // Every field and photo checked at once; then counted against the limits; only then stored.
         const { report, photos } = await validateReport({

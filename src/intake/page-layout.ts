@@ -47,7 +47,8 @@ code{font-size:1.1rem;background:#eef;padding:.1rem .4rem;border-radius:4px;whit
 footer{color:var(--muted);font-size:.85rem;text-align:center;padding:2rem 1rem}
 .contact{border:0;padding:0;margin:1rem 0 0}.contact legend{font-weight:600}
 .auth{max-width:26rem;margin:2rem auto}.auth h1{margin-top:0}.auth button{width:100%}
-a:focus-visible{outline:3px solid #f5a623;outline-offset:2px}form.inline{display:inline}form.inline button{width:auto}`;
+a:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
+.nearby-list{list-style:none;padding:0;margin:0}.nearby-list li{border-top:1px solid #ddd;padding:.6rem 0}.nearby-list p{margin:.15rem 0;overflow-wrap:anywhere}form.inline{display:inline}form.inline button{width:auto}`;
 
 /** A small file the pages link, named by its content's hash so that it can be cached for good. */
 export interface StaticFile {
