@@ -92,10 +92,10 @@ async function collect<T>(problems: AppError[], check: () => T | Promise<T>): Pr
   }
 }
 
-/** The report model of valid fields, or the problems of the invalid ones (nothing thrown for them). */
 /** What validation reads of a channel's context: the categories, and the tickets a report may join where it can look them up. */
 type ValidationContext = Pick<ChannelContext, 'categories'> & Partial<Pick<ChannelContext, 'places'>>;
 
+/** The report model of valid fields, or the problems of the invalid ones (nothing thrown for them). */
 async function checkReportFields(fields: RawReportFields, ctx: ValidationContext, problems: AppError[]): Promise<Omit<InboundReport, 'attachments'>> {
   const field = (v: unknown, max: number, tooLong: () => AppError) => {
     const s = raw(v);
