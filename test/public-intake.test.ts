@@ -329,6 +329,10 @@ describe('before filing: the unit under a point, address suggestions, nearby tic
     expect(old[0]!.label).toMatch(/^Phường 12, Quận 3 \(cũ\) – nay thuộc Phường /);
     const street = (await json<S>(`/api/v1/places/suggest?q=${encodeURIComponent('nguyễn thị minh kh')}`)).body.suggestions;
     expect(street.some((s) => s.kind === 'street' && s.value.startsWith('Đường Nguyễn Thị Minh Khai'))).toBe(true);
+    // A landmark comes with its point (the map moves its pin there).
+    const market = (await json<S & { suggestions: { point?: { lat: number; lng: number } }[] }>(`/api/v1/places/suggest?q=${encodeURIComponent('chợ bến th')}`)).body.suggestions;
+    expect(market[0]).toMatchObject({ kind: 'landmark', value: 'Chợ Bến Thành', unit: { code: PLACES.benThanh.code } });
+    expect(market[0]!.point).toEqual({ lat: expect.closeTo(PLACES.benThanh.lat, 3), lng: expect.closeTo(PLACES.benThanh.lng, 3) });
     expect((await json<S>('/api/v1/places/suggest?q=a')).body.suggestions).toEqual([]);
     // Bounded: 80 characters answer (quickly), 81 are refused.
     const started = performance.now();

@@ -158,7 +158,13 @@ function start(): void {
     });
   }
 
-  suggestions();
+  // A landmark chosen in the address box moves the pin there.
+  suggestions((at) => {
+    lat.value = at.lat.toFixed(6);
+    lng.value = at.lng.toFixed(6);
+    place([at.lat, at.lng], true);
+    void refresh();
+  });
 
   const p = point();
   if (p) {
@@ -170,7 +176,7 @@ function start(): void {
 }
 
 /** Address suggestions while typing (a listbox under the box, arrow keys and Enter to choose). */
-function suggestions(): void {
+function suggestions(moveTo: (at: { lat: number; lng: number }) => void): void {
   const input = byId<HTMLInputElement>('address');
   const list = byId<HTMLUListElement>('address-list');
   const unitLine = byId<HTMLParagraphElement>('place-unit');
@@ -202,7 +208,8 @@ function suggestions(): void {
   const choose = (s: PlaceSuggestion) => {
     input.value = `${typed().kept.replace(/\s+$/, ' ').trimStart()}${s.value}`;
     close();
-    if (unitLine && s.unit && !byId<HTMLInputElement>('lat')?.value) unitLine.textContent = `Địa chỉ thuộc: ${s.unit.name}`;
+    if (s.point) moveTo(s.point);
+    else if (unitLine && s.unit && !byId<HTMLInputElement>('lat')?.value) unitLine.textContent = `Địa chỉ thuộc: ${s.unit.name}`;
     input.focus();
   };
   const render = () => {

@@ -139,6 +139,7 @@ export function openApiDocument(publicUrl?: string) {
             label: { type: 'string', example: 'Phường 12, Quận 3 (cũ) – nay thuộc Phường Nhiêu Lộc', description: 'what the resident reads' },
             value: { type: 'string', example: 'Phường 12, Quận 3', description: 'what goes into the address' },
             unit: { ...unit, description: 'the unit in force, when only one' },
+            point: { type: 'object', properties: { lat: { type: 'number' }, lng: { type: 'number' } }, description: 'a landmark\'s point' },
           } } } },
         },
         Nearby: {

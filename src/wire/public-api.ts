@@ -14,6 +14,8 @@ export interface PlaceSuggestion {
   value: string;
   /** The unit in force it lies in, when only one. */
   unit: { code: string; name: string } | null;
+  /** Where it is, for a place with one point (a landmark): the map moves its pin there. */
+  point?: { lat: number; lng: number };
 }
 
 /** GET /api/v1/places/locate: the unit in force a point lies in (null outside every unit). */

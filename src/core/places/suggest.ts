@@ -42,7 +42,7 @@ export interface SuggestData {
   oldWards?: OldWard[];
   mapping?: WardMapping[];
   streets?: { name: string; district?: string }[];
-  landmarks?: { name: string; aliases?: string[]; unit_code: string }[];
+  landmarks?: { name: string; aliases?: string[]; unit_code: string; lat?: number; lng?: number }[];
 }
 
 const PREFIX = /^(phuong|xa|thi tran|dac khu)\s+/;
@@ -78,7 +78,8 @@ export class PlaceSuggester {
     for (const l of data.landmarks ?? []) {
       const unit = unitOf(l.unit_code);
       if (!unit) continue;
-      add({ kind: 'landmark', label: `${l.name} (${unit.name})`, value: l.name, unit, keys: [l.name, ...(l.aliases ?? [])].map(fold) });
+      const point = Number.isFinite(l.lat) && Number.isFinite(l.lng) ? { point: { lat: l.lat!, lng: l.lng! } } : {};
+      add({ kind: 'landmark', label: `${l.name} (${unit.name})`, value: l.name, unit, ...point, keys: [l.name, ...(l.aliases ?? [])].map(fold) });
     }
     // A street of one name in several former districts is offered once per district.
     const seen = new Set<string>();
@@ -119,6 +120,6 @@ export class PlaceSuggester {
       if (best > 0) hits.push({ e, score: best });
     }
     hits.sort((a, b) => b.score - a.score || a.e.rank - b.e.rank || a.e.value.length - b.e.value.length || a.e.value.localeCompare(b.e.value, 'vi'));
-    return hits.slice(0, Math.min(max, SUGGEST_RESULTS_MAX)).map(({ e }) => ({ kind: e.kind, label: e.label, value: e.value, unit: e.unit }));
+    return hits.slice(0, Math.min(max, SUGGEST_RESULTS_MAX)).map(({ e }) => ({ kind: e.kind, label: e.label, value: e.value, unit: e.unit, ...(e.point ? { point: e.point } : {}) }));
   }
 }
