@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Hono } from 'hono';
 import type { Db } from './db/schema.ts';
 import { allChannels } from '../channels/index.ts';
-import type { Config } from './config.ts';
+import { mapTiles, type Config } from './config.ts';
 import type { AreaIndex } from './core/places/area-index.ts';
 import { loadCategories, type CategoryInfo } from './core/engine/catalog.ts';
 import { AppError } from './core/errors.ts';
@@ -20,7 +20,8 @@ import type { CityProfile } from './city/profile.ts';
 import { TopicModel } from './core/engine/topic.ts';
 import { createApp } from './http/app.ts';
 import { publicIntakeLimits } from './http/client-address.ts';
-import { loadWebAssets } from './http/web-assets.ts';
+import { builtWebAssets, loadWebAssets } from './http/web-assets.ts';
+import { publicPlaces } from './intake/public-places.ts';
 import type { AnyChannel, ChannelContext } from './intake/channel-kit.ts';
 import { resolveChannels, type ActiveChannel } from './intake/channels.ts';
 import { ChannelPolls } from './workers/channel-polls.ts';
@@ -237,7 +238,17 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     store: (entry) => intake.storeSpooled(entry),
     onDrained: () => worker.wake(),
   });
+  const tiles = mapTiles(config);
   const channelContext = {
+    places: publicPlaces({
+      db, places: engine, categories,
+      map: tiles && { tiles: tiles.url, attribution: tiles.attribution, origin: tiles.origin, centre: city.mapCentre ?? { lat: 0, lng: 0, zoom: 2 } },
+      // One esbuild run bundles the map with the staff pages; linked by hash once it has run.
+      mapAssets: () => {
+        const built = builtWebAssets();
+        return built ? { js: built.url('report-map.js'), css: built.url('report-map.css') } : { js: '/assets/report-map.js', css: '/assets/report-map.css' };
+      },
+    }),
     config, log: opts.log, intake, limits: publicIntakeLimits(db, config), categories, secret: await resolveSecret(config), city: city.wording,
     ...channelServices(db, events),
     files: new LocalFileStore(path.join(config.dataDir, 'uploads')),

@@ -3,6 +3,7 @@ import type { Config } from './config.ts';
 import type { Logger } from './log.ts';
 import { attachRealtime, type Realtime } from './realtime/server.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
+import type { DbHandle } from './db/connect.ts';
 import { loadWebAssets } from './http/web-assets.ts';
 
 export interface Server {
@@ -15,9 +16,13 @@ export interface Server {
 }
 
 /** Starts the Node HTTP server around the app; `stop()` stops accepting, drains jobs, closes the database. */
-export async function startServer(config: Config, log: Logger, onRuntime?: (rt: Runtime) => Promise<void>, opts: { env?: Record<string, string | undefined> } = {}): Promise<Server> {
+export async function startServer(config: Config, log: Logger, onRuntime?: (rt: Runtime) => Promise<void>, opts: {
+  env?: Record<string, string | undefined>;
+  /** An already migrated and seeded database (tests: a copy of a template), instead of opening and migrating one. */
+  handle?: DbHandle;
+} = {}): Promise<Server> {
   // Channels read their settings from `env` (default: the process's environment).
-  const runtime = await createRuntime(config, { log, ...(opts.env ? { env: opts.env } : {}) });
+  const runtime = await createRuntime(config, { log, ...(opts.env ? { env: opts.env } : {}), ...(opts.handle ? { handle: opts.handle, skipSetup: true } : {}) });
   if (onRuntime) await onRuntime(runtime);
   // Bundle the console and ward front end now (once per process), not on the first page view.
   const web = await loadWebAssets();

@@ -511,3 +511,109 @@ describe('a resident confirms or reopens a resolved ticket (residents 4)', () =>
     expect(page).not.toContain('rất nguy hiểm');
   });
 });
+
+describe('before filing: the unit under a point, address suggestions, nearby tickets, and "this is my problem too"', () => {
+  const json = async <T>(path: string): Promise<{ status: number; body: T }> => {
+    const res = await rt.app.request(path);
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  type Err = { error: { code: string; message_vi: string; fields?: { field: string; code: string }[] } };
+  const at = { lat: PLACES.saiGon.lat, lng: PLACES.saiGon.lng };
+  /** 60 m north of `at`. */
+  const near = { lat: at.lat + 0.00054, lng: at.lng };
+
+  it('says which unit a point lies in, none outside the city, and refuses a bad point with the field', async () => {
+    const inside = await json<{ unit: { code: string; name: string } | null }>(`/api/v1/places/locate?lat=${PLACES.benThanh.lat}&lng=${PLACES.benThanh.lng}`);
+    expect(inside).toEqual({ status: 200, body: { lat: PLACES.benThanh.lat, lng: PLACES.benThanh.lng, unit: { code: PLACES.benThanh.code, name: PLACES.benThanh.name } } });
+    expect((await json<{ unit: unknown }>(`/api/v1/places/locate?lat=${PLACES.outside.lat}&lng=${PLACES.outside.lng}`)).body.unit).toBeNull();
+    for (const [q, fields] of [['lat=abc&lng=106.7', ['lat']], ['lat=91&lng=181', ['lat', 'lng']], ['lat=10.7', ['lng']], [`lat=${'1'.repeat(40)}&lng=106.7`, ['lat']]] as const) {
+      const res = await json<Err>(`/api/v1/places/locate?${q}`);
+      expect(res.status, q).toBe(422);
+      expect(res.body.error.code, q).toBe('coordinates_invalid');
+      expect(res.body.error.fields?.map((f) => f.field), q).toEqual(fields);
+    }
+  });
+
+  it('suggests units, former wards (with the unit they became) and streets as one types, at most 8, and refuses a query over 80 characters', async () => {
+    type S = { suggestions: { kind: string; label: string; value: string; unit: { code: string } | null }[] };
+    const ben = (await json<S>('/api/v1/places/suggest?q=ben%20thanh')).body.suggestions;
+    expect(ben[0]).toEqual({ kind: 'unit', label: 'Phường Bến Thành', value: 'Phường Bến Thành', unit: { code: PLACES.benThanh.code, name: PLACES.benThanh.name } });
+    expect(ben.length).toBeLessThanOrEqual(8);
+    const old = (await json<S>(`/api/v1/places/suggest?q=${encodeURIComponent('P12 Q3')}`)).body.suggestions;
+    expect(old[0]).toMatchObject({ kind: 'former_ward', value: 'Phường 12, Quận 3' });
+    expect(old[0]!.label).toMatch(/^Phường 12, Quận 3 \(cũ\) – nay thuộc Phường /);
+    const street = (await json<S>(`/api/v1/places/suggest?q=${encodeURIComponent('nguyễn thị minh kh')}`)).body.suggestions;
+    expect(street.some((s) => s.kind === 'street' && s.value.startsWith('Đường Nguyễn Thị Minh Khai'))).toBe(true);
+    // A landmark comes with its point (the map moves its pin there).
+    const market = (await json<S & { suggestions: { point?: { lat: number; lng: number } }[] }>(`/api/v1/places/suggest?q=${encodeURIComponent('chợ bến th')}`)).body.suggestions;
+    expect(market[0]).toMatchObject({ kind: 'landmark', value: 'Chợ Bến Thành', unit: { code: PLACES.benThanh.code } });
+    expect(market[0]!.point).toEqual({ lat: expect.closeTo(PLACES.benThanh.lat, 3), lng: expect.closeTo(PLACES.benThanh.lng, 3) });
+    expect((await json<S>('/api/v1/places/suggest?q=a')).body.suggestions).toEqual([]);
+    // Bounded: 80 characters answer (quickly), 81 are refused.
+    const started = performance.now();
+    expect((await json<S>(`/api/v1/places/suggest?q=${'p '.repeat(40)}`)).status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(500);
+    const long = await json<Err>(`/api/v1/places/suggest?q=${'a'.repeat(81)}`);
+    expect(long.status).toBe(422);
+    expect(long.body.error.code).toBe('query_too_long');
+  });
+
+  it('lists the open tickets of a category within its radius, with public facts only; joins one on request; refuses unknown categories and tickets', async () => {
+    const filed = await post({ text: 'Ống nước vỡ, nước sạch chảy lênh láng trên đường Đồng Khởi', category: 'cap_nuoc', ...at, citizen: { phone: '0903 612 001', name: 'Lâm Thị Kín' } }, '198.51.100.80');
+    expect(filed.status).toBe(201);
+    await rt.worker.idle();
+    const ticket = (await rt.handle.db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id').select('tickets.code')
+      .where('reports.code', '=', ((await filed.json()) as { code: string }).code).executeTakeFirstOrThrow()).code;
+
+    type N = { tickets: { code: string; status: string; status_label: string; category: { code: string }; distance_m: number; reporters: number; last_reported_at: string }[] };
+    const listed = await rt.app.request(`/api/v1/nearby?lat=${near.lat}&lng=${near.lng}&category=cap_nuoc`);
+    expect(listed.status).toBe(200);
+    const raw = await listed.text();
+    const { tickets } = JSON.parse(raw) as N;
+    expect(tickets).toHaveLength(1);
+    expect(tickets[0]).toMatchObject({ code: ticket, status: 'new', status_label: 'Mới tiếp nhận', category: { code: 'cap_nuoc' }, reporters: 1 });
+    expect(tickets[0]!.distance_m).toBeGreaterThan(50);
+    expect(tickets[0]!.distance_m).toBeLessThan(70);
+    // Nothing a reporter wrote or is known by.
+    for (const secret of ['Ống nước', 'Đồng Khởi', 'Lâm Thị', '612 001', '0903612001', '84903612001']) expect(raw, secret).not.toContain(secret);
+    // Another category, or beyond the category's radius (200 m): none.
+    expect(((await json<N>(`/api/v1/nearby?lat=${near.lat}&lng=${near.lng}&category=rac_thai`)).body).tickets).toEqual([]);
+    expect(((await json<N>(`/api/v1/nearby?lat=${at.lat + 0.0027}&lng=${at.lng}&category=cap_nuoc`)).body).tickets).toEqual([]);
+    for (const q of ['category=khong_co', 'category=', `category=${'x'.repeat(65)}`]) {
+      const res = await json<Err>(`/api/v1/nearby?lat=${near.lat}&lng=${near.lng}&${q}`);
+      expect(res.status, q).toBe(422);
+      expect(res.body.error.code, q).toBe('category_unknown');
+    }
+    expect((await json<Err>('/api/v1/nearby?lat=x&lng=106.7&category=cap_nuoc')).body.error.code).toBe('coordinates_invalid');
+
+    // "This is my problem too": a different text and contact, 60 m away, joins the chosen ticket.
+    const before = await stored();
+    for (const [given, code] of [['TK-ZZZZZZZZ', 'ticket_unknown'], ['not a code', 'ticket_invalid'], ['PA-7K3M9Q2X', 'ticket_invalid'], ['T'.repeat(200), 'ticket_invalid']]) {
+      const res = await post({ text: 'Nước sạch chảy tràn', category: 'cap_nuoc', ...near, ticket: given }, '198.51.100.81');
+      expect(res.status, given).toBe(422);
+      expect(((await res.json()) as Err).error, given).toMatchObject({ code, fields: [{ field: 'ticket', code }] });
+    }
+    expect(await stored()).toBe(before);
+    const joined = await post({ text: 'Chỗ này nước máy xì ra cả tuần nay', ...near, ticket: ticket.toLowerCase(), citizen: { phone: '0903 612 002' } }, '198.51.100.82');
+    expect(joined.status).toBe(201);
+    await rt.worker.idle();
+    const report = await rt.handle.db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id').select(['tickets.code', 'reports.reasons', 'reports.category_code'])
+      .where('reports.code', '=', ((await joined.json()) as { code: string }).code).executeTakeFirstOrThrow();
+    expect(report.code).toBe(ticket);
+    // No category given: the ticket's.
+    expect(report.category_code).toBe('cap_nuoc');
+    expect((report.reasons as { code: string }[]).map((r) => r.code)).toContain('chosen_ticket');
+    expect(((await json<N>(`/api/v1/nearby?lat=${near.lat}&lng=${near.lng}&category=cap_nuoc`)).body).tickets[0]!.reporters).toBe(2);
+
+    // The ticket resolved meanwhile: the report is accepted and processed as usual, with the reason.
+    await rt.handle.db.updateTable('tickets').set({ status: 'resolved', resolved_at: new Date() }).where('code', '=', ticket).execute();
+    expect(((await json<N>(`/api/v1/nearby?lat=${near.lat}&lng=${near.lng}&category=cap_nuoc`)).body).tickets).toEqual([]);
+    const late = await post({ text: 'Ống nước lại vỡ, nước chảy khắp hẻm', category: 'cap_nuoc', ...near, ticket, citizen: { phone: '0903 612 003' } }, '198.51.100.83');
+    expect(late.status).toBe(201);
+    await rt.worker.idle();
+    const own = await rt.handle.db.selectFrom('reports').innerJoin('tickets', 'tickets.id', 'reports.ticket_id').select(['tickets.code', 'reports.reasons'])
+      .where('reports.code', '=', ((await late.json()) as { code: string }).code).executeTakeFirstOrThrow();
+    expect(own.code).not.toBe(ticket);
+    expect((own.reasons as { code: string; message: string }[]).find((r) => r.code === 'chosen_ticket_refused')?.message).toContain('it is resolved');
+  });
+});

@@ -11,6 +11,7 @@ import { staffPages } from '../src/http/staff-pages.ts';
 import { buildWebAssets, loadWebAssets, type WebAssets } from '../src/http/web-assets.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { testRuntime, fromAddress } from './support/runtime.ts';
+import { loadConfig, mapTiles } from '../src/config.ts';
 
 // The console and ward front end: bundled by esbuild in memory, served with its content hash,
 // behind sign-in. What the pages do in a browser is for the Chromium tests; here: that the
@@ -18,17 +19,19 @@ import { testRuntime, fromAddress } from './support/runtime.ts';
 
 // URL-looking strings a bundle may contain that are not fetched: the SVG namespace (an XML
 // identifier) and, inside socket.io-client, an error message's documentation link and the
-// scheme it prefixes to a host-less URI (we always connect to the page's own origin).
-const NOT_FETCHED = new Set(['http://www.w3.org/2000/svg', 'https://socket.io/docs/v3/migrating-from-2-x-to-3-0/', 'https://']);
+// scheme it prefixes to a host-less URI (we always connect to the page's own origin); inside
+// Leaflet, the link of its attribution prefix (the portal's map shows its own attribution).
+const NOT_FETCHED = new Set(['http://www.w3.org/2000/svg', 'https://socket.io/docs/v3/migrating-from-2-x-to-3-0/', 'https://', 'https://leafletjs.com']);
 const URLS = /\bhttps?:\/\/[^\s"'`)]*/g;
 
+const TILES = 'https://{s}.tiles.example.org/{z}/{x}/{y}.png';
 let rt: Runtime;
 let assets: WebAssets;
 let ip = 0;
 const PW = { agent: 'matkhau-agent-9', ward: 'matkhau-ward-9' };
 
 beforeAll(async () => {
-  rt = await testRuntime({}, { startWorker: false });
+  rt = await testRuntime({ MAP_TILE_URL: TILES, MAP_TILE_ATTRIBUTION: 'Bản đồ © Ví Dụ <https://tiles.example.org/ban-quyen>' }, { startWorker: false });
   await Promise.all([
     upsertUser(rt.handle.db, { username: 'agent9', password: PW.agent, role: 'agent', displayName: 'Trần Thị Tổng Đài' }),
     upsertUser(rt.handle.db, { username: 'ward9', password: PW.ward, role: 'ward_officer', displayName: 'Cán bộ Bến Thành', areaCodes: ['26743'] }),
@@ -57,8 +60,8 @@ async function signIn(username: string, password: string): Promise<string> {
 }
 
 describe('the bundles', () => {
-  it('builds console.js, ward.js, dashboard.js and app.css, minified, with the Vietnamese text intact', () => {
-    expect([...assets.files.keys()].sort()).toEqual(['app.css', 'console.js', 'dashboard.js', 'ward.js']);
+  it('builds console.js, ward.js, dashboard.js, app.css and the portal\'s map, minified, with the Vietnamese text intact', () => {
+    expect([...assets.files.keys()].sort()).toEqual(['app.css', 'console.js', 'dashboard.js', 'report-map.css', 'report-map.js', 'ward.js']);
     const js = text('console.js');
     // minified: few lines for tens of kilobytes
     expect(js.length).toBeGreaterThan(20_000);
@@ -67,6 +70,10 @@ describe('the bundles', () => {
     expect(js).toContain('ticket.watch');
     expect(text('ward.js')).toContain('Bắt đầu xử lý');
     expect(text('app.css')).toContain('.sla');
+    expect(text('report-map.js')).toContain('Đây cũng là vấn đề của tôi');
+    // Leaflet's stylesheet with its images inlined, and ours.
+    expect(text('report-map.css')).toContain('.leaflet-container');
+    expect(text('report-map.css')).toContain('.nearby-list');
     for (const f of assets.files.values()) {
       expect(f.hash).toMatch(/^[0-9a-f]{16}$/);
       expect(gunzipSync(f.gzip).equals(Buffer.from(f.body))).toBe(true);
@@ -80,7 +87,7 @@ describe('the bundles', () => {
       expect(found.filter((u) => !NOT_FETCHED.has(u)), f.name).toEqual([]);
       expect(body).not.toMatch(/unpkg|jsdelivr|cdnjs|googleapis|\/\/cdn\./i);
     }
-    expect(text('app.css')).not.toMatch(/https?:|@import|url\(\s*['"]?\/\//);
+    for (const css of ['app.css', 'report-map.css']) expect(text(css)).not.toMatch(/https?:|@import|url\(\s*['"]?\/\//);
   });
 
   it('is built once per process', async () => {
@@ -130,6 +137,32 @@ describe('the pages', () => {
     expect(await js.text()).toBe(text('console.js'));
     // An agent cannot open the ward view.
     expect((await rt.app.request('/ward', { headers: { cookie } })).status).toBe(403);
+  });
+
+  it('serves the report form with the map: the tile server in its CSP, the attribution, the map bundle by hash', async () => {
+    const res = await rt.app.request('/');
+    const html = await res.text();
+    expect(html).toContain(`data-tiles="${TILES}"`);
+    expect(html).toContain('data-attribution="Bản đồ © Ví Dụ &lt;https://tiles.example.org/ban-quyen&gt;"');
+    expect(html).toContain(`src="${assets.url('report-map.js')}"`);
+    expect(html).toContain(`href="${assets.url('report-map.css')}"`);
+    // Without the script, the boxes are still there.
+    expect(html).toMatch(/<input id="lat" name="lat"/);
+    const csp = res.headers.get('content-security-policy')!;
+    expect(csp).toContain("img-src 'self' blob: data: https://*.tiles.example.org;");
+    expect(csp).toContain("script-src 'self';");
+    const css = await rt.app.request(assets.url('report-map.css'));
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    // A template that is no tile URL stops the start with the setting's name; off is off, empty the default.
+    for (const bad of ['ftp://tiles.example.org/{z}/{x}/{y}.png', 'https://tiles.example.org/{z}/{x}.png', "https://x.org/{z}/{x}/{y}.png' 'unsafe-inline"]) {
+      expect(() => loadConfig({ MAP_TILE_URL: bad }), bad).toThrow(/MAP_TILE_URL/);
+    }
+    expect(() => loadConfig({ MAP_TILE_ATTRIBUTION: 'x <javascript:alert(1)>' })).toThrow(/MAP_TILE_ATTRIBUTION/);
+    expect(mapTiles(loadConfig({ MAP_TILE_URL: 'off' }))).toBeNull();
+    expect(mapTiles(loadConfig({ MAP_TILE_URL: '' }))).toEqual({
+      url: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', origin: 'https://tile.openstreetmap.org',
+      attribution: '© OpenStreetMap contributors <https://www.openstreetmap.org/copyright>',
+    });
   });
 
   it('serves a ward officer the ward view and not the console', async () => {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import {
-  AppError, bodyLimit, defineChannel, FEEDBACK_LIMITS, formFiles, formText, readForm, readJsonObject, REPORT_LIMITS, storeCheckedPhotos, validateFeedback,
-  validateReport, type ChannelContext, type RawReportFields,
+  AppError, bodyLimit, cleanText, defineChannel, FEEDBACK_LIMITS, formFiles, formText, readForm, readJsonObject, readPoint, REPORT_LIMITS, storeCheckedPhotos,
+  SUGGEST_QUERY_MAX, validateFeedback, validateReport, type ChannelContext, type PublicPlaces, type RawReportFields,
 } from '../../src/intake/channel-kit.ts';
 import { openApiDocument } from './openapi.ts';
 
@@ -27,7 +27,7 @@ async function readBody(c: Context): Promise<{ fields: RawReportFields; photos: 
     const one = (k: string) => formText(form, `citizen[${k}]`) ?? formText(form, k);
     const fields = {
       text: formText(form, 'text'), category: formText(form, 'category'), lat: formText(form, 'lat'), lng: formText(form, 'lng'),
-      address: formText(form, 'address'),
+      address: formText(form, 'address'), ticket: formText(form, 'ticket'),
       citizen: { name: one('name'), phone: one('phone'), email: one('email'), national_id: one('national_id'), zalo_id: one('zalo_id') },
     };
     return { fields, photos: formFiles(form, 'photos', 'photo'), hashable: fields };
@@ -110,6 +110,43 @@ function routes(ctx: ChannelContext): Hono {
   app.get('/api/v1/categories', async (c) => {
     const cats = await ctx.categories();
     return c.json({ categories: cats.map((x) => ({ code: x.code, name: x.name, name_en: x.name_en })) });
+  });
+
+  // Before filing: where a point is, what an address box may mean, and what is already reported
+  // near it (the portal's map uses the same three).
+  const places = (): PublicPlaces => {
+    if (!ctx.places) throw new AppError('places_unavailable', 503, 'place lookups are not available here', 'Chức năng tra cứu địa điểm hiện không khả dụng.');
+    return ctx.places;
+  };
+
+  app.get('/api/v1/places/locate', (c) => {
+    const p = places();
+    const { lat, lng } = readPoint(c.req.query('lat'), c.req.query('lng'));
+    const unit = p.locate(lat, lng);
+    // Units change by decree, not by the minute.
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.json({ lat, lng, unit });
+  });
+
+  app.get('/api/v1/places/suggest', (c) => {
+    const p = places();
+    const q = c.req.query('q') ?? '';
+    if (q.length > SUGGEST_QUERY_MAX) {
+      throw new AppError('query_too_long', 422, `q is longer than ${SUGGEST_QUERY_MAX} characters`, 'Nội dung tìm kiếm quá dài.', { field: 'q', max: SUGGEST_QUERY_MAX });
+    }
+    c.header('Cache-Control', 'public, max-age=3600');
+    return c.json({ suggestions: p.suggest(cleanText(q)) });
+  });
+
+  app.get('/api/v1/nearby', async (c) => {
+    const p = places();
+    const { lat, lng } = readPoint(c.req.query('lat'), c.req.query('lng'));
+    const category = c.req.query('category') ?? '';
+    const tickets = category && category.length <= REPORT_LIMITS.categoryMax ? await p.nearby({ lat, lng, category }) : null;
+    if (tickets === null) throw new AppError('category_unknown', 422, 'unknown category', 'Lĩnh vực phản ánh không hợp lệ.', { field: 'category' });
+    // Reports come in all day: a short while only.
+    c.header('Cache-Control', 'public, max-age=30');
+    return c.json({ tickets });
   });
 
   app.get('/api/v1/openapi.json', (c) => c.json(openApiDocument(ctx.config.PUBLIC_URL)));

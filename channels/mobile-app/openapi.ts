@@ -27,6 +27,7 @@ const reportFields = {
   lat: { type: 'number', minimum: -90, maximum: 90 },
   lng: { type: 'number', minimum: -180, maximum: 180 },
   address: { type: 'string', maxLength: 500, description: 'free text; old (pre-2025) and new ward names both work' },
+  ticket: { type: 'string', maxLength: 40, example: 'TK-7K3M9Q2X', description: '"this is my problem too": a ticket from GET /api/v1/nearby. The report is stored as any other (its own code, idempotent) and joins that ticket while it is open and agrees on category and place (within three times the category\'s radius, or the same unit without a point); a ticket closed meanwhile: the report is grouped as usual, and its grouping reasons say why' },
 };
 
 const citizen = {
@@ -39,6 +40,13 @@ const citizen = {
     zalo_id: { type: 'string' },
   },
 };
+
+const POINT = [
+  { name: 'lat', in: 'query', required: true, schema: { type: 'number', minimum: -90, maximum: 90 } },
+  { name: 'lng', in: 'query', required: true, schema: { type: 'number', minimum: -180, maximum: 180 } },
+];
+
+const unit = { type: ['object', 'null'], properties: { code: { type: 'string', example: '26743' }, name: { type: 'string', example: 'Phường Bến Thành' } } };
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
 
@@ -72,7 +80,7 @@ export function openApiDocument(publicUrl?: string) {
             '409': errorResponse('idempotency_key_conflict'),
             '413': errorResponse('payload_too_large, photo_too_large'),
             '415': errorResponse('content_type_unsupported, photo_type_unsupported, photo_undecodable'),
-            '422': errorResponse('report_text_missing, report_text_too_long, category_unknown, coordinates_invalid, address_too_long, contact_*_invalid, too_many_photos, photo_dimensions_invalid'),
+            '422': errorResponse('report_text_missing, report_text_too_long, category_unknown, coordinates_invalid, address_too_long, contact_*_invalid, too_many_photos, photo_dimensions_invalid, ticket_invalid (not a TK- code), ticket_unknown'),
             '429': { ...errorResponse('intake_rate_limited: too many reports from this address (no contact) or this contact in the hour'),
               headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds until the window ends' } } },
           },
@@ -120,6 +128,39 @@ export function openApiDocument(publicUrl?: string) {
             '413': errorResponse('payload_too_large, photo_too_large'),
             '415': errorResponse('content_type_unsupported, photo_type_unsupported, photo_undecodable'),
             '422': errorResponse('reopen_reason_missing, reopen_reason_too_long, too_many_photos, photo_dimensions_invalid, report_code_required'),
+            },
+          },
+        },
+      '/api/v1/places/locate': {
+        get: {
+          summary: 'The unit (ward, commune) in force a point lies in, before filing; `unit` is null outside every unit',
+          parameters: POINT,
+          responses: {
+            '200': { description: '{"lat","lng","unit":{"code","name"}|null}', content: { 'application/json': { schema: { $ref: '#/components/schemas/Located' } } } },
+            '422': errorResponse('coordinates_invalid (each refused field in `fields`)'),
+            '503': errorResponse('places_unavailable: this server has no place data (the edge)'),
+          },
+        },
+      },
+      '/api/v1/places/suggest': {
+        get: {
+          summary: 'Address suggestions while typing: units, former (pre-2025) wards with the units they became, landmarks and streets whose words start with `q`, with or without diacritics; at most 8',
+          parameters: [{ name: 'q', in: 'query', required: true, schema: { type: 'string', maxLength: 80, example: 'p12 q3' } }],
+          responses: {
+            '200': { description: '{"suggestions":[{"kind","label","value","unit"}]}', content: { 'application/json': { schema: { $ref: '#/components/schemas/Suggestions' } } } },
+            '422': errorResponse('query_too_long'),
+            '503': errorResponse('places_unavailable'),
+          },
+        },
+      },
+      '/api/v1/nearby': {
+        get: {
+          summary: 'Open tickets of a category within its same-incident radius of a point, nearest first (at most 10): code, status in words, unit, distance, reporters, last reported; never a reporter\'s words or contact',
+          parameters: [...POINT, { name: 'category', in: 'query', required: true, schema: { type: 'string', example: 'ngap_nuoc' } }],
+          responses: {
+            '200': { description: '{"tickets":[...]}', content: { 'application/json': { schema: { $ref: '#/components/schemas/Nearby' } } } },
+            '422': errorResponse('coordinates_invalid, category_unknown'),
+            '503': errorResponse('places_unavailable'),
           },
         },
       },
@@ -128,6 +169,27 @@ export function openApiDocument(publicUrl?: string) {
     components: {
       schemas: {
         Error: error,
+        Located: { type: 'object', required: ['lat', 'lng', 'unit'], properties: { lat: { type: 'number' }, lng: { type: 'number' }, unit } },
+        Suggestions: {
+          type: 'object', required: ['suggestions'],
+          properties: { suggestions: { type: 'array', maxItems: 8, items: { type: 'object', required: ['kind', 'label', 'value', 'unit'], properties: {
+            kind: { enum: ['unit', 'former_ward', 'landmark', 'street'] },
+            label: { type: 'string', example: 'Phường 12, Quận 3 (cũ) – nay thuộc Phường Nhiêu Lộc', description: 'what the resident reads' },
+            value: { type: 'string', example: 'Phường 12, Quận 3', description: 'what goes into the address' },
+            unit: { ...unit, description: 'the unit in force, when only one' },
+            point: { type: 'object', properties: { lat: { type: 'number' }, lng: { type: 'number' } }, description: 'a landmark\'s point' },
+          } } } },
+        },
+        Nearby: {
+          type: 'object', required: ['tickets'],
+          properties: { tickets: { type: 'array', maxItems: 10, items: { type: 'object', properties: {
+            code: { type: 'string', example: 'TK-7K3M9Q2X' }, status: { type: 'string', example: 'dispatched' }, status_label: { type: 'string', example: 'Đã chuyển đơn vị xử lý' },
+            category: { type: 'object', properties: { code: { type: 'string' }, name: { type: 'string' } } }, area: unit,
+            distance_m: { type: 'integer' }, reporters: { type: 'integer' },
+            received_at: { type: 'string', format: 'date-time' }, last_reported_at: { type: 'string', format: 'date-time' },
+            lat: { type: 'number', description: 'to about 10 m' }, lng: { type: 'number' },
+          } } } },
+        },
         Accepted: {
           type: 'object',
           required: ['code', 'status'],

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import type { Context } from 'hono';
 import {
-  AppError, bodyLimit, canonicalCode, cleanText, defineChannel, FEEDBACK_LIMITS, formFiles, formText, isAppError, isSameOrigin, issueFormToken, payloadHash,
-  readForm, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateFeedback, validateReport, verifyFormToken, type ChannelContext,
-  type FeedbackAnswer, type FieldProblem,
+  AppError, bodyLimit, canonicalCode, cleanText, defineChannel, FEEDBACK_LIMITS, formFiles, formText, isAppError, isSameOrigin, issueFormToken, pageCsp, payloadHash,
+  readForm, readPoint, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateFeedback, validateReport, verifyFormToken, type ChannelContext,
+  type FeedbackAnswer, type FieldProblem, type NearbyTicket,
 } from '../../src/intake/channel-kit.ts';
 import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FeedbackView, type FormError, type FormValues } from './pages.ts';
 
@@ -30,16 +30,29 @@ const isAnswer = (v: string | undefined): v is FeedbackAnswer => v === 'confirme
 
 function routes(ctx: ChannelContext): Hono {
   const app = new Hono();
-  const page = async (values: FormValues = {}, error?: FormError) =>
-    reportForm(ctx.city, await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error);
+  const map = ctx.places?.map ?? null;
+  const page = async (values: FormValues = {}, error?: FormError, nearby?: NearbyTicket[]) =>
+    reportForm(ctx.city, await ctx.categories(), issueFormToken(ctx.secret), sizeLabel(ctx.config.UPLOAD_MAX_BYTES, ','), values, error, {
+      map: map && ctx.places ? { ...map, ...ctx.places.mapAssets() } : null, nearbyStep: Boolean(ctx.places), ...(nearby ? { nearby } : {}),
+    });
+  // With the map on, the form's images include the tile server's.
+  const csp = (c: Context) => {
+    if (map) c.header('Content-Security-Policy', pageCsp([map.origin]));
+  };
 
-  app.get('/', async (c) => c.html(await page()));
+  app.get('/', async (c) => {
+    csp(c);
+    return c.html(await page());
+  });
   app.get(REPORT_FORM_JS.path, (c) => serveStaticFile(c, REPORT_FORM_JS));
 
   app.post('/report',
     bodyLimit({
       maxSize: ctx.config.UPLOAD_MAX_BYTES * REPORT_LIMITS.photosMax + 1024 * 1024,
-      onError: async (c) => c.html(await page({}, { code: 'payload_too_large', message: 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).' }), 413),
+      onError: async (c) => {
+        csp(c);
+        return c.html(await page({}, { code: 'payload_too_large', message: 'Dữ liệu gửi lên quá lớn (ảnh tổng cộng quá nhiều).' }), 413);
+      },
     }),
     async (c) => {
       // Whatever goes wrong, the resident gets the form again with what they typed (when it
@@ -57,14 +70,27 @@ function routes(ctx: ChannelContext): Hono {
         };
         values = {
           text: one('text'), category: one('category'), address: one('address'), lat: one('lat'), lng: one('lng'),
-          name: one('name'), phone: one('phone'), email: one('email'),
+          name: one('name'), phone: one('phone'), email: one('email'), ticket: one('ticket'),
         };
         if (!verifyFormToken(ctx.secret, one('_token'))) {
           throw new AppError('csrf_token_invalid', 403, 'form token missing or expired', 'Biểu mẫu đã hết hạn, vui lòng gửi lại.');
         }
+        // Without JavaScript, a step before sending: the open tickets of the category near the
+        // point typed in (nothing is stored; the form comes back with what was typed).
+        if (one('_step') === 'nearby' && ctx.places) {
+          const { lat, lng } = readPoint(values.lat, values.lng);
+          const tickets = values.category ? await ctx.places.nearby({ lat, lng, category: values.category.slice(0, REPORT_LIMITS.categoryMax) }) : null;
+          if (!tickets) {
+            throw new AppError('category_unknown', 422, 'choose a category to see nearby tickets', 'Vui lòng chọn lĩnh vực để xem phản ánh gần đây.', {
+              fields: [{ field: 'category', code: 'category_unknown', message: 'Vui lòng chọn lĩnh vực để xem phản ánh gần đây.' }],
+            });
+          }
+          csp(c);
+          return c.html(await page(values, undefined, tickets));
+        }
         // Every field and photo checked at once; then counted against the limits; only then stored.
         const { report, photos } = await validateReport({
-          text: values.text, category: values.category, address: values.address, lat: values.lat, lng: values.lng,
+          text: values.text, category: values.category, address: values.address, lat: values.lat, lng: values.lng, ticket: values.ticket,
           citizen: { name: values.name, phone: values.phone, email: values.email },
         }, formFiles(form, 'photos'), ctx);
         await ctx.limits.check(c, report.citizen);
@@ -81,6 +107,7 @@ function routes(ctx: ChannelContext): Hono {
         const fields = Array.isArray(err.details?.fields) ? (err.details.fields as FieldProblem[]) : [];
         const retryAfter = err.details?.retry_after_seconds;
         if (err.status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+        csp(c);
         return c.html(await page(values, { code: err.code, message: err.messageVi, fields }), STATUS_FOR[err.status]);
       }
     });

@@ -1,10 +1,23 @@
 import { html, raw } from 'hono/html';
 import {
-  FEEDBACK_LIMITS, layout, REOPEN_WINDOW_DAYS, staticFile, type CategoryInfo, type FeedbackAnswer, type Html, type PublicPhoto, type PublicStatus, type SiteWording,
+  FEEDBACK_LIMITS, layout, REOPEN_WINDOW_DAYS, staticFile, type CategoryInfo, type FeedbackAnswer, type Html, type NearbyTicket, type PublicPhoto, type PublicStatus,
+  type SiteWording,
 } from '../../src/intake/channel-kit.ts';
 
 export interface FormValues {
   text?: string; category?: string; address?: string; lat?: string; lng?: string; name?: string; phone?: string; email?: string;
+  /** The ticket the resident joins ("Đây cũng là vấn đề của tôi"), kept when the form is shown again. */
+  ticket?: string;
+}
+
+/** The map on the form (web/report-map.ts fills the latitude and longitude boxes from it); absent: the boxes alone. */
+export interface FormMap {
+  tiles: string;
+  attribution: string;
+  centre: { lat: number; lng: number; zoom: number };
+  /** The bundle's script and stylesheet URLs. */
+  js: string;
+  css: string;
 }
 
 export interface FormError {
@@ -21,11 +34,48 @@ const PHOTO_RETRY = ' Vui lòng chọn lại ảnh.';
 export const REPORT_FORM_JS = staticFile('/static/report-form.js', `(function(){var b=document.getElementById('geo');if(!b)return;b.hidden=false;b.addEventListener('click',function(){
 var s=document.getElementById('geo-status');if(!navigator.geolocation){s.textContent='Trình duyệt không hỗ trợ định vị.';return}
 s.textContent='Đang lấy vị trí…';navigator.geolocation.getCurrentPosition(function(p){document.getElementById('lat').value=p.coords.latitude.toFixed(6);
-document.getElementById('lng').value=p.coords.longitude.toFixed(6);s.textContent='Đã lấy vị trí.'},function(){s.textContent='Không lấy được vị trí; bạn có thể nhập địa chỉ.'})})})();`,
+document.getElementById('lng').value=p.coords.longitude.toFixed(6);s.textContent='Đã lấy vị trí.';
+document.getElementById('lat').dispatchEvent(new Event('change',{bubbles:true}))},function(){s.textContent='Không lấy được vị trí; bạn có thể nhập địa chỉ.'})})})();`,
 'text/javascript; charset=utf-8');
 
 /** The public report form; works without JavaScript, keeps the user's input on error. */
-export function reportForm(site: SiteWording, categories: CategoryInfo[], token: string, photoLimit: string, values: FormValues = {}, error?: FormError): Html {
+/**
+ * What the form shows besides its fields: the map (with JavaScript), and the nearby step for a
+ * browser without it (a button that shows the open tickets near the point typed in, then those
+ * tickets, each with a button that sends the report on it).
+ */
+export interface FormExtras {
+  map?: FormMap | null;
+  /** The place lookups are there: a browser without JavaScript gets the nearby step. */
+  nearbyStep?: boolean;
+  /** The open tickets near the point and category sent with the nearby step. */
+  nearby?: NearbyTicket[];
+}
+
+/** "5 phút trước"-style age of a time, for the server-rendered nearby list. */
+function ago(iso: string, now = Date.now()): string {
+  const minutes = Math.max(0, Math.round((now - new Date(iso).getTime()) / 60_000));
+  if (minutes < 1) return 'vừa xong';
+  if (minutes < 60) return `${minutes} phút trước`;
+  if (minutes < 48 * 60) return `${Math.round(minutes / 60)} giờ trước`;
+  return `${Math.round(minutes / 1440)} ngày trước`;
+}
+
+/** The nearby tickets of the step without JavaScript: each one's button sends the form on it. */
+function nearbyList(tickets: NearbyTicket[]): Html {
+  return html`<section class="card nearby-step" id="nearby-step" data-testid="nearby-step" aria-live="polite">
+<h2>Đã có người phản ánh gần đây</h2>
+${tickets.length === 0
+    ? html`<p>Chưa có phản ánh nào cùng lĩnh vực đang được xử lý gần vị trí này. Bạn có thể gửi phản ánh mới.</p>`
+    : html`<p class="hint">Nếu đây cũng là vấn đề của bạn, hãy bấm nút bên dưới hồ sơ đó: phản ánh của bạn (nội dung, ảnh, liên hệ ở biểu mẫu) được gộp vào để xử lý một lần, và bạn vẫn có mã theo dõi riêng. Ảnh đã chọn trước đó cần chọn lại.</p>
+<ul class="nearby-list">${tickets.map((t) => html`<li data-ticket="${t.code}"><p><strong>${t.category.name}</strong> · ${t.status_label}</p>
+<p class="hint">cách ${t.distance_m} m${t.area ? `, ${t.area.name}` : ''} · ${t.reporters} người đã phản ánh · lần gần nhất ${ago(t.last_reported_at)} · <a href="/track/${t.code}">${t.code}</a></p>
+<button type="submit" class="secondary" name="ticket" value="${t.code}">Đây cũng là vấn đề của tôi</button></li>`)}</ul>`}
+</section>`;
+}
+
+export function reportForm(site: SiteWording, categories: CategoryInfo[], token: string, photoLimit: string, values: FormValues = {}, error?: FormError, extras: FormExtras = {}): Html {
+  const map = extras.map ?? null;
   const problems = error?.fields ?? [];
   const of = (f: string) => problems.filter((p) => p.field === f);
   const cls = (f: string) => (of(f).length ? 'field-error' : '');
@@ -50,12 +100,20 @@ ${error ? html`<div class="error" role="alert" id="form-error" data-error-code="
 ${categories.map((c) => html`<option value="${c.code}"${c.code === values.category ? raw(' selected') : ''}>${c.name}</option>`)}
 </select>${note('category')}
 <label for="address">Địa chỉ nơi xảy ra <span class="hint">(số nhà, đường, phường – tên cũ hoặc mới đều được)</span></label>
-<input id="address" name="address" maxlength="500" class="${cls('address')}" value="${values.address ?? ''}" placeholder="Ví dụ: 12 Lê Lợi, phường Bến Thành"${aria('address')}>${note('address')}
-<details${values.lat || of('lat').length || of('lng').length ? raw(' open') : ''}><summary>Vị trí trên bản đồ (không bắt buộc)</summary>
+<div class="suggest"><input id="address" name="address" maxlength="500" class="${cls('address')}" value="${values.address ?? ''}" placeholder="Ví dụ: 12 Lê Lợi, phường Bến Thành"${aria('address')}${map ? raw(' autocomplete="off"') : ''}>
+${map ? html`<ul id="address-list" class="suggest-list" role="listbox" aria-label="Gợi ý địa chỉ" hidden></ul>` : ''}</div>${note('address')}
+<details${map || values.lat || of('lat').length || of('lng').length ? raw(' open') : ''}><summary>Vị trí trên bản đồ (không bắt buộc)</summary>
+${map ? html`<div id="report-map" class="report-map" hidden data-tiles="${map.tiles}" data-attribution="${map.attribution}"
+ data-lat="${map.centre.lat}" data-lng="${map.centre.lng}" data-zoom="${map.centre.zoom}" role="application" aria-label="Bản đồ: chạm để chọn nơi xảy ra"></div>
+<p class="hint" id="map-hint" hidden>Chạm vào bản đồ để đánh dấu nơi xảy ra; ô vĩ độ, kinh độ bên dưới sẽ tự điền.</p>
+<p id="place-unit" class="place-unit" aria-live="polite" data-testid="place-unit"></p>` : ''}
 <div class="row"><div><label for="lat">Vĩ độ</label><input id="lat" name="lat" inputmode="decimal" class="${cls('lat')}" value="${values.lat ?? ''}" placeholder="10.7725"${aria('lat')}>${note('lat')}</div>
 <div><label for="lng">Kinh độ</label><input id="lng" name="lng" inputmode="decimal" class="${cls('lng')}" value="${values.lng ?? ''}" placeholder="106.6980"${aria('lng')}>${note('lng')}</div></div>
 <button type="button" class="secondary" id="geo" hidden>Dùng vị trí hiện tại của tôi</button> <span id="geo-status" aria-live="polite"></span>
+${extras.nearbyStep ? html`<noscript><p><button type="submit" class="secondary" name="_step" value="nearby">Xem phản ánh cùng lĩnh vực gần vị trí này</button></p></noscript>` : ''}
 </details>
+${map ? html`<section id="nearby" class="nearby" hidden aria-live="polite" data-testid="nearby"></section>` : ''}
+${extras.nearby ? nearbyList(extras.nearby) : ''}
 <label for="photos">Hình ảnh <span class="hint">(tối đa 5 ảnh, mỗi ảnh dưới ${photoLimit})</span></label>
 <input id="photos" name="photos" type="file" accept="image/*" multiple class="${cls('photos')}"${aria('photos')}>${note('photos')}
 <fieldset class="contact"><legend>Thông tin liên hệ <span class="hint">(không bắt buộc, không công khai; giúp gộp các phản ánh của bạn và báo kết quả)</span></legend>
@@ -63,8 +121,10 @@ ${categories.map((c) => html`<option value="${c.code}"${c.code === values.catego
 <div class="row"><div><label for="phone">Số điện thoại</label><input id="phone" name="phone" type="tel" autocomplete="tel" class="${cls('phone')}" value="${values.phone ?? ''}"${aria('phone')}>${note('phone')}</div>
 <div><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" class="${cls('email')}" value="${values.email ?? ''}"${aria('email')}>${note('email')}</div></div>
 </fieldset>
+${extras.nearby ? '' : html`<input type="hidden" id="ticket" name="ticket" value="${values.ticket ?? ''}">`}
+<p class="joining" id="joining" aria-live="polite"${values.ticket ? '' : raw(' hidden')}>Phản ánh của bạn sẽ được gộp vào hồ sơ <code id="joining-code">${values.ticket ?? ''}</code> (cùng sự việc đã có người phản ánh).</p>
 <button type="submit">Gửi phản ánh</button>
-</form>`, { scripts: [REPORT_FORM_JS] });
+</form>`, map ? { scripts: [REPORT_FORM_JS, { url: map.js }], styles: [map.css] } : { scripts: [REPORT_FORM_JS] });
 }
 
 function formatTime(iso: string): string {

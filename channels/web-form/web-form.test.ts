@@ -460,3 +460,40 @@ describe('another runtime: no worker, behind a proxy, photos up to 1 KB', () => 
     codeFrom(res);
   });
 });
+
+describe('nearby tickets without JavaScript: a step before sending', () => {
+  it('lists the open tickets of the category near the point typed in, storing nothing, and sends the report on the one chosen', async () => {
+    const filed = await rt.app.request('/api/v1/reports', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text: 'Cả dãy đèn đường trên đường Hậu Giang tắt từ tối qua', category: 'chieu_sang', ...PLACES.binhTay, citizen: { phone: '0903 617 001' } }),
+    });
+    expect(filed.status).toBe(201);
+    await rt.worker.idle();
+    const ticket = ((await (await rt.app.request(`/api/v1/reports/${((await filed.json()) as { code: string }).code}`)).json()) as { ticket: string }).ticket;
+    const token = await scrapeToken();
+    expect(await (await rt.app.request('/')).text()).toContain('<noscript><p><button type="submit" class="secondary" name="_step" value="nearby">');
+    const mine = fields({ text: 'Đèn đường hư, tối om cả đoạn', category: 'chieu_sang', lat: String(PLACES.binhTay.lat + 0.0002), lng: String(PLACES.binhTay.lng) });
+
+    const before = await counts();
+    const step = await post(multipart({ ...mine, _step: 'nearby' }, token));
+    expect(step.status).toBe(200);
+    const page = await step.text();
+    expect(page).toContain(`<li data-ticket="${ticket}">`);
+    expect(page).toContain(`<button type="submit" class="secondary" name="ticket" value="${ticket}">Đây cũng là vấn đề của tôi</button>`);
+    expect(page).toMatch(/cách 22 m, Phường [^·]+· 1 người đã phản ánh/);
+    expect(page).not.toContain('Hậu Giang tắt');
+    expect(textareaValue(page)).toBe('Đèn đường hư, tối om cả đoạn');
+    expect(await counts()).toEqual(before);
+    // No category, or no point: the form again, saying what is missing.
+    const noCategory = await post(multipart({ ...mine, category: '', _step: 'nearby' }, token));
+    expect(noCategory.status).toBe(422);
+    expect(await noCategory.text()).toContain('Vui lòng chọn lĩnh vực để xem phản ánh gần đây.');
+    expect((await post(multipart({ ...mine, lat: '', _step: 'nearby' }, token))).status).toBe(422);
+
+    // The chosen ticket's button sends the report on it.
+    const sent = await post(multipart({ ...mine, ticket }, tokenIn(page)));
+    const code = codeFrom(sent);
+    await rt.worker.idle();
+    expect(((await (await rt.app.request(`/api/v1/reports/${code}`)).json()) as { ticket: string }).ticket).toBe(ticket);
+  });
+});

@@ -22,6 +22,8 @@ export const HCMC_WORDING: CityWording = {
 export const HCMC: CityProfile = {
   id: 'hcmc',
   name: 'Thành phố Hồ Chí Minh',
+  // The old centre (Bến Thành, Sài Gòn), where most residents look first.
+  mapCentre: { lat: 10.7756, lng: 106.7005, zoom: 14 },
   get units() {
     return { file: seed('hcmc/wards-2025.geojson'), codeProp: 'code', nameProp: 'name' };
   },

@@ -43,4 +43,6 @@ export interface CityProfile {
   /** Hand-labelled examples that train the topic model (JSON lines). */
   topics: string;
   wording: CityWording;
+  /** Where the portal's map opens before a point is chosen (the city centre) and how close. */
+  mapCentre?: { lat: number; lng: number; zoom: number };
 }

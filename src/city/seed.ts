@@ -4,6 +4,7 @@ import { importAreasFile } from '../core/places/area-import.ts';
 import { fold } from '../core/engine/text.ts';
 import type { TopicExample } from '../core/engine/topic.ts';
 import { Gazetteer, type OldWard, type WardMapping } from '../core/places/gazetteer.ts';
+import { PlaceSuggester } from '../core/places/suggest.ts';
 import { CityPlaceReader, type Landmark } from '../core/places/place-reader.ts';
 import type { AreaIndex } from '../core/places/area-index.ts';
 import { HCMC } from './hcmc.ts';
@@ -87,6 +88,7 @@ export async function loadGazetteer(areas: AreaIndex, city: CityProfile = HCMC):
     // Landmarks outside the units loaded would route to a unit that is not there.
     const landmarks = city.places.landmarks ? (JSON.parse(await readFile(city.places.landmarks, 'utf8')) as Landmark[]).filter((l) => known.has(l.unit_code)) : [];
     gazetteer.places = new CityPlaceReader({ streets, landmarks, unitNames: gazetteer.names() });
+    gazetteer.suggester = new PlaceSuggester({ units, oldWards, mapping, streets, landmarks });
   }
   return gazetteer;
 }

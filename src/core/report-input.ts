@@ -20,6 +20,11 @@ export interface InboundReport {
    * continues this report (text and photos added) instead of opening another.
    */
   thread?: { key: string; withinMinutes: number } | undefined;
+  /**
+   * The ticket (`TK-…`) the reporter says this is about ("this is my problem too", chosen from
+   * the nearby list): grouping joins it while it is open and agrees on topic and place.
+   */
+  ticket?: string | undefined;
 }
 
 /** A file a provider holds for a message, as its payload names it. */
@@ -43,4 +48,6 @@ export const REPORT_LIMITS = {
   /** Files a report keeps in all (a conversation's follow-ups add theirs). */
   attachmentsMax: 20,
   mediaUrlMax: 2048,
+  /** A ticket code as written (`TK-…`, spaces and dashes allowed). */
+  ticketMax: 40,
 } as const;

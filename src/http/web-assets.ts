@@ -12,7 +12,7 @@ export const WEB_DIR = fileURLToPath(new URL('../../web/', import.meta.url));
 
 /** One bundled file, ready to serve. */
 export interface WebAsset {
-  /** Its name under /assets/ ("console.js", "ward.js", "dashboard.js", "app.css"). */
+  /** Its name under /assets/ ("console.js", "ward.js", "dashboard.js", "app.css", "report-map.js", "report-map.css"). */
   name: string;
   contentType: string;
   body: Uint8Array;
@@ -35,7 +35,8 @@ export type WebAssetsResult = { ok: true; assets: WebAssets } | { ok: false; err
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
 /**
- * Bundles web/console/main.ts, web/ward.ts and web/styles.css (as app.css) with esbuild: minified,
+ * Bundles web/console/main.ts, web/ward.ts, web/dashboard.ts, web/styles.css (as app.css) and the
+ * portal's map, web/report-map.ts (with report-map.css), with esbuild: minified,
  * ES2020, one self-contained file each. Throws with esbuild's messages when the sources do not
  * build.
  */
@@ -45,7 +46,13 @@ export async function buildWebAssets(opts: { webDir?: string; minify?: boolean }
   const esbuild = await import('esbuild');
   const result = await esbuild.build({
     absWorkingDir: dir,
-    entryPoints: { console: path.join(dir, 'console', 'main.ts'), ward: path.join(dir, 'ward.ts'), dashboard: path.join(dir, 'dashboard.ts'), app: path.join(dir, 'styles.css') },
+    entryPoints: {
+      console: path.join(dir, 'console', 'main.ts'), ward: path.join(dir, 'ward.ts'), dashboard: path.join(dir, 'dashboard.ts'), app: path.join(dir, 'styles.css'),
+      // The public report form's map (Leaflet, its stylesheet beside it as report-map.css).
+      'report-map': path.join(dir, 'report-map.ts'),
+    },
+    // Leaflet's stylesheet names a few small images (its layer icons): inlined, nothing fetched elsewhere.
+    loader: { '.png': 'dataurl' },
     outdir: path.join(dir, 'dist'),
     bundle: true,
     write: false,
@@ -68,7 +75,7 @@ export async function buildWebAssets(opts: { webDir?: string; minify?: boolean }
       hash: createHash('sha256').update(body).digest('hex').slice(0, 16),
     });
   }
-  for (const name of ['console.js', 'ward.js', 'dashboard.js', 'app.css']) {
+  for (const name of ['console.js', 'ward.js', 'dashboard.js', 'app.css', 'report-map.js', 'report-map.css']) {
     if (!files.has(name)) throw new Error(`the web build produced no ${name}`);
   }
   return {
@@ -88,6 +95,12 @@ function describe(err: unknown): string {
 }
 
 let shared: Promise<WebAssetsResult> | null = null;
+let done: WebAssets | null = null;
+
+/** The bundles of this process if a build has finished, without waiting for one (the portal links them by hash then). */
+export function builtWebAssets(): WebAssets | null {
+  return done;
+}
 
 /**
  * The bundles of this process: built on the first call, the same promise afterwards (a failed
@@ -95,7 +108,10 @@ let shared: Promise<WebAssetsResult> | null = null;
  */
 export function loadWebAssets(): Promise<WebAssetsResult> {
   shared ??= buildWebAssets().then(
-    (assets): WebAssetsResult => ({ ok: true, assets }),
+    (assets): WebAssetsResult => {
+      done = assets;
+      return { ok: true, assets };
+    },
     (err: unknown): WebAssetsResult => ({ ok: false, error: describe(err) }),
   );
   return shared;

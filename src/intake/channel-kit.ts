@@ -15,6 +15,8 @@ import type { MediaPolicy } from './safe-fetch.ts';
 import type { PublicPhoto, PublicStatus } from '../core/tickets/tracking.ts';
 import type { FeedbackAnswer } from '../core/tickets/feedback.ts';
 import type { Attachment } from '../wire/staff-api.ts';
+import type { NearbyTicket } from '../core/tickets/nearby.ts';
+import type { PlaceSuggestion } from '../core/places/suggest.ts';
 import type { PublicReport, PublicReportQuery, PublicService } from '../core/tickets/public-records.ts';
 import type { ApiClient } from '../core/staff/api-keys.ts';
 import type { Logger } from '../log.ts';
@@ -24,13 +26,15 @@ import type { IntakeGate } from './intake-limits.ts';
 
 export type { IntakeGate };
 export type {
-  ApiClient, CategoryInfo, CitizenContact, CityWording, DeliveryReport, FeedbackAnswer, InboundReport, MediaPolicy, PublicPhoto, PublicReport, PublicReportQuery,
+  ApiClient, CategoryInfo, CitizenContact, CityWording, DeliveryReport, FeedbackAnswer, InboundReport, MediaPolicy, NearbyTicket, PlaceSuggestion, PublicPhoto,
+  PublicReport, PublicReportQuery,
   PublicService, PublicStatus, RemoteMedia,
 };
 export { AppError, isAppError } from '../core/errors.ts';
 export { REPORT_LIMITS } from '../core/report-input.ts';
 export { FEEDBACK_LIMITS } from '../core/tickets/feedback.ts';
 export { REOPEN_WINDOW_DAYS } from '../core/tickets/statuses.ts';
+export { SUGGEST_QUERY_MAX } from '../core/places/suggest.ts';
 export { cleanText, fold } from '../core/engine/text.ts';
 export { normalisePhone } from '../core/citizens/identity.ts';
 export { canonicalCode } from '../core/tickets/codes.ts';
@@ -40,9 +44,9 @@ export { sizeLabel } from './file-store.ts';
 export { imageProblem } from './image-size.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';
 export { payloadHash } from './intake-service.ts';
-export { layout, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
+export { layout, pageCsp, serveStaticFile, staticFile, type Html, type SiteWording, type StaticFile } from './page-layout.ts';
 export {
-  storeCheckedPhotos, storePhotos, validateFeedback, validateReport, validateReportFields, type CheckedPhoto, type FieldProblem, type RawReportFields,
+  readPoint, storeCheckedPhotos, storePhotos, validateFeedback, validateReport, validateReportFields, type CheckedPhoto, type FieldProblem, type RawReportFields,
 } from './report-validation.ts';
 export { formFiles, formText, readForm, readJsonObject } from './request-body.ts';
 
@@ -61,6 +65,11 @@ export interface ChannelContext<S = Record<string, never>> {
   limits: IntakeGate;
   files: FileStore;
   categories: () => Promise<CategoryInfo[]>;
+  /**
+   * The city's places and nearby tickets as residents may see them (the portal's map, the app
+   * API's /places and /nearby); absent where the engine's place data is not loaded (the edge).
+   */
+  places?: PublicPlaces;
   publicStatus: (code: string) => Promise<PublicStatus | null>;
   /** A secret for signing form tokens; stable across restarts. */
   secret: string;
@@ -121,6 +130,25 @@ export interface ChannelContext<S = Record<string, never>> {
     /** Records the answer (its photos stored already) and publishes its events; `already`: given before, nothing written. */
     answer(code: string, answer: FeedbackAnswer, opts?: { reason?: string; attachments?: Attachment[] }): Promise<{ already: boolean }>;
   };
+}
+
+/** What a resident may learn of places before filing: the engine's own lookups, nothing personal. */
+export interface PublicPlaces {
+  /** The unit in force a point lies in (the engine's point-in-polygon index); null outside every unit. */
+  locate(lat: number, lng: number): { code: string; name: string } | null;
+  /** Streets, units (former ones too) and landmarks whose words start with what was typed (at most 8). */
+  suggest(q: string): PlaceSuggestion[];
+  /** Open tickets of a category within its same-incident radius of a point, nearest first; null for an unknown category. */
+  nearby(q: { lat: number; lng: number; category: string }): Promise<NearbyTicket[] | null>;
+  /** A ticket a report may name to join it: its canonical code and whether it is open; null when unknown. */
+  ticket(code: string): Promise<{ code: string; open: boolean } | null>;
+  /** The map tiles the portal shows (MAP_TILE_URL, MAP_TILE_ATTRIBUTION), and where it opens; null when the map is off. */
+  map: { tiles: string; attribution: string; centre: { lat: number; lng: number; zoom: number }; /** The tiles' origin, for the page's CSP. */ origin: string } | null;
+  /**
+   * The bundled map script and stylesheet: with their content hash once built, else their plain
+   * paths (the first request builds them; the page never waits for a build).
+   */
+  mapAssets(): { js: string; css: string };
 }
 
 /** The citizen behind a contact, as an agent or an automated answer needs them. */

@@ -15,8 +15,13 @@ export type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
  * frame (clickjacking). The console and ward shells, the portal and the sign-in page alike;
  * blob: images for the photo previews of the ward view.
  */
-export const PAGE_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; "
-  + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+export const PAGE_CSP = pageCsp();
+
+/** PAGE_CSP with more image sources (a page showing map tiles adds the tile server's origin). */
+export function pageCsp(imgSrc: readonly string[] = []): string {
+  return `default-src 'self'; script-src 'self'; style-src 'self'; img-src ${["'self'", 'blob:', 'data:', ...imgSrc].join(' ')}; connect-src 'self'; `
+    + "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+}
 
 /** The site stylesheet, served at /static/site.css (no inline style: see PAGE_CSP). */
 const PAGE_CSS = `
@@ -42,7 +47,8 @@ code{font-size:1.1rem;background:#eef;padding:.1rem .4rem;border-radius:4px;whit
 footer{color:var(--muted);font-size:.85rem;text-align:center;padding:2rem 1rem}
 .contact{border:0;padding:0;margin:1rem 0 0}.contact legend{font-weight:600}
 .auth{max-width:26rem;margin:2rem auto}.auth h1{margin-top:0}.auth button{width:100%}
-a:focus-visible{outline:3px solid #f5a623;outline-offset:2px}form.inline{display:inline}form.inline button{width:auto}`;
+a:focus-visible{outline:3px solid #f5a623;outline-offset:2px}
+.nearby-list{list-style:none;padding:0;margin:0}.nearby-list li{border-top:1px solid #ddd;padding:.6rem 0}.nearby-list p{margin:.15rem 0;overflow-wrap:anywhere}form.inline{display:inline}form.inline button{width:auto}`;
 
 /** A small file the pages link, named by its content's hash so that it can be cached for good. */
 export interface StaticFile {
@@ -83,11 +89,17 @@ export const NEUTRAL_SITE: SiteWording = { portalTitle: 'Cổng phản ánh, ki�
 export const siteOf = (c: Context): SiteWording => (c.get('site' as never) as SiteWording | undefined) ?? NEUTRAL_SITE;
 
 /** Page frame: Vietnamese, responsive, nothing from another server, no inline script or style. */
-export function layout(site: SiteWording, title: string, body: Html, opts: { refreshSeconds?: number; /** scripts of this page (static files) */ scripts?: StaticFile[] } = {}): Html {
+export function layout(site: SiteWording, title: string, body: Html, opts: {
+  refreshSeconds?: number;
+  /** scripts of this page (static files, or bundles by URL) */
+  scripts?: (StaticFile | { url: string })[];
+  /** stylesheets of this page besides the site's (bundles by URL) */
+  styles?: string[];
+} = {}): Html {
   return html`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title} – ${site.siteName}</title><link rel="icon" href="data:,">${opts.refreshSeconds ? html`<meta http-equiv="refresh" content="${opts.refreshSeconds}">` : ''}
-<link rel="stylesheet" href="${SITE_CSS.url}">${(opts.scripts ?? []).map((f) => html`<script src="${f.url}" defer></script>`)}</head>
+<link rel="stylesheet" href="${SITE_CSS.url}">${(opts.styles ?? []).map((u) => html`<link rel="stylesheet" href="${u}">`)}${(opts.scripts ?? []).map((f) => html`<script src="${f.url}" defer></script>`)}</head>
 <body><header><a href="/">${site.portalTitle}</a></header>
 <main>${body}</main>
 <footer>${site.hotline} · Tra cứu phản ánh: <a href="/track">nhập mã</a> · <a href="/minh-bach">Minh bạch kết quả xử lý</a></footer></body></html>`;

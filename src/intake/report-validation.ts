@@ -3,6 +3,7 @@ import { IDENTITY_MAX, normaliseEmail, normaliseNationalId, normalisePhone } fro
 import { boundedText } from '../core/engine/text.ts';
 import { REPORT_LIMITS, type InboundReport } from '../core/report-input.ts';
 import { FEEDBACK_LIMITS } from '../core/tickets/feedback.ts';
+import { canonicalCode } from '../core/tickets/codes.ts';
 import type { Attachment } from '../wire/staff-api.ts';
 import type { ChannelContext } from './channel-kit.ts';
 import { checkPhoto, photoTooLarge } from './file-store.ts';
@@ -14,6 +15,8 @@ export interface RawReportFields {
   lat?: unknown;
   lng?: unknown;
   address?: unknown;
+  /** The ticket the reporter joins ("this is my problem too"): `TK-…`. */
+  ticket?: unknown;
   citizen?: { name?: unknown; phone?: unknown; email?: unknown; facebook_id?: unknown; zalo_id?: unknown; national_id?: unknown } | undefined;
 }
 
@@ -33,6 +36,31 @@ function coordinate(v: unknown, min: number, max: number, field: string): number
   } else n = NaN;
   if (!Number.isFinite(n) || n < min || n > max) throw invalid();
   return n;
+}
+
+/**
+ * A point given as two query or form values (`lat`, `lng`): both required, each a number in
+ * range and at most REPORT_LIMITS.coordinateMax characters; else 422 `coordinates_invalid`
+ * listing each refused field.
+ */
+export function readPoint(lat: unknown, lng: unknown): { lat: number; lng: number } {
+  const problems: AppError[] = [];
+  const missing = (field: string) => new AppError('coordinates_invalid', 422, `${field} is required`, 'Cần cả vĩ độ và kinh độ.', { field });
+  const one = (v: unknown, min: number, max: number, field: string) => {
+    try {
+      const n = coordinate(v, min, max, field);
+      if (n === undefined) problems.push(missing(field));
+      return n;
+    } catch (err) {
+      if (!isAppError(err)) throw err;
+      problems.push(err);
+      return undefined;
+    }
+  };
+  const y = one(lat, -90, 90, 'lat');
+  const x = one(lng, -180, 180, 'lng');
+  if (problems.length || y === undefined || x === undefined) throw refusedFields(problems);
+  return { lat: y, lng: x };
 }
 
 /** One refused field of a report: its name, stable code and what the resident reads (Vietnamese). */
@@ -65,8 +93,11 @@ async function collect<T>(problems: AppError[], check: () => T | Promise<T>): Pr
   }
 }
 
+/** What validation reads of a channel's context: the categories, and the tickets a report may join where it can look them up. */
+type ValidationContext = Pick<ChannelContext, 'categories'> & Partial<Pick<ChannelContext, 'places'>>;
+
 /** The report model of valid fields, or the problems of the invalid ones (nothing thrown for them). */
-async function checkReportFields(fields: RawReportFields, ctx: Pick<ChannelContext, 'categories'>, problems: AppError[]): Promise<Omit<InboundReport, 'attachments'>> {
+async function checkReportFields(fields: RawReportFields, ctx: ValidationContext, problems: AppError[]): Promise<Omit<InboundReport, 'attachments'>> {
   const field = (v: unknown, max: number, tooLong: () => AppError) => {
     const s = raw(v);
     return s === undefined ? undefined : boundedText(s, max, tooLong);
@@ -119,10 +150,34 @@ async function checkReportFields(fields: RawReportFields, ctx: Pick<ChannelConte
   const idTooLong = (f: string) => () => new AppError('contact_id_invalid', 422, `${f} is too long`, 'Mã định danh liên hệ không hợp lệ.', { field: f });
   const facebookId = await collect(problems, () => field(c.facebook_id, IDENTITY_MAX.facebook, idTooLong('facebook_id')));
   const zaloId = await collect(problems, () => field(c.zalo_id, IDENTITY_MAX.zalo, idTooLong('zalo_id')));
+  const ticket = await collect(problems, () => joinedTicket(fields.ticket, ctx));
   return {
-    text: text ?? '', category, lat, lng, address,
+    text: text ?? '', category, lat, lng, address, ...(ticket ? { ticket } : {}),
     citizen: { name, phone, email, national_id: nationalId, facebook_id: facebookId, zalo_id: zaloId },
   };
+}
+
+/**
+ * The ticket a report says it joins, as its canonical code: 422 `ticket_invalid` when it is no
+ * ticket code, `ticket_unknown` when there is no such ticket. A closed ticket is accepted (the
+ * engine then groups the report as usual and says why); so is any well-formed code when the
+ * tickets cannot be looked up (the database away: the report is spooled, never lost to a check).
+ */
+async function joinedTicket(v: unknown, ctx: ValidationContext): Promise<string | undefined> {
+  const invalid = () => new AppError('ticket_invalid', 422, 'ticket must be a ticket code such as TK-7K3M9Q2X', 'Mã hồ sơ không hợp lệ.', { field: 'ticket' });
+  const s = raw(v) === undefined ? undefined : boundedText(raw(v)!, REPORT_LIMITS.ticketMax, invalid);
+  if (s === undefined) return undefined;
+  const code = canonicalCode(s);
+  if (!code?.startsWith('TK-')) throw invalid();
+  if (!ctx.places) return code;
+  let found: { code: string } | null;
+  try {
+    found = await ctx.places.ticket(code);
+  } catch {
+    return code;
+  }
+  if (!found) throw new AppError('ticket_unknown', 422, `no ticket ${code}`, 'Không tìm thấy hồ sơ phản ánh này.', { field: 'ticket' });
+  return found.code;
 }
 
 /**
@@ -131,7 +186,7 @@ async function checkReportFields(fields: RawReportFields, ctx: Pick<ChannelConte
  * message) with `details.fields` listing every refused field. Nothing is written here. Every
  * field is bounded before any pattern reads it, and cleaned (`cleanText`: no control characters, NFC).
  */
-export async function validateReportFields(fields: RawReportFields, ctx: Pick<ChannelContext, 'categories'>): Promise<Omit<InboundReport, 'attachments'>> {
+export async function validateReportFields(fields: RawReportFields, ctx: ValidationContext): Promise<Omit<InboundReport, 'attachments'>> {
   const problems: AppError[] = [];
   const report = await checkReportFields(fields, ctx, problems);
   if (problems.length) throw refusedFields(problems);
@@ -169,7 +224,7 @@ async function checkPhotos(files: File[], ctx: Pick<ChannelContext, 'config'>, p
  * ready to store, or one AppError listing every refused field and photo (`details.fields`,
  * photos under `photos`). Nothing is stored.
  */
-export async function validateReport(fields: RawReportFields, files: File[], ctx: Pick<ChannelContext, 'categories' | 'config'>): Promise<{ report: Omit<InboundReport, 'attachments'>; photos: CheckedPhoto[] }> {
+export async function validateReport(fields: RawReportFields, files: File[], ctx: ValidationContext & Pick<ChannelContext, 'config'>): Promise<{ report: Omit<InboundReport, 'attachments'>; photos: CheckedPhoto[] }> {
   const problems: AppError[] = [];
   const report = await checkReportFields(fields, ctx, problems);
   const photos = await checkPhotos(files, ctx, problems);

@@ -15,7 +15,8 @@ export async function testRuntime(env: Record<string, string> = {}, opts: { star
   // one (absent) address; test/intake-limits.test.ts sets them.
   const config = loadConfig({
     DATA_DIR: dataDir, SESSION_SECRET: 'test-secret-0123456789abcdef', WORKER_CONCURRENCY: '2',
-    INTAKE_LIMIT_ANONYMOUS_PER_HOUR: '0', INTAKE_LIMIT_CONTACT_PER_HOUR: '0', ...env,
+    // No map tiles from the internet: a test that shows the map serves its own tiles.
+    INTAKE_LIMIT_ANONYMOUS_PER_HOUR: '0', INTAKE_LIMIT_CONTACT_PER_HOUR: '0', MAP_TILE_URL: 'off', ...env,
   });
   // Channels read their settings from `env` too, never from the test process's environment.
   return createRuntime(config, { log: createLogger('silent'), handle, skipSetup: true, startWorker: opts.startWorker, env, channels: opts.channels })

@@ -5,6 +5,7 @@ import { canonicalCode, newCode } from '../../src/core/tickets/codes.ts';
 import { cellOf, cellsAround, distanceMetres } from '../../src/core/places/geo.ts';
 import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone, phoneQuery } from '../../src/core/citizens/identity.ts';
 import { clip, fold, nfc, saysPersists, tokens } from '../../src/core/engine/text.ts';
+import { decideChosen, type CandidateTicket, type GroupInput } from '../../src/core/engine/grouping.ts';
 
 describe('normalisePhone', () => {
   const table: [string, string | null][] = [
@@ -299,4 +300,40 @@ describe('saysPersists', () => {
     ['Đề nghị khắc phục sớm ổ gà', false],
     ['Đèn đã sửa xong, cảm ơn', false],
   ])('%s -> %s', (text, want) => expect(saysPersists(text)).toBe(want));
+});
+
+describe('decideChosen: a report joins the ticket its reporter chose only while it is open and agrees', () => {
+  const at = new Date('2026-12-01T08:00:00Z');
+  const ticket = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
+    id: 7, code: 'TK-7K3M9Q2X', category_code: 'ngap_nuoc', area_code: '26743', lat: 10.7725, lng: 106.698, cell: cellOf(10.7725, 106.698),
+    status: 'dispatched', received_at: at, last_report_at: at, closed_at: null, resolved_at: null, words: '', wordReports: 0, keys: new Set(), candidates: [],
+    ...over,
+  });
+  const report = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'ngap_nuoc', radiusM: 300, areaCode: '26743', lat: 10.7735, lng: 106.698, text: 'Ngập sâu', receivedAt: at,
+    chosenTicket: 'TK-7K3M9Q2X', ...over,
+  });
+  const table: [string, Partial<GroupInput>, Partial<CandidateTicket> | null, string | null][] = [
+    ['open, same topic, 111 m away', {}, {}, '111 m away'],
+    ['no category given: the ticket decides', { category: null }, {}, '111 m away'],
+    ['the ticket\'s topic is one the report may be about', { category: 'rac_thai', alternatives: ['ngap_nuoc'] }, {}, '111 m away'],
+    ['no point: the same unit', { lat: undefined, lng: undefined }, {}, 'in 26743'],
+    ['no point: one of the units its words may mean', { lat: undefined, lng: undefined, areaCode: null, areaCandidates: ['26740', '26743'] }, {}, 'in 26743'],
+    ['resolved meanwhile', {}, { status: 'resolved' }, 'it is resolved'],
+    ['closed', {}, { status: 'closed' }, 'it is closed'],
+    ['another topic', { category: 'rac_thai' }, {}, 'it is about ngap_nuoc, the report about rac_thai'],
+    ['over three radii away', { lat: 10.7825 }, {}, 'm away (more than 3 x 300 m)'],
+    ['no point, another unit', { lat: undefined, lng: undefined, areaCode: '26740' }, {}, 'names no place in its unit'],
+    ['no such ticket', {}, null, 'no such ticket'],
+  ];
+  it.each(table)('%s', (_, g, t, why) => {
+    const d = decideChosen(report(g), t ? ticket(t) : null);
+    const joins = !/^it |no such|names no|more than/.test(why ?? '');
+    expect(d.ticketId).toBe(joins ? 7 : null);
+    expect(d.reasons[0]!.code).toBe(joins ? 'chosen_ticket' : 'chosen_ticket_refused');
+    expect(d.reasons[0]!.message).toContain(why!);
+  });
+  it('says a merged ticket was merged', () => {
+    expect(decideChosen(report(), null, true).reasons[0]!.message).toContain('merged into another ticket');
+  });
 });

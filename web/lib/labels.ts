@@ -50,6 +50,8 @@ export const REASON_VI: Record<string, string> = {
   same_citizen: 'Cùng người phản ánh cùng sự việc',
   duplicate: 'Trùng sự việc với phản ánh khác',
   reopen: 'Người phản ánh báo sự việc chưa được khắc phục: mở lại hồ sơ',
+  chosen_ticket: 'Người dân chọn gộp vào hồ sơ này ("Đây cũng là vấn đề của tôi")',
+  chosen_ticket_refused: 'Người dân chọn một hồ sơ đã đóng hoặc không khớp; gộp theo cách thông thường',
   hotspot: 'Điểm nóng: sự việc tái diễn tại đây',
   identity_invalid: 'Bỏ qua thông tin liên hệ không hợp lệ',
   citizen_anonymous: 'Không có thông tin liên hệ',

@@ -1,7 +1,7 @@
 import type { ReasonArgs, ReasonCode } from '../../src/core/engine/reason-codes.ts';
 import { isReasonCode } from '../../src/core/engine/reason-codes.ts';
 import type { Reason } from '../../src/wire/staff-api.ts';
-import { IDENTITY_VI, REASON_VI } from './labels.ts';
+import { IDENTITY_VI, label, REASON_VI, STATUS_VI } from './labels.ts';
 
 // The engine's reasons in Vietnamese, from their stable code and the arguments the console API
 // read back from the message (src/core/engine/reason-codes.ts). Every code has a sentence here:
@@ -21,6 +21,19 @@ const kindsVi = (kinds: string[]) => kinds.map((k) => (IDENTITY_VI[k] ?? k).toLo
 const where = (a: ReasonArgs) => (str(a, 'source') === 'address' ? 'trong địa chỉ' : str(a, 'source') === 'text' ? 'trong nội dung' : '');
 /** "A: b" when there is a b, else "A". */
 const with_ = (head: string, detail: string | undefined | false) => (detail ? `${head}: ${detail}` : head);
+
+/** Why a chosen ticket was not joined, in Vietnamese. */
+function chosenRefusal(a: ReasonArgs, n: ReasonNames): string | undefined {
+  switch (str(a, 'cause')) {
+    case 'merged': return 'hồ sơ đã được gộp vào hồ sơ khác';
+    case 'unknown': return 'không có hồ sơ này';
+    case 'place': return 'phản ánh không nêu địa điểm thuộc đơn vị của hồ sơ';
+    case 'status': return `hồ sơ đang ở trạng thái "${label(STATUS_VI, str(a, 'status') ?? null)}"`;
+    case 'topic': return `hồ sơ về ${n.category(str(a, 'category') ?? null)}, phản ánh về ${n.category(str(a, 'was') ?? null)}`;
+    case 'far': return `vị trí cách hồ sơ ${nums(a, 'metres')} m, quá xa`;
+    default: return undefined;
+  }
+}
 
 const TEXT: Record<ReasonCode, (a: ReasonArgs, n: ReasonNames) => string> = {
   identity_invalid: (a) => with_('Bỏ qua thông tin liên hệ không hợp lệ', str(a, 'kind') && (IDENTITY_VI[str(a, 'kind')!] ?? str(a, 'kind'))),
@@ -59,6 +72,9 @@ const TEXT: Record<ReasonCode, (a: ReasonArgs, n: ReasonNames) => string> = {
   area_from_ticket: (a, n) => with_('Địa bàn theo hồ sơ sự việc đã có', str(a, 'unitCode') && n.area(str(a, 'unitCode')!)),
   reopen: (a) => with_('Người phản ánh báo sự việc vẫn chưa được khắc phục: mở lại hồ sơ', str(a, 'ticket')
     && `hồ sơ ${str(a, 'ticket')}, xử lý xong ${nums(a, 'days') === 0 ? 'hôm nay' : `${nums(a, 'days')} ngày trước`}`),
+  chosen_ticket: (a, n) => with_('Người dân chọn gộp vào hồ sơ này ("Đây cũng là vấn đề của tôi")', str(a, 'ticket')
+    && `${str(a, 'ticket')}, ${n.category(str(a, 'category') ?? null)}, ${nums(a, 'metres') !== undefined ? `cách ${nums(a, 'metres')} m` : `cùng ${n.area(str(a, 'unitCode') ?? null)}`}`),
+  chosen_ticket_refused: (a, n) => with_(`Người dân chọn hồ sơ ${str(a, 'ticket') ?? 'khác'} nhưng không gộp được, xử lý như phản ánh thông thường`, chosenRefusal(a, n)),
   moved_to_new_ticket: (a) => with_('Điện thoại viên đã tách sang hồ sơ mới', str(a, 'by') && `${str(a, 'by')}: ${str(a, 'why')}`),
 };
 

@@ -77,6 +77,12 @@ export interface GroupInput {
   text: string;
   address?: string | undefined;
   receivedAt: Date;
+  /**
+   * The ticket the reporter chose ("this is my problem too", `InboundReport.ticket`): taken when it
+   * is still open and agrees with the report on topic and place (`decideChosen`), else the report
+   * is grouped as usual and the reasons say why the choice was not followed.
+   */
+  chosenTicket?: string | undefined;
 }
 
 export interface GroupDecision {
@@ -470,6 +476,8 @@ export class GroupBatch {
   readonly #stored = new Map<number, CandidateTicket>();
   /** ...and as this batch has changed or opened them. */
   readonly #touched = new Map<number, CandidateTicket>();
+  /** The tickets reporters chose, by code: their id and whether they were merged into another. */
+  readonly #chosen = new Map<string, { id: number; merged: boolean }>();
   /** The batch's reports so far, for the citizen lookup of later ones. */
   readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; keys: readonly string[] }[] = [];
   #placeholder = 0;
@@ -538,6 +546,17 @@ export class GroupBatch {
       for (const r of rows.rows) {
         if (!b.#stored.has(r.id)) b.#stored.set(r.id, toCandidate(r));
         b.#resolved.set(r.i, [...(b.#resolved.get(r.i) ?? []), r.id]);
+        }
+      }
+    // The tickets reporters chose, by code (unique index); a merged one is not taken.
+    const chosen = [...new Set(inputs.flatMap((g) => (g.chosenTicket ? [g.chosenTicket] : [])))];
+    if (chosen.length > 0) {
+      const rows = await db.selectFrom('tickets')
+        .select(['id', 'code', 'category_code', 'area_code', 'lat', 'lng', 'cell', 'status', 'received_at', 'last_report_at', 'closed_at', 'resolved_at', 'place_keys', 'area_candidates', 'merged_into'])
+        .where('code', 'in', chosen).execute();
+      for (const r of rows) {
+        b.#chosen.set(r.code, { id: r.id, merged: r.merged_into !== null });
+        if (!b.#stored.has(r.id)) b.#stored.set(r.id, toCandidate(r as TicketRow));
       }
     }
     // `limit` tells the planner how many inputs there are (a function scan is guessed at 100):
@@ -612,6 +631,18 @@ export class GroupBatch {
    * followed by `record`.
    */
   decide(i: number): GroupDecision {
+    const g = this.inputs[i]!;
+    if (g.chosenTicket) {
+      const found = this.#chosen.get(g.chosenTicket);
+      const choice = decideChosen(g, found && !found.merged ? this.#ticket(found.id) : null, found?.merged ?? false);
+      if (choice.ticketId !== null) return choice;
+      const usual = this.#decideUsual(i);
+      return { ...usual, reasons: [...choice.reasons, ...usual.reasons] };
+    }
+    return this.#decideUsual(i);
+  }
+
+  #decideUsual(i: number): GroupDecision {
     const g = this.inputs[i]!;
     // As this batch leaves them (one reopened by an earlier report of the batch is open again).
     const reopen = decideReopen(g, (this.#resolved.get(i) ?? []).map((id) => this.#ticket(id)));
@@ -704,6 +735,41 @@ export class GroupBatch {
     this.#reports.push({ citizenId: g.citizenId, ticketId: t.id, received_at: g.receivedAt, keys: [...(g.keys ?? reportKeys(g.address, g.text))] });
     return t.id;
   }
+}
+
+/**
+ * Whether a report joins the ticket its reporter chose: only while the ticket is open, on the
+ * report's topic (or the topic the report leaves open: none chosen, or one of its alternatives),
+ * and at its place: within three times the topic's radius of the ticket's point (the farthest
+ * `decideGroup` itself looks), or, without a point on one side, in the same unit. Otherwise
+ * `ticketId` is null and the reason says why; the report is then grouped as usual.
+ */
+export function decideChosen(g: GroupInput, t: CandidateTicket | null, merged = false): GroupDecision {
+  const refuse = (why: string): GroupDecision => ({
+    ticketId: null, relation: 'new', score: 0,
+    reasons: [{ step: 'group', code: 'chosen_ticket_refused', message: `the reporter chose ticket ${g.chosenTicket}, but ${why}; grouped as usual` }],
+  });
+  if (!t) return refuse(merged ? 'it was merged into another ticket' : 'no such ticket');
+  if (!isOpen(t.status)) return refuse(`it is ${t.status}`);
+  if (g.category && t.category_code !== g.category && !(g.alternatives ?? []).includes(t.category_code ?? '')) {
+    return refuse(`it is about ${t.category_code ?? 'no topic'}, the report about ${g.category}`);
+  }
+  const radius = g.radiusM ?? DEFAULT_RADIUS_M;
+  let where: string;
+  if (g.lat !== undefined && g.lng !== undefined && t.lat !== null && t.lng !== null) {
+    const d = distanceMetres(g.lat, g.lng, t.lat, t.lng);
+    if (d > 3 * radius) return refuse(`its point is ${Math.round(d)} m away (more than 3 x ${radius} m)`);
+    where = `${Math.round(d)} m away`;
+  } else {
+    const units = unitsOf(g);
+    const theirs = t.area_code ? [t.area_code] : [...t.candidates];
+    if (!units.some((u) => theirs.includes(u))) return refuse('the report names no place in its unit');
+    where = `in ${t.area_code ?? 'one of its units'}`;
+  }
+  return {
+    ticketId: t.id, relation: 'duplicate', score: 1,
+    reasons: [{ step: 'group', code: 'chosen_ticket', message: `the reporter chose ticket ${t.code} (open, ${t.category_code}, ${where})`, score: 1 }],
+  };
 }
 
 /** Finds the ticket one report belongs to (see `decideGroup`); every lookup is indexed. */

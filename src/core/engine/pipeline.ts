@@ -309,7 +309,7 @@ function routeOne(s: PipelineState, { categories }: Pick<PipelineDeps, 'categori
 export const groupInput = (s: PipelineState): GroupInput => ({
   citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence, alternatives: s.category.alternatives,
   areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
-  radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH,
+  radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH, chosenTicket: s.input.ticket,
 });
 
 /** group: the same citizen's ticket on the topic, else another citizen's on the same incident. */

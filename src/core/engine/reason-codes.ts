@@ -17,6 +17,7 @@ export const REASON_CODES = [
   'department_by_category',
   // group
   'group_skipped', 'group_new', 'same_citizen', 'duplicate', 'hotspot', 'category_from_ticket', 'area_from_ticket', 'reopen',
+  'chosen_ticket', 'chosen_ticket_refused',
   // an agent
   'moved_to_new_ticket',
 ] as const;
@@ -67,8 +68,25 @@ const READERS: Record<ReasonCode, (m: string) => ReasonArgs> = {
   area_from_ticket: (m) => pick(/^unit of the incident's ticket: (\S+)$/.exec(m), (x) => ({ unitCode: x[1]! })),
   reopen: (m) => pick(/^the reporter of ticket (\S+), resolved (today|(\d+) d ago), says its problem goes on: reopened$/.exec(m),
     (x) => ({ ticket: x[1]!, days: x[3] === undefined ? 0 : num(x[3])! })),
+  chosen_ticket: (m) => pick(/^the reporter chose ticket (\S+) \(open, (\S+), (?:(\d+) m away|in (\S+))\)$/.exec(m),
+    (x) => ({ ticket: x[1]!, category: x[2]!, ...(x[3] !== undefined ? { metres: num(x[3])! } : {}), ...(x[4] && x[4] !== 'one' ? { unitCode: x[4] } : {}) })),
+  chosen_ticket_refused: (m) => pick(/^the reporter chose ticket (\S+), but (.{1,300}); grouped as usual$/.exec(m), (x) => ({ ticket: x[1]!, ...refusedBecause(x[2]!) })),
   moved_to_new_ticket: (m) => pick(/^user:([^:\s]+): ([\s\S]*)$/.exec(m), (x) => ({ by: x[1]!, why: x[2]! })),
 };
+
+/** Why a reporter's chosen ticket was not joined (grouping.ts `decideChosen`), as a cause and its value. */
+function refusedBecause(why: string): ReasonArgs {
+  if (why === 'it was merged into another ticket') return { cause: 'merged' };
+  if (why === 'no such ticket') return { cause: 'unknown' };
+  if (why === 'the report names no place in its unit') return { cause: 'place' };
+  const status = /^it is (\w+)$/.exec(why);
+  if (status) return { cause: 'status', status: status[1]! };
+  const topic = /^it is about (\S+), the report about (\S+)$/.exec(why);
+  if (topic) return { cause: 'topic', category: topic[1]!, was: topic[2]! };
+  const far = /^its point is (\d+) m away/.exec(why);
+  if (far) return { cause: 'far', metres: num(far[1])! };
+  return {};
+}
 
 function pick(x: RegExpExecArray | null, f: (x: RegExpExecArray) => ReasonArgs): ReasonArgs {
   return x ? f(x) : {};

@@ -1,5 +1,6 @@
 import { fold } from '../engine/text.ts';
 import { HEURISTIC_READER, type PlaceReader } from './place-reader.ts';
+import { PlaceSuggester } from './suggest.ts';
 
 /** A unit in force (post-July-2025 in HCMC). */
 export interface GazetteerUnit {
@@ -101,6 +102,8 @@ export class Gazetteer {
   readonly #wardNames: string[];
   /** How a place is read from words (the city's streets and landmarks, when the profile has them). */
   places: PlaceReader = HEURISTIC_READER;
+  /** Address suggestions (units, former wards; the city's streets and landmarks when loadGazetteer has them). */
+  suggester: PlaceSuggester;
 
   /**
    * `districtAliases`: district names residents still write that now mean another (folded, e.g.
@@ -112,6 +115,7 @@ export class Gazetteer {
    */
   constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = [], private readonly districtAliases: Record<string, string> = {}, private readonly formerWardMerges: Record<string, Record<string, string>> = {}) {
     this.#units = units.map((u) => ({ code: u.code, key: bare(u.short_name ?? u.name), kind: kindOf(u.name), name: u.name }));
+    this.suggester = new PlaceSuggester({ units, oldWards, mapping });
     for (const w of oldWards) {
       const d = bare(w.district);
       this.#oldByDistrict.set(d, [...(this.#oldByDistrict.get(d) ?? []), w]);
