@@ -247,10 +247,10 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
     // The event log carries the officer's note and photo; the photo loads (same-origin, allowed by the CSP).
     const resolved = '#t-events li[data-type="ticket.resolved"]';
     await expect(agent.textContent(resolved)).resolves.toContain('Đã thu gom toàn bộ rác');
-    const img = agent.locator(`${resolved} img`);
-    await img.scrollIntoViewIfNeeded();
+    // Queried again on every poll: a live update (the reply's delivery) may redraw the log meanwhile.
     await agent.waitForFunction((sel) => {
       const i = document.querySelector<HTMLImageElement>(sel);
+      i?.scrollIntoView({ block: 'nearest' });
       return !!i && i.complete && i.naturalWidth === 48;
     }, `${resolved} img`);
     await screenshot(agent, 'console-event-log');
