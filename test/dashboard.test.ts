@@ -1,5 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupExport, exportsDir } from '../src/workers/exports.ts';
@@ -8,6 +12,7 @@ import { upsertUser } from '../src/core/staff/users.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES } from './support/factories.ts';
 import { signIn, staffClient, testRuntime } from './support/runtime.ts';
+import { TEST_DB } from './support/db.ts';
 
 // The dashboard's figures against a small hand-made set of tickets whose answers are worked out
 // by hand below; who may see them; and the public transparency page, which must carry no
@@ -244,6 +249,61 @@ describe('exports', () => {
     expect(xlsx.rows).toBe(ws.rowCount - 1);
   });
 
+  // The file format does not depend on the database: run once, on the PGlite project.
+  it.runIf(TEST_DB === 'pglite')('writes XLSX that LibreOffice reads back as the same cells as our CSV', async (ctx) => {
+    const soffice = (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'soffice')).find((f) => existsSync(f));
+    if (!soffice) {
+      // CI installs libreoffice-calc-nogui (.ci/run): there its absence is a failure, not a skip.
+      if (process.env.CI) throw new Error('soffice (LibreOffice) is not installed: apt-get install --no-install-recommends libreoffice-calc-nogui');
+      ctx.skip('soffice not found: install libreoffice-calc-nogui to check that LibreOffice reads our XLSX');
+    }
+    const range = { period: 'custom', from: '2026-11-01', to: '2026-11-03' };
+    const dir = await mkdtemp(path.join(tmpdir(), 'phananh-lo-'));
+    try {
+      const ours = new Map<string, string>();
+      for (const what of ['units', 'trend', 'tickets']) {
+        for (const format of ['csv', 'xlsx']) {
+          const e = await done(((await (await supervisor.post('/api/dashboard/exports', { what, format, ...range })).json()) as any).id);
+          expect(e.status).toBe('done');
+          const bytes = new Uint8Array(await (await supervisor.get(e.download)).arrayBuffer());
+          if (format === 'csv') ours.set(what, new TextDecoder().decode(bytes.slice(3)));
+          else await writeFile(path.join(dir, `${what}.xlsx`), bytes);
+        }
+      }
+      // One LibreOffice run converts the three files; a throwaway profile so that parallel runs do not share one.
+      // Filter options: comma, double quote, UTF-8 (76), from row 1, cell contents as stored (not as shown).
+      await promisify(execFile)(soffice!, [
+        `-env:UserInstallation=file://${path.join(dir, 'profile')}`, '--headless',
+        '--convert-to', 'csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false', '--outdir', path.join(dir, 'out'),
+        ...['units', 'trend', 'tickets'].map((w) => path.join(dir, `${w}.xlsx`)),
+      ], { timeout: 90_000 });
+      for (const [what, csv] of ours) {
+        const theirs = parseCsv(await readFile(path.join(dir, 'out', `${what}.csv`), 'utf8'));
+        const mine = parseCsv(csv);
+        expect(theirs.length, what).toBe(mine.length);
+        mine.forEach((row, i) => {
+          expect(theirs[i]!.length, `${what} row ${i}`).toBe(row.length);
+          row.forEach((cell, j) => {
+            const got = theirs[i]![j]!;
+            // Our CSV defuses text a spreadsheet would run as a formula with a leading '; XLSX stores it as text, unprefixed.
+            const want = /^'[=+\-@\t\r]/.test(cell) ? cell.slice(1) : cell;
+            // Numbers: LibreOffice writes 15 significant digits (0.666666666666667), JavaScript 17.
+            if (want !== '' && !Number.isNaN(Number(want)) && /^-?[\d.]+(e-?\d+)?$/i.test(want)) expect(Number(got), `${what} ${i},${j}`).toBeCloseTo(Number(want), 12);
+            else expect(got, `${what} ${i},${j}`).toBe(want);
+          });
+        });
+      }
+      // What was compared: headers and names with their diacritics, shares, minutes, times as ISO 8601 UTC text.
+      expect(ours.get('units')).toContain('Tỉ lệ trong 2 giờ');
+      expect(ours.get('units')).toMatch(/0\.6666/);
+      expect(ours.get('tickets')).toContain(PERSONAL.name);
+      expect(ours.get('tickets')).toMatch(/,2026-11-02T01:00:00\.000Z,/);
+      expect(parseCsv(ours.get('tickets')!).length).toBeGreaterThan(8);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('refuses bad requests with stable codes', async () => {
     const long = await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'csv', period: 'custom', from: '2026-09-01', to: '2026-11-03' });
     expect(long.status).toBe(400);
@@ -254,3 +314,23 @@ describe('exports', () => {
     expect(((await year.json()) as any).error.code).toBe('period_too_long');
   });
 });
+
+/** RFC 4180 records (CRLF or LF between them; quoted fields may hold either). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cell); cell = ''; } else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell); rows.push(row); row = []; cell = '';
+    } else cell += c;
+  }
+  if (cell !== '' || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
