@@ -37,6 +37,12 @@ const BOX = { minLat: 10.6, maxLat: 10.95, minLng: 106.55, maxLng: 106.85 } as c
 async function load(db: Db): Promise<void> {
   await sql`create temporary table bench_unit as select row_number() over (order by code) as i, code from areas`.execute(db);
   await sql`create temporary table bench_cat as select row_number() over (order by code) as i, code, coalesce(department_code, 'ubnd_phuong') as dept from categories`.execute(db);
+  // The search documents' triggers (migration 0018) are not what this bench measures, and refreshing
+  // 200,000 documents in one statement outlasted the 10-minute statement timeout: off during the
+  // load. The rollup's triggers (0026) stay on: the load keeps the rollup as production would.
+  for (const [table, trigger] of [['tickets', 'ticket_search_ins'], ['reports', 'ticket_search_ins']] as const) {
+    await sql`alter table ${sql.table(table)} disable trigger ${sql.id(trigger)}`.execute(db);
+  }
   const units = Number((await sql<{ n: string }>`select count(*) as n from bench_unit`.execute(db)).rows[0]?.n);
   const cats = Number((await sql<{ n: string }>`select count(*) as n from bench_cat`.execute(db)).rows[0]?.n);
   for (let lo = 1; lo <= TICKETS; lo += BATCH) {
@@ -81,6 +87,9 @@ async function load(db: Db): Promise<void> {
   }
   for (const t of ['tickets', 'inbound_messages', 'reports']) {
     await sql`select setval(pg_get_serial_sequence(${t}, 'id'), (select max(id) from ${sql.table(t)}))`.execute(db);
+  }
+  for (const [table, trigger] of [['tickets', 'ticket_search_ins'], ['reports', 'ticket_search_ins']] as const) {
+    await sql`alter table ${sql.table(table)} enable trigger ${sql.id(trigger)}`.execute(db);
   }
   for (const t of ['tickets', 'reports', 'ticket_events', 'inbound_messages']) await sql`vacuum analyze ${sql.table(t)}`.execute(db);
 }
