@@ -11,11 +11,14 @@
 //   broad      two words of a common problem ("ngap nuoc"): tens of thousands match, ranked
 //   typo       a street with a letter dropped (the trigram fallback)
 //   baseline   a bare indexed lookup: one ticket by primary key
-// each BENCH_N (500) times after a warm-up, printed as p50/p99 and as a ratio to the baseline.
+// each BENCH_N (500) times after a warm-up, printed as p50/p99 and as a ratio to the baseline;
+// with BENCH_EXPLAIN=1, the slowest search of each kind is run again under EXPLAIN (ANALYZE, BUFFERS).
 // Target: p99 of `words` under 50 ms at 1,000,000 tickets.
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
+import pg from 'pg';
+import type { Database } from '../src/db/schema.ts';
 import { connect } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { seedReferenceData } from '../src/city/seed.ts';
@@ -29,6 +32,8 @@ import { openServerBenchDatabase } from './support/bench-db.ts';
 const TICKETS = intEnv('BENCH_TICKETS', 1_000_000, 1000, 5_000_000);
 const N = intEnv('BENCH_N', 500, 10, 100_000);
 const SEED = intEnv('BENCH_SEED', 1022, 0, 2 ** 31);
+/** BENCH_EXPLAIN=1: EXPLAIN (ANALYZE, BUFFERS) the slowest search of each kind again at the end. */
+const EXPLAIN = process.env.BENCH_EXPLAIN === '1';
 const WARMUP = 50;
 const LOAD_BATCH = 100_000;
 const DOC_BATCH = 20_000;
@@ -89,6 +94,12 @@ try {
   });
   const loaded = (performance.now() - t0) / 1000;
   console.log(`  loaded ${num(TICKETS)} tickets and reports in ${loaded.toFixed(1)} s`);
+  // Statistics first, as autovacuum gives a live database. Without them the first batch of
+  // 20,000 documents ran past the 10-minute statement timeout at 1,000,000 tickets (a ticket's
+  // first 50 reports, `order by received_at, id limit 50`, can then be planned as a walk of
+  // reports_received, migration 0017, filtered on ticket_id); with them a batch takes seconds.
+  await sql`analyze tickets`.execute(db);
+  await sql`analyze reports`.execute(db);
   const t1 = performance.now();
   for (let lo = 1; lo <= TICKETS; lo += DOC_BATCH) {
     await sql`select ticket_search_refresh(array(select generate_series(${lo}::int, ${Math.min(TICKETS, lo + DOC_BATCH - 1)}::int)))`.execute(db);
@@ -102,13 +113,20 @@ try {
   const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').replace(/[đĐ]/g, 'd').toLowerCase();
   const all = { statuses: [...TICKET_STATUSES] };
   const page = { limit: 20, offset: 0 };
+  /** The query string each kind last sent, and its slowest. */
+  const last: Record<string, string> = {};
+  const slowest: Record<string, { ms: number; q: string }> = {};
+  const run = (kind: string, q: string, s = search) => {
+    last[kind] = q;
+    return s.search(parseSearchQuery(q), all, page);
+  };
   const kinds: Record<string, () => Promise<unknown>> = {
-    words: () => search.search(parseSearchQuery(`${fold(pick(PROBLEMS))} ${fold(pick(STREETS))}`), all, page),
-    broad: () => search.search(parseSearchQuery(fold(pick(PROBLEMS)).split(' ').slice(0, 2).join(' ')), all, page),
+    words: () => run('words', `${fold(pick(PROBLEMS))} ${fold(pick(STREETS))}`),
+    broad: () => run('broad', fold(pick(PROBLEMS)).split(' ').slice(0, 2).join(' ')),
     typo: () => {
       const street = fold(pick(STREETS.filter((s) => s.length > 8)));
       const cut = 2 + Math.floor(rnd() * (street.length - 3));
-      return search.search(parseSearchQuery(`${street.slice(0, cut)}${street.slice(cut + 1)}x`), all, page);
+      return run('typo', `${street.slice(0, cut)}${street.slice(cut + 1)}x`);
     },
     baseline: () => db.selectFrom('tickets').select(['id', 'code', 'title']).where('id', '=', 1 + Math.floor(rnd() * TICKETS)).executeTakeFirst(),
   };
@@ -119,7 +137,9 @@ try {
     for (const k of order.sort(() => rnd() - 0.5)) {
       const s = performance.now();
       await kinds[k]!();
-      times[k]!.push(performance.now() - s);
+      const ms = performance.now() - s;
+      times[k]!.push(ms);
+      if (last[k] !== undefined && ms > (slowest[k]?.ms ?? -1)) slowest[k] = { ms, q: last[k]! };
     }
   }
   const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
@@ -130,6 +150,27 @@ try {
     const p99 = q(times[k]!, 0.99);
     const ratio = k === 'baseline' ? '' : `  (${(p50 / base.p50).toFixed(1)}x / ${(p99 / base.p99).toFixed(1)}x the baseline)`;
     console.log(`  ${k.padEnd(9)} p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms${ratio}`);
+  }
+  if (EXPLAIN) {
+    // The slowest search of each kind again, every statement it sends EXPLAINed with ANALYZE and BUFFERS.
+    const captured: CompiledQuery[] = [];
+    const spy = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target.url, max: 1 }) }),
+      log: (e) => { if (e.level === 'query') captured.push(e.query); },
+    });
+    try {
+      for (const [kind, { ms, q: text }] of Object.entries(slowest)) {
+        captured.length = 0;
+        await run(kind, text, new PostgresTicketSearch(spy));
+        console.log(`\n  ${kind}: "${text}" (slowest run ${ms.toFixed(1)} ms), ${captured.length} statement(s):`);
+        for (const c of captured.splice(0)) {
+          const plan = await spy.executeQuery<{ 'QUERY PLAN': string }>({ ...c, sql: `explain (analyze, buffers) ${c.sql}` });
+          console.log(plan.rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n'));
+        }
+      }
+    } finally {
+      await spy.destroy();
+    }
   }
   const words99 = q(times.words!, 0.99);
   console.log(`\n  words p99 ${words99.toFixed(1)} ms: ${words99 < 50 ? 'within' : 'OVER'} the 50 ms target at ${num(TICKETS)} tickets`);

@@ -12,6 +12,7 @@ import { DEMO_OFFICER_PASSWORD, DEMO_USERS, demoOfficerName, loadDemo } from './
 import { createLogger } from './log.ts';
 import type { Runtime } from './runtime.ts';
 import type { PoisonedEntry } from './intake/spool.ts';
+import { rebuildRollup } from './core/dashboard/rollup.ts';
 
 function config(): Config {
   try {
@@ -152,6 +153,15 @@ program.command('search').description('ticket search (README "Search")')
       return { engine: search.engine, n: await reindexAll(db, search, progressBar(process.stderr, 'tickets')) };
     });
     console.log(`indexed ${r.n} tickets (${r.engine}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+program.command('dashboard').description('the supervisors\' dashboard (README "Dashboard")')
+  .command('rebuild')
+  .description('recompute the dashboard\'s daily and monthly rollup from the tickets table (the triggers keep it; this repairs or fills it)')
+  .action(async () => {
+    const started = Date.now();
+    const rows = await withDb((db) => rebuildRollup(db));
+    console.log(`rebuilt the dashboard rollup: ${rows} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
 program.command('spool')

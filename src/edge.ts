@@ -1,5 +1,6 @@
-// Cloudflare Workers entry (wrangler.toml): the public intake surface — portal, app API and
-// tracking pages — on the same createPublicApp() as the Node server, writing to PostgreSQL
+// Cloudflare Workers entry (wrangler.toml): the public surface — portal, app API, tracking pages
+// and the transparency page (/minh-bach, linked from every public page's footer) — on the same
+// createPublicApp() and transparencyRoutes() as the Node server, writing to PostgreSQL
 // (through Hyperdrive or a direct URL). Workers do not run background jobs: the Node processes'
 // workers pick up what the edge stored, so a report filed at the edge is processed like any
 // other. Nothing Node-only is imported here (no metrics registry, spool, embedded database or
@@ -16,6 +17,7 @@ import { connectServer } from './db/connect-server.ts';
 import { HCMC_WORDING } from './city/hcmc.ts';
 import type { Attachment } from './wire/staff-api.ts';
 import { createPublicApp } from './http/public-app.ts';
+import { transparencyCache, transparencyRoutes } from './http/dashboard/transparency.ts';
 import { publicIntakeLimits } from './http/client-address.ts';
 import type { FileStore } from './intake/file-store.ts';
 import { IntakeService } from './intake/intake-service.ts';
@@ -40,6 +42,8 @@ export interface EdgeEnv {
   /** The public intake limits (src/config.ts); the Node processes' defaults when absent. */
   INTAKE_LIMIT_ANONYMOUS_PER_HOUR?: string;
   INTAKE_LIMIT_CONTACT_PER_HOUR?: string;
+  /** Open311's jurisdiction_id (src/config.ts); set it as on the Node processes. */
+  OPEN311_JURISDICTION_ID?: string;
   PHOTOS?: R2BucketLike;
 }
 
@@ -74,6 +78,8 @@ interface EdgeSetup {
 let setup: EdgeSetup | null = null;
 /** Categories read by an earlier request (plain data may outlive a request; a connection may not). */
 let categoryCache: { at: number; value: CategoryInfo[] } | null = null;
+/** Transparency pages computed by earlier requests of this isolate (a minute each). */
+const transparencyPages = transparencyCache();
 
 function setupOf(env: EdgeEnv): EdgeSetup {
   const databaseUrl = env.HYPERDRIVE?.connectionString ?? env.DATABASE_URL;
@@ -83,7 +89,8 @@ function setupOf(env: EdgeEnv): EdgeSetup {
   const key = `${databaseUrl}|${env.PUBLIC_URL ?? ''}|${env.SESSION_SECRET}`;
   if (setup?.key === key) return setup;
   const config = loadConfig({ DATABASE_URL: databaseUrl, SESSION_SECRET: env.SESSION_SECRET, PUBLIC_URL: env.PUBLIC_URL, LOG_LEVEL: env.LOG_LEVEL,
-    INTAKE_LIMIT_ANONYMOUS_PER_HOUR: env.INTAKE_LIMIT_ANONYMOUS_PER_HOUR, INTAKE_LIMIT_CONTACT_PER_HOUR: env.INTAKE_LIMIT_CONTACT_PER_HOUR });
+    INTAKE_LIMIT_ANONYMOUS_PER_HOUR: env.INTAKE_LIMIT_ANONYMOUS_PER_HOUR, INTAKE_LIMIT_CONTACT_PER_HOUR: env.INTAKE_LIMIT_CONTACT_PER_HOUR,
+    OPEN311_JURISDICTION_ID: env.OPEN311_JURISDICTION_ID });
   // A channel's settings are Worker variables (the string bindings); the same rule as on Node.
   const strings = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
   setup = {
@@ -99,7 +106,7 @@ function setupOf(env: EdgeEnv): EdgeSetup {
  * pools the real connections, so opening one per request is what it is for).
  */
 function edgeApp(s: EdgeSetup, db: Db): Hono {
-  return createPublicApp({
+  const app = createPublicApp({
     db, log: s.log, channels: s.channels,
     channelContext: {
       config: s.config, log: s.log, secret: s.secret, city: HCMC_WORDING,
@@ -115,6 +122,8 @@ function edgeApp(s: EdgeSetup, db: Db): Hono {
       publicStatus: (code) => publicStatus(db, code, HCMC_WORDING),
     },
   });
+  app.route('/', transparencyRoutes({ db, cache: transparencyPages }));
+  return app;
 }
 
 export default {

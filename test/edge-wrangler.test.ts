@@ -89,6 +89,12 @@ describe.runIf(TEST_DB === 'postgres' && existsSync(wrangler))('Workers entry un
       expect(res.status).toBe(200);
       expect(await res.text()).toContain('<form');
     }
+    // What the form's footer links to, and Open311's services, under workerd too.
+    const transparency = await fetch(`${base}/minh-bach`, { signal: AbortSignal.timeout(10_000) });
+    expect(transparency.status).toBe(200);
+    expect(await transparency.text()).toContain('Minh bạch kết quả xử lý');
+    const services = await fetch(`${base}/open311/v2/services.json`, { signal: AbortSignal.timeout(10_000) });
+    expect(services.status).toBe(200);
   });
 
   it('stores a report with a photo in R2, shows its status, and a Node process routes it to its ward', async () => {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import edge, { type R2BucketLike } from '../src/edge.ts';
 import type { DbHandle } from '../src/db/connect.ts';
 import { freshDb, TEST_DB } from './support/db.ts';
-import { PNG_1PX } from './support/factories.ts';
+import { PLACES, PNG_1PX } from './support/factories.ts';
+import { issueApiKey } from '../src/core/staff/api-keys.ts';
 
 // The edge entry talks to a PostgreSQL server (Hyperdrive), so it is tested on the server only.
 const onServer = TEST_DB === 'postgres';
@@ -46,6 +47,35 @@ describe.runIf(onServer)('Workers entry (src/edge.ts)', () => {
     const page = await edge.fetch(new Request(`https://edge.test/track/${code}`), env(), {});
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('Đã tiếp nhận');
+  });
+
+  it('serves the transparency page its public pages link to, and Open311: services, a new request, that request', async () => {
+    const form = await (await edge.fetch(new Request('https://edge.test/'), env(), {})).text();
+    expect(form).toContain('href="/minh-bach"');
+    const city = await edge.fetch(new Request('https://edge.test/minh-bach'), env(), {});
+    expect(city.status).toBe(200);
+    expect(city.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(await city.text()).toContain('Minh bạch kết quả xử lý');
+    expect((await edge.fetch(new Request(`https://edge.test/minh-bach/${PLACES.benThanh.code}`), env(), {})).status).toBe(200);
+
+    const services = await edge.fetch(new Request('https://edge.test/open311/v2/services.json'), env(), {});
+    expect(services.status).toBe(200);
+    expect(((await services.json()) as { service_code: string }[]).map((x) => x.service_code)).toContain('ngap_nuoc');
+    const { key } = await issueApiKey(handle.db, 'edge-client');
+    const fields = { api_key: key, service_code: 'ngap_nuoc', lat: String(PLACES.benThanh.lat), long: String(PLACES.benThanh.lng), description: 'Nước ngập trước chợ Bến Thành' };
+    const created = await edge.fetch(new Request('https://edge.test/open311/v2/requests.json', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString(),
+    }), env(), {});
+    expect(created.status).toBe(201);
+    const id = ((await created.json()) as { service_request_id: string }[])[0]?.service_request_id;
+    const one = await edge.fetch(new Request(`https://edge.test/open311/v2/requests/${id}.json`), env(), {});
+    expect(one.status).toBe(200);
+    // Stored, not processed yet: the Node workers route it (the first test's report waits the same way).
+    expect(((await one.json()) as { service_request_id: string; status: string }[])[0]).toMatchObject({ service_request_id: id, status: 'open' });
+    const bad = await edge.fetch(new Request('https://edge.test/open311/v2/requests.json', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...fields, api_key: 'x'.repeat(43) }).toString(),
+    }), env(), {});
+    expect(bad.status).toBe(403);
   });
 
   it('refuses to start without its bindings', async () => {

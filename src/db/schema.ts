@@ -392,6 +392,24 @@ export interface SearchCursorTable {
   updated_at: DefaultTimestamp;
 }
 
+/**
+ * The dashboard's rollup (migration 0026), kept by triggers: per grain ('d' city day, 'm' city
+ * month from `day`), dimension ('unit' | 'dept' | 'cat' | 'city') and code ('' for none).
+ */
+export interface DashboardRollupTable {
+  grain: string;
+  /** YYYY-MM-DD: the day, or the first day of the month. */
+  day: string;
+  dim: string;
+  code: string;
+  volume: number;
+  handled: number;
+  within: number;
+  reopened: number;
+  /** Handled tickets per bucket of minutes to resolve (src/core/dashboard/rollup.ts). */
+  hist: number[];
+}
+
 export interface Database {
   areas: AreaTable;
   departments: DepartmentTable;
@@ -418,6 +436,7 @@ export interface Database {
   exports: ExportTable;
   ticket_search: TicketSearchTable;
   search_cursors: SearchCursorTable;
+  dashboard_rollup: DashboardRollupTable;
   channel_quarantine: ChannelQuarantineTable;
   quarantine_events: QuarantineEventTable;
   channel_state: ChannelStateTable;

@@ -4,10 +4,14 @@ import { GROUPING } from '../engine/grouping.ts';
 import { DEFAULT_SLA_TARGETS, stageOf } from '../sla/sla.ts';
 import { OPEN_STATUSES, TICKET_STATUSES } from '../tickets/statuses.ts';
 import { CITY_UTC_OFFSET_MINUTES, type Period } from './period.ts';
+import { histPercentile, rollupDays, rollupTotals, type RollupFigures } from './rollup.ts';
 
-// The figures of the supervisors' dashboard and of the public transparency page, read from the
-// tickets table through the indexes of migration 0020 (an index range over the period, a partial
-// index of open tickets): no query reads the whole table. Definitions (also in the README):
+// The figures of the supervisors' dashboard and of the public transparency page: over a period,
+// from the daily and monthly rollup of migration 0026 (src/core/dashboard/rollup.ts: counts exact,
+// median and p90 from histograms, within a bucket's width); one unit's page, and the exact
+// reference, from the tickets table through the indexes of migration 0020 (an index range over
+// the period); open tickets now from a partial index of open tickets. No query reads the whole
+// tickets table. Definitions (also in the README):
 // - a ticket counts in a period by its receipt time; tickets merged into another are left out;
 // - **handled**: the ticket has reached a status where its SLA clock stops (`stageOf` is null:
 //   resolved, closed, rejected), at `resolved_at`, else `closed_at`; a reopened ticket that is
@@ -132,12 +136,47 @@ export function rank(rows: Omit<RankingRow, 'rank'>[]): RankingRow[] {
     .map((r, i) => ({ ...r, rank: i + 1 }));
 }
 
+function fromRollup(f: RollupFigures | undefined): SlaFigures {
+  if (!f) return figures({ volume: 0, handled: 0, within: 0, reopened: 0, median: null, p90: null });
+  return figures({ volume: f.volume, handled: f.handled, within: f.within, reopened: f.reopened, median: histPercentile(f.hist, 0.5), p90: histPercentile(f.hist, 0.9) });
+}
+
 /**
- * Every figure over a period in two statements: the SLA figures per unit, per department and for
- * the city (grouping sets over one index range scan), with categories; and the same per day.
- * `unit`: only the tickets of one unit (`unitOf`).
+ * Every figure over a period. The city and its rankings from the rollup (two statements over a few
+ * thousand rows whatever the period's length; medians and p90 within a bucket of the exact ones);
+ * `unit` (one unit's transparency page: its categories are not rolled up) exactly, from the tickets.
  */
 export async function periodStats(db: DbOrTx, period: Period, opts: { unit?: string } = {}): Promise<PeriodStats> {
+  if (opts.unit !== undefined) return periodStatsExact(db, period, opts);
+  const [totals, days, names] = await Promise.all([rollupTotals(db, period), rollupDays(db, period), readNames(db)]);
+  const byUnit: Omit<RankingRow, 'rank'>[] = [];
+  const byDepartment: Omit<RankingRow, 'rank'>[] = [];
+  const byCategory: CountRow[] = [];
+  for (const [key, f] of totals) {
+    if (f.volume === 0) continue;
+    const sep = key.indexOf(':');
+    const dim = key.slice(0, sep);
+    const code = key.slice(sep + 1) || null;
+    if (dim === 'unit') byUnit.push({ code, name: code ? names.units.get(code) ?? code : NO_UNIT_VI, ...fromRollup(f) });
+    else if (dim === 'dept') byDepartment.push({ code, name: code ? names.departments.get(code) ?? code : NO_DEPARTMENT_VI, ...fromRollup(f) });
+    else if (dim === 'cat') byCategory.push({ code, name: code ? names.categories.get(code) ?? code : NO_CATEGORY_VI, count: f.volume });
+  }
+  return {
+    city: fromRollup(totals.get('city:')),
+    byUnit: rank(byUnit),
+    byDepartment: rank(byDepartment),
+    byCategory: byCategory.sort((a, b) => b.count - a.count || (a.code ?? '').localeCompare(b.code ?? '')),
+    trend: period.days.map((day) => ({ day, ...fromRollup(days.get(day)) })),
+  };
+}
+
+/**
+ * Every figure over a period, exactly, from the tickets table in two statements: the SLA figures
+ * per unit, per department and for the city (grouping sets over one index range scan), with
+ * categories; and the same per day. `unit`: only the tickets of one unit (`unitOf`). Its cost
+ * grows with the tickets in the period (a year at 1,000,000 tickets: seconds).
+ */
+export async function periodStatsExact(db: DbOrTx, period: Period, opts: { unit?: string } = {}): Promise<PeriodStats> {
   const unitOnly = opts.unit === undefined ? sql`` : sql`and coalesce(t.dispatched_area, t.area_code) = ${opts.unit}`;
   const base = sql`
     with x as (

@@ -25,16 +25,13 @@ export interface DashboardDeps {
   channels: ChannelInfo[];
   /** The bundled front end (its stylesheet, and the script that keeps the page live). */
   assets?: () => Promise<WebAssetsResult>;
-  /** How long a computed dashboard is shared between requests (default 5 s; periods over 31 days: 5 min). */
+  /** How long a computed dashboard is shared between requests (default 5 s, any period: the rollup makes a year cheap). */
   cacheMs?: number;
   /** DATA_DIR: exports are files under DATA_DIR/exports. */
   dataDir: string;
   /** Wakes the worker after an export was queued. */
   wake?: () => void;
 }
-
-/** How long the figures of a period over 31 days are shared between requests. */
-const LONG_PERIOD_CACHE_MS = 5 * 60_000;
 
 /** How long the projected unit outlines are kept (areas are re-imported rarely). */
 const OUTLINES_MS = 60 * 60_000;
@@ -87,8 +84,6 @@ export function presentDashboard(d: DashboardData) {
 export function dashboardRoutes(deps: DashboardDeps): Hono<AuthEnv> {
   const app = new Hono<AuthEnv>();
   const cache = new TtlCache<DashboardData>(deps.cacheMs ?? 5000);
-  // A long period barely moves between refreshes, and reads many more index entries.
-  const longCache = new TtlCache<DashboardData>(LONG_PERIOD_CACHE_MS, 20);
   const outlines = outlinesLoader(deps.db);
   const channelNames = new Map(deps.channels.map((c) => [c.name, c.label.vi]));
   const allowed = requireUser(...rolesThatCan('dashboard.use'));
@@ -101,7 +96,7 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<AuthEnv> {
     const since = Number((c.req.query('since') ?? '').slice(0, 16));
     const now = Date.now();
     const notBefore = Number.isFinite(since) && since > 0 ? Math.min(since + 1000, now) : 0;
-    return (period.days.length > 31 ? longCache : cache).get(period.key, async () => {
+    return cache.get(period.key, async () => {
       const [open, stats, map] = await Promise.all([openCounts(deps.db, channelNames), periodStats(deps.db, period), mapTickets(deps.db, period)]);
       return { period, open, stats, map, generatedAt: new Date() };
     }, now, notBefore).then((d) => ({ ...d, period }));

@@ -49,10 +49,14 @@ function body(p: Page) {
 ${p.unit ? html`<p><a href="${TRANSPARENCY_PATH}">Xem toàn thành phố</a></p>` : html`<div class="card">${unitsTable(p.stats.byUnit.filter((r) => r.code !== null))}</div>`}`;
 }
 
+/** Computed pages, kept TRANSPARENCY_MAX_AGE; plain data, so one may outlive the routes (the edge builds routes per request). */
+export type TransparencyCache = TtlCache<Page | null>;
+export const transparencyCache = (): TransparencyCache => new TtlCache<Page | null>(TRANSPARENCY_MAX_AGE * 1000, 200);
+
 /** GET /minh-bach (the city) and GET /minh-bach/:unit (one unit, by its code). */
-export function transparencyRoutes(deps: { db: Db }): Hono {
+export function transparencyRoutes(deps: { db: Db; cache?: TransparencyCache }): Hono {
   const app = new Hono();
-  const cache = new TtlCache<Page | null>(TRANSPARENCY_MAX_AGE * 1000, 200);
+  const cache = deps.cache ?? transparencyCache();
   const page = (unitCode: string | null) => {
     const period = parsePeriod({ period: '30d' });
     return cache.get(`${unitCode ?? '*'}|${period.key}`, async () => {
