@@ -1,5 +1,5 @@
 import { fold } from '../engine/text.ts';
-import { HEURISTIC_READER, type PlaceReader } from './place-reader.ts';
+import { HEURISTIC_READER, streetKey, type PlaceReader } from './place-reader.ts';
 
 /** A unit in force (post-July-2025 in HCMC). */
 export interface GazetteerUnit {
@@ -23,6 +23,17 @@ export interface WardMapping {
   old_district: string;
   new_code: string;
   partial: boolean;
+}
+
+/**
+ * Where a street runs in one former district: the units in force along it there, by name (the
+ * city's street table, seed/hcmc/street-units.json). Each must be one of the units the
+ * district's former wards became.
+ */
+export interface StreetUnits {
+  street: string;
+  district: string;
+  units: string[];
 }
 
 export interface AddressMatch {
@@ -99,6 +110,8 @@ export class Gazetteer {
   readonly #oldByName = new Map<string, OldWard[]>();
   /** Every ward name a mention may carry, longest first (built once). */
   readonly #wardNames: string[];
+  /** Folded street -> folded former district -> the units in force along it there. */
+  readonly #streetUnits = new Map<string, Map<string, Set<string>>>();
   /** How a place is read from words (the city's streets and landmarks, when the profile has them). */
   places: PlaceReader = HEURISTIC_READER;
 
@@ -164,6 +177,55 @@ export class Gazetteer {
       if (both.size > 0) units = both;
     }
     return units ? [...units].sort() : [];
+  }
+
+  /**
+   * Learns where streets run, district by district (`StreetUnits`); returns what it could not
+   * place (a district it does not know, a unit none of the district's former wards became), for
+   * the loader to refuse.
+   */
+  addStreetUnits(entries: readonly StreetUnits[]): string[] {
+    const unknown: string[] = [];
+    for (const e of entries) {
+      const district = this.districtAliases[fold(e.district)] ?? bare(e.district);
+      const inDistrict = this.unitsOfDistrict(e.district);
+      const key = streetKey(e.street);
+      const byDistrict = this.#streetUnits.get(key) ?? new Map<string, Set<string>>();
+      const units = byDistrict.get(district) ?? new Set<string>();
+      for (const name of e.units) {
+        const unit = this.#units.find((u) => inDistrict.includes(u.code) && u.key === bare(name) && (!kindOf(name) || u.kind === kindOf(name)));
+        if (unit) units.add(unit.code);
+        else unknown.push(`${e.street}: ${name} is no unit of ${e.district}`);
+      }
+      if (units.size > 0) this.#streetUnits.set(key, byDistrict.set(district, units));
+    }
+    return unknown;
+  }
+
+  /**
+   * Of an ambiguous reading's candidates, those the named streets run through, as the street
+   * table says: a candidate stays when a street named runs through it, or lies in a former
+   * district the street list gives the street and the table does not cover (the table may be
+   * shorter than the list). Two streets named (a corner) keep the units both run through. Empty
+   * when the table says nothing about them.
+   */
+  unitsAlong(streets: readonly string[], candidates: readonly string[]): string[] {
+    let kept: Set<string> | null = null;
+    for (const st of streets.slice(0, 8)) {
+      const table = this.#streetUnits.get(st);
+      if (!table) continue;
+      const along = new Set([...table.values()].flatMap((u) => [...u]));
+      for (const d of this.places.districtsOf?.(st) ?? []) {
+        const key = this.districtAliases[fold(d)] ?? bare(d);
+        if (!table.has(key)) for (const u of this.unitsOfDistrict(d)) along.add(u);
+      }
+      const here = new Set(candidates.filter((c) => along.has(c)));
+      if (here.size === 0) continue; // another district's street of that name
+      const both: Set<string> = kept === null ? here : new Set([...kept].filter((u) => here.has(u)));
+      if (both.size > 0) kept = both;
+    }
+    const units = kept;
+    return units ? candidates.filter((c) => units.has(c)) : [];
   }
 
   /**

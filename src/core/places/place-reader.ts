@@ -35,6 +35,9 @@ export interface PlaceReader {
   districtsOf?(street: string): readonly string[];
 }
 
+/** A street's name as place keys spell it (folded, "Tỉnh lộ 10" -> "tinh lo 10"). */
+export const streetKey = (name: string): string => words(name).folded.join(' ');
+
 /** The street names among place keys (`street|<name>`), in their order. */
 export const streetNames = (keys: Iterable<string>): string[] => [...keys].filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length));
 
