@@ -126,6 +126,14 @@ describe('Gazetteer.match', () => {
     expect(gazetteer.match('hẻm 186 Lê Văn Quới, phường Bình Hưng Hòa A, quận Bình Tân', ['le van quoi']).likelyWhy).toContain('most of the former ward');
   });
 
+  it.each([
+    ['Phuong BHH A xu ly giup', 'old ward binh hung hoa a'],
+    ['p.BHH B quan Binh Tan', 'old ward binh hung hoa b, district binh tan'],
+    ['phuong HBC Thu Duc ngap', 'old ward hiep binh chanh, district thu duc'],
+  ])('reads a ward by its initials after "phường": %s', (text, reason) => {
+    expect(gazetteer.match(text).reason).toBe(reason);
+  });
+
   it("does not read a street's words or a direction as a bare unit name", () => {
     expect(gazetteer.match('đèn tín hiệu ngã tư Lê Văn Việt - Đình Phong Phú hư', ['le van viet', 'dinh phong phu']).source).toBe('none');
     expect(nameOf(gazetteer.match('đèn tín hiệu ngã tư Đình Phong Phú hư').code)).toBe('Xã Bình Hưng');

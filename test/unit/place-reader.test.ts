@@ -60,6 +60,17 @@ describe('reading a place from words', () => {
     expect(keys('Rác trên Nguyễn Trãi đối diện số 512 (Bình Thạnh)')).toEqual(['street|nguyen trai', '512|nguyen trai']);
   });
 
+  it('reads the other street of a junction, even one named like a unit, and no ward initials as a street', () => {
+    const reader2 = new CityPlaceReader({ streets, landmarks: [], unitNames: ['hoa binh', 'binh hung hoa', 'binh hung hoa a'] });
+    const keys2 = (text: string) => [...reader2.read(text).keys];
+    expect(keys2('luy ban bich doan giao Hoa Binh ngap roi')).toEqual(['street|luy ban bich', 'street|hoa binh']);
+    expect(keys2('ống nước trên đường Lũy Bán Bích (đoạn gần giao lộ Hòa Bình) bị vỡ')).toEqual(['street|luy ban bich', 'street|hoa binh']);
+    // no street named before it: "giao" is no junction ("giao hàng", "bàn giao")
+    expect(keys2('xe giao Hoa Binh dau het le duong')).toEqual([]);
+    // "BHH" are the initials of the street Bình Hưng Hòa, but after "phường" they name the ward
+    expect(keys2('Hem 186 Le Van Quoi hat karaoke. Phuong BHH A xu ly giup')).toEqual(['street|le van quoi', 'alley|186|le van quoi', '186|le van quoi']);
+  });
+
   it('reads a landmark of the list by any of its names, and a kind word before a proper name', () => {
     expect(reader.read('Rác ở BX Miền Đông').keys).toEqual(new Set(['lm|ben xe mien dong']));
     expect(reader.read('rac o ben xe mien dong').landmarks.map((l) => l.name)).toEqual(['Bến xe Miền Đông']);

@@ -110,6 +110,8 @@ export class Gazetteer {
   readonly #oldByName = new Map<string, OldWard[]>();
   /** Every ward name a mention may carry, longest first (built once). */
   readonly #wardNames: string[];
+  /** Initials of ward names of three syllables or more ("bhh a", "bhha" -> "binh hung hoa a"), where one name has them. */
+  readonly #wardInitials = new Map<string, string>();
   /** Folded street -> folded former district -> the units in force along it there. */
   readonly #streetUnits = new Map<string, Map<string, Set<string>>>();
   /** How a place is read from words (the city's streets and landmarks, when the profile has them). */
@@ -142,6 +144,15 @@ export class Gazetteer {
     this.#districtKeys = [...new Set([...this.#oldByDistrict.keys(), ...this.#wholeDistrict.keys()])].sort((a, b) => b.length - a.length);
     this.#oldWardKeys = [...this.#oldByName.keys()].filter((k) => !/^\d+$/.test(k)).sort((a, b) => b.length - a.length);
     this.#wardNames = [...new Set([...this.#units.map((u) => u.key), ...this.#oldWardKeys])].sort((a, b) => b.length - a.length);
+    const initials = new Map<string, Set<string>>();
+    for (const name of this.#wardNames) {
+      const w = name.split(' ');
+      const suffix = w.length > 1 && /^[a-d]$/.test(w[w.length - 1]!) ? w.pop()! : '';
+      if (w.length < 3 || !w.every((x) => /^[a-z]+$/.test(x))) continue;
+      const abbr = w.map((x) => x[0]).join('');
+      for (const form of suffix ? [`${abbr} ${suffix}`, `${abbr}${suffix}`] : [abbr]) initials.set(form, (initials.get(form) ?? new Set()).add(name));
+    }
+    for (const [abbr, names] of initials) if (names.size === 1) this.#wardInitials.set(abbr, [...names][0]!);
   }
 
   /** The folded names of units, former wards and districts (a street of one of these names needs a cue). */
@@ -236,7 +247,12 @@ export class Gazetteer {
   match(text: string, streets: readonly string[] = []): AddressMatch {
     // "ai đi hướng Q6 thì tránh": a district after "hướng"/"phía" is where traffic goes, not where
     // the report is.
-    const s = ` ${normaliseAddress(text)} `.replace(/ (huong|phia)( ve)? (?:quan|huyen|thanh pho|thi xa) /g, ' $1$2 toi ');
+    const s = ` ${normaliseAddress(text)} `.replace(/ (huong|phia)( ve)? (?:quan|huyen|thanh pho|thi xa) /g, ' $1$2 toi ')
+      // "phường BHH A": a ward by its initials
+      .replace(/ (phuong|xa) ([a-z]{3,6})(?: ([a-d]))?(?= )/g, (all, kind: string, abbr: string, suffix?: string) => {
+        const name = (suffix ? this.#wardInitials.get(`${abbr} ${suffix}`) : undefined) ?? this.#wardInitials.get(abbr);
+        return name ? ` ${kind} ${name}${suffix && !name.endsWith(` ${suffix}`) ? ` ${suffix}` : ''}` : all;
+      });
     const m = this.#match(s, streets);
     if (!m.ambiguous) return m;
     // Likely, not decided: grouping still looks in every candidate (the name may be a landmark's

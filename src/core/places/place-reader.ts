@@ -256,10 +256,13 @@ export class CityPlaceReader implements PlaceReader {
       }
       const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
       const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai');
+      // At a junction with a street already named ("Lũy Bán Bích giao Hòa Bình", "giao lộ …",
+      // "góc …"), a listed name is the other street, even one named like a unit.
+      const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao'));
       const s = this.#longest(this.#streets, w, raw, i);
       // Written as a proper name (every word capitalised), a street of the list needs no cue either.
       const proper = s !== null && s.len > 1 && !this.#units.has(s.name) && raw.slice(i, i + s.len).every((y) => /^\p{Lu}/u.test(y));
-      if (s && ((afterWord && !NOT_NAME_START.has(x)) || (afterHouse && (!this.#units.has(s.name) || (!pause[i] && (i + s.len >= w.length || pause[i + s.len]!)))) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
+      if (s && (((afterWord || atJunction) && !NOT_NAME_START.has(x)) || (afterHouse && (!this.#units.has(s.name) || (!pause[i] && (i + s.len >= w.length || pause[i + s.len]!)))) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
         // A date-named street ("đường 3/2") only after "đường".
         if (!DATE.test(x) || STREET_CUES.has(prev)) {
           streets.push({ at: i, len: s.len, name: s.name });
@@ -269,7 +272,8 @@ export class CityPlaceReader implements PlaceReader {
         }
       }
       const abbr = this.#initials.get(x);
-      if (abbr && !VOWELS.test(x.replace(/\d+$/, '')) && x.length >= 3 && !NOT_INITIALS.has(x)) {
+      // Not after a ward's word: "phường BHH A" is the ward Bình Hưng Hòa A, not a street.
+      if (abbr && !VOWELS.test(x.replace(/\d+$/, '')) && x.length >= 3 && !NOT_INITIALS.has(x) && !NOT_STREET_BEFORE.has(prev)) {
         streets.push({ at: i, len: 1, name: abbr });
         named = i + 1;
         continue;
