@@ -46,6 +46,8 @@ describe('reading a place from words', () => {
     expect(keys('đường Số 9 ngập')).toEqual(['street|so 9']);
     // "đường" (the road) before a pause names no street; an unlisted name ends at a unit's word.
     expect(keys('dây cáp rớt ngang đường, xém vướng cổ')).toEqual([]);
+    // "đường ống nước" is a water pipe, not the street Ống Nước.
+    expect(keys('đường ống nước bị vỡ trên đường Lũy Bán Bích')).toEqual(['street|luy ban bich']);
     expect(keys('Rác trên đường Kỳ Lân Phường 2 chưa dọn').filter((k) => k.startsWith('street|'))).toEqual(['street|ky lan']);
     // A street named like a unit ("Bến Nghé") counts after a house number when the address goes
     // on to the next part, not when the name runs on or stands in brackets.

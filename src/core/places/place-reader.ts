@@ -255,7 +255,8 @@ export class CityPlaceReader implements PlaceReader {
         continue;
       }
       const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
-      const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai');
+      // "đường ống" (a pipe) is one word, not the road named Ống Nước.
+      const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai') && raw[i]!.toLowerCase() !== 'ống';
       // At a junction with a street already named ("Lũy Bán Bích giao Hòa Bình", "giao lộ …",
       // "góc …"), a listed name is the other street, even one named like a unit.
       const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao'));
