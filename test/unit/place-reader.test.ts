@@ -67,6 +67,7 @@ describe('reading a place from words', () => {
     const keys2 = (text: string) => [...reader2.read(text).keys];
     expect(keys2('luy ban bich doan giao Hoa Binh ngap roi')).toEqual(['street|luy ban bich', 'street|hoa binh']);
     expect(keys2('ống nước trên đường Lũy Bán Bích (đoạn gần giao lộ Hòa Bình) bị vỡ')).toEqual(['street|luy ban bich', 'street|hoa binh']);
+    expect(keys2('đường Lũy Bán Bích gần ngã tư Hòa Bình, quận Tân Phú')).toEqual(['lm|nga tu hoa binh', 'street|luy ban bich', 'street|hoa binh']);
     // no street named before it: "giao" is no junction ("giao hàng", "bàn giao")
     expect(keys2('xe giao Hoa Binh dau het le duong')).toEqual([]);
     // "BHH" are the initials of the street Bình Hưng Hòa, but after "phường" they name the ward

@@ -50,6 +50,8 @@ const NAME_WORDS_MAX = 9;
 const PAIR_DISTANCE_MAX = 6;
 
 const STREET_CUES = new Set(['duong', 'pho', 'd', 'dg', 'lo']);
+/** "ngã tư", "ngã ba"…: a junction's kind, after "ngã". */
+const JUNCTIONS = new Set(['ba', 'tu', 'nam', 'sau', 'bay']);
 const ALLEY_WORDS = new Set(['hem', 'hxh', 'ngo', 'kiet', 'ngach']);
 /** Words before a name that make it a unit, a neighbourhood or a landmark, not a street. */
 const NOT_STREET_BEFORE = new Set(['phuong', 'quan', 'xa', 'huyen', 'p', 'q', 'f', 'tp', 'tx', 'thi', 'tran', 'khu', 'kp', 'ap', 'to', 'cho', 'cau', 'kenh', 'rach', 'truong', 'vien', 'chung', 'cu', 'tho', 'chua', 'xe', 'ga', 'bay', 'bien', 'cong', 'dinh', 'mieu', 'ben', 'nga', 'xoay', 'thon', 'lang', 'song', 'ho']);
@@ -258,8 +260,9 @@ export class CityPlaceReader implements PlaceReader {
       // "đường ống" (a pipe) is one word, not the road named Ống Nước.
       const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai') && raw[i]!.toLowerCase() !== 'ống';
       // At a junction with a street already named ("Lũy Bán Bích giao Hòa Bình", "giao lộ …",
-      // "góc …"), a listed name is the other street, even one named like a unit.
-      const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao'));
+      // "góc …", "gần ngã tư …"), a listed name is the other street, even one named like a unit.
+      const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao')
+        || (JUNCTIONS.has(prev) && w[i - 2] === 'nga'));
       const s = this.#longest(this.#streets, w, raw, i);
       // Written as a proper name (every word capitalised), a street of the list needs no cue either.
       const proper = s !== null && s.len > 1 && !this.#units.has(s.name) && raw.slice(i, i + s.len).every((y) => /^\p{Lu}/u.test(y));
