@@ -85,6 +85,15 @@ describe('reading a place from words', () => {
     expect(keys('bãi rác tự phát ở đầu hẻm')).toEqual([]);
   });
 
+  it('reads a kind word typed without diacritics before a proper name of two words, in a text with none', () => {
+    expect(keys('Xung quanh cho Vuon Chuoi ban hang tran ra giua duong')).toEqual(['lm|cho vuon chuoi']);
+    expect(keys('lấn chiếm quanh chợ Vườn Chuối')).toEqual(['lm|cho vuon chuoi']);
+    // "cho" is also "for": not before one word, a unit's word, or in a text with diacritics.
+    expect(keys('bao cho UBND biet')).toEqual([]);
+    expect(keys('nho cho Phuong Ban Co xu ly')).toEqual([]);
+    expect(keys('nhờ báo cho Anh Tuấn biết')).toEqual([]);
+  });
+
   it('reads a shopping centre by its brand and the name after it, without the words that vary', () => {
     expect(keys('Kẹt xe trước Aeon Mall Bình Tân')).toEqual(['lm|aeon binh tan']);
     expect(keys('ổ gà gần Vincom Lê Văn Việt')).toContain('lm|vincom le van viet');

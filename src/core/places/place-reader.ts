@@ -85,6 +85,8 @@ const BRAND_FILLER = new Set(['mall', 'center', 'centre', 'plaza', 'mart', 'mega
 /** Where a name read from capitals ends: the unit after it ("Lotte Quận 7", "Bạch Đằng phường 2"). */
 const UNIT_WORDS = new Set(['quan', 'phuong', 'huyen', 'xa', 'tp', 'q', 'p', 'f', 'thi']);
 /** Words before "cầu" that make it a request ("yêu cầu"), not a bridge. */
+/** One-word landmark kinds read folded in a text without diacritics (not "ga", chicken; "hồ", a name; "cầu", to pray). */
+const PLAIN_KINDS = new Set(['chợ', 'kênh', 'rạch', 'chùa']);
 const NOT_LANDMARK_BEFORE = new Set(['yêu', 'nhu', 'khẩn', 'đề']);
 
 /** National, provincial and district roads by their code ("QL1A", "TL10", "ĐT744"), as the street list spells them. */
@@ -310,6 +312,7 @@ export class CityPlaceReader implements PlaceReader {
     }
 
     // Free-standing landmarks: a kind word as written, before a proper name ("cầu Chữ Y").
+    const unaccented = raw.every((x) => foldWord(x) === x.toLowerCase());
     const kinds = LANDMARK_KINDS.map((k) => k.split(' '));
     for (let i = 0; i < raw.length && keys.size < PLACE_KEYS_MAX; i++) {
       if (BRANDS.has(w[i]!)) {
@@ -319,11 +322,15 @@ export class CityPlaceReader implements PlaceReader {
         if (![...keys].some((k) => k.startsWith('lm|') && k.slice(3).startsWith(key))) add(`lm|${key}`);
         continue;
       }
-      const kind = kinds.find((k) => k.every((part, j) => raw[i + j]?.toLowerCase() === part));
+      let kind = kinds.find((k) => k.every((part, j) => raw[i + j]?.toLowerCase() === part));
+      // A text typed without any diacritics ("cho Vuon Chuoi"): the kind word folded, before a
+      // proper name of two words or more ("cho" alone is also "for": "báo cho UBND").
+      const folded = !kind && unaccented ? kinds.find((k) => (k.length > 1 || PLAIN_KINDS.has(k[0]!)) && k.every((part, j) => w[i + j] === foldWord(part))) : undefined;
+      kind ??= folded;
       if (!kind || NOT_LANDMARK_BEFORE.has(raw[i - 1]?.toLowerCase() ?? '')) continue;
       const name: string[] = [];
       for (let j = i + kind.length; j < raw.length && name.length < 4 && !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!) && (name.length === 0 || (!pause[j] && !UNIT_WORDS.has(w[j]!))); j++) name.push(w[j]!);
-      if (name.length === 0) continue;
+      if (name.length === 0 || (folded && (name.length < 2 || UNIT_WORDS.has(name[0]!)))) continue;
       const key = `${kind.map(foldWord).join(' ')} ${name.join(' ')}`;
       if (![...keys].some((k) => k.startsWith('lm|') && (k.slice(3).startsWith(key) || key.startsWith(k.slice(3))))) add(`lm|${key}`);
       i += kind.length + name.length - 1;
