@@ -23,6 +23,8 @@ describe('reading a place from words', () => {
       expect(keys(t), t).toContain('street|nguyen thi minh khai');
     }
     expect(keys('kẹt xe đường CMT8')).toContain('street|cach mang thang tam');
+    // A longer name starting inside a shorter one and running past it is the street.
+    expect(keys('Phố thuốc Bắc Hải Thượng Lãn Ông xe tải đậu chiếm làn')).toEqual(['street|hai thuong lan ong']);
     expect(keys('cây ngã trên đường 3/2')).toContain('street|3/2');
     // National, provincial and district roads by their code.
     expect(keys('Bai rac tu phat tren TL10 gan so 500')).toEqual(['street|tinh lo 10', '500|tinh lo 10']);

@@ -265,7 +265,13 @@ export class CityPlaceReader implements PlaceReader {
       // "góc …", "gần ngã tư …"), a listed name is the other street, even one named like a unit.
       const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao')
         || (JUNCTIONS.has(prev) && w[i - 2] === 'nga'));
-      const s = this.#longest(this.#streets, w, raw, i);
+      let s = this.#longest(this.#streets, w, raw, i);
+      // A longer name starting inside this one and running past it is the street ("phố thuốc
+      // Bắc Hải Thượng Lãn Ông": Hải Thượng Lãn Ông, not Bắc Hải).
+      for (let j = i + 1; s && j < i + s.len; j++) {
+        const t = this.#longest(this.#streets, w, raw, j);
+        if (t && t.len > s.len && j + t.len > i + s.len) s = null;
+      }
       // Written as a proper name (every word capitalised), a street of the list needs no cue either.
       const proper = s !== null && s.len > 1 && !this.#units.has(s.name) && raw.slice(i, i + s.len).every((y) => /^\p{Lu}/u.test(y));
       if (s && (((afterWord || atJunction) && !NOT_NAME_START.has(x)) || (afterHouse && (!this.#units.has(s.name) || (!pause[i] && (i + s.len >= w.length || pause[i + s.len]!)))) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
