@@ -29,8 +29,10 @@ export interface CityProfile {
   /**
    * The city's street names and landmarks (JSON), with which the engine reads a place from words
    * (core/places/place-reader.ts); without them it reads house numbers and the words after them.
+   * `streetUnits`: where streets run, by former district and the units in force along them
+   * (core/places/gazetteer.ts `StreetUnits`), to narrow "a street, a former district" to units.
    */
-  places?: { streets?: string; landmarks?: string };
+  places?: { streets?: string; landmarks?: string; streetUnits?: string };
   /** District names residents still write that now mean another (folded: "quan 2" -> "thu duc"). */
   districtAliases: Record<string, string>;
   /**

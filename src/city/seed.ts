@@ -3,7 +3,7 @@ import type { Db } from '../db/schema.ts';
 import { importAreasFile } from '../core/places/area-import.ts';
 import { fold } from '../core/engine/text.ts';
 import type { TopicExample } from '../core/engine/topic.ts';
-import { Gazetteer, type OldWard, type WardMapping } from '../core/places/gazetteer.ts';
+import { Gazetteer, type OldWard, type StreetUnits, type WardMapping } from '../core/places/gazetteer.ts';
 import { PlaceSuggester } from '../core/places/suggest.ts';
 import { CityPlaceReader, type Landmark } from '../core/places/place-reader.ts';
 import type { AreaIndex } from '../core/places/area-index.ts';
@@ -89,8 +89,18 @@ export async function loadGazetteer(areas: AreaIndex, city: CityProfile = HCMC):
     const landmarks = city.places.landmarks ? (JSON.parse(await readFile(city.places.landmarks, 'utf8')) as Landmark[]).filter((l) => known.has(l.unit_code)) : [];
     gazetteer.places = new CityPlaceReader({ streets, landmarks, unitNames: gazetteer.names() });
     gazetteer.suggester = new PlaceSuggester({ units, oldWards, mapping, streets, landmarks });
+    // Where the streets run (a former district's units along each). A unit not loaded is left
+    // out; test/unit/gazetteer.test.ts checks that every entry names units of its district.
+    if (city.places.streetUnits && mapping.length) {
+      gazetteer.addStreetUnits((JSON.parse(await readFile(city.places.streetUnits, 'utf8')) as StreetUnitsFile).streets);
+    }
   }
   return gazetteer;
+}
+
+/** seed/hcmc/street-units.json: the units each street runs through, per former district (see STREET-UNITS-PROVENANCE.md). */
+export interface StreetUnitsFile {
+  streets: StreetUnits[];
 }
 
 /** seed/hcmc/streets.json: street names per former district (see STREETS-PROVENANCE.md). */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Gazetteer, normaliseAddress } from '../../src/core/places/gazetteer.ts';
+import { Gazetteer, normaliseAddress, type StreetUnits } from '../../src/core/places/gazetteer.ts';
+import { CityPlaceReader, streetKey } from '../../src/core/places/place-reader.ts';
 import { HCMC } from '../../src/city/hcmc.ts';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../seed/hcmc/${f}`, import.meta.url), 'utf8'));
@@ -125,6 +126,14 @@ describe('Gazetteer.match', () => {
     expect(gazetteer.match('hẻm 186 Lê Văn Quới, phường Bình Hưng Hòa A, quận Bình Tân', ['le van quoi']).likelyWhy).toContain('most of the former ward');
   });
 
+  it.each([
+    ['Phuong BHH A xu ly giup', 'old ward binh hung hoa a'],
+    ['p.BHH B quan Binh Tan', 'old ward binh hung hoa b, district binh tan'],
+    ['phuong HBC Thu Duc ngap', 'old ward hiep binh chanh, district thu duc'],
+  ])('reads a ward by its initials after "phường": %s', (text, reason) => {
+    expect(gazetteer.match(text).reason).toBe(reason);
+  });
+
   it("does not read a street's words or a direction as a bare unit name", () => {
     expect(gazetteer.match('đèn tín hiệu ngã tư Lê Văn Việt - Đình Phong Phú hư', ['le van viet', 'dinh phong phu']).source).toBe('none');
     expect(nameOf(gazetteer.match('đèn tín hiệu ngã tư Đình Phong Phú hư').code)).toBe('Xã Bình Hưng');
@@ -138,5 +147,42 @@ describe('Gazetteer.match', () => {
   it('works for another city with only its own units', () => {
     const other = new Gazetteer([{ code: 'A1', name: 'Ward Riverside', short_name: 'Riverside' }, { code: 'A2', name: 'Ward Old Town', short_name: 'Old Town' }]);
     expect(other.match('near the market, old town').code).toBe('A2');
+  });
+});
+
+describe('the street table (street-units.json)', () => {
+  const streets = (load('streets.json') as { districts: { district: string; streets: string[] }[] }).districts.flatMap((d) => d.streets.map((name) => ({ name, district: d.district })));
+  const table = (load('street-units.json') as { streets: StreetUnits[] }).streets;
+  const g = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases, HCMC.formerWardMerges);
+  g.places = new CityPlaceReader({ streets, landmarks: [], unitNames: g.names() });
+  const unknown = g.addStreetUnits(table);
+  const codes = (names: string[]) => names.map((n) => units.find((u) => u.name === n)!.code).sort();
+
+  it('names, for each street, a former district its street list gives and units of that district', () => {
+    expect(unknown).toEqual([]);
+    expect(table.filter((e) => !g.places.districtsOf!(streetKey(e.street)).includes(e.district)).map((e) => `${e.street}, ${e.district}`)).toEqual([]);
+    expect(g.addStreetUnits([{ street: 'Hậu Giang', district: 'Quận 6', units: ['Phường Bến Thành'] }])).toEqual(['Hậu Giang: Phường Bến Thành is no unit of Quận 6']);
+  });
+
+  it.each([
+    // a street and its former district: the units it runs through there
+    [['nguyen van qua'], 'quan 12', ['Phường Đông Hưng Thuận']],
+    [['tran dinh xu'], 'quan 1', ['Phường Cầu Ông Lãnh']],
+    [['pham the hien'], 'quan 8', ['Phường Chánh Hưng', 'Phường Bình Đông']],
+    // two streets at a corner: the units both run through (and Bình Hưng Hòa, which also holds
+    // part of Bình Tân, a district the street list gives Hòa Bình and the table does not cover)
+    [['luy ban bich', 'hoa binh'], 'quan tan phu', ['Phường Phú Thạnh', 'Phường Tân Phú', 'Phường Bình Hưng Hoà']],
+  ])('narrows %s in %s to its units', (named, district, want) => {
+    expect(g.unitsAlong(named, g.unitsOfDistrict(district))).toEqual(codes(want).filter((c) => g.unitsOfDistrict(district).includes(c)).sort((a, b) => g.unitsOfDistrict(district).indexOf(a) - g.unitsOfDistrict(district).indexOf(b)));
+  });
+
+  it('keeps the units of a district the table does not cover for a street, and says nothing of a street it lacks', () => {
+    // Lê Văn Khương: the table covers Quận 12, not Hóc Môn, which the street list also gives
+    const candidates = g.unitsOfStreets(['le van khuong']);
+    const kept = g.unitsAlong(['le van khuong'], candidates);
+    expect(kept).toEqual(expect.arrayContaining(codes(['Phường Thới An', 'Phường Tân Thới Hiệp'])));
+    expect(kept).not.toContain(codes(['Phường Đông Hưng Thuận'])[0]);
+    expect(kept).toEqual(expect.arrayContaining(g.unitsOfDistrict('Huyện Hóc Môn')));
+    expect(g.unitsAlong(['duong khong co'], g.unitsOfDistrict('quan 6'))).toEqual([]);
   });
 });

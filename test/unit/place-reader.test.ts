@@ -23,6 +23,8 @@ describe('reading a place from words', () => {
       expect(keys(t), t).toContain('street|nguyen thi minh khai');
     }
     expect(keys('kẹt xe đường CMT8')).toContain('street|cach mang thang tam');
+    // A longer name starting inside a shorter one and running past it is the street.
+    expect(keys('Phố thuốc Bắc Hải Thượng Lãn Ông xe tải đậu chiếm làn')).toEqual(['street|hai thuong lan ong']);
     expect(keys('cây ngã trên đường 3/2')).toContain('street|3/2');
     // National, provincial and district roads by their code.
     expect(keys('Bai rac tu phat tren TL10 gan so 500')).toEqual(['street|tinh lo 10', '500|tinh lo 10']);
@@ -46,6 +48,8 @@ describe('reading a place from words', () => {
     expect(keys('đường Số 9 ngập')).toEqual(['street|so 9']);
     // "đường" (the road) before a pause names no street; an unlisted name ends at a unit's word.
     expect(keys('dây cáp rớt ngang đường, xém vướng cổ')).toEqual([]);
+    // "đường ống nước" is a water pipe, not the street Ống Nước.
+    expect(keys('đường ống nước bị vỡ trên đường Lũy Bán Bích')).toEqual(['street|luy ban bich']);
     expect(keys('Rác trên đường Kỳ Lân Phường 2 chưa dọn').filter((k) => k.startsWith('street|'))).toEqual(['street|ky lan']);
     // A street named like a unit ("Bến Nghé") counts after a house number when the address goes
     // on to the next part, not when the name runs on or stands in brackets.
@@ -60,6 +64,18 @@ describe('reading a place from words', () => {
     expect(keys('Rác trên Nguyễn Trãi đối diện số 512 (Bình Thạnh)')).toEqual(['street|nguyen trai', '512|nguyen trai']);
   });
 
+  it('reads the other street of a junction, even one named like a unit, and no ward initials as a street', () => {
+    const reader2 = new CityPlaceReader({ streets, landmarks: [], unitNames: ['hoa binh', 'binh hung hoa', 'binh hung hoa a'] });
+    const keys2 = (text: string) => [...reader2.read(text).keys];
+    expect(keys2('luy ban bich doan giao Hoa Binh ngap roi')).toEqual(['street|luy ban bich', 'street|hoa binh']);
+    expect(keys2('ống nước trên đường Lũy Bán Bích (đoạn gần giao lộ Hòa Bình) bị vỡ')).toEqual(['street|luy ban bich', 'street|hoa binh']);
+    expect(keys2('đường Lũy Bán Bích gần ngã tư Hòa Bình, quận Tân Phú')).toEqual(['lm|nga tu hoa binh', 'street|luy ban bich', 'street|hoa binh']);
+    // no street named before it: "giao" is no junction ("giao hàng", "bàn giao")
+    expect(keys2('xe giao Hoa Binh dau het le duong')).toEqual([]);
+    // "BHH" are the initials of the street Bình Hưng Hòa, but after "phường" they name the ward
+    expect(keys2('Hem 186 Le Van Quoi hat karaoke. Phuong BHH A xu ly giup')).toEqual(['street|le van quoi', 'alley|186|le van quoi', '186|le van quoi']);
+  });
+
   it('reads a landmark of the list by any of its names, and a kind word before a proper name', () => {
     expect(reader.read('Rác ở BX Miền Đông').keys).toEqual(new Set(['lm|ben xe mien dong']));
     expect(reader.read('rac o ben xe mien dong').landmarks.map((l) => l.name)).toEqual(['Bến xe Miền Đông']);
@@ -69,6 +85,15 @@ describe('reading a place from words', () => {
     expect(keys('Đèn tắt khúc gần Bảo tàng Mỹ Thuật')).toEqual(['lm|bao tang my thuat']);
     expect(keys('Mùi hôi từ bãi rác Đa Phước bay về')).toContain('lm|bai rac da phuoc');
     expect(keys('bãi rác tự phát ở đầu hẻm')).toEqual([]);
+  });
+
+  it('reads a kind word typed without diacritics before a proper name of two words, in a text with none', () => {
+    expect(keys('Xung quanh cho Vuon Chuoi ban hang tran ra giua duong')).toEqual(['lm|cho vuon chuoi']);
+    expect(keys('lấn chiếm quanh chợ Vườn Chuối')).toEqual(['lm|cho vuon chuoi']);
+    // "cho" is also "for": not before one word, a unit's word, or in a text with diacritics.
+    expect(keys('bao cho UBND biet')).toEqual([]);
+    expect(keys('nho cho Phuong Ban Co xu ly')).toEqual([]);
+    expect(keys('nhờ báo cho Anh Tuấn biết')).toEqual([]);
   });
 
   it('reads a shopping centre by its brand and the name after it, without the words that vary', () => {

@@ -230,6 +230,12 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       L({ id: 'k2', received_at: '2026-11-22T08:00:00+07:00', channel: 'sms', citizen: { phone: '0906000002' }, text: 'Cay xanh bi nga chan ngang duong Ta Quang Buu quan 8' }),
       // Tân Tạo A was divided between Tân Tạo (which kept its code) and Tân Nhựt.
       L({ id: 'k3', received_at: '2026-11-22T09:00:00+07:00', channel: 'phone', citizen: { phone: '0906000003' }, text: 'Công dân phản ánh rác tồn đọng trong hẻm ở phường Tân Tạo A, quận Bình Tân cũ' }),
+      // A street and its former district: the city's street table knows the one unit it runs through there.
+      L({ id: 'k4', received_at: '2026-11-22T10:00:00+07:00', channel: 'sms', citizen: { phone: '0906000004' }, text: 'Duong Nguyen Van Qua Q12 ngap nang, nuoc vao nha' }),
+      // A call naming a street at a junction and the former district (several units), then, minutes
+      // later, an app report placed by its point in one of them, with no place in its words.
+      L({ id: 'k5', received_at: '2026-11-23T06:40:00+07:00', channel: 'phone', citizen: { phone: '0906000005' }, text: 'Công dân phản ánh vỡ ống cấp nước trên đường Lũy Bán Bích đoạn giao Hòa Bình, quận Tân Phú, cả khu phố bị mất nước' }),
+      L({ id: 'k6', received_at: '2026-11-23T06:52:00+07:00', channel: 'app', category: 'cap_nuoc', citizen: { phone: '0906000006' }, text: 'bể ống nước, nước phun lên thành cột', lat: 10.7721, lng: 106.6275 }),
     ]);
     expect(summary.errors).toBe(0);
     expect(byId.get('k1')!.reasons.map((r: { code: string }) => r.code)).toContain('area_new_name');
@@ -237,6 +243,15 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('k2')!.reasons.find((r: { code: string }) => r.code === 'area_street').message).toContain('ta quang buu');
     expect(byId.get('k3')).toMatchObject({ area_code: '27457' });
     expect(byId.get('k3')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_likely']));
+    expect(byId.get('k4')).toMatchObject({ area_code: '26791' });
+    expect(byId.get('k4')!.reasons.map((r: { code: string }) => r.code)).toContain('area_street_table');
+    expect(byId.get('k5')).toMatchObject({ area_code: null, category: 'cap_nuoc', relation: 'new' });
+    // The district's six units, narrowed to those both streets run through.
+    expect(byId.get('k5')!.reasons.filter((r: { code: string }) => r.code === 'area_ambiguous').map((r: { message: string }) => r.message)).toEqual([
+      expect.stringContaining('district tan phu only'), expect.stringContaining("luy ban bich, hoa binh runs through"),
+    ]);
+    expect(byId.get('k6')).toMatchObject({ ticket: byId.get('k5')!.ticket, relation: 'duplicate', area_code: '27028' });
+    expect(byId.get('k6')!.reasons.find((r: { code: string }) => r.code === 'duplicate').message).toContain('one of the units its words may mean');
   });
 
   it('reads units that have only a code (no name property) when --area-name-prop is not given', async () => {

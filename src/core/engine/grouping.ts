@@ -46,6 +46,13 @@ export const GROUPING = {
    * ("vẫn chưa sửa": a repeat of something reported, not a second lamp out in the ward).
    */
   unitOnlyHours: 24,
+  /**
+   * A ticket whose words left several units, one of them where a report's point lies, is the
+   * unit's one open ticket on the topic for that report only this many hours after its latest
+   * report (a GPS report minutes after a call that named the street and the former district):
+   * it may lie in another unit.
+   */
+  unsureUnitOnlyHours: 3,
   /** A place with this many tickets closed in the lookback becomes a hotspot. */
   hotspotMin: 2,
   hotspotLookbackDays: 60,
@@ -361,6 +368,12 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         } else if (sameTopic && g.areaCode !== null && since <= GROUPING.unitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
           unitOnly.push(c);
         }
+      } else if (hasPoint && sameTopic && sameUnit && c.area_code === null && g.areaCode !== null && since <= GROUPING.unsureUnitOnlyHours * 3_600_000 && !placesDiffer(herePlace, there)) {
+        // A report placed by its point, within hours of a ticket whose words left several units,
+        // this one among them (a caller named the street and the former district; a neighbour
+        // sent a photo from the app). Words alone in the unit are not enough for such a ticket.
+        unitOnly.push(c);
+        unitOnlyWhy = `(one of the units its words may mean) within ${GROUPING.unsureUnitOnlyHours} h`;
       } else if (persists && sameTopic && sameUnit && c.area_code !== null && g.areaCode !== null && !placesDiffer(herePlace, there)) {
         // Days later, "still not fixed" in the unit of the one open ticket on the topic there.
         unitOnly.push(c);

@@ -207,7 +207,10 @@ const STREET_UNITS_MAX = 64;
 const locate: PipelineStep = {
   name: 'locate',
   async run(batch, d) {
-    await inSlices(batch, (s) => locateOne(s, d));
+    await inSlices(batch, (s) => {
+      locateOne(s, d);
+      narrowAlongStreets(s, d);
+    });
     const unsure = new Set(batch.filter((s) => s.area.code === null && s.area.candidates.length > 1 && streetsOf(s).length > 0));
     if (unsure.size === 0) return;
     const streets = [...new Set([...unsure].flatMap(streetsOf))];
@@ -291,6 +294,27 @@ function locateOne(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
     return;
   }
   s.reasons.push({ step: 'locate', code: 'area_unknown', message: 'no unit found; left for triage' });
+}
+
+/**
+ * Words that leave several units ("Hậu Giang, quận 6", or a street alone) keep those the streets
+ * they name run through, by the city's street table: one places the report (`area_street_table`),
+ * several stay candidates (the likely one recomputed among them); never a silent guess.
+ */
+function narrowAlongStreets(s: PipelineState, { areas, gazetteer }: PipelineDeps): void {
+  if (s.area.code !== null || s.area.candidates.length < 2) return;
+  const streets = streetNames(s.placeKeys);
+  const along = gazetteer.unitsAlong(streets, s.area.candidates);
+  if (along.length === 0 || along.length === s.area.candidates.length) return;
+  const names = along.map((c) => areas.get(c)?.name ?? c);
+  if (along.length === 1) {
+    s.area = { code: along[0]!, source: 'text', candidates: along };
+    s.reasons.push({ step: 'locate', code: 'area_street_table', message: `text: ${streets.join(', ')} runs through ${names[0]} alone of its candidates (the city's street table)`, score: 0.75 });
+    return;
+  }
+  const likely = s.area.likely && along.includes(s.area.likely) ? { likely: s.area.likely, likelyWhy: s.area.likelyWhy ?? '' } : gazetteer.namesake(along, streets);
+  s.area = { code: null, source: 'none', candidates: along, ...(likely ?? {}) };
+  s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `text: ${streets.join(', ')} runs through ${names.join(', ')} of its candidates (the city's street table)` });
 }
 
 /** route: category -> responsible department. */

@@ -1,5 +1,5 @@
 import { fold } from '../engine/text.ts';
-import { HEURISTIC_READER, type PlaceReader } from './place-reader.ts';
+import { HEURISTIC_READER, streetKey, type PlaceReader } from './place-reader.ts';
 import { PlaceSuggester } from './suggest.ts';
 
 /** A unit in force (post-July-2025 in HCMC). */
@@ -24,6 +24,17 @@ export interface WardMapping {
   old_district: string;
   new_code: string;
   partial: boolean;
+}
+
+/**
+ * Where a street runs in one former district: the units in force along it there, by name (the
+ * city's street table, seed/hcmc/street-units.json). Each must be one of the units the
+ * district's former wards became.
+ */
+export interface StreetUnits {
+  street: string;
+  district: string;
+  units: string[];
 }
 
 export interface AddressMatch {
@@ -100,6 +111,10 @@ export class Gazetteer {
   readonly #oldByName = new Map<string, OldWard[]>();
   /** Every ward name a mention may carry, longest first (built once). */
   readonly #wardNames: string[];
+  /** Initials of ward names of three syllables or more ("bhh a", "bhha" -> "binh hung hoa a"), where one name has them. */
+  readonly #wardInitials = new Map<string, string>();
+  /** Folded street -> folded former district -> the units in force along it there. */
+  readonly #streetUnits = new Map<string, Map<string, Set<string>>>();
   /** How a place is read from words (the city's streets and landmarks, when the profile has them). */
   places: PlaceReader = HEURISTIC_READER;
   /** Address suggestions (units, former wards; the city's streets and landmarks when loadGazetteer has them). */
@@ -133,6 +148,15 @@ export class Gazetteer {
     this.#districtKeys = [...new Set([...this.#oldByDistrict.keys(), ...this.#wholeDistrict.keys()])].sort((a, b) => b.length - a.length);
     this.#oldWardKeys = [...this.#oldByName.keys()].filter((k) => !/^\d+$/.test(k)).sort((a, b) => b.length - a.length);
     this.#wardNames = [...new Set([...this.#units.map((u) => u.key), ...this.#oldWardKeys])].sort((a, b) => b.length - a.length);
+    const initials = new Map<string, Set<string>>();
+    for (const name of this.#wardNames) {
+      const w = name.split(' ');
+      const suffix = w.length > 1 && /^[a-d]$/.test(w[w.length - 1]!) ? w.pop()! : '';
+      if (w.length < 3 || !w.every((x) => /^[a-z]+$/.test(x))) continue;
+      const abbr = w.map((x) => x[0]).join('');
+      for (const form of suffix ? [`${abbr} ${suffix}`, `${abbr}${suffix}`] : [abbr]) initials.set(form, (initials.get(form) ?? new Set()).add(name));
+    }
+    for (const [abbr, names] of initials) if (names.size === 1) this.#wardInitials.set(abbr, [...names][0]!);
   }
 
   /** The folded names of units, former wards and districts (a street of one of these names needs a cue). */
@@ -171,6 +195,55 @@ export class Gazetteer {
   }
 
   /**
+   * Learns where streets run, district by district (`StreetUnits`); returns what it could not
+   * place (a district it does not know, a unit none of the district's former wards became), for
+   * the loader to refuse.
+   */
+  addStreetUnits(entries: readonly StreetUnits[]): string[] {
+    const unknown: string[] = [];
+    for (const e of entries) {
+      const district = this.districtAliases[fold(e.district)] ?? bare(e.district);
+      const inDistrict = this.unitsOfDistrict(e.district);
+      const key = streetKey(e.street);
+      const byDistrict = this.#streetUnits.get(key) ?? new Map<string, Set<string>>();
+      const units = byDistrict.get(district) ?? new Set<string>();
+      for (const name of e.units) {
+        const unit = this.#units.find((u) => inDistrict.includes(u.code) && u.key === bare(name) && (!kindOf(name) || u.kind === kindOf(name)));
+        if (unit) units.add(unit.code);
+        else unknown.push(`${e.street}: ${name} is no unit of ${e.district}`);
+      }
+      if (units.size > 0) this.#streetUnits.set(key, byDistrict.set(district, units));
+    }
+    return unknown;
+  }
+
+  /**
+   * Of an ambiguous reading's candidates, those the named streets run through, as the street
+   * table says: a candidate stays when a street named runs through it, or lies in a former
+   * district the street list gives the street and the table does not cover (the table may be
+   * shorter than the list). Two streets named (a corner) keep the units both run through. Empty
+   * when the table says nothing about them.
+   */
+  unitsAlong(streets: readonly string[], candidates: readonly string[]): string[] {
+    let kept: Set<string> | null = null;
+    for (const st of streets.slice(0, 8)) {
+      const table = this.#streetUnits.get(st);
+      if (!table) continue;
+      const along = new Set([...table.values()].flatMap((u) => [...u]));
+      for (const d of this.places.districtsOf?.(st) ?? []) {
+        const key = this.districtAliases[fold(d)] ?? bare(d);
+        if (!table.has(key)) for (const u of this.unitsOfDistrict(d)) along.add(u);
+      }
+      const here = new Set(candidates.filter((c) => along.has(c)));
+      if (here.size === 0) continue; // another district's street of that name
+      const both: Set<string> = kept === null ? here : new Set([...kept].filter((u) => here.has(u)));
+      if (both.size > 0) kept = both;
+    }
+    const units = kept;
+    return units ? candidates.filter((c) => units.has(c)) : [];
+  }
+
+  /**
    * Finds the unit an address (or free text) names. `streets`: the folded names of the streets
    * it names (the place reader's), whose words are no bare unit name ("Đình Phong Phú" is a
    * street, not the former ward Phong Phú).
@@ -178,7 +251,12 @@ export class Gazetteer {
   match(text: string, streets: readonly string[] = []): AddressMatch {
     // "ai đi hướng Q6 thì tránh": a district after "hướng"/"phía" is where traffic goes, not where
     // the report is.
-    const s = ` ${normaliseAddress(text)} `.replace(/ (huong|phia)( ve)? (?:quan|huyen|thanh pho|thi xa) /g, ' $1$2 toi ');
+    const s = ` ${normaliseAddress(text)} `.replace(/ (huong|phia)( ve)? (?:quan|huyen|thanh pho|thi xa) /g, ' $1$2 toi ')
+      // "phường BHH A": a ward by its initials
+      .replace(/ (phuong|xa) ([a-z]{3,6})(?: ([a-d]))?(?= )/g, (all, kind: string, abbr: string, suffix?: string) => {
+        const name = (suffix ? this.#wardInitials.get(`${abbr} ${suffix}`) : undefined) ?? this.#wardInitials.get(abbr);
+        return name ? ` ${kind} ${name}${suffix && !name.endsWith(` ${suffix}`) ? ` ${suffix}` : ''}` : all;
+      });
     const m = this.#match(s, streets);
     if (!m.ambiguous) return m;
     // Likely, not decided: grouping still looks in every candidate (the name may be a landmark's

@@ -35,6 +35,9 @@ export interface PlaceReader {
   districtsOf?(street: string): readonly string[];
 }
 
+/** A street's name as place keys spell it (folded, "Tỉnh lộ 10" -> "tinh lo 10"). */
+export const streetKey = (name: string): string => words(name).folded.join(' ');
+
 /** The street names among place keys (`street|<name>`), in their order. */
 export const streetNames = (keys: Iterable<string>): string[] => [...keys].filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length));
 
@@ -47,6 +50,8 @@ const NAME_WORDS_MAX = 9;
 const PAIR_DISTANCE_MAX = 6;
 
 const STREET_CUES = new Set(['duong', 'pho', 'd', 'dg', 'lo']);
+/** "ngã tư", "ngã ba"…: a junction's kind, after "ngã". */
+const JUNCTIONS = new Set(['ba', 'tu', 'nam', 'sau', 'bay']);
 const ALLEY_WORDS = new Set(['hem', 'hxh', 'ngo', 'kiet', 'ngach']);
 /** Words before a name that make it a unit, a neighbourhood or a landmark, not a street. */
 const NOT_STREET_BEFORE = new Set(['phuong', 'quan', 'xa', 'huyen', 'p', 'q', 'f', 'tp', 'tx', 'thi', 'tran', 'khu', 'kp', 'ap', 'to', 'cho', 'cau', 'kenh', 'rach', 'truong', 'vien', 'chung', 'cu', 'tho', 'chua', 'xe', 'ga', 'bay', 'bien', 'cong', 'dinh', 'mieu', 'ben', 'nga', 'xoay', 'thon', 'lang', 'song', 'ho']);
@@ -80,6 +85,8 @@ const BRAND_FILLER = new Set(['mall', 'center', 'centre', 'plaza', 'mart', 'mega
 /** Where a name read from capitals ends: the unit after it ("Lotte Quận 7", "Bạch Đằng phường 2"). */
 const UNIT_WORDS = new Set(['quan', 'phuong', 'huyen', 'xa', 'tp', 'q', 'p', 'f', 'thi']);
 /** Words before "cầu" that make it a request ("yêu cầu"), not a bridge. */
+/** One-word landmark kinds read folded in a text without diacritics (not "ga", chicken; "hồ", a name; "cầu", to pray). */
+const PLAIN_KINDS = new Set(['chợ', 'kênh', 'rạch', 'chùa']);
 const NOT_LANDMARK_BEFORE = new Set(['yêu', 'nhu', 'khẩn', 'đề']);
 
 /** National, provincial and district roads by their code ("QL1A", "TL10", "ĐT744"), as the street list spells them. */
@@ -252,11 +259,22 @@ export class CityPlaceReader implements PlaceReader {
         continue;
       }
       const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
-      const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai');
-      const s = this.#longest(this.#streets, w, raw, i);
+      // "đường ống" (a pipe) is one word, not the road named Ống Nước.
+      const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai') && raw[i]!.toLowerCase() !== 'ống';
+      // At a junction with a street already named ("Lũy Bán Bích giao Hòa Bình", "giao lộ …",
+      // "góc …", "gần ngã tư …"), a listed name is the other street, even one named like a unit.
+      const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao')
+        || (JUNCTIONS.has(prev) && w[i - 2] === 'nga'));
+      let s = this.#longest(this.#streets, w, raw, i);
+      // A longer name starting inside this one and running past it is the street ("phố thuốc
+      // Bắc Hải Thượng Lãn Ông": Hải Thượng Lãn Ông, not Bắc Hải).
+      for (let j = i + 1; s && j < i + s.len; j++) {
+        const t = this.#longest(this.#streets, w, raw, j);
+        if (t && t.len > s.len && j + t.len > i + s.len) s = null;
+      }
       // Written as a proper name (every word capitalised), a street of the list needs no cue either.
       const proper = s !== null && s.len > 1 && !this.#units.has(s.name) && raw.slice(i, i + s.len).every((y) => /^\p{Lu}/u.test(y));
-      if (s && ((afterWord && !NOT_NAME_START.has(x)) || (afterHouse && (!this.#units.has(s.name) || (!pause[i] && (i + s.len >= w.length || pause[i + s.len]!)))) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
+      if (s && (((afterWord || atJunction) && !NOT_NAME_START.has(x)) || (afterHouse && (!this.#units.has(s.name) || (!pause[i] && (i + s.len >= w.length || pause[i + s.len]!)))) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
         // A date-named street ("đường 3/2") only after "đường".
         if (!DATE.test(x) || STREET_CUES.has(prev)) {
           streets.push({ at: i, len: s.len, name: s.name });
@@ -266,7 +284,8 @@ export class CityPlaceReader implements PlaceReader {
         }
       }
       const abbr = this.#initials.get(x);
-      if (abbr && !VOWELS.test(x.replace(/\d+$/, '')) && x.length >= 3 && !NOT_INITIALS.has(x)) {
+      // Not after a ward's word: "phường BHH A" is the ward Bình Hưng Hòa A, not a street.
+      if (abbr && !VOWELS.test(x.replace(/\d+$/, '')) && x.length >= 3 && !NOT_INITIALS.has(x) && !NOT_STREET_BEFORE.has(prev)) {
         streets.push({ at: i, len: 1, name: abbr });
         named = i + 1;
         continue;
@@ -299,6 +318,7 @@ export class CityPlaceReader implements PlaceReader {
     }
 
     // Free-standing landmarks: a kind word as written, before a proper name ("cầu Chữ Y").
+    const unaccented = raw.every((x) => foldWord(x) === x.toLowerCase());
     const kinds = LANDMARK_KINDS.map((k) => k.split(' '));
     for (let i = 0; i < raw.length && keys.size < PLACE_KEYS_MAX; i++) {
       if (BRANDS.has(w[i]!)) {
@@ -308,11 +328,15 @@ export class CityPlaceReader implements PlaceReader {
         if (![...keys].some((k) => k.startsWith('lm|') && k.slice(3).startsWith(key))) add(`lm|${key}`);
         continue;
       }
-      const kind = kinds.find((k) => k.every((part, j) => raw[i + j]?.toLowerCase() === part));
+      let kind = kinds.find((k) => k.every((part, j) => raw[i + j]?.toLowerCase() === part));
+      // A text typed without any diacritics ("cho Vuon Chuoi"): the kind word folded, before a
+      // proper name of two words or more ("cho" alone is also "for": "báo cho UBND").
+      const folded = !kind && unaccented ? kinds.find((k) => (k.length > 1 || PLAIN_KINDS.has(k[0]!)) && k.every((part, j) => w[i + j] === foldWord(part))) : undefined;
+      kind ??= folded;
       if (!kind || NOT_LANDMARK_BEFORE.has(raw[i - 1]?.toLowerCase() ?? '')) continue;
       const name: string[] = [];
       for (let j = i + kind.length; j < raw.length && name.length < 4 && !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!) && (name.length === 0 || (!pause[j] && !UNIT_WORDS.has(w[j]!))); j++) name.push(w[j]!);
-      if (name.length === 0) continue;
+      if (name.length === 0 || (folded && (name.length < 2 || UNIT_WORDS.has(name[0]!)))) continue;
       const key = `${kind.map(foldWord).join(' ')} ${name.join(' ')}`;
       if (![...keys].some((k) => k.startsWith('lm|') && (k.slice(3).startsWith(key) || key.startsWith(k.slice(3))))) add(`lm|${key}`);
       i += kind.length + name.length - 1;
