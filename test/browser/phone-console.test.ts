@@ -68,7 +68,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the phone line on the console (${TEST_
     twilio = await startFakeTwilio();
     // The phone line on (Twilio's settings, its REST API faked): calls reach the console through it.
     const env = { TWILIO_ACCOUNT_SID: TWILIO.sid, TWILIO_AUTH_TOKEN: TWILIO.token, TWILIO_PHONE_NUMBER: TWILIO.number, TWILIO_API_URL: twilio.url };
-    ({ server, stop: stopServer } = await testServer('phone-browser', env));
+    ({ server, stop: stopServer } = await testServer('phone-browser', env, {}, { template: true }));
     await upsertUser(server.runtime.handle.db, { ...AGENT, password: PW, role: 'agent' });
 
     // The caller reported before (by the app): an open ticket the pop shows.

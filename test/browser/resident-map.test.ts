@@ -6,16 +6,19 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HCMC } from '../../src/city/hcmc.ts';
 import type { Server } from '../../src/server.ts';
+import { upsertUser } from '../../src/core/staff/users.ts';
 import { TEST_DB } from '../support/db.ts';
 import { PNG_1PX } from '../support/factories.ts';
-import { HAVE_CHROMIUM, launchChromium, testServer } from './support.ts';
+import { signIn, staffClient } from '../support/runtime.ts';
+import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium, signInAs, testServer } from './support.ts';
 
 // Issue 16's done-when, the resident's side, in a real browser at 360 px (Debian's chromium
 // driven by playwright-core) against the real server, its map tiles served by a tiny local tile
 // server: a resident types an address and picks a suggestion, taps the map where the problem
 // is, sees the unit it is in and a ticket already open there on the same topic, says "this is my
 // problem too" with their text and photo, and their tracking page shows their own report on that
-// ticket. Screenshots go to test-output/browser/<project>-map-NN-*.png.
+// ticket. Then the ward resolves it, the resident says on that page it is not fixed, and the
+// agent's console shows it back in the queue with the resident's reason. Screenshots go to test-output/browser/<project>-map-NN-*.png.
 
 const SHOTS = path.resolve('test-output/browser');
 /** Where the map opens: the city centre the profile gives; the earlier report is filed right there. */
@@ -30,6 +33,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the resident picks the place on a map 
   let page: Page;
   let shot = 0;
   let ticket = '';
+  let code = '';
   const pageErrors: string[] = [];
   const consoleErrors: string[] = [];
 
@@ -120,7 +124,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the resident picks the place on a map 
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await screenshot('nearby');
     await Promise.all([page.waitForURL(/\/track\/PA-[0-9A-Z]{8}\?new=1$/), page.click('form button[type=submit]')]);
-    const code = /\/track\/(PA-[0-9A-Z]{8})/.exec(page.url())![1]!;
+    code = /\/track\/(PA-[0-9A-Z]{8})/.exec(page.url())![1]!;
     await server.runtime.worker.idle();
     await page.reload();
     await expect(page.textContent('.report-text')).resolves.toBe('Đường ngập nặng, nước tràn vào nhà dân, cống thoát nước bị nghẹt');
@@ -138,4 +142,41 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the resident picks the place on a map 
     expect(pageErrors).toEqual([]);
     expect(consoleErrors).toEqual([]);
   });
+
+  it('after the ward resolves it, the resident reopens it from the tracking page, and the console shows it back in the queue with the reason', async () => {
+    expect(code).toMatch(/^PA-/);
+    const rt = server.runtime;
+    const unit = (await rt.handle.db.selectFrom('tickets').select('area_code').where('code', '=', ticket).executeTakeFirstOrThrow()).area_code!;
+    await upsertUser(rt.handle.db, { username: 'map-agent', password: 'password-agent', role: 'agent' });
+    await upsertUser(rt.handle.db, { username: 'map-ward', password: 'password-ward', role: 'ward_officer', areaCodes: [unit] });
+    const agent = staffClient(rt, await signIn(rt, 'map-agent', 'password-agent'));
+    const ward = staffClient(rt, await signIn(rt, 'map-ward', 'password-ward'));
+    expect((await agent.post(`/api/console/tickets/${ticket}/dispatch`, {})).status).toBe(200);
+    expect((await ward.post(`/api/ward/tickets/${ticket}/resolve`, { note: 'Đã nạo vét cống, nước đã rút' })).status).toBe(200);
+
+    // The resident's page says it is resolved and asks whether it is fixed.
+    await page.goto(`${server.url}/track/${code}`);
+    await expect(page.textContent('main')).resolves.toContain('Đã xử lý xong');
+    await page.locator('#feedback').scrollIntoViewIfNeeded();
+    const reason = 'Mưa chiều nay đường vẫn ngập tới đầu gối, cống vẫn nghẹt';
+    await page.fill('#feedback textarea[name="reason"]', reason);
+    await page.setInputFiles('#reopen-photos', { name: 'van-ngap.png', mimeType: 'image/png', buffer: PNG_1PX });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await Promise.all([page.waitForURL(/[?&]feedback=reopened/), page.click('form[action$="/reopen"] button[type=submit]')]);
+    await expect(page.textContent('#feedback-done')).resolves.toContain('sự việc chưa được khắc phục');
+    await screenshot('reopened');
+
+    // The agent's console: back in the queue, and why.
+    const console_ = await (await browser.newContext(AGENT_VIEW)).newPage();
+    console_.on('pageerror', (err) => pageErrors.push(err.message));
+    await signInAs(console_, 'map-agent', 'password-agent', { base: server.url, landing: '/console' });
+    const row = console_.locator(`#queue-body tr[data-code="${ticket}"]`);
+    await row.waitFor();
+    await row.click();
+    const reopened = console_.locator('#t-events li[data-type="ticket.reopened"]');
+    await reopened.waitFor();
+    await expect(reopened.textContent()).resolves.toContain(reason);
+    await console_.screenshot({ path: path.join(SHOTS, `${TEST_DB}-map-${String(++shot).padStart(2, '0')}-console-reopened.png`) });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
 });

@@ -107,7 +107,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser walkthrough (${TEST_DB}; chromium at ${
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     for (const f of readdirSync(SHOTS)) if (f.startsWith(`${TEST_DB}-`) && f.endsWith('.png')) rmSync(path.join(SHOTS, f));
-    ({ server, stop: stopServer, dir: tmp } = await testServer('browser'));
+    ({ server, stop: stopServer, dir: tmp } = await testServer('browser', undefined, {}, { template: true }));
     const db = server.runtime.handle.db;
     agentId = (await upsertUser(db, { ...AGENT, password: PW, role: 'agent' })).id;
     await upsertUser(db, { ...OFFICER, password: PW, role: 'ward_officer', areaCodes: [BEN_THANH.code] });
