@@ -33,6 +33,7 @@ const EXAMPLES: Record<ReasonCode, [message: string, mustSay: string[]]> = {
   area_bare_name: ['text: mentions Bến Thành -> Phường Bến Thành', ['Phường Bến Thành']],
   area_ambiguous: ['address: ward 7 of district 8 -> one of Phường Chánh Hưng, Phường Phú Định', ['Phường Chánh Hưng, Phường Phú Định']],
   area_landmark: ['text: names chợ Bến Thành -> Phường Bến Thành', ['chợ Bến Thành thuộc Phường Bến Thành']],
+  area_street_table: ["text: hậu giang runs through Phường Bình Tiên alone of its candidates (the city's street table)", ['hậu giang', 'Phường Bình Tiên']],
   area_street: ['text: lê lợi seen in Phường Bến Thành (reports placed by their point or their ward), the only one of its candidates', ['lê lợi', 'Phường Bến Thành']],
   area_likely: ["most of the former ward went to Phường Chánh Hưng (it kept the ward's code or name); an agent confirms", ['Phường Chánh Hưng']],
   area_unknown: ['no unit found; left for triage', ['Chưa xác định']],

@@ -58,6 +58,7 @@ const TEXT: Record<ReasonCode, (a: ReasonArgs, n: ReasonNames) => string> = {
   area_bare_name: (a) => with_('Địa bàn theo tên phường không kèm "phường" (chưa chắc chắn)', str(a, 'unit') && `${str(a, 'unit')} (${where(a)})`),
   area_ambiguous: (a) => with_('Địa chỉ khớp nhiều phường, xã; cần điện thoại viên chọn', strs(a, 'units').length > 0 && `một trong ${strs(a, 'units').join(', ')}`),
   area_landmark: (a) => with_('Địa bàn theo địa danh (chợ, cầu, trường…)', str(a, 'landmark') && `${str(a, 'landmark')} thuộc ${str(a, 'unit')}`),
+  area_street_table: (a) => with_('Địa bàn theo bảng tuyến đường của thành phố', str(a, 'unit') && `${strs(a, 'streets').join(', ')} chỉ đi qua ${str(a, 'unit')} trong các phường, xã có thể`),
   area_street: (a) => with_('Địa bàn theo tuyến đường đã biết', str(a, 'unit') && `${strs(a, 'streets').join(', ')} chỉ gặp ở ${str(a, 'unit')}`),
   area_likely: (a) => with_('Địa bàn dự đoán, cần điện thoại viên xác nhận', str(a, 'unit') && `nhiều khả năng là ${str(a, 'unit')}`),
   area_unknown: () => 'Chưa xác định được địa bàn; chờ điện thoại viên phân loại',
