@@ -167,7 +167,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket pan
     await reply.locator('summary[data-action="quoted-toggle"]').click();
     await expect(quote.isVisible()).resolves.toBe(true);
     await expect(quote.textContent()).resolves.toContain('Kính gửi');
-    await expect(reply.locator('summary').textContent()).resolves.toBe('Ẩn phần trích dẫn');
+    // The <details> element's toggle event (which renames the summary) comes as a task after the click.
+    await expect.poll(() => reply.locator('summary').textContent()).toBe('Ẩn phần trích dẫn');
     await screenshot('email-quote-open');
 
     const link = messages.nth(0).locator('a[data-file="pdf"]');
