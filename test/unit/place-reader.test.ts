@@ -62,6 +62,10 @@ describe('reading a place from words', () => {
     expect(keys('nhà số 45, Nguyễn Trãi ngập')).toEqual(['street|nguyen trai', '45|nguyen trai']);
     // The unit after a house number is where the house is, not a street of its name.
     expect(keys('Rác trên Nguyễn Trãi đối diện số 512 (Bình Thạnh)')).toEqual(['street|nguyen trai', '512|nguyen trai']);
+    // The hotline called is no house on the street named next ("đã gọi 1022 mà nhạc Bùi Viện…").
+    expect(keys('Đã gọi 1022 mà nhạc Bùi Viện vẫn to')).toEqual(['street|bui vien']);
+    expect(keys('gọi tổng đài 1022 rồi, đèn Lê Lợi vẫn tắt')).toEqual(['street|le loi']);
+    expect(keys('alo 1022 đường Lê Lợi số 45 ngập')).toEqual(['street|le loi', '45|le loi']);
   });
 
   it('reads the other street of a junction, even one named like a unit, and no ward initials as a street', () => {
@@ -85,6 +89,19 @@ describe('reading a place from words', () => {
     expect(keys('Đèn tắt khúc gần Bảo tàng Mỹ Thuật')).toEqual(['lm|bao tang my thuat']);
     expect(keys('Mùi hôi từ bãi rác Đa Phước bay về')).toContain('lm|bai rac da phuoc');
     expect(keys('bãi rác tự phát ở đầu hẻm')).toEqual([]);
+    // A landmark's name ends before a short unit ("P7 Q10"), as before a written one.
+    expect(keys('Chung cư Nguyễn Kim P7 Q10 lại rớt mảng bê tông')).toEqual(['lm|chung cu nguyen kim']);
+    expect(keys('Rác trước chợ Bàn Cờ F3 Q3')).toEqual(['lm|cho ban co']);
+  });
+
+  it('reads a capitalised kind word that begins a unit\'s name as the unit, not a landmark', () => {
+    const reader3 = new CityPlaceReader({ streets, landmarks: [], unitNames: ['truong thanh', 'cau ong lanh', 'cho quan'] });
+    const keys3 = (text: string) => [...reader3.read(text).keys];
+    expect(keys3('Lò Lu, Trường Thạnh')).toEqual(['street|lo lu']);
+    expect(keys3('72 Cô Giang, Cầu Ông Lãnh')).toEqual(['street|co giang', '72|co giang']);
+    // In lower case it is the bridge, and a kind word before a unit's name is the landmark.
+    expect(keys3('kẹt xe trên cầu Ông Lãnh')).toEqual(['lm|cau ong lanh']);
+    expect(keys3('ngập trước nhà thờ Chợ Quán')).toEqual(['lm|nha tho cho quan']);
   });
 
   it('reads a kind word typed without diacritics before a proper name of two words, in a text with none', () => {
