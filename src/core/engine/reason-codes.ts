@@ -12,7 +12,7 @@ export const REASON_CODES = [
   'category_refined', 'category_from_reporter', 'category_contradicted', 'category_model', 'category_uncertain',
   // locate (area_<source> of the address reader: new_name, old_address, old_district, bare_name)
   'area_gps', 'area_outside', 'area_new_name', 'area_old_address', 'area_old_district', 'area_bare_name', 'area_ambiguous',
-  'area_landmark', 'area_street', 'area_likely', 'area_unknown',
+  'area_landmark', 'area_street', 'area_street_table', 'area_likely', 'area_unknown',
   // route
   'department_by_category',
   // group
@@ -55,6 +55,7 @@ const READERS: Record<ReasonCode, (m: string) => ReasonArgs> = {
   area_ambiguous: (m) => pick(/^(address|text): .*? -> one of (.+)$/.exec(m), (x) => ({ source: x[1]!, units: list(x[2]!) })),
   area_landmark: (m) => pick(/^text: names (.+) -> (.+)$/.exec(m), (x) => ({ landmark: x[1]!, unit: x[2]! })),
   area_street: (m) => pick(/^text: (.+) seen in (.+?) \(reports placed/.exec(m), (x) => ({ streets: list(x[1]!), unit: x[2]! })),
+  area_street_table: (m) => pick(/^text: (.+) runs through (.+?) alone of its candidates/.exec(m), (x) => ({ streets: list(x[1]!), unit: x[2]! })),
   area_likely: (m) => pick(/(?:likely|went to|name of|also name) ([^,;()]+?)(?: \(it kept|, one of|; an agent)/.exec(m), (x) => ({ unit: x[1]! })),
   area_unknown: () => ({}),
   department_by_category: (m) => pick(/^(\S+) -> (\S+)$/.exec(m), (x) => ({ category: x[1]!, department: x[2]! })),
