@@ -199,6 +199,13 @@ const classifyStep = perReport('classify', (s, { topics }) => {
 
 /** A street running through more units than this says too little about where a report is. */
 const STREET_UNITS_MAX = 64;
+/**
+ * Where a street has been seen places a report only among this many candidates: a name whose
+ * units run to dozens is several streets of one name across the merged province (Cách Mạng Tháng
+ * Tám in Saigon, Thủ Dầu Một, Bà Rịa…), and a sighting of one of them says nothing of which one
+ * the words mean (such a report still finds its incident's ticket among all its candidates).
+ */
+const STREET_LEARNED_CANDIDATES_MAX = 32;
 
 /**
  * locate: GPS point first, then the gazetteer on the address, then on the text itself; words
@@ -224,7 +231,7 @@ const locate: PipelineStep = {
         for (const st of streetsOf(s)) learn(st, s.area.code!);
         continue;
       }
-      if (!unsure.has(s)) continue;
+      if (!unsure.has(s) || s.area.candidates.length > STREET_LEARNED_CANDIDATES_MAX) continue;
       const named = streetsOf(s);
       const learned = s.area.candidates.filter((c) => named.some((st) => unitsOf.get(st)?.has(c)));
       if (learned.length !== 1) continue;
