@@ -60,6 +60,11 @@ describe('reading a place from words', () => {
     // A number pairs with a street across a pause only when next to it.
     expect(keys('Alo 1022, mưa lớn từ chiều, đường Huỳnh Tấn Phát ngập')).toEqual(['street|huynh tan phat']);
     expect(keys('nhà số 45, Nguyễn Trãi ngập')).toEqual(['street|nguyen trai', '45|nguyen trai']);
+    // A number written as a house ("số nhà 486") in a text naming one street is on it, however far.
+    expect(keys('mặt đường Cách Mạng Tháng Tám, phường 11 quận 3 (cũ) bị sụt lún thành hố sâu trước số nhà 486')).toEqual(['street|cach mang thang tam', '486|cach mang thang tam']);
+    // Not a bare number, nor with two streets named.
+    expect(keys('Đường Nguyễn Trãi ngập, mưa từ 2 giờ, nước cao 500 cm')).toEqual(['street|nguyen trai']);
+    expect(keys('Nguyễn Trãi, đoạn giao Lê Lợi, gần ngân hàng, trước số nhà 486')).toEqual(['street|nguyen trai', 'street|le loi']);
     // The unit after a house number is where the house is, not a street of its name.
     expect(keys('Rác trên Nguyễn Trãi đối diện số 512 (Bình Thạnh)')).toEqual(['street|nguyen trai', '512|nguyen trai']);
     // The hotline called is no house on the street named next ("đã gọi 1022 mà nhạc Bùi Viện…").

@@ -242,7 +242,8 @@ export class CityPlaceReader implements PlaceReader {
     const landmarks: Landmark[] = [];
     const keys = new Set<string>();
     const add = (k: string) => { if (keys.size < PLACE_KEYS_MAX) keys.add(k); };
-    const houses: { n: string; at: number; alley: boolean; range?: string }[] = [];
+    /** `said`: written as a house ("số 45", "số nhà 45"), not a bare number. */
+    const houses: { n: string; at: number; alley: boolean; range?: string; said?: boolean }[] = [];
     const cap = PLACE_KEYS_MAX * 2;
     const cased = /\p{Lu}/u.test(text);
     /** Words before this index belong to a street already read ("Số 9" is a name, not a house). */
@@ -317,7 +318,7 @@ export class CityPlaceReader implements PlaceReader {
       if ((h || r) && !MEASURES.has(w[i + 1] ?? '') && !NOT_HOUSE_BEFORE.has(prev) && !(/h$/.test(x))) {
         const alley = ALLEY_WORDS.has(prev);
         if (r) houses.push({ n: r[1]!, at: i, alley, range: r[2]! });
-        else if (h && (x.length >= 2 || h[2] || alley || prev === 'so' || prev === 'sn')) houses.push({ n: x, at: i, alley });
+        else if (h && (x.length >= 2 || h[2] || alley || prev === 'so' || prev === 'sn')) houses.push({ n: x, at: i, alley, said: prev === 'sn' || (prev === 'so' && !start[i - 1]) || (prev === 'nha' && w[i - 2] === 'so') });
       }
     }
 
@@ -368,8 +369,11 @@ export class CityPlaceReader implements PlaceReader {
       return best;
     };
     for (const s of streets) add(`street|${s.name}`);
+    // A number written as a house ("trước số nhà 486") in a text naming one street is on it,
+    // however far from it the sentence put it ("mặt đường X, phường 11 quận 3, … trước số nhà 486").
+    const only = new Set(streets.map((s) => s.name)).size === 1 ? streets[0] : undefined;
     for (const h of houses) {
-      const s = nearest(h.at);
+      const s = nearest(h.at) ?? (h.said ? only : undefined);
       if (!s) continue;
       const root = h.n.split('/')[0]!;
       if (h.alley) add(`alley|${root}|${s.name}`);
