@@ -116,6 +116,10 @@ describe('reading a place from words', () => {
     expect(keys('bao cho UBND biet')).toEqual([]);
     expect(keys('nho cho Phuong Ban Co xu ly')).toEqual([]);
     expect(keys('nhờ báo cho Anh Tuấn biết')).toEqual([]);
+    // A kind of two words folded ("nga tu", "benh vien") is no everyday word: one name word will do,
+    // but not a short unit.
+    expect(keys('nga tu Ga o ga lon dung tren lan xe may')).toEqual(['lm|nga tu ga']);
+    expect(keys('o benh vien Q1 ket xe')).toEqual([]);
   });
 
   it('reads a shopping centre by its brand and the name after it, without the words that vary', () => {

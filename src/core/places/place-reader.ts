@@ -342,7 +342,8 @@ export class CityPlaceReader implements PlaceReader {
       const name: string[] = [];
       // The name ends at a pause or a unit's word, written out or short ("chung cư Nguyễn Kim P7 Q10").
       for (let j = i + kind.length; j < raw.length && name.length < 4 && !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!) && (name.length === 0 || (!pause[j] && !isUnitWord(raw[j]!, w[j]!) && !/^[pqf]\d/.test(w[j]!))); j++) name.push(w[j]!);
-      if (name.length === 0 || (folded && (name.length < 2 || UNIT_WORDS.has(name[0]!)))) continue;
+      // Folded, a kind of two words ("nga tu", "benh vien") is no everyday word: one name word will do.
+      if (name.length === 0 || (folded && (name.length < (kind.length > 1 ? 1 : 2) || UNIT_WORDS.has(name[0]!) || /^[pqf]\d/.test(name[0]!)))) continue;
       // A capitalised kind word that begins a unit's name is the unit ("Lò Lu, Trường Thạnh": the
       // ward, not a school; "Cầu Ông Lãnh"), a lower-case one the landmark ("cầu Ông Lãnh").
       if (/^\p{Lu}/u.test(raw[i]!) && this.#units.has([...kind.map(foldWord), ...name].join(' '))) {
