@@ -81,6 +81,15 @@ describe('reasons in Vietnamese', () => {
     expect([...written].filter((c) => !(REASON_CODES as readonly string[]).includes(c))).toEqual([]);
   });
 
+  it("says the ticket's topic for a report whose own topic was unsure", () => {
+    const message = "topic of the incident's ticket: xay_dung, the report's own unsure";
+    expect(reasonArgs('category_from_ticket', message)).toEqual({ category: 'xay_dung' });
+    const text = reasonText({ code: 'category_from_ticket', args: reasonArgs('category_from_ticket', message) }, names);
+    expect(text).toContain('chưa rõ lĩnh vực');
+    expect(text).not.toMatch(ENGLISH);
+    expect(text).not.toContain('null');
+  });
+
   it('reads the classifier\'s own messages back (no drift between the engine\'s words and the reader)', () => {
     const model = {
       labels: ['giao_thong', 'ngap_nuoc'],

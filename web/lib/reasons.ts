@@ -69,7 +69,7 @@ const TEXT: Record<ReasonCode, (a: ReasonArgs, n: ReasonNames) => string> = {
     str(a, 'ticket') && `hồ sơ ${str(a, 'ticket')}`),
   duplicate: (a) => with_('Trùng sự việc với phản ánh khác', nums(a, 'hours') !== undefined && `cùng nơi, trong vòng ${nums(a, 'hours')} giờ từ phản ánh gần nhất`),
   hotspot: (a) => with_('Điểm nóng: sự việc tái diễn tại đây', nums(a, 'count') !== undefined && `${nums(a, 'count')} hồ sơ cùng loại ở đây đã đóng trong ${nums(a, 'days')} ngày qua`),
-  category_from_ticket: (a, n) => with_('Lĩnh vực theo hồ sơ sự việc đã có', str(a, 'category') && `${n.category(str(a, 'category')!)} (thay vì ${n.category(str(a, 'was') ?? null)})`),
+  category_from_ticket: (a, n) => with_('Lĩnh vực theo hồ sơ sự việc đã có', str(a, 'category') && `${n.category(str(a, 'category')!)} (${str(a, 'was') ? `thay vì ${n.category(str(a, 'was')!)}` : 'nội dung phản ánh chưa rõ lĩnh vực'})`),
   area_from_ticket: (a, n) => with_('Địa bàn theo hồ sơ sự việc đã có', str(a, 'unitCode') && n.area(str(a, 'unitCode')!)),
   reopen: (a) => with_('Người phản ánh báo sự việc vẫn chưa được khắc phục: mở lại hồ sơ', str(a, 'ticket')
     && `hồ sơ ${str(a, 'ticket')}, xử lý xong ${nums(a, 'days') === 0 ? 'hôm nay' : `${nums(a, 'days')} ngày trước`}`),

@@ -365,7 +365,7 @@ const group: PipelineStep = {
       // It joined its incident's ticket on another of the topics it may be about: the incident's topic is the report's.
       const topic = d.relation === 'duplicate' ? grouping.categoryOf(s.group.ticketId!) : s.category.code;
       if (topic !== s.category.code) {
-        s.reasons.push({ step: 'group', code: 'category_from_ticket', message: `topic of the incident's ticket: ${topic}, not ${s.category.code}`, score: d.score });
+        s.reasons.push({ step: 'group', code: 'category_from_ticket', message: `topic of the incident's ticket: ${topic}, ${s.category.code ? `not ${s.category.code}` : 'the report\'s own unsure'}`, score: d.score });
         s.category = { ...s.category, code: topic, source: 'ticket' };
         routeOne(s, deps);
       }

@@ -65,7 +65,7 @@ const READERS: Record<ReasonCode, (m: string) => ReasonArgs> = {
     (x) => ({ topic: x[1] === 'same topic' ? 'same' : 'unclear', ticket: x[2]! })),
   duplicate: (m) => pick(/within ([\d.]+) h of its latest report$/.exec(m), (x) => ({ hours: num(x[1])! })),
   hotspot: (m) => pick(/^(\d+) tickets on this topic here were closed in the last (\d+) days$/.exec(m), (x) => ({ count: num(x[1])!, days: num(x[2])! })),
-  category_from_ticket: (m) => pick(/^topic of the incident's ticket: (\S+), not (\S+)$/.exec(m), (x) => ({ category: x[1]!, was: x[2]! })),
+  category_from_ticket: (m) => pick(/^topic of the incident's ticket: (\S+), (?:not (\S+)|the report's own unsure)$/.exec(m), (x) => ({ category: x[1]!, ...(x[2] ? { was: x[2] } : {}) })),
   area_from_ticket: (m) => pick(/^unit of the incident's ticket: (\S+)$/.exec(m), (x) => ({ unitCode: x[1]! })),
   reopen: (m) => pick(/^the reporter of ticket (\S+), resolved (today|(\d+) d ago), says its problem goes on: reopened$/.exec(m),
     (x) => ({ ticket: x[1]!, days: x[3] === undefined ? 0 : num(x[3])! })),
