@@ -5,7 +5,7 @@ import { canonicalCode, newCode } from '../../src/core/tickets/codes.ts';
 import { cellOf, cellsAround, distanceMetres } from '../../src/core/places/geo.ts';
 import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone, phoneQuery } from '../../src/core/citizens/identity.ts';
 import { clip, fold, nfc, saysPersists, tokens } from '../../src/core/engine/text.ts';
-import { decideChosen, type CandidateTicket, type GroupInput } from '../../src/core/engine/grouping.ts';
+import { decideChosen, decideGroup, type CandidateTicket, type GroupInput } from '../../src/core/engine/grouping.ts';
 
 describe('normalisePhone', () => {
   const table: [string, string | null][] = [
@@ -335,5 +335,30 @@ describe('decideChosen: a report joins the ticket its reporter chose only while 
   });
   it('says a merged ticket was merged', () => {
     expect(decideChosen(report(), null, true).reasons[0]!.message).toContain('merged into another ticket');
+  });
+});
+
+describe('decideGroup: a report whose topic is unsure joins a ticket on a likely topic at plainly the same place', () => {
+  const at = new Date('2026-12-14T16:30:00+07:00');
+  const ticket = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
+    id: 9, code: 'TK-9K3M9Q2X', category_code: 'xay_dung', area_code: null, lat: null, lng: null, cell: null,
+    status: 'new', received_at: new Date(at.getTime() - 6.5 * 3_600_000), last_report_at: new Date(at.getTime() - 6.5 * 3_600_000),
+    closed_at: null, resolved_at: null, words: 'chung cư Nguyễn Kim mảng bê tông rơi', wordReports: 1, keys: new Set(['lm|chung cu nguyen kim']), candidates: ['27169', '27172'], ...over,
+  });
+  const report = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: null, categoryConfidence: 0.3, alternatives: ['xay_dung', 'khac'], areaCode: null, areaCandidates: ['27169', '27172'],
+    keys: new Set(['lm|chung cu nguyen kim']), text: 'Chung cư Nguyễn Kim P7 Q10 lại rớt mảng bê tông', receivedAt: at, ...over,
+  });
+  const table: [string, Partial<GroupInput>, Partial<CandidateTicket>, boolean][] = [
+    ['the same landmark, the ticket on a likely topic', {}, {}, true],
+    ['the same landmark, the ticket on a topic the model does not give it', {}, { category_code: 'ngap_nuoc' }, false],
+    ['no likely topic: left for triage', { alternatives: [] }, {}, false],
+    ['another landmark', { keys: new Set(['lm|chung cu ngo gia tu']) }, {}, false],
+    ['the same street only, days later', { keys: new Set(['street|ba thang hai']) }, { keys: new Set(['street|ba thang hai']), area_code: '27169', received_at: new Date(at.getTime() - 72 * 3_600_000), last_report_at: new Date(at.getTime() - 72 * 3_600_000) }, false],
+  ];
+  it.each(table)('%s', (_, g, t, joins) => {
+    const d = decideGroup(report(g), [], [ticket(t)]);
+    expect(d.ticketId).toBe(joins ? 9 : null);
+    if (joins) expect(d.reasons[0]!.message).toContain('on xay_dung');
   });
 });

@@ -60,8 +60,17 @@ describe('reading a place from words', () => {
     // A number pairs with a street across a pause only when next to it.
     expect(keys('Alo 1022, mưa lớn từ chiều, đường Huỳnh Tấn Phát ngập')).toEqual(['street|huynh tan phat']);
     expect(keys('nhà số 45, Nguyễn Trãi ngập')).toEqual(['street|nguyen trai', '45|nguyen trai']);
+    // A number written as a house ("số nhà 486") in a text naming one street is on it, however far.
+    expect(keys('mặt đường Cách Mạng Tháng Tám, phường 11 quận 3 (cũ) bị sụt lún thành hố sâu trước số nhà 486')).toEqual(['street|cach mang thang tam', '486|cach mang thang tam']);
+    // Not a bare number, nor with two streets named.
+    expect(keys('Đường Nguyễn Trãi ngập, mưa từ 2 giờ, nước cao 500 cm')).toEqual(['street|nguyen trai']);
+    expect(keys('Nguyễn Trãi, đoạn giao Lê Lợi, gần ngân hàng, trước số nhà 486')).toEqual(['street|nguyen trai', 'street|le loi']);
     // The unit after a house number is where the house is, not a street of its name.
     expect(keys('Rác trên Nguyễn Trãi đối diện số 512 (Bình Thạnh)')).toEqual(['street|nguyen trai', '512|nguyen trai']);
+    // The hotline called is no house on the street named next ("đã gọi 1022 mà nhạc Bùi Viện…").
+    expect(keys('Đã gọi 1022 mà nhạc Bùi Viện vẫn to')).toEqual(['street|bui vien']);
+    expect(keys('gọi tổng đài 1022 rồi, đèn Lê Lợi vẫn tắt')).toEqual(['street|le loi']);
+    expect(keys('alo 1022 đường Lê Lợi số 45 ngập')).toEqual(['street|le loi', '45|le loi']);
   });
 
   it('reads the other street of a junction, even one named like a unit, and no ward initials as a street', () => {
@@ -85,6 +94,19 @@ describe('reading a place from words', () => {
     expect(keys('Đèn tắt khúc gần Bảo tàng Mỹ Thuật')).toEqual(['lm|bao tang my thuat']);
     expect(keys('Mùi hôi từ bãi rác Đa Phước bay về')).toContain('lm|bai rac da phuoc');
     expect(keys('bãi rác tự phát ở đầu hẻm')).toEqual([]);
+    // A landmark's name ends before a short unit ("P7 Q10"), as before a written one.
+    expect(keys('Chung cư Nguyễn Kim P7 Q10 lại rớt mảng bê tông')).toEqual(['lm|chung cu nguyen kim']);
+    expect(keys('Rác trước chợ Bàn Cờ F3 Q3')).toEqual(['lm|cho ban co']);
+  });
+
+  it('reads a capitalised kind word that begins a unit\'s name as the unit, not a landmark', () => {
+    const reader3 = new CityPlaceReader({ streets, landmarks: [], unitNames: ['truong thanh', 'cau ong lanh', 'cho quan'] });
+    const keys3 = (text: string) => [...reader3.read(text).keys];
+    expect(keys3('Lò Lu, Trường Thạnh')).toEqual(['street|lo lu']);
+    expect(keys3('72 Cô Giang, Cầu Ông Lãnh')).toEqual(['street|co giang', '72|co giang']);
+    // In lower case it is the bridge, and a kind word before a unit's name is the landmark.
+    expect(keys3('kẹt xe trên cầu Ông Lãnh')).toEqual(['lm|cau ong lanh']);
+    expect(keys3('ngập trước nhà thờ Chợ Quán')).toEqual(['lm|nha tho cho quan']);
   });
 
   it('reads a kind word typed without diacritics before a proper name of two words, in a text with none', () => {
@@ -94,6 +116,10 @@ describe('reading a place from words', () => {
     expect(keys('bao cho UBND biet')).toEqual([]);
     expect(keys('nho cho Phuong Ban Co xu ly')).toEqual([]);
     expect(keys('nhờ báo cho Anh Tuấn biết')).toEqual([]);
+    // A kind of two words folded ("nga tu", "benh vien") is no everyday word: one name word will do,
+    // but not a short unit.
+    expect(keys('nga tu Ga o ga lon dung tren lan xe may')).toEqual(['lm|nga tu ga']);
+    expect(keys('o benh vien Q1 ket xe')).toEqual([]);
   });
 
   it('reads a shopping centre by its brand and the name after it, without the words that vary', () => {

@@ -35,6 +35,7 @@ const EXAMPLES: Record<ReasonCode, [message: string, mustSay: string[]]> = {
   area_landmark: ['text: names chợ Bến Thành -> Phường Bến Thành', ['chợ Bến Thành thuộc Phường Bến Thành']],
   area_street_table: ["text: hậu giang runs through Phường Bình Tiên alone of its candidates (the city's street table)", ['hậu giang', 'Phường Bình Tiên']],
   area_street: ['text: lê lợi seen in Phường Bến Thành (reports placed by their point or their ward), the only one of its candidates', ['lê lợi', 'Phường Bến Thành']],
+  area_street_table: ["text: nguyễn văn quá runs through Phường Đông Hưng Thuận alone of its candidates (the city's street table)", ['nguyễn văn quá', 'chỉ đi qua Phường Đông Hưng Thuận']],
   area_likely: ["most of the former ward went to Phường Chánh Hưng (it kept the ward's code or name); an agent confirms", ['Phường Chánh Hưng']],
   area_unknown: ['no unit found; left for triage', ['Chưa xác định']],
   department_by_category: ['giao_thong -> so_gtvt', ['Giao thông → so_gtvt']],
@@ -79,6 +80,15 @@ describe('reasons in Vietnamese', () => {
     for (const s of sources.matchAll(/'([a-z_]+)'/g)) if (s[1] !== 'none') written.add(`area_${s[1]}`);
     expect(written.size).toBeGreaterThan(25);
     expect([...written].filter((c) => !(REASON_CODES as readonly string[]).includes(c))).toEqual([]);
+  });
+
+  it("says the ticket's topic for a report whose own topic was unsure", () => {
+    const message = "topic of the incident's ticket: xay_dung, the report's own unsure";
+    expect(reasonArgs('category_from_ticket', message)).toEqual({ category: 'xay_dung' });
+    const text = reasonText({ code: 'category_from_ticket', args: reasonArgs('category_from_ticket', message) }, names);
+    expect(text).toContain('chưa rõ lĩnh vực');
+    expect(text).not.toMatch(ENGLISH);
+    expect(text).not.toContain('null');
   });
 
   it('reads the classifier\'s own messages back (no drift between the engine\'s words and the reader)', () => {

@@ -216,12 +216,20 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       L({ id: 'w1', received_at: '2026-11-20T19:00:00+07:00', channel: 'app', category: 'chieu_sang', citizen: { phone: '0904000001' }, text: 'Đèn đường hư', address: 'Phạm Thế Hiển', lat: 10.74, lng: 106.655 }),
       L({ id: 'w2', received_at: '2026-11-22T08:00:00+07:00', channel: 'sms', citizen: { phone: '0904000002' }, text: 'Rac do thanh dong tren duong Pham The Hien quan 8, boc mui hoi' }),
       L({ id: 'w3', received_at: '2026-11-22T09:00:00+07:00', channel: 'sms', citizen: { phone: '0904000003' }, text: 'Cay xanh bi nga chan ngang duong Ta Quang Buu quan 8' }),
+      // A name many streets of the merged province bear (CMT8: Saigon, Thủ Dầu Một, Bà Rịa…): one
+      // sighting does not say which of them the words mean.
+      L({ id: 'w4', received_at: '2026-11-22T10:00:00+07:00', channel: 'app', category: 'giao_thong', citizen: { phone: '0904000004' }, text: 'Ổ gà', address: 'Cách Mạng Tháng Tám', lat: 10.7835, lng: 106.678 }),
+      L({ id: 'w5', received_at: '2026-11-23T08:00:00+07:00', channel: 'facebook', citizen: { facebook_id: 'fb-w5' }, text: 'Rác đổ thành đống trên CMT8 đoạn trước số 486, bốc mùi hôi' }),
     ]);
     expect(summary.errors).toBe(0);
     expect(byId.get('w2')).toMatchObject({ area_code: byId.get('w1')!.area_code });
     expect(byId.get('w2')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_street']));
     // A street nobody has placed yet: still one of the district's units, for an agent.
     expect(byId.get('w3')).toMatchObject({ area_code: null });
+    expect(byId.get('w4')!.area_code).not.toBeNull();
+    expect(byId.get('w5')).toMatchObject({ area_code: null });
+    expect(byId.get('w5')!.reasons.map((r: { code: string }) => r.code)).toContain('area_ambiguous');
+    expect(byId.get('w5')!.reasons.map((r: { code: string }) => r.code)).not.toContain('area_street');
   });
 
   it('learns where a street runs from words that name its ward for sure too, and guesses the likely unit of a divided former ward for an agent to confirm', async () => {

@@ -67,6 +67,7 @@ export const REASON_VI: Record<string, string> = {
   area_ambiguous: 'Địa chỉ khớp nhiều phường',
   area_landmark: 'Địa bàn theo địa danh (chợ, cầu, trường…)',
   area_street: 'Địa bàn theo tuyến đường đã biết',
+  area_street_table: 'Địa bàn theo bảng tuyến đường của thành phố',
   area_from_ticket: 'Địa bàn theo hồ sơ sự việc đã có',
   area_likely: 'Địa bàn dự đoán (phường cũ đã tách), cần xác nhận',
   area_unknown: 'Chưa xác định được địa bàn',

@@ -60,6 +60,7 @@ const TEXT: Record<ReasonCode, (a: ReasonArgs, n: ReasonNames) => string> = {
   area_landmark: (a) => with_('Địa bàn theo địa danh (chợ, cầu, trường…)', str(a, 'landmark') && `${str(a, 'landmark')} thuộc ${str(a, 'unit')}`),
   area_street_table: (a) => with_('Địa bàn theo bảng tuyến đường của thành phố', str(a, 'unit') && `${strs(a, 'streets').join(', ')} chỉ đi qua ${str(a, 'unit')} trong các phường, xã có thể`),
   area_street: (a) => with_('Địa bàn theo tuyến đường đã biết', str(a, 'unit') && `${strs(a, 'streets').join(', ')} chỉ gặp ở ${str(a, 'unit')}`),
+  area_street_table: (a) => with_('Địa bàn theo bảng tuyến đường của thành phố', str(a, 'unit') && `${strs(a, 'streets').join(', ')} chỉ đi qua ${str(a, 'unit')} trong các phường có thể`),
   area_likely: (a) => with_('Địa bàn dự đoán, cần điện thoại viên xác nhận', str(a, 'unit') && `nhiều khả năng là ${str(a, 'unit')}`),
   area_unknown: () => 'Chưa xác định được địa bàn; chờ điện thoại viên phân loại',
   department_by_category: (a, n) => with_('Đơn vị phụ trách theo lĩnh vực', str(a, 'category') && `${n.category(str(a, 'category')!)} → ${str(a, 'department')}`),
@@ -69,7 +70,7 @@ const TEXT: Record<ReasonCode, (a: ReasonArgs, n: ReasonNames) => string> = {
     str(a, 'ticket') && `hồ sơ ${str(a, 'ticket')}`),
   duplicate: (a) => with_('Trùng sự việc với phản ánh khác', nums(a, 'hours') !== undefined && `cùng nơi, trong vòng ${nums(a, 'hours')} giờ từ phản ánh gần nhất`),
   hotspot: (a) => with_('Điểm nóng: sự việc tái diễn tại đây', nums(a, 'count') !== undefined && `${nums(a, 'count')} hồ sơ cùng loại ở đây đã đóng trong ${nums(a, 'days')} ngày qua`),
-  category_from_ticket: (a, n) => with_('Lĩnh vực theo hồ sơ sự việc đã có', str(a, 'category') && `${n.category(str(a, 'category')!)} (thay vì ${n.category(str(a, 'was') ?? null)})`),
+  category_from_ticket: (a, n) => with_('Lĩnh vực theo hồ sơ sự việc đã có', str(a, 'category') && `${n.category(str(a, 'category')!)} (${str(a, 'was') ? `thay vì ${n.category(str(a, 'was')!)}` : 'nội dung phản ánh chưa rõ lĩnh vực'})`),
   area_from_ticket: (a, n) => with_('Địa bàn theo hồ sơ sự việc đã có', str(a, 'unitCode') && n.area(str(a, 'unitCode')!)),
   reopen: (a) => with_('Người phản ánh báo sự việc vẫn chưa được khắc phục: mở lại hồ sơ', str(a, 'ticket')
     && `hồ sơ ${str(a, 'ticket')}, xử lý xong ${nums(a, 'days') === 0 ? 'hôm nay' : `${nums(a, 'days')} ngày trước`}`),

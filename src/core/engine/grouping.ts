@@ -108,8 +108,11 @@ const strongKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) =
 /** The street keys of a report: how a ticket its words left without a unit is found. */
 const streetKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => k.startsWith('street|')).slice(0, 8);
 const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
-/** The categories whose tickets may take a report: its own first, then its alternatives. */
-const categoriesOf = (g: GroupInput): string[] => (g.category ? [g.category, ...(g.alternatives ?? []).filter((c) => c !== g.category)] : []);
+/**
+ * The categories whose tickets may take a report: its own first, then its alternatives; a report
+ * whose topic is unsure (none decided) only its alternatives, the topics the model still gives it.
+ */
+const categoriesOf = (g: GroupInput): string[] => (g.category ? [g.category, ...(g.alternatives ?? []).filter((c) => c !== g.category)] : [...(g.alternatives ?? [])]);
 /** Whether an open ticket is still within a report's incident window (its latest report, and its first). */
 const inWindow = (g: GroupInput, t: { received_at: Date; last_report_at: Date }) => {
   const at = g.receivedAt.getTime();
@@ -281,7 +284,9 @@ function comparePlaces(a: KeyPlace, b: KeyPlace, radiusM: number): { strength: n
  * (b) another citizen's ticket on the same incident nearby and recent (`nearby`). Pure.
  */
 export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], shinglesOf: ShinglesOf = SHINGLES): GroupDecision {
-  if (!g.category) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_skipped', message: 'no category: not grouped' }] };
+  // No topic and none likely: left for triage. An unsure topic with likely ones: only a ticket on
+  // one of those, at plainly the same place, takes it (the `related` path below).
+  if (categoriesOf(g).length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_skipped', message: 'no category: not grouped' }] };
   const hasPoint = g.lat !== undefined && g.lng !== undefined;
 
   const hereKeys = g.keys ?? reportKeys(g.address, g.text);
@@ -465,7 +470,7 @@ const OPEN_SQL = sql.join([...OPEN_STATUSES]);
  * many open tickets on a topic in the nine cells around a point, and only the near ones count.
  */
 function reach(g: GroupInput): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } | Record<string, never> {
-  if (g.lat === undefined || g.lng === undefined || !g.category) return {};
+  if (g.lat === undefined || g.lng === undefined || categoriesOf(g).length === 0) return {};
   const metres = 3 * (g.radiusM ?? DEFAULT_RADIUS_M) * 1.01;
   const dLat = metres / 111_195;
   const dLng = metres / (111_195 * Math.max(0.01, Math.cos((g.lat * Math.PI) / 180)));
@@ -511,7 +516,7 @@ export class GroupBatch {
       const areas = unitsOf(g);
       const strong = strongKeys(g);
       const streets = streetKeys(g);
-      if (!g.category || (areas.length === 0 && strong.length === 0 && streets.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
+      if (categoriesOf(g).length === 0 || (areas.length === 0 && strong.length === 0 && streets.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
       const shared = {
         i, areas, strong, streets, cells: g.lat !== undefined && g.lng !== undefined ? cellsAround(g.lat, g.lng) : null,
         since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
@@ -660,10 +665,11 @@ export class GroupBatch {
     // As this batch leaves them (one reopened by an earlier report of the batch is open again).
     const reopen = decideReopen(g, (this.#resolved.get(i) ?? []).map((id) => this.#ticket(id)));
     if (reopen) return reopen;
-    if (!g.category) return decideGroup(g, [], []);
+    if (categoriesOf(g).length === 0) return decideGroup(g, [], []);
     const at = g.receivedAt.getTime();
     let mine: CitizenReport[] = [];
-    if (g.citizenId !== null) {
+    // The citizen's own tickets are looked up for a report with a topic only (as `load` does).
+    if (g.citizenId !== null && g.category) {
       const from = hours(g.receivedAt, GROUPING.sameCitizenHours).getTime();
       const grace = hours(g.receivedAt, GROUPING.closedGraceDays * 24).getTime();
       const takes = (t: CandidateTicket) => isOpen(t.status) || (t.closed_at?.getTime() ?? -Infinity) >= grace || (t.resolved_at?.getTime() ?? -Infinity) >= grace;

@@ -199,6 +199,13 @@ const classifyStep = perReport('classify', (s, { topics }) => {
 
 /** A street running through more units than this says too little about where a report is. */
 const STREET_UNITS_MAX = 64;
+/**
+ * Where a street has been seen places a report only among this many candidates: a name whose
+ * units run to dozens is several streets of one name across the merged province (Cách Mạng Tháng
+ * Tám in Saigon, Thủ Dầu Một, Bà Rịa…), and a sighting of one of them says nothing of which one
+ * the words mean (such a report still finds its incident's ticket among all its candidates).
+ */
+const STREET_LEARNED_CANDIDATES_MAX = 32;
 
 /**
  * locate: GPS point first, then the gazetteer on the address, then on the text itself; words
@@ -224,7 +231,7 @@ const locate: PipelineStep = {
         for (const st of streetsOf(s)) learn(st, s.area.code!);
         continue;
       }
-      if (!unsure.has(s)) continue;
+      if (!unsure.has(s) || s.area.candidates.length > STREET_LEARNED_CANDIDATES_MAX) continue;
       const named = streetsOf(s);
       const learned = s.area.candidates.filter((c) => named.some((st) => unitsOf.get(st)?.has(c)));
       if (learned.length !== 1) continue;
@@ -358,7 +365,7 @@ const group: PipelineStep = {
       // It joined its incident's ticket on another of the topics it may be about: the incident's topic is the report's.
       const topic = d.relation === 'duplicate' ? grouping.categoryOf(s.group.ticketId!) : s.category.code;
       if (topic !== s.category.code) {
-        s.reasons.push({ step: 'group', code: 'category_from_ticket', message: `topic of the incident's ticket: ${topic}, not ${s.category.code}`, score: d.score });
+        s.reasons.push({ step: 'group', code: 'category_from_ticket', message: `topic of the incident's ticket: ${topic}, ${s.category.code ? `not ${s.category.code}` : 'the report\'s own unsure'}`, score: d.score });
         s.category = { ...s.category, code: topic, source: 'ticket' };
         routeOne(s, deps);
       }

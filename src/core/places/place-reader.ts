@@ -66,7 +66,7 @@ const FAMILY_NAMES = new Set(['nguyen', 'tran', 'le', 'pham', 'hoang', 'huynh', 
 // Measures after a number ("20 m", "3 giờ"): not a house number.
 const MEASURES = new Set(['cm', 'm', 'met', 'km', 'gio', 'h', 'phut', 'p', 'nguoi', 'ngay', 'lan', 'tieng', 'thang', 'nam', 'xe', 'tang', 'cai', 'con', 'ho', 'kg', 'tan', 'tuan', 'm2', 'm3', 'khoi', 'cay', 'bao', 'lit']);
 /** Words before a number that make it a date, a time or a count, not a house. */
-const NOT_HOUSE_BEFORE = new Set(['ngay', 'luc', 'khoang', 'hon', 'tang', 'lau', 'tuyen', 'xe', 'sdt', 'dt', 'thoai', 'dai', 'thang', 'nam', 'phuong', 'quan', 'p', 'q', 'f', 'to', 'khu', 'kp', 'ap', 'lo', 'ql', 'tl', 'qua', 'tuoi']);
+const NOT_HOUSE_BEFORE = new Set(['ngay', 'luc', 'khoang', 'hon', 'tang', 'lau', 'tuyen', 'xe', 'sdt', 'dt', 'thoai', 'dai', 'goi', 'alo', 'hotline', 'nong', 'thang', 'nam', 'phuong', 'quan', 'p', 'q', 'f', 'to', 'khu', 'kp', 'ap', 'lo', 'ql', 'tl', 'qua', 'tuoi']);
 const HOUSE = /^(\d{1,4}[a-f]?)((?:\/\d{1,4}[a-f]?){0,4})$/;
 const RANGE = /^(\d{1,4})[a-f]?-(\d{1,4})[a-f]?$/;
 const DATE = /^(\d{1,2})\/(\d{1,2})$/;
@@ -84,6 +84,10 @@ const BRANDS = new Set(['vincom', 'aeon', 'lotte', 'coopmart', 'emart', 'gigamal
 const BRAND_FILLER = new Set(['mall', 'center', 'centre', 'plaza', 'mart', 'mega', 'megamall']);
 /** Where a name read from capitals ends: the unit after it ("Lotte Quận 7", "Bạch Đằng phường 2"). */
 const UNIT_WORDS = new Set(['quan', 'phuong', 'huyen', 'xa', 'tp', 'q', 'p', 'f', 'thi']);
+/** The unit words as written with diacritics: "Quán" (an inn, "nhà thờ Chợ Quán") is no "quận". */
+const UNIT_WORDS_WRITTEN = new Set(['quận', 'phường', 'huyện', 'xã', 'thị']);
+/** A unit's word: folded when written without diacritics, else with its own. */
+const isUnitWord = (raw: string, folded: string): boolean => UNIT_WORDS.has(folded) && (raw.toLowerCase() === folded || UNIT_WORDS_WRITTEN.has(raw.toLowerCase()));
 /** Words before "cầu" that make it a request ("yêu cầu"), not a bridge. */
 /** One-word landmark kinds read folded in a text without diacritics (not "ga", chicken; "hồ", a name; "cầu", to pray). */
 const PLAIN_KINDS = new Set(['chợ', 'kênh', 'rạch', 'chùa']);
@@ -238,7 +242,8 @@ export class CityPlaceReader implements PlaceReader {
     const landmarks: Landmark[] = [];
     const keys = new Set<string>();
     const add = (k: string) => { if (keys.size < PLACE_KEYS_MAX) keys.add(k); };
-    const houses: { n: string; at: number; alley: boolean; range?: string }[] = [];
+    /** `said`: written as a house ("số 45", "số nhà 45"), not a bare number. */
+    const houses: { n: string; at: number; alley: boolean; range?: string; said?: boolean }[] = [];
     const cap = PLACE_KEYS_MAX * 2;
     const cased = /\p{Lu}/u.test(text);
     /** Words before this index belong to a street already read ("Số 9" is a name, not a house). */
@@ -295,7 +300,7 @@ export class CityPlaceReader implements PlaceReader {
         const lower = !/\p{Lu}/u.test(text);
         const name: string[] = [];
         // The name ends at a pause or at a unit's word ("Bạch Đằng phường ...": not part of it).
-        for (let j = i; j < w.length && name.length < 4 && /^[a-z0-9]+$/.test(w[j]!) && (j === i || (!pause[j] && !UNIT_WORDS.has(w[j]!) && !/^[pqf]\d/.test(w[j]!))) && (lower ? name.length < 2 : !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!)); j++) {
+        for (let j = i; j < w.length && name.length < 4 && /^[a-z0-9]+$/.test(w[j]!) && (j === i || (!pause[j] && !isUnitWord(raw[j]!, w[j]!) && !/^[pqf]\d/.test(w[j]!))) && (lower ? name.length < 2 : !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!)); j++) {
           name.push(w[j]!);
           if (/\d/.test(w[j]!)) break; // "Số 9" ends at its number
         }
@@ -313,7 +318,7 @@ export class CityPlaceReader implements PlaceReader {
       if ((h || r) && !MEASURES.has(w[i + 1] ?? '') && !NOT_HOUSE_BEFORE.has(prev) && !(/h$/.test(x))) {
         const alley = ALLEY_WORDS.has(prev);
         if (r) houses.push({ n: r[1]!, at: i, alley, range: r[2]! });
-        else if (h && (x.length >= 2 || h[2] || alley || prev === 'so' || prev === 'sn')) houses.push({ n: x, at: i, alley });
+        else if (h && (x.length >= 2 || h[2] || alley || prev === 'so' || prev === 'sn')) houses.push({ n: x, at: i, alley, said: prev === 'sn' || (prev === 'so' && !start[i - 1]) || (prev === 'nha' && w[i - 2] === 'so') });
       }
     }
 
@@ -323,7 +328,7 @@ export class CityPlaceReader implements PlaceReader {
     for (let i = 0; i < raw.length && keys.size < PLACE_KEYS_MAX; i++) {
       if (BRANDS.has(w[i]!)) {
         const name = [w[i]!];
-        for (let j = i + 1; j < raw.length && name.length < 5 && !start[j] && /^\p{Lu}/u.test(raw[j]!) && !UNIT_WORDS.has(w[j]!); j++) if (!BRAND_FILLER.has(w[j]!)) name.push(w[j]!);
+        for (let j = i + 1; j < raw.length && name.length < 5 && !start[j] && /^\p{Lu}/u.test(raw[j]!) && !isUnitWord(raw[j]!, w[j]!); j++) if (!BRAND_FILLER.has(w[j]!)) name.push(w[j]!);
         const key = name.join(' ');
         if (![...keys].some((k) => k.startsWith('lm|') && k.slice(3).startsWith(key))) add(`lm|${key}`);
         continue;
@@ -335,8 +340,16 @@ export class CityPlaceReader implements PlaceReader {
       kind ??= folded;
       if (!kind || NOT_LANDMARK_BEFORE.has(raw[i - 1]?.toLowerCase() ?? '')) continue;
       const name: string[] = [];
-      for (let j = i + kind.length; j < raw.length && name.length < 4 && !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!) && (name.length === 0 || (!pause[j] && !UNIT_WORDS.has(w[j]!))); j++) name.push(w[j]!);
-      if (name.length === 0 || (folded && (name.length < 2 || UNIT_WORDS.has(name[0]!)))) continue;
+      // The name ends at a pause or a unit's word, written out or short ("chung cư Nguyễn Kim P7 Q10").
+      for (let j = i + kind.length; j < raw.length && name.length < 4 && !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!) && (name.length === 0 || (!pause[j] && !isUnitWord(raw[j]!, w[j]!) && !/^[pqf]\d/.test(w[j]!))); j++) name.push(w[j]!);
+      // Folded, a kind of two words ("nga tu", "benh vien") is no everyday word: one name word will do.
+      if (name.length === 0 || (folded && (name.length < (kind.length > 1 ? 1 : 2) || UNIT_WORDS.has(name[0]!) || /^[pqf]\d/.test(name[0]!)))) continue;
+      // A capitalised kind word that begins a unit's name is the unit ("Lò Lu, Trường Thạnh": the
+      // ward, not a school; "Cầu Ông Lãnh"), a lower-case one the landmark ("cầu Ông Lãnh").
+      if (/^\p{Lu}/u.test(raw[i]!) && this.#units.has([...kind.map(foldWord), ...name].join(' '))) {
+        i += kind.length + name.length - 1;
+        continue;
+      }
       const key = `${kind.map(foldWord).join(' ')} ${name.join(' ')}`;
       if (![...keys].some((k) => k.startsWith('lm|') && (k.slice(3).startsWith(key) || key.startsWith(k.slice(3))))) add(`lm|${key}`);
       i += kind.length + name.length - 1;
@@ -357,8 +370,11 @@ export class CityPlaceReader implements PlaceReader {
       return best;
     };
     for (const s of streets) add(`street|${s.name}`);
+    // A number written as a house ("trước số nhà 486") in a text naming one street is on it,
+    // however far from it the sentence put it ("mặt đường X, phường 11 quận 3, … trước số nhà 486").
+    const only = new Set(streets.map((s) => s.name)).size === 1 ? streets[0] : undefined;
     for (const h of houses) {
-      const s = nearest(h.at);
+      const s = nearest(h.at) ?? (h.said ? only : undefined);
       if (!s) continue;
       const root = h.n.split('/')[0]!;
       if (h.alley) add(`alley|${root}|${s.name}`);
