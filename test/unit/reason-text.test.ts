@@ -35,7 +35,6 @@ const EXAMPLES: Record<ReasonCode, [message: string, mustSay: string[]]> = {
   area_landmark: ['text: names chợ Bến Thành -> Phường Bến Thành', ['chợ Bến Thành thuộc Phường Bến Thành']],
   area_street_table: ["text: hậu giang runs through Phường Bình Tiên alone of its candidates (the city's street table)", ['hậu giang', 'Phường Bình Tiên']],
   area_street: ['text: lê lợi seen in Phường Bến Thành (reports placed by their point or their ward), the only one of its candidates', ['lê lợi', 'Phường Bến Thành']],
-  area_street_table: ["text: nguyễn văn quá runs through Phường Đông Hưng Thuận alone of its candidates (the city's street table)", ['nguyễn văn quá', 'chỉ đi qua Phường Đông Hưng Thuận']],
   area_likely: ["most of the former ward went to Phường Chánh Hưng (it kept the ward's code or name); an agent confirms", ['Phường Chánh Hưng']],
   area_unknown: ['no unit found; left for triage', ['Chưa xác định']],
   department_by_category: ['giao_thong -> so_gtvt', ['Giao thông → so_gtvt']],

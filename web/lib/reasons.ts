@@ -60,7 +60,6 @@ const TEXT: Record<ReasonCode, (a: ReasonArgs, n: ReasonNames) => string> = {
   area_landmark: (a) => with_('Địa bàn theo địa danh (chợ, cầu, trường…)', str(a, 'landmark') && `${str(a, 'landmark')} thuộc ${str(a, 'unit')}`),
   area_street_table: (a) => with_('Địa bàn theo bảng tuyến đường của thành phố', str(a, 'unit') && `${strs(a, 'streets').join(', ')} chỉ đi qua ${str(a, 'unit')} trong các phường, xã có thể`),
   area_street: (a) => with_('Địa bàn theo tuyến đường đã biết', str(a, 'unit') && `${strs(a, 'streets').join(', ')} chỉ gặp ở ${str(a, 'unit')}`),
-  area_street_table: (a) => with_('Địa bàn theo bảng tuyến đường của thành phố', str(a, 'unit') && `${strs(a, 'streets').join(', ')} chỉ đi qua ${str(a, 'unit')} trong các phường có thể`),
   area_likely: (a) => with_('Địa bàn dự đoán, cần điện thoại viên xác nhận', str(a, 'unit') && `nhiều khả năng là ${str(a, 'unit')}`),
   area_unknown: () => 'Chưa xác định được địa bàn; chờ điện thoại viên phân loại',
   department_by_category: (a, n) => with_('Đơn vị phụ trách theo lĩnh vực', str(a, 'category') && `${n.category(str(a, 'category')!)} → ${str(a, 'department')}`),

@@ -56,7 +56,6 @@ const READERS: Record<ReasonCode, (m: string) => ReasonArgs> = {
   area_landmark: (m) => pick(/^text: names (.+) -> (.+)$/.exec(m), (x) => ({ landmark: x[1]!, unit: x[2]! })),
   area_street_table: (m) => pick(/^text: (.+) runs through (.+?) alone of its candidates \(the city's street table\)$/.exec(m), (x) => ({ streets: list(x[1]!), unit: x[2]! })),
   area_street: (m) => pick(/^text: (.+) seen in (.+?) \(reports placed/.exec(m), (x) => ({ streets: list(x[1]!), unit: x[2]! })),
-  area_street_table: (m) => pick(/^text: (.+) runs through (.+?) alone of its candidates/.exec(m), (x) => ({ streets: list(x[1]!), unit: x[2]! })),
   area_likely: (m) => pick(/(?:likely|went to|name of|also name) ([^,;()]+?)(?: \(it kept|, one of|; an agent)/.exec(m), (x) => ({ unit: x[1]! })),
   area_unknown: () => ({}),
   department_by_category: (m) => pick(/^(\S+) -> (\S+)$/.exec(m), (x) => ({ category: x[1]!, department: x[2]! })),
