@@ -4,6 +4,7 @@ import type { DbHandle } from '../src/db/connect.ts';
 import { syncSearch } from '../src/search/index-job.ts';
 import { MeiliTicketSearch } from '../src/search/meili-engine.ts';
 import { PostgresTicketSearch } from '../src/search/postgres-engine.ts';
+import { monthLexeme } from '../migrations/0027_search_filters.ts';
 import { parseSearchQuery, QUERY_MAX, TERMS_MAX } from '../src/search/query.ts';
 import type { SearchFilters, TicketSearch } from '../src/search/search.ts';
 import { PLACES } from './support/factories.ts';
@@ -186,6 +187,9 @@ describe('PostgreSQL engine', () => {
     const row = await handle.db.selectFrom('ticket_search').select(['status', 'unit', 'area_code', 'category_code', 'channels', 'merged'])
       .where('ticket_id', '=', t).executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'closed', unit: PLACES.saiGon.code, area_code: PLACES.benThanh.code, category_code: 'ngap_nuoc', channels: ['sms', 'web'], merged: false });
+    // Its month of receipt is a lexeme of its document (the last months are searched first), and no other month is.
+    const month = async (at: Date) => (await sql<{ yes: boolean }>`select tsv @@ ${`'${monthLexeme(at)}'`}::tsquery as yes from ticket_search where ticket_id = ${t}`.execute(handle.db)).rows[0]!.yes;
+    expect([await month(new Date(base)), await month(new Date(base - 24 * 31 * HOUR))]).toEqual([true, false]);
   });
 
   it('ranks only the newest matches when too many match, and says so', async () => {
@@ -193,22 +197,32 @@ describe('PostgreSQL engine', () => {
     await ticket('capOld', { title: 'thang may chung cu hong', hoursAgo: 40 });
     await ticket('capExact', { title: 'Thang máy chung cư hỏng', hoursAgo: 35 });
     await ticket('capNew', { title: 'thang may chung cu hong', hoursAgo: 20 });
+    // Months before the last ones: found only when the last months hold no more than are ranked.
+    await ticket('capAncient', { title: 'Thang máy chung cư hỏng', hoursAgo: 24 * 150 });
+    const now = () => new Date(base);
     const run = (rankedMax: number | undefined, f: Partial<SearchFilters> = {}) =>
-      new PostgresTicketSearch(handle.db, rankedMax ? { rankedMax } : {}).search(parseSearchQuery('thang máy chung cư'), { ...OPEN, ...f }, { limit: 20, offset: 0 });
+      new PostgresTicketSearch(handle.db, { now, ...(rankedMax ? { rankedMax } : {}) }).search(parseSearchQuery('thang máy chung cư'), { ...OPEN, ...f }, { limit: 20, offset: 0 });
     const all = await run(undefined);
-    expect(names(all.hits)).toEqual(['capExact', 'capOldest', 'capNew', 'capOld']);
+    expect(names(all.hits)).toEqual(['capExact', 'capOldest', 'capAncient', 'capNew', 'capOld']);
     expect(all.capped).toBeUndefined();
+    expect((await run(5)).capped).toBeUndefined();
+    // Four match in the last months, five in all: with four ranked, the ancient one is left out.
+    const four = await run(4);
+    expect(names(four.hits)).toEqual(['capExact', 'capOldest', 'capNew', 'capOld']);
+    expect(four.capped).toBe(true);
+    // Seen from months later, none is in the last months: every match is read, the same answer.
+    const later = await new PostgresTicketSearch(handle.db, { now: () => new Date(base + 24 * 200 * HOUR) }).search(parseSearchQuery('thang máy chung cư'), OPEN, { limit: 20, offset: 0 });
+    expect(names(later.hits)).toEqual(names(all.hits));
     // Three ranked: the best-ranked of the newest three; the oldest is not found, and the result says why.
     const capped = await run(3);
     expect(names(capped.hits)).toEqual(['capExact', 'capNew', 'capOld']);
     expect(capped.capped).toBe(true);
-    expect((await run(4)).capped).toBeUndefined();
-    // Narrowed (dates), the older one is among the newest again.
-    const narrowed = await run(3, { to: new Date(base - 30 * HOUR) });
-    expect(names(narrowed.hits)).toEqual(['capExact', 'capOldest', 'capOld']);
+    // Narrowed (dates), the ancient one is among the newest four again.
+    const narrowed = await run(4, { to: new Date(base - 30 * HOUR) });
+    expect(names(narrowed.hits)).toEqual(['capExact', 'capOldest', 'capAncient', 'capOld']);
     expect(narrowed.capped).toBeUndefined();
     // The typo fallback is capped the same way.
-    const typo = await new PostgresTicketSearch(handle.db, { rankedMax: 2 }).search(parseSearchQuery('thang may chung cu hongg'), OPEN, { limit: 20, offset: 0 });
+    const typo = await new PostgresTicketSearch(handle.db, { rankedMax: 2, now }).search(parseSearchQuery('thang may chung cu hongg'), OPEN, { limit: 20, offset: 0 });
     expect(typo.hits.map((h) => h.match)).toEqual(['typo', 'typo']);
     expect(names(typo.hits)).toEqual(['capNew', 'capExact']);
     expect(typo.capped).toBe(true);

@@ -2,6 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/schema.ts';
 import { snippetOf, type SearchQuery } from './query.ts';
 import { PREFIXED_MAX } from '../../migrations/0018_ticket_search.ts';
+import { monthLexeme } from '../../migrations/0027_search_filters.ts';
 import { SEARCH_DEPTH_MAX, SEARCH_RANKED_MAX, type MatchKind, type SearchFilters, type SearchPage, type SearchResult, type TicketSearch } from './search.ts';
 
 /**
@@ -24,8 +25,8 @@ const TYPO_ALTERNATIVES = 3;
 export class PostgresTicketSearch implements TicketSearch {
   readonly engine = 'postgres';
 
-  /** `rankedMax`: how many of the newest matches a search ranks (SEARCH_RANKED_MAX; tests pass fewer). */
-  constructor(private readonly db: Db, private readonly opts: { rankedMax?: number } = {}) {}
+  /** `rankedMax`: how many of the newest matches a search ranks (SEARCH_RANKED_MAX; tests pass fewer); `now`: the clock that says which months are the last. */
+  constructor(private readonly db: Db, private readonly opts: { rankedMax?: number; now?: () => Date } = {}) {}
 
   async setup(): Promise<void> {}
 
@@ -61,15 +62,31 @@ export class PostgresTicketSearch implements TicketSearch {
    * cut by recency before anything is ranked, from the document alone (its filter columns,
    * migration 0027): ranking reads each candidate's tsvector, which cost most of a search whose
    * words are common (8,333 of 200,000 tickets matched one). `capped`: more matched than were ranked.
+   * The months' lexemes are ours (monthLexeme), never the searcher's text.
    */
   async #ranked(tsquery: string, accented: string | null, filters: SearchFilters, want: number) {
     const cap = this.opts.rankedMax ?? SEARCH_RANKED_MAX;
+    // The last months first (this one, the one before, and the next in case of a clock ahead):
+    // when they hold more matches than are ranked, those are the newest, and older matches are
+    // never read; otherwise every match is (the one-time filter runs one or the other).
+    const now = this.opts.now?.() ?? new Date();
+    const months = [-1, 0, 1].map((m) => monthLexeme(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + m, 1))));
+    const recentMonths = months.map((m) => `'${m}'`).join(' | ');
     const rows = (await sql<{ id: number; body: string; accented: boolean; score: number; candidates: number }>`
-      with matched as materialized (
+      with recent as materialized (
         select s.ticket_id, s.received_at from ticket_search s
-        where s.tsv @@ to_tsquery('simple', ${tsquery}) and ${this.#where(filters)}
+        where s.tsv @@ (to_tsquery('simple', ${tsquery}) && ${recentMonths}::tsquery) and ${this.#where(filters)}
         order by s.received_at desc, s.ticket_id desc
         limit ${cap + 1}
+      ), everything as materialized (
+        select s.ticket_id, s.received_at from ticket_search s
+        where (select count(*) from recent) <= ${cap} and s.tsv @@ to_tsquery('simple', ${tsquery}) and ${this.#where(filters)}
+        order by s.received_at desc, s.ticket_id desc
+        limit ${cap + 1}
+      ), matched as (
+        select * from recent where (select count(*) from recent) > ${cap}
+        union all
+        select * from everything
       ), candidates as (
         select ticket_id, received_at from matched order by received_at desc, ticket_id desc limit ${cap}
       )
