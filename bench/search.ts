@@ -6,7 +6,9 @@
 // documents then built by ticket_search_refresh (the function the triggers call, migrations
 // 0018 and 0027) in batches.
 // Each ticket reads like a report: a problem (of 24), a house number, a street (of the city's
-// street list), a unit's name (of 168) and a remark, over a year. Then, in random order:
+// street list), a unit's name (of 168) and a remark, received over the last year, evenly, in
+// id order (before issue 17's capped search, `g % 31536000` seconds ago: only the last 11.6 days
+// at 1,000,000 tickets, which did not matter while every match was ranked). Then, in random order:
 //   words      the search the console sends for a problem + street, all statuses (the whole
 //              archive, the hardest case; the queue's default is the open ones)
 //   broad      two words of a common problem ("ngap nuoc"): tens of thousands match, the newest
@@ -78,7 +80,7 @@ try {
           null, (${units.map((u) => u.code)}::text[])[1 + (g::bigint * 7919) % ${units.length}],
           (${PROBLEMS}::text[])[1 + g % ${PROBLEMS.length}] || ' đường ' || (${STREETS}::text[])[1 + (g / ${PROBLEMS.length}) % ${STREETS.length}],
           (1 + g % 300)::text || ' ' || (${STREETS}::text[])[1 + (g / ${PROBLEMS.length}) % ${STREETS.length}] || ', ' || (${units.map((u) => u.name)}::text[])[1 + (g::bigint * 7919) % ${units.length}],
-          now() - make_interval(secs => (g % 31536000)::double precision), now(), now()
+          now() - make_interval(secs => (${TICKETS} - g)::double precision * 31536000 / ${TICKETS}), now(), now()
         from generate_series(${lo}::int, ${hi}::int) g`.execute(conn);
       await sql`
         insert into inbound_messages (id, channel, external_id, code, payload, received_at, processed_at, attempts, report_id)
