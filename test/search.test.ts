@@ -159,7 +159,7 @@ describe('PostgreSQL engine', () => {
   it('keeps the document\'s copies of what a search filters on current: status, dispatch, category, channel, merge', async () => {
     const search = new PostgresTicketSearch(handle.db);
     const find = async (q: string, f: Partial<SearchFilters> = {}) => (await search.search(parseSearchQuery(q), { ...OPEN, ...f }, { limit: 20, offset: 0 })).hits.map((h) => h.ticketId);
-    const t = await ticket('follows', { title: 'Cống rãnh tắc nghẽn bốc mùi', area: PLACES.benThanh.code });
+    const t = await ticket('follows', { title: 'Cống rãnh tắc nghẽn bốc mùi', area: PLACES.benThanh.code, address: '215 Lê Lợi' });
     expect(await find('cong ranh tac', { units: [PLACES.benThanh.code] })).toEqual([t]);
     // Dispatched elsewhere: it belongs to that unit now, still located where it was.
     await handle.db.updateTable('tickets').set({ status: 'dispatched', dispatched_area: PLACES.saiGon.code }).where('id', '=', t).execute();
@@ -170,6 +170,9 @@ describe('PostgreSQL engine', () => {
     await handle.db.updateTable('tickets').set({ status: 'closed' }).where('id', '=', t).execute();
     expect(await find('cong ranh tac')).toEqual([]);
     expect(await find('cong ranh tac', { statuses: ['closed'] })).toEqual([t]);
+    // A one-digit word is a prefix too (a lexeme of its own since 0027): "2" finds "215".
+    expect(await find('cong ranh 2', { statuses: ['closed'] })).toEqual([t]);
+    expect(await find('cong ranh 3', { statuses: ['closed'] })).toEqual([]);
     // A rolled-back change leaves the copy as it was.
     await expect(handle.db.transaction().execute(async (tx) => {
       await tx.updateTable('tickets').set({ status: 'new' }).where('id', '=', t).execute();

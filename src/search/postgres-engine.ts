@@ -2,15 +2,15 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/schema.ts';
 import { snippetOf, type SearchQuery } from './query.ts';
 import { PREFIXED_MAX } from '../../migrations/0018_ticket_search.ts';
-import { monthLexeme } from '../../migrations/0027_search_filters.ts';
+import { monthLexeme, PREFIXED_MIN } from '../../migrations/0027_search_filters.ts';
 import { SEARCH_DEPTH_MAX, SEARCH_RANKED_MAX, type MatchKind, type SearchFilters, type SearchPage, type SearchResult, type TicketSearch } from './search.ts';
 
 /**
- * A term as a prefix in a tsquery: the documents index every prefix of their words (migration
- * 0018, up to PREFIXED_MAX letters) as lexemes, so a prefix is one exact lexeme (fast in GIN);
- * a single letter, or a term longer than any indexed word, is a prefix match (`t:*`).
+ * A term as a prefix in a tsquery: the documents index every prefix of their words (migrations
+ * 0018 and 0027, from PREFIXED_MIN to PREFIXED_MAX letters) as lexemes, so a prefix is one exact
+ * lexeme (fast in GIN); a term longer than any indexed prefix is a prefix match (`t:*`).
  */
-const prefixLexeme = (t: string) => (t.length >= 2 && t.length <= PREFIXED_MAX ? t : `${t}:*`);
+const prefixLexeme = (t: string) => (t.length >= PREFIXED_MIN && t.length <= PREFIXED_MAX ? t : `${t}:*`);
 
 /** Known words tried in place of a word that has none (a typo). */
 const TYPO_ALTERNATIVES = 3;
