@@ -4,6 +4,7 @@ import type { DbHandle } from '../src/db/connect.ts';
 import { syncSearch } from '../src/search/index-job.ts';
 import { MeiliTicketSearch } from '../src/search/meili-engine.ts';
 import { PostgresTicketSearch } from '../src/search/postgres-engine.ts';
+import { monthLexeme } from '../migrations/0027_search_filters.ts';
 import { parseSearchQuery, QUERY_MAX, TERMS_MAX } from '../src/search/query.ts';
 import type { SearchFilters, TicketSearch } from '../src/search/search.ts';
 import { PLACES } from './support/factories.ts';
@@ -42,6 +43,9 @@ async function ticket(name: string, t: {
   return row.id;
 }
 
+/** The test's names of these hits' tickets. */
+const names = (hits: { ticketId: number }[]) => hits.map((h) => Object.keys(ids).find((k) => ids[k] === h.ticketId) ?? h.ticketId);
+
 const OPEN: SearchFilters = { statuses: ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress'] };
 
 beforeAll(async () => {
@@ -64,7 +68,6 @@ function contract(make: () => TicketSearch, ready: (s: TicketSearch) => Promise<
   let search: TicketSearch;
   const find = async (q: string, filters: Partial<SearchFilters> = {}, page = { limit: 20, offset: 0 }) =>
     (await search.search(parseSearchQuery(q), { ...OPEN, ...filters }, page)).hits;
-  const names = (hits: { ticketId: number }[]) => hits.map((h) => Object.keys(ids).find((k) => ids[k] === h.ticketId) ?? h.ticketId);
 
   beforeAll(async () => {
     search = make();
@@ -151,6 +154,81 @@ describe('PostgreSQL engine', () => {
     await sql`delete from ticket_search where ticket_id = ${b}`.execute(handle.db);
     await search.index([b]);
     expect(await find('tru dien nghieng')).toEqual([b]);
+  });
+
+  it('keeps the document\'s copies of what a search filters on current: status, dispatch, category, channel, merge', async () => {
+    const search = new PostgresTicketSearch(handle.db);
+    const find = async (q: string, f: Partial<SearchFilters> = {}) => (await search.search(parseSearchQuery(q), { ...OPEN, ...f }, { limit: 20, offset: 0 })).hits.map((h) => h.ticketId);
+    const t = await ticket('follows', { title: 'Cống rãnh tắc nghẽn bốc mùi', area: PLACES.benThanh.code, address: '215 Lê Lợi' });
+    expect(await find('cong ranh tac', { units: [PLACES.benThanh.code] })).toEqual([t]);
+    // Dispatched elsewhere: it belongs to that unit now, still located where it was.
+    await handle.db.updateTable('tickets').set({ status: 'dispatched', dispatched_area: PLACES.saiGon.code }).where('id', '=', t).execute();
+    expect(await find('cong ranh tac', { units: [PLACES.benThanh.code] })).toEqual([]);
+    expect(await find('cong ranh tac', { units: [PLACES.saiGon.code], area: PLACES.benThanh.code })).toEqual([t]);
+    expect(await find('cong ranh tac', { statuses: ['new'] })).toEqual([]);
+    // Closed: gone from the open statuses, found among the closed; the text is unchanged.
+    await handle.db.updateTable('tickets').set({ status: 'closed' }).where('id', '=', t).execute();
+    expect(await find('cong ranh tac')).toEqual([]);
+    expect(await find('cong ranh tac', { statuses: ['closed'] })).toEqual([t]);
+    // A one-digit word is a prefix too (a lexeme of its own since 0027): "2" finds "215".
+    expect(await find('cong ranh 2', { statuses: ['closed'] })).toEqual([t]);
+    expect(await find('cong ranh 3', { statuses: ['closed'] })).toEqual([]);
+    // A rolled-back change leaves the copy as it was.
+    await expect(handle.db.transaction().execute(async (tx) => {
+      await tx.updateTable('tickets').set({ status: 'new' }).where('id', '=', t).execute();
+      throw new Error('rolled back');
+    })).rejects.toThrow('rolled back');
+    expect(await find('cong ranh tac', { statuses: ['new'] })).toEqual([]);
+    // Category (a text change: the whole document again) and a report on another channel.
+    await handle.db.updateTable('tickets').set({ category_code: 'ngap_nuoc' }).where('id', '=', t).execute();
+    expect(await find('cong ranh tac', { statuses: ['closed'], category: 'ngap_nuoc' })).toEqual([t]);
+    expect(await find('cong ranh tac', { statuses: ['closed'], channel: 'sms' })).toEqual([]);
+    const other = await ticket('followsSms', { title: 'Cống rãnh', reports: ['Cống rãnh tắc nghẽn lần nữa'], channel: 'sms' });
+    await handle.db.updateTable('reports').set({ ticket_id: t }).where('ticket_id', '=', other).execute();
+    expect(await find('cong ranh tac', { statuses: ['closed'], channel: 'sms' })).toEqual([t]);
+    expect(await find('cong ranh tac', { statuses: ['closed'], channel: 'web' })).toEqual([t]);
+    const row = await handle.db.selectFrom('ticket_search').select(['status', 'unit', 'area_code', 'category_code', 'channels', 'merged'])
+      .where('ticket_id', '=', t).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'closed', unit: PLACES.saiGon.code, area_code: PLACES.benThanh.code, category_code: 'ngap_nuoc', channels: ['sms', 'web'], merged: false });
+    // Its month of receipt is a lexeme of its document (the last months are searched first), and no other month is.
+    const month = async (at: Date) => (await sql<{ yes: boolean }>`select tsv @@ ${`'${monthLexeme(at)}'`}::tsquery as yes from ticket_search where ticket_id = ${t}`.execute(handle.db)).rows[0]!.yes;
+    expect([await month(new Date(base)), await month(new Date(base - 24 * 31 * HOUR))]).toEqual([true, false]);
+  });
+
+  it('ranks only the newest matches when too many match, and says so', async () => {
+    await ticket('capOldest', { title: 'Thang máy chung cư hỏng', hoursAgo: 50 });
+    await ticket('capOld', { title: 'thang may chung cu hong', hoursAgo: 40 });
+    await ticket('capExact', { title: 'Thang máy chung cư hỏng', hoursAgo: 35 });
+    await ticket('capNew', { title: 'thang may chung cu hong', hoursAgo: 20 });
+    // Months before the last ones: found only when the last months hold no more than are ranked.
+    await ticket('capAncient', { title: 'Thang máy chung cư hỏng', hoursAgo: 24 * 150 });
+    const now = () => new Date(base);
+    const run = (rankedMax: number | undefined, f: Partial<SearchFilters> = {}) =>
+      new PostgresTicketSearch(handle.db, { now, ...(rankedMax ? { rankedMax } : {}) }).search(parseSearchQuery('thang máy chung cư'), { ...OPEN, ...f }, { limit: 20, offset: 0 });
+    const all = await run(undefined);
+    expect(names(all.hits)).toEqual(['capExact', 'capOldest', 'capAncient', 'capNew', 'capOld']);
+    expect(all.capped).toBeUndefined();
+    expect((await run(5)).capped).toBeUndefined();
+    // Four match in the last months, five in all: with four ranked, the ancient one is left out.
+    const four = await run(4);
+    expect(names(four.hits)).toEqual(['capExact', 'capOldest', 'capNew', 'capOld']);
+    expect(four.capped).toBe(true);
+    // Seen from months later, none is in the last months: every match is read, the same answer.
+    const later = await new PostgresTicketSearch(handle.db, { now: () => new Date(base + 24 * 200 * HOUR) }).search(parseSearchQuery('thang máy chung cư'), OPEN, { limit: 20, offset: 0 });
+    expect(names(later.hits)).toEqual(names(all.hits));
+    // Three ranked: the best-ranked of the newest three; the oldest is not found, and the result says why.
+    const capped = await run(3);
+    expect(names(capped.hits)).toEqual(['capExact', 'capNew', 'capOld']);
+    expect(capped.capped).toBe(true);
+    // Narrowed (dates), the ancient one is among the newest four again.
+    const narrowed = await run(4, { to: new Date(base - 30 * HOUR) });
+    expect(names(narrowed.hits)).toEqual(['capExact', 'capOldest', 'capAncient', 'capOld']);
+    expect(narrowed.capped).toBeUndefined();
+    // The typo fallback is capped the same way.
+    const typo = await new PostgresTicketSearch(handle.db, { rankedMax: 2, now }).search(parseSearchQuery('thang may chung cu hongg'), OPEN, { limit: 20, offset: 0 });
+    expect(typo.hits.map((h) => h.match)).toEqual(['typo', 'typo']);
+    expect(names(typo.hits)).toEqual(['capNew', 'capExact']);
+    expect(typo.capped).toBe(true);
   });
 });
 

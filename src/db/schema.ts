@@ -383,6 +383,16 @@ export interface TicketSearchTable {
   /** tsvector, read as its text form. */
   tsv: string;
   updated_at: DefaultTimestamp;
+  /** What a search filters on, copies of the ticket's kept by triggers (0027). */
+  status: string;
+  merged: boolean;
+  /** coalesce(dispatched_area, area_code). */
+  unit: string | null;
+  area_code: string | null;
+  category_code: string | null;
+  received_at: Date;
+  /** Every channel the ticket's reports came on, sorted. */
+  channels: string[];
 }
 
 /** Where a search engine fed from the event log has got to (ticket_events.id); 0018. */

@@ -41,6 +41,12 @@ export interface SearchResult {
   hits: SearchHit[];
   /** More hits follow this page. */
   more: boolean;
+  /**
+   * More tickets matched than an engine ranks (SEARCH_RANKED_MAX): the hits are the best-ranked
+   * of the newest matches, and older ones are not found until the search is narrowed (more
+   * words, a status, a unit, dates). Absent when every match was ranked.
+   */
+  capped?: boolean;
 }
 
 /**
@@ -60,3 +66,11 @@ export interface TicketSearch {
 
 /** The deepest a search pages (offset + limit): past it, a narrower search is the answer. */
 export const SEARCH_DEPTH_MAX = 1000;
+
+/**
+ * How many matches the PostgreSQL engine ranks: the newest this many of those that have every
+ * word and pass the filters (ranking reads each one's document; at 1,000,000 tickets two common
+ * words match tens of thousands). At least SEARCH_DEPTH_MAX, so every page a search can reach
+ * is ranked from the same candidates.
+ */
+export const SEARCH_RANKED_MAX = 2000;

@@ -25,6 +25,8 @@ interface Filters {
 }
 
 let items: QueueItem[] = [];
+/** The last search matched more tickets than the engine ranks: the list is the best of the newest matches. */
+let searchCapped = false;
 let cursor = -1;
 /** The row j/k points at, by code: it stays put when the list around it changes. */
 let cursorCode: string | null = null;
@@ -165,7 +167,7 @@ export async function loadQueue(): Promise<void> {
   const p = queryOf(currentFilters());
   byId('queue').setAttribute('aria-busy', 'true');
   try {
-    const res = await api<{ items: QueueItem[] }>('GET', `/api/console/queue?${p}`);
+    const res = await api<{ items: QueueItem[]; capped?: boolean }>('GET', `/api/console/queue?${p}`);
     if (id !== queueRequest) return; // a newer request is on its way
     const arrived = queueLoaded ? res.items.filter((i) => !known.has(i.code)) : [];
     // A report grouped into a ticket already listed is news too: its row lights up.
@@ -186,6 +188,7 @@ export async function loadQueue(): Promise<void> {
     }
     queueLoaded = true;
     items = res.items;
+    searchCapped = res.capped === true;
     renderQueue();
   } catch (err) {
     if (id === queueRequest) notify(`Không tải được hàng đợi: ${errorMessage(err)}`, 'error');
@@ -260,7 +263,10 @@ export function renderQueue(): void {
     rows.push(queueRow(item, i));
   });
   replaceChildren(body, items.length ? rows : h('tr', null, h('td', { colspan: 3, class: 'empty' }, 'Không có hồ sơ nào khớp bộ lọc.')));
-  byId('queue-count').textContent = `(${items.length})`;
+  const count = byId('queue-count');
+  count.textContent = searchCapped ? `(${items.length} · trong các hồ sơ mới nhất)` : `(${items.length})`;
+  if (searchCapped) count.title = 'Quá nhiều hồ sơ khớp từ khóa: chỉ xếp hạng các hồ sơ mới nhất. Thêm từ, chọn trạng thái, đơn vị hoặc khoảng ngày để tìm hồ sơ cũ hơn.';
+  else count.removeAttribute('title');
   if (focusedCode) body.querySelector<HTMLElement>(`tr[data-code="${CSS.escape(focusedCode)}"] a.code`)?.focus({ preventScroll: true });
 }
 

@@ -87,7 +87,7 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     // A tracking code or (staff who see people) a phone number is looked up exactly; other words are searched.
     const lookup = exactLookup(actor, text.text);
     if (lookup) return c.json({ items: present(await listQueue(db, actor, { ...filters, lookup })) });
-    const { hits, more } = await kit.deps.search.search(text, { ...queueScope(actor, status), ...filters },
+    const { hits, more, capped } = await kit.deps.search.search(text, { ...queueScope(actor, status), ...filters },
       { limit: SEARCH_PAGE, offset: offsetParam(q.offset, SEARCH_DEPTH_MAX - SEARCH_PAGE) })
       .catch((err: unknown) => {
         if (isAppError(err)) throw err;
@@ -95,7 +95,7 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
       });
     const byId = new Map(hits.map((h) => [h.ticketId, h]));
     const rows = await listQueue(db, actor, { ...filters, byUnit: false, ids: hits.map((h) => h.ticketId) });
-    return c.json({ items: present(rows, byId), more });
+    return c.json({ items: present(rows, byId), more, ...(capped ? { capped: true } : {}) });
   });
 
   app.get('/api/console/tickets/:code', anyone, async (c) => {
