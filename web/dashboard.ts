@@ -3,6 +3,7 @@ import { byId, h, replaceChildren } from './lib/dom.ts';
 import { notify } from './lib/notice.ts';
 import { connectRealtime } from './lib/realtime.ts';
 import { breachNotice } from './lib/sla-notice.ts';
+import { mountTileMap } from './dashboard-map.ts';
 
 // The supervisors' dashboard: the server renders the whole page (tables, SVG charts, the map);
 // this script keeps its live part current. Any ticket event schedules one refresh of
@@ -32,7 +33,10 @@ async function refresh(): Promise<void> {
     if (lastEventAt) q.set('since', String(lastEventAt));
     const res = await fetch(`/dashboard/live?${q}`, { credentials: 'same-origin', headers: { accept: 'text/html' } });
     if (res.status === 401 || res.redirected) return goToLogin();
-    if (res.ok) live.innerHTML = await res.text(); // our own server's markup, escaped there
+    if (res.ok) {
+      live.innerHTML = await res.text(); // our own server's markup, escaped there
+      mountTileMap(live);
+    }
   } catch {
     // offline: the connection badge says so; the next event or reconnect refreshes
   } finally {
@@ -44,6 +48,8 @@ function schedule(): void {
   if (timer) return;
   timer = setTimeout(() => void refresh(), Math.max(SETTLE_MS, last + REFRESH_MS - Date.now()));
 }
+
+mountTileMap(live);
 
 connectRealtime({
   onEvent: (e) => {

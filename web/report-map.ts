@@ -9,6 +9,7 @@ import 'leaflet/dist/leaflet.css';
 import './report-map.css';
 import type { LocateAnswer, NearbyTicket, PlaceSuggestion } from '../src/wire/public-api.ts';
 import { h } from './lib/dom.ts';
+import { attribution } from './lib/map-tiles.ts';
 
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T | null;
 
@@ -29,13 +30,6 @@ function ago(iso: string): string {
   if (minutes < 60) return `${minutes} phút trước`;
   if (minutes < 48 * 60) return `${Math.round(minutes / 60)} giờ trước`;
   return `${Math.round(minutes / 1440)} ngày trước`;
-}
-
-/** The attribution the tiles require, as DOM (text, and its link when given as `text <url>`). */
-function attribution(spec: string): HTMLElement {
-  const m = /^([^<>]+?)\s*(?:<(https?:\/\/[^<>\s]+)>)?$/.exec(spec.trim());
-  const text = m?.[1] ?? spec;
-  return h('span', null, m?.[2] ? h('a', { href: m[2], target: '_blank', rel: 'noopener' }, text) : text);
 }
 
 function start(): void {

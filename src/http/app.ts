@@ -72,6 +72,7 @@ export function createApp(deps: AppDeps): Hono {
     // The supervisors' dashboard (/dashboard, /api/dashboard).
     app.route('/', dashboardRoutes({
       db: deps.db, channels: deps.console.channels, assets: deps.webAssets, dataDir: config.dataDir, wake: deps.console.wake,
+      map: deps.channelContext.places?.map ?? null,
     }));
   });
 }

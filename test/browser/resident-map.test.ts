@@ -18,7 +18,8 @@ import { AGENT_VIEW, HAVE_CHROMIUM, launchChromium, signInAs, testServer } from 
 // is, sees the unit it is in and a ticket already open there on the same topic, says "this is my
 // problem too" with their text and photo, and their tracking page shows their own report on that
 // ticket. Then the ward resolves it, the resident says on that page it is not fixed, and the
-// agent's console shows it back in the queue with the resident's reason. Screenshots go to test-output/browser/<project>-map-NN-*.png.
+// agent's console shows it back in the queue with the resident's reason; the supervisors'
+// dashboard draws its open tickets on the same tiles. Screenshots go to test-output/browser/<project>-map-NN-*.png.
 
 const SHOTS = path.resolve('test-output/browser');
 /** Where the map opens: the city centre the profile gives; the earlier report is filed right there. */
@@ -177,6 +178,20 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the resident picks the place on a map 
     await reopened.waitFor();
     await expect(reopened.textContent()).resolves.toContain(reason);
     await console_.screenshot({ path: path.join(SHOTS, `${TEST_DB}-map-${String(++shot).padStart(2, '0')}-console-reopened.png`) });
+
+    // The supervisors' dashboard draws its map of open tickets on the same tiles, in place of the outlines.
+    await upsertUser(rt.handle.db, { username: 'map-sup', password: 'password-sup', role: 'supervisor' });
+    const dash = await (await browser.newContext(AGENT_VIEW)).newPage();
+    dash.on('pageerror', (err) => pageErrors.push(err.message));
+    dash.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`dashboard: ${m.text()}`); });
+    await signInAs(dash, 'map-sup', 'password-sup', { base: server.url });
+    await dash.goto(`${server.url}/dashboard`);
+    const tileMap = dash.locator('[data-testid="dash-tile-map"]');
+    await tileMap.locator('.leaflet-tile-loaded').first().waitFor();
+    await expect.poll(() => tileMap.locator('path.mark-open').count()).toBeGreaterThanOrEqual(1);
+    await expect(dash.locator('.dash-map-outlines').isHidden()).resolves.toBe(true);
+    await dash.screenshot({ path: path.join(SHOTS, `${TEST_DB}-map-${String(++shot).padStart(2, '0')}-dashboard-map.png`) });
     expect(pageErrors).toEqual([]);
+    expect(consoleErrors).toEqual([]);
   }, 60_000);
 });

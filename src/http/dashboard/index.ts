@@ -12,13 +12,13 @@ import { parsePeriod, type Period } from '../../core/dashboard/period.ts';
 import { mapTickets, openCounts, periodStats, type RankingRow, type SlaFigures } from '../../core/dashboard/stats.ts';
 import { ROLE_VI, rolesThatCan } from '../../core/staff/policy.ts';
 import type { Db } from '../../db/schema.ts';
-import { PAGE_CSP, siteOf } from '../../intake/page-layout.ts';
+import { PAGE_CSP, pageCsp, siteOf } from '../../intake/page-layout.ts';
 import type { ChannelInfo } from '../../wire/staff-api.ts';
 import { requireUser, type AuthEnv } from '../auth.ts';
 import type { WebAssetsResult } from '../web-assets.ts';
 import { TtlCache } from './cache.ts';
 import { cityOutlines, type CityOutlines, type MapUnit, type Outline } from './svg.ts';
-import { dashboardBody, exportButtons, periodForm, type DashboardData } from './views.ts';
+import { dashboardBody, exportButtons, periodForm, type DashboardData, type DashboardTiles } from './views.ts';
 
 export interface DashboardDeps {
   db: Db;
@@ -31,6 +31,8 @@ export interface DashboardDeps {
   dataDir: string;
   /** Wakes the worker after an export was queued. */
   wake?: () => void;
+  /** The map tiles (MAP_TILE_URL) the map of open tickets is drawn on, and their origin (for the CSP); null: the ward outlines alone. */
+  map?: (DashboardTiles & { origin: string }) | null;
 }
 
 /** How long the projected unit outlines are kept (areas are re-imported rarely). */
@@ -149,12 +151,12 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<AuthEnv> {
 
   app.get('/dashboard/live', allowed, async (c) => {
     c.header('Cache-Control', 'no-store');
-    return c.html(dashboardBody(await load(c), await outlines()));
+    return c.html(dashboardBody(await load(c), await outlines(), deps.map ?? null));
   });
 
   app.get('/dashboard', allowed, async (c) => {
     c.header('Cache-Control', 'no-store');
-    c.header('Content-Security-Policy', PAGE_CSP);
+    c.header('Content-Security-Policy', deps.map ? pageCsp([deps.map.origin]) : PAGE_CSP);
     const built = deps.assets ? await deps.assets() : undefined;
     const assets = built?.ok ? built.assets : undefined;
     const user = c.get('user');
@@ -163,7 +165,7 @@ export function dashboardRoutes(deps: DashboardDeps): Hono<AuthEnv> {
     return c.html(html`<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>Bảng điều hành – ${site.hotline}</title><link rel="icon" href="data:,">
-${assets ? html`<link rel="stylesheet" href="${assets.url('app.css')}"><script src="${assets.url('dashboard.js')}" defer></script>` : ''}</head>
+${assets ? html`<link rel="stylesheet" href="${assets.url('app.css')}">${deps.map ? html`<link rel="stylesheet" href="${assets.url('report-map.css')}">` : ''}<script src="${assets.url('dashboard.js')}" defer></script>` : ''}</head>
 <body class="page-dashboard">
 <a class="skip-link" href="#app">Bỏ qua thanh tiêu đề</a>
 <header class="topbar"><h1>${site.hotline} · Bảng điều hành</h1>
@@ -176,7 +178,7 @@ ${assets ? html`<link rel="stylesheet" href="${assets.url('app.css')}"><script s
 <main id="app" class="dashboard" tabindex="-1">${periodForm('/dashboard', data.period)}
 ${exportButtons('tickets', `Xuất hồ sơ kèm toàn bộ trao đổi (tối đa ${EXPORT_TICKETS_MAX_DAYS} ngày)`)}
 <p id="export-status" class="export-status" aria-live="polite"></p>
-<div id="dashboard-live" aria-live="off" data-period="${new URL(c.req.url).search}">${raw(await dashboardBody(data, await outlines()))}</div></main>
+<div id="dashboard-live" aria-live="off" data-period="${new URL(c.req.url).search}">${raw(await dashboardBody(data, await outlines(), deps.map ?? null))}</div></main>
 <div id="notices" class="notices" aria-live="polite"></div>
 </body></html>`);
   });

@@ -91,7 +91,14 @@ export function periodForm(action: string, p: Period): Html {
 }
 
 /** The dashboard's live part (what the script refreshes). */
-export function dashboardBody(d: DashboardData, outlines: CityOutlines | null): Html {
+/** The tiles the dashboard's map is drawn on (MAP_TILE_URL); null: the ward outlines alone. */
+export interface DashboardTiles {
+  tiles: string;
+  attribution: string;
+  centre: { lat: number; lng: number; zoom: number };
+}
+
+export function dashboardBody(d: DashboardData, outlines: CityOutlines | null, tiles: DashboardTiles | null = null): Html {
   const statusName = (r: CountRow) => (r.code && isTicketStatus(r.code) ? STATUS_VI_STAFF[r.code] : r.name);
   const marks = [
     ...d.map.open.map((t) => ({ lat: t.lat, lng: t.lng, kind: 'open' as const, title: `${t.code} · ${statusName({ code: t.status, name: t.status, count: 0 })}` })),
@@ -107,8 +114,10 @@ ${rankingTable('Xếp hạng cơ quan chuyên môn', 'Cơ quan', d.stats.byDepar
 <section aria-labelledby="h-trend"><h2 id="h-trend">Diễn biến theo ngày</h2>${trendCharts(d.stats.trend, 'toàn thành phố')}${exportButtons('trend')}</section>
 <section aria-labelledby="h-map"><h2 id="h-map">Bản đồ hồ sơ đang mở và điểm nóng</h2>
 <p class="legend"><span class="key-open"></span> Hồ sơ đang mở (${nf.format(d.map.open.length)}) <span class="key-hotspot"></span> Điểm nóng trong kỳ (${nf.format(d.map.hotspots.length)})</p>
-${outlines ? raw(cityMap(outlines, marks, {
+${tiles ? html`<div id="dash-map" hidden data-tiles="${tiles.tiles}" data-attribution="${tiles.attribution}" data-lat="${tiles.centre.lat}"
+ data-lng="${tiles.centre.lng}" data-zoom="${Math.max(1, tiles.centre.zoom - 2)}" data-marks="${JSON.stringify(marks)}"></div>` : ''}
+<div class="dash-map-outlines">${outlines ? raw(cityMap(outlines, marks, {
     title: 'Bản đồ hồ sơ đang mở và điểm nóng',
     desc: `Ranh giới các phường, xã, đặc khu; chấm tròn: ${d.map.open.length} hồ sơ đang mở có vị trí; hình thoi: ${d.map.hotspots.length} điểm nóng (nơi lặp lại phản ánh cùng loại).`,
-  })) : html`<p>Chưa có ranh giới đơn vị hành chính.</p>`}</section>`;
+  })) : html`<p>Chưa có ranh giới đơn vị hành chính.</p>`}</div></section>`;
 }
