@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { jsonParam } from '../../db/records.ts';
 import type { DbOrTx } from '../../db/schema.ts';
 import type { Reason } from '../../wire/staff-api.ts';
-import { cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
+import { boxAround, cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
 import { normaliseAddress } from '../places/gazetteer.ts';
 import { dice, mergeKeys, placeKeys, saysPersists, shingles } from './text.ts';
 import { isOpen, OPEN_STATUSES, REOPEN_WINDOW_DAYS } from '../tickets/statuses.ts';
@@ -471,10 +471,7 @@ const OPEN_SQL = sql.join([...OPEN_STATUSES]);
  */
 function reach(g: GroupInput): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } | Record<string, never> {
   if (g.lat === undefined || g.lng === undefined || categoriesOf(g).length === 0) return {};
-  const metres = 3 * (g.radiusM ?? DEFAULT_RADIUS_M) * 1.01;
-  const dLat = metres / 111_195;
-  const dLng = metres / (111_195 * Math.max(0.01, Math.cos((g.lat * Math.PI) / 180)));
-  return { lat_min: g.lat - dLat, lat_max: g.lat + dLat, lng_min: g.lng - dLng, lng_max: g.lng + dLng };
+  return boxAround(g.lat, g.lng, 3 * (g.radiusM ?? DEFAULT_RADIUS_M) * 1.01);
 }
 
 /**

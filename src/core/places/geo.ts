@@ -10,6 +10,16 @@ export function distanceMetres(lat1: number, lng1: number, lat2: number, lng2: n
   return 2 * R * Math.asin(Math.min(1, Math.sqrt(a)));
 }
 
+/** Metres in one degree of latitude (of a great circle of radius R). */
+const METRES_PER_DEGREE = 111_195;
+
+/** The box of latitudes and longitudes within `metres` of a point (a prefilter before `distanceMetres`). */
+export function boxAround(lat: number, lng: number, metres: number): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } {
+  const dLat = metres / METRES_PER_DEGREE;
+  const dLng = metres / (METRES_PER_DEGREE * Math.max(0.01, Math.cos((lat * Math.PI) / 180)));
+  return { lat_min: lat - dLat, lat_max: lat + dLat, lng_min: lng - dLng, lng_max: lng + dLng };
+}
+
 /** Cell size in degrees (~550 m): larger than any same-incident radius, so 3x3 cells cover it. */
 export const CELL_DEG = 0.005;
 

@@ -6,7 +6,7 @@
 
 import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/schema.ts';
-import { cellsAround, distanceMetres } from '../places/geo.ts';
+import { boxAround, cellsAround, distanceMetres } from '../places/geo.ts';
 import { DEFAULT_RADIUS_M } from '../engine/grouping.ts';
 import { canonicalCode } from './codes.ts';
 import type { NearbyTicket } from '../../wire/public-api.ts';
@@ -28,8 +28,7 @@ const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 *
  */
 export async function nearbyOpenTickets(db: DbOrTx, q: { lat: number; lng: number; category: string; radiusM?: number | undefined }): Promise<NearbyTicket[]> {
   const radius = q.radiusM ?? DEFAULT_RADIUS_M;
-  const dLat = (radius * 1.01) / 111_195;
-  const dLng = (radius * 1.01) / (111_195 * Math.max(0.01, Math.cos((q.lat * Math.PI) / 180)));
+  const box = boxAround(q.lat, q.lng, radius * 1.01);
   const rows = await db.selectFrom('tickets')
     .innerJoin('categories', 'categories.code', 'tickets.category_code')
     .leftJoin('areas', 'areas.code', 'tickets.area_code')
@@ -41,8 +40,8 @@ export async function nearbyOpenTickets(db: DbOrTx, q: { lat: number; lng: numbe
     .where('tickets.cell', 'in', cellsAround(q.lat, q.lng))
     .where(sql<boolean>`tickets.status in (${OPEN_SQL})`)
     .where('tickets.merged_into', 'is', null)
-    .where('tickets.lat', '>=', q.lat - dLat).where('tickets.lat', '<=', q.lat + dLat)
-    .where('tickets.lng', '>=', q.lng - dLng).where('tickets.lng', '<=', q.lng + dLng)
+    .where('tickets.lat', '>=', box.lat_min).where('tickets.lat', '<=', box.lat_max)
+    .where('tickets.lng', '>=', box.lng_min).where('tickets.lng', '<=', box.lng_max)
     .limit(200)
     .execute();
   return rows
