@@ -7,21 +7,31 @@
 // transparency page send (src/core/dashboard) is timed BENCH_N times (median and p99) for each
 // period, beside a bare indexed lookup (a ticket by primary key) timed in the same run; the
 // figure is the ratio. Period figures come from the rollup of migration 0026 (kept by triggers
-// during the load, as in production; then rebuilt once, timed); each period is also timed with
-// the exact computation from the tickets table (periodStatsExact) for comparison. The plans are
-// checked: no refresh may read the tickets table whole (a "Seq Scan on tickets" fails the run),
-// except the exact computation of a period that covers the whole table (a year).
+// during the load, as in production, through the deltas of 0028, compacted once, timed; then
+// rebuilt once, timed); each period is also timed with the exact computation from the tickets
+// table (periodStatsExact) for comparison. The plans are checked: no refresh may read the tickets
+// table whole (a "Seq Scan on tickets" fails the run), except the exact computation of a period
+// that covers the whole table (a year).
 //
-// Settings (environment): BENCH_TICKETS (1000000), BENCH_N (15), BENCH_DATABASE_URL or
-// DATABASE_URL (the server for the throwaway database, always created and dropped; default
-// 127.0.0.1:5432).
+// Then the write side, on the same database: for BENCH_WRITE_SECONDS, BENCH_WRITERS connections
+// each commit transactions of two tickets on two of the last three city days, in random order
+// (the shape that deadlocks on 0026's shared rows), first with 0028's deltas, then with the
+// schema migrated down to 0026's upserts (and up again): transactions per second, p50/p99 per
+// transaction, deadlocks (retried). With the deltas of the first phase still pending (uncompacted,
+// as if the compaction job had not run for that long), the period figures are timed again
+// (readers add them), and their compaction is timed.
+//
+// Settings (environment): BENCH_TICKETS (1000000), BENCH_N (15), BENCH_WRITERS (8),
+// BENCH_WRITE_SECONDS (10 per phase), BENCH_DATABASE_URL or DATABASE_URL (the server for the
+// throwaway database, always created and dropped; default 127.0.0.1:5432).
 import { loadavg } from 'node:os';
-import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { seedReferenceData } from '../src/city/seed.ts';
 import { parsePeriod, type Period } from '../src/core/dashboard/period.ts';
 import { mapTickets, openCounts, periodStats, periodStatsExact } from '../src/core/dashboard/stats.ts';
-import { rebuildRollup } from '../src/core/dashboard/rollup.ts';
+import { compactRollup, rebuildRollup } from '../src/core/dashboard/rollup.ts';
+import { migrations } from '../migrations/index.ts';
 import { connect } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import type { Database, Db } from '../src/db/schema.ts';
@@ -30,6 +40,8 @@ import { openServerBenchDatabase } from './support/bench-db.ts';
 
 const TICKETS = intEnv('BENCH_TICKETS', 1_000_000, 1000, 5_000_000);
 const RUNS = intEnv('BENCH_N', 15, 3, 1000);
+const WRITERS = intEnv('BENCH_WRITERS', 8, 1, 64);
+const WRITE_SECONDS = intEnv('BENCH_WRITE_SECONDS', 10, 1, 600);
 const BATCH = 200_000;
 const CHANNELS = ['phone', 'sms', 'web', 'app', 'email', 'facebook'];
 const BOX = { minLat: 10.6, maxLat: 10.95, minLng: 106.55, maxLng: 106.85 } as const;
@@ -39,7 +51,7 @@ async function load(db: Db): Promise<void> {
   await sql`create temporary table bench_cat as select row_number() over (order by code) as i, code, coalesce(department_code, 'ubnd_phuong') as dept from categories`.execute(db);
   // The search documents' triggers (migration 0018) are not what this bench measures, and refreshing
   // 200,000 documents in one statement outlasted the 10-minute statement timeout: off during the
-  // load. The rollup's triggers (0026) stay on: the load keeps the rollup as production would.
+  // load. The rollup's triggers (0026, 0028) stay on: the load keeps the rollup as production would.
   for (const [table, trigger] of [['tickets', 'ticket_search_ins'], ['reports', 'ticket_search_ins']] as const) {
     await sql`alter table ${sql.table(table)} disable trigger ${sql.id(trigger)}`.execute(db);
   }
@@ -129,6 +141,88 @@ async function seqScans(url: string, fn: (db: Db) => Promise<unknown>): Promise<
   }
 }
 
+interface WritePhase { tps: number; p50: number; p99: number; deadlocks: number; seconds: number }
+
+/**
+ * WRITERS connections, each committing transactions of two tickets on two of the last three city
+ * days in random order for WRITE_SECONDS; a deadlocked transaction (PostgreSQL aborts one of a
+ * cycle) is counted and run again.
+ */
+async function writeStorm(url: string, firstId: number): Promise<WritePhase> {
+  const pool = new pg.Pool({ connectionString: url, max: WRITERS });
+  const ms: number[] = [];
+  let deadlocks = 0;
+  let next = firstId;
+  const unit = (await pool.query<{ code: string }>('select code from areas order by code limit 1')).rows[0]!.code;
+  const t0 = performance.now();
+  const until = t0 + WRITE_SECONDS * 1000;
+  try {
+    await Promise.all(Array.from({ length: WRITERS }, async () => {
+      const c = await pool.connect();
+      try {
+        while (performance.now() < until) {
+          const days = [0, 1, 2].sort(() => Math.random() - 0.5).slice(0, 2);
+          const ids = [next++, next++];
+          for (;;) {
+            const s0 = performance.now();
+            try {
+              await c.query('begin');
+              for (const [k, d] of days.entries()) {
+                await c.query(`insert into tickets (id, code, status, category_code, area_code, department_code, title, received_at)
+                  values ($1, $2, 'new', 'ngap_nuoc', $3, 'thoat_nuoc', 'Phản ánh', now() - make_interval(days => $4::int))`, [ids[k], `PA-W${String(ids[k]).padStart(8, '0')}`, unit, d]);
+              }
+              await c.query('commit');
+              ms.push(performance.now() - s0);
+              break;
+            } catch (err) {
+              await c.query('rollback');
+              if ((err as { code?: string }).code !== '40P01') throw err;
+              deadlocks++;
+            }
+          }
+        }
+      } finally {
+        c.release();
+      }
+    }));
+  } finally {
+    await pool.end();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { tps: ms.length / seconds, p50: quantile(ms, 0.5), p99: quantile(ms, 0.99), deadlocks, seconds };
+}
+
+/** The write side with 0028's deltas and with 0026's upserts (migrated down, then up again); false if a phase failed. */
+async function writeSide(db: Db, url: string, periods: [string, Period][]): Promise<boolean> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const maxId = async () => Number((await sql<{ n: string }>`select max(id) as n from tickets`.execute(db)).rows[0]?.n);
+  console.log(`\nwrite side: ${WRITERS} connections, ${WRITE_SECONDS} s each phase, transactions of 2 tickets on 2 of the last 3 days in random order`);
+  const delta = await writeStorm(url, (await maxId()) + 1);
+  const pending = (await sql<{ n: string }>`select count(*) as n from dashboard_rollup_delta`.execute(db)).rows[0]?.n;
+  console.log(`  pending after it: ${pending} delta rows; period figures read with them:`);
+  for (const [name, p] of [periods[0]!, periods[3]!]) {
+    const r = await time(() => periodStats(db, p));
+    console.log(`  ${`period figures + ranking + trend, ${name}, ${pending} deltas pending`.padEnd(54)} ${r.median.toFixed(1).padStart(10)} ${r.p99.toFixed(1).padStart(9)}`);
+  }
+  const tc = performance.now();
+  const folded = await compactRollup(db);
+  console.log(`  compaction: ${folded} delta rows folded in ${(performance.now() - tc).toFixed(0)} ms`);
+  const down = await migrator.migrateTo('0027_search_filters');
+  if (down.error) throw down.error;
+  const upsert = await writeStorm(url, (await maxId()) + 1);
+  const up = await migrator.migrateToLatest();
+  if (up.error) throw up.error;
+  const row = (name: string, w: WritePhase) => console.log(`  ${name.padEnd(40)} ${w.tps.toFixed(0).padStart(8)} tx/s   p50 ${w.p50.toFixed(1).padStart(7)} ms   p99 ${w.p99.toFixed(1).padStart(7)} ms   deadlocks ${String(w.deadlocks).padStart(4)}   (${w.seconds.toFixed(1)} s)`);
+  row('0028: deltas appended', delta);
+  row('0026: rows upserted (migrated down)', upsert);
+  console.log(`  ratio of throughput, deltas to upserts: ${(delta.tps / upsert.tps).toFixed(2)}`);
+  // Both phases wrote their tickets in full: the figures must still equal the tickets'.
+  const [fast, exact] = await Promise.all([periodStats(db, periods[1]![1]), periodStatsExact(db, periods[1]![1])]);
+  const equal = fast.city.volume === exact.city.volume && fast.city.handled === exact.city.handled;
+  console.log(`  7 days after both phases, rollup against exact: ${equal ? 'equal' : 'DIFFER'} (${fast.city.volume} / ${exact.city.volume} received)`);
+  return equal;
+}
+
 await runBenchmark(async () => {
   const guard = runGuard(60 * 60_000);
   const target = await openServerBenchDatabase({ tag: 'dashboard', statementTimeout: '10min' });
@@ -143,6 +237,10 @@ await runBenchmark(async () => {
     const t0 = performance.now();
     await load(db);
     console.log(`loaded in ${((performance.now() - t0) / 1000).toFixed(0)} s (the rollup kept by its triggers)`);
+    const deltas = (await sql<{ n: string }>`select count(*) as n from dashboard_rollup_delta`.execute(db)).rows[0]?.n;
+    const tc = performance.now();
+    const folded = await compactRollup(db);
+    console.log(`compaction of the load's ${deltas} delta rows: ${folded} folded in ${((performance.now() - tc) / 1000).toFixed(1)} s`);
     const kept = (await sql<{ n: string }>`select count(*) as n from dashboard_rollup`.execute(db)).rows[0]?.n;
     const t1 = performance.now();
     const rebuilt = await rebuildRollup(db);
@@ -200,6 +298,7 @@ await runBenchmark(async () => {
     }
     console.log(`\n366 days, rollup against exact: counts ${countsEqual ? 'equal' : 'DIFFER'}; city median ${fast.city.medianMinutes} / ${exact.city.medianMinutes} min, p90 ${fast.city.p90Minutes} / ${exact.city.p90Minutes} min; units' median and p90 at most ${(worst * 100).toFixed(1)} % off`);
     if (!countsEqual) failed = true;
+    if (!(await writeSide(db, target.url!, periods))) failed = true;
     console.log(`\nload average (1 min): ${loadavg()[0]?.toFixed(1)}`);
     console.log(failed ? '\nFAILED: a dashboard query reads the whole tickets table' : '\nno dashboard query reads the whole tickets table');
     if (failed) process.exitCode = 1;

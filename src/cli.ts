@@ -12,7 +12,7 @@ import { DEMO_OFFICER_PASSWORD, DEMO_USERS, demoOfficerName, loadDemo } from './
 import { createLogger } from './log.ts';
 import type { Runtime } from './runtime.ts';
 import type { PoisonedEntry } from './intake/spool.ts';
-import { rebuildRollup } from './core/dashboard/rollup.ts';
+import { compactRollup, rebuildRollup } from './core/dashboard/rollup.ts';
 
 function config(): Config {
   try {
@@ -155,13 +155,20 @@ program.command('search').description('ticket search (README "Search")')
     console.log(`indexed ${r.n} tickets (${r.engine}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
-program.command('dashboard').description('the supervisors\' dashboard (README "Dashboard")')
-  .command('rebuild')
+const dashboard = program.command('dashboard').description('the supervisors\' dashboard (README "Dashboard")');
+dashboard.command('rebuild')
   .description('recompute the dashboard\'s daily and monthly rollup from the tickets table (the triggers keep it; this repairs or fills it)')
   .action(async () => {
     const started = Date.now();
     const rows = await withDb((db) => rebuildRollup(db));
     console.log(`rebuilt the dashboard rollup: ${rows} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+dashboard.command('compact')
+  .description('fold the rollup\'s pending deltas into it now (the leader does it every few seconds)')
+  .action(async () => {
+    const started = Date.now();
+    const folded = await withDb((db) => compactRollup(db));
+    console.log(`compacted the dashboard rollup: ${folded} delta rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
 program.command('spool')

@@ -35,12 +35,13 @@ import { sql } from 'kysely';
 import type { Logger } from './log.ts';
 import { collectProcessMetrics, metrics } from './metrics.ts';
 import { Worker, type JobHandler } from './workers/worker.ts';
-import { releaseAllLeases } from './workers/queue.ts';
+import { ensurePeriodic, releaseAllLeases } from './workers/queue.ts';
 import { sendOutbound } from './workers/outbound.ts';
 import { OUTBOUND_JOB } from './core/tickets/workflow.ts';
 import { Leader } from './workers/leader.ts';
 import { checkTicket, onStatusChanged, SLA_CHECK_JOB } from './core/sla/sla.ts';
 import { EXPORT_CLEANUP_JOB, EXPORT_JOB } from './core/dashboard/exports.ts';
+import { compactRollup, ROLLUP_COMPACT_EVERY_MS, ROLLUP_COMPACT_JOB } from './core/dashboard/rollup.ts';
 import { cleanupExport, runExport } from './workers/exports.ts';
 import { createTicketSearch, type TicketSearch } from './search/index.ts';
 import { followEvents, SEARCH_SYNC_JOB, syncSearch } from './search/index-job.ts';
@@ -181,7 +182,9 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   };
   const worker = new Worker({
     db, log: opts.log, concurrency: config.WORKER_CONCURRENCY,
-    leaderOnlyKinds: [SLA_CHECK_JOB], isLeader: () => leader.isLeader(),
+    leaderOnlyKinds: [SLA_CHECK_JOB, ROLLUP_COMPACT_JOB], isLeader: () => leader.isLeader(),
+    // The dashboard rollup's deltas (migration 0028) folded in every few seconds, by the leader.
+    every: { [ROLLUP_COMPACT_JOB]: ROLLUP_COMPACT_EVERY_MS },
     batches: {
       // Under load, many reports in one transaction and a few statements per table.
       [PROCESS_INBOUND_JOB]: {
@@ -206,6 +209,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         events.publish(sent.events);
         if (sent.ticketCode) events.signal(MESSAGES_SIGNAL, { ticket: sent.ticketCode });
       },
+      [ROLLUP_COMPACT_JOB]: async () => { await compactRollup(db); },
       [EXPORT_JOB]: (job) => runExport(db, config.dataDir, Number(job.payload.id)),
       [EXPORT_CLEANUP_JOB]: (job) => cleanupExport(db, config.dataDir, Number(job.payload.id)),
       [MEDIA_FETCH_JOB]: async (job) => {
@@ -289,6 +293,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
     }
   }
   if (opts.startWorker !== false) {
+    await ensurePeriodic(db, ROLLUP_COMPACT_JOB);
     await leader.start();
     worker.start();
     drainer.start();

@@ -11,12 +11,15 @@ import { waitFor } from './support/wait.ts';
 import { upsertUser } from '../src/core/staff/users.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES } from './support/factories.ts';
-import { parsePeriod } from '../src/core/dashboard/period.ts';
-import { bucketOf, histPercentile, periodSegments, rebuildRollup } from '../src/core/dashboard/rollup.ts';
+import { parsePeriod, type Period } from '../src/core/dashboard/period.ts';
+import { bucketOf, compactRollup, histPercentile, periodSegments, rebuildRollup, ROLLUP_COMPACT_EVERY_MS, ROLLUP_COMPACT_JOB } from '../src/core/dashboard/rollup.ts';
 import { periodStats, periodStatsExact } from '../src/core/dashboard/stats.ts';
-import { sql } from 'kysely';
+import { CompiledQuery, Migrator, sql, type Transaction } from 'kysely';
+import pg from 'pg';
+import { migrations } from '../migrations/index.ts';
+import type { Database, Db } from '../src/db/schema.ts';
 import { signIn, staffClient, testRuntime } from './support/runtime.ts';
-import { TEST_DB } from './support/db.ts';
+import { freshDb, TEST_DB } from './support/db.ts';
 
 // The dashboard's figures against a small hand-made set of tickets whose answers are worked out
 // by hand below; who may see them; and the public transparency page, which must carry no
@@ -242,24 +245,202 @@ describe('daily rollup (migration 0026)', () => {
       throw new Error('refused');
     })).rejects.toThrow('refused');
 
+    const period = parsePeriod({ period: 'custom', from: '2025-11-20', to: '2026-01-10' }, new Date('2026-02-01T00:00:00Z'));
+    // Whatever the leader's compaction has folded in so far (the rollup plus the deltas left), after
+    // a compaction (the rollup alone), and after a rebuild from the tickets.
+    await expectRollupExact(db, period, 23);
+    expect((await periodStatsExact(db, period)).city.reopened).toBeGreaterThan(1);
+    await compactRollup(db);
+    expect(await pendingDeltas(db)).toBe(0);
+    await expectRollupExact(db, period, 23);
     const kept = await rollupRows();
     await rebuildRollup(db);
     expect(await rollupRows()).toEqual(kept);
+    await expectRollupExact(db, period, 23);
+  });
+});
 
-    const period = parsePeriod({ period: 'custom', from: '2025-11-20', to: '2026-01-10' }, new Date('2026-02-01T00:00:00Z'));
-    const [fast, exact] = await Promise.all([periodStats(db, period), periodStatsExact(db, period)]);
-    const counts = (f: any) => [f.code, f.volume, f.handled, f.handledWithin, f.reopened];
-    expect(fast.byUnit.map(counts)).toEqual(exact.byUnit.map(counts));
-    expect(fast.byDepartment.map(counts)).toEqual(exact.byDepartment.map(counts));
-    expect(fast.byCategory).toEqual(exact.byCategory);
-    expect(fast.trend.map((d) => [d.day, d.volume, d.handled, d.handledWithin, d.reopened])).toEqual(exact.trend.map((d) => [d.day, d.volume, d.handled, d.handledWithin, d.reopened]));
-    expect({ ...fast.city, medianMinutes: 0, p90Minutes: 0 }).toEqual({ ...exact.city, medianMinutes: 0, p90Minutes: 0 });
-    expect(exact.city.volume).toBe(23);
-    expect(exact.city.reopened).toBeGreaterThan(1);
-    for (const [f, e] of [[fast.city, exact.city], ...fast.byUnit.map((u, i) => [u, exact.byUnit[i]!])] as const) {
-      near(f.medianMinutes, e.medianMinutes!);
-      near(f.p90Minutes, e.p90Minutes!);
+describe('rollup compaction job', () => {
+  it('is one durable job row that the leader runs every few seconds, folding in what was written', async () => {
+    const db = rt.handle.db;
+    await ticket({ unit: A, dept: 'thoat_nuoc', category: 'ngap_nuoc', received: at('2026-02-10T08:00:00'), status: 'resolved', handledAfter: 25 });
+    const runs = async () => db.selectFrom('jobs').select(['id', 'run_at', 'done_at', 'failed_at', 'attempts']).where('kind', '=', ROLLUP_COMPACT_JOB).execute();
+    const [first] = await runs();
+    expect(first).toMatchObject({ done_at: null, failed_at: null });
+    // Within a period (plus a poll) the deltas are folded in, and the same row waits for the next run.
+    await waitFor('deltas compacted by the job', async () => (await pendingDeltas(db)) === 0, ROLLUP_COMPACT_EVERY_MS + 5_000, 100);
+    await waitFor('the job re-armed', async () => {
+      const now = await runs();
+      return now.length === 1 && now[0]!.id === first!.id && new Date(now[0]!.run_at) > new Date(first!.run_at) && !now[0]!.done_at;
+    }, ROLLUP_COMPACT_EVERY_MS + 5_000, 100);
+  }, 30_000);
+});
+
+const pendingDeltas = async (db: Db) => Number((await sql<{ n: string }>`select count(*) as n from dashboard_rollup_delta`.execute(db)).rows[0]!.n);
+
+/** The rollup's figures of `period` (rollup rows plus pending deltas) against those computed from the tickets: counts equal, percentiles near. */
+async function expectRollupExact(db: Db, period: Period, volume: number): Promise<void> {
+  const [fast, exact] = await Promise.all([periodStats(db, period), periodStatsExact(db, period)]);
+  const counts = (f: any) => [f.code, f.volume, f.handled, f.handledWithin, f.reopened];
+  expect(fast.byUnit.map(counts)).toEqual(exact.byUnit.map(counts));
+  expect(fast.byDepartment.map(counts)).toEqual(exact.byDepartment.map(counts));
+  expect(fast.byCategory).toEqual(exact.byCategory);
+  expect(fast.trend.map((d) => [d.day, d.volume, d.handled, d.handledWithin, d.reopened])).toEqual(exact.trend.map((d) => [d.day, d.volume, d.handled, d.handledWithin, d.reopened]));
+  expect({ ...fast.city, medianMinutes: 0, p90Minutes: 0 }).toEqual({ ...exact.city, medianMinutes: 0, p90Minutes: 0 });
+  expect(exact.city.volume).toBe(volume);
+  for (const [f, e] of [[fast.city, exact.city], ...fast.byUnit.map((u, i) => [u, exact.byUnit[i]!])] as const) {
+    if (e.medianMinutes === null) continue;
+    near(f.medianMinutes, e.medianMinutes);
+    near(f.p90Minutes, e.p90Minutes!);
+  }
+}
+
+describe('rollup deltas and their compaction (migration 0028)', () => {
+  // A database of its own, with no worker: compactions happen where the test says.
+  let h: Awaited<ReturnType<typeof freshDb>>;
+  beforeAll(async () => { h = await freshDb(); });
+  afterAll(async () => { await h?.close(); });
+
+  const DAYS = ['2026-03-30', '2026-03-31', '2026-04-01'];
+  const PERIOD_DAYS = parsePeriod({ period: 'custom', from: '2026-03-01', to: '2026-04-30' }, new Date('2026-05-15T00:00:00Z'));
+  let seq = 0;
+  /** One ticket of a city day in [A, B], resolved after `handledAfter` minutes or still open; SQL text, for any connection. */
+  const insertTicket = (day: string, unit: string, handledAfter?: number) => {
+    const code = `PA-DELT${String(++seq).padStart(5, '0')}`;
+    const received = `${day}T09:${String(seq % 60).padStart(2, '0')}:00+07:00`;
+    return {
+      text: `insert into tickets (code, status, area_code, department_code, category_code, title, received_at, resolved_at)
+        values ($1, $2, $3, 'thoat_nuoc', 'ngap_nuoc', 'Hồ sơ thử delta', $4::timestamptz, $4::timestamptz + make_interval(mins => $5::int))`,
+      values: [code, handledAfter === undefined ? 'in_progress' : 'resolved', unit, received, handledAfter ?? null],
+    };
+  };
+  const allRollupRows = async () => (await sql<Record<string, unknown>>`
+    select grain, to_char(day, 'YYYY-MM-DD') as day, dim, code, volume, handled, within, reopened, hist from dashboard_rollup
+    where volume <> 0 or handled <> 0 or reopened <> 0 or cardinality(hist) > 0 order by grain, dim, day, code`.execute(h.db)).rows;
+  const countTickets = async () => Number((await sql<{ n: string }>`select count(*) as n from tickets where title = 'Hồ sơ thử delta' and merged_into is null`.execute(h.db)).rows[0]!.n);
+  const run = (q: { text: string; values: unknown[] }, db: Db | Transaction<Database> = h.db) => db.executeQuery(CompiledQuery.raw(q.text, q.values));
+
+  it('appends deltas instead of updating the rollup, reads them exactly before compaction, and compacts idempotently', async () => {
+    const before = await allRollupRows();
+    for (let i = 0; i < 12; i++) await run(insertTicket(DAYS[i % 3]!, i % 2 ? A : B, i % 4 ? 20 + i * 13 : undefined));
+    // Resolving, moving and merging tickets append -1/+1 deltas for their keys.
+    await sql`update tickets set status = 'resolved', resolved_at = received_at + interval '50 minutes' where title = 'Hồ sơ thử delta' and status = 'in_progress' and area_code = ${B}`.execute(h.db);
+    await sql`update tickets set dispatched_area = ${A} where code = 'PA-DELT00002'`.execute(h.db);
+    await sql`update tickets set merged_into = id, status = 'closed', closed_at = received_at where code = 'PA-DELT00003'`.execute(h.db);
+    expect(await allRollupRows()).toEqual(before);
+    expect(await pendingDeltas(h.db)).toBeGreaterThan(0);
+    await expectRollupExact(h.db, PERIOD_DAYS, 11);
+
+    expect(await compactRollup(h.db)).toBeGreaterThan(0);
+    expect(await pendingDeltas(h.db)).toBe(0);
+    await expectRollupExact(h.db, PERIOD_DAYS, 11);
+    const compacted = await allRollupRows();
+    // Again: nothing to fold, nothing changes.
+    expect(await compactRollup(h.db)).toBe(0);
+    expect(await allRollupRows()).toEqual(compacted);
+    // A rebuild from the tickets writes the same rows, histograms included.
+    await rebuildRollup(h.db);
+    expect(await allRollupRows()).toEqual(compacted);
+    // A rebuild clears the deltas it recomputes: a pending write counts once.
+    await run(insertTicket(DAYS[0]!, A, 5));
+    expect(await pendingDeltas(h.db)).toBeGreaterThan(0);
+    await rebuildRollup(h.db);
+    expect(await pendingDeltas(h.db)).toBe(0);
+    await expectRollupExact(h.db, PERIOD_DAYS, 12);
+  });
+
+  it('loses nothing and counts nothing twice when compactions run between and beside writes', async () => {
+    const start = await countTickets();
+    // Writers and a compaction loop interleaved: on PGlite statement by statement on its one
+    // connection, on the server truly at once on a pool.
+    let writing = true;
+    const writers = Array.from({ length: 3 }, async (_, w) => {
+      for (let i = 0; i < 15; i++) {
+        await h.db.transaction().execute(async (tx) => {
+          for (const day of w % 2 ? [...DAYS].reverse() : DAYS) {
+            await run(insertTicket(day, (i + w) % 2 ? A : B, i % 3 ? 10 + i * 7 : undefined), tx);
+          }
+          if (i % 5 === 4) await sql`update tickets set status = 'resolved', resolved_at = received_at + interval '3 hours' where title = 'Hồ sơ thử delta' and status = 'in_progress' and id % 3 = ${w}`.execute(tx);
+        });
+      }
+    });
+    let compactions = 0;
+    const compactor = (async () => {
+      while (writing) {
+        await compactRollup(h.db);
+        compactions++;
+      }
+    })();
+    await Promise.all(writers);
+    writing = false;
+    await compactor;
+    expect(compactions).toBeGreaterThan(1);
+    expect(await countTickets()).toBe(start + 3 * 15 * 3);
+    await expectRollupExact(h.db, PERIOD_DAYS, start + 3 * 15 * 3);
+    await compactRollup(h.db);
+    await expectRollupExact(h.db, PERIOD_DAYS, start + 3 * 15 * 3);
+    const compacted = await allRollupRows();
+    await rebuildRollup(h.db);
+    expect(await allRollupRows()).toEqual(compacted);
+  });
+
+  // Two connections at once need the server; PGlite has one connection, on which transactions cannot overlap.
+  it.runIf(TEST_DB === 'postgres')('lets two transactions write tickets of two days in opposite orders without waiting on each other', async () => {
+    const start = await countTickets();
+    const [one, two] = [new pg.Client({ connectionString: h.url }), new pg.Client({ connectionString: h.url })];
+    await one.connect();
+    await two.connect();
+    try {
+      // A wait on the other's row lock would fail here at once instead of hanging.
+      for (const c of [one, two]) await c.query(`set lock_timeout = '2s'`);
+      await one.query('begin');
+      await one.query(insertTicket(DAYS[0]!, A, 30));
+      await two.query('begin');
+      await two.query(insertTicket(DAYS[1]!, B, 40));
+      // The city's row of DAYS[0] (and the month's) is one that `one` wrote and still holds open:
+      // with 0026's upserts `two` waited here, and `one`'s next insert closed the cycle.
+      await two.query(insertTicket(DAYS[0]!, B));
+      // A compaction while both are open: it folds what is committed and waits for neither.
+      await compactRollup(h.db);
+      await two.query('commit');
+      await one.query(insertTicket(DAYS[1]!, A, 200));
+      await one.query('commit');
+    } finally {
+      await one.end();
+      await two.end();
     }
+    await expectRollupExact(h.db, PERIOD_DAYS, start + 4);
+    await compactRollup(h.db);
+    expect(await pendingDeltas(h.db)).toBe(0);
+    await expectRollupExact(h.db, PERIOD_DAYS, start + 4);
+  });
+
+  it('is undone by its down migration, which folds the pending deltas in and writes the rollup directly again', async () => {
+    const migrator = new Migrator({ db: h.db, provider: { getMigrations: async () => migrations } });
+    const start = await countTickets();
+    await run(insertTicket(DAYS[2]!, B, 15));
+    expect(await pendingDeltas(h.db)).toBeGreaterThan(0);
+    const down = await migrator.migrateTo('0027_search_filters');
+    expect(down.error).toBeUndefined();
+    const triggers = async () => (await sql<{ name: string; fn: string }>`
+      select tgname as name, tgfoid::regproc::text as fn from pg_trigger where tgname like 'dashboard_rollup%' order by tgname`.execute(h.db)).rows;
+    expect(await triggers()).toEqual([
+      { name: 'dashboard_rollup_del', fn: 'dashboard_rollup_tickets_deleted' }, { name: 'dashboard_rollup_ins', fn: 'dashboard_rollup_tickets_inserted' },
+      { name: 'dashboard_rollup_reopened', fn: 'dashboard_rollup_reopened' }, { name: 'dashboard_rollup_upd', fn: 'dashboard_rollup_tickets_updated' },
+    ]);
+    // The rollup alone is exact again, with the write that was pending and the next one: as 0026's rebuild finds it.
+    await run(insertTicket(DAYS[2]!, A));
+    const kept = await allRollupRows();
+    const volume = async () => Number((await sql<{ n: string }>`
+      select sum(volume) as n from dashboard_rollup where grain = 'm' and dim = 'city' and day in ('2026-03-01', '2026-04-01')`.execute(h.db)).rows[0]!.n);
+    expect(await volume()).toBe(start + 2);
+    await rebuildRollup(h.db);
+    expect(await allRollupRows()).toEqual(kept);
+    const up = await migrator.migrateToLatest();
+    expect(up.error).toBeUndefined();
+    await run(insertTicket(DAYS[2]!, A, 100));
+    expect(await pendingDeltas(h.db)).toBeGreaterThan(0);
+    await expectRollupExact(h.db, PERIOD_DAYS, start + 3);
   });
 });
 

@@ -403,7 +403,7 @@ export interface SearchCursorTable {
 }
 
 /**
- * The dashboard's rollup (migration 0026), kept by triggers: per grain ('d' city day, 'm' city
+ * The dashboard's rollup (migration 0026), kept by triggers through deltas (0028): per grain ('d' city day, 'm' city
  * month from `day`), dimension ('unit' | 'dept' | 'cat' | 'city') and code ('' for none).
  */
 export interface DashboardRollupTable {
@@ -419,6 +419,9 @@ export interface DashboardRollupTable {
   /** Handled tickets per bucket of minutes to resolve (src/core/dashboard/rollup.ts). */
   hist: number[];
 }
+
+/** Contributions to dashboard_rollup not yet compacted into it (migration 0028): same columns, no key. */
+export type DashboardRollupDeltaTable = DashboardRollupTable;
 
 export interface Database {
   areas: AreaTable;
@@ -447,6 +450,7 @@ export interface Database {
   ticket_search: TicketSearchTable;
   search_cursors: SearchCursorTable;
   dashboard_rollup: DashboardRollupTable;
+  dashboard_rollup_delta: DashboardRollupDeltaTable;
   channel_quarantine: ChannelQuarantineTable;
   quarantine_events: QuarantineEventTable;
   channel_state: ChannelStateTable;

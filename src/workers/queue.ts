@@ -70,6 +70,34 @@ export async function completeMany(db: Db, ids: number[]): Promise<void> {
   await db.updateTable('jobs').set({ done_at: new Date(), locked_by: null, locked_until: null, last_error: null }).where('id', 'in', ids).execute();
 }
 
+/**
+ * Makes sure the one job row of a periodic kind (`WorkerOptions.every`) exists and is pending,
+ * due now: creates it, or wakes one left done or parked by an earlier version of the code. A
+ * pending or running row is left as it is, so every process may call this at start.
+ */
+export async function ensurePeriodic(db: Db, kind: string): Promise<void> {
+  await sql`
+    insert into jobs as j (kind, key, payload, run_at, max_attempts) values (${kind}, ${kind}, '{}'::jsonb, now(), ${PERIODIC_MAX_ATTEMPTS})
+    on conflict (kind, key) do update set done_at = null, failed_at = null, attempts = 0, run_at = now(), max_attempts = excluded.max_attempts
+    where j.done_at is not null or j.failed_at is not null`.execute(db);
+}
+
+/** A periodic job is never parked: its attempts only slow its retries (backoff). */
+const PERIODIC_MAX_ATTEMPTS = 2_147_483_647;
+
+/**
+ * Sets a periodic job due again after `delayMs` (the same row: no row per run), releasing its
+ * lease; after a failure `error` is kept and the attempts count on, else they start again.
+ */
+export async function rearm(db: Db, id: number, delayMs: number, error?: string): Promise<void> {
+  await db.updateTable('jobs')
+    .set({
+      run_at: sql<Date>`now() + make_interval(secs => ${delayMs / 1000})`, locked_by: null, locked_until: null,
+      ...(error === undefined ? { attempts: 0, last_error: null } : { last_error: error.slice(0, 2000) }),
+    })
+    .where('id', '=', id).execute();
+}
+
 /** Backoff for the n-th failed attempt: 1 s, 2 s, 4 s ... capped at 10 minutes, with jitter. */
 export function backoffMs(attempt: number): number {
   const base = Math.min(600_000, 1000 * 2 ** Math.max(0, attempt - 1));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../db/schema.ts';
 import type { Logger } from '../log.ts';
-import { claim, complete, completeMany, extendLeases, fail, LEASE_SECONDS, type Job } from './queue.ts';
+import { backoffMs, claim, complete, completeMany, extendLeases, fail, LEASE_SECONDS, rearm, type Job } from './queue.ts';
 import { metrics } from '../metrics.ts';
 
 /** How often an otherwise busy worker looks for due timers (leader only) and single jobs. */
@@ -38,7 +38,16 @@ export interface WorkerOptions {
   isLeader?: () => boolean;
   /** Lease of a claimed job, extended every quarter of it while the job runs (default LEASE_SECONDS). */
   leaseSeconds?: number;
+  /**
+   * Periodic kinds, each one durable job row (`ensurePeriodic`) set due again this many ms after
+   * each run ends, instead of done; a failed run is retried with backoff (capped at this
+   * period's PERIODIC_RETRY_FACTOR times) and never parked.
+   */
+  every?: Record<string, number>;
 }
+
+/** A failing periodic job is retried at most this many periods apart. */
+const PERIODIC_RETRY_FACTOR = 12;
 
 /**
  * Runs Postgres-backed jobs: polls for due jobs (and wakes at once when this process enqueued
@@ -178,16 +187,21 @@ export class Worker {
 
   async #run(job: Job): Promise<void> {
     const handler = this.opts.handlers[job.kind];
+    const period = this.opts.every?.[job.kind];
     const started = performance.now();
     this.#running.add(job.id);
     try {
       if (!handler) throw new Error(`no handler for job kind ${job.kind}`);
       await handler(job);
-      await complete(this.opts.db, job.id);
+      if (period === undefined) await complete(this.opts.db, job.id);
+      else await rearm(this.opts.db, job.id, period);
       metrics.jobs.inc({ kind: job.kind, result: 'done' });
     } catch (err) {
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-      const outcome = await fail(this.opts.db, job, message).catch(() => {
+      const settle = period === undefined
+        ? fail(this.opts.db, job, message)
+        : rearm(this.opts.db, job.id, Math.min(backoffMs(job.attempts), period * PERIODIC_RETRY_FACTOR), message).then(() => 'retry' as const);
+      const outcome = await settle.catch(() => {
         this.#unreleased.set(job.id, { job, error: message });
         return 'retry' as const;
       });

@@ -1,11 +1,17 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { DbOrTx } from '../../db/schema.ts';
 import type { Period } from './period.ts';
 
 // Reads the dashboard's rollup (migration 0026: per city day and per city month, per unit,
-// department, category and for the city, kept by triggers in the transaction that writes a
-// ticket): the figures of any period from whole months plus the days at its edges, so that a
-// year costs about as much as a month.
+// department, category and for the city): the figures of any period from whole months plus the
+// days at its edges, so that a year costs about as much as a month.
+//
+// Kept without a shared row lock (migration 0028): the triggers in the transaction that writes a
+// ticket append its contributions to dashboard_rollup_delta, and a compaction (the leader's job,
+// every ROLLUP_COMPACT_EVERY_MS) folds them into dashboard_rollup and deletes them in one
+// statement. Every read here sums the rollup's rows and the not yet compacted deltas of the same
+// keys and days in one statement (one snapshot: a delta is seen in one table or the other, never
+// both), so a write is in the figures as soon as it commits.
 //
 // Counts (received, handled, within 2 h, reopened) are exact. Medians and p90 come from
 // histograms of the minutes to resolve in fixed buckets, the layout below (the migration's
@@ -119,6 +125,14 @@ function parsePgIntArray(s: string): number[] {
   return inner ? inner.split(',').map(Number) : [];
 }
 
+/** The rollup's rows matching `where`, and the deltas not yet compacted that match it. */
+function withDeltas(where: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    select grain, day, dim, code, volume, handled, within, reopened, hist from dashboard_rollup where ${where}
+    union all
+    select grain, day, dim, code, volume, handled, within, reopened, hist from dashboard_rollup_delta where ${where}`;
+}
+
 /** Figures per dimension and code over a period, read from the rollup (a few thousand rows for a year). */
 export async function rollupTotals(db: DbOrTx, period: Period, dims: readonly RollupDim[] = ['unit', 'dept', 'cat', 'city']): Promise<Map<string, RollupFigures>> {
   const { months, dayRanges } = periodSegments(period);
@@ -128,10 +142,10 @@ export async function rollupTotals(db: DbOrTx, period: Period, dims: readonly Ro
   ];
   const out = new Map<string, RollupFigures>();
   if (parts.length === 0) return out;
+  const where = sql`dim in (${sql.join(dims.map((d) => sql.lit(d)))}) and (${sql.join(parts, sql` or `)})`;
   const rows = await sql<{ dim: string; code: string; volume: unknown; handled: unknown; within: unknown; reopened: unknown; hist: unknown }>`
     select dim, code, sum(volume) as volume, sum(handled) as handled, sum(within) as within, sum(reopened) as reopened, dashboard_hist_sum(hist) as hist
-    from dashboard_rollup
-    where dim in (${sql.join(dims.map((d) => sql.lit(d)))}) and (${sql.join(parts, sql` or `)})
+    from (${withDeltas(where)}) x
     group by dim, code`.execute(db);
   for (const r of rows.rows) {
     out.set(`${r.dim}:${r.code}`, { volume: num(r.volume), handled: num(r.handled), within: num(r.within), reopened: num(r.reopened), hist: hist(r.hist) });
@@ -141,13 +155,37 @@ export async function rollupTotals(db: DbOrTx, period: Period, dims: readonly Ro
 
 /** Figures per city day of a period, for one dimension and code (the city: 'city', ''). */
 export async function rollupDays(db: DbOrTx, period: Period, dim: RollupDim = 'city', code = ''): Promise<Map<string, RollupFigures>> {
+  const where = sql`grain = 'd' and dim = ${dim} and code = ${code} and day between ${period.firstDay}::date and ${period.lastDay}::date`;
   const rows = await sql<{ day: string; volume: unknown; handled: unknown; within: unknown; reopened: unknown; hist: unknown }>`
-    select to_char(day, 'YYYY-MM-DD') as day, volume, handled, within, reopened, hist from dashboard_rollup
-    where grain = 'd' and dim = ${dim} and code = ${code} and day between ${period.firstDay}::date and ${period.lastDay}::date`.execute(db);
+    select to_char(day, 'YYYY-MM-DD') as day, sum(volume) as volume, sum(handled) as handled, sum(within) as within, sum(reopened) as reopened,
+      dashboard_hist_sum(hist) as hist
+    from (${withDeltas(where)}) x
+    group by day`.execute(db);
   return new Map(rows.rows.map((r) => [r.day, { volume: num(r.volume), handled: num(r.handled), within: num(r.within), reopened: num(r.reopened), hist: hist(r.hist) }]));
 }
 
-/** Recomputes the whole rollup from the tickets table (`npx phananh dashboard rebuild`); the rows written. */
+/** The job that compacts the rollup's deltas: one durable row, run by the leader every ROLLUP_COMPACT_EVERY_MS. */
+export const ROLLUP_COMPACT_JOB = 'dashboard.rollup.compact';
+/**
+ * How often the deltas are compacted. Readers are exact whatever is pending; what waits costs
+ * them a little: a few seconds of a storm is a few thousand delta rows to add.
+ */
+export const ROLLUP_COMPACT_EVERY_MS = 5_000;
+
+/**
+ * Folds the deltas written so far into the rollup and deletes them, in one transaction (one
+ * compaction at a time; writers are never waited for); the delta rows folded. Safe to run
+ * anywhere at any time: the leader's job runs it, `npx phananh dashboard compact` on demand.
+ */
+export async function compactRollup(db: DbOrTx): Promise<number> {
+  const r = await sql<{ n: unknown }>`select dashboard_rollup_compact() as n`.execute(db);
+  return num(r.rows[0]?.n);
+}
+
+/**
+ * Recomputes the whole rollup from the tickets table and clears the deltas (`npx phananh
+ * dashboard rebuild`); writers wait meanwhile. The rows written.
+ */
 export async function rebuildRollup(db: DbOrTx): Promise<number> {
   const r = await sql<{ n: unknown }>`select dashboard_rollup_rebuild() as n`.execute(db);
   return num(r.rows[0]?.n);
