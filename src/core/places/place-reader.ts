@@ -147,6 +147,8 @@ export class CityPlaceReader implements PlaceReader {
   readonly #initials = new Map<string, string>();
   readonly #landmarks: Trie = { next: new Map() };
   readonly #landmarkByName = new Map<string, Landmark>();
+  /** A listed shopping centre by its brand and proper name, as the brand reading spells it ("aeon tan phu"). */
+  readonly #landmarkByBrand = new Map<string, Landmark | null>();
   /** Names of units: "số 512 (Bình Tân)" is a house in the district, not on a street of its name. */
   readonly #units: Set<string>;
   /** Folded street name -> the districts that have a street of that name. */
@@ -188,6 +190,16 @@ export class CityPlaceReader implements PlaceReader {
         // A name that is also a unit's or a street's ("Bảy Hiền", "Bùi Viện") says the unit or the street, not the landmark.
         if (w.length < 2 || w.length > NAME_WORDS_MAX || units.has(w.join(' ')) || this.#isStreet(w)) continue;
         this.#insert(this.#landmarks, w, key, true, raw.join(' ').toLowerCase());
+      }
+      // "Aeon Mall Tân Phú", "Vincom Plaza Lê Văn Việt": the brand and the words after it but the
+      // fillers, as a text's brand is read; two landmarks of one such name are neither.
+      for (const alias of [l.name, ...(l.aliases ?? [])]) {
+        const w = words(alias).folded;
+        const at = w.findIndex((x) => BRANDS.has(x));
+        if (at < 0) continue;
+        const brand = [w[at]!, ...w.slice(at + 1).filter((x) => !BRAND_FILLER.has(x))].slice(0, 5).join(' ');
+        const had = this.#landmarkByBrand.get(brand);
+        this.#landmarkByBrand.set(brand, had === undefined || had === l ? l : null);
       }
     }
   }
@@ -330,6 +342,13 @@ export class CityPlaceReader implements PlaceReader {
         const name = [w[i]!];
         for (let j = i + 1; j < raw.length && name.length < 5 && !start[j] && /^\p{Lu}/u.test(raw[j]!) && !isUnitWord(raw[j]!, w[j]!); j++) if (!BRAND_FILLER.has(w[j]!)) name.push(w[j]!);
         const key = name.join(' ');
+        // A listed centre named by its brand ("Aeon Mall Tân Phú" for "Trung tâm thương mại Aeon Mall Tân Phú").
+        const listed = this.#landmarkByBrand.get(key);
+        if (listed) {
+          if (!landmarks.includes(listed)) landmarks.push(listed);
+          add(`lm|${words(listed.name).folded.join(' ')}`);
+          continue;
+        }
         if (![...keys].some((k) => k.startsWith('lm|') && k.slice(3).startsWith(key))) add(`lm|${key}`);
         continue;
       }
