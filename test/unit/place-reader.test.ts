@@ -139,8 +139,10 @@ describe('reading a place from words', () => {
       expect([...read.keys], t).toContain('lm|trung tam thuong mai aeon mall tan phu');
     }
     expect(r.read('ổ gà trước Vincom Lê Văn Việt').landmarks).toEqual([vincom]);
-    // The brand alone is any of its centres.
+    // The brand alone is any of its centres, unless the text names the street one is named after.
     expect(r.read('xe đậu kín lề trước Aeon').landmarks).toEqual([]);
+    expect(r.read('Lê Văn Việt khúc trước Vincom có cái ổ gà to').landmarks).toEqual([vincom]);
+    expect(r.read('Nguyễn Trãi khúc trước Vincom có cái ổ gà to').landmarks).toEqual([]);
   });
 
   it(`reads at most PLACE_KEYS_MAX keys from crafted text, however many it names`, () => {

@@ -197,7 +197,10 @@ export class CityPlaceReader implements PlaceReader {
         const w = words(alias).folded;
         const at = w.findIndex((x) => BRANDS.has(x));
         if (at < 0) continue;
-        const brand = [w[at]!, ...w.slice(at + 1).filter((x) => !BRAND_FILLER.has(x))].slice(0, 5).join(' ');
+        const name = w.slice(at + 1).filter((x) => !BRAND_FILLER.has(x));
+        // The brand alone ("Vincom Center") is any of its centres.
+        if (name.length === 0) continue;
+        const brand = [w[at]!, ...name].slice(0, 5).join(' ');
         const had = this.#landmarkByBrand.get(brand);
         this.#landmarkByBrand.set(brand, had === undefined || had === l ? l : null);
       }
@@ -272,6 +275,13 @@ export class CityPlaceReader implements PlaceReader {
         const l = this.#landmarkByName.get(lm.name)!;
         if (!landmarks.includes(l)) landmarks.push(l);
         add(`lm|${lm.name}`);
+        // A landmark named after its street ("KDC Trung Sơn", "chợ Phạm Văn Hai", "Vincom Lê Văn
+        // Việt") names the street too: another report may give the street alone.
+        for (let k = 1; k < lm.len; k++) {
+          if (lm.len - k < 2 || !this.#isStreet(w.slice(i + k, i + lm.len))) continue;
+          streets.push({ at: i + k, len: lm.len - k, name: w.slice(i + k, i + lm.len).join(' ') });
+          break;
+        }
         i += lm.len - 1;
         continue;
       }
@@ -388,6 +398,16 @@ export class CityPlaceReader implements PlaceReader {
       }
       return best;
     };
+    // A brand alone beside a street the text names ("Lê Văn Việt khúc trước Vincom") is the
+    // listed centre of that brand named after the street, when the list has one.
+    for (const k of [...keys]) {
+      if (!k.startsWith('lm|') || !BRANDS.has(k.slice(3))) continue;
+      const listed = streets.map((s) => this.#landmarkByBrand.get(`${k.slice(3)} ${s.name}`)).find((l) => l);
+      if (!listed) continue;
+      keys.delete(k);
+      if (!landmarks.includes(listed)) landmarks.push(listed);
+      add(`lm|${words(listed.name).folded.join(' ')}`);
+    }
     for (const s of streets) add(`street|${s.name}`);
     // A number written as a house ("trước số nhà 486") in a text naming one street is on it,
     // however far from it the sentence put it ("mặt đường X, phường 11 quận 3, … trước số nhà 486").
