@@ -224,4 +224,16 @@ describe('the street table (street-units.json)', () => {
     expect(kept).toEqual(expect.arrayContaining(g.unitsOfDistrict('Huyện Hóc Môn')));
     expect(g.unitsAlong(['duong khong co'], g.unitsOfDistrict('quan 6'))).toEqual([]);
   });
+
+  it('guesses, for an agent to confirm, the one unit the table gives a main street it lists in one district only', () => {
+    // Hải Thượng Lãn Ông: Quận 5 (Chợ Lớn) in the table; a namesake in Vũng Tàu, which it does not cover
+    const along = g.unitsAlong(['hai thuong lan ong'], g.unitsOfStreets(['hai thuong lan ong']));
+    expect(along.length).toBeGreaterThan(1);
+    const guess = g.mainStreetUnit(['hai thuong lan ong'], along);
+    expect(guess?.likely).toBe(codes(['Phường Chợ Lớn'])[0]);
+    expect(guess?.likelyWhy).toContain('likely Phường Chợ Lớn, one of its candidates');
+    // Several units in its one district (Lê Văn Khương, Quận 12), or a street the table lacks: no guess.
+    expect(g.mainStreetUnit(['le van khuong'], g.unitsAlong(['le van khuong'], g.unitsOfStreets(['le van khuong'])))).toBeNull();
+    expect(g.mainStreetUnit(['duong khong co'], along)).toBeNull();
+  });
 });

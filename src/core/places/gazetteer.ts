@@ -261,6 +261,27 @@ export class Gazetteer {
   }
 
   /**
+   * Of several candidates, the one unit the street table gives a named street, when it lists that
+   * street in one former district only and there in one unit: the table keeps the main streets,
+   * so words naming such a street alone most likely mean it rather than a namesake elsewhere in
+   * the merged city ("Hải Thượng Lãn Ông": Chợ Lớn, not the street of that name in Vũng Tàu). A
+   * guess for an agent to confirm, not a decision.
+   */
+  mainStreetUnit(streets: readonly string[], candidates: readonly string[]): { likely: string; likelyWhy: string } | null {
+    for (const st of streets.slice(0, 8)) {
+      const table = this.#streetUnits.get(st);
+      if (!table || table.size !== 1) continue;
+      const units = [...table.values()][0]!;
+      if (units.size !== 1) continue;
+      const unit = [...units][0]!;
+      if (!candidates.includes(unit)) continue;
+      const name = this.#units.find((u) => u.code === unit)?.name ?? unit;
+      return { likely: unit, likelyWhy: `the city's street table has ${st} in one former district only, there in ${name}: likely ${name}, one of its candidates` };
+    }
+    return null;
+  }
+
+  /**
    * Finds the unit an address (or free text) names. `streets`: the folded names of the streets
    * it names (the place reader's), whose words are no bare unit name ("Đình Phong Phú" is a
    * street, not the former ward Phong Phú).
