@@ -28,15 +28,13 @@ export const HCMC: CityProfile = {
     return { file: seed('hcmc/wards-2025.geojson'), codeProp: 'code', nameProp: 'name' };
   },
   get formerUnits() {
-    return { wards: seed('hcmc/wards-pre2025.json'), mapping: seed('hcmc/ward-mapping-2025.json') };
+    return { wards: seed('hcmc/wards-pre2025.json'), mapping: seed('hcmc/ward-mapping-2025.json'), merges: seed('hcmc/ward-merges-pre2025.json') };
   },
   get places() {
     return { streets: seed('hcmc/streets.json'), landmarks: seed('hcmc/landmarks.json'), streetUnits: seed('hcmc/street-units.json') };
   },
   // Districts merged into Thủ Đức City in 2021 that residents still name.
   districtAliases: { 'quan 2': 'thu duc', 'quan 9': 'thu duc', 'quan thu duc': 'thu duc' },
-  // Nghị quyết 1111/NQ-UBTVQH14 (2020): wards 6, 7 and 8 of District 3 became Phường Võ Thị Sáu.
-  formerWardMerges: { 3: { 6: 'vo thi sau', 7: 'vo thi sau', 8: 'vo thi sau' } },
   get categories() {
     return seed('categories.json');
   },

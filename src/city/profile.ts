@@ -24,8 +24,12 @@ export interface CityProfile {
   name: string;
   /** The units in force (GeoJSON), imported on a first start; `codeProp`/`nameProp` name their properties. */
   units: { file: string; codeProp: string; nameProp: string };
-  /** Where the city was reorganised: its former wards and the old -> new mapping (JSON). */
-  formerUnits?: { wards: string; mapping: string };
+  /**
+   * Where the city was reorganised: its former wards and the old -> new mapping (JSON); `merges`:
+   * wards merged before the former-ward list's date that residents still write, with the wards
+   * they became (core/places/gazetteer.ts `FormerWardMerge`).
+   */
+  formerUnits?: { wards: string; mapping: string; merges?: string };
   /**
    * The city's street names and landmarks (JSON), with which the engine reads a place from words
    * (core/places/place-reader.ts); without them it reads house numbers and the words after them.
@@ -35,11 +39,6 @@ export interface CityProfile {
   places?: { streets?: string; landmarks?: string; streetUnits?: string };
   /** District names residents still write that now mean another (folded: "quan 2" -> "thu duc"). */
   districtAliases: Record<string, string>;
-  /**
-   * Wards merged before the former-ward list's date that residents still write, by folded
-   * district key and ward key, to the folded name of the ward they became.
-   */
-  formerWardMerges?: Record<string, Record<string, string>>;
   /** Departments and categories (keywords, duplicate radius), loaded on a first start (JSON). */
   categories: string;
   /** Hand-labelled examples that train the topic model (JSON lines). */

@@ -3,7 +3,7 @@ import type { Db } from '../db/schema.ts';
 import { importAreasFile } from '../core/places/area-import.ts';
 import { fold } from '../core/engine/text.ts';
 import type { TopicExample } from '../core/engine/topic.ts';
-import { Gazetteer, type OldWard, type StreetUnits, type WardMapping } from '../core/places/gazetteer.ts';
+import { Gazetteer, type FormerWardMerge, type OldWard, type StreetUnits, type WardMapping } from '../core/places/gazetteer.ts';
 import { PlaceSuggester } from '../core/places/suggest.ts';
 import { CityPlaceReader, type Landmark } from '../core/places/place-reader.ts';
 import type { AreaIndex } from '../core/places/area-index.ts';
@@ -82,7 +82,11 @@ export async function loadGazetteer(areas: AreaIndex, city: CityProfile = HCMC):
   const oldWards = city.formerUnits && mapping.length
     ? (JSON.parse(await readFile(city.formerUnits.wards, 'utf8')) as OldWard[])
     : [];
-  const gazetteer = new Gazetteer(units, oldWards, mapping, city.districtAliases, city.formerWardMerges);
+  // Wards merged in 2020 and on 1 Jan 2025 ("P7 Q10"), which the former-ward list no longer has.
+  const merges = city.formerUnits?.merges && oldWards.length
+    ? (JSON.parse(await readFile(city.formerUnits.merges, 'utf8')) as { merges: FormerWardMerge[] }).merges
+    : [];
+  const gazetteer = new Gazetteer(units, oldWards, mapping, city.districtAliases, merges);
   if (city.places) {
     const streets = city.places.streets ? (JSON.parse(await readFile(city.places.streets, 'utf8')) as StreetsFile).districts.flatMap((d) => d.streets.map((name) => ({ name, district: d.district }))) : [];
     // Landmarks outside the units loaded would route to a unit that is not there.

@@ -6,7 +6,7 @@ import { HCMC } from '../../src/city/hcmc.ts';
 
 const load = (f: string) => JSON.parse(readFileSync(new URL(`../../seed/hcmc/${f}`, import.meta.url), 'utf8'));
 const units = load('wards-2025.json') as { code: string; name: string }[];
-const gazetteer = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases, HCMC.formerWardMerges);
+const gazetteer = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases, load('ward-merges-pre2025.json').merges);
 const nameOf = (code: string | null) => units.find((u) => u.code === code)?.name ?? null;
 
 describe('normaliseAddress', () => {
@@ -81,11 +81,50 @@ describe('Gazetteer.match', () => {
     expect(m.candidates.length).toBeGreaterThan(1);
   });
 
-  it('falls back on the district when the ward named was no longer one of its wards (merged before 2025)', () => {
-    const m = gazetteer.match('Chung cư trên đường X, P7 Q10');
+  it('falls back on the district when the ward named was never one of its wards', () => {
+    const m = gazetteer.match('Chung cư trên đường X, P20 Q10');
     expect(m.source).toBe('old_district');
-    expect(m.reason).toContain('ward 7 not one of its wards');
+    expect(m.reason).toContain('ward 20 not one of its wards');
     expect(m.candidates.map(nameOf).sort()).toEqual(gazetteer.match('quận 10').candidates.map(nameOf).sort());
+  });
+
+  it.each([
+    // Nghị quyết 1278/NQ-UBTVQH15, in force 1 Jan 2025: the ward merged into another of its district
+    ['Chung cư Nguyễn Kim P7 Q10 lại rớt mảng bê tông', 'Phường Diên Hồng', '6'],
+    ['phường 11, quận 10', 'Phường Vườn Lài', '10'],
+    ['Phường 10, Quận 3', 'Phường Nhiêu Lộc', '9'],
+    ['p13 q3', 'Phường Nhiêu Lộc', '12'],
+    ['P.6, Q.4', 'Phường Khánh Hội', '9'],
+    ['phuong 8 quan 5', 'Phường An Đông', '7'],
+    ['phường 3 quận 6', 'Phường Bình Tiên', '1'],
+    ['P5 Q6', 'Phường Bình Tây', '2 and 9'],
+    ['phường 2, quận 8', 'Phường Chánh Hưng', 'rach ong'],
+    ['P9 Q8', 'Phường Chánh Hưng', 'hung phu'],
+    ['phường 12 quận 8', 'Phường Phú Định', 'xom cui'],
+    ['phường 6, quận 11', 'Phường Minh Phụng', '7'],
+    ['phường 24, Bình Thạnh', 'Phường Bình Thạnh', '14'],
+    ['phường 21 quận Bình Thạnh', 'Phường Thạnh Mỹ Tây', '19'],
+    ['phường 7, Gò Vấp', 'Phường Hạnh Thông', '1'],
+    ['P3 Phú Nhuận', 'Phường Đức Nhuận', '4'],
+    // Nghị quyết 1111/NQ-UBTVQH14 (2020)
+    ['phường 3, quận 10', 'Phường Vườn Lài', '2'],
+    ['phường 15 quận 5', 'Phường Chợ Lớn', '12'],
+  ])('reads a ward merged before the 2025 register by the ward it became: %s', (text, want, into) => {
+    const m = gazetteer.match(text);
+    expect(nameOf(m.code)).toBe(want);
+    expect(m.source).toBe('old_address');
+    expect(m.reason).toContain(`merged into ${into} before 2025`);
+  });
+
+  it.each([
+    // merged into a ward the 2025 reform divided, or divided between two wards of the list
+    ['phường 6, quận Bình Thạnh', ['Phường Bình Lợi Trung', 'Phường Gia Định']],
+    ['phường 13 Gò Vấp', ['Phường An Hội Tây', 'Phường An Hội Đông']],
+    ['P14 Q4', ['Phường Khánh Hội', 'Phường Xóm Chiếu']],
+  ])('keeps the candidates of a merged ward that leads to several units: %s', (text, want) => {
+    const m = gazetteer.match(text);
+    expect(m.code).toBeNull();
+    expect(m.candidates.map(nameOf).sort()).toEqual(want);
   });
 
   it.each([
@@ -153,7 +192,7 @@ describe('Gazetteer.match', () => {
 describe('the street table (street-units.json)', () => {
   const streets = (load('streets.json') as { districts: { district: string; streets: string[] }[] }).districts.flatMap((d) => d.streets.map((name) => ({ name, district: d.district })));
   const table = (load('street-units.json') as { streets: StreetUnits[] }).streets;
-  const g = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases, HCMC.formerWardMerges);
+  const g = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases, load('ward-merges-pre2025.json').merges);
   g.places = new CityPlaceReader({ streets, landmarks: [], unitNames: g.names() });
   const unknown = g.addStreetUnits(table);
   const codes = (names: string[]) => names.map((n) => units.find((u) => u.name === n)!.code).sort();
@@ -184,5 +223,17 @@ describe('the street table (street-units.json)', () => {
     expect(kept).not.toContain(codes(['Phường Đông Hưng Thuận'])[0]);
     expect(kept).toEqual(expect.arrayContaining(g.unitsOfDistrict('Huyện Hóc Môn')));
     expect(g.unitsAlong(['duong khong co'], g.unitsOfDistrict('quan 6'))).toEqual([]);
+  });
+
+  it('guesses, for an agent to confirm, the one unit the table gives a main street it lists in one district only', () => {
+    // Hải Thượng Lãn Ông: Quận 5 (Chợ Lớn) in the table; a namesake in Vũng Tàu, which it does not cover
+    const along = g.unitsAlong(['hai thuong lan ong'], g.unitsOfStreets(['hai thuong lan ong']));
+    expect(along.length).toBeGreaterThan(1);
+    const guess = g.mainStreetUnit(['hai thuong lan ong'], along);
+    expect(guess?.likely).toBe(codes(['Phường Chợ Lớn'])[0]);
+    expect(guess?.likelyWhy).toContain('likely Phường Chợ Lớn, one of its candidates');
+    // Several units in its one district (Lê Văn Khương, Quận 12), or a street the table lacks: no guess.
+    expect(g.mainStreetUnit(['le van khuong'], g.unitsAlong(['le van khuong'], g.unitsOfStreets(['le van khuong'])))).toBeNull();
+    expect(g.mainStreetUnit(['duong khong co'], along)).toBeNull();
   });
 });

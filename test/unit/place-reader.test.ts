@@ -129,6 +129,22 @@ describe('reading a place from words', () => {
     expect(keys('ngập trước Lotte Quận 7')).toEqual(['lm|lotte']);
   });
 
+  it('reads a listed shopping centre named by its brand and proper name as the listed landmark', () => {
+    const aeon = { name: 'Trung tâm thương mại Aeon Mall Tân Phú', aliases: ['Aeon Mall Celadon'], kind: 'mall', lat: 10.8013, lng: 106.6177, unit_code: '27019' };
+    const vincom = { name: 'Vincom Plaza Lê Văn Việt', kind: 'mall', lat: 10.8455, lng: 106.7795, unit_code: '26842' };
+    const r = new CityPlaceReader({ streets, landmarks: [aeon, vincom], unitNames: [] });
+    for (const t of ['xe đậu trước Aeon Mall Tân Phú (phường Sơn Kỳ cũ)', 'ket xe truoc Aeon Tan Phu', 'kẹt xe cổng Aeon Mall Celadon']) {
+      const read = r.read(t);
+      expect(read.landmarks, t).toEqual([aeon]);
+      expect([...read.keys], t).toContain('lm|trung tam thuong mai aeon mall tan phu');
+    }
+    expect(r.read('ổ gà trước Vincom Lê Văn Việt').landmarks).toEqual([vincom]);
+    // The brand alone is any of its centres, unless the text names the street one is named after.
+    expect(r.read('xe đậu kín lề trước Aeon').landmarks).toEqual([]);
+    expect(r.read('Lê Văn Việt khúc trước Vincom có cái ổ gà to').landmarks).toEqual([vincom]);
+    expect(r.read('Nguyễn Trãi khúc trước Vincom có cái ổ gà to').landmarks).toEqual([]);
+  });
+
   it(`reads at most PLACE_KEYS_MAX keys from crafted text, however many it names`, () => {
     let text = '';
     for (let i = 0; text.length < 5000; i++) text += `${10 + i} Nguyễn Trãi ${20 + i} Lê Lợi hẻm ${i}/2 Pasteur `;

@@ -319,7 +319,7 @@ function narrowAlongStreets(s: PipelineState, { areas, gazetteer }: PipelineDeps
     s.reasons.push({ step: 'locate', code: 'area_street_table', message: `text: ${streets.join(', ')} runs through ${names[0]} alone of its candidates (the city's street table)`, score: 0.75 });
     return;
   }
-  const likely = s.area.likely && along.includes(s.area.likely) ? { likely: s.area.likely, likelyWhy: s.area.likelyWhy ?? '' } : gazetteer.namesake(along, streets);
+  const likely = s.area.likely && along.includes(s.area.likely) ? { likely: s.area.likely, likelyWhy: s.area.likelyWhy ?? '' } : gazetteer.namesake(along, streets) ?? gazetteer.mainStreetUnit(streets, along);
   s.area = { code: null, source: 'none', candidates: along, ...(likely ?? {}) };
   s.reasons.push({ step: 'locate', code: 'area_ambiguous', message: `text: ${streets.join(', ')} runs through ${names.join(', ')} of its candidates (the city's street table)` });
 }

@@ -37,6 +37,17 @@ export interface StreetUnits {
   units: string[];
 }
 
+/**
+ * A ward merged into another before the former-ward list's date that residents still write
+ * ("Phường 7, Quận 10", merged into Phường 6 on 1 Jan 2025): its district, its name, and the
+ * ward(s) of the list it became (two when it was divided).
+ */
+export interface FormerWardMerge {
+  district: string;
+  ward: string;
+  into: string[];
+}
+
 export interface AddressMatch {
   /** The unit when the address decides it, else null. */
   code: string | null;
@@ -113,6 +124,8 @@ export class Gazetteer {
   readonly #wardNames: string[];
   /** Initials of ward names of three syllables or more ("bhh a", "bhha" -> "binh hung hoa a"), where one name has them. */
   readonly #wardInitials = new Map<string, string>();
+  /** "district|ward" (folded, bare) of a ward merged before the list's date -> the wards it became. */
+  readonly #merged = new Map<string, string[]>();
   /** Folded street -> folded former district -> the units in force along it there. */
   readonly #streetUnits = new Map<string, Map<string, Set<string>>>();
   /** How a place is read from words (the city's streets and landmarks, when the profile has them). */
@@ -125,10 +138,10 @@ export class Gazetteer {
    * HCMC's "quan 2" -> "thu duc"); the city profile gives them.
    */
   /**
-   * `formerWardMerges`: wards merged before the mapping's date that residents still write, by
-   * folded district and ward key, to the ward they became (HCMC: "P7 Q3" is Võ Thị Sáu since 2020).
+   * `merges`: wards merged before the former-ward list's date that residents still write (HCMC:
+   * "P7 Q3" is Võ Thị Sáu since 2020, "P7 Q10" Phường 6 since 2025).
    */
-  constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = [], private readonly districtAliases: Record<string, string> = {}, private readonly formerWardMerges: Record<string, Record<string, string>> = {}) {
+  constructor(units: GazetteerUnit[], oldWards: OldWard[] = [], mapping: WardMapping[] = [], private readonly districtAliases: Record<string, string> = {}, merges: readonly FormerWardMerge[] = []) {
     this.#units = units.map((u) => ({ code: u.code, key: bare(u.short_name ?? u.name), kind: kindOf(u.name), name: u.name }));
     this.suggester = new PlaceSuggester({ units, oldWards, mapping });
     for (const w of oldWards) {
@@ -157,6 +170,10 @@ export class Gazetteer {
       for (const form of suffix ? [`${abbr} ${suffix}`, `${abbr}${suffix}`] : [abbr]) initials.set(form, (initials.get(form) ?? new Set()).add(name));
     }
     for (const [abbr, names] of initials) if (names.size === 1) this.#wardInitials.set(abbr, [...names][0]!);
+    for (const m of merges) {
+      const d = this.districtAliases[fold(m.district)] ?? bare(m.district);
+      this.#merged.set(`${d}|${bare(m.ward)}`, m.into.map(bare));
+    }
   }
 
   /** The folded names of units, former wards and districts (a street of one of these names needs a cue). */
@@ -244,6 +261,27 @@ export class Gazetteer {
   }
 
   /**
+   * Of several candidates, the one unit the street table gives a named street, when it lists that
+   * street in one former district only and there in one unit: the table keeps the main streets,
+   * so words naming such a street alone most likely mean it rather than a namesake elsewhere in
+   * the merged city ("Hải Thượng Lãn Ông": Chợ Lớn, not the street of that name in Vũng Tàu). A
+   * guess for an agent to confirm, not a decision.
+   */
+  mainStreetUnit(streets: readonly string[], candidates: readonly string[]): { likely: string; likelyWhy: string } | null {
+    for (const st of streets.slice(0, 8)) {
+      const table = this.#streetUnits.get(st);
+      if (!table || table.size !== 1) continue;
+      const units = [...table.values()][0]!;
+      if (units.size !== 1) continue;
+      const unit = [...units][0]!;
+      if (!candidates.includes(unit)) continue;
+      const name = this.#units.find((u) => u.code === unit)?.name ?? unit;
+      return { likely: unit, likelyWhy: `the city's street table has ${st} in one former district only, there in ${name}: likely ${name}, one of its candidates` };
+    }
+    return null;
+  }
+
+  /**
    * Finds the unit an address (or free text) names. `streets`: the folded names of the streets
    * it names (the place reader's), whose words are no bare unit name ("Đình Phong Phú" is a
    * street, not the former ward Phong Phú).
@@ -305,10 +343,11 @@ export class Gazetteer {
 
     for (const w of wards) {
       if (district) {
-        const key = (this.#oldByDistrict.get(district) ?? []).some((o) => bare(o.name) === w.key) ? w.key : this.formerWardMerges[district]?.[w.key] ?? w.key;
-        const olds = (this.#oldByDistrict.get(district) ?? []).filter((o) => bare(o.name) === key);
+        const own = (this.#oldByDistrict.get(district) ?? []).some((o) => bare(o.name) === w.key);
+        const keys = own ? [w.key] : this.#merged.get(`${district}|${w.key}`) ?? [w.key];
+        const olds = (this.#oldByDistrict.get(district) ?? []).filter((o) => keys.includes(bare(o.name)));
         const codes = [...new Set(olds.flatMap((o) => this.#mapping.get(o.code) ?? []))];
-        const merged = key === w.key ? '' : ` (merged into ${key} before 2025)`;
+        const merged = own || keys[0] === w.key ? '' : ` (merged into ${keys.join(' and ')} before 2025)`;
         if (codes.length) return this.#result(codes, 'old_address', `old ward ${w.key}, district ${district}${merged}`, olds.length === 1 ? this.#successor(olds[0]!, codes) : undefined);
       }
       const unit = this.#units.filter((u) => u.key === w.key && (!w.kind || !u.kind || u.kind === w.kind || w.kind === 'phuong' && u.kind === 'xa'));

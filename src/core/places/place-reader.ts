@@ -147,6 +147,8 @@ export class CityPlaceReader implements PlaceReader {
   readonly #initials = new Map<string, string>();
   readonly #landmarks: Trie = { next: new Map() };
   readonly #landmarkByName = new Map<string, Landmark>();
+  /** A listed shopping centre by its brand and proper name, as the brand reading spells it ("aeon tan phu"). */
+  readonly #landmarkByBrand = new Map<string, Landmark | null>();
   /** Names of units: "số 512 (Bình Tân)" is a house in the district, not on a street of its name. */
   readonly #units: Set<string>;
   /** Folded street name -> the districts that have a street of that name. */
@@ -188,6 +190,19 @@ export class CityPlaceReader implements PlaceReader {
         // A name that is also a unit's or a street's ("Bảy Hiền", "Bùi Viện") says the unit or the street, not the landmark.
         if (w.length < 2 || w.length > NAME_WORDS_MAX || units.has(w.join(' ')) || this.#isStreet(w)) continue;
         this.#insert(this.#landmarks, w, key, true, raw.join(' ').toLowerCase());
+      }
+      // "Aeon Mall Tân Phú", "Vincom Plaza Lê Văn Việt": the brand and the words after it but the
+      // fillers, as a text's brand is read; two landmarks of one such name are neither.
+      for (const alias of [l.name, ...(l.aliases ?? [])]) {
+        const w = words(alias).folded;
+        const at = w.findIndex((x) => BRANDS.has(x));
+        if (at < 0) continue;
+        const name = w.slice(at + 1).filter((x) => !BRAND_FILLER.has(x));
+        // The brand alone ("Vincom Center") is any of its centres.
+        if (name.length === 0) continue;
+        const brand = [w[at]!, ...name].slice(0, 5).join(' ');
+        const had = this.#landmarkByBrand.get(brand);
+        this.#landmarkByBrand.set(brand, had === undefined || had === l ? l : null);
       }
     }
   }
@@ -260,6 +275,13 @@ export class CityPlaceReader implements PlaceReader {
         const l = this.#landmarkByName.get(lm.name)!;
         if (!landmarks.includes(l)) landmarks.push(l);
         add(`lm|${lm.name}`);
+        // A landmark named after its street ("KDC Trung Sơn", "chợ Phạm Văn Hai", "Vincom Lê Văn
+        // Việt") names the street too: another report may give the street alone.
+        for (let k = 1; k < lm.len; k++) {
+          if (lm.len - k < 2 || !this.#isStreet(w.slice(i + k, i + lm.len))) continue;
+          streets.push({ at: i + k, len: lm.len - k, name: w.slice(i + k, i + lm.len).join(' ') });
+          break;
+        }
         i += lm.len - 1;
         continue;
       }
@@ -330,6 +352,13 @@ export class CityPlaceReader implements PlaceReader {
         const name = [w[i]!];
         for (let j = i + 1; j < raw.length && name.length < 5 && !start[j] && /^\p{Lu}/u.test(raw[j]!) && !isUnitWord(raw[j]!, w[j]!); j++) if (!BRAND_FILLER.has(w[j]!)) name.push(w[j]!);
         const key = name.join(' ');
+        // A listed centre named by its brand ("Aeon Mall Tân Phú" for "Trung tâm thương mại Aeon Mall Tân Phú").
+        const listed = this.#landmarkByBrand.get(key);
+        if (listed) {
+          if (!landmarks.includes(listed)) landmarks.push(listed);
+          add(`lm|${words(listed.name).folded.join(' ')}`);
+          continue;
+        }
         if (![...keys].some((k) => k.startsWith('lm|') && k.slice(3).startsWith(key))) add(`lm|${key}`);
         continue;
       }
@@ -369,6 +398,16 @@ export class CityPlaceReader implements PlaceReader {
       }
       return best;
     };
+    // A brand alone beside a street the text names ("Lê Văn Việt khúc trước Vincom") is the
+    // listed centre of that brand named after the street, when the list has one.
+    for (const k of [...keys]) {
+      if (!k.startsWith('lm|') || !BRANDS.has(k.slice(3))) continue;
+      const listed = streets.map((s) => this.#landmarkByBrand.get(`${k.slice(3)} ${s.name}`)).find((l) => l);
+      if (!listed) continue;
+      keys.delete(k);
+      if (!landmarks.includes(listed)) landmarks.push(listed);
+      add(`lm|${words(listed.name).folded.join(' ')}`);
+    }
     for (const s of streets) add(`street|${s.name}`);
     // A number written as a house ("trước số nhà 486") in a text naming one street is on it,
     // however far from it the sentence put it ("mặt đường X, phường 11 quận 3, … trước số nhà 486").
