@@ -5,6 +5,7 @@ import { syncSearch } from '../src/search/index-job.ts';
 import { MeiliTicketSearch } from '../src/search/meili-engine.ts';
 import { PostgresTicketSearch } from '../src/search/postgres-engine.ts';
 import { monthLexeme } from '../migrations/0027_search_filters.ts';
+import { REPORTS_IN_BODY } from '../migrations/0029_search_refresh_bounded.ts';
 import { parseSearchQuery, QUERY_MAX, TERMS_MAX } from '../src/search/query.ts';
 import type { SearchFilters, TicketSearch } from '../src/search/search.ts';
 import { PLACES } from './support/factories.ts';
@@ -193,6 +194,48 @@ describe('PostgreSQL engine', () => {
     // Its month of receipt is a lexeme of its document (the last months are searched first), and no other month is.
     const month = async (at: Date) => (await sql<{ yes: boolean }>`select tsv @@ ${`'${monthLexeme(at)}'`}::tsquery as yes from ticket_search where ticket_id = ${t}`.execute(handle.db)).rows[0]!.yes;
     expect([await month(new Date(base)), await month(new Date(base - 24 * 31 * HOUR))]).toEqual([true, false]);
+  });
+
+  it('leaves the document of a ticket with its first 50 reports as it is for a later report, adding only a new channel', async () => {
+    const search = new PostgresTicketSearch(handle.db);
+    const find = async (q: string, f: Partial<SearchFilters> = {}) => (await search.search(parseSearchQuery(q), { ...OPEN, ...f }, { limit: 20, offset: 0 })).hits.map((h) => h.ticketId);
+    const reports = Array.from({ length: REPORTS_IN_BODY }, (_, i) => `Vỉa hè trước nhà ${i + 1} bị lấn chiếm`);
+    const t = await ticket('fifty', { title: 'Lấn chiếm vỉa hè đường Hai Bà Trưng', reports, hoursAgo: 6 });
+    const doc = () => sql<{ version: string; body: string; tsv: string; channels: string[] }>`
+      select xmin::text as version, body, tsv::text as tsv, channels from ticket_search where ticket_id = ${t}`.execute(handle.db).then((r) => r.rows[0]!);
+    const report = async (text: string, channel: string, hoursAgo: number) => {
+      const n = ++seq;
+      const code = `TK-SRCH${String(n).padStart(4, '0')}`;
+      const at = new Date(base - hoursAgo * HOUR);
+      const inbound = await handle.db.insertInto('inbound_messages').values({ channel, external_id: `srch-${n}`, code, payload: '{}', received_at: at })
+        .returning('id').executeTakeFirstOrThrow();
+      await handle.db.insertInto('reports').values({
+        code, inbound_id: inbound.id, channel, ticket_id: t, text, text_folded: text.toLowerCase(), attachments: '[]', reasons: '[]', received_at: at,
+      }).execute();
+    };
+    const before = await doc();
+    expect(before.channels).toEqual(['web']);
+    // The 51st, on a channel the ticket has: the row is not written at all.
+    await report('Xe máy đậu kín lối đi bộ', 'web', 5);
+    expect(await doc()).toEqual(before);
+    expect(await find('xe may dau kin')).toEqual([]);
+    // The 52nd, on a new channel: the channel filter finds the ticket, its text is as it was.
+    expect(await find('lan chiem via he', { channel: 'facebook' })).toEqual([]);
+    await report('Hàng quán bày bán tràn ra vỉa hè', 'facebook', 4);
+    const after = await doc();
+    expect(after.channels).toEqual(['facebook', 'web']);
+    expect([after.body, after.tsv]).toEqual([before.body, before.tsv]);
+    expect(await find('lan chiem via he', { channel: 'facebook' })).toEqual([t]);
+    // One received before the others is among the first 50 again: the document is rebuilt with its words.
+    await report('Bãi giữ xe tự phát chiếm hết lề', 'sms', 7);
+    const rebuilt = await doc();
+    expect(rebuilt.channels).toEqual(['facebook', 'sms', 'web']);
+    expect(rebuilt.body).not.toEqual(before.body);
+    expect(await find('bai giu xe tu phat')).toEqual([t]);
+    // The same document as a rebuild from scratch.
+    await search.index([t]);
+    expect((await doc()).body).toEqual(rebuilt.body);
+    expect((await doc()).tsv).toEqual(rebuilt.tsv);
   });
 
   it('ranks only the newest matches when too many match, and says so', async () => {
