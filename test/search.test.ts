@@ -65,7 +65,7 @@ afterAll(async () => {
 });
 
 /** The contract suite for one engine; `ready` brings its index up to the database. */
-function contract(make: () => TicketSearch, ready: (s: TicketSearch) => Promise<void>) {
+function contract(make: (opts?: { rankedMax?: number }) => TicketSearch, ready: (s: TicketSearch) => Promise<void>) {
   let search: TicketSearch;
   const find = async (q: string, filters: Partial<SearchFilters> = {}, page = { limit: 20, offset: 0 }) =>
     (await search.search(parseSearchQuery(q), { ...OPEN, ...filters }, page)).hits;
@@ -124,6 +124,17 @@ function contract(make: () => TicketSearch, ready: (s: TicketSearch) => Promise<
     expect([...first.hits, ...second.hits].map((h) => h.ticketId)).toEqual(all.slice(0, 4).map((h) => h.ticketId));
   });
 
+  it('says capped when more tickets match than it ranks, and only then', async () => {
+    // "duong" matches five open tickets here (accented, plain, otherAccents, drain, light).
+    const capped = async (rankedMax?: number) => (await make(rankedMax ? { rankedMax } : {}).search(parseSearchQuery('duong'), OPEN, { limit: 2, offset: 0 })).capped;
+    expect(await capped(4)).toBe(true);
+    expect(await capped(5)).toBeUndefined();
+    expect(await capped()).toBeUndefined();
+    // Filters count: two of the five are in Phường Sài Gòn.
+    expect((await make({ rankedMax: 2 }).search(parseSearchQuery('duong'), { ...OPEN, units: [PLACES.saiGon.code] }, { limit: 20, offset: 0 })).capped).toBeUndefined();
+    expect((await make({ rankedMax: 1 }).search(parseSearchQuery('duong'), { ...OPEN, units: [PLACES.saiGon.code] }, { limit: 20, offset: 0 })).capped).toBe(true);
+  });
+
   it('answers any string safely: quotes, SQL, tsquery syntax, 10,000 characters, emoji, lone surrogates, NUL', async () => {
     for (const q of [`'"; drop table tickets; --`, 'ngap & | ! ( ) :* <-> \\', 'x'.repeat(10_000), '🌧️ ngập 🌊', '\ud800 nước \udfff', 'nuoc\u0000ngap', '""', '%_', ' ']) {
       await expect(find(q), JSON.stringify(q.slice(0, 40))).resolves.toBeInstanceOf(Array);
@@ -134,7 +145,7 @@ function contract(make: () => TicketSearch, ready: (s: TicketSearch) => Promise<
 }
 
 describe('PostgreSQL engine', () => {
-  contract(() => new PostgresTicketSearch(handle.db), async () => {});
+  contract((opts) => new PostgresTicketSearch(handle.db, opts), async () => {});
 
   it('keeps its documents in the writing transaction: a report moved, a ticket merged, a rollback', async () => {
     const search = new PostgresTicketSearch(handle.db);
@@ -277,7 +288,7 @@ describe('PostgreSQL engine', () => {
 
 const meiliUrl = process.env.MEILI_URL;
 describe.skipIf(!meiliUrl)(`Meilisearch engine${meiliUrl ? '' : ' (skipped: MEILI_URL is not set; no Meilisearch server runs on this machine)'}`, () => {
-  contract(() => new MeiliTicketSearch(handle.db, meiliUrl!, process.env.MEILI_KEY), async (s) => {
+  contract((opts) => new MeiliTicketSearch(handle.db, meiliUrl!, process.env.MEILI_KEY, opts), async (s) => {
     await syncSearch(handle.db, s);
     // The tickets above were written without events (no workflow ran): index them all.
     await s.index(Object.values(ids));
