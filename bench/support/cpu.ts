@@ -56,3 +56,29 @@ export function cpuMeter(): () => CpuSpent {
     return { nodeMs: (used.user + used.system) / 1000, postgresMs: pg === null || pgNow === null ? null : pgNow - pg };
   };
 }
+
+/**
+ * A CPU meter for the server processes of one database (`pids` lists them now, e.g. from
+ * pg_stat_activity): unlike cpuMeter's PostgreSQL share, other databases' work on a shared server
+ * is left out. Processes that started meanwhile count from zero; those that ended are missed.
+ * Resolves null without /proc.
+ */
+export async function databaseCpuMeter(pids: () => Promise<number[]>): Promise<() => Promise<number | null>> {
+  const start = new Map<number, number>();
+  for (const pid of await pids()) {
+    const ms = processCpuMs(pid);
+    if (ms !== null) start.set(pid, ms);
+  }
+  return async () => {
+    const now = new Set([...start.keys(), ...await pids()]);
+    let total = 0;
+    let read = 0;
+    for (const pid of now) {
+      const ms = processCpuMs(pid);
+      if (ms === null) continue;
+      read++;
+      total += ms - (start.get(pid) ?? 0);
+    }
+    return read === 0 ? null : total;
+  };
+}
