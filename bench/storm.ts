@@ -13,6 +13,9 @@
 //    text-only and GPS reports on a hot street (against its ticket of ~500 reports) and on a
 //    cold one (against its one-report ticket), interleaved. Target: as fast, the p99 ratio
 //    hot / one-report close to 1 (a ticket's place summary is bounded).
+// 4. What a report costs the database when it joins a hot ticket against a one-report ticket:
+//    the worker's write path for one report (grouping fixed), PostgreSQL CPU per report from the
+//    connection's server process, interleaved. Target: bounded, the ratio close to 1 (issue 17).
 // The tickets the hot streets ended up as are printed too: a correctness signal, not a target here.
 //
 // One process (in-memory socket.io adapter); the console client runs in a worker thread
@@ -25,14 +28,16 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { loadCategories } from '../src/core/engine/catalog.ts';
 import { findGroup, type GroupInput } from '../src/core/engine/grouping.ts';
-import { decide, groupInput, PIPELINE } from '../src/core/engine/pipeline.ts';
+import { decide, groupInput, PIPELINE, type PipelineStep } from '../src/core/engine/pipeline.ts';
+import { processInboundBatch, type ProcessDeps } from '../src/core/engine/process-report.ts';
+import { newCode } from '../src/core/tickets/codes.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { seedReferenceData } from '../src/city/seed.ts';
 import { createLogger } from '../src/log.ts';
 import { attachRealtime } from '../src/realtime/server.ts';
 import { createRuntime, loadEngine } from '../src/runtime.ts';
-import { cpuMeter } from './support/cpu.ts';
+import { cpuMeter, databaseCpuMeter, processCpuMs } from './support/cpu.ts';
 import { intEnv, runBenchmark, runGuard } from './support/env.ts';
 import { benchServer, Clients, listen, ms, printTable, signedInAgents, stats, type IngestResult, type Row, type Stats } from './support/realtime-harness.ts';
 import { seededRandom } from './support/report-bodies.ts';
@@ -48,6 +53,10 @@ const CATEGORY = 'ngap_nuoc';
 const TARGET_P99_MS = 2_000;
 /** "As fast": the p99 of a decision against a hot ticket within this factor of that against a one-report ticket. */
 const TARGET_RATIO = 1.5;
+/** A report's database cost on a hot ticket within this factor of that on a one-report ticket. */
+const TARGET_WRITE_RATIO = 1.5;
+/** Timed report writes of each kind, after WARMUP untimed ones. */
+const WRITES = 200;
 /** Timed grouping decisions of each kind, after WARMUP untimed ones. */
 const DECISIONS = 300;
 const WARMUP = 30;
@@ -127,10 +136,15 @@ async function main(): Promise<void> {
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
     loopDelay.enable();
     const cpu = cpuMeter();
+    // The bench database's own server processes: the server is shared (other databases' work
+    // landed in the whole-server figure, 0.69 ms a report in one run and 10.5 in another).
+    const benchPids = async () => (await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(db)).rows.map((r) => Number(r.pid));
+    const dbCpu = await databaseCpuMeter(benchPids);
     const startedAt = performance.now();
     const results = await clients.ingest(endpoint, bodies.map((b) => b.body), RATE, DRAIN_MS);
     const spentS = (performance.now() - startedAt) / 1000;
     const spent = cpu();
+    const dbSpent = await dbCpu();
     loopDelay.disable();
     await runtime.worker.idle(120_000);
     const loadAfter = loadavg()[0]!;
@@ -171,7 +185,8 @@ async function main(): Promise<void> {
     console.log(`  posted ${posted}, acknowledged ${acknowledged} (201), delivered to the console ${delivered.length}, not delivered ${notDelivered}` +
       `${posted - acknowledged ? `, refused or failed ${posted - acknowledged}` : ''}; the storm took ${spentS.toFixed(0)} s until the last event`);
     console.log(`  server event loop held up at most ${ms(loopDelay.max / 1e6)} (p99 ${ms(loopDelay.percentile(99) / 1e6)}); CPU per report: node ${(spent.nodeMs / posted).toFixed(2)} ms (server, worker, client thread)` +
-      `${spent.postgresMs === null ? '' : `, PostgreSQL ${(spent.postgresMs / posted).toFixed(2)} ms`}; load average ${loadAfter.toFixed(1)} after`);
+      `${dbSpent === null ? '' : `, PostgreSQL ${(dbSpent / posted).toFixed(2)} ms (this database's server processes)`}` +
+      `${spent.postgresMs === null ? '' : `, every PostgreSQL process of the server ${(spent.postgresMs / posted).toFixed(2)} ms`}; load average ${loadAfter.toFixed(1)} after`);
     console.log('');
 
     // The tickets each hot street's reports ended up on.
@@ -292,6 +307,76 @@ async function main(): Promise<void> {
     console.log(`  ratio hot / one-report ticket, p99: ${ratioAll.toFixed(2)} (text only ${ratio(stats(times[0]!), stats(times[1]!))}, ` +
       `GPS ${ratio(stats(times[2]!), stats(times[3]!))}); p50: ${(hotAll.p50 / coldAll.p50).toFixed(2)}  ` +
       `target: as fast (p99 ratio <= ${TARGET_RATIO})  ${ratioOk ? 'MET' : 'MISSED'}`);
+
+    // 4. What writing a report costs the database: a report joining a hot ticket against one
+    // joining a ticket of one report, through the worker's own write path (processInboundBatch:
+    // the report, the ticket's changes and counts, the search document, the dashboard rollup,
+    // the events) with the grouping decision fixed (its lookup is timed above), on a connection
+    // of its own whose server process's CPU time is read from /proc around each call.
+    const writer = await connect({ databaseUrl: bench.url, poolMax: 1 });
+    guard.add(() => writer.close());
+    const backendPid = Number((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(writer.db)).rows[0]!.pid);
+    let target: number | null = null;
+    const fixedGroup: PipelineStep = {
+      name: 'group',
+      run: (batch) => {
+        for (const st of batch) st.group = { ticketId: target, relation: target === null ? 'new' : 'duplicate', score: target === null ? 0 : 1, newTicketCode: null };
+      },
+    };
+    const writeDeps: ProcessDeps = {
+      db: writer.db, engine, categories: async () => categories, steps: PIPELINE.map((st) => (st.name === 'group' ? fixedGroup : st)),
+      parse: () => { throw new Error('stored with its report'); },
+    };
+    let writeSeq = 0;
+    const storeAndWrite = async (report: StormReport, channel: string, ticket: number | null) => {
+      const { id } = await writer.db.insertInto('inbound_messages').values({
+        channel, external_id: `bench-write-${++writeSeq}`, code: newCode('PA'), payload: '{}', report: JSON.stringify({ ...report, attachments: [] }), received_at: new Date(),
+      }).returning('id').executeTakeFirstOrThrow();
+      target = ticket;
+      const c0 = processCpuMs(backendPid);
+      const t0 = performance.now();
+      const { results: [written] } = await processInboundBatch(writeDeps, [id]);
+      const took = performance.now() - t0;
+      const c1 = processCpuMs(backendPid);
+      return { ticketId: written!.ticketId, took, cpu: c0 === null || c1 === null ? null : c1 - c0 };
+    };
+    const writeKinds = ['joins a hot ticket', 'joins a one-report ticket'] as const;
+    const writeTimes: number[][] = [[], []];
+    const writeCpu = [0, 0];
+    let cpuKnown = true;
+    for (let i = 0; i < WARMUP + WRITES; i++) {
+      const s = i % hot.length;
+      const channel = TEXT_CHANNELS[i % TEXT_CHANNELS.length]!;
+      const resident = (r: StormReport): StormReport => ({ ...r, citizen: { phone: `0903 ${String(200_000 + (i % 40)).padStart(6, '0')}` } });
+      // A ticket of one report for the second kind, opened through the same path (not timed).
+      const one = (await storeAndWrite(resident(textReport(cold[s]!, seededRandom(SEED + 9000 + i), channel)), channel, null)).ticketId;
+      for (const k of i % 2 ? [0, 1] : [1, 0]) {
+        const ticket = k === 0 ? hotTicket[s] : one;
+        if (ticket === undefined) continue;
+        const w = await storeAndWrite(resident(textReport((k === 0 ? hot : cold)[s]!, seededRandom(SEED + 7000 + i), channel)), channel, ticket);
+        if (i < WARMUP) continue;
+        writeTimes[k]!.push(w.took);
+        if (w.cpu === null) cpuKnown = false;
+        else writeCpu[k]! += w.cpu;
+      }
+    }
+    const hotAfter = await keysOf(hotTicket);
+    console.log('');
+    console.log(`  writing a report (processInboundBatch of one report, grouping fixed), ${WRITES} of each kind after ${WARMUP} untimed, interleaved; ` +
+      `hot tickets ${span(hotAfter.map((r) => r.report_count))} reports by the end`);
+    const wrows: Row[] = [['', 'reports', 'p50', 'p99', 'max', 'PostgreSQL CPU per report']];
+    writeKinds.forEach((label, k) => {
+      const st = stats(writeTimes[k]!);
+      wrows.push([`  ${label}`, String(st.n), ms(st.p50), ms(st.p99), ms(st.max), cpuKnown && st.n ? `${(writeCpu[k]! / st.n).toFixed(2)} ms` : 'unknown (no /proc)']);
+    });
+    printTable(wrows);
+    if (cpuKnown && writeTimes[0]!.length && writeTimes[1]!.length) {
+      const cpuRatio = (writeCpu[0]! / writeTimes[0]!.length) / (writeCpu[1]! / writeTimes[1]!.length);
+      const cpuOk = cpuRatio <= TARGET_WRITE_RATIO;
+      verdicts.push(cpuOk);
+      console.log(`  ratio hot / one-report ticket, PostgreSQL CPU per report: ${cpuRatio.toFixed(2)}; wall p50 ${(stats(writeTimes[0]!).p50 / stats(writeTimes[1]!).p50).toFixed(2)}, ` +
+        `p99 ${(stats(writeTimes[0]!).p99 / stats(writeTimes[1]!).p99).toFixed(2)}  target: bounded (CPU ratio <= ${TARGET_WRITE_RATIO})  ${cpuOk ? 'MET' : 'MISSED'}`);
+    }
     console.log('  latency: storm from just before the POST to the receipt in the client thread; decisions timed around the findGroup call');
     if (verdicts.some((ok) => !ok)) process.exitCode = 1;
   } finally {

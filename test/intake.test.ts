@@ -4,6 +4,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCode } from '../src/core/tickets/codes.ts';
+import { recountTicket } from '../src/core/tickets/event-log.ts';
 import { AppError } from '../src/core/errors.ts';
 import type { DomainEvent } from '../src/core/events.ts';
 import { PIPELINE, type PipelineStep } from '../src/core/engine/pipeline.ts';
@@ -703,6 +704,30 @@ describe('grouping across channels and citizens', () => {
     const inbound = await db.selectFrom('inbound_messages').select(['report_id', 'processed_at']).where('id', 'in', accepted.map((a) => a.inboundId)).orderBy('id').execute();
     expect(inbound.map((r) => r.report_id)).toEqual(results.map((r) => r.reportId));
     expect(inbound.every((r) => r.processed_at instanceof Date)).toBe(true);
+  });
+
+  it('counts a batch joining an existing ticket from the counts it holds, as a recount of its reports would', async () => {
+    // Bình Tây: no other test of this file reports a fallen tree there.
+    const { lat, lng } = PLACES.binhTay;
+    const north = (m: number) => lat + m / 111_195;
+    const send = async (id: string, text: string, m: number, phone?: string) => intake.accept({
+      channel: 'app', externalId: id, payload: { id }, report: plain({ text, lat: north(m), lng, citizen: phone ? { phone } : {} }),
+    });
+    const first = await processInbound(deps(), (await send('cnt-1', 'Cây xanh ngã đè lên lề đường', 0, '0966 200 001')).inboundId);
+    // Joining it in one batch: its first reporter again, a new reporter twice, two anonymous reports.
+    const batch = [
+      await send('cnt-2', 'Cây ngã chắn lối đi, chưa ai dọn', 20, '0966 200 001'),
+      await send('cnt-3', 'Cây xanh ngã đè lề đường, nguy hiểm', 30, '0966 200 002'),
+      await send('cnt-4', 'Cây ngã đè lề đường vẫn chưa dọn', 25, '0966 200 002'),
+      await send('cnt-5', 'Cây xanh ngã trên lề đường', 15),
+      await send('cnt-6', 'Cây ngã trên vỉa hè', 10),
+    ];
+    const { results } = await processInboundBatch(deps(), batch.map((a) => a.inboundId));
+    expect(results.map((r) => r.ticketId)).toEqual(batch.map(() => first.ticketId));
+    const ticket = await db.selectFrom('tickets').select(['report_count', 'reporter_count']).where('id', '=', first.ticketId).executeTakeFirstOrThrow();
+    expect(ticket).toEqual({ report_count: 6, reporter_count: 4 }); // two phones and two anonymous
+    await recountTicket(db, first.ticketId);
+    expect(await db.selectFrom('tickets').select(['report_count', 'reporter_count']).where('id', '=', first.ticketId).executeTakeFirstOrThrow()).toEqual(ticket);
   });
 });
 

@@ -5,6 +5,7 @@ import { syncSearch } from '../src/search/index-job.ts';
 import { MeiliTicketSearch } from '../src/search/meili-engine.ts';
 import { PostgresTicketSearch } from '../src/search/postgres-engine.ts';
 import { monthLexeme } from '../migrations/0027_search_filters.ts';
+import { REPORTS_IN_BODY } from '../migrations/0029_search_refresh_bounded.ts';
 import { parseSearchQuery, QUERY_MAX, TERMS_MAX } from '../src/search/query.ts';
 import type { SearchFilters, TicketSearch } from '../src/search/search.ts';
 import { PLACES } from './support/factories.ts';
@@ -64,7 +65,7 @@ afterAll(async () => {
 });
 
 /** The contract suite for one engine; `ready` brings its index up to the database. */
-function contract(make: () => TicketSearch, ready: (s: TicketSearch) => Promise<void>) {
+function contract(make: (opts?: { rankedMax?: number }) => TicketSearch, ready: (s: TicketSearch) => Promise<void>) {
   let search: TicketSearch;
   const find = async (q: string, filters: Partial<SearchFilters> = {}, page = { limit: 20, offset: 0 }) =>
     (await search.search(parseSearchQuery(q), { ...OPEN, ...filters }, page)).hits;
@@ -123,6 +124,17 @@ function contract(make: () => TicketSearch, ready: (s: TicketSearch) => Promise<
     expect([...first.hits, ...second.hits].map((h) => h.ticketId)).toEqual(all.slice(0, 4).map((h) => h.ticketId));
   });
 
+  it('says capped when more tickets match than it ranks, and only then', async () => {
+    // "duong" matches five open tickets here (accented, plain, otherAccents, drain, light).
+    const capped = async (rankedMax?: number) => (await make(rankedMax ? { rankedMax } : {}).search(parseSearchQuery('duong'), OPEN, { limit: 2, offset: 0 })).capped;
+    expect(await capped(4)).toBe(true);
+    expect(await capped(5)).toBeUndefined();
+    expect(await capped()).toBeUndefined();
+    // Filters count: two of the five are in Phường Sài Gòn.
+    expect((await make({ rankedMax: 2 }).search(parseSearchQuery('duong'), { ...OPEN, units: [PLACES.saiGon.code] }, { limit: 20, offset: 0 })).capped).toBeUndefined();
+    expect((await make({ rankedMax: 1 }).search(parseSearchQuery('duong'), { ...OPEN, units: [PLACES.saiGon.code] }, { limit: 20, offset: 0 })).capped).toBe(true);
+  });
+
   it('answers any string safely: quotes, SQL, tsquery syntax, 10,000 characters, emoji, lone surrogates, NUL', async () => {
     for (const q of [`'"; drop table tickets; --`, 'ngap & | ! ( ) :* <-> \\', 'x'.repeat(10_000), '🌧️ ngập 🌊', '\ud800 nước \udfff', 'nuoc\u0000ngap', '""', '%_', ' ']) {
       await expect(find(q), JSON.stringify(q.slice(0, 40))).resolves.toBeInstanceOf(Array);
@@ -133,7 +145,7 @@ function contract(make: () => TicketSearch, ready: (s: TicketSearch) => Promise<
 }
 
 describe('PostgreSQL engine', () => {
-  contract(() => new PostgresTicketSearch(handle.db), async () => {});
+  contract((opts) => new PostgresTicketSearch(handle.db, opts), async () => {});
 
   it('keeps its documents in the writing transaction: a report moved, a ticket merged, a rollback', async () => {
     const search = new PostgresTicketSearch(handle.db);
@@ -195,6 +207,48 @@ describe('PostgreSQL engine', () => {
     expect([await month(new Date(base)), await month(new Date(base - 24 * 31 * HOUR))]).toEqual([true, false]);
   });
 
+  it('leaves the document of a ticket with its first 50 reports as it is for a later report, adding only a new channel', async () => {
+    const search = new PostgresTicketSearch(handle.db);
+    const find = async (q: string, f: Partial<SearchFilters> = {}) => (await search.search(parseSearchQuery(q), { ...OPEN, ...f }, { limit: 20, offset: 0 })).hits.map((h) => h.ticketId);
+    const reports = Array.from({ length: REPORTS_IN_BODY }, (_, i) => `Vỉa hè trước nhà ${i + 1} bị lấn chiếm`);
+    const t = await ticket('fifty', { title: 'Lấn chiếm vỉa hè đường Hai Bà Trưng', reports, hoursAgo: 6 });
+    const doc = () => sql<{ version: string; body: string; tsv: string; channels: string[] }>`
+      select xmin::text as version, body, tsv::text as tsv, channels from ticket_search where ticket_id = ${t}`.execute(handle.db).then((r) => r.rows[0]!);
+    const report = async (text: string, channel: string, hoursAgo: number) => {
+      const n = ++seq;
+      const code = `TK-SRCH${String(n).padStart(4, '0')}`;
+      const at = new Date(base - hoursAgo * HOUR);
+      const inbound = await handle.db.insertInto('inbound_messages').values({ channel, external_id: `srch-${n}`, code, payload: '{}', received_at: at })
+        .returning('id').executeTakeFirstOrThrow();
+      await handle.db.insertInto('reports').values({
+        code, inbound_id: inbound.id, channel, ticket_id: t, text, text_folded: text.toLowerCase(), attachments: '[]', reasons: '[]', received_at: at,
+      }).execute();
+    };
+    const before = await doc();
+    expect(before.channels).toEqual(['web']);
+    // The 51st, on a channel the ticket has: the row is not written at all.
+    await report('Xe máy đậu kín lối đi bộ', 'web', 5);
+    expect(await doc()).toEqual(before);
+    expect(await find('xe may dau kin')).toEqual([]);
+    // The 52nd, on a new channel: the channel filter finds the ticket, its text is as it was.
+    expect(await find('lan chiem via he', { channel: 'facebook' })).toEqual([]);
+    await report('Hàng quán bày bán tràn ra vỉa hè', 'facebook', 4);
+    const after = await doc();
+    expect(after.channels).toEqual(['facebook', 'web']);
+    expect([after.body, after.tsv]).toEqual([before.body, before.tsv]);
+    expect(await find('lan chiem via he', { channel: 'facebook' })).toEqual([t]);
+    // One received before the others is among the first 50 again: the document is rebuilt with its words.
+    await report('Bãi giữ xe tự phát chiếm hết lề', 'sms', 7);
+    const rebuilt = await doc();
+    expect(rebuilt.channels).toEqual(['facebook', 'sms', 'web']);
+    expect(rebuilt.body).not.toEqual(before.body);
+    expect(await find('bai giu xe tu phat')).toEqual([t]);
+    // The same document as a rebuild from scratch.
+    await search.index([t]);
+    expect((await doc()).body).toEqual(rebuilt.body);
+    expect((await doc()).tsv).toEqual(rebuilt.tsv);
+  });
+
   it('ranks only the newest matches when too many match, and says so', async () => {
     await ticket('capOldest', { title: 'Thang máy chung cư hỏng', hoursAgo: 50 });
     await ticket('capOld', { title: 'thang may chung cu hong', hoursAgo: 40 });
@@ -234,7 +288,7 @@ describe('PostgreSQL engine', () => {
 
 const meiliUrl = process.env.MEILI_URL;
 describe.skipIf(!meiliUrl)(`Meilisearch engine${meiliUrl ? '' : ' (skipped: MEILI_URL is not set; no Meilisearch server runs on this machine)'}`, () => {
-  contract(() => new MeiliTicketSearch(handle.db, meiliUrl!, process.env.MEILI_KEY), async (s) => {
+  contract((opts) => new MeiliTicketSearch(handle.db, meiliUrl!, process.env.MEILI_KEY, opts), async (s) => {
     await syncSearch(handle.db, s);
     // The tickets above were written without events (no workflow ran): index them all.
     await s.index(Object.values(ids));

@@ -2,7 +2,7 @@ import { Meilisearch, type Index } from 'meilisearch';
 import type { Db } from '../db/schema.ts';
 import { loadDocuments, type TicketDocument } from './documents.ts';
 import { foldText, snippetOf, type SearchQuery } from './query.ts';
-import { SEARCH_DEPTH_MAX, type MatchKind, type SearchFilters, type SearchHit, type SearchPage, type SearchResult, type TicketSearch } from './search.ts';
+import { SEARCH_DEPTH_MAX, SEARCH_RANKED_MAX, type MatchKind, type SearchFilters, type SearchHit, type SearchPage, type SearchResult, type TicketSearch } from './search.ts';
 
 /** The index the tickets live in. */
 export const MEILI_INDEX = 'tickets';
@@ -22,7 +22,10 @@ export const MEILI_SETTINGS = {
   displayedAttributes: ['id', 'body'],
   rankingRules: ['words', 'typo', 'proximity', 'attribute', 'exactness', 'received_at:desc'],
   typoTolerance: { enabled: true, minWordSizeForTypos: { oneTypo: 4, twoTypos: 8 } },
-  pagination: { maxTotalHits: SEARCH_DEPTH_MAX + 1 },
+  // Meilisearch counts matches only up to maxTotalHits (estimatedTotalHits = min(matches,
+  // maxTotalHits)): one more than SEARCH_RANKED_MAX tells `capped` as the PostgreSQL engine does.
+  // Pages still stop at SEARCH_DEPTH_MAX (search() clamps offset and limit).
+  pagination: { maxTotalHits: SEARCH_RANKED_MAX + 1 },
 };
 
 /** A filter value in a Meilisearch filter expression: quoted, its quotes and backslashes escaped. */
@@ -56,7 +59,8 @@ export class MeiliTicketSearch implements TicketSearch {
   readonly engine = 'meilisearch';
   readonly #index: Index<TicketDocument>;
 
-  constructor(private readonly db: Db, url: string, key?: string) {
+  /** `rankedMax`: beyond this many matches a search says `capped` (SEARCH_RANKED_MAX, at most; tests pass fewer). */
+  constructor(private readonly db: Db, url: string, key?: string, private readonly opts: { rankedMax?: number } = {}) {
     this.#index = new Meilisearch({ host: url, ...(key ? { apiKey: key } : {}) }).index<TicketDocument>(MEILI_INDEX);
   }
 
@@ -78,7 +82,10 @@ export class MeiliTicketSearch implements TicketSearch {
     // Meilisearch folds diacritics itself: words as typed first within the page (a stable sort).
     const order: Record<MatchKind, number> = { exact: 0, unaccented: 1, typo: 2 };
     hits.sort((a, b) => order[a.match] - order[b.match]);
-    return { hits, more: res.hits.length > limit };
+    // The matches Meilisearch counted (up to maxTotalHits, above): more than rankedMax is the contract's `capped`.
+    const rankedMax = Math.min(this.opts.rankedMax ?? SEARCH_RANKED_MAX, SEARCH_RANKED_MAX);
+    // As the PostgreSQL engine: no page past SEARCH_DEPTH_MAX.
+    return { hits, more: res.hits.length > limit && offset + limit < SEARCH_DEPTH_MAX, ...(res.estimatedTotalHits > rankedMax ? { capped: true } : {}) };
   }
 
   async index(ticketIds: number[]): Promise<void> {

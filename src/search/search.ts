@@ -42,9 +42,12 @@ export interface SearchResult {
   /** More hits follow this page. */
   more: boolean;
   /**
-   * More tickets matched than an engine ranks (SEARCH_RANKED_MAX): the hits are the best-ranked
-   * of the newest matches, and older ones are not found until the search is narrowed (more
-   * words, a status, a unit, dates). Absent when every match was ranked.
+   * More tickets matched (with every word, within the filters) than an engine ranks, its
+   * `rankedMax` (SEARCH_RANKED_MAX): the hits may leave out matches that a narrower search (more
+   * words, a status, a unit, dates) would show. The same condition for both engines: the
+   * PostgreSQL engine ranks only the newest rankedMax matches, so older ones are not found;
+   * Meilisearch ranks every match, counts them up to its maxTotalHits (one more than
+   * SEARCH_RANKED_MAX) and returns at most that many. Absent when no more than rankedMax matched.
    */
   capped?: boolean;
 }
@@ -68,7 +71,7 @@ export interface TicketSearch {
 export const SEARCH_DEPTH_MAX = 1000;
 
 /**
- * How many matches the PostgreSQL engine ranks: the newest this many of those that have every
+ * How many matches a search ranks (`capped` beyond it). The PostgreSQL engine ranks the newest this many: the newest this many of those that have every
  * word and pass the filters (ranking reads each one's document; at 1,000,000 tickets two common
  * words match tens of thousands). At least SEARCH_DEPTH_MAX, so every page a search can reach
  * is ranked from the same candidates.

@@ -15,7 +15,7 @@ import type { DomainEvent } from '../events.ts';
 import { decide, placedSurely, type PipelineDeps, type PipelineState, type PipelineStep, PIPELINE } from './pipeline.ts';
 import { REPORT_LIMITS, type InboundReport } from '../report-input.ts';
 import { listSlaPolicies, pickSlaTargets, scheduleSlaMany, slaDeadlines, type SlaTargets, type SlaTicket } from '../sla/sla.ts';
-import { appendEvents, mergedKeysSql, recountTickets, type NewEvent } from '../tickets/event-log.ts';
+import { appendEvents, countJoinedReports, mergedKeysSql, type NewEvent } from '../tickets/event-log.ts';
 import { streetNames } from '../places/place-reader.ts';
 import { splitContinuations, writeStoredContinuations, type Item } from './continuations.ts';
 import { queueOutbound, type Notices } from '../tickets/outbound.ts';
@@ -176,7 +176,8 @@ async function write(
   const reportId = await insertReports(tx, todo, states, ticketOf);
   await updateJoined(tx, joined);
   await learnStreets(tx, states);
-  await recountTickets(tx, [...joined.keys()]);
+  await countJoinedReports(tx, states.flatMap((s, n) => (s.group.newTicketCode || !joined.has(s.group.ticketId!) ? []
+    : [{ ticketId: s.group.ticketId!, reportId: reportId.get(todo[n]!.id)!, citizenId: s.citizenId }])));
   await markProcessed(tx, todo, states, reportId);
   for (const [n, s] of states.entries()) {
     const inboundId = todo[n]!.id;
