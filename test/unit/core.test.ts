@@ -362,3 +362,42 @@ describe('decideGroup: a report whose topic is unsure joins a ticket on a likely
     if (joins) expect(d.reasons[0]!.message).toContain('on xay_dung');
   });
 });
+
+describe('decideGroup: a point at the landmark the other report names is the same place (one side without a point)', () => {
+  // Chợ Củ Chi, as the city's list places it.
+  const market = { key: 'lm|cho cu chi', lat: 10.9735, lng: 106.493 };
+  const at = new Date('2026-12-18T19:30:00+07:00');
+  const twoDaysAgo = new Date(at.getTime() - 48 * 3_600_000);
+  const ticket = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
+    id: 11, code: 'TK-B4BJ7V64', category_code: 'chieu_sang', area_code: '27496', lat: null, lng: null, cell: null,
+    status: 'new', received_at: twoDaysAgo, last_report_at: twoDaysAgo, closed_at: null, resolved_at: null,
+    words: 'đèn đường trên Tỉnh lộ 8 đoạn gần chợ Củ Chi bị hư', wordReports: 1, keys: new Set(['street|tinh lo 8', market.key]), candidates: [], ...over,
+  });
+  // An app photo 47 m from the market's point, its words naming no place.
+  const photo = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'chieu_sang', radiusM: 50, windowH: 168, areaCode: '27496', lat: 10.973077, lng: 106.493063,
+    landmarksNear: [market.key], keys: new Set(), text: 'Đèn đường không sáng, chỗ này gần chợ xe qua lại nhiều', receivedAt: at, ...over,
+  });
+  // A call naming the market, against a ticket opened by an app photo.
+  const call = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'chieu_sang', radiusM: 50, windowH: 168, areaCode: '27496', landmarkPoints: [market],
+    keys: new Set([market.key]), text: 'Công dân phản ánh đèn đường gần chợ Củ Chi không sáng', receivedAt: at, ...over,
+  });
+  const pointed = { lat: 10.973077, lng: 106.493063, cell: cellOf(10.973077, 106.493063), keys: new Set<string>(), words: 'Đèn đường không sáng' };
+  const table: [string, GroupInput, Partial<CandidateTicket>, boolean][] = [
+    ['a GPS photo at the market a caller named two days before', photo(), {}, true],
+    ['placed in another unit, the point still at the market', photo({ areaCode: '27508' }), {}, true],
+    ['a GPS photo far from any listed landmark', photo({ landmarksNear: [] }), {}, false],
+    ['a GPS photo naming another street', photo({ keys: new Set(['street|nguyen van khanh']) }), {}, false],
+    ['a GPS photo at another landmark', photo({ landmarksNear: ['lm|benh vien da khoa cu chi'] }), {}, false],
+    ['a call naming the market where the ticket\'s photo was taken', call(), pointed, true],
+    ['a call naming the market, the ticket\'s photo 600 m away', call(), { ...pointed, lat: 10.979, cell: cellOf(10.979, 106.493063) }, false],
+    ['a call naming the market and another street than the ticket\'s', call({ keys: new Set([market.key, 'street|nguyen van khanh']) }), { ...pointed, keys: new Set(['street|tinh lo 8']) }, false],
+    ['two points 400 m apart, one at the market the other names: the points decide', photo({ lat: 10.9771 }), { ...pointed, lat: 10.9735, keys: new Set([market.key]) }, false],
+  ];
+  it.each(table)('%s', (_, g, t, joins) => {
+    const d = decideGroup(g, [], [ticket(t)]);
+    expect(d.ticketId).toBe(joins ? 11 : null);
+    if (joins) expect(d.reasons[0]!.message).toMatch(/lies at cho cu chi/);
+  });
+});

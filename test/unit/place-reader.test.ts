@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CityPlaceReader, HEURISTIC_READER } from '../../src/core/places/place-reader.ts';
+import { CityPlaceReader, HEURISTIC_READER, landmarkKey } from '../../src/core/places/place-reader.ts';
 import { PLACE_KEYS_MAX } from '../../src/core/engine/text.ts';
 
 // The place a text names, read against HCMC's street list (seed/hcmc/streets.json): the same
@@ -16,6 +16,15 @@ const reader = new CityPlaceReader({
   unitNames: ['ben thanh', 'ben nghe', 'sai gon', 'binh thanh'],
 });
 const keys = (text: string) => [...reader.read(text).keys];
+
+describe('the landmarks near a point', () => {
+  it('gives the listed landmarks within reach, by the key the words give them', () => {
+    // 110 m north of Bến xe Miền Đông's point; 2 km away.
+    expect(reader.landmarksNear(10.8156, 106.7111, 250).map(landmarkKey)).toEqual(['lm|ben xe mien dong']);
+    expect([...reader.read('BX Miền Đông kẹt xe').keys]).toContain('lm|ben xe mien dong');
+    expect(reader.landmarksNear(10.8326, 106.7111, 250)).toEqual([]);
+  });
+});
 
 describe('reading a place from words', () => {
   it('reads one street however it is written: diacritics or none, "Đ.", no "đường", initials', () => {

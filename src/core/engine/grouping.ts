@@ -53,6 +53,11 @@ export const GROUPING = {
    * it may lie in another unit.
    */
   unsureUnitOnlyHours: 3,
+  /**
+   * A point this near a landmark of the city's list is at that landmark (a market, a school, a
+   * bridge: their grounds run to a couple of hundred metres, and the list gives one point for each).
+   */
+  landmarkReachM: 250,
   /** A place with this many tickets closed in the lookback becomes a hotspot. */
   hotspotMin: 2,
   hotspotLookbackDays: 60,
@@ -81,6 +86,10 @@ export interface GroupInput {
   areaCandidates?: readonly string[];
   lat?: number | undefined;
   lng?: number | undefined;
+  /** The city's landmarks near its point (`lm|…` keys, `PlaceReader.landmarksNear` within GROUPING.landmarkReachM). */
+  landmarksNear?: readonly string[];
+  /** Where the city's landmarks its words name lie (a ticket's point near one is at its place). */
+  landmarkPoints?: readonly { key: string; lat: number; lng: number }[];
   text: string;
   address?: string | undefined;
   receivedAt: Date;
@@ -105,6 +114,8 @@ const windowOf = (g: GroupInput) => g.windowH ?? DEFAULT_WINDOW_H;
 const unitsOf = (g: GroupInput): string[] => (g.areaCode ? [g.areaCode] : [...(g.areaCandidates ?? [])]);
 /** Keys that place a report wherever its unit is: a house on a street, an alley, a landmark. */
 const strongKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => !k.startsWith('street|')).slice(0, 16);
+/** The keys a report's candidates are looked up by: its strong keys, and the landmarks near its point. */
+const lookupKeys = (g: GroupInput): string[] => [...new Set([...strongKeys(g), ...(g.landmarksNear ?? [])])];
 /** The street keys of a report: how a ticket its words left without a unit is found. */
 const streetKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => k.startsWith('street|')).slice(0, 8);
 const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
@@ -199,7 +210,7 @@ export interface CitizenReport {
 const UNSURE_UNIT = 0.05;
 
 /** How strongly two places are one, by their strongest shared evidence (keys: core/places/place-reader.ts). */
-export const EVIDENCE = { house: 0.9, landmark: 0.85, alley: 0.8, nearHouse: 0.8, street: 0.55, unit: 0.4 } as const;
+export const EVIDENCE = { house: 0.9, landmark: 0.85, alley: 0.8, nearHouse: 0.8, landmarkPoint: 0.7, street: 0.55, unit: 0.4 } as const;
 
 interface KeyPlace {
   houses: Set<string>;
@@ -279,6 +290,22 @@ function comparePlaces(a: KeyPlace, b: KeyPlace, radiusM: number): { strength: n
 }
 
 /**
+ * The landmark of the city's list where one side's point lies and the other's words name (a GPS
+ * photo "ngập quá" beside the market a caller named; a call naming the school where an app
+ * report's point is): its key, or null. Only when one side has no point (two points decide by
+ * their distance).
+ */
+function pointAtLandmark(g: GroupInput, hasPoint: boolean, c: CandidateTicket): string | null {
+  const theirPoint = c.lat !== null && c.lng !== null;
+  if (hasPoint && !theirPoint) return (g.landmarksNear ?? []).find((k) => c.keys.has(k)) ?? null;
+  if (!hasPoint && theirPoint) {
+    const at = (g.landmarkPoints ?? []).find((l) => distanceMetres(l.lat, l.lng, c.lat!, c.lng!) <= GROUPING.landmarkReachM);
+    return at?.key ?? null;
+  }
+  return null;
+}
+
+/**
  * Decides the ticket a report belongs to from what the lookups found: (a) the same citizen's
  * ticket on the topic, whatever the channel (`mine`: their recent reports, newest first);
  * (b) another citizen's ticket on the same incident nearby and recent (`nearby`). Pure.
@@ -328,6 +355,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     let why = '';
     /** Decided by the place (a point, a house, an alley, a landmark, a street), not by the words alone. */
     let byPlace = true;
+    let atLandmark: string | null = null;
     const since = g.receivedAt.getTime() - c.last_report_at.getTime();
     if (hasPoint && c.lat !== null && c.lng !== null) {
       const d = distanceMetres(g.lat!, g.lng!, c.lat, c.lng);
@@ -340,6 +368,10 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
       }
     } else if (shared.strength < 0) {
       // Both name house numbers on one street, far apart: two places.
+    } else if (shared.strength < EVIDENCE.alley && !placesDiffer(herePlace, there) && (atLandmark = pointAtLandmark(g, hasPoint, c)) !== null) {
+      // One side's point at the landmark the other's words name, whatever unit each was placed in.
+      score = EVIDENCE.landmarkPoint;
+      why = hasPoint ? `its point lies at ${atLandmark.slice(3)}, which ticket ${c.code} names` : `the point of ticket ${c.code} lies at ${atLandmark.slice(3)}, which the report names`;
     } else if (!g.areaCode || !c.area_code || c.area_code === g.areaCode) {
       // Its unit, or for a ticket whose words named none for sure, one of the units they may mean.
       const sameUnit = c.area_code !== null ? units.includes(c.area_code) : c.candidates.some((u) => units.includes(u));
@@ -511,7 +543,7 @@ export class GroupBatch {
     // equality on the category keeps each lookup on its (category, cell/unit) index.
     const nearQ = inputs.flatMap((g, i) => {
       const areas = unitsOf(g);
-      const strong = strongKeys(g);
+      const strong = lookupKeys(g);
       const streets = streetKeys(g);
       if (categoriesOf(g).length === 0 || (areas.length === 0 && strong.length === 0 && streets.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
       const shared = {
@@ -681,7 +713,7 @@ export class GroupBatch {
     const nearby = new Map<number, CandidateTicket>();
     for (const id of this.#nearby.get(i) ?? []) nearby.set(id, this.#ticket(id));
     const units = unitsOf(g);
-    const strong = strongKeys(g);
+    const strong = lookupKeys(g);
     const streets = streetKeys(g);
     const topics = categoriesOf(g);
     for (const t of this.#touched.values()) {

@@ -8,9 +8,9 @@ import { classify } from './classify.ts';
 import { newCode } from '../tickets/codes.ts';
 import { yieldTurn } from '../next-turn.ts';
 import type { AddressMatch, Gazetteer } from '../places/gazetteer.ts';
-import { streetNames, type Landmark } from '../places/place-reader.ts';
+import { landmarkKey, streetNames, type Landmark } from '../places/place-reader.ts';
 import type { TopicModel } from './topic.ts';
-import { GroupBatch, type GroupInput, type Relation } from './grouping.ts';
+import { GroupBatch, GROUPING, type GroupInput, type Relation } from './grouping.ts';
 import { cellOf } from '../places/geo.ts';
 import { identitiesOf, type Identity } from '../citizens/identity.ts';
 import { mergeCitizens } from '../citizens/merge.ts';
@@ -42,6 +42,8 @@ export interface PipelineState {
   placeKeys: string[];
   /** The city's landmarks it names (a unit when no ward is named). */
   landmarks: Landmark[];
+  /** The city's landmarks near its point (`lm|…` keys): what a ticket known by words may call its place. */
+  landmarksNear: string[];
   /** The place keys of its ticket once this report is on it (what the ticket stores). */
   ticketKeys: string[];
   reasons: Reason[];
@@ -178,6 +180,8 @@ const normalise = perReport('normalise', (s, { gazetteer }) => {
   const place = gazetteer.places.read(`${s.input.address ?? ''}\n${s.input.text}`);
   s.placeKeys = [...place.keys];
   s.landmarks = place.landmarks;
+  const { lat, lng } = s.input;
+  s.landmarksNear = lat !== undefined && lng !== undefined ? (gazetteer.places.landmarksNear?.(lat, lng, GROUPING.landmarkReachM) ?? []).map(landmarkKey) : [];
 });
 
 /**
@@ -339,7 +343,8 @@ function routeOne(s: PipelineState, { categories }: Pick<PipelineDeps, 'categori
 /** What grouping reads of a report, from the earlier steps (the storm bench builds its probes with it too). */
 export const groupInput = (s: PipelineState): GroupInput => ({
   citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence, alternatives: s.category.alternatives,
-  areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
+  areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng,
+  landmarksNear: s.landmarksNear, landmarkPoints: s.landmarks.map((l) => ({ key: landmarkKey(l), lat: l.lat, lng: l.lng })), text: s.text, address: s.input.address, receivedAt: s.receivedAt,
   radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH, chosenTicket: s.input.ticket,
 });
 
@@ -404,7 +409,7 @@ export async function decide(reports: { input: InboundReport; receivedAt: Date }
     departmentCode: null,
     radiusM: undefined, windowH: undefined, spanH: undefined,
     group: { ticketId: null, relation: 'new', score: 0, newTicketCode: null },
-    placeKeys: [], landmarks: [], ticketKeys: [],
+    placeKeys: [], landmarks: [], landmarksNear: [], ticketKeys: [],
     reasons: [],
   }));
   for (const step of steps) await step.run(batch, deps);

@@ -10,6 +10,7 @@
 // at most a name's length per word).
 
 import { placeKeys, PLACE_KEYS_MAX } from '../engine/text.ts';
+import { distanceMetres } from './geo.ts';
 
 /** A landmark of the city's list (seed/hcmc/landmarks.json). */
 export interface Landmark {
@@ -33,10 +34,15 @@ export interface PlaceReader {
   read(text: string): PlaceReading;
   /** The (former) districts that have a street of this name, when the city's list says. */
   districtsOf?(street: string): readonly string[];
+  /** The city's landmarks within `metres` of a point, nearest first (a GPS report's "near what"). */
+  landmarksNear?(lat: number, lng: number, metres: number): Landmark[];
 }
 
 /** A street's name as place keys spell it (folded, "Tỉnh lộ 10" -> "tinh lo 10"). */
 export const streetKey = (name: string): string => words(name).folded.join(' ');
+
+/** A landmark of the city's list as place keys spell it (`lm|cho ben thanh`). */
+export const landmarkKey = (l: Landmark): string => `lm|${streetKey(l.name)}`;
 
 /** The street names among place keys (`street|<name>`), in their order. */
 export const streetNames = (keys: Iterable<string>): string[] => [...keys].filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length));
@@ -46,6 +52,8 @@ export const HEURISTIC_READER: PlaceReader = { read: (text) => ({ keys: placeKey
 
 /** The longest street name, in words: a trie walk stops there. */
 const NAME_WORDS_MAX = 9;
+/** The landmarks near a point that grouping looks up (the nearest; a city centre has dozens within reach). */
+const LANDMARKS_NEAR_MAX = 4;
 /** A house number pairs with a street at most this many words away. */
 const PAIR_DISTANCE_MAX = 6;
 
@@ -190,6 +198,15 @@ export class CityPlaceReader implements PlaceReader {
         this.#insert(this.#landmarks, w, key, true, raw.join(' ').toLowerCase());
       }
     }
+  }
+
+  landmarksNear(lat: number, lng: number, metres: number): Landmark[] {
+    const near: { l: Landmark; d: number }[] = [];
+    for (const l of this.#landmarkByName.values()) {
+      const d = distanceMetres(lat, lng, l.lat, l.lng);
+      if (d <= metres) near.push({ l, d });
+    }
+    return near.sort((a, b) => a.d - b.d).slice(0, LANDMARKS_NEAR_MAX).map((x) => x.l);
   }
 
   #isStreet(w: string[]): boolean {
