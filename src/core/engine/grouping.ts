@@ -305,6 +305,10 @@ function pointAtLandmark(g: GroupInput, hasPoint: boolean, c: CandidateTicket): 
   return null;
 }
 
+/** Whether one side is known only by its point (no place in its words) and the other only by words (no point). */
+const pointAgainstWords = (hasPoint: boolean, keys: number, c: CandidateTicket) =>
+  (hasPoint && keys === 0 && c.lat === null) || (!hasPoint && c.lat !== null && c.keys.size === 0);
+
 /**
  * Decides the ticket a report belongs to from what the lookups found: (a) the same citizen's
  * ticket on the topic, whatever the channel (`mine`: their recent reports, newest first);
@@ -411,6 +415,12 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         // sent a photo from the app). Words alone in the unit are not enough for such a ticket.
         unitOnly.push(c);
         unitOnlyWhy = `(one of the units its words may mean) within ${GROUPING.unsureUnitOnlyHours} h`;
+      } else if (sameTopic && sameUnit && c.area_code !== null && g.areaCode !== null && pointAgainstWords(hasPoint, hereKeys.size, c)) {
+        // One side known only by its point, the other only by words: neither can name a place
+        // against the other, and a condition lasts (a photo of the lamp a caller reported days
+        // before), so the one open ticket on the topic in the unit reaches the category's window.
+        unitOnly.push(c);
+        unitOnlyWhy = `within ${windowOf(g)} h, one side known only by its point and the other only by words`;
       } else if (persists && sameTopic && sameUnit && c.area_code !== null && g.areaCode !== null && !placesDiffer(herePlace, there)) {
         // Days later, "still not fixed" in the unit of the one open ticket on the topic there.
         unitOnly.push(c);
