@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
 import { AreaIndex, bboxOf, type AreaShape } from '../../src/core/places/area-index.ts';
@@ -5,7 +6,9 @@ import { canonicalCode, newCode } from '../../src/core/tickets/codes.ts';
 import { cellOf, cellsAround, distanceMetres } from '../../src/core/places/geo.ts';
 import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone, phoneQuery } from '../../src/core/citizens/identity.ts';
 import { clip, fold, nfc, saysPersists, tokens } from '../../src/core/engine/text.ts';
-import { decideChosen, decideGroup, type CandidateTicket, type GroupInput } from '../../src/core/engine/grouping.ts';
+import { decideChosen, decideGroup, type CandidateTicket, type GroupInput, type TopicsOf } from '../../src/core/engine/grouping.ts';
+import { topicsOfWords } from '../../src/core/engine/classify.ts';
+import { TopicModel, type TopicExample } from '../../src/core/engine/topic.ts';
 
 describe('normalisePhone', () => {
   const table: [string, string | null][] = [
@@ -430,5 +433,36 @@ describe('decideGroup: a report known only by its point and a ticket known only 
     const d = decideGroup(g, [], ts.map((t) => call(t)));
     expect(d.ticketId).toBe(want);
     if (want) expect(d.reasons[0]!.message).toContain('known only by its point');
+  });
+});
+
+describe('decideGroup: a ticket on another topic takes a report at plainly the same place when its words may be about the report\'s topic', () => {
+  const examples = readFileSync(new URL('../../seed/topics-vi.jsonl', import.meta.url), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TopicExample);
+  const topicsOf = topicsOfWords(TopicModel.train(examples));
+  const at = new Date('2026-10-19T18:53:00+07:00');
+  const ago = (h: number) => new Date(at.getTime() - h * 3_600_000);
+  const [lat, lng] = [10.8275, 106.7206];
+  // An app report: a deep pothole holding rainwater, read as a flood.
+  const ticket = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
+    id: 31, code: 'TK-HJS4BMVQ', category_code: 'ngap_nuoc', area_code: '26809', lat, lng, cell: cellOf(lat, lng),
+    status: 'new', received_at: ago(0.3), last_report_at: ago(0.3), closed_at: null, resolved_at: null,
+    words: ' Xin báo đường Phạm Văn Đồng đoạn trước nhà số 233/3 mặt đường có ổ gà sâu, mưa xuống đọng nước không thấy.', wordReports: 1,
+    keys: new Set(['street|pham van dong', '233/3|pham van dong', 'alley|233|pham van dong']), candidates: [], ...over,
+  });
+  // A neighbour's web report 12 m away, 17 minutes later: the pothole.
+  const report = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'giao_thong', radiusM: 100, windowH: 168, areaCode: '26809', lat: lat + 0.0001, lng, crossTopics: ['ngap_nuoc', 'rac_thai'],
+    keys: new Set(['street|pham van dong']), text: 'Nhờ khu quản lý giao thông xem giúp đường Phạm Văn Đồng, ổ gà to giữa đường, nhiều xe máy bị té.', receivedAt: at, ...over,
+  });
+  const table: [string, GroupInput, Partial<CandidateTicket>, TopicsOf | null, boolean][] = [
+    ['12 m from the flood ticket whose words also read as a pothole', report(), {}, topicsOf, true],
+    ['without a reading of the ticket\'s words', report(), {}, null, false],
+    ['another problem at the same place: a rubbish ticket', report(), { category_code: 'rac_thai', words: ' Rác thải chất đống đầu hẻm bốc mùi hôi thối, chó mèo bới tung.' }, topicsOf, false],
+    ['the same street only, three days later', report({ lat: undefined, lng: undefined }), { lat: null, lng: null, cell: null, keys: new Set(['street|pham van dong']), received_at: ago(72), last_report_at: ago(72) }, topicsOf, false],
+  ];
+  it.each(table)('%s', (_, g, t, reader, joins) => {
+    const d = decideGroup(g, [], [ticket(t)], undefined, reader);
+    expect(d.ticketId).toBe(joins ? 31 : null);
+    if (joins) expect(d.reasons[0]!.message).toContain('on ngap_nuoc, whose words may be about giao_thong');
   });
 });

@@ -1,5 +1,6 @@
 import type { Reason } from '../../wire/staff-api.ts';
 import type { TopicModel, TopicPrediction } from './topic.ts';
+import type { TopicsOf } from './grouping.ts';
 
 export interface Classification {
   code: string | null;
@@ -80,5 +81,30 @@ function decideCategory(text: string, picked: string | undefined, model: TopicMo
       message: pred ? `unsure; best guess ${pred.code} (${pred.confidence.toFixed(2)}), left for triage` : 'no topic evidence in the text; left for triage',
       score: pred?.confidence ?? 0,
     }],
+  };
+}
+
+/** Tickets' words read, the least recently used forgotten first (a storm compares every report with the same hot tickets). */
+const TOPICS_REMEMBERED = 512;
+
+/**
+ * What the model makes of a ticket's words, for grouping across topics: each category's
+ * probability, or null when it knows too little of them (as for a report, KNOWN_MIN).
+ */
+export function topicsOfWords(model: TopicModel | null): TopicsOf | null {
+  if (!model) return null;
+  const remembered = new Map<string, ReadonlyMap<string, number> | null>();
+  return (words) => {
+    if (remembered.has(words)) {
+      const hit = remembered.get(words)!;
+      remembered.delete(words);
+      remembered.set(words, hit);
+      return hit;
+    }
+    const pred = model.predict(words);
+    const read = pred && pred.known >= KNOWN_MIN ? new Map(pred.ranking.map((r) => [r.code, r.p])) : null;
+    remembered.set(words, read);
+    if (remembered.size > TOPICS_REMEMBERED) remembered.delete(remembered.keys().next().value!);
+    return read;
   };
 }

@@ -81,6 +81,12 @@ export interface GroupInput {
   categoryConfidence?: number;
   /** Other categories it may be about (`Classification.alternatives`): their tickets take it on plain place evidence only. */
   alternatives?: readonly string[];
+  /**
+   * The other categories of the catalogue: a ticket on one of them takes the report on plain place
+   * evidence only, and only when the ticket's own words may be about the report's topic (read by
+   * the `TopicsOf` given to the decision). Absent: not looked up.
+   */
+  crossTopics?: readonly string[];
   areaCode: string | null;
   /** The units the words may mean when they name none for sure (an old ward split, a district). */
   areaCandidates?: readonly string[];
@@ -124,6 +130,8 @@ const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
  * whose topic is unsure (none decided) only its alternatives, the topics the model still gives it.
  */
 const categoriesOf = (g: GroupInput): string[] => (g.category ? [g.category, ...(g.alternatives ?? []).filter((c) => c !== g.category)] : [...(g.alternatives ?? [])]);
+/** The other topics whose tickets are looked up for a report (one with a topic of its own only). */
+const crossTopicsOf = (g: GroupInput): string[] => (g.category ? (g.crossTopics ?? []).filter((c) => !categoriesOf(g).includes(c)) : []);
 /** Whether an open ticket is still within a report's incident window (its latest report, and its first). */
 const inWindow = (g: GroupInput, t: { received_at: Date; last_report_at: Date }) => {
   const at = g.receivedAt.getTime();
@@ -143,6 +151,20 @@ export const storedKeys = (r: { address: string | null; text: string; place_keys
  * bounded however many reports (or however long ones) a ticket has gathered.
  */
 export const WORDS_REPORTS_MAX = 8;
+
+/**
+ * What the topic model makes of a candidate's words: each category's probability, or null when
+ * it does not know enough of them to say (`classify.ts`, `topicsOfWords`).
+ */
+export type TopicsOf = (words: string) => ReadonlyMap<string, number> | null;
+
+/**
+ * A ticket's words give a report's topic this much, and it may be about it. Lower than a report's
+ * own ALTERNATIVE_MIN: naive Bayes is surest on the longest texts, and a ticket's words are its
+ * first reports' together ("ổ gà sâu, mưa xuống đọng nước" reads 0.9 flood, 0.09 road). Another
+ * problem at the same place reads below 0.001 (chosen on the development sets).
+ */
+export const CROSS_TOPIC_MIN = 0.01;
 
 /** How grouping reads a candidate's words: the syllable pairs of their normalised place text. */
 export type ShinglesOf = (words: string) => ReadonlySet<string>;
@@ -314,7 +336,7 @@ const pointAgainstWords = (hasPoint: boolean, keys: number, c: CandidateTicket) 
  * ticket on the topic, whatever the channel (`mine`: their recent reports, newest first);
  * (b) another citizen's ticket on the same incident nearby and recent (`nearby`). Pure.
  */
-export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], shinglesOf: ShinglesOf = SHINGLES): GroupDecision {
+export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], shinglesOf: ShinglesOf = SHINGLES, topicsOf: TopicsOf | null = null): GroupDecision {
   // No topic and none likely: left for triage. An unsure topic with likely ones: only a ticket on
   // one of those, at plainly the same place, takes it (the `related` path below).
   if (categoriesOf(g).length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_skipped', message: 'no category: not grouped' }] };
@@ -352,7 +374,10 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   let related: Match | null = null;
   for (const c of nearby) {
     const sameTopic = c.category_code === g.category;
-    if (!sameTopic && !(g.alternatives ?? []).includes(c.category_code ?? '')) continue;
+    // Another topic: one the report may be about, or one whose ticket's words may be about the
+    // report's (a pothole holding rainwater read as a flood, then a neighbour's "ổ gà").
+    const cross = !sameTopic && !(g.alternatives ?? []).includes(c.category_code ?? '');
+    if (cross && !(g.category && c.wordReports > 0 && (topicsOf?.(c.words)?.get(g.category) ?? 0) >= CROSS_TOPIC_MIN)) continue;
     const there = placeOfKeys(c.keys);
     const shared = comparePlaces(herePlace, there, radius);
     let score = 0;
@@ -433,7 +458,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     } else if (byPlace && (score >= EVIDENCE.alley || since <= GROUPING.wordsOnlyHours * 3_600_000) && (!related || score > related.score)) {
       // Another of its topics: the place must be plainly the same (a near point, the same house,
       // alley or landmark; the same street within hours), not merely the unit.
-      related = { id: c.id, code: c.code, score, why: `${why}, on ${c.category_code}` };
+      related = { id: c.id, code: c.code, score, why: `${why}, on ${c.category_code}${cross ? `, whose words may be about ${g.category}` : ''}` };
     }
   }
   if (!best && related && unitOnly.length === 0) best = related;
@@ -539,11 +564,14 @@ export class GroupBatch {
   readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; keys: readonly string[] }[] = [];
   #placeholder = 0;
 
-  private constructor(private readonly inputs: readonly GroupInput[]) {}
+  private constructor(private readonly inputs: readonly GroupInput[], private readonly topicsOf: TopicsOf | null) {}
 
-  /** Fetches the candidates of every input (`inputs[i]` is decided by `decide(i)`). */
-  static async load(db: DbOrTx, inputs: readonly GroupInput[]): Promise<GroupBatch> {
-    const b = new GroupBatch(inputs);
+  /**
+   * Fetches the candidates of every input (`inputs[i]` is decided by `decide(i)`); `topicsOf`
+   * reads other topics' tickets' words (none: those tickets are not taken).
+   */
+  static async load(db: DbOrTx, inputs: readonly GroupInput[], topicsOf: TopicsOf | null = null): Promise<GroupBatch> {
+    const b = new GroupBatch(inputs, topicsOf);
     const iso = (d: Date) => d.toISOString();
     const mineQ = inputs.flatMap((g, i) => (g.category && g.citizenId !== null ? [{
       i, citizen: g.citizenId, since: iso(hours(g.receivedAt, GROUPING.sameCitizenHours)), until: iso(g.receivedAt),
@@ -561,7 +589,12 @@ export class GroupBatch {
         since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
         ...reach(g),
       };
-      return categoriesOf(g).map((category) => ({ ...shared, category }));
+      const rows: Record<string, unknown>[] = categoriesOf(g).map((category) => ({ ...shared, category }));
+      // The other topics' tickets, in one row (`= any` on the category keeps the same indexes):
+      // by a point near, a house, alley or landmark key, or in its unit within hours.
+      const others = crossTopicsOf(g);
+      if (others.length > 0) rows.push({ ...shared, category: null, others, recent: iso(hours(g.receivedAt, Math.min(windowOf(g), GROUPING.wordsOnlyHours))) });
+      return rows;
     });
     if (mineQ.length > 0) {
       const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null; r_place_keys: string[] | null }>`
@@ -619,11 +652,13 @@ export class GroupBatch {
     // `limit` tells the planner how many inputs there are (a function scan is guessed at 100):
     // guessed high, one lookup's plan looked costly enough to be JIT-compiled (~40 ms).
     if (nearQ.length > 0) {
-      const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
+      const open = sql`t.status in (${OPEN_SQL}) and t.merged_into is null
         and t.last_report_at >= q.since and t.received_at >= q.first and t.received_at <= q.until`;
+      const match = sql`t.category_code = q.category and ${open}`;
+      const cross = sql`t.category_code = any(q.others) and ${open}`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
-          as q(i int, category text, areas text[], strong text[], streets text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
+          as q(i int, category text, others text[], recent timestamptz, areas text[], strong text[], streets text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
             lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision) limit ${nearQ.length}),
         hit as (
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
@@ -639,7 +674,16 @@ export class GroupBatch {
             and t.place_keys ?| q.streets limit 50) c
           union
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code is null and cardinality(q.areas) > 0
-            and t.area_candidates ?| q.areas limit 50) c),
+            and t.area_candidates ?| q.areas limit 50) c
+          union
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${cross} and t.cell = any(q.cells)
+            and t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max limit 50) c
+          union
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${cross} and cardinality(q.strong) > 0
+            and t.place_keys ?| q.strong limit 50) c
+          union
+          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${cross} and t.area_code = any(q.areas)
+            and t.last_report_at >= q.recent limit 50) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
         select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
           t.closed_at, t.resolved_at, t.place_keys, t.area_candidates, ids.inputs
@@ -725,13 +769,13 @@ export class GroupBatch {
     const units = unitsOf(g);
     const strong = lookupKeys(g);
     const streets = streetKeys(g);
-    const topics = categoriesOf(g);
+    const topics = [...categoriesOf(g), ...crossTopicsOf(g)];
     for (const t of this.#touched.values()) {
       if (!topics.includes(t.category_code ?? '') || !isOpen(t.status) || !inWindow(g, t)) continue;
       if ((cells && t.cell !== null && cells.has(t.cell)) || (t.area_code !== null && units.includes(t.area_code)) || strong.some((k) => t.keys.has(k))
         || (t.area_code === null && (streets.some((k) => t.keys.has(k)) || t.candidates.some((u) => units.includes(u))))) nearby.set(t.id, t);
     }
-    return decideGroup(g, mine, [...nearby.values()]);
+    return decideGroup(g, mine, [...nearby.values()], SHINGLES, this.topicsOf);
   }
 
   /** Marks a ticket reopened by a report of this batch (`decideReopen`): open again for the reports after it. */

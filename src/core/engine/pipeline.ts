@@ -4,13 +4,13 @@ import type { DbOrTx } from '../../db/schema.ts';
 import type { Reason } from '../../wire/staff-api.ts';
 import type { AreaIndex } from '../places/area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
-import { classify } from './classify.ts';
+import { classify, topicsOfWords } from './classify.ts';
 import { newCode } from '../tickets/codes.ts';
 import { yieldTurn } from '../next-turn.ts';
 import type { AddressMatch, Gazetteer } from '../places/gazetteer.ts';
 import { landmarkKey, streetNames, type Landmark } from '../places/place-reader.ts';
 import type { TopicModel } from './topic.ts';
-import { GroupBatch, GROUPING, type GroupInput, type Relation } from './grouping.ts';
+import { GroupBatch, GROUPING, type GroupInput, type Relation, type TopicsOf } from './grouping.ts';
 import { cellOf } from '../places/geo.ts';
 import { identitiesOf, type Identity } from '../citizens/identity.ts';
 import { mergeCitizens } from '../citizens/merge.ts';
@@ -348,6 +348,14 @@ export const groupInput = (s: PipelineState): GroupInput => ({
   radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH, chosenTicket: s.input.ticket,
 });
 
+/** Each model's reader of tickets' words, made once (it remembers what it read). */
+const readers = new WeakMap<TopicModel, TopicsOf | null>();
+const topicsOf = (model: TopicModel | null): TopicsOf | null => {
+  if (!model) return null;
+  if (!readers.has(model)) readers.set(model, topicsOfWords(model));
+  return readers.get(model)!;
+};
+
 /** group: the same citizen's ticket on the topic, else another citizen's on the same incident. */
 const group: PipelineStep = {
   name: 'group',
@@ -359,7 +367,7 @@ const group: PipelineStep = {
       const place = s.area.code ?? (s.input.lat !== undefined && s.input.lng !== undefined ? String(cellOf(s.input.lat, s.input.lng)) : 'none');
       return [`group:${s.category.code}:${place}`];
     }));
-    const grouping = await GroupBatch.load(db, batch.map(groupInput));
+    const grouping = await GroupBatch.load(db, batch.map((s) => ({ ...groupInput(s), crossTopics: deps.categories.map((c) => c.code) })), topicsOf(deps.topics));
     await inSlices(batch, (s, n) => {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
