@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCode } from '../src/core/tickets/codes.ts';
 import type { DomainEvent } from '../src/core/events.ts';
 import {
-  checkTicket, DEFAULT_SLA_TARGETS, listSlaPolicies, onStatusChanged, pendingStages, removeSlaPolicy, scheduleSla,
+  breachedSql, checkTicket, DEFAULT_SLA_TARGETS, listSlaPolicies, onStatusChanged, pendingStages, nextStage, removeSlaPolicy, scheduleSla,
   scheduleSlaMany, setSlaPolicy, SLA_CHECK_JOB, slaDeadlines, slaState, slaTargets, slaThresholds, stageOf, warningTime,
   type SlaTicket,
 } from '../src/core/sla/sla.ts';
@@ -124,6 +124,43 @@ describe('SLA policies', () => {
     await expect(setSlaPolicy(db, { triageMinutes: 40 })).rejects.toMatchObject({ code: 'sla_targets_out_of_order' });
     await expect(removeSlaPolicy(db, {})).rejects.toMatchObject({ code: 'sla_default_policy_required', status: 409 });
     expect(await listSlaPolicies(db)).toEqual(before);
+  });
+});
+
+describe('breachedSql', () => {
+  it('selects exactly the tickets whose next stage is past due by nextStage, under category, priority and default policies, reopened or not', async () => {
+    await setSlaPolicy(db, { category: 'ngap_nuoc', resolveMinutes: 90 });
+    await setSlaPolicy(db, { priority: 'urgent', triageMinutes: 5, dispatchMinutes: 10, acknowledgeMinutes: 20, resolveMinutes: 60 });
+    await setSlaPolicy(db, { category: 'ngap_nuoc', priority: 'urgent', triageMinutes: 3, dispatchMinutes: 6, acknowledgeMinutes: 9, resolveMinutes: 12 });
+    try {
+      const policies = await listSlaPolicies(db);
+      const now = at(100);
+      const ids: number[] = [];
+      for (const status of ['new', 'triaged', 'dispatched', 'acknowledged', 'in_progress', 'resolved']) {
+        for (const category of ['ngap_nuoc', 'rac_thai', null]) {
+          for (const priority of ['normal', 'urgent']) {
+            for (const ago of [2, 8, 14, 25, 50, 70, 95, 130]) ids.push(await newTicket({ status, category, priority, receivedAt: at(100 - ago) }));
+          }
+        }
+      }
+      // Received long ago and reopened 8 minutes ago: due again from the reopening.
+      const reopened = await newTicket({ status: 'triaged', receivedAt: at(-500) });
+      await db.updateTable('tickets').set({ reopened_at: at(92), reopen_count: 1 }).where('id', '=', reopened).execute();
+      ids.push(reopened);
+
+      const tickets = await db.selectFrom('tickets').select(['id', 'status', 'received_at', 'reopened_at', 'category_code', 'priority'])
+        .where('id', 'in', ids).execute();
+      const want = tickets.filter((t) => { const n = nextStage(t, policies); return n !== null && n.dueAt <= now; }).map((t) => t.id).sort((a, b) => a - b);
+      const got = (await db.selectFrom('tickets').select('id').where('id', 'in', ids).where(breachedSql(policies, now)).orderBy('id').execute()).map((r) => r.id);
+      expect(got).toEqual(want);
+      expect(want.length).toBeGreaterThan(50); // both sides of every deadline are present
+      expect(want.length).toBeLessThan(ids.length - 50);
+      expect(got).not.toContain(reopened);
+    } finally {
+      await removeSlaPolicy(db, { category: 'ngap_nuoc', priority: 'urgent' });
+      await removeSlaPolicy(db, { category: 'ngap_nuoc' });
+      await removeSlaPolicy(db, { priority: 'urgent' });
+    }
   });
 });
 

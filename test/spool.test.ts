@@ -8,6 +8,7 @@ import { loadConfig } from '../src/config.ts';
 import { AppError } from '../src/core/errors.ts';
 import { connect, type DbHandle } from '../src/db/connect.ts';
 import { isConnectionError } from '../src/db/connection-error.ts';
+import { issueFormToken } from '../src/intake/form-token.ts';
 import { IntakeService, payloadHash } from '../src/intake/intake-service.ts';
 import { POISON_AFTER_PASSES, POISON_FILE, readPoisoned, retryPoisoned, Spool, type SpoolEntry } from '../src/intake/spool.ts';
 import { createLogger } from '../src/log.ts';
@@ -297,6 +298,17 @@ describe.runIf(TEST_DB === 'postgres')('PostgreSQL outage through a runtime', ()
       expect(await health.json()).toEqual({ ok: false, degraded: 'database', spooled: 1 });
       expect(await (await rt.app.request('/metrics')).text()).toMatch(/^phananh_spool_depth 1$/m);
       expect(((await (await rt.app.request(`/api/v1/reports/${code}`)).json()) as { status: string }).status).toBe('received');
+      // What cannot go to the spool (a resident's answer) is refused as an outage, to be sent again: 503, not 500.
+      const confirm = await rt.app.request(`/api/v1/reports/${code}/confirm`, { method: 'POST' });
+      expect(confirm.status).toBe(503);
+      expect(confirm.headers.get('retry-after')).toBe('30');
+      expect(((await confirm.json()) as { error: { code: string } }).error.code).toBe('database_unavailable');
+      const form = new FormData();
+      form.set('_token', issueFormToken('test-secret-0123456789abcdef'));
+      const page = await rt.app.request(`/track/${code}/confirm`, { method: 'POST', body: form });
+      expect(page.status).toBe(503);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('Câu trả lời của anh/chị chưa được ghi nhận');
 
       // A NUL byte acknowledged during the outage, and a report the database will refuse for
       // itself (a constraint stands for it): neither may hold back the report after them.

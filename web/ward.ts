@@ -4,6 +4,7 @@ import { formatTime, label, PRIORITY_VI, STATUS_VI } from './lib/labels.ts';
 import { channelLabel, setChannels } from './lib/channels.ts';
 import type { ConsoleMeta } from '../src/wire/staff-api.ts';
 import { notify } from './lib/notice.ts';
+import { wardReopenNotice } from './lib/reopen-notice.ts';
 import { connectRealtime, type TicketEvent } from './lib/realtime.ts';
 import { markSlaHost, stageBadge, startSlaTicker } from './lib/sla-badge.ts';
 import { drawLocation, photoGallery } from './lib/ticket-parts.ts';
@@ -285,6 +286,7 @@ async function loadTasks(): Promise<void> {
 const refresh = debounce(() => void loadTasks(), 250);
 
 function onEvent(e: TicketEvent): void {
+  wardReopenNotice(e);
   refresh();
   const c = cards.get(e.ticket);
   if (c?.detail.open) void loadDetail(c);

@@ -2,10 +2,10 @@ import { Hono } from 'hono';
 import type { Context } from 'hono';
 import {
   AppError, bodyLimit, canonicalCode, cleanText, defineChannel, FEEDBACK_LIMITS, formFiles, formText, isAppError, isSameOrigin, issueFormToken, pageCsp, payloadHash,
-  readForm, readPoint, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, validateFeedback, validateReport, verifyFormToken, type ChannelContext,
+  readForm, readPoint, REPORT_LIMITS, serveStaticFile, sizeLabel, storeCheckedPhotos, unavailableError, validateFeedback, validateReport, verifyFormToken, type ChannelContext,
   type FeedbackAnswer, type FieldProblem, type NearbyTicket,
 } from '../../src/intake/channel-kit.ts';
-import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, type FeedbackView, type FormError, type FormValues } from './pages.ts';
+import { REPORT_FORM_JS, reportForm, trackingPage, trackLookupPage, unavailablePage, type FeedbackView, type FormError, type FormValues } from './pages.ts';
 
 const STATUS_FOR: Record<number, 400 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503> = {
   400: 400, 403: 403, 404: 404, 409: 409, 413: 413, 415: 415, 422: 422, 429: 429, 503: 503,
@@ -165,6 +165,12 @@ function routes(ctx: ChannelContext): Hono {
       } else await ctx.feedback.answer(code, kind);
       return c.redirect(`/track/${canonicalCode(code) ?? code}?feedback=${kind}#feedback`, 303);
     } catch (err) {
+      const down = unavailableError(err);
+      if (down) {
+        // The page that shows the answer's form reads the database too: a plain page, and the answer again later.
+        c.header('Retry-After', String(down.details?.retry_after_seconds));
+        return c.html(unavailablePage(ctx.city, canonicalCode(code) ?? ''), 503);
+      }
       if (!isAppError(err) || !STATUS_FOR[err.status]) throw err;
       return refusedAnswer(c, code, err, reason);
     }

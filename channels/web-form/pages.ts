@@ -225,6 +225,14 @@ ${s.timeline.length ? html`<ol class="timeline">${s.timeline.map((e) => html`<li
 }
 
 /** Lookup form for a tracking code, with an optional "not found" message. */
+/** A resident's answer the database could not take (an outage): nothing was stored, send it again. */
+export function unavailablePage(site: SiteWording, code: string): Html {
+  return layout(site, 'Hệ thống tạm thời gián đoạn', html`
+<h1>Hệ thống tạm thời gián đoạn</h1>
+<div class="error" role="alert">Câu trả lời của anh/chị chưa được ghi nhận. Vui lòng quay lại và gửi lại sau ít phút.</div>
+<p><a href="/track/${code}">Quay lại trang phản ánh ${code}</a></p>`);
+}
+
 export function trackLookupPage(site: SiteWording, code?: string, notFound = false): Html {
   return layout(site, 'Tra cứu phản ánh', html`
 <h1>Tra cứu phản ánh</h1>

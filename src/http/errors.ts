@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, isAppError } from '../core/errors.ts';
+import { unavailableError } from '../intake/unavailable.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -21,6 +22,8 @@ export function toAppError(err: unknown): AppError {
     const code = err.status === 413 ? 'payload_too_large' : err.status === 403 ? 'forbidden' : 'bad_request';
     return new AppError(code, err.status, err.message || code, err.status === 413 ? 'Dữ liệu gửi lên quá lớn.' : 'Yêu cầu không hợp lệ.');
   }
+  const unavailable = unavailableError(err);
+  if (unavailable) return unavailable;
   return new AppError('internal_error', 500, 'internal error', 'Hệ thống đang gặp sự cố, vui lòng thử lại sau.');
 }
 
@@ -28,7 +31,7 @@ export function handleError(log: Logger) {
   return (err: Error, c: Context) => {
     const e = toAppError(err);
     const retryAfter = e.details?.retry_after_seconds;
-    if (e.status === 429 && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
+    if ((e.status === 429 || e.status === 503) && typeof retryAfter === 'number') c.header('Retry-After', String(retryAfter));
     if (e.status >= 500) log.error({ err: { name: err.name, message: err.message, stack: err.stack }, path: c.req.path }, 'request failed');
     return c.json(errorBody(e), e.status as ContentfulStatusCode);
   };

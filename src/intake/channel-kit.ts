@@ -40,6 +40,7 @@ export { normalisePhone } from '../core/citizens/identity.ts';
 export { canonicalCode } from '../core/tickets/codes.ts';
 export { isOpen, OPEN_STATUSES, TICKET_STATUSES, type TicketStatus } from '../core/tickets/statuses.ts';
 export { bodyLimit } from './body-limit.ts';
+export { unavailableError } from './unavailable.ts';
 export { sizeLabel } from './file-store.ts';
 export { imageProblem } from './image-size.ts';
 export { isSameOrigin, issueFormToken, verifyFormToken } from './form-token.ts';

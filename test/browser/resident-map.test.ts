@@ -155,6 +155,15 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the resident picks the place on a map 
     expect((await agent.post(`/api/console/tickets/${ticket}/dispatch`, {})).status).toBe(200);
     expect((await ward.post(`/api/ward/tickets/${ticket}/resolve`, { note: 'Đã nạo vét cống, nước đã rút' })).status).toBe(200);
 
+    // The agent's console and the ward's view are open while the resident answers.
+    const console_ = await (await browser.newContext(AGENT_VIEW)).newPage();
+    console_.on('pageerror', (err) => pageErrors.push(err.message));
+    await signInAs(console_, 'map-agent', 'password-agent', { base: server.url, landing: '/console' });
+    const wardPage = await (await browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'vi-VN', isMobile: true, hasTouch: true })).newPage();
+    wardPage.on('pageerror', (err) => pageErrors.push(err.message));
+    await signInAs(wardPage, 'map-ward', 'password-ward', { base: server.url, landing: '/ward' });
+    for (const p of [console_, wardPage]) await p.locator('#conn-state[data-state="online"]').waitFor();
+
     // The resident's page says it is resolved and asks whether it is fixed.
     await page.goto(`${server.url}/track/${code}`);
     await expect(page.textContent('main')).resolves.toContain('Đã xử lý xong');
@@ -167,13 +176,14 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: the resident picks the place on a map 
     await expect(page.textContent('#feedback-done')).resolves.toContain('sự việc chưa được khắc phục');
     await screenshot('reopened');
 
-    // The agent's console: back in the queue, and why.
-    const console_ = await (await browser.newContext(AGENT_VIEW)).newPage();
-    console_.on('pageerror', (err) => pageErrors.push(err.message));
-    await signInAs(console_, 'map-agent', 'password-agent', { base: server.url, landing: '/console' });
+    // Both hear of it at once; the agent's console has it back in the queue, and why.
+    const notice = console_.locator('#notices .notice', { hasText: ticket });
+    await notice.waitFor();
+    await expect(notice.textContent()).resolves.toContain(`chưa khắc phục xong: hồ sơ ${ticket} được mở lại`);
+    await expect(wardPage.locator('#notices .notice', { hasText: ticket }).textContent()).resolves.toContain('tổng đài 1022 sẽ giao lại');
+    await notice.locator('a').click();
     const row = console_.locator(`#queue-body tr[data-code="${ticket}"]`);
     await row.waitFor();
-    await row.click();
     const reopened = console_.locator('#t-events li[data-type="ticket.reopened"]');
     await reopened.waitFor();
     await expect(reopened.textContent()).resolves.toContain(reason);

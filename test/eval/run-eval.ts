@@ -1,6 +1,7 @@
-// `npm run eval`: the engine on four sets, side by side. The development sets
-// (test/fixtures/eval-reports.jsonl, and dev1022-reports.jsonl with a 1022-like channel mix, most
-// reports without a point) are the ones the engine is tuned on; the held-out set
+// `npm run eval`: the engine on five sets, side by side. The development sets
+// (test/fixtures/eval-reports.jsonl, and dev1022-reports.jsonl and dev3-reports.jsonl with a
+// 1022-like channel mix, most reports without a point, each written by an author who had not read
+// the engine) are the ones the engine is tuned on; the held-out set
 // (test/fixtures/heldout-reports.jsonl) was written independently, frozen before any tuning
 // against it; the other city is synthetic (test/eval/other-city.ts): no text, opaque categories,
 // repeats days apart, scored against its generator's truth and beside a naive rule.
@@ -23,6 +24,7 @@ const sets: { name: string; file: string }[] = only
   : [
     { name: 'development', file: path.join(fixtures, 'eval-reports.jsonl') },
     { name: 'development 1022 mix', file: path.join(fixtures, 'dev1022-reports.jsonl') },
+    { name: 'development 3', file: path.join(fixtures, 'dev3-reports.jsonl') },
     { name: 'held-out', file: path.join(fixtures, 'heldout-reports.jsonl') },
   ];
 

@@ -2,6 +2,7 @@ import { api, errorMessage, session } from '../lib/api.ts';
 import { byId, h, replaceChildren } from '../lib/dom.ts';
 import { bindShortcuts } from '../lib/keys.ts';
 import { breachNotice } from '../lib/sla-notice.ts';
+import { reopenNotice } from '../lib/reopen-notice.ts';
 import { can } from '../../src/core/staff/policy.ts';
 import { connectRealtime, type TicketEvent } from '../lib/realtime.ts';
 import { startSlaTicker } from '../lib/sla-badge.ts';
@@ -85,6 +86,8 @@ function openFromHash(): void {
 function onEvent(e: TicketEvent): void {
   // A stage past its deadline: supervisors (those who watch SLA on the dashboard) hear of it at once.
   if (can(ctx.me, 'dashboard.use')) breachNotice(e);
+  // A resident says it is not fixed: back to the agents to dispatch again.
+  reopenNotice(e);
   refreshQueue();
   if (ctx.open && e.ticket === ctx.open.code) refreshOpen();
 }

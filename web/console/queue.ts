@@ -181,9 +181,11 @@ export async function loadQueue(): Promise<void> {
     if (grown.length && !arrived.length) {
       notify(grown.length === 1 ? `Phản ánh mới được gộp vào ${grown[0]!.code} (${grown[0]!.report_count} phản ánh).` : `${grown.length} hồ sơ có phản ánh mới.`, 'info');
     }
-    if (arrived.length) {
-      const one = arrived.length === 1 ? arrived[0]! : null;
-      notify(one ? `Hồ sơ mới trong hàng đợi: ${one.code} – ${one.title}.` : `${arrived.length} hồ sơ mới trong hàng đợi.`, 'info',
+    // A ticket back in the queue because a resident reopened it a moment ago has its own notice (reopen-notice.ts).
+    const news = arrived.filter((i) => i.sla_started_at === i.received_at || Date.now() - Date.parse(i.sla_started_at) > 60_000);
+    if (news.length) {
+      const one = news.length === 1 ? news[0]! : null;
+      notify(one ? `Hồ sơ mới trong hàng đợi: ${one.code} – ${one.title}.` : `${news.length} hồ sơ mới trong hàng đợi.`, 'info',
         one ? { href: `#${one.code}`, text: 'Mở hồ sơ' } : undefined);
     }
     queueLoaded = true;

@@ -1,9 +1,10 @@
+import { sql, type RawBuilder } from 'kysely';
 import type { Db, DbOrTx } from '../../db/schema.ts';
 import { AppError } from '../errors.ts';
 import type { DomainEvent } from '../events.ts';
 import { appendEvents } from '../tickets/event-log.ts';
 import { enqueueMany } from '../../db/jobs.ts';
-import { PRIORITIES } from '../tickets/statuses.ts';
+import { PRIORITIES, TICKET_STATUSES } from '../tickets/statuses.ts';
 
 // SLA: every target is minutes from receipt (triaged within 15, dispatched within 30,
 // acknowledged within 60, resolved within 120 by default). A stage's warning fires at 75% of
@@ -142,6 +143,28 @@ export function nextStage(
   const stage = stageOf(ticket.status);
   if (!stage) return null;
   return { stage, dueAt: slaDeadlines(slaClock(ticket), pickSlaTargets(policies, ticket.category_code, ticket.priority))[stage] };
+}
+
+/**
+ * SQL condition on a `tickets` row: the stage it has still to reach (`stageOf` its status) is past
+ * its deadline at `now` under these policies (`nextStage`'s rule, so that a list filters by it
+ * before its row limit). The targets are picked here for every (category named by a policy, or
+ * any other; priority) pair (`pickSlaTargets`) and passed as rows, not restated in SQL.
+ */
+export function breachedSql(policies: readonly SlaPolicy[], now: Date): RawBuilder<boolean> {
+  const categories = [...new Set(policies.flatMap((p) => (p.category === null ? [] : [p.category])))];
+  const rows = [...categories, null].flatMap((category) => PRIORITIES.flatMap((priority) => {
+    const targets = pickSlaTargets(policies, category, priority);
+    return SLA_STAGES.map((stage) => sql`(${stage}, ${category}::text, ${priority}, ${targets[stage]}::integer)`);
+  }));
+  const stageCase = sql.join(TICKET_STATUSES.flatMap((s) => { const stage = stageOf(s); return stage ? [sql`when ${s} then ${stage}`] : []; }), sql` `);
+  const categoryOf = categories.length
+    ? sql`case when tickets.category_code in (${sql.join(categories)}) then tickets.category_code end`
+    : sql`null::text`;
+  return sql<boolean>`exists (select 1 from (values ${sql.join(rows)}) as v(stage, category, priority, minutes)
+    where v.stage = (case tickets.status ${stageCase} end) and v.priority = tickets.priority
+      and v.category is not distinct from ${categoryOf}
+      and coalesce(tickets.reopened_at, tickets.received_at) + v.minutes * interval '1 minute' <= ${now})`;
 }
 
 /** What the SLA engine reads of a ticket. */

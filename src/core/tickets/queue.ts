@@ -7,6 +7,7 @@ import { FIELD_STATUSES, OPEN_STATUSES } from './statuses.ts';
 import { assertCan } from '../staff/authorize.ts';
 import { unitSql } from './event-log.ts';
 import { phoneQuery } from '../citizens/identity.ts';
+import { breachedSql, type SlaPolicy } from '../sla/sla.ts';
 
 
 export interface QueueFilters {
@@ -27,6 +28,8 @@ export interface QueueFilters {
   needsTriage?: boolean;
   /** Grouped by the unit in charge (by its name), soonest deadline first within each. */
   byUnit?: boolean;
+  /** Only tickets past the deadline of the stage they have still to reach (`breachedSql`). */
+  breached?: { policies: readonly SlaPolicy[]; now: Date };
   limit?: number;
 }
 
@@ -85,6 +88,7 @@ export async function listQueue(db: Db, actor: Actor, f: QueueFilters = {}) {
   if (f.claimedBy === null) q = q.where('tickets.claimed_by', 'is', null);
   else if (f.claimedBy !== undefined) q = q.where('tickets.claimed_by', '=', f.claimedBy);
   if (f.needsTriage) q = q.where((eb) => eb.or([eb('tickets.needs_triage', '=', true), eb('tickets.status', '=', 'new')]));
+  if (f.breached) q = q.where(breachedSql(f.breached.policies, f.breached.now));
   const lookup = f.lookup;
   if (lookup && 'code' in lookup) {
     q = q.where((eb) => eb.or([eb('tickets.code', '=', lookup.code),

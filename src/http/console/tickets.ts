@@ -55,21 +55,20 @@ export function ticketRoutes(kit: ConsoleKit): Hono<AuthEnv> {
     const actor = kit.actor(c);
     const status = q.status ? q.status.slice(0, 200).split(',').filter(isTicketStatus) : undefined;
     const view = (QUEUE_VIEWS as readonly string[]).includes(q.view ?? '') ? q.view as (typeof QUEUE_VIEWS)[number] : null;
+    const policies = await listSlaPolicies(db);
+    const now = Date.now();
     const filters = {
       status, channel: shortParam(q.channel), category: shortParam(q.category), area: shortParam(q.area),
       from: dayParam(shortParam(q.from), 'from'), to: dayParam(shortParam(q.to), 'to', true),
       ...(view === 'mine' ? { claimedBy: actor.id } : view === 'unclaimed' ? { claimedBy: null } : {}),
       ...(view === 'triage' ? { needsTriage: true } : {}), ...(view === 'unit' ? { byUnit: true } : {}),
-      ...(view === 'breached' ? { limit: 500 } : {}),
+      // Breached: the stage a ticket has still to reach is past due (the badge is red), in SQL before the limit.
+      ...(view === 'breached' ? { breached: { policies, now: new Date(now) }, limit: 500 } : {}),
     };
     const text = q.q ? parseSearchQuery(q.q) : null;
-    const policies = await listSlaPolicies(db);
-    const now = Date.now();
     const names = view === 'unit' ? new Map((await db.selectFrom('areas').select(['code', 'name']).execute()).map((a) => [a.code, a.name])) : new Map<string, string>();
-    // Breached: the stage a ticket has still to reach is past due (the badge is red).
     const present = (rows: QueueRow[], hits?: Map<number, SearchHit>) => {
-      const items = rows.map((r) => presentQueueItem(r, policies, hits?.get(r.id)))
-        .filter((i) => view !== 'breached' || (i.next_stage !== null && Date.parse(i.next_stage.due_at) <= now));
+      const items = rows.map((r) => presentQueueItem(r, policies, hits?.get(r.id)));
       // Soonest deadline first: the stage each ticket has still to reach (a search keeps its ranking);
       // by unit, the units in Vietnamese alphabetical order (Bến before Bình), those without one last.
       if (hits) return items;
