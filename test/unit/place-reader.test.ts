@@ -27,6 +27,16 @@ describe('the landmarks near a point', () => {
 });
 
 describe('reading a place from words', () => {
+  it('reads no street or lake in the city\'s own name ("…, Thành phố Hồ Chí Minh" ends an app\'s address)', () => {
+    expect(keys('Đường Lữ Gia, Phường Phú Thọ, Thành phố Hồ Chí Minh')).toEqual(['street|lu gia']);
+    expect(keys('45 Lê Lợi, TP. Hồ Chí Minh')).toEqual(['street|le loi', '45|le loi']);
+    expect(keys('Thành phố Thủ Đức cũ, đường Võ Văn Ngân')).toEqual(['street|vo van ngan']);
+  });
+
+  it('reads a street after "Đ." or "d." however the full stop is spaced', () => {
+    for (const t of ['doan d.quang trung, phuong thong tay hoi lan chiem', 'Đ. Quang Trung ngập', 'Đ.Quang Trung lấn chiếm']) expect(keys(t), t).toEqual(['street|quang trung']);
+  });
+
   it('reads one street however it is written: diacritics or none, "Đ.", no "đường", initials', () => {
     for (const t of ['ngập trước nhà đường Nguyễn Thị Minh Khai', 'ngap o duong nguyen thi minh khai', 'Đ. Nguyễn Thị Minh Khai ngập', 'Nguyễn Thị Minh Khai ngập sâu', 'đường NTMK ngập']) {
       expect(keys(t), t).toContain('street|nguyen thi minh khai');

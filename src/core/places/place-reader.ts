@@ -265,8 +265,17 @@ export class CityPlaceReader implements PlaceReader {
     const cased = /\p{Lu}/u.test(text);
     /** Words before this index belong to a street already read ("Số 9" is a name, not a house). */
     let named = 0;
+    // A city's name after "thành phố"/"TP" (an app's address ends "…, Thành phố Hồ Chí Minh") is
+    // neither the street "phố Hồ Chí Minh" nor the lake ("hồ") Chí Minh.
+    const city = w.map(() => false);
+    for (let i = 1; i < w.length; i++) {
+      // ("TP. Hồ Chí Minh": the full stop of the abbreviation is no pause.)
+      if (!(w[i - 1] === 'tp' || (w[i - 1] === 'pho' && w[i - 2] === 'thanh' && !pause[i]))) continue;
+      for (let j = i; j < w.length && j < i + 3 && (j === i || !pause[j]) && !/\d/.test(w[j]!); j++) city[j] = true;
+    }
 
     for (let i = 0; i < w.length && streets.length < cap && houses.length < cap; i++) {
+      if (city[i]) continue;
       const x = w[i]!;
       const prev = w[i - 1] ?? '';
       // A landmark of the city's list, by any of its names.
@@ -282,7 +291,8 @@ export class CityPlaceReader implements PlaceReader {
       }
       const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
       // "đường ống" (a pipe) is one word, not the road named Ống Nước.
-      const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai') && raw[i]!.toLowerCase() !== 'ống';
+      // ("Đ. Quang Trung", "d.quang trung": the full stop of the abbreviation is no pause.)
+      const afterWord = STREET_CUES.has(prev) && (!pause[i] || prev === 'd' || prev === 'dg') && (prev !== 'lo' || w[i - 2] === 'dai') && raw[i]!.toLowerCase() !== 'ống';
       // At a junction with a street already named ("Lũy Bán Bích giao Hòa Bình", "giao lộ …",
       // "góc …", "gần ngã tư …"), a listed name is the other street, even one named like a unit.
       const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao')
@@ -343,6 +353,7 @@ export class CityPlaceReader implements PlaceReader {
     const unaccented = raw.every((x) => foldWord(x) === x.toLowerCase());
     const kinds = LANDMARK_KINDS.map((k) => k.split(' '));
     for (let i = 0; i < raw.length && keys.size < PLACE_KEYS_MAX; i++) {
+      if (city[i]) continue;
       if (BRANDS.has(w[i]!)) {
         const name = [w[i]!];
         for (let j = i + 1; j < raw.length && name.length < 5 && !start[j] && /^\p{Lu}/u.test(raw[j]!) && !isUnitWord(raw[j]!, w[j]!); j++) if (!BRAND_FILLER.has(w[j]!)) name.push(w[j]!);
