@@ -466,3 +466,32 @@ describe('decideGroup: a ticket on another topic takes a report at plainly the s
     if (joins) expect(d.reasons[0]!.message).toContain('on ngap_nuoc, whose words may be about giao_thong');
   });
 });
+
+describe('decideGroup: another topic\'s ticket is at the report\'s place within that topic\'s radius, and only within both windows', () => {
+  const at = new Date('2026-10-06T18:18:00+07:00');
+  const ago = (h: number) => new Date(at.getTime() - h * 3_600_000);
+  const [lat, lng] = [10.7935, 106.7190];
+  const rules = { ngap_nuoc: { radiusM: 300, windowH: 12 }, giao_thong: { radiusM: 100, windowH: 168 }, cay_xanh: { radiusM: 50, windowH: 72 } };
+  // The flood's first report, an app photo on Nguyễn Hữu Cảnh.
+  const flood = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
+    id: 41, code: 'TK-BWWN3GT3', category_code: 'ngap_nuoc', area_code: '26956', lat, lng, cell: cellOf(lat, lng),
+    status: 'new', received_at: ago(1.8), last_report_at: ago(0.7), closed_at: null, resolved_at: null,
+    words: ' Đường Nguyễn Hữu Cảnh Nước ngập qua bánh xe.', wordReports: 1, keys: new Set(['street|nguyen huu canh']), candidates: [], ...over,
+  });
+  // An app photo 150 m away, sent as "roads" (the model reads a flood: its alternative).
+  const photo = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'giao_thong', alternatives: ['ngap_nuoc'], radiusM: 100, windowH: 168, areaCode: '26956', lat: lat + 0.00135, lng,
+    topicRules: rules, keys: new Set(['street|nguyen huu canh']), text: 'Đường ngập. Ảnh kèm theo', receivedAt: at, ...over,
+  });
+  const table: [string, GroupInput, Partial<CandidateTicket>, boolean][] = [
+    ['150 m from the flood\'s ticket: within the flood\'s 300 m', photo(), {}, true],
+    ['without the topics\' rules, the report\'s own 100 m', photo({ topicRules: undefined }), {}, false],
+    ['the flood\'s ticket two days old (a flood lasts 12 h), a near house on its street', photo({ lat: undefined, lng: undefined, category: 'cay_xanh', windowH: 72, keys: new Set(['street|nguyen huu canh', '159b|nguyen huu canh']) }),
+      { lat: null, lng: null, cell: null, last_report_at: ago(64), received_at: ago(64), keys: new Set(['street|nguyen huu canh', '121c|nguyen huu canh']) }, false],
+  ];
+  it.each(table)('%s', (_, g, t, joins) => {
+    const d = decideGroup(g, [], [flood(t)]);
+    expect(d.ticketId).toBe(joins ? 41 : null);
+    if (joins) expect(d.reasons[0]!.message).toContain('radius 300 m), on ngap_nuoc');
+  });
+});

@@ -14,6 +14,8 @@ export type Relation = 'new' | 'same_citizen' | 'duplicate' | 'reopen';
 
 /** Same-incident radius of a category without one (a category of another city's list in a replay). */
 export const DEFAULT_RADIUS_M = 100;
+/** The widest radius another topic's ticket is looked for within (the lookup's box is three of the report's own). */
+const MAX_RADIUS_M = 300;
 /**
  * The incident window of a category without one: a report joins an open ticket within a week of
  * its latest report and a month of its first (a condition, reported again while it lasts).
@@ -70,6 +72,12 @@ export interface GroupInput {
   category: string | null;
   /** The category's same-incident radius in metres (`categories.duplicate_radius_m`); DEFAULT_RADIUS_M when absent. */
   radiusM?: number;
+  /**
+   * Every category's radius and window, for tickets on another of its topics: their incident's
+   * radius, and the shorter of the two windows (a flood is over by the next day, whatever the
+   * report that finds its ticket is about).
+   */
+  topicRules?: Readonly<Record<string, { radiusM: number; windowH: number }>>;
   /**
    * Another citizen's report joins an open ticket on the category within `windowH` hours of the
    * ticket's latest report and `spanH` of its first (`categories.duplicate_window_h`,
@@ -361,7 +369,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   }
 
   if (nearby.length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this topic nearby' }] };
-  const radius = g.radiusM ?? DEFAULT_RADIUS_M;
+  const ownRadius = g.radiusM ?? DEFAULT_RADIUS_M;
   const hereShingles = shingles(place(g.address, g.text));
   const herePlace = placeOfKeys(hereKeys);
   const units = unitsOf(g);
@@ -379,6 +387,10 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     const cross = !sameTopic && !(g.alternatives ?? []).includes(c.category_code ?? '');
     if (cross && !(g.category && c.wordReports > 0 && (topicsOf?.(c.words)?.get(g.category) ?? 0) >= CROSS_TOPIC_MIN)) continue;
     const there = placeOfKeys(c.keys);
+    // The incident is the ticket's: another topic's ticket is at the report's place within that
+    // topic's radius (a photo of a flooded street 150 m from the flood's first report, sent as "roads").
+    const rules = sameTopic ? undefined : g.topicRules?.[c.category_code ?? ''];
+    const radius = rules ? Math.min(Math.max(ownRadius, rules.radiusM), MAX_RADIUS_M) : ownRadius;
     const shared = comparePlaces(herePlace, there, radius);
     let score = 0;
     let why = '';
@@ -386,6 +398,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     let byPlace = true;
     let atLandmark: string | null = null;
     const since = g.receivedAt.getTime() - c.last_report_at.getTime();
+    if (rules && since > rules.windowH * 3_600_000) continue;
     if (hasPoint && c.lat !== null && c.lng !== null) {
       const d = distanceMetres(g.lat!, g.lng!, c.lat, c.lng);
       if (d <= radius) {
@@ -536,9 +549,12 @@ const OPEN_SQL = sql.join([...OPEN_STATUSES]);
  * (`decideGroup` looks no further than three times the category's radius): a dense city has
  * many open tickets on a topic in the nine cells around a point, and only the near ones count.
  */
-function reach(g: GroupInput): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } | Record<string, never> {
+function reach(g: GroupInput, category: string | null = g.category): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } | Record<string, never> {
   if (g.lat === undefined || g.lng === undefined || categoriesOf(g).length === 0) return {};
-  return boxAround(g.lat, g.lng, 3 * (g.radiusM ?? DEFAULT_RADIUS_M) * 1.01);
+  const own = g.radiusM ?? DEFAULT_RADIUS_M;
+  // Another topic's ticket: within its radius (a shared house is found by the key lookup).
+  const metres = category === g.category ? 3 * own : Math.max(own, Math.min(category === null ? MAX_RADIUS_M : g.topicRules?.[category]?.radiusM ?? own, MAX_RADIUS_M));
+  return boxAround(g.lat, g.lng, metres * 1.01);
 }
 
 /**
@@ -589,11 +605,11 @@ export class GroupBatch {
         since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
         ...reach(g),
       };
-      const rows: Record<string, unknown>[] = categoriesOf(g).map((category) => ({ ...shared, category }));
+      const rows: Record<string, unknown>[] = categoriesOf(g).map((category) => ({ ...shared, category, ...reach(g, category) }));
       // The other topics' tickets, in one row (`= any` on the category keeps the same indexes):
       // by a point near, a house, alley or landmark key, or in its unit within hours.
       const others = crossTopicsOf(g);
-      if (others.length > 0) rows.push({ ...shared, category: null, others, recent: iso(hours(g.receivedAt, Math.min(windowOf(g), GROUPING.wordsOnlyHours))) });
+      if (others.length > 0) rows.push({ ...shared, ...reach(g, null), category: null, others, recent: iso(hours(g.receivedAt, Math.min(windowOf(g), GROUPING.wordsOnlyHours))) });
       return rows;
     });
     if (mineQ.length > 0) {

@@ -367,7 +367,10 @@ const group: PipelineStep = {
       const place = s.area.code ?? (s.input.lat !== undefined && s.input.lng !== undefined ? String(cellOf(s.input.lat, s.input.lng)) : 'none');
       return [`group:${s.category.code}:${place}`];
     }));
-    const grouping = await GroupBatch.load(db, batch.map((s) => ({ ...groupInput(s), crossTopics: deps.categories.map((c) => c.code) })), topicsOf(deps.topics));
+    // Other topics' tickets: every category of the catalogue, each with its radius and window.
+    const crossTopics = deps.categories.map((c) => c.code);
+    const topicRules = Object.fromEntries(deps.categories.map((c) => [c.code, { radiusM: c.duplicate_radius_m, windowH: c.duplicate_window_h }]));
+    const grouping = await GroupBatch.load(db, batch.map((s) => ({ ...groupInput(s), crossTopics, topicRules })), topicsOf(deps.topics));
     await inSlices(batch, (s, n) => {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
