@@ -247,9 +247,10 @@ async function lookupInputs(db: Db, areas: AreaIndex, n: number, citizens: numbe
     const j = Math.floor(rand() * (i + 1));
     [inputs[i], inputs[j]] = [inputs[j]!, inputs[i]!];
   }
-  // Every other topic's tickets are looked up too, as the pipeline's group step asks.
+  // Two other topics' tickets are looked up too (the model's next readings), as the pipeline's
+  // group step asks.
   const topicRules = Object.fromEntries(rows.map((c) => [c.code, { radiusM: c.duplicate_radius_m, windowH: c.duplicate_window_h }]));
-  return inputs.map((x) => ({ ...x, crossTopics: categories, topicRules }));
+  return inputs.map((x) => ({ ...x, crossTopics: categories.filter((c) => c !== x.category).sort(() => rand() - 0.5).slice(0, 2), topicRules }));
 }
 
 /**

@@ -390,7 +390,6 @@ describe('decideGroup: a point at the landmark the other report names is the sam
   const table: [string, GroupInput, Partial<CandidateTicket>, boolean][] = [
     ['a GPS photo at the market a caller named two days before', photo(), {}, true],
     ['placed in another unit, the point still at the market', photo({ areaCode: '27508' }), {}, true],
-    // (In another unit: in the ticket's, the one ticket there known only by words would take it.)
     ['a GPS photo far from any listed landmark', photo({ landmarksNear: [], areaCode: '27508' }), {}, false],
     ['a GPS photo naming another street', photo({ keys: new Set(['street|nguyen van khanh']) }), {}, false],
     ['a GPS photo at another landmark', photo({ landmarksNear: ['lm|benh vien da khoa cu chi'], areaCode: '27508' }), {}, false],
@@ -403,36 +402,6 @@ describe('decideGroup: a point at the landmark the other report names is the sam
     const d = decideGroup(g, [], [ticket(t)]);
     expect(d.ticketId).toBe(joins ? 11 : null);
     if (joins) expect(d.reasons[0]!.message).toMatch(/lies at cho cu chi/);
-  });
-});
-
-describe('decideGroup: a report known only by its point and a ticket known only by words meet in the unit over the category\'s window', () => {
-  const at = new Date('2026-12-09T22:15:00+07:00');
-  const ago = (h: number) => new Date(at.getTime() - h * 3_600_000);
-  // A call two days before: weak tap water in khu phố Chiêu Liêu, phường Tân Đông Hiệp.
-  const call = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
-    id: 21, code: 'TK-ZJ3E5M1C', category_code: 'cap_nuoc', area_code: '25945', lat: null, lng: null, cell: null,
-    status: 'new', received_at: ago(52), last_report_at: ago(49), closed_at: null, resolved_at: null,
-    words: 'nước máy rất yếu, chỉ có vào ban đêm tại khu phố Chiêu Liêu', wordReports: 2, keys: new Set(['lm|khu pho chieu lieu']), candidates: [], ...over,
-  });
-  // An app photo that night: a point in the unit, words naming no place.
-  const photo = (over: Partial<GroupInput> = {}): GroupInput => ({
-    citizenId: null, category: 'cap_nuoc', radiusM: 200, windowH: 72, areaCode: '25945', lat: 10.9065, lng: 106.7712,
-    keys: new Set(), text: 'Tối nào cũng vậy, vòi nước chỉ nhỏ giọt', receivedAt: at, ...over,
-  });
-  const table: [string, GroupInput, Partial<CandidateTicket>[], number | null][] = [
-    ['a photo naming no place, the one ticket in the unit known by words, two days later', photo(), [{}], 21],
-    ['the photo\'s words name a place (another street)', photo({ keys: new Set(['street|nguyen an ninh']) }), [{}], null],
-    ['the ticket has a point too: the points decide', photo(), [{ lat: 10.93, lng: 106.7712, cell: cellOf(10.93, 106.7712) }], null],
-    ['another unit', photo({ areaCode: '25942' }), [{}], null],
-    ['two such tickets in the unit: which one is a guess', photo(), [{}, { id: 22, code: 'TK-22222222', keys: new Set(['street|nguyen an ninh']) }], null],
-    ['a call naming its street, the one ticket in the unit known only by a photo', photo({ lat: undefined, lng: undefined, keys: new Set(['lm|khu pho chieu lieu']) }),
-      [{ lat: 10.9065, lng: 106.7712, cell: cellOf(10.9065, 106.7712), keys: new Set() }], 21],
-  ];
-  it.each(table)('%s', (_, g, ts, want) => {
-    const d = decideGroup(g, [], ts.map((t) => call(t)));
-    expect(d.ticketId).toBe(want);
-    if (want) expect(d.reasons[0]!.message).toContain('known only by its point');
   });
 });
 

@@ -12,6 +12,11 @@ export interface Classification {
    * one of them takes the report when the place is plainly the same.
    */
   alternatives: string[];
+  /**
+   * The model's next readings after those, however unlikely (naive Bayes is over-sure): the
+   * topics whose tickets grouping also asks about (`GroupInput.crossTopics`).
+   */
+  nearTopics: string[];
   reasons: Reason[];
 }
 
@@ -21,6 +26,8 @@ export const CONFIDENCE_MIN = 0.45;
 export const OTHER = 'khac';
 /** A reporter's choice gives way (flagged for an agent) when the model is this sure of another topic. */
 export const CONTRADICTION_MIN = 0.85;
+/** The model's next readings kept as `Classification.nearTopics`. */
+const NEAR_TOPICS = 2;
 /** A category the model gives this much is an alternative (see `Classification.alternatives`). */
 export const ALTERNATIVE_MIN = 0.1;
 /**
@@ -40,10 +47,12 @@ export function classify(text: string, picked: string | undefined, model: TopicM
   const c = decideCategory(text, picked, model);
   const likely = c.pred?.ranking.filter((r) => r.p >= ALTERNATIVE_MIN).map((r) => r.code) ?? [];
   const alternatives = [...new Set([...(picked ? [picked] : []), ...likely])].filter((x) => x !== c.code).slice(0, 3);
-  return { code: c.code, source: c.source, confidence: c.confidence, reasons: c.reasons, alternatives };
+  const ranked = [...(c.pred?.ranking ?? [])].sort((a, b) => b.p - a.p).map((r) => r.code);
+  const nearTopics = ranked.filter((x) => x !== c.code && !alternatives.includes(x)).slice(0, NEAR_TOPICS);
+  return { code: c.code, source: c.source, confidence: c.confidence, reasons: c.reasons, alternatives, nearTopics };
 }
 
-function decideCategory(text: string, picked: string | undefined, model: TopicModel | null): Omit<Classification, 'alternatives'> & { pred: TopicPrediction | null } {
+function decideCategory(text: string, picked: string | undefined, model: TopicModel | null): Omit<Classification, 'alternatives' | 'nearTopics'> & { pred: TopicPrediction | null } {
   const heard = model?.predict(text) ?? null;
   const pred = heard && heard.known >= KNOWN_MIN ? heard : null;
   const pOf = (code: string) => pred?.ranking.find((r) => r.code === code)?.p ?? 0;

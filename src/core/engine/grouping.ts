@@ -4,7 +4,7 @@ import type { DbOrTx } from '../../db/schema.ts';
 import type { Reason } from '../../wire/staff-api.ts';
 import { boxAround, cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
 import { normaliseAddress } from '../places/gazetteer.ts';
-import { dice, mergeKeys, placeKeys, saysPersists, shingles } from './text.ts';
+import { dice, fold, mergeKeys, placeKeys, saysPersists, shingles } from './text.ts';
 import { isOpen, OPEN_STATUSES, REOPEN_WINDOW_DAYS } from '../tickets/statuses.ts';
 import { REOPEN_TRANSITION } from '../staff/policy.ts';
 
@@ -90,7 +90,8 @@ export interface GroupInput {
   /** Other categories it may be about (`Classification.alternatives`): their tickets take it on plain place evidence only. */
   alternatives?: readonly string[];
   /**
-   * The other categories of the catalogue: a ticket on one of them takes the report on plain place
+   * Other categories whose tickets are looked up (the model's next readings of the report, however
+   * unlikely: `Classification.nearTopics`): a ticket on one of them takes the report on plain place
    * evidence only, and only when the ticket's own words may be about the report's topic (read by
    * the `TopicsOf` given to the decision). Absent: not looked up.
    */
@@ -139,7 +140,7 @@ const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
  */
 const categoriesOf = (g: GroupInput): string[] => (g.category ? [g.category, ...(g.alternatives ?? []).filter((c) => c !== g.category)] : [...(g.alternatives ?? [])]);
 /** The other topics whose tickets are looked up for a report (one with a topic of its own only). */
-const crossTopicsOf = (g: GroupInput): string[] => (g.category ? (g.crossTopics ?? []).filter((c) => !categoriesOf(g).includes(c)) : []);
+const crossTopicsOf = (g: GroupInput): string[] => (g.category ? (g.crossTopics ?? []).filter((c) => !categoriesOf(g).includes(c)).slice(0, CROSS_TOPICS_MAX) : []);
 /** Whether an open ticket is still within a report's incident window (its latest report, and its first). */
 const inWindow = (g: GroupInput, t: { received_at: Date; last_report_at: Date }) => {
   const at = g.receivedAt.getTime();
@@ -165,6 +166,9 @@ export const WORDS_REPORTS_MAX = 8;
  * it does not know enough of them to say (`classify.ts`, `topicsOfWords`).
  */
 export type TopicsOf = (words: string) => ReadonlyMap<string, number> | null;
+
+/** Other topics looked up for a report, at most (each is one more lookup row). */
+export const CROSS_TOPICS_MAX = 2;
 
 /**
  * A ticket's words give a report's topic this much, and it may be about it. Lower than a report's
@@ -220,6 +224,8 @@ export interface CandidateTicket {
   resolved_at: Date | null;
   /** What its first reports say about the place, in report order (WORDS_REPORTS_MAX). */
   words: string;
+  /** What its first report says (the words that set its topic), when `words` was read. */
+  firstWords?: string;
   /** How many reports `words` holds. */
   wordReports: number;
   /** The place keys its reports named (stored on the ticket, TICKET_PLACE_KEYS_MAX at most). */
@@ -320,6 +326,16 @@ function comparePlaces(a: KeyPlace, b: KeyPlace, radiusM: number): { strength: n
 }
 
 /**
+ * A ticket's first words as the topic model reads a report's: folded, without the streets they
+ * name (a street known for its floods makes a pothole there read as a flood).
+ */
+function topicWordsOf(c: CandidateTicket): string {
+  let words = ` ${fold(c.firstWords ?? c.words)} `;
+  for (const street of placeOfKeys(c.keys).streets) words = words.replaceAll(` ${street} `, ' ');
+  return words.trim();
+}
+
+/**
  * The landmark of the city's list where one side's point lies and the other's words name (a GPS
  * photo "ngập quá" beside the market a caller named; a call naming the school where an app
  * report's point is): its key, or null. Only when one side has no point (two points decide by
@@ -334,10 +350,6 @@ function pointAtLandmark(g: GroupInput, hasPoint: boolean, c: CandidateTicket): 
   }
   return null;
 }
-
-/** Whether one side is known only by its point (no place in its words) and the other only by words (no point). */
-const pointAgainstWords = (hasPoint: boolean, keys: number, c: CandidateTicket) =>
-  (hasPoint && keys === 0 && c.lat === null) || (!hasPoint && c.lat !== null && c.keys.size === 0);
 
 /**
  * Decides the ticket a report belongs to from what the lookups found: (a) the same citizen's
@@ -382,10 +394,11 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   let related: Match | null = null;
   for (const c of nearby) {
     const sameTopic = c.category_code === g.category;
-    // Another topic: one the report may be about, or one whose ticket's words may be about the
-    // report's (a pothole holding rainwater read as a flood, then a neighbour's "ổ gà").
+    // Another topic: one the report may be about, or one whose ticket's first words (those that set
+    // its topic, not a later report's taken on another of its topics) may be about the report's (a
+    // pothole holding rainwater read as a flood, then a neighbour's "ổ gà").
     const cross = !sameTopic && !(g.alternatives ?? []).includes(c.category_code ?? '');
-    if (cross && !(g.category && c.wordReports > 0 && (topicsOf?.(c.words)?.get(g.category) ?? 0) >= CROSS_TOPIC_MIN)) continue;
+    if (cross && !(g.category && c.wordReports > 0 && (topicsOf?.(topicWordsOf(c))?.get(g.category) ?? 0) >= CROSS_TOPIC_MIN)) continue;
     const there = placeOfKeys(c.keys);
     // The incident is the ticket's: another topic's ticket is at the report's place within that
     // topic's radius (a photo of a flooded street 150 m from the flood's first report, sent as "roads").
@@ -453,12 +466,6 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
         // sent a photo from the app). Words alone in the unit are not enough for such a ticket.
         unitOnly.push(c);
         unitOnlyWhy = `(one of the units its words may mean) within ${GROUPING.unsureUnitOnlyHours} h`;
-      } else if (sameTopic && sameUnit && c.area_code !== null && g.areaCode !== null && pointAgainstWords(hasPoint, hereKeys.size, c)) {
-        // One side known only by its point, the other only by words: neither can name a place
-        // against the other, and a condition lasts (a photo of the lamp a caller reported days
-        // before), so the one open ticket on the topic in the unit reaches the category's window.
-        unitOnly.push(c);
-        unitOnlyWhy = `within ${windowOf(g)} h, one side known only by its point and the other only by words`;
       } else if (persists && sameTopic && sameUnit && c.area_code !== null && g.areaCode !== null && !placesDiffer(herePlace, there)) {
         // Days later, "still not fixed" in the unit of the one open ticket on the topic there.
         unitOnly.push(c);
@@ -468,9 +475,10 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     if (score <= 0) continue;
     if (sameTopic) {
       if (!best || score > best.score) best = { id: c.id, code: c.code, score, why };
-    } else if (byPlace && (score >= EVIDENCE.alley || since <= GROUPING.wordsOnlyHours * 3_600_000) && (!related || score > related.score)) {
+    } else if (byPlace && (score >= EVIDENCE.alley || (!cross && since <= GROUPING.wordsOnlyHours * 3_600_000)) && (!related || score > related.score)) {
       // Another of its topics: the place must be plainly the same (a near point, the same house,
-      // alley or landmark; the same street within hours), not merely the unit.
+      // alley or landmark; for one of its alternatives the same street within hours), not merely
+      // the unit.
       related = { id: c.id, code: c.code, score, why: `${why}, on ${c.category_code}${cross ? `, whose words may be about ${g.category}` : ''}` };
     }
   }
@@ -553,7 +561,7 @@ function reach(g: GroupInput, category: string | null = g.category): { lat_min: 
   if (g.lat === undefined || g.lng === undefined || categoriesOf(g).length === 0) return {};
   const own = g.radiusM ?? DEFAULT_RADIUS_M;
   // Another topic's ticket: within its radius (a shared house is found by the key lookup).
-  const metres = category === g.category ? 3 * own : Math.max(own, Math.min(category === null ? MAX_RADIUS_M : g.topicRules?.[category]?.radiusM ?? own, MAX_RADIUS_M));
+  const metres = category === g.category ? 3 * own : Math.max(own, Math.min(g.topicRules?.[category ?? '']?.radiusM ?? own, MAX_RADIUS_M));
   return boxAround(g.lat, g.lng, metres * 1.01);
 }
 
@@ -605,12 +613,9 @@ export class GroupBatch {
         since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
         ...reach(g),
       };
-      const rows: Record<string, unknown>[] = categoriesOf(g).map((category) => ({ ...shared, category, ...reach(g, category) }));
-      // The other topics' tickets, in one row (`= any` on the category keeps the same indexes):
-      // by a point near, a house, alley or landmark key, or in its unit within hours.
-      const others = crossTopicsOf(g);
-      if (others.length > 0) rows.push({ ...shared, ...reach(g, null), category: null, others, recent: iso(hours(g.receivedAt, Math.min(windowOf(g), GROUPING.wordsOnlyHours))) });
-      return rows;
+      // Its own topic, its alternatives, then the other topics looked up (each with an equality on
+      // the category: one row each, the same indexed lookups).
+      return [...categoriesOf(g), ...crossTopicsOf(g)].map((category) => ({ ...shared, category, ...reach(g, category) }));
     });
     if (mineQ.length > 0) {
       const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null; r_place_keys: string[] | null }>`
@@ -668,13 +673,11 @@ export class GroupBatch {
     // `limit` tells the planner how many inputs there are (a function scan is guessed at 100):
     // guessed high, one lookup's plan looked costly enough to be JIT-compiled (~40 ms).
     if (nearQ.length > 0) {
-      const open = sql`t.status in (${OPEN_SQL}) and t.merged_into is null
+      const match = sql`t.category_code = q.category and t.status in (${OPEN_SQL}) and t.merged_into is null
         and t.last_report_at >= q.since and t.received_at >= q.first and t.received_at <= q.until`;
-      const match = sql`t.category_code = q.category and ${open}`;
-      const cross = sql`t.category_code = any(q.others) and ${open}`;
       const rows = await sql<TicketRow & { inputs: number[] }>`
         with q as (select * from jsonb_to_recordset(cast(${jsonParam(nearQ)} as jsonb))
-          as q(i int, category text, others text[], recent timestamptz, areas text[], strong text[], streets text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
+          as q(i int, category text, areas text[], strong text[], streets text[], cells bigint[], since timestamptz, first timestamptz, until timestamptz,
             lat_min double precision, lat_max double precision, lng_min double precision, lng_max double precision) limit ${nearQ.length}),
         hit as (
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.cell = any(q.cells)
@@ -690,16 +693,7 @@ export class GroupBatch {
             and t.place_keys ?| q.streets limit 50) c
           union
           select q.i, c.id from q cross join lateral (select t.id from tickets t where ${match} and t.area_code is null and cardinality(q.areas) > 0
-            and t.area_candidates ?| q.areas limit 50) c
-          union
-          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${cross} and t.cell = any(q.cells)
-            and t.lat between q.lat_min and q.lat_max and t.lng between q.lng_min and q.lng_max limit 50) c
-          union
-          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${cross} and cardinality(q.strong) > 0
-            and t.place_keys ?| q.strong limit 50) c
-          union
-          select q.i, c.id from q cross join lateral (select t.id from tickets t where ${cross} and t.area_code = any(q.areas)
-            and t.last_report_at >= q.recent limit 50) c),
+            and t.area_candidates ?| q.areas limit 50) c),
         ids as (select id, jsonb_agg(i) as inputs from hit group by id)
         select t.id, t.code, t.category_code, t.area_code, t.lat, t.lng, t.cell, t.status, t.received_at, t.last_report_at,
           t.closed_at, t.resolved_at, t.place_keys, t.area_candidates, ids.inputs
@@ -731,6 +725,7 @@ export class GroupBatch {
         for (const w of words.rows) {
           const c = b.#stored.get(w.ticket_id)!;
           c.words = w.words.map(([address, text]) => wordsOf(address, text)).join('');
+          c.firstWords = wordsOf(w.words[0]![0], w.words[0]![1]);
           c.wordReports = w.words.length;
           if (derive.has(c.id)) c.keys = new Set(w.words.reduce<string[]>((keys, [address, text, stored]) => mergeKeys(keys, storedKeys({ address, text, place_keys: stored })), []));
         }
@@ -832,7 +827,7 @@ export class GroupBatch {
       t = {
         id: --this.#placeholder, code, category_code: g.category, area_code: g.areaCode,
         lat: hasPoint ? g.lat! : null, lng: hasPoint ? g.lng! : null, cell: hasPoint ? cellOf(g.lat!, g.lng!) : null,
-        status: 'new', received_at: g.receivedAt, last_report_at: g.receivedAt, closed_at: null, resolved_at: null, words: '', wordReports: 0, keys: new Set(),
+        status: 'new', received_at: g.receivedAt, last_report_at: g.receivedAt, closed_at: null, resolved_at: null, words: '', firstWords: wordsOf(g.address, g.text), wordReports: 0, keys: new Set(),
         candidates: g.areaCode ? [] : [...(g.areaCandidates ?? [])],
       };
     } else {

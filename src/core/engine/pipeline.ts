@@ -24,7 +24,7 @@ export interface PipelineState {
   citizenId: number | null;
   text: string;
   textFolded: string;
-  category: { code: string | null; source: string; confidence: number; alternatives: string[] };
+  category: { code: string | null; source: string; confidence: number; alternatives: string[]; nearTopics?: string[] };
   /** `likely`: of the candidates, the one the words most likely mean, and why (`AddressMatch.likely`). */
   area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[]; likely?: string; likelyWhy?: string };
   departmentCode: string | null;
@@ -197,7 +197,7 @@ function topicWords(s: PipelineState): string {
 
 const classifyStep = perReport('classify', (s, { topics }) => {
   const c = classify(topicWords(s), s.input.category, topics);
-  s.category = { code: c.code, source: c.source, confidence: c.confidence, alternatives: c.alternatives };
+  s.category = { code: c.code, source: c.source, confidence: c.confidence, alternatives: c.alternatives, nearTopics: c.nearTopics };
   s.reasons.push(...c.reasons);
 });
 
@@ -367,10 +367,9 @@ const group: PipelineStep = {
       const place = s.area.code ?? (s.input.lat !== undefined && s.input.lng !== undefined ? String(cellOf(s.input.lat, s.input.lng)) : 'none');
       return [`group:${s.category.code}:${place}`];
     }));
-    // Other topics' tickets: every category of the catalogue, each with its radius and window.
-    const crossTopics = deps.categories.map((c) => c.code);
+    // Other topics' tickets (the model's next readings), each with its topic's radius and window.
     const topicRules = Object.fromEntries(deps.categories.map((c) => [c.code, { radiusM: c.duplicate_radius_m, windowH: c.duplicate_window_h }]));
-    const grouping = await GroupBatch.load(db, batch.map((s) => ({ ...groupInput(s), crossTopics, topicRules })), topicsOf(deps.topics));
+    const grouping = await GroupBatch.load(db, batch.map((s) => ({ ...groupInput(s), crossTopics: s.category.nearTopics ?? [], topicRules })), topicsOf(deps.topics));
     await inSlices(batch, (s, n) => {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
