@@ -205,7 +205,7 @@ const randomPoint = () => {
  * repeating a recent report (same citizen). receivedAt is set at call time.
  */
 async function lookupInputs(db: Db, areas: AreaIndex, n: number, citizens: number): Promise<Omit<GroupInput, 'receivedAt'>[]> {
-  const rows = await db.selectFrom('categories').select(['code', 'duplicate_radius_m']).orderBy('code').execute();
+  const rows = await db.selectFrom('categories').select(['code', 'duplicate_radius_m', 'duplicate_window_h']).orderBy('code').execute();
   const categories = rows.map((c) => c.code);
   // Each input carries its category's radius, as the pipeline's route step gives it.
   const radiusOf = new Map(rows.map((c) => [c.code, c.duplicate_radius_m]));
@@ -247,7 +247,10 @@ async function lookupInputs(db: Db, areas: AreaIndex, n: number, citizens: numbe
     const j = Math.floor(rand() * (i + 1));
     [inputs[i], inputs[j]] = [inputs[j]!, inputs[i]!];
   }
-  return inputs;
+  // Two other topics' tickets are looked up too (the model's next readings), as the pipeline's
+  // group step asks.
+  const topicRules = Object.fromEntries(rows.map((c) => [c.code, { radiusM: c.duplicate_radius_m, windowH: c.duplicate_window_h }]));
+  return inputs.map((x) => ({ ...x, crossTopics: categories.filter((c) => c !== x.category).sort(() => rand() - 0.5).slice(0, 2), topicRules }));
 }
 
 /**

@@ -40,19 +40,20 @@ describe.runIf(TEST_DB === 'pglite')('evaluation set', () => {
   }, 300_000);
 });
 
-// The 1022-mix development set and the held-out set (written independently, frozen before any
+// The 1022-mix development sets and the held-out set (written independently, frozen before any
 // tuning against it): their floors sit just below today's figures (README, Evaluation), some of
 // them still below the targets, so that a change cannot quietly lose ground on reports most like the
-// hotline's; precision is held at the target on both.
+// hotline's; precision is held at 95 %, on dev3 just below today's 94.2 %.
 describe.runIf(TEST_DB === 'pglite')('the 1022-mix sets', () => {
   it.each([
-    { set: 'development, 1022 mix', file: 'dev1022-reports.jsonl', reports: 351, f1: 0.965, area: 0.97 },
-    { set: 'held-out', file: 'heldout-reports.jsonl', reports: 352, f1: 0.88, area: 0.95 },
-  ])('$set: replays without errors and does not fall below today\'s figures', async ({ file, reports, f1, area }) => {
+    { set: 'development, 1022 mix', file: 'dev1022-reports.jsonl', reports: 351, f1: 0.975, area: 0.97, precision: 0.95 },
+    { set: 'development 3', file: 'dev3-reports.jsonl', reports: 341, f1: 0.88, area: 0.865, precision: 0.94 },
+    { set: 'held-out', file: 'heldout-reports.jsonl', reports: 352, f1: 0.88, area: 0.95, precision: 0.95 },
+  ])('$set: replays without errors and does not fall below today\'s figures', async ({ file, reports, f1, area, precision }) => {
     const { result } = await evaluate(path.resolve(import.meta.dirname, 'fixtures', file), { template: await pgliteTemplate() });
     expect(result.reports).toBe(reports);
     expect(result.errors).toBe(0);
-    expect(result.precision).toBeGreaterThanOrEqual(0.95);
+    expect(result.precision).toBeGreaterThanOrEqual(precision);
     expect(result.f1).toBeGreaterThanOrEqual(f1);
     expect(result.areaAccuracy).toBeGreaterThanOrEqual(area);
     expect(result.categoryAccuracy).toBeGreaterThanOrEqual(0.9);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Polygon } from 'geojson';
 import { describe, expect, it } from 'vitest';
 import { AreaIndex, bboxOf, type AreaShape } from '../../src/core/places/area-index.ts';
@@ -5,7 +6,9 @@ import { canonicalCode, newCode } from '../../src/core/tickets/codes.ts';
 import { cellOf, cellsAround, distanceMetres } from '../../src/core/places/geo.ts';
 import { identitiesOf, normaliseEmail, normaliseNationalId, normalisePhone, phoneQuery } from '../../src/core/citizens/identity.ts';
 import { clip, fold, nfc, saysPersists, tokens } from '../../src/core/engine/text.ts';
-import { decideChosen, decideGroup, type CandidateTicket, type GroupInput } from '../../src/core/engine/grouping.ts';
+import { decideChosen, decideGroup, type CandidateTicket, type GroupInput, type TopicsOf } from '../../src/core/engine/grouping.ts';
+import { topicsOfWords } from '../../src/core/engine/classify.ts';
+import { TopicModel, type TopicExample } from '../../src/core/engine/topic.ts';
 
 describe('normalisePhone', () => {
   const table: [string, string | null][] = [
@@ -360,5 +363,104 @@ describe('decideGroup: a report whose topic is unsure joins a ticket on a likely
     const d = decideGroup(report(g), [], [ticket(t)]);
     expect(d.ticketId).toBe(joins ? 9 : null);
     if (joins) expect(d.reasons[0]!.message).toContain('on xay_dung');
+  });
+});
+
+describe('decideGroup: a point at the landmark the other report names is the same place (one side without a point)', () => {
+  // Chợ Củ Chi, as the city's list places it.
+  const market = { key: 'lm|cho cu chi', lat: 10.9735, lng: 106.493 };
+  const at = new Date('2026-12-18T19:30:00+07:00');
+  const twoDaysAgo = new Date(at.getTime() - 48 * 3_600_000);
+  const ticket = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
+    id: 11, code: 'TK-B4BJ7V64', category_code: 'chieu_sang', area_code: '27496', lat: null, lng: null, cell: null,
+    status: 'new', received_at: twoDaysAgo, last_report_at: twoDaysAgo, closed_at: null, resolved_at: null,
+    words: 'đèn đường trên Tỉnh lộ 8 đoạn gần chợ Củ Chi bị hư', wordReports: 1, keys: new Set(['street|tinh lo 8', market.key]), candidates: [], ...over,
+  });
+  // An app photo 47 m from the market's point, its words naming no place.
+  const photo = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'chieu_sang', radiusM: 50, windowH: 168, areaCode: '27496', lat: 10.973077, lng: 106.493063,
+    landmarksNear: [market.key], keys: new Set(), text: 'Đèn đường không sáng, chỗ này gần chợ xe qua lại nhiều', receivedAt: at, ...over,
+  });
+  // A call naming the market, against a ticket opened by an app photo.
+  const call = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'chieu_sang', radiusM: 50, windowH: 168, areaCode: '27496', landmarkPoints: [market],
+    keys: new Set([market.key]), text: 'Công dân phản ánh đèn đường gần chợ Củ Chi không sáng', receivedAt: at, ...over,
+  });
+  const pointed = { lat: 10.973077, lng: 106.493063, cell: cellOf(10.973077, 106.493063), keys: new Set<string>(), words: 'Đèn đường không sáng' };
+  const table: [string, GroupInput, Partial<CandidateTicket>, boolean][] = [
+    ['a GPS photo at the market a caller named two days before', photo(), {}, true],
+    ['placed in another unit, the point still at the market', photo({ areaCode: '27508' }), {}, true],
+    ['a GPS photo far from any listed landmark', photo({ landmarksNear: [], areaCode: '27508' }), {}, false],
+    ['a GPS photo naming another street', photo({ keys: new Set(['street|nguyen van khanh']) }), {}, false],
+    ['a GPS photo at another landmark', photo({ landmarksNear: ['lm|benh vien da khoa cu chi'], areaCode: '27508' }), {}, false],
+    ['a call naming the market where the ticket\'s photo was taken', call(), pointed, true],
+    ['a call naming the market, the ticket\'s photo 600 m away', call(), { ...pointed, lat: 10.979, cell: cellOf(10.979, 106.493063), keys: new Set(['street|tinh lo 8']) }, false],
+    ['a call naming the market and another street than the ticket\'s', call({ keys: new Set([market.key, 'street|nguyen van khanh']) }), { ...pointed, keys: new Set(['street|tinh lo 8']) }, false],
+    ['two points 400 m apart, one at the market the other names: the points decide', photo({ lat: 10.9771 }), { ...pointed, lat: 10.9735, keys: new Set([market.key]) }, false],
+  ];
+  it.each(table)('%s', (_, g, t, joins) => {
+    const d = decideGroup(g, [], [ticket(t)]);
+    expect(d.ticketId).toBe(joins ? 11 : null);
+    if (joins) expect(d.reasons[0]!.message).toMatch(/lies at cho cu chi/);
+  });
+});
+
+describe('decideGroup: a ticket on another topic takes a report at plainly the same place when its words may be about the report\'s topic', () => {
+  const examples = readFileSync(new URL('../../seed/topics-vi.jsonl', import.meta.url), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as TopicExample);
+  const topicsOf = topicsOfWords(TopicModel.train(examples));
+  const at = new Date('2026-10-19T18:53:00+07:00');
+  const ago = (h: number) => new Date(at.getTime() - h * 3_600_000);
+  const [lat, lng] = [10.8275, 106.7206];
+  // An app report: a deep pothole holding rainwater, read as a flood.
+  const ticket = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
+    id: 31, code: 'TK-HJS4BMVQ', category_code: 'ngap_nuoc', area_code: '26809', lat, lng, cell: cellOf(lat, lng),
+    status: 'new', received_at: ago(0.3), last_report_at: ago(0.3), closed_at: null, resolved_at: null,
+    words: ' Xin báo đường Phạm Văn Đồng đoạn trước nhà số 233/3 mặt đường có ổ gà sâu, mưa xuống đọng nước không thấy.', wordReports: 1,
+    keys: new Set(['street|pham van dong', '233/3|pham van dong', 'alley|233|pham van dong']), candidates: [], ...over,
+  });
+  // A neighbour's web report 12 m away, 17 minutes later: the pothole.
+  const report = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'giao_thong', radiusM: 100, windowH: 168, areaCode: '26809', lat: lat + 0.0001, lng, crossTopics: ['ngap_nuoc', 'rac_thai'],
+    keys: new Set(['street|pham van dong']), text: 'Nhờ khu quản lý giao thông xem giúp đường Phạm Văn Đồng, ổ gà to giữa đường, nhiều xe máy bị té.', receivedAt: at, ...over,
+  });
+  const table: [string, GroupInput, Partial<CandidateTicket>, TopicsOf | null, boolean][] = [
+    ['12 m from the flood ticket whose words also read as a pothole', report(), {}, topicsOf, true],
+    ['without a reading of the ticket\'s words', report(), {}, null, false],
+    ['another problem at the same place: a rubbish ticket', report(), { category_code: 'rac_thai', words: ' Rác thải chất đống đầu hẻm bốc mùi hôi thối, chó mèo bới tung.' }, topicsOf, false],
+    ['the same street only, three days later', report({ lat: undefined, lng: undefined }), { lat: null, lng: null, cell: null, keys: new Set(['street|pham van dong']), received_at: ago(72), last_report_at: ago(72) }, topicsOf, false],
+  ];
+  it.each(table)('%s', (_, g, t, reader, joins) => {
+    const d = decideGroup(g, [], [ticket(t)], undefined, reader);
+    expect(d.ticketId).toBe(joins ? 31 : null);
+    if (joins) expect(d.reasons[0]!.message).toContain('on ngap_nuoc, whose words may be about giao_thong');
+  });
+});
+
+describe('decideGroup: another topic\'s ticket is at the report\'s place within that topic\'s radius, and only within both windows', () => {
+  const at = new Date('2026-10-06T18:18:00+07:00');
+  const ago = (h: number) => new Date(at.getTime() - h * 3_600_000);
+  const [lat, lng] = [10.7935, 106.7190];
+  const rules = { ngap_nuoc: { radiusM: 300, windowH: 12 }, giao_thong: { radiusM: 100, windowH: 168 }, cay_xanh: { radiusM: 50, windowH: 72 } };
+  // The flood's first report, an app photo on Nguyễn Hữu Cảnh.
+  const flood = (over: Partial<CandidateTicket> = {}): CandidateTicket => ({
+    id: 41, code: 'TK-BWWN3GT3', category_code: 'ngap_nuoc', area_code: '26956', lat, lng, cell: cellOf(lat, lng),
+    status: 'new', received_at: ago(1.8), last_report_at: ago(0.7), closed_at: null, resolved_at: null,
+    words: ' Đường Nguyễn Hữu Cảnh Nước ngập qua bánh xe.', wordReports: 1, keys: new Set(['street|nguyen huu canh']), candidates: [], ...over,
+  });
+  // An app photo 150 m away, sent as "roads" (the model reads a flood: its alternative).
+  const photo = (over: Partial<GroupInput> = {}): GroupInput => ({
+    citizenId: null, category: 'giao_thong', alternatives: ['ngap_nuoc'], radiusM: 100, windowH: 168, areaCode: '26956', lat: lat + 0.00135, lng,
+    topicRules: rules, keys: new Set(['street|nguyen huu canh']), text: 'Đường ngập. Ảnh kèm theo', receivedAt: at, ...over,
+  });
+  const table: [string, GroupInput, Partial<CandidateTicket>, boolean][] = [
+    ['150 m from the flood\'s ticket: within the flood\'s 300 m', photo(), {}, true],
+    ['without the topics\' rules, the report\'s own 100 m', photo({ topicRules: undefined }), {}, false],
+    ['the flood\'s ticket two days old (a flood lasts 12 h), a near house on its street', photo({ lat: undefined, lng: undefined, category: 'cay_xanh', windowH: 72, keys: new Set(['street|nguyen huu canh', '159b|nguyen huu canh']) }),
+      { lat: null, lng: null, cell: null, last_report_at: ago(64), received_at: ago(64), keys: new Set(['street|nguyen huu canh', '121c|nguyen huu canh']) }, false],
+  ];
+  it.each(table)('%s', (_, g, t, joins) => {
+    const d = decideGroup(g, [], [flood(t)]);
+    expect(d.ticketId).toBe(joins ? 41 : null);
+    if (joins) expect(d.reasons[0]!.message).toContain('radius 300 m), on ngap_nuoc');
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CityPlaceReader, HEURISTIC_READER } from '../../src/core/places/place-reader.ts';
+import { CityPlaceReader, HEURISTIC_READER, landmarkKey } from '../../src/core/places/place-reader.ts';
 import { PLACE_KEYS_MAX } from '../../src/core/engine/text.ts';
 
 // The place a text names, read against HCMC's street list (seed/hcmc/streets.json): the same
@@ -17,7 +17,26 @@ const reader = new CityPlaceReader({
 });
 const keys = (text: string) => [...reader.read(text).keys];
 
+describe('the landmarks near a point', () => {
+  it('gives the listed landmarks within reach, by the key the words give them', () => {
+    // 110 m north of Bến xe Miền Đông's point; 2 km away.
+    expect(reader.landmarksNear(10.8156, 106.7111, 250).map(landmarkKey)).toEqual(['lm|ben xe mien dong']);
+    expect([...reader.read('BX Miền Đông kẹt xe').keys]).toContain('lm|ben xe mien dong');
+    expect(reader.landmarksNear(10.8326, 106.7111, 250)).toEqual([]);
+  });
+});
+
 describe('reading a place from words', () => {
+  it('reads no street or lake in the city\'s own name ("…, Thành phố Hồ Chí Minh" ends an app\'s address)', () => {
+    expect(keys('Đường Lữ Gia, Phường Phú Thọ, Thành phố Hồ Chí Minh')).toEqual(['street|lu gia']);
+    expect(keys('45 Lê Lợi, TP. Hồ Chí Minh')).toEqual(['street|le loi', '45|le loi']);
+    expect(keys('Thành phố Thủ Đức cũ, đường Võ Văn Ngân')).toEqual(['street|vo van ngan']);
+  });
+
+  it('reads a street after "Đ." or "d." however the full stop is spaced', () => {
+    for (const t of ['doan d.quang trung, phuong thong tay hoi lan chiem', 'Đ. Quang Trung ngập', 'Đ.Quang Trung lấn chiếm']) expect(keys(t), t).toEqual(['street|quang trung']);
+  });
+
   it('reads one street however it is written: diacritics or none, "Đ.", no "đường", initials', () => {
     for (const t of ['ngập trước nhà đường Nguyễn Thị Minh Khai', 'ngap o duong nguyen thi minh khai', 'Đ. Nguyễn Thị Minh Khai ngập', 'Nguyễn Thị Minh Khai ngập sâu', 'đường NTMK ngập']) {
       expect(keys(t), t).toContain('street|nguyen thi minh khai');

@@ -1,5 +1,6 @@
 import type { Reason } from '../../wire/staff-api.ts';
 import type { TopicModel, TopicPrediction } from './topic.ts';
+import type { TopicsOf } from './grouping.ts';
 
 export interface Classification {
   code: string | null;
@@ -11,6 +12,11 @@ export interface Classification {
    * one of them takes the report when the place is plainly the same.
    */
   alternatives: string[];
+  /**
+   * The model's next readings after those, however unlikely (naive Bayes is over-sure): the
+   * topics whose tickets grouping also asks about (`GroupInput.crossTopics`).
+   */
+  nearTopics: string[];
   reasons: Reason[];
 }
 
@@ -20,6 +26,8 @@ export const CONFIDENCE_MIN = 0.45;
 export const OTHER = 'khac';
 /** A reporter's choice gives way (flagged for an agent) when the model is this sure of another topic. */
 export const CONTRADICTION_MIN = 0.85;
+/** The model's next readings kept as `Classification.nearTopics`. */
+const NEAR_TOPICS = 2;
 /** A category the model gives this much is an alternative (see `Classification.alternatives`). */
 export const ALTERNATIVE_MIN = 0.1;
 /**
@@ -39,10 +47,12 @@ export function classify(text: string, picked: string | undefined, model: TopicM
   const c = decideCategory(text, picked, model);
   const likely = c.pred?.ranking.filter((r) => r.p >= ALTERNATIVE_MIN).map((r) => r.code) ?? [];
   const alternatives = [...new Set([...(picked ? [picked] : []), ...likely])].filter((x) => x !== c.code).slice(0, 3);
-  return { code: c.code, source: c.source, confidence: c.confidence, reasons: c.reasons, alternatives };
+  const ranked = [...(c.pred?.ranking ?? [])].sort((a, b) => b.p - a.p).map((r) => r.code);
+  const nearTopics = ranked.filter((x) => x !== c.code && !alternatives.includes(x)).slice(0, NEAR_TOPICS);
+  return { code: c.code, source: c.source, confidence: c.confidence, reasons: c.reasons, alternatives, nearTopics };
 }
 
-function decideCategory(text: string, picked: string | undefined, model: TopicModel | null): Omit<Classification, 'alternatives'> & { pred: TopicPrediction | null } {
+function decideCategory(text: string, picked: string | undefined, model: TopicModel | null): Omit<Classification, 'alternatives' | 'nearTopics'> & { pred: TopicPrediction | null } {
   const heard = model?.predict(text) ?? null;
   const pred = heard && heard.known >= KNOWN_MIN ? heard : null;
   const pOf = (code: string) => pred?.ranking.find((r) => r.code === code)?.p ?? 0;
@@ -80,5 +90,30 @@ function decideCategory(text: string, picked: string | undefined, model: TopicMo
       message: pred ? `unsure; best guess ${pred.code} (${pred.confidence.toFixed(2)}), left for triage` : 'no topic evidence in the text; left for triage',
       score: pred?.confidence ?? 0,
     }],
+  };
+}
+
+/** Tickets' words read, the least recently used forgotten first (a storm compares every report with the same hot tickets). */
+const TOPICS_REMEMBERED = 512;
+
+/**
+ * What the model makes of a ticket's words, for grouping across topics: each category's
+ * probability, or null when it knows too little of them (as for a report, KNOWN_MIN).
+ */
+export function topicsOfWords(model: TopicModel | null): TopicsOf | null {
+  if (!model) return null;
+  const remembered = new Map<string, ReadonlyMap<string, number> | null>();
+  return (words) => {
+    if (remembered.has(words)) {
+      const hit = remembered.get(words)!;
+      remembered.delete(words);
+      remembered.set(words, hit);
+      return hit;
+    }
+    const pred = model.predict(words);
+    const read = pred && pred.known >= KNOWN_MIN ? new Map(pred.ranking.map((r) => [r.code, r.p])) : null;
+    remembered.set(words, read);
+    if (remembered.size > TOPICS_REMEMBERED) remembered.delete(remembered.keys().next().value!);
+    return read;
   };
 }

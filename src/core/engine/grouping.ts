@@ -4,7 +4,7 @@ import type { DbOrTx } from '../../db/schema.ts';
 import type { Reason } from '../../wire/staff-api.ts';
 import { boxAround, cellOf, cellsAround, distanceMetres } from '../places/geo.ts';
 import { normaliseAddress } from '../places/gazetteer.ts';
-import { dice, mergeKeys, placeKeys, saysPersists, shingles } from './text.ts';
+import { dice, fold, mergeKeys, placeKeys, saysPersists, shingles } from './text.ts';
 import { isOpen, OPEN_STATUSES, REOPEN_WINDOW_DAYS } from '../tickets/statuses.ts';
 import { REOPEN_TRANSITION } from '../staff/policy.ts';
 
@@ -14,6 +14,8 @@ export type Relation = 'new' | 'same_citizen' | 'duplicate' | 'reopen';
 
 /** Same-incident radius of a category without one (a category of another city's list in a replay). */
 export const DEFAULT_RADIUS_M = 100;
+/** The widest radius another topic's ticket is looked for within (the lookup's box is three of the report's own). */
+const MAX_RADIUS_M = 300;
 /**
  * The incident window of a category without one: a report joins an open ticket within a week of
  * its latest report and a month of its first (a condition, reported again while it lasts).
@@ -53,6 +55,11 @@ export const GROUPING = {
    * it may lie in another unit.
    */
   unsureUnitOnlyHours: 3,
+  /**
+   * A point this near a landmark of the city's list is at that landmark (a market, a school, a
+   * bridge: their grounds run to a couple of hundred metres, and the list gives one point for each).
+   */
+  landmarkReachM: 250,
   /** A place with this many tickets closed in the lookback becomes a hotspot. */
   hotspotMin: 2,
   hotspotLookbackDays: 60,
@@ -66,6 +73,12 @@ export interface GroupInput {
   /** The category's same-incident radius in metres (`categories.duplicate_radius_m`); DEFAULT_RADIUS_M when absent. */
   radiusM?: number;
   /**
+   * Every category's radius and window, for tickets on another of its topics: their incident's
+   * radius, and the shorter of the two windows (a flood is over by the next day, whatever the
+   * report that finds its ticket is about).
+   */
+  topicRules?: Readonly<Record<string, { radiusM: number; windowH: number }>>;
+  /**
    * Another citizen's report joins an open ticket on the category within `windowH` hours of the
    * ticket's latest report and `spanH` of its first (`categories.duplicate_window_h`,
    * `duplicate_span_h`); DEFAULT_WINDOW_H and DEFAULT_SPAN_H when absent.
@@ -76,11 +89,22 @@ export interface GroupInput {
   categoryConfidence?: number;
   /** Other categories it may be about (`Classification.alternatives`): their tickets take it on plain place evidence only. */
   alternatives?: readonly string[];
+  /**
+   * Other categories whose tickets are looked up (the model's next readings of the report, however
+   * unlikely: `Classification.nearTopics`): a ticket on one of them takes the report on plain place
+   * evidence only, and only when the ticket's own words may be about the report's topic (read by
+   * the `TopicsOf` given to the decision). Absent: not looked up.
+   */
+  crossTopics?: readonly string[];
   areaCode: string | null;
   /** The units the words may mean when they name none for sure (an old ward split, a district). */
   areaCandidates?: readonly string[];
   lat?: number | undefined;
   lng?: number | undefined;
+  /** The city's landmarks near its point (`lm|…` keys, `PlaceReader.landmarksNear` within GROUPING.landmarkReachM). */
+  landmarksNear?: readonly string[];
+  /** Where the city's landmarks its words name lie (a ticket's point near one is at its place). */
+  landmarkPoints?: readonly { key: string; lat: number; lng: number }[];
   text: string;
   address?: string | undefined;
   receivedAt: Date;
@@ -105,6 +129,8 @@ const windowOf = (g: GroupInput) => g.windowH ?? DEFAULT_WINDOW_H;
 const unitsOf = (g: GroupInput): string[] => (g.areaCode ? [g.areaCode] : [...(g.areaCandidates ?? [])]);
 /** Keys that place a report wherever its unit is: a house on a street, an alley, a landmark. */
 const strongKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => !k.startsWith('street|')).slice(0, 16);
+/** The keys a report's candidates are looked up by: its strong keys, and the landmarks near its point. */
+const lookupKeys = (g: GroupInput): string[] => [...new Set([...strongKeys(g), ...(g.landmarksNear ?? [])])];
 /** The street keys of a report: how a ticket its words left without a unit is found. */
 const streetKeys = (g: GroupInput): string[] => [...(g.keys ?? [])].filter((k) => k.startsWith('street|')).slice(0, 8);
 const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
@@ -113,6 +139,8 @@ const spanOf = (g: GroupInput) => g.spanH ?? DEFAULT_SPAN_H;
  * whose topic is unsure (none decided) only its alternatives, the topics the model still gives it.
  */
 const categoriesOf = (g: GroupInput): string[] => (g.category ? [g.category, ...(g.alternatives ?? []).filter((c) => c !== g.category)] : [...(g.alternatives ?? [])]);
+/** The other topics whose tickets are looked up for a report (one with a topic of its own only). */
+const crossTopicsOf = (g: GroupInput): string[] => (g.category ? (g.crossTopics ?? []).filter((c) => !categoriesOf(g).includes(c)).slice(0, CROSS_TOPICS_MAX) : []);
 /** Whether an open ticket is still within a report's incident window (its latest report, and its first). */
 const inWindow = (g: GroupInput, t: { received_at: Date; last_report_at: Date }) => {
   const at = g.receivedAt.getTime();
@@ -132,6 +160,23 @@ export const storedKeys = (r: { address: string | null; text: string; place_keys
  * bounded however many reports (or however long ones) a ticket has gathered.
  */
 export const WORDS_REPORTS_MAX = 8;
+
+/**
+ * What the topic model makes of a candidate's words: each category's probability, or null when
+ * it does not know enough of them to say (`classify.ts`, `topicsOfWords`).
+ */
+export type TopicsOf = (words: string) => ReadonlyMap<string, number> | null;
+
+/** Other topics looked up for a report, at most (each is one more lookup row). */
+export const CROSS_TOPICS_MAX = 2;
+
+/**
+ * A ticket's words give a report's topic this much, and it may be about it. Lower than a report's
+ * own ALTERNATIVE_MIN: naive Bayes is surest on the longest texts, and a ticket's words are its
+ * first reports' together ("ổ gà sâu, mưa xuống đọng nước" reads 0.9 flood, 0.09 road). Another
+ * problem at the same place reads below 0.001 (chosen on the development sets).
+ */
+export const CROSS_TOPIC_MIN = 0.01;
 
 /** How grouping reads a candidate's words: the syllable pairs of their normalised place text. */
 export type ShinglesOf = (words: string) => ReadonlySet<string>;
@@ -179,6 +224,8 @@ export interface CandidateTicket {
   resolved_at: Date | null;
   /** What its first reports say about the place, in report order (WORDS_REPORTS_MAX). */
   words: string;
+  /** What its first report says (the words that set its topic), when `words` was read. */
+  firstWords?: string;
   /** How many reports `words` holds. */
   wordReports: number;
   /** The place keys its reports named (stored on the ticket, TICKET_PLACE_KEYS_MAX at most). */
@@ -199,7 +246,7 @@ export interface CitizenReport {
 const UNSURE_UNIT = 0.05;
 
 /** How strongly two places are one, by their strongest shared evidence (keys: core/places/place-reader.ts). */
-export const EVIDENCE = { house: 0.9, landmark: 0.85, alley: 0.8, nearHouse: 0.8, street: 0.55, unit: 0.4 } as const;
+export const EVIDENCE = { house: 0.9, landmark: 0.85, alley: 0.8, nearHouse: 0.8, landmarkPoint: 0.7, street: 0.55, unit: 0.4 } as const;
 
 interface KeyPlace {
   houses: Set<string>;
@@ -279,11 +326,37 @@ function comparePlaces(a: KeyPlace, b: KeyPlace, radiusM: number): { strength: n
 }
 
 /**
+ * A ticket's first words as the topic model reads a report's: folded, without the streets they
+ * name (a street known for its floods makes a pothole there read as a flood).
+ */
+function topicWordsOf(c: CandidateTicket): string {
+  let words = ` ${fold(c.firstWords ?? c.words)} `;
+  for (const street of placeOfKeys(c.keys).streets) words = words.replaceAll(` ${street} `, ' ');
+  return words.trim();
+}
+
+/**
+ * The landmark of the city's list where one side's point lies and the other's words name (a GPS
+ * photo "ngập quá" beside the market a caller named; a call naming the school where an app
+ * report's point is): its key, or null. Only when one side has no point (two points decide by
+ * their distance).
+ */
+function pointAtLandmark(g: GroupInput, hasPoint: boolean, c: CandidateTicket): string | null {
+  const theirPoint = c.lat !== null && c.lng !== null;
+  if (hasPoint && !theirPoint) return (g.landmarksNear ?? []).find((k) => c.keys.has(k)) ?? null;
+  if (!hasPoint && theirPoint) {
+    const at = (g.landmarkPoints ?? []).find((l) => distanceMetres(l.lat, l.lng, c.lat!, c.lng!) <= GROUPING.landmarkReachM);
+    return at?.key ?? null;
+  }
+  return null;
+}
+
+/**
  * Decides the ticket a report belongs to from what the lookups found: (a) the same citizen's
  * ticket on the topic, whatever the channel (`mine`: their recent reports, newest first);
  * (b) another citizen's ticket on the same incident nearby and recent (`nearby`). Pure.
  */
-export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], shinglesOf: ShinglesOf = SHINGLES): GroupDecision {
+export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: CandidateTicket[], shinglesOf: ShinglesOf = SHINGLES, topicsOf: TopicsOf | null = null): GroupDecision {
   // No topic and none likely: left for triage. An unsure topic with likely ones: only a ticket on
   // one of those, at plainly the same place, takes it (the `related` path below).
   if (categoriesOf(g).length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_skipped', message: 'no category: not grouped' }] };
@@ -308,7 +381,7 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   }
 
   if (nearby.length === 0) return { ticketId: null, relation: 'new', score: 0, reasons: [{ step: 'group', code: 'group_new', message: 'no open ticket on this topic nearby' }] };
-  const radius = g.radiusM ?? DEFAULT_RADIUS_M;
+  const ownRadius = g.radiusM ?? DEFAULT_RADIUS_M;
   const hereShingles = shingles(place(g.address, g.text));
   const herePlace = placeOfKeys(hereKeys);
   const units = unitsOf(g);
@@ -321,14 +394,24 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
   let related: Match | null = null;
   for (const c of nearby) {
     const sameTopic = c.category_code === g.category;
-    if (!sameTopic && !(g.alternatives ?? []).includes(c.category_code ?? '')) continue;
+    // Another topic: one the report may be about, or one whose ticket's first words (those that set
+    // its topic, not a later report's taken on another of its topics) may be about the report's (a
+    // pothole holding rainwater read as a flood, then a neighbour's "ổ gà").
+    const cross = !sameTopic && !(g.alternatives ?? []).includes(c.category_code ?? '');
+    if (cross && !(g.category && c.wordReports > 0 && (topicsOf?.(topicWordsOf(c))?.get(g.category) ?? 0) >= CROSS_TOPIC_MIN)) continue;
     const there = placeOfKeys(c.keys);
+    // The incident is the ticket's: another topic's ticket is at the report's place within that
+    // topic's radius (a photo of a flooded street 150 m from the flood's first report, sent as "roads").
+    const rules = sameTopic ? undefined : g.topicRules?.[c.category_code ?? ''];
+    const radius = rules ? Math.min(Math.max(ownRadius, rules.radiusM), MAX_RADIUS_M) : ownRadius;
     const shared = comparePlaces(herePlace, there, radius);
     let score = 0;
     let why = '';
     /** Decided by the place (a point, a house, an alley, a landmark, a street), not by the words alone. */
     let byPlace = true;
+    let atLandmark: string | null = null;
     const since = g.receivedAt.getTime() - c.last_report_at.getTime();
+    if (rules && since > rules.windowH * 3_600_000) continue;
     if (hasPoint && c.lat !== null && c.lng !== null) {
       const d = distanceMetres(g.lat!, g.lng!, c.lat, c.lng);
       if (d <= radius) {
@@ -340,6 +423,10 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
       }
     } else if (shared.strength < 0) {
       // Both name house numbers on one street, far apart: two places.
+    } else if (shared.strength < EVIDENCE.alley && !placesDiffer(herePlace, there) && (atLandmark = pointAtLandmark(g, hasPoint, c)) !== null) {
+      // One side's point at the landmark the other's words name, whatever unit each was placed in.
+      score = EVIDENCE.landmarkPoint;
+      why = hasPoint ? `its point lies at ${atLandmark.slice(3)}, which ticket ${c.code} names` : `the point of ticket ${c.code} lies at ${atLandmark.slice(3)}, which the report names`;
     } else if (!g.areaCode || !c.area_code || c.area_code === g.areaCode) {
       // Its unit, or for a ticket whose words named none for sure, one of the units they may mean.
       const sameUnit = c.area_code !== null ? units.includes(c.area_code) : c.candidates.some((u) => units.includes(u));
@@ -388,10 +475,11 @@ export function decideGroup(g: GroupInput, mine: CitizenReport[], nearby: Candid
     if (score <= 0) continue;
     if (sameTopic) {
       if (!best || score > best.score) best = { id: c.id, code: c.code, score, why };
-    } else if (byPlace && (score >= EVIDENCE.alley || since <= GROUPING.wordsOnlyHours * 3_600_000) && (!related || score > related.score)) {
+    } else if (byPlace && (score >= EVIDENCE.alley || (!cross && since <= GROUPING.wordsOnlyHours * 3_600_000)) && (!related || score > related.score)) {
       // Another of its topics: the place must be plainly the same (a near point, the same house,
-      // alley or landmark; the same street within hours), not merely the unit.
-      related = { id: c.id, code: c.code, score, why: `${why}, on ${c.category_code}` };
+      // alley or landmark; for one of its alternatives the same street within hours), not merely
+      // the unit.
+      related = { id: c.id, code: c.code, score, why: `${why}, on ${c.category_code}${cross ? `, whose words may be about ${g.category}` : ''}` };
     }
   }
   if (!best && related && unitOnly.length === 0) best = related;
@@ -469,9 +557,12 @@ const OPEN_SQL = sql.join([...OPEN_STATUSES]);
  * (`decideGroup` looks no further than three times the category's radius): a dense city has
  * many open tickets on a topic in the nine cells around a point, and only the near ones count.
  */
-function reach(g: GroupInput): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } | Record<string, never> {
+function reach(g: GroupInput, category: string | null = g.category): { lat_min: number; lat_max: number; lng_min: number; lng_max: number } | Record<string, never> {
   if (g.lat === undefined || g.lng === undefined || categoriesOf(g).length === 0) return {};
-  return boxAround(g.lat, g.lng, 3 * (g.radiusM ?? DEFAULT_RADIUS_M) * 1.01);
+  const own = g.radiusM ?? DEFAULT_RADIUS_M;
+  // Another topic's ticket: within its radius (a shared house is found by the key lookup).
+  const metres = category === g.category ? 3 * own : Math.max(own, Math.min(g.topicRules?.[category ?? '']?.radiusM ?? own, MAX_RADIUS_M));
+  return boxAround(g.lat, g.lng, metres * 1.01);
 }
 
 /**
@@ -497,11 +588,14 @@ export class GroupBatch {
   readonly #reports: { citizenId: number | null; ticketId: number; received_at: Date; keys: readonly string[] }[] = [];
   #placeholder = 0;
 
-  private constructor(private readonly inputs: readonly GroupInput[]) {}
+  private constructor(private readonly inputs: readonly GroupInput[], private readonly topicsOf: TopicsOf | null) {}
 
-  /** Fetches the candidates of every input (`inputs[i]` is decided by `decide(i)`). */
-  static async load(db: DbOrTx, inputs: readonly GroupInput[]): Promise<GroupBatch> {
-    const b = new GroupBatch(inputs);
+  /**
+   * Fetches the candidates of every input (`inputs[i]` is decided by `decide(i)`); `topicsOf`
+   * reads other topics' tickets' words (none: those tickets are not taken).
+   */
+  static async load(db: DbOrTx, inputs: readonly GroupInput[], topicsOf: TopicsOf | null = null): Promise<GroupBatch> {
+    const b = new GroupBatch(inputs, topicsOf);
     const iso = (d: Date) => d.toISOString();
     const mineQ = inputs.flatMap((g, i) => (g.category && g.citizenId !== null ? [{
       i, citizen: g.citizenId, since: iso(hours(g.receivedAt, GROUPING.sameCitizenHours)), until: iso(g.receivedAt),
@@ -511,7 +605,7 @@ export class GroupBatch {
     // equality on the category keeps each lookup on its (category, cell/unit) index.
     const nearQ = inputs.flatMap((g, i) => {
       const areas = unitsOf(g);
-      const strong = strongKeys(g);
+      const strong = lookupKeys(g);
       const streets = streetKeys(g);
       if (categoriesOf(g).length === 0 || (areas.length === 0 && strong.length === 0 && streets.length === 0 && (g.lat === undefined || g.lng === undefined))) return [];
       const shared = {
@@ -519,7 +613,9 @@ export class GroupBatch {
         since: iso(hours(g.receivedAt, windowOf(g))), first: iso(hours(g.receivedAt, spanOf(g))), until: iso(g.receivedAt),
         ...reach(g),
       };
-      return categoriesOf(g).map((category) => ({ ...shared, category }));
+      // Its own topic, its alternatives, then the other topics looked up (each with an equality on
+      // the category: one row each, the same indexed lookups).
+      return [...categoriesOf(g), ...crossTopicsOf(g)].map((category) => ({ ...shared, category, ...reach(g, category) }));
     });
     if (mineQ.length > 0) {
       const rows = await sql<TicketRow & { i: number; r_received_at: Date; text: string; address: string | null; r_place_keys: string[] | null }>`
@@ -629,6 +725,7 @@ export class GroupBatch {
         for (const w of words.rows) {
           const c = b.#stored.get(w.ticket_id)!;
           c.words = w.words.map(([address, text]) => wordsOf(address, text)).join('');
+          c.firstWords = wordsOf(w.words[0]![0], w.words[0]![1]);
           c.wordReports = w.words.length;
           if (derive.has(c.id)) c.keys = new Set(w.words.reduce<string[]>((keys, [address, text, stored]) => mergeKeys(keys, storedKeys({ address, text, place_keys: stored })), []));
         }
@@ -681,15 +778,15 @@ export class GroupBatch {
     const nearby = new Map<number, CandidateTicket>();
     for (const id of this.#nearby.get(i) ?? []) nearby.set(id, this.#ticket(id));
     const units = unitsOf(g);
-    const strong = strongKeys(g);
+    const strong = lookupKeys(g);
     const streets = streetKeys(g);
-    const topics = categoriesOf(g);
+    const topics = [...categoriesOf(g), ...crossTopicsOf(g)];
     for (const t of this.#touched.values()) {
       if (!topics.includes(t.category_code ?? '') || !isOpen(t.status) || !inWindow(g, t)) continue;
       if ((cells && t.cell !== null && cells.has(t.cell)) || (t.area_code !== null && units.includes(t.area_code)) || strong.some((k) => t.keys.has(k))
         || (t.area_code === null && (streets.some((k) => t.keys.has(k)) || t.candidates.some((u) => units.includes(u))))) nearby.set(t.id, t);
     }
-    return decideGroup(g, mine, [...nearby.values()]);
+    return decideGroup(g, mine, [...nearby.values()], SHINGLES, this.topicsOf);
   }
 
   /** Marks a ticket reopened by a report of this batch (`decideReopen`): open again for the reports after it. */
@@ -730,7 +827,7 @@ export class GroupBatch {
       t = {
         id: --this.#placeholder, code, category_code: g.category, area_code: g.areaCode,
         lat: hasPoint ? g.lat! : null, lng: hasPoint ? g.lng! : null, cell: hasPoint ? cellOf(g.lat!, g.lng!) : null,
-        status: 'new', received_at: g.receivedAt, last_report_at: g.receivedAt, closed_at: null, resolved_at: null, words: '', wordReports: 0, keys: new Set(),
+        status: 'new', received_at: g.receivedAt, last_report_at: g.receivedAt, closed_at: null, resolved_at: null, words: '', firstWords: wordsOf(g.address, g.text), wordReports: 0, keys: new Set(),
         candidates: g.areaCode ? [] : [...(g.areaCandidates ?? [])],
       };
     } else {

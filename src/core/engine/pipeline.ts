@@ -4,13 +4,13 @@ import type { DbOrTx } from '../../db/schema.ts';
 import type { Reason } from '../../wire/staff-api.ts';
 import type { AreaIndex } from '../places/area-index.ts';
 import type { CategoryInfo } from './catalog.ts';
-import { classify } from './classify.ts';
+import { classify, topicsOfWords } from './classify.ts';
 import { newCode } from '../tickets/codes.ts';
 import { yieldTurn } from '../next-turn.ts';
 import type { AddressMatch, Gazetteer } from '../places/gazetteer.ts';
-import { streetNames, type Landmark } from '../places/place-reader.ts';
+import { landmarkKey, streetNames, type Landmark } from '../places/place-reader.ts';
 import type { TopicModel } from './topic.ts';
-import { GroupBatch, type GroupInput, type Relation } from './grouping.ts';
+import { GroupBatch, GROUPING, type GroupInput, type Relation, type TopicsOf } from './grouping.ts';
 import { cellOf } from '../places/geo.ts';
 import { identitiesOf, type Identity } from '../citizens/identity.ts';
 import { mergeCitizens } from '../citizens/merge.ts';
@@ -24,7 +24,7 @@ export interface PipelineState {
   citizenId: number | null;
   text: string;
   textFolded: string;
-  category: { code: string | null; source: string; confidence: number; alternatives: string[] };
+  category: { code: string | null; source: string; confidence: number; alternatives: string[]; nearTopics?: string[] };
   /** `likely`: of the candidates, the one the words most likely mean, and why (`AddressMatch.likely`). */
   area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[]; likely?: string; likelyWhy?: string };
   departmentCode: string | null;
@@ -42,6 +42,8 @@ export interface PipelineState {
   placeKeys: string[];
   /** The city's landmarks it names (a unit when no ward is named). */
   landmarks: Landmark[];
+  /** The city's landmarks near its point (`lm|…` keys): what a ticket known by words may call its place. */
+  landmarksNear: string[];
   /** The place keys of its ticket once this report is on it (what the ticket stores). */
   ticketKeys: string[];
   reasons: Reason[];
@@ -178,6 +180,8 @@ const normalise = perReport('normalise', (s, { gazetteer }) => {
   const place = gazetteer.places.read(`${s.input.address ?? ''}\n${s.input.text}`);
   s.placeKeys = [...place.keys];
   s.landmarks = place.landmarks;
+  const { lat, lng } = s.input;
+  s.landmarksNear = lat !== undefined && lng !== undefined ? (gazetteer.places.landmarksNear?.(lat, lng, GROUPING.landmarkReachM) ?? []).map(landmarkKey) : [];
 });
 
 /**
@@ -193,7 +197,7 @@ function topicWords(s: PipelineState): string {
 
 const classifyStep = perReport('classify', (s, { topics }) => {
   const c = classify(topicWords(s), s.input.category, topics);
-  s.category = { code: c.code, source: c.source, confidence: c.confidence, alternatives: c.alternatives };
+  s.category = { code: c.code, source: c.source, confidence: c.confidence, alternatives: c.alternatives, nearTopics: c.nearTopics };
   s.reasons.push(...c.reasons);
 });
 
@@ -339,9 +343,18 @@ function routeOne(s: PipelineState, { categories }: Pick<PipelineDeps, 'categori
 /** What grouping reads of a report, from the earlier steps (the storm bench builds its probes with it too). */
 export const groupInput = (s: PipelineState): GroupInput => ({
   citizenId: s.citizenId, keys: new Set(s.placeKeys), category: s.category.code, categoryConfidence: s.category.source === 'reporter' ? 1 : s.category.confidence, alternatives: s.category.alternatives,
-  areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng, text: s.text, address: s.input.address, receivedAt: s.receivedAt,
+  areaCode: s.area.code, areaCandidates: s.area.code ? undefined : s.area.candidates, lat: s.input.lat, lng: s.input.lng,
+  landmarksNear: s.landmarksNear, landmarkPoints: s.landmarks.map((l) => ({ key: landmarkKey(l), lat: l.lat, lng: l.lng })), text: s.text, address: s.input.address, receivedAt: s.receivedAt,
   radiusM: s.radiusM, windowH: s.windowH, spanH: s.spanH, chosenTicket: s.input.ticket,
 });
+
+/** Each model's reader of tickets' words, made once (it remembers what it read). */
+const readers = new WeakMap<TopicModel, TopicsOf | null>();
+const topicsOf = (model: TopicModel | null): TopicsOf | null => {
+  if (!model) return null;
+  if (!readers.has(model)) readers.set(model, topicsOfWords(model));
+  return readers.get(model)!;
+};
 
 /** group: the same citizen's ticket on the topic, else another citizen's on the same incident. */
 const group: PipelineStep = {
@@ -354,7 +367,9 @@ const group: PipelineStep = {
       const place = s.area.code ?? (s.input.lat !== undefined && s.input.lng !== undefined ? String(cellOf(s.input.lat, s.input.lng)) : 'none');
       return [`group:${s.category.code}:${place}`];
     }));
-    const grouping = await GroupBatch.load(db, batch.map(groupInput));
+    // Other topics' tickets (the model's next readings), each with its topic's radius and window.
+    const topicRules = Object.fromEntries(deps.categories.map((c) => [c.code, { radiusM: c.duplicate_radius_m, windowH: c.duplicate_window_h }]));
+    const grouping = await GroupBatch.load(db, batch.map((s) => ({ ...groupInput(s), crossTopics: s.category.nearTopics ?? [], topicRules })), topicsOf(deps.topics));
     await inSlices(batch, (s, n) => {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
@@ -404,7 +419,7 @@ export async function decide(reports: { input: InboundReport; receivedAt: Date }
     departmentCode: null,
     radiusM: undefined, windowH: undefined, spanH: undefined,
     group: { ticketId: null, relation: 'new', score: 0, newTicketCode: null },
-    placeKeys: [], landmarks: [], ticketKeys: [],
+    placeKeys: [], landmarks: [], landmarksNear: [], ticketKeys: [],
     reasons: [],
   }));
   for (const step of steps) await step.run(batch, deps);

@@ -10,6 +10,7 @@
 // at most a name's length per word).
 
 import { placeKeys, PLACE_KEYS_MAX } from '../engine/text.ts';
+import { distanceMetres } from './geo.ts';
 
 /** A landmark of the city's list (seed/hcmc/landmarks.json). */
 export interface Landmark {
@@ -33,10 +34,15 @@ export interface PlaceReader {
   read(text: string): PlaceReading;
   /** The (former) districts that have a street of this name, when the city's list says. */
   districtsOf?(street: string): readonly string[];
+  /** The city's landmarks within `metres` of a point, nearest first (a GPS report's "near what"). */
+  landmarksNear?(lat: number, lng: number, metres: number): Landmark[];
 }
 
 /** A street's name as place keys spell it (folded, "Tỉnh lộ 10" -> "tinh lo 10"). */
 export const streetKey = (name: string): string => words(name).folded.join(' ');
+
+/** A landmark of the city's list as place keys spell it (`lm|cho ben thanh`). */
+export const landmarkKey = (l: Landmark): string => `lm|${streetKey(l.name)}`;
 
 /** The street names among place keys (`street|<name>`), in their order. */
 export const streetNames = (keys: Iterable<string>): string[] => [...keys].filter((k) => k.startsWith('street|')).map((k) => k.slice('street|'.length));
@@ -46,6 +52,8 @@ export const HEURISTIC_READER: PlaceReader = { read: (text) => ({ keys: placeKey
 
 /** The longest street name, in words: a trie walk stops there. */
 const NAME_WORDS_MAX = 9;
+/** The landmarks near a point that grouping looks up (the nearest; a city centre has dozens within reach). */
+const LANDMARKS_NEAR_MAX = 4;
 /** A house number pairs with a street at most this many words away. */
 const PAIR_DISTANCE_MAX = 6;
 
@@ -207,6 +215,15 @@ export class CityPlaceReader implements PlaceReader {
     }
   }
 
+  landmarksNear(lat: number, lng: number, metres: number): Landmark[] {
+    const near: { l: Landmark; d: number }[] = [];
+    for (const l of this.#landmarkByName.values()) {
+      const d = distanceMetres(lat, lng, l.lat, l.lng);
+      if (d <= metres) near.push({ l, d });
+    }
+    return near.sort((a, b) => a.d - b.d).slice(0, LANDMARKS_NEAR_MAX).map((x) => x.l);
+  }
+
   #isStreet(w: string[]): boolean {
     let node: Trie | undefined = this.#streets;
     for (const x of w) node = node?.next.get(x);
@@ -263,8 +280,17 @@ export class CityPlaceReader implements PlaceReader {
     const cased = /\p{Lu}/u.test(text);
     /** Words before this index belong to a street already read ("Số 9" is a name, not a house). */
     let named = 0;
+    // A city's name after "thành phố"/"TP" (an app's address ends "…, Thành phố Hồ Chí Minh") is
+    // neither the street "phố Hồ Chí Minh" nor the lake ("hồ") Chí Minh.
+    const city = w.map(() => false);
+    for (let i = 1; i < w.length; i++) {
+      // ("TP. Hồ Chí Minh": the full stop of the abbreviation is no pause.)
+      if (!(w[i - 1] === 'tp' || (w[i - 1] === 'pho' && w[i - 2] === 'thanh' && !pause[i]))) continue;
+      for (let j = i; j < w.length && j < i + 3 && (j === i || !pause[j]) && !/\d/.test(w[j]!); j++) city[j] = true;
+    }
 
     for (let i = 0; i < w.length && streets.length < cap && houses.length < cap; i++) {
+      if (city[i]) continue;
       const x = w[i]!;
       const prev = w[i - 1] ?? '';
       // A landmark of the city's list, by any of its names.
@@ -287,7 +313,8 @@ export class CityPlaceReader implements PlaceReader {
       }
       const afterHouse = i - 1 >= named && (HOUSE.test(prev) || RANGE.test(prev)) && !NOT_HOUSE_BEFORE.has(w[i - 2] ?? '') && !MEASURES.has(x);
       // "đường ống" (a pipe) is one word, not the road named Ống Nước.
-      const afterWord = STREET_CUES.has(prev) && !pause[i] && (prev !== 'lo' || w[i - 2] === 'dai') && raw[i]!.toLowerCase() !== 'ống';
+      // ("Đ. Quang Trung", "d.quang trung": the full stop of the abbreviation is no pause.)
+      const afterWord = STREET_CUES.has(prev) && (!pause[i] || prev === 'd' || prev === 'dg') && (prev !== 'lo' || w[i - 2] === 'dai') && raw[i]!.toLowerCase() !== 'ống';
       // At a junction with a street already named ("Lũy Bán Bích giao Hòa Bình", "giao lộ …",
       // "góc …", "gần ngã tư …"), a listed name is the other street, even one named like a unit.
       const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao')
@@ -348,6 +375,7 @@ export class CityPlaceReader implements PlaceReader {
     const unaccented = raw.every((x) => foldWord(x) === x.toLowerCase());
     const kinds = LANDMARK_KINDS.map((k) => k.split(' '));
     for (let i = 0; i < raw.length && keys.size < PLACE_KEYS_MAX; i++) {
+      if (city[i]) continue;
       if (BRANDS.has(w[i]!)) {
         const name = [w[i]!];
         for (let j = i + 1; j < raw.length && name.length < 5 && !start[j] && /^\p{Lu}/u.test(raw[j]!) && !isUnitWord(raw[j]!, w[j]!); j++) if (!BRAND_FILLER.has(w[j]!)) name.push(w[j]!);
