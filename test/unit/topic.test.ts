@@ -47,6 +47,16 @@ describe('TopicModel', () => {
     expect(model.predict('Nước ngập sâu trên đường Nguyễn Hữu Cảnh sau cơn mưa')?.code).toBe('ngap_nuoc');
     expect(model.predict('hat karaoke to qua 12h dem ko ngu dc')?.code).toBe('tieng_on');
   });
+
+  it("reads an agent's note by its complaint, not by the note's scaffolding around it", () => {
+    // These notes read as rubbish and as traffic before the scaffolding ("người dân phản ánh
+    // tình trạng", "đề nghị kiểm tra, xử lý", "đã hướng dẫn người dân") was left out.
+    expect(model.predict('Người dân phản ánh tình trạng tiếng ồn lớn ban đêm tại tuyến này, ảnh hưởng người dân nghỉ ngơi. Đề nghị kiểm tra, xử lý.')?.code).toBe('tieng_on');
+    expect(model.predict('Công dân phản ánh tiếng nhạc và la hét từ các quán kéo dài sau 23 giờ. Đã hướng dẫn người dân, chuyển đơn vị xử lý.')?.code).toBe('tieng_on');
+    expect(topicFeatures('Người dân phản ánh tình trạng ổ gà. Đề nghị đơn vị chức năng xuống kiểm tra')).toEqual(['o_ga', 'ga']);
+    // The words alone stay where they mean something.
+    expect(topicFeatures('người đi bộ')).toContain('nguoi_di');
+  });
 });
 
 describe('classify: the reporter\'s choice and the text', () => {

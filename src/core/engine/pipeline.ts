@@ -184,19 +184,47 @@ const normalise = perReport('normalise', (s, { gazetteer }) => {
   s.landmarksNear = lat !== undefined && lng !== undefined ? (gazetteer.places.landmarksNear?.(lat, lng, GROUPING.landmarkReachM) ?? []).map(landmarkKey) : [];
 });
 
+/** Words before a unit's, a former ward's or a district's name ("p. Sơn Kỳ", "q.Tân Phú", "xã Tân Kiên"). */
+const UNIT_CUES = new Set(['p', 'phuong', 'f', 'q', 'quan', 'xa', 'huyen', 'tp', 'tx', 'thi', 'pho']);
+/** The folded names of a gazetteer's units, former wards and districts, made once. */
+const unitNameSets = new WeakMap<Gazetteer, { names: Set<string>; longest: number }>();
+function unitNamesOf(gazetteer: Gazetteer): { names: Set<string>; longest: number } {
+  let u = unitNameSets.get(gazetteer);
+  if (!u) {
+    const names = new Set(gazetteer.names().filter((n) => n.includes(' ')));
+    u = { names, longest: Math.max(1, ...[...names].map((n) => n.split(' ').length)) };
+    unitNameSets.set(gazetteer, u);
+  }
+  return u;
+}
+
 /**
  * The words that say what the problem is: the text without the streets it names (a street's
  * name says where, and a street the examples mention for its floods made a pothole there read
- * as a flood).
+ * as a flood), nor the units it names after their cue ("p. Sơn Kỳ, q.Tân Phú": the examples of
+ * one topic happened to name that district).
  */
-function topicWords(s: PipelineState): string {
-  let words = ` ${s.textFolded} `;
-  for (const street of streetNames(s.placeKeys)) words = words.replaceAll(` ${street} `, ' ');
-  return words.trim();
+function topicWords(s: PipelineState, gazetteer: Gazetteer): string {
+  let text = ` ${s.textFolded} `;
+  for (const street of streetNames(s.placeKeys)) text = text.replaceAll(` ${street} `, ' ');
+  const { names, longest } = unitNamesOf(gazetteer);
+  const words = text.trim().split(' ');
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    out.push(words[i]!);
+    if (!UNIT_CUES.has(words[i]!)) continue;
+    for (let n = Math.min(longest, words.length - i - 1); n >= 2; n--) {
+      if (names.has(words.slice(i + 1, i + 1 + n).join(' '))) {
+        i += n;
+        break;
+      }
+    }
+  }
+  return out.join(' ');
 }
 
-const classifyStep = perReport('classify', (s, { topics }) => {
-  const c = classify(topicWords(s), s.input.category, topics);
+const classifyStep = perReport('classify', (s, { topics, gazetteer }) => {
+  const c = classify(topicWords(s, gazetteer), s.input.category, topics);
   s.category = { code: c.code, source: c.source, confidence: c.confidence, alternatives: c.alternatives, nearTopics: c.nearTopics };
   s.reasons.push(...c.reasons);
 });

@@ -13,12 +13,38 @@ const STOP = new Set(['va', 'la', 'cua', 'co', 'thi', 'ma', 'o', 'tai', 'cho', '
   'rat', 'qua', 'nay', 'do', 'kia', 'cac', 'nhung', 'mot', 'nhieu', 'duoc', 'bi', 'phuong', 'quan', 'duong', 'so', 'hem', 'thanh', 'pho',
   'xin', 'vui', 'long', 'de', 'nghi', 'kinh', 'gui', 'ai', 'gi', 'roi', 'luc', 'gio', 'ngay', 'hom', 'khu', 'vuc', 'tren', 'trong', 'ra', 'vao']);
 
+// The call centre's and the letter writer's scaffolding: who reports, to whom, and what they ask
+// ("Người dân phản ánh tình trạng …", "Đề nghị đơn vị chức năng xuống kiểm tra", "Đã hướng dẫn
+// người dân, chuyển đơn vị xử lý"). It says nothing of the topic, but an agent's note around a
+// short complaint is most of its words: the examples of whichever topic had most such notes won
+// ("tiếng ồn lớn ban đêm" inside a note read as rubbish). Removed as phrases, so that the words
+// alone ("người", "dân") stay where they carry meaning ("người đi bộ").
+const SCAFFOLDING = [
+  'nguoi dan', 'cong dan', 'ba con', 'anh chi', 'cu dan', 'phan anh', 'phan anh kien nghi', 'tinh trang', 'cho biet', 'goi den', 'goi bao', 'goi phan anh',
+  'goi lai', 'tong dai', 'de nghi', 'kiem tra', 'xu ly', 'xu ly som', 'xu ly gap', 'huong dan', 'chuyen don vi', 'don vi chuc nang', 'co quan chuc nang',
+  'buc xuc', 'xuong kiem tra', 'kinh gui', 'tran trong', 'cam on', 'xin cam on', 'bao cao', 'xin phan anh', 'ghi nhan', 'tiep nhan',
+].map((p) => p.split(' '));
+const SCAFFOLDING_BY_FIRST = new Map<string, string[][]>();
+for (const p of SCAFFOLDING.sort((a, b) => b.length - a.length)) SCAFFOLDING_BY_FIRST.set(p[0]!, [...(SCAFFOLDING_BY_FIRST.get(p[0]!) ?? []), p]);
+
+/** The words without the scaffolding phrases (longest first). */
+function withoutScaffolding(words: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const hit = SCAFFOLDING_BY_FIRST.get(words[i]!)?.find((p) => p.every((x, k) => words[i + k] === x));
+    if (hit) i += hit.length - 1;
+    else out.push(words[i]!);
+  }
+  return out;
+}
+
 /**
- * Topic features of a text: folded syllables with chat spellings expanded, minus stop words,
- * plus syllable bigrams ("den_duong", "o_ga") which carry most of the meaning in Vietnamese.
+ * Topic features of a text: folded syllables with chat spellings expanded, minus stop words and
+ * the scaffolding of a note or a letter, plus syllable bigrams ("den_duong", "o_ga") which carry
+ * most of the meaning in Vietnamese.
  */
 export function topicFeatures(text: string): string[] {
-  const words = fold(text).split(' ').filter(Boolean).map((w) => SPELLINGS[w] ?? w).join(' ').split(' ');
+  const words = withoutScaffolding(fold(text).split(' ').filter(Boolean).map((w) => SPELLINGS[w] ?? w).join(' ').split(' '));
   const out = new Set<string>();
   for (let i = 0; i < words.length; i++) {
     const w = words[i]!;
