@@ -31,7 +31,7 @@ export const HCMC: CityProfile = {
     return { wards: seed('hcmc/wards-pre2025.json'), mapping: seed('hcmc/ward-mapping-2025.json'), merges: seed('hcmc/ward-merges-pre2025.json') };
   },
   get places() {
-    return { streets: seed('hcmc/streets.json'), landmarks: seed('hcmc/landmarks.json'), streetUnits: seed('hcmc/street-units.json') };
+    return { streets: seed('hcmc/streets.json'), landmarks: seed('hcmc/landmarks.json'), streetUnits: seed('hcmc/street-units.json'), initials: seed('hcmc/street-initials.json') };
   },
   // Districts merged into Thủ Đức City in 2021 that residents still name.
   districtAliases: { 'quan 2': 'thu duc', 'quan 9': 'thu duc', 'quan thu duc': 'thu duc' },

@@ -35,8 +35,10 @@ export interface CityProfile {
    * (core/places/place-reader.ts); without them it reads house numbers and the words after them.
    * `streetUnits`: where streets run, by former district and the units in force along them
    * (core/places/gazetteer.ts `StreetUnits`), to narrow "a street, a former district" to units.
+   * `initials`: the street residents mean by initials several streets share ("NHC"; place-reader.ts
+   * `StreetInitials`).
    */
-  places?: { streets?: string; landmarks?: string; streetUnits?: string };
+  places?: { streets?: string; landmarks?: string; streetUnits?: string; initials?: string };
   /** District names residents still write that now mean another (folded: "quan 2" -> "thu duc"). */
   districtAliases: Record<string, string>;
   /** Departments and categories (keywords, duplicate radius), loaded on a first start (JSON). */

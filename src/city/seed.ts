@@ -5,7 +5,7 @@ import { fold } from '../core/engine/text.ts';
 import type { TopicExample } from '../core/engine/topic.ts';
 import { Gazetteer, type FormerWardMerge, type OldWard, type StreetUnits, type WardMapping } from '../core/places/gazetteer.ts';
 import { PlaceSuggester } from '../core/places/suggest.ts';
-import { CityPlaceReader, type Landmark } from '../core/places/place-reader.ts';
+import { CityPlaceReader, type Landmark, type StreetInitials } from '../core/places/place-reader.ts';
 import type { AreaIndex } from '../core/places/area-index.ts';
 import { HCMC } from './hcmc.ts';
 import type { CityProfile } from './profile.ts';
@@ -91,7 +91,8 @@ export async function loadGazetteer(areas: AreaIndex, city: CityProfile = HCMC):
     const streets = city.places.streets ? (JSON.parse(await readFile(city.places.streets, 'utf8')) as StreetsFile).districts.flatMap((d) => d.streets.map((name) => ({ name, district: d.district }))) : [];
     // Landmarks outside the units loaded would route to a unit that is not there.
     const landmarks = city.places.landmarks ? (JSON.parse(await readFile(city.places.landmarks, 'utf8')) as Landmark[]).filter((l) => known.has(l.unit_code)) : [];
-    gazetteer.places = new CityPlaceReader({ streets, landmarks, unitNames: gazetteer.names() });
+    const initials = city.places.initials ? (JSON.parse(await readFile(city.places.initials, 'utf8')) as { initials: StreetInitials[] }).initials : [];
+    gazetteer.places = new CityPlaceReader({ streets, landmarks, unitNames: gazetteer.names(), initials });
     gazetteer.suggester = new PlaceSuggester({ units, oldWards, mapping, streets, landmarks });
     // Where the streets run (a former district's units along each). A unit not loaded is left
     // out; test/unit/gazetteer.test.ts checks that every entry names units of its district.

@@ -26,6 +26,27 @@ describe('the landmarks near a point', () => {
   });
 });
 
+describe('initials several streets share', () => {
+  const rows = (JSON.parse(readFileSync(seed('street-initials.json'), 'utf8')) as { initials: { initials: string; street: string }[] }).initials;
+  const fold = (x: string) => x.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[đĐ]/g, 'd').toLowerCase();
+  const listed = new Set(streets.map((s) => fold(s.name)));
+
+  it("lists only streets of the street list, each under its own initials", () => {
+    for (const r of rows) {
+      expect(listed, r.street).toContain(fold(r.street));
+      expect(fold(r.street).split(' ').map((w) => w[0]).join(''), r.street).toBe(fold(r.initials));
+    }
+  });
+
+  it('reads them as the road the city says residents mean, and not without that row', () => {
+    const withRows = new CityPlaceReader({ streets, landmarks: [], unitNames: [], initials: rows });
+    expect([...withRows.read('NHC ngap toi dau goi roi, xe chet may het').keys]).toContain('street|nguyen huu canh');
+    expect([...withRows.read('1022 oi doan d.NVL, xa Binh Hung rac thoi qua').keys]).toContain('street|nguyen van linh');
+    // "NHC" is also Nguyễn Hữu Cầu's and Nguyễn Huy Chương's initials: without the row, no street.
+    expect(keys('NHC ngap toi dau goi roi').filter((k) => k.startsWith('street|'))).toEqual([]);
+  });
+});
+
 describe('reading a place from words', () => {
   it('reads no street or lake in the city\'s own name ("…, Thành phố Hồ Chí Minh" ends an app\'s address)', () => {
     expect(keys('Đường Lữ Gia, Phường Phú Thọ, Thành phố Hồ Chí Minh')).toEqual(['street|lu gia']);

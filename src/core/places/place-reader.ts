@@ -147,6 +147,17 @@ export interface CityPlacesData {
   landmarks: Landmark[];
   /** Folded names of units, former wards and districts: a street of the same name needs a cue. */
   unitNames: Iterable<string>;
+  /**
+   * Initials several streets share that residents use for one of them ("NHC": Nguyễn Hữu Cảnh,
+   * not Nguyễn Hữu Cầu): the city's well-known roads. A row whose street is not in `streets` is left out.
+   */
+  initials?: readonly StreetInitials[];
+}
+
+/** Letters residents type for a street ("NVL"), and the street they mean. */
+export interface StreetInitials {
+  initials: string;
+  street: string;
 }
 
 /** The reader of a city with a street list and landmarks. */
@@ -188,8 +199,14 @@ export class CityPlaceReader implements PlaceReader {
         }
       }
     }
-    // Initials stand for a street only when one street has them ("ntmk", "cmt8", "xvnt").
+    // Initials stand for a street only when one street has them ("ntmk", "cmt8", "xvnt"), or when
+    // the city says which of the streets that share them residents mean ("nhc").
     for (const [abbr, names] of initials) if (names.size === 1) this.#initials.set(abbr, [...names][0]!);
+    for (const row of data.initials ?? []) {
+      const abbr = words(row.initials).folded.join('');
+      const name = words(row.street).folded.join(' ');
+      if (initials.get(abbr)?.has(name)) this.#initials.set(abbr, name);
+    }
     for (const l of data.landmarks) {
       const key = words(l.name).folded.join(' ');
       this.#landmarkByName.set(key, l);
