@@ -164,8 +164,11 @@ try {
   if (EXPLAIN) {
     // The slowest search of each kind again, every statement it sends EXPLAINed with ANALYZE and BUFFERS.
     const captured: CompiledQuery[] = [];
+    // Like the app's pool (src/db/connect-server.ts), no JIT: a plan compiled for 35-50 ms is not what was timed.
+    const spyPool = new pg.Pool({ connectionString: target.url, max: 1 });
+    spyPool.on('connect', (client) => { client.query('set jit = off').catch(() => {}); });
     const spy = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target.url, max: 1 }) }),
+      dialect: new PostgresDialect({ pool: spyPool }),
       log: (e) => { if (e.level === 'query') captured.push(e.query); },
     });
     try {
