@@ -189,6 +189,19 @@ describe('Gazetteer.match', () => {
   });
 });
 
+describe('units whose names fold alike', () => {
+  const g = new Gazetteer(units, load('wards-pre2025.json'), load('ward-mapping-2025.json'), HCMC.districtAliases, load('ward-merges-pre2025.json').merges);
+  const code = (name: string) => units.find((u) => u.name === name)!.code;
+
+  it('takes the one a text written with diacritics spells, and leaves a text without any between them', () => {
+    expect(g.match('các hộ dân tại đường Thạnh An, xã Thạnh An không có nước').code).toBe(code('Xã Thạnh An'));
+    expect(g.match('Ấp 3, xã Thanh An, mất điện cả tuần').code).toBe(code('Xã Thanh An'));
+    const plain = g.match('xa thanh an khong co nuoc');
+    expect(plain.code).toBeNull();
+    expect(plain.candidates.sort()).toEqual([code('Xã Thanh An'), code('Xã Thạnh An')].sort());
+  });
+});
+
 describe('the street table (street-units.json)', () => {
   const streets = (load('streets.json') as { districts: { district: string; streets: string[] }[] }).districts.flatMap((d) => d.streets.map((name) => ({ name, district: d.district })));
   const table = (load('street-units.json') as { streets: StreetUnits[] }).streets;

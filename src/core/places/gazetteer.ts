@@ -105,6 +105,10 @@ export function normaliseAddress(text: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
 
+/** A letter only Vietnamese spelled with its marks has: a text with none says nothing of them. */
+const VIETNAMESE_MARKS = /[àáảãạăắằẳẵặâấầẩẫậđèéẻẽẹêếềểễệìíỉĩịòóỏõọôốồổỗộơớờởỡợùúủũụưứừửữựỳýỷỹỵ]/iu;
+/** A unit's kind before its name, as written ("Xã Thạnh An"). */
+const UNIT_PREFIX = /^(phường|xã|thị trấn|đặc khu)\s+/u;
 const bare = (name: string) => fold(name).replace(PREFIX, '');
 const kindOf = (name: string) => PREFIX.exec(fold(name))?.[1] ?? '';
 
@@ -297,6 +301,8 @@ export class Gazetteer {
       });
     const m = this.#match(s, streets);
     if (!m.ambiguous) return m;
+    const spelled = this.#spelled(text, m.candidates);
+    if (spelled) return { ...m, code: spelled.code, candidates: [spelled.code], ambiguous: false, reason: `${m.reason}, spelled ${spelled.name}` };
     // Likely, not decided: grouping still looks in every candidate (the name may be a landmark's
     // or a street's named after a neighbouring unit).
     const named = this.#namedAmong(s, streets, m.candidates);
@@ -304,6 +310,20 @@ export class Gazetteer {
     if (m.likely) return m;
     const namesake = this.namesake(m.candidates, streets);
     return namesake ? { ...m, ...namesake } : m;
+  }
+
+  /**
+   * Of candidates whose names fold alike ("Xã Thanh An", "Xã Thạnh An"), the one a text written
+   * with diacritics spells exactly; a text without any says nothing between them.
+   */
+  #spelled(text: string, candidates: readonly string[]): { code: string; name: string } | null {
+    const nfc = text.normalize('NFC');
+    if (!VIETNAMESE_MARKS.test(nfc)) return null;
+    const lower = ` ${nfc.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ')} `;
+    const units = this.#units.filter((u) => candidates.includes(u.code));
+    const hits = units.filter((u) => lower.includes(` ${u.name.normalize('NFC').toLowerCase().replace(UNIT_PREFIX, '')} `));
+    const hit = hits.length === 1 ? hits[0]! : null;
+    return hit && units.some((u) => u !== hit && u.key === hit.key) ? hit : null;
   }
 
   /**
