@@ -48,6 +48,13 @@ describe('initials several streets share', () => {
 });
 
 describe('reading a place from words', () => {
+  it('reads a planned quarter\'s lettered road after "đường", and no ward or district written so', () => {
+    expect(keys('ngap lenh lang o doan duong D2, phuong Thanh My Tay')).toContain('street|d2');
+    expect(keys('số 12 đường N4 khu dân cư')).toEqual(expect.arrayContaining(['street|n4', '12|n4']));
+    expect(keys('đường P7 Q3 ngập').filter((k) => k.startsWith('street|'))).toEqual([]);
+    expect(keys('D2 ngập').filter((k) => k.startsWith('street|'))).toEqual([]);
+  });
+
   it('reads no street or lake in the city\'s own name ("…, Thành phố Hồ Chí Minh" ends an app\'s address)', () => {
     expect(keys('Đường Lữ Gia, Phường Phú Thọ, Thành phố Hồ Chí Minh')).toEqual(['street|lu gia']);
     expect(keys('45 Lê Lợi, TP. Hồ Chí Minh')).toEqual(['street|le loi', '45|le loi']);

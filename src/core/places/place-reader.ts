@@ -80,6 +80,8 @@ const RANGE = /^(\d{1,4})[a-f]?-(\d{1,4})[a-f]?$/;
 const DATE = /^(\d{1,2})\/(\d{1,2})$/;
 const NUMERAL: Record<string, string> = { mot: '1', hai: '2', ba: '3', bon: '4', tu: '4', nam: '5', sau: '6', bay: '7', tam: '8', chin: '9', muoi: '10' };
 const VOWELS = /[aeiouy]/;
+/** A planned quarter's road, by letter and number ("D2", "N4", "DX01"); not a ward or district ("P7", "Q3", "F15"). */
+const LETTERED_ROAD = /^[a-z]{1,2}\d{1,3}[a-z]?$/;
 
 /** Landmark kinds as residents write them (with diacritics: folded, "chợ" would be "cho", "for"). */
 const LANDMARK_KINDS = ['chợ', 'cầu', 'kênh', 'rạch', 'trường', 'bệnh viện', 'công viên', 'bến xe', 'chung cư', 'cư xá', 'nhà thờ', 'chùa', 'siêu thị', 'vòng xoay', 'ngã tư', 'ngã ba', 'ngã năm', 'ngã sáu', 'ngã bảy', 'ga', 'sân bay', 'bãi biển', 'khu dân cư', 'tòa nhà', 'trung tâm thương mại', 'đại học', 'bến phà', 'sân vận động', 'nhà văn hóa', 'đình', 'miếu', 'hồ', 'bảo tàng', 'cảng', 'khu đô thị', 'khu phố', 'ấp', 'khu công nghiệp', 'khu chế xuất', 'nhà máy', 'bãi rác', 'bến tàu', 'nhà hát', 'bưu điện', 'thư viện'];
@@ -371,7 +373,9 @@ export class CityPlaceReader implements PlaceReader {
           if (/\d/.test(w[j]!)) break; // "Số 9" ends at its number
         }
         // A unit's name after a number is where the house is ("số 512 (Bình Tân)"), not a street.
-        if (name.length > 0 && (name.length > 1 || name[0]!.length > 3) && (afterWord || !this.#units.has(name.join(' ')))) {
+        // A lettered road of a planned quarter ("đường D2", "N4") only after "đường".
+        const lettered = afterWord && name.length === 1 && LETTERED_ROAD.test(name[0]!) && !/^[pqf]\d/.test(name[0]!);
+        if (name.length > 0 && (name.length > 1 || name[0]!.length > 3 || lettered) && (afterWord || !this.#units.has(name.join(' ')))) {
           streets.push({ at: i, len: name.length, name: name.join(' ') });
           i += name.length - 1;
           named = i + 1;
