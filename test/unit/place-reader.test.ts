@@ -48,6 +48,19 @@ describe('initials several streets share', () => {
 });
 
 describe('reading a place from words', () => {
+  it('spells out abbreviations written with full stops, and reads no kind word inside a street\'s name', () => {
+    expect(keys('Ad oi trc nha 120 Ng.T.M.Khai, p.Da Kao')).toEqual(expect.arrayContaining(['street|nguyen thi minh khai', '120|nguyen thi minh khai']));
+    expect(keys('Ng. Văn Cừ bị ngập')).toContain('street|nguyen van cu');
+    expect(keys('tuyen DL Binh Duong, p.Lai Thieu nuoc ngap')).toContain('street|dai lo binh duong');
+    // One initial before a name is a ward or a district ("P.Tân Định"), or "Đ." (đường).
+    expect(keys('Q.Bình Thạnh, P.Tân Định').filter((k) => k.startsWith('street|'))).toEqual([]);
+    expect(keys('Đ.Lê Lợi')).toEqual(['street|le loi']);
+    // "Đình" in Nguyễn Đình Chiểu is no temple ("đình"), and "T.P. Hồ Chí Minh" no lake.
+    expect(keys('đường Nguyễn Đình Chiểu ngập')).toEqual(['street|nguyen dinh chieu']);
+    expect(keys('gần đình Chiểu')).toEqual(['lm|dinh chieu']);
+    expect(keys('T.P. Hồ Chí Minh')).toEqual([]);
+  });
+
   it('reads a planned quarter\'s lettered road after "đường", and no ward or district written so', () => {
     expect(keys('ngap lenh lang o doan duong D2, phuong Thanh My Tay')).toContain('street|d2');
     expect(keys('số 12 đường N4 khu dân cư')).toEqual(expect.arrayContaining(['street|n4', '12|n4']));

@@ -80,6 +80,14 @@ const RANGE = /^(\d{1,4})[a-f]?-(\d{1,4})[a-f]?$/;
 const DATE = /^(\d{1,2})\/(\d{1,2})$/;
 const NUMERAL: Record<string, string> = { mot: '1', hai: '2', ba: '3', bon: '4', tu: '4', nam: '5', sau: '6', bay: '7', tam: '8', chin: '9', muoi: '10' };
 const VOWELS = /[aeiouy]/;
+/** Two initials or more with full stops, and the last word of a name ("Ng.T.M.Khai", "N.V. Cừ"; not "P.Tân Định"). */
+const DOTTED_NAME = /(?<![\p{L}\p{N}.])((?:(?:Ng|\p{Lu})\.\s?){2,4})(\p{Lu}\p{Ll}+)/gu;
+/** "Ng." before a capitalised word: Nguyễn. */
+const NG_DOT = /(?<![\p{L}\p{N}])Ng\.\s?(?=\p{Lu})/gu;
+/** "T.P." before a name: thành phố, as "TP" is read. */
+const CITY_DOT = /(?<![\p{L}\p{N}])T\.\s?P\.?\s*(?=\p{Lu})/gu;
+/** "ĐL"/"DL" before a name: Đại lộ (a boulevard). */
+const BOULEVARD = /(?<![\p{L}\p{N}])(?:ĐL|DL|đl|dl)\.?\s+(?=\p{L})/gu;
 /** A planned quarter's road, by letter and number ("D2", "N4", "DX01"); not a ward or district ("P7", "Q3", "F15"). */
 const LETTERED_ROAD = /^[a-z]{1,2}\d{1,3}[a-z]?$/;
 
@@ -166,6 +174,8 @@ export interface StreetInitials {
 export class CityPlaceReader implements PlaceReader {
   readonly #streets: Trie = { next: new Map() };
   readonly #initials = new Map<string, string>();
+  /** A street by its first words' initials and its last word ("ntm khai"), where one street has them: its name as the list writes it. */
+  readonly #dotted = new Map<string, string | null>();
   readonly #landmarks: Trie = { next: new Map() };
   readonly #landmarkByName = new Map<string, Landmark>();
   /** A listed shopping centre by its brand and proper name, as the brand reading spells it ("aeon tan phu"). */
@@ -193,6 +203,10 @@ export class CityPlaceReader implements PlaceReader {
       // a numbered road ("ĐT 744"), that is not also a unit's or a neighbourhood's.
       const loose = !units.has(name) && !EVERYDAY.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)) || /^dt \d/.test(name));
       this.#insert(this.#streets, w, name, loose, raw.join(' ').toLowerCase());
+      if (w.length >= 2 && w.every((x) => /^[a-z]+$/.test(x))) {
+        const key = `${w.slice(0, -1).map((x) => x[0]).join('')} ${w[w.length - 1]}`;
+        this.#dotted.set(key, this.#dotted.has(key) && this.#dotted.get(key) !== s ? null : s);
+      }
       if (w.length >= 3 && w.every((x) => /^[a-z]+$/.test(x))) {
         const first = w.map((x) => x[0]).join('');
         const last = NUMERAL[w[w.length - 1]!];
@@ -287,8 +301,24 @@ export class CityPlaceReader implements PlaceReader {
     return best;
   }
 
+  /**
+   * Abbreviations written with full stops, spelled out: "Ng.T.M.Khai" (a street by its first
+   * words' initials and its last word, where one street has them), "Ng. Văn Cừ" (Nguyễn), "ĐL"
+   * before a name (Đại lộ). Linear: one pass of each pattern over a text bounded before reading.
+   */
+  #spellOut(text: string): string {
+    return text
+      .replace(DOTTED_NAME, (all, initials: string, last: string) => {
+        const key = `${initials.split('.').map((x) => foldWord(x.trim())[0] ?? '').join('')} ${foldWord(last)}`;
+        return this.#dotted.get(key) ?? all;
+      })
+      .replace(NG_DOT, 'Nguyễn ')
+      .replace(CITY_DOT, 'TP ')
+      .replace(BOULEVARD, 'Đại lộ ');
+  }
+
   read(text: string): PlaceReading {
-    const { raw, folded: w, start, pause } = words(text);
+    const { raw, folded: w, start, pause } = words(this.#spellOut(text));
     const streets: Mention[] = [];
     const landmarks: Landmark[] = [];
     const keys = new Set<string>();
@@ -395,8 +425,11 @@ export class CityPlaceReader implements PlaceReader {
     // Free-standing landmarks: a kind word as written, before a proper name ("cầu Chữ Y").
     const unaccented = raw.every((x) => foldWord(x) === x.toLowerCase());
     const kinds = LANDMARK_KINDS.map((k) => k.split(' '));
+    // A kind word inside a street's name is the street's ("Nguyễn Đình Chiểu": no temple).
+    const inStreet = w.map(() => false);
+    for (const m of streets) for (let j = m.at; j < m.at + m.len; j++) inStreet[j] = true;
     for (let i = 0; i < raw.length && keys.size < PLACE_KEYS_MAX; i++) {
-      if (city[i]) continue;
+      if (city[i] || inStreet[i]) continue;
       if (BRANDS.has(w[i]!)) {
         const name = [w[i]!];
         for (let j = i + 1; j < raw.length && name.length < 5 && !start[j] && /^\p{Lu}/u.test(raw[j]!) && !isUnitWord(raw[j]!, w[j]!); j++) if (!BRAND_FILLER.has(w[j]!)) name.push(w[j]!);
