@@ -369,6 +369,12 @@ export class CityPlaceReader implements PlaceReader {
       const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao')
         || (JUNCTIONS.has(prev) && w[i - 2] === 'nga'));
       let s = this.#longest(this.#streets, w, raw, i);
+      // "ng" typed for Nguyễn ("ng thi minh khai"), where a listed name of three words or more follows.
+      if (!s && x === 'ng') {
+        const nguyen = (xs: string[]) => ['nguyen', ...xs.slice(i + 1, i + NAME_WORDS_MAX)];
+        const alt = this.#longest(this.#streets, nguyen(w), nguyen(raw), 0);
+        if (alt && alt.len >= 3) s = alt;
+      }
       // A longer name starting inside this one and running past it is the street ("phố thuốc
       // Bắc Hải Thượng Lãn Ông": Hải Thượng Lãn Ông, not Bắc Hải).
       for (let j = i + 1; s && j < i + s.len; j++) {
