@@ -134,6 +134,10 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       // An old district alone (several units) and the same house as a1: joins, and is in a1's unit
       // (a1 named its ward: where Nguyễn Thị Minh Khai runs).
       L({ id: 'a4', received_at: at(11), channel: 'email', category: 'lan_chiem', citizen: { email: 'b@example.vn' }, text: 'Vỉa hè trước 120 Nguyễn Thị Minh Khai quận 3 bị chiếm hết' }),
+      // Thirty numbers from a1: beyond lấn chiếm's reach (80 m: 20 numbers), another spot.
+      L({ id: 'a5', received_at: at(12), channel: 'phone', category: 'lan_chiem', citizen: { phone: '0902000005' }, text: 'Hàng rong lấn chiếm vỉa hè trước số 150 Nguyễn Thị Minh Khai, phường Bàn Cờ' }),
+      // 140, "ng" for Nguyễn: near both (20 from a1, 10 from a5); the nearer one is the incident.
+      L({ id: 'a6', received_at: at(13), channel: 'sms', category: 'lan_chiem', citizen: { phone: '0902000006' }, text: 'lan chiem via he truoc so 140 ng thi minh khai p ban co' }),
     ]);
     expect(summary.errors).toBe(0);
     expect(byId.get('a2')).toMatchObject({ ticket: byId.get('a1')!.ticket, relation: 'duplicate' });
@@ -141,6 +145,8 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('a3')!.ticket).not.toBe(byId.get('a1')!.ticket);
     expect(byId.get('a4')).toMatchObject({ ticket: byId.get('a1')!.ticket, relation: 'duplicate', area_code: byId.get('a1')!.area_code });
     expect(byId.get('a4')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_street']));
+    expect(byId.get('a5')!.ticket).not.toBe(byId.get('a1')!.ticket);
+    expect(byId.get('a6')).toMatchObject({ ticket: byId.get('a5')!.ticket, relation: 'duplicate' });
   });
 
   // A market the city's list lacks (the list's own are placed by it: area_landmark).
