@@ -569,8 +569,29 @@ async function attackStage(url: string, db: Db, areas: AreaIndex): Promise<Attac
 const ms = (x: number) => x.toFixed(2).padStart(7);
 const num = (x: number) => x.toLocaleString('en');
 
+/**
+ * BENCH_KEEP=1 keeps the database the run loaded (its name is printed; `dropdb` it after);
+ * BENCH_REUSE=<name> measures such a kept database again without loading it (a plan change
+ * checked at 1,000,000 tickets in a minute instead of ten). Neither is for the figures a README
+ * reports: those come from a fresh load.
+ */
+const KEEP = process.env.BENCH_KEEP === '1';
+const REUSE = process.env.BENCH_REUSE?.trim() || undefined;
+if (REUSE && !/^phananh_bench_dedup_[0-9a-f]+$/.test(REUSE)) {
+  console.error('BENCH_REUSE must name a database an earlier BENCH_KEEP=1 run kept (phananh_bench_dedup_…)');
+  process.exit(2);
+}
+
+/** A database kept by an earlier run, as the throwaway one is used; never dropped here. */
+function reused(name: string): Awaited<ReturnType<typeof openServerBenchDatabase>> {
+  const url = new URL(process.env.BENCH_DATABASE_URL?.trim() || process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres');
+  url.pathname = `/${name}`;
+  return { kind: 'postgres', label: `kept database ${name}`, url: url.toString(), drop: async () => {} };
+}
+
 async function main(): Promise<void> {
-  const target = await openServerBenchDatabase({ tag: 'dedup', statementTimeout: '300s' });
+  const target = REUSE ? reused(REUSE) : await openServerBenchDatabase({ tag: 'dedup', statementTimeout: '300s' });
+  const dropAtEnd = !KEEP && !REUSE;
   const watchdog = setTimeout(() => {
     console.error(`dedup benchmark: still running after ${WATCHDOG_MS / 60_000} min; stopping`);
     void target.drop().finally(() => process.exit(1));
@@ -590,16 +611,18 @@ async function main(): Promise<void> {
     await seedReferenceData(db);
     const areas = await loadAreaIndex(db);
     await loadCellAreas(db, areas);
-    let loaded = 0;
-    let citizens = 0;
-    for (const size of SIZES) {
+    let loaded = REUSE ? Number((await sql<{ n: string }>`select count(*) as n from tickets`.execute(db)).rows[0]!.n) : 0;
+    let citizens = REUSE ? Number((await sql<{ n: string }>`select count(*) as n from citizens`.execute(db)).rows[0]!.n) : 0;
+    for (const size of REUSE ? [loaded] : SIZES) {
       const t0 = performance.now();
-      const wanted = Math.max(1, Math.round(size * CITIZENS_PER_TICKET));
-      await sql`insert into citizens (id, created_at) select g, now() - interval '400 days' from generate_series(${citizens + 1}::int, ${wanted}::int) g`.execute(db);
-      citizens = wanted;
-      console.log(`loading tickets ${num(loaded + 1)}–${num(size)} (${num(citizens)} citizens)`);
-      await loadTickets(db, loaded, size, citizens);
-      loaded = size;
+      if (!REUSE) {
+        const wanted = Math.max(1, Math.round(size * CITIZENS_PER_TICKET));
+        await sql`insert into citizens (id, created_at) select g, now() - interval '400 days' from generate_series(${citizens + 1}::int, ${wanted}::int) g`.execute(db);
+        citizens = wanted;
+        console.log(`loading tickets ${num(loaded + 1)}–${num(size)} (${num(citizens)} citizens)`);
+        await loadTickets(db, loaded, size, citizens);
+        loaded = size;
+      }
       // VACUUM too: sets hint bits and the visibility map now, as routine vacuuming would have,
       // instead of autovacuum (or first readers) doing it in the middle of the measurement.
       await sql`vacuum (analyze)`.execute(db);
@@ -619,19 +642,24 @@ async function main(): Promise<void> {
       console.log(`    baseline PK select ${q(stage.pk)}`);
       console.log(`    slowest: ${stage.slowest.map((s) => `${s.ms.toFixed(1)} ms, ${s.queries} queries ${s.queryMs.toFixed(1)} ms (${s.input.category}, ${s.input.lat === undefined ? 'no point' : 'point'}, ${s.input.citizenId === null ? 'anonymous' : 'citizen'})`).join('; ')}`);
       const slowClean = await explainSlowest(target.url, stage.slowest);
-      if (size === SIZES[SIZES.length - 1]) explainedClean = (await explainCandidates(target.url, db)) && slowClean;
+      if (REUSE || size === SIZES[SIZES.length - 1]) explainedClean = (await explainCandidates(target.url, db)) && slowClean;
       console.log('');
     }
-    console.log('an attacked spot: a ticket joined by three crafted 5,000-character reports, beside an ordinary one…');
-    attack = await attackStage(target.url, db, areas);
+    if (!REUSE) {
+      console.log('an attacked spot: a ticket joined by three crafted 5,000-character reports, beside an ordinary one…');
+      attack = await attackStage(target.url, db, areas);
+    }
   } finally {
     await handle?.close();
-    await target.drop();
-    console.log(`dropped the throwaway database\n`);
+    if (dropAtEnd) {
+      await target.drop();
+      console.log(`dropped the throwaway database\n`);
+    } else {
+      console.log(`kept the database: BENCH_REUSE=${new URL(target.url).pathname.slice(1)} measures it again; dropdb it when done\n`);
+    }
   }
 
-  console.log(`replay: ${num(REPLAY_N)} generated lines through runReplay (in-memory PGlite)…`);
-  const replay = await replayThroughput(REPLAY_N);
+  const replay = REUSE ? null : (console.log(`replay: ${num(REPLAY_N)} generated lines through runReplay (in-memory PGlite)…`), await replayThroughput(REPLAY_N));
 
   console.log('\n    tickets  load s |  findGroup ms p50     p99     max | in queries p99 | PK select p50     p99 | p50/PK  p99/PK | q/call | new/same/dup   | load avg');
   for (const s of stages) {
@@ -645,7 +673,7 @@ async function main(): Promise<void> {
     console.log(`  attacked spot: findGroup p50 ${attack.attacked.p50.toFixed(2)} / p99 ${attack.attacked.p99.toFixed(2)} ms against p50 ${attack.ordinary.p50.toFixed(2)} / p99 ${attack.ordinary.p99.toFixed(2)} ms at an ordinary spot: p99 ${ratio.toFixed(2)}x (target <= ${ATTACK_TARGET}x: ${ratio <= ATTACK_TARGET ? 'met' : 'MISSED'}); the ticket stores ${attack.keys} place keys (the product of its words' streets and numbers: ${num(attack.product)}); relations ${JSON.stringify(attack.relations)}`);
     if (ratio > ATTACK_TARGET) process.exitCode = 1;
   }
-  console.log(`  replay: ${replay.processed} reports (${replay.errors} errors), ${replay.loopRate.toFixed(0)} reports/s in the pipeline loop, ${(replay.processed / replay.wallSeconds).toFixed(0)} reports/s with start-up (${replay.wallSeconds.toFixed(1)} s); ${JSON.stringify(replay.relations)}`);
+  if (replay) console.log(`  replay: ${replay.processed} reports (${replay.errors} errors), ${replay.loopRate.toFixed(0)} reports/s in the pipeline loop, ${(replay.processed / replay.wallSeconds).toFixed(0)} reports/s with start-up (${replay.wallSeconds.toFixed(1)} s); ${JSON.stringify(replay.relations)}`);
   if (explainedClean !== null) console.log(`  EXPLAIN at ${num(biggest.tickets)}: ${explainedClean ? 'index scans only, no Seq Scan on tickets or reports' : 'Seq Scan found (see plans above)'}`);
   if (biggest.tickets >= TARGET_AT) {
     const ok = biggest.group.p99 < TARGET_P99_MS;
