@@ -156,6 +156,25 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     });
   });
 
+  it('dashboard compact folds the rollup\'s pending deltas into it and says how many', async () => {
+    await inspect(async (db) => {
+      await migrateToLatest(db); // already done when the whole file runs
+      // A new ticket: the triggers append its deltas (the city's, its day's and month's).
+      await db.insertInto('tickets').values({ code: 'PA-COMPACT1', title: 'Rác thải chất đống', received_at: new Date() }).execute();
+    });
+    const pending = await inspect(async (db) => Number((await sql<{ n: string }>`select count(*) as n from dashboard_rollup_delta`.execute(db)).rows[0]!.n));
+    expect(pending).toBeGreaterThan(0);
+    const r = await cli('dashboard', 'compact');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^compacted the dashboard rollup: ${pending} delta rows in [\\d.]+ s$`, 'm'));
+    const after = await inspect(async (db) => ({
+      deltas: Number((await sql<{ n: string }>`select count(*) as n from dashboard_rollup_delta`.execute(db)).rows[0]!.n),
+      city: Number((await sql<{ n: string }>`select coalesce(sum(volume), 0) as n from dashboard_rollup where grain = 'd' and dim = 'city'`.execute(db)).rows[0]!.n),
+    }));
+    expect(after.deltas).toBe(0);
+    expect(after.city).toBeGreaterThanOrEqual(1);
+  });
+
   it('search reindex rebuilds every ticket\'s search document, with its progress on stderr', async () => {
     const id = await inspect(async (db) => {
       await migrateToLatest(db); // already done when the whole file runs
