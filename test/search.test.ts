@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbHandle } from '../src/db/connect.ts';
 import { syncSearch } from '../src/search/index-job.ts';
 import { MeiliTicketSearch } from '../src/search/meili-engine.ts';
-import { PostgresTicketSearch } from '../src/search/postgres-engine.ts';
+import { indexedTerms, PostgresTicketSearch } from '../src/search/postgres-engine.ts';
 import { monthLexeme } from '../migrations/0027_search_filters.ts';
 import { REPORTS_IN_BODY } from '../migrations/0029_search_refresh_bounded.ts';
 import { parseSearchQuery, QUERY_MAX, TERMS_MAX } from '../src/search/query.ts';
@@ -147,6 +147,15 @@ function contract(make: (opts?: { rankedMax?: number }) => TicketSearch, ready: 
 describe('PostgreSQL engine', () => {
   contract((opts) => new PostgresTicketSearch(handle.db, opts), async () => {});
 
+  it('looks a search up in the index by its rarer words (at least two) and checks the common ones on the documents', () => {
+    const share = new Map([['duong', 0.6], ['nuoc', 0.3], ['ngap', 0.25], ['le', 0.05], ['cay', 0.01]]);
+    // "xanh" and "loi" are not among the common lexemes: rarer than any that is; "duong" is in more than a fifth.
+    expect(indexedTerms(['cay', 'xanh', 'duong', 'le', 'loi'], share)).toEqual(['cay', 'xanh', 'le', 'loi']);
+    expect(indexedTerms(['ngap', 'nuoc', 'duong'], share)).toEqual(['ngap', 'nuoc']);
+    expect(indexedTerms(['duong', 'nguyenhuucanh:*', 'nuoc'], share)).toEqual(['nguyenhuucanh:*', 'nuoc']);
+  });
+
+
   it('keeps its documents in the writing transaction: a report moved, a ticket merged, a rollback', async () => {
     const search = new PostgresTicketSearch(handle.db);
     const find = async (q: string) => (await search.search(parseSearchQuery(q), OPEN, { limit: 20, offset: 0 })).hits.map((h) => h.ticketId);
@@ -283,6 +292,20 @@ describe('PostgreSQL engine', () => {
     expect(typo.hits.map((h) => h.match)).toEqual(['typo', 'typo']);
     expect(names(typo.hits)).toEqual(['capNew', 'capExact']);
     expect(typo.capped).toBe(true);
+  });
+
+  it('finds only documents with every word when the common ones are checked on the documents, not in the index', async () => {
+    // Enough documents with "đường" for the statistics to list it as common, and two that differ by it alone.
+    for (let i = 0; i < 60; i++) await ticket(`common${i}`, { title: `Đường ${i % 2 ? 'ngập nước' : 'hư hỏng'} khu phố ${i}`, hoursAgo: 100 + i });
+    const both = await ticket('rareBoth', { title: 'Cây xanh gãy cành đường Trương Định' });
+    await ticket('rareNoStreetWord', { title: 'Cây xanh gãy cành Trương Định' });
+    await sql`analyze ticket_search`.execute(handle.db);
+    const common = (await sql<{ elems: string[] | null }>`select most_common_elems::text::text[] as elems from pg_stats
+      where tablename = 'ticket_search' and attname = 'tsv'`.execute(handle.db)).rows[0]?.elems ?? [];
+    expect(common).toContain('duong');
+    const search = new PostgresTicketSearch(handle.db);
+    const hits = await search.search(parseSearchQuery('cay xanh gay canh duong truong dinh'), OPEN, { limit: 20, offset: 0 });
+    expect(hits.hits.map((h) => h.ticketId)).toEqual([both]);
   });
 });
 
