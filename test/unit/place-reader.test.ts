@@ -66,6 +66,14 @@ describe('reading a place from words', () => {
     expect(keys('số 12 đường N4 khu dân cư')).toEqual(expect.arrayContaining(['street|n4', '12|n4']));
     expect(keys('đường P7 Q3 ngập').filter((k) => k.startsWith('street|'))).toEqual([]);
     expect(keys('D2 ngập').filter((k) => k.startsWith('street|'))).toEqual([]);
+    // "đường số 9A" in lower case is the numbered road, not a house 9A of the other street named.
+    expect(keys('Trung Sơn mấy bữa nay rác bỏ đầy góc đường số 9A, xe rác không thấy tới')).toEqual(['street|trung son', 'street|so 9a']);
+  });
+
+  it('reads a number before a pause as a house or an alley, whatever word follows the pause', () => {
+    // "P." after the comma is the ward, not minutes ("40 p"): the alley is read.
+    expect(keys('đường Phạm Văn Chiêu chỗ đầu hẻm 40, P. Thông Tây Hội')).toEqual(expect.arrayContaining(['alley|40|pham van chieu', '40|pham van chieu']));
+    expect(keys('ngập 40 p rồi')).toEqual([]);
   });
 
   it('reads no street or lake in the city\'s own name ("…, Thành phố Hồ Chí Minh" ends an app\'s address)', () => {

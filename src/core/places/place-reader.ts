@@ -401,7 +401,8 @@ export class CityPlaceReader implements PlaceReader {
       }
       // A street the list lacks: the proper name after "đường" or a house number ("đường Số 9").
       if ((afterWord && prev !== 'lo') || (afterHouse && !pause[i] && /\p{Lu}/u.test(text))) if (/^[a-z]/.test(x) && !NOT_STREET_BEFORE.has(x) && !STREET_CUES.has(x) && !NOT_NAME_START.has(x)) {
-        const lower = !/\p{Lu}/u.test(text);
+        // "đường số 9A", lower case in a text that has capitals: the numbered road, not a house 9A.
+        const lower = !/\p{Lu}/u.test(text) || (afterWord && x === 'so' && /^\d{1,3}[a-z]?$/.test(w[i + 1] ?? '') && !pause[i + 1]);
         const name: string[] = [];
         // The name ends at a pause or at a unit's word ("Bạch Đằng phường ...": not part of it).
         for (let j = i; j < w.length && name.length < 4 && /^[a-z0-9]+$/.test(w[j]!) && (j === i || (!pause[j] && !isUnitWord(raw[j]!, w[j]!) && !/^[pqf]\d/.test(w[j]!))) && (lower ? name.length < 2 : !start[j] && /^[\p{Lu}\d]/u.test(raw[j]!)); j++) {
@@ -421,7 +422,7 @@ export class CityPlaceReader implements PlaceReader {
       // House numbers: "45", "45B", "312/46", "45-47"; a number after "hẻm" is an alley.
       const h = HOUSE.exec(x);
       const r = RANGE.exec(x);
-      if ((h || r) && !MEASURES.has(w[i + 1] ?? '') && !NOT_HOUSE_BEFORE.has(prev) && !(/h$/.test(x))) {
+      if ((h || r) && !(MEASURES.has(w[i + 1] ?? '') && !pause[i + 1]) && !NOT_HOUSE_BEFORE.has(prev) && !(/h$/.test(x))) {
         const alley = ALLEY_WORDS.has(prev);
         if (r) houses.push({ n: r[1]!, at: i, alley, range: r[2]! });
         else if (h && (x.length >= 2 || h[2] || alley || prev === 'so' || prev === 'sn')) houses.push({ n: x, at: i, alley, said: prev === 'sn' || (prev === 'so' && !start[i - 1]) || (prev === 'nha' && w[i - 2] === 'so') });
