@@ -138,6 +138,9 @@ describe('phananh replay', { timeout: 120_000 }, () => {
       L({ id: 'a5', received_at: at(12), channel: 'phone', category: 'lan_chiem', citizen: { phone: '0902000005' }, text: 'Hàng rong lấn chiếm vỉa hè trước số 150 Nguyễn Thị Minh Khai, phường Bàn Cờ' }),
       // 140, "ng" for Nguyễn: near both (20 from a1, 10 from a5); the nearer one is the incident.
       L({ id: 'a6', received_at: at(13), channel: 'sms', category: 'lan_chiem', citizen: { phone: '0902000006' }, text: 'lan chiem via he truoc so 140 ng thi minh khai p ban co' }),
+      // A house in the alley that opens at 212 of the same street, within the hour: another spot
+      // (an alley's number is where along the street it opens), not the street's ticket.
+      L({ id: 'a7', received_at: at(13, 30), channel: 'phone', category: 'lan_chiem', citizen: { phone: '0902000007' }, text: 'Lấn chiếm vỉa hè trước nhà 212/5 Nguyễn Thị Minh Khai, P. Bàn Cờ' }),
     ]);
     expect(summary.errors).toBe(0);
     expect(byId.get('a2')).toMatchObject({ ticket: byId.get('a1')!.ticket, relation: 'duplicate' });
@@ -147,6 +150,7 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('a4')!.reasons.map((r: { code: string }) => r.code)).toEqual(expect.arrayContaining(['area_ambiguous', 'area_street']));
     expect(byId.get('a5')!.ticket).not.toBe(byId.get('a1')!.ticket);
     expect(byId.get('a6')).toMatchObject({ ticket: byId.get('a5')!.ticket, relation: 'duplicate' });
+    expect(byId.get('a7')).toMatchObject({ relation: 'new' });
   });
 
   // A market the city's list lacks (the list's own are placed by it: area_landmark).

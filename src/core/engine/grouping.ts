@@ -252,7 +252,10 @@ const NEAR_HOUSE_RANK = 0.04;
 
 interface KeyPlace {
   houses: Set<string>;
-  /** Plain house numbers per street ("45" of "45|le loi"; not "42/7"). */
+  /**
+   * Where along each street it is, in house numbers: plain house numbers ("45" of "45|le loi";
+   * not "42/7") and the numbers alleys open at ("hẻm 40", the 42 of "42/7": `alley|42|le van sy`).
+   */
   numbers: Map<string, number[]>;
   streets: Set<string>;
   alleys: Set<string>;
@@ -267,7 +270,11 @@ function placeOfKeys(keys: Iterable<string>): KeyPlace {
     const rest = k.slice(bar + 1);
     if (head === 'street') p.streets.add(rest);
     else if (head === 'lm') p.landmarks.add(rest);
-    else if (head === 'alley') p.alleys.add(rest);
+    else if (head === 'alley') {
+      p.alleys.add(rest);
+      const a = /^(\d+)[a-z]?\|(.+)$/.exec(rest);
+      if (a) p.numbers.set(a[2]!, [...(p.numbers.get(a[2]!) ?? []), Number(a[1])]);
+    }
     else {
       p.houses.add(k);
       const n = /^(\d+)[a-z]?$/.exec(head);
