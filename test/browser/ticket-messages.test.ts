@@ -165,7 +165,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket pan
     const quote = reply.locator('.quoted-text');
     await expect(quote.isVisible()).resolves.toBe(false);
     await reply.locator('summary[data-action="quoted-toggle"]').click();
-    await expect(quote.isVisible()).resolves.toBe(true);
+    // Polled: on a loaded machine the opened <details> can be laid out a moment after the click.
+    await expect.poll(() => quote.isVisible()).toBe(true);
     await expect(quote.textContent()).resolves.toContain('Kính gửi');
     // The <details> element's toggle event (which renames the summary) comes as a task after the click.
     await expect.poll(() => reply.locator('summary').textContent()).toBe('Ẩn phần trích dẫn');
