@@ -170,6 +170,15 @@ describe.skipIf(!HAVE_CHROMIUM)(`browser: messages to citizens on the ticket pan
     await expect(quote.textContent()).resolves.toContain('Kính gửi');
     // The <details> element's toggle event (which renames the summary) comes as a task after the click.
     await expect.poll(() => reply.locator('summary').textContent()).toBe('Ẩn phần trích dẫn');
+    // A live update of the ticket (a colleague's note) re-renders the panel: what the agent
+    // unfolded stays unfolded.
+    await agent.evaluate(async (code) => {
+      const { csrf } = await (await fetch('/api/session')).json() as { csrf: string };
+      await fetch(`/api/console/tickets/${code}/notes`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify({ text: 'Đã liên hệ người phản ánh' }) });
+    }, emailTicket);
+    await agent.locator(`article.ticket[data-code="${emailTicket}"]`).getByText('Đã liên hệ người phản ánh').first().waitFor();
+    await expect(quote.isVisible()).resolves.toBe(true);
+    await expect(reply.locator('summary').textContent()).resolves.toBe('Ẩn phần trích dẫn');
     await screenshot('email-quote-open');
 
     const link = messages.nth(0).locator('a[data-file="pdf"]');

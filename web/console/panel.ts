@@ -306,12 +306,12 @@ function smsOffer(o: OpenTicket, d: TicketDetail, e: TicketEventView): Child {
 
 /**
  * Re-renders a section while keeping what the agent was doing in it: ctx.open inline forms, their
- * typed values and the focus (marked with data-keep).
+ * typed values, the quoted histories they unfolded, and the focus (marked with data-keep).
  */
 function keepWhile(section: HTMLElement, render: () => void): void {
-  const kept = new Map<string, { value?: string; hidden?: boolean }>();
+  const kept = new Map<string, { value?: string; hidden?: boolean; open?: boolean }>();
   section.querySelectorAll<HTMLElement>('[data-keep]').forEach((el) => {
-    kept.set(el.dataset.keep!, el instanceof HTMLInputElement ? { value: el.value } : { hidden: el.hidden });
+    kept.set(el.dataset.keep!, el instanceof HTMLInputElement ? { value: el.value } : el instanceof HTMLDetailsElement ? { open: el.open } : { hidden: el.hidden });
   });
   const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('[data-keep]');
   const focusKey = focused && section.contains(focused) ? focused.dataset.keep : undefined;
@@ -321,6 +321,7 @@ function keepWhile(section: HTMLElement, render: () => void): void {
     if (!k) return;
     if (k.value !== undefined && el instanceof HTMLInputElement) el.value = k.value;
     if (k.hidden !== undefined) el.hidden = k.hidden;
+    if (k.open !== undefined && el instanceof HTMLDetailsElement) el.open = k.open;
   });
   if (focusKey) section.querySelector<HTMLElement>(`[data-keep="${CSS.escape(focusKey)}"]`)?.focus();
 }

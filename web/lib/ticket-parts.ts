@@ -76,7 +76,8 @@ export function messageList(messages: MessageView[], what: string): HTMLElement 
       let quoted: HTMLElement | null = null;
       if (m.quoted) {
         const summary = h('summary', { 'data-action': 'quoted-toggle' }, 'Hiện phần trích dẫn');
-        quoted = h('details', { class: 'quoted' }, summary, h('pre', { class: 'quoted-text' }, m.quoted));
+        // data-keep: a live update of the panel keeps it unfolded (console keepWhile).
+        quoted = h('details', { class: 'quoted', 'data-keep': `quoted:${m.code}` }, summary, h('pre', { class: 'quoted-text' }, m.quoted));
         quoted.addEventListener('toggle', () => { summary.textContent = (quoted as HTMLDetailsElement).open ? 'Ẩn phần trích dẫn' : 'Hiện phần trích dẫn'; });
       }
       return h('li', { class: 'message-as-written', 'data-message': m.code },
