@@ -34,7 +34,7 @@ import type { AreaIndex } from '../src/core/places/area-index.ts';
 import { runReplay } from '../src/replay.ts';
 import { intEnv } from './support/env.ts';
 import { seededRandom } from './support/report-bodies.ts';
-import { openServerBenchDatabase } from './support/bench-db.ts';
+import { keptBenchDatabase, openServerBenchDatabase } from './support/bench-db.ts';
 
 
 const SIZES = (process.env.BENCH_SIZES?.trim() || '100000,1000000').split(',').map((s) => Number(s.trim()));
@@ -582,15 +582,8 @@ if (REUSE && !/^phananh_bench_dedup_[0-9a-f]+$/.test(REUSE)) {
   process.exit(2);
 }
 
-/** A database kept by an earlier run, as the throwaway one is used; never dropped here. */
-function reused(name: string): Awaited<ReturnType<typeof openServerBenchDatabase>> {
-  const url = new URL(process.env.BENCH_DATABASE_URL?.trim() || process.env.DATABASE_URL?.trim() || 'postgres://postgres@127.0.0.1:5432/postgres');
-  url.pathname = `/${name}`;
-  return { kind: 'postgres', label: `kept database ${name}`, url: url.toString(), drop: async () => {} };
-}
-
 async function main(): Promise<void> {
-  const target = REUSE ? reused(REUSE) : await openServerBenchDatabase({ tag: 'dedup', statementTimeout: '300s' });
+  const target = REUSE ? keptBenchDatabase(REUSE) : await openServerBenchDatabase({ tag: 'dedup', statementTimeout: '300s' });
   const dropAtEnd = !KEEP && !REUSE;
   const watchdog = setTimeout(() => {
     console.error(`dedup benchmark: still running after ${WATCHDOG_MS / 60_000} min; stopping`);
@@ -607,10 +600,12 @@ async function main(): Promise<void> {
   try {
     handle = await connect({ databaseUrl: target.url, poolMax: 2 });
     const { db } = handle;
+    // A kept database takes the code's migrations (a new index is what a reuse checks); it has its
+    // reference data and the bench's own tables already.
     await migrateToLatest(db);
-    await seedReferenceData(db);
+    if (!REUSE) await seedReferenceData(db);
     const areas = await loadAreaIndex(db);
-    await loadCellAreas(db, areas);
+    if (!REUSE) await loadCellAreas(db, areas);
     let loaded = REUSE ? Number((await sql<{ n: string }>`select count(*) as n from tickets`.execute(db)).rows[0]!.n) : 0;
     let citizens = REUSE ? Number((await sql<{ n: string }>`select count(*) as n from citizens`.execute(db)).rows[0]!.n) : 0;
     for (const size of REUSE ? [loaded] : SIZES) {

@@ -32,12 +32,18 @@ export interface BenchDatabaseOptions {
   statementTimeout?: string;
 }
 
-export async function openBenchDatabase(opts: BenchDatabaseOptions = {}): Promise<BenchDatabase> {
+/** The server benchmarks use (BENCH_DATABASE_URL, DATABASE_URL, else the local one); only one on this machine. */
+function benchServer(): { server: URL; explicit: boolean } {
   const explicit = process.env.BENCH_DATABASE_URL?.trim() || process.env.DATABASE_URL?.trim() || undefined;
   const server = new URL(explicit ?? LOCAL_SERVER);
   if (!LOOPBACK.has(server.hostname)) {
     throw new Error(`benchmarks only run against a server on this machine; ${server.hostname} is not 127.0.0.1`);
   }
+  return { server, explicit: explicit !== undefined };
+}
+
+export async function openBenchDatabase(opts: BenchDatabaseOptions = {}): Promise<BenchDatabase> {
+  const { server, explicit } = benchServer();
   const admin = new pg.Client({ connectionString: server.toString(), connectionTimeoutMillis: 3000 });
   admin.on('error', () => {});
   try {
@@ -77,6 +83,13 @@ export async function openBenchDatabase(opts: BenchDatabaseOptions = {}): Promis
       }
     },
   };
+}
+
+/** A database an earlier run kept on the benchmarks' server, used as a throwaway one is but never dropped. */
+export function keptBenchDatabase(name: string): BenchDatabase & { url: string } {
+  const url = new URL(benchServer().server);
+  url.pathname = `/${name}`;
+  return { kind: 'postgres', label: `kept database ${name} at ${url.host}`, url: url.toString(), drop: async () => {} };
 }
 
 /** A throwaway database on the PostgreSQL server, for benchmarks that need one (no fallback). */
