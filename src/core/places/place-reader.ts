@@ -203,11 +203,10 @@ export class CityPlaceReader implements PlaceReader {
       // a numbered road ("ĐT 744"), that is not also a unit's or a neighbourhood's.
       const loose = !units.has(name) && !EVERYDAY.has(name) && (w.length >= 3 || (w.length === 2 && FAMILY_NAMES.has(w[0]!)) || /^dt \d/.test(name));
       this.#insert(this.#streets, w, name, loose, raw.join(' ').toLowerCase());
-      if (w.length >= 2 && w.every((x) => /^[a-z]+$/.test(x))) {
-        const key = `${w.slice(0, -1).map((x) => x[0]).join('')} ${w[w.length - 1]}`;
-        this.#dotted.set(key, this.#dotted.has(key) && this.#dotted.get(key) !== s ? null : s);
-      }
       if (w.length >= 3 && w.every((x) => /^[a-z]+$/.test(x))) {
+        // "Ng.T.M.Khai": two initials or more and the last word (DOTTED_NAME).
+        const dotted = `${w.slice(0, -1).map((x) => x[0]).join('')} ${w[w.length - 1]}`;
+        this.#dotted.set(dotted, this.#dotted.has(dotted) && this.#dotted.get(dotted) !== s ? null : s);
         const first = w.map((x) => x[0]).join('');
         const last = NUMERAL[w[w.length - 1]!];
         for (const abbr of last ? [first, first.slice(0, -1) + last] : [first]) {
