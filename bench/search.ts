@@ -21,9 +21,9 @@
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
-import pg from 'pg';
 import type { Database } from '../src/db/schema.ts';
 import { connect } from '../src/db/connect.ts';
+import { serverPool } from '../src/db/connect-server.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { seedReferenceData } from '../src/city/seed.ts';
 import { PostgresTicketSearch } from '../src/search/postgres-engine.ts';
@@ -164,11 +164,9 @@ try {
   if (EXPLAIN) {
     // The slowest search of each kind again, every statement it sends EXPLAINed with ANALYZE and BUFFERS.
     const captured: CompiledQuery[] = [];
-    // Like the app's pool (src/db/connect-server.ts), no JIT: a plan compiled for 35-50 ms is not what was timed.
-    const spyPool = new pg.Pool({ connectionString: target.url, max: 1 });
-    spyPool.on('connect', (client) => { client.query('set jit = off').catch(() => {}); });
+    // The app's pool, so no JIT either: a plan compiled for 35-50 ms is not what was timed.
     const spy = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: spyPool }),
+      dialect: new PostgresDialect({ pool: serverPool(target.url, 1) }),
       log: (e) => { if (e.level === 'query') captured.push(e.query); },
     });
     try {

@@ -23,6 +23,13 @@ pg.types.setTypeParser(NUMERIC, (v) => Number(v));
  * edge bundle (src/edge.ts) imports it alone.
  */
 export function connectServer(url: string, poolMax = 10): DbHandle {
+  const pool = serverPool(url, poolMax);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, kind: 'postgres', url, close: () => db.destroy() };
+}
+
+/** The app's pool of connections to a PostgreSQL server (also for tools that need their own Kysely, such as a bench's EXPLAIN). */
+export function serverPool(url: string, poolMax: number): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: poolMax, connectionTimeoutMillis: 5_000 });
   // An idle client losing its server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
@@ -34,6 +41,5 @@ export function connectServer(url: string, poolMax = 10): DbHandle {
     client.on('error', () => {});
     client.query('set jit = off').catch(() => {});
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, kind: 'postgres', url, close: () => db.destroy() };
+  return pool;
 }
