@@ -18,6 +18,10 @@
 // each BENCH_N (500) times after a warm-up, printed as p50/p99 and as a ratio to the baseline;
 // with BENCH_EXPLAIN=1, the slowest search of each kind is run again under EXPLAIN (ANALYZE, BUFFERS).
 // Target: p99 of `words` under 50 ms at 1,000,000 tickets.
+// BENCH_KEEP=1 keeps the loaded database (its name is printed; `dropdb` it after) and
+// BENCH_REUSE=<name> measures such a kept database again without loading it (a query change
+// checked at 1,000,000 tickets in two minutes instead of eight); the README's figures come from
+// fresh loads.
 import { loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { Kysely, PostgresDialect, sql, type CompiledQuery } from 'kysely';
@@ -32,7 +36,7 @@ import { TICKET_STATUSES } from '../src/core/tickets/statuses.ts';
 import { SEARCH_RANKED_MAX } from '../src/search/search.ts';
 import { intEnv, runGuard } from './support/env.ts';
 import { seededRandom } from './support/report-bodies.ts';
-import { openServerBenchDatabase } from './support/bench-db.ts';
+import { keptBenchDatabase, openServerBenchDatabase } from './support/bench-db.ts';
 
 const TICKETS = intEnv('BENCH_TICKETS', 1_000_000, 1000, 5_000_000);
 const N = intEnv('BENCH_N', 500, 10, 100_000);
@@ -53,18 +57,26 @@ const REMARKS = ['mong được xử lý sớm', 'đã nhiều ngày rồi', 'ng
 const streetFile = JSON.parse(readFileSync(new URL('../seed/hcmc/streets.json', import.meta.url), 'utf8')) as { districts: { streets: string[] }[] };
 const STREETS = [...new Set(streetFile.districts.flatMap((d) => d.streets))].filter((s) => /\p{L}{3}/u.test(s)).slice(0, 2000);
 
+const KEEP = process.env.BENCH_KEEP === '1';
+const REUSE = process.env.BENCH_REUSE?.trim() || undefined;
+if (REUSE && !/^phananh_bench_search_[0-9a-f]+$/.test(REUSE)) {
+  console.error('BENCH_REUSE must name a database an earlier BENCH_KEEP=1 run kept (phananh_bench_search_…)');
+  process.exit(2);
+}
+
 const guard = runGuard(60 * 60_000);
-const target = await openServerBenchDatabase({ tag: 'search', statementTimeout: '600s' });
-guard.add(() => target.drop());
+const target = REUSE ? keptBenchDatabase(REUSE) : await openServerBenchDatabase({ tag: 'search', statementTimeout: '600s' });
+guard.add(async () => {
+  if (!KEEP && !REUSE) return target.drop();
+  console.log(`kept the database: BENCH_REUSE=${new URL(target.url).pathname.slice(1)} measures it again; dropdb it when done`);
+});
 const handle = await connect({ databaseUrl: target.url, poolMax: 4 });
 guard.add(() => handle.close());
 const db = handle.db;
 const num = (n: number) => n.toLocaleString('en');
 
-try {
-  console.log(`search benchmark on ${target.label}`);
-  console.log(`  ${num(TICKETS)} tickets, ${PROBLEMS.length} problems x ${num(STREETS.length)} streets x 168 units; ${N} searches of each kind; load average ${loadavg()[0]!.toFixed(1)}`);
-  await migrateToLatest(db);
+/** The tickets, their reports and their search documents, in bulk (the kept database has them). */
+async function load(): Promise<void> {
   await seedReferenceData(db);
   const units = (await db.selectFrom('areas').select(['code', 'name']).orderBy('code').execute());
   const t0 = performance.now();
@@ -111,7 +123,13 @@ try {
   }
   await sql`vacuum (analyze)`.execute(db);
   console.log(`  built ${num(TICKETS)} search documents in ${((performance.now() - t1) / 1000).toFixed(1)} s (with VACUUM ANALYZE)`);
+}
 
+try {
+  console.log(`search benchmark on ${target.label}`);
+  console.log(`  ${num(TICKETS)} tickets, ${PROBLEMS.length} problems x ${num(STREETS.length)} streets x 168 units; ${N} searches of each kind; load average ${loadavg()[0]!.toFixed(1)}`);
+  await migrateToLatest(db);
+  if (!REUSE) await load();
   const search = new PostgresTicketSearch(db);
   const rnd = seededRandom(SEED);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
