@@ -23,6 +23,7 @@ import * as m0026 from './0026_dashboard_rollup.ts';
 import * as m0027 from './0027_search_filters.ts';
 import * as m0028 from './0028_dashboard_rollup_delta.ts';
 import * as m0029 from './0029_search_refresh_bounded.ts';
+import * as m0030 from './0030_search_partitions.ts';
 
 /** Every migration, in order. Listed statically so bundlers (the edge entry) see them too. */
 export const migrations: Record<string, Migration> = {
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   '0027_search_filters': m0027,
   '0028_dashboard_rollup_delta': m0028,
   '0029_search_refresh_bounded': m0029,
+  '0030_search_partitions': m0030,
 };

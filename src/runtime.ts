@@ -42,6 +42,7 @@ import { Leader } from './workers/leader.ts';
 import { checkTicket, onStatusChanged, SLA_CHECK_JOB } from './core/sla/sla.ts';
 import { EXPORT_CLEANUP_JOB, EXPORT_JOB } from './core/dashboard/exports.ts';
 import { compactRollup, ROLLUP_COMPACT_EVERY_MS, ROLLUP_COMPACT_JOB } from './core/dashboard/rollup.ts';
+import { partitionSearch, SEARCH_PARTITIONS_EVERY_MS, SEARCH_PARTITIONS_JOB } from './search/partitions.ts';
 import { cleanupExport, runExport } from './workers/exports.ts';
 import { createTicketSearch, type TicketSearch } from './search/index.ts';
 import { followEvents, SEARCH_SYNC_JOB, syncSearch } from './search/index-job.ts';
@@ -182,9 +183,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   };
   const worker = new Worker({
     db, log: opts.log, concurrency: config.WORKER_CONCURRENCY,
-    leaderOnlyKinds: [SLA_CHECK_JOB, ROLLUP_COMPACT_JOB], isLeader: () => leader.isLeader(),
-    // The dashboard rollup's deltas (migration 0028) folded in every few seconds, by the leader.
-    every: { [ROLLUP_COMPACT_JOB]: ROLLUP_COMPACT_EVERY_MS },
+    leaderOnlyKinds: [SLA_CHECK_JOB, ROLLUP_COMPACT_JOB, SEARCH_PARTITIONS_JOB], isLeader: () => leader.isLeader(),
+    // The dashboard rollup's deltas (migration 0028) folded in every few seconds, by the leader;
+    // the search documents' months (0030) made ready ahead of the clock every few hours.
+    every: { [ROLLUP_COMPACT_JOB]: ROLLUP_COMPACT_EVERY_MS, [SEARCH_PARTITIONS_JOB]: SEARCH_PARTITIONS_EVERY_MS },
     batches: {
       // Under load, many reports in one transaction and a few statements per table.
       [PROCESS_INBOUND_JOB]: {
@@ -210,6 +212,10 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         if (sent.ticketCode) events.signal(MESSAGES_SIGNAL, { ticket: sent.ticketCode });
       },
       [ROLLUP_COMPACT_JOB]: async () => { await compactRollup(db); },
+      [SEARCH_PARTITIONS_JOB]: async () => {
+        const added = await partitionSearch(db);
+        if (added > 0) opts.log.info({ added }, 'search: month partitions added');
+      },
       [EXPORT_JOB]: (job) => runExport(db, config.dataDir, Number(job.payload.id)),
       [EXPORT_CLEANUP_JOB]: (job) => cleanupExport(db, config.dataDir, Number(job.payload.id)),
       [MEDIA_FETCH_JOB]: async (job) => {
@@ -294,6 +300,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   }
   if (opts.startWorker !== false) {
     await ensurePeriodic(db, ROLLUP_COMPACT_JOB);
+    await ensurePeriodic(db, SEARCH_PARTITIONS_JOB);
     await leader.start();
     worker.start();
     drainer.start();

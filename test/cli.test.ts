@@ -180,7 +180,10 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
       await migrateToLatest(db); // already done when the whole file runs
       const t = await db.insertInto('tickets').values({ code: 'PA-REINDEX1', title: 'Ngập nước đường Nguyễn Hữu Cảnh', received_at: new Date() })
         .returning('id').executeTakeFirstOrThrow();
-      await db.deleteFrom('ticket_search').execute();
+      // Two years back: before the months the database was made with, its document waits in the catch-all.
+      const old = await db.insertInto('tickets').values({ code: 'PA-REINDEX2', title: 'Rác thải chất đống', received_at: new Date(Date.now() - 730 * 86_400_000) })
+        .returning('id').executeTakeFirstOrThrow();
+      await db.deleteFrom('ticket_search').where('ticket_id', '<>', old.id).execute();
       return t.id;
     });
     const r = await cli('search', 'reindex');
@@ -190,6 +193,11 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     if (!process.env.MEILI_URL) {
       const doc = await inspect((db) => db.selectFrom('ticket_search').select('folded').where('ticket_id', '=', id).executeTakeFirst());
       expect(doc?.folded).toContain('ngap nuoc duong nguyen huu canh');
+      // Every document in its month's partition: reindex adds the months back to the oldest ticket.
+      const parts = await inspect(async (db) => (await sql<{ part: string }>`
+        select distinct s.tableoid::regclass::text as part from ticket_search s join tickets t on t.id = s.ticket_id where t.code like 'PA-REINDEX%'`.execute(db)).rows.map((r) => r.part));
+      expect(parts).toHaveLength(2);
+      expect(parts.every((p) => /^ticket_search_y\d{4}m\d{2}$/.test(p))).toBe(true);
     }
   });
 });

@@ -12,6 +12,7 @@ import { upsertUser } from '../src/core/staff/users.ts';
 import type { Runtime } from '../src/runtime.ts';
 import { PLACES } from './support/factories.ts';
 import { parsePeriod, type Period } from '../src/core/dashboard/period.ts';
+import { SEARCH_PARTITIONS_EVERY_MS, SEARCH_PARTITIONS_JOB } from '../src/search/partitions.ts';
 import { bucketOf, compactRollup, histPercentile, periodSegments, rebuildRollup, ROLLUP_COMPACT_EVERY_MS, ROLLUP_COMPACT_JOB } from '../src/core/dashboard/rollup.ts';
 import { periodStats, periodStatsExact } from '../src/core/dashboard/stats.ts';
 import { CompiledQuery, Migrator, sql, type Transaction } from 'kysely';
@@ -273,6 +274,23 @@ describe('rollup compaction job', () => {
       const now = await runs();
       return now.length === 1 && now[0]!.id === first!.id && new Date(now[0]!.run_at) > new Date(first!.run_at) && !now[0]!.done_at;
     }, ROLLUP_COMPACT_EVERY_MS + 5_000, 100);
+  }, 30_000);
+});
+
+describe('search partitions job', () => {
+  it('is one durable job row that the leader runs at start and then every few hours, the months ahead ready', async () => {
+    const db = rt.handle.db;
+    const runs = async () => db.selectFrom('jobs').select(['id', 'run_at', 'done_at', 'attempts', 'last_error']).where('kind', '=', SEARCH_PARTITIONS_JOB).execute();
+    await waitFor('the job run and re-armed hours ahead', async () => {
+      const now = await runs();
+      return now.length === 1 && !now[0]!.done_at && new Date(now[0]!.run_at).getTime() > Date.now() + SEARCH_PARTITIONS_EVERY_MS / 2;
+    }, 15_000, 100);
+    expect((await runs())[0]).toMatchObject({ attempts: 0, last_error: null });
+    // The month after next has its partition: a ticket received then is in its month, not a catch-all.
+    const ahead = new Date();
+    ahead.setUTCMonth(ahead.getUTCMonth() + 2, 15);
+    const month = `ticket_search_y${ahead.toISOString().slice(0, 4)}m${ahead.toISOString().slice(5, 7)}`;
+    expect((await sql<{ n: number }>`select count(*)::int as n from pg_class where relname = ${month}`.execute(db)).rows[0]!.n).toBe(1);
   }, 30_000);
 });
 

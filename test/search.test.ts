@@ -1,15 +1,16 @@
-import { sql } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbHandle } from '../src/db/connect.ts';
 import { syncSearch } from '../src/search/index-job.ts';
 import { MeiliTicketSearch } from '../src/search/meili-engine.ts';
-import { indexedTerms, PostgresTicketSearch } from '../src/search/postgres-engine.ts';
-import { monthLexeme } from '../migrations/0027_search_filters.ts';
+import { indexedTerms, lexemeShares, PostgresTicketSearch } from '../src/search/postgres-engine.ts';
+import { oldestTicket, partitionSearch } from '../src/search/partitions.ts';
 import { REPORTS_IN_BODY } from '../migrations/0029_search_refresh_bounded.ts';
 import { parseSearchQuery, QUERY_MAX, TERMS_MAX } from '../src/search/query.ts';
 import type { SearchFilters, TicketSearch } from '../src/search/search.ts';
 import { PLACES } from './support/factories.ts';
 import { freshDb } from './support/db.ts';
+import { migrations } from '../migrations/index.ts';
 
 // The contract every search engine keeps, run against PostgreSQL always and against
 // Meilisearch when MEILI_URL names a server (there is none on these machines, and no fake).
@@ -51,6 +52,9 @@ const OPEN: SearchFilters = { statuses: ['new', 'triaged', 'dispatched', 'acknow
 
 beforeAll(async () => {
   handle = await freshDb();
+  // Months of partitions back to the oldest ticket the tests write (a fresh database has the
+  // months from its own on; older documents would all wait in the catch-all).
+  await partitionSearch(handle.db, { since: new Date(base - 24 * 400 * HOUR) });
   await ticket('accented', { title: 'Ngập nước đường Nguyễn Hữu Cảnh', reports: ['Ngập nước đường Nguyễn Hữu Cảnh sau cơn mưa chiều', 'Đường Nguyễn Hữu Cảnh ngập tới đầu gối'], hoursAgo: 5, area: PLACES.benThanh.code });
   await ticket('plain', { title: 'ngap nuoc duong nguyen huu canh', reports: ['ngap nuoc duong nguyen huu canh, xe chet may'], hoursAgo: 1 });
   await ticket('otherAccents', { title: 'Ngáp nược đường Nguyễn Hữu Cảnh', hoursAgo: 2 });
@@ -211,9 +215,6 @@ describe('PostgreSQL engine', () => {
     const row = await handle.db.selectFrom('ticket_search').select(['status', 'unit', 'area_code', 'category_code', 'channels', 'merged'])
       .where('ticket_id', '=', t).executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'closed', unit: PLACES.saiGon.code, area_code: PLACES.benThanh.code, category_code: 'ngap_nuoc', channels: ['sms', 'web'], merged: false });
-    // Its month of receipt is a lexeme of its document (the last months are searched first), and no other month is.
-    const month = async (at: Date) => (await sql<{ yes: boolean }>`select tsv @@ ${`'${monthLexeme(at)}'`}::tsquery as yes from ticket_search where ticket_id = ${t}`.execute(handle.db)).rows[0]!.yes;
-    expect([await month(new Date(base)), await month(new Date(base - 24 * 31 * HOUR))]).toEqual([true, false]);
   });
 
   it('leaves the document of a ticket with its first 50 reports as it is for a later report, adding only a new channel', async () => {
@@ -263,11 +264,10 @@ describe('PostgreSQL engine', () => {
     await ticket('capOld', { title: 'thang may chung cu hong', hoursAgo: 40 });
     await ticket('capExact', { title: 'Thang máy chung cư hỏng', hoursAgo: 35 });
     await ticket('capNew', { title: 'thang may chung cu hong', hoursAgo: 20 });
-    // Months before the last ones: found only when the last months hold no more than are ranked.
+    // Five months older: its month is walked only when the newer ones hold no more than are ranked.
     await ticket('capAncient', { title: 'Thang máy chung cư hỏng', hoursAgo: 24 * 150 });
-    const now = () => new Date(base);
     const run = (rankedMax: number | undefined, f: Partial<SearchFilters> = {}) =>
-      new PostgresTicketSearch(handle.db, { now, ...(rankedMax ? { rankedMax } : {}) }).search(parseSearchQuery('thang máy chung cư'), { ...OPEN, ...f }, { limit: 20, offset: 0 });
+      new PostgresTicketSearch(handle.db, rankedMax ? { rankedMax } : {}).search(parseSearchQuery('thang máy chung cư'), { ...OPEN, ...f }, { limit: 20, offset: 0 });
     const all = await run(undefined);
     expect(names(all.hits)).toEqual(['capExact', 'capOldest', 'capAncient', 'capNew', 'capOld']);
     expect(all.capped).toBeUndefined();
@@ -276,9 +276,6 @@ describe('PostgreSQL engine', () => {
     const four = await run(4);
     expect(names(four.hits)).toEqual(['capExact', 'capOldest', 'capNew', 'capOld']);
     expect(four.capped).toBe(true);
-    // Seen from months later, none is in the last months: every match is read, the same answer.
-    const later = await new PostgresTicketSearch(handle.db, { now: () => new Date(base + 24 * 200 * HOUR) }).search(parseSearchQuery('thang máy chung cư'), OPEN, { limit: 20, offset: 0 });
-    expect(names(later.hits)).toEqual(names(all.hits));
     // Three ranked: the best-ranked of the newest three; the oldest is not found, and the result says why.
     const capped = await run(3);
     expect(names(capped.hits)).toEqual(['capExact', 'capNew', 'capOld']);
@@ -288,10 +285,66 @@ describe('PostgreSQL engine', () => {
     expect(names(narrowed.hits)).toEqual(['capExact', 'capOldest', 'capAncient', 'capOld']);
     expect(narrowed.capped).toBeUndefined();
     // The typo fallback is capped the same way.
-    const typo = await new PostgresTicketSearch(handle.db, { rankedMax: 2, now }).search(parseSearchQuery('thang may chung cu hongg'), OPEN, { limit: 20, offset: 0 });
+    const typo = await new PostgresTicketSearch(handle.db, { rankedMax: 2 }).search(parseSearchQuery('thang may chung cu hongg'), OPEN, { limit: 20, offset: 0 });
     expect(typo.hits.map((h) => h.match)).toEqual(['typo', 'typo']);
     expect(names(typo.hits)).toEqual(['capNew', 'capExact']);
     expect(typo.capped).toBe(true);
+  });
+
+  it('keeps each document in its month\'s partition, moving it with its ticket\'s time, and adds months without losing one', async () => {
+    const search = new PostgresTicketSearch(handle.db);
+    const find = async (q: string) => (await search.search(parseSearchQuery(q), OPEN, { limit: 20, offset: 0 })).hits.map((h) => h.ticketId);
+    const where = async (id: number) => (await sql<{ part: string }>`
+      select tableoid::regclass::text as part from ticket_search where ticket_id = ${id}`.execute(handle.db)).rows.map((r) => r.part);
+    const t = await ticket('partitioned', { title: 'Hố ga sụt lún giữa ngã tư', hoursAgo: 0 });
+    expect(await where(t)).toEqual(['ticket_search_y2026m11']);
+    // An earlier report moved onto it makes it a ticket of that month: one document, in that month.
+    await handle.db.updateTable('tickets').set({ received_at: new Date(Date.UTC(2026, 5, 30, 20)) }).where('id', '=', t).execute();
+    expect(await where(t)).toEqual(['ticket_search_y2026m06']);
+    expect(await find('ho ga sut lun')).toEqual([t]);
+    // Before the first month and after the last: the catch-alls take it; nothing is refused.
+    const later = new Date(Date.now() + 3 * 365 * 24 * HOUR);
+    await handle.db.updateTable('tickets').set({ received_at: later }).where('id', '=', t).execute();
+    expect(await where(t)).toEqual(['ticket_search_later']);
+    expect(await find('ho ga sut lun')).toEqual([t]);
+    const ancient = await ticket('ancient', { title: 'Hố ga sụt lún từ năm trước', hoursAgo: 24 * 900 });
+    expect(await where(ancient)).toEqual(['ticket_search_earlier']);
+    // The months are added, the documents that waited move into them, and the walk covers them all.
+    const ranges = async () => (await sql<{ n: number }>`select count(*)::int as n from ticket_search_ranges`.execute(handle.db)).rows[0]!.n;
+    const before = await ranges();
+    const added = await partitionSearch(handle.db, { now: later, since: (await oldestTicket(handle.db))! });
+    expect(added).toBeGreaterThan(36);
+    expect(await ranges()).toBe(before + added);
+    expect(await where(t)).toEqual([`ticket_search_y${later.toISOString().slice(0, 4)}m${later.toISOString().slice(5, 7)}`]);
+    expect(await where(ancient)).toEqual([`ticket_search_y${new Date(base - 24 * 900 * HOUR).toISOString().slice(0, 4)}m${new Date(base - 24 * 900 * HOUR).toISOString().slice(5, 7)}`]);
+    expect(await partitionSearch(handle.db, { now: later })).toBe(0);
+    expect((await find('ho ga sut lun')).sort()).toEqual([t, ancient].sort());
+    // The ranges tile time: each starts where the one before it ends, from -infinity to infinity.
+    const tiles = (await sql<{ lo: string; hi: string }>`select lo::text, hi::text from ticket_search_ranges order by lo`.execute(handle.db)).rows;
+    expect(tiles[0]!.lo).toBe('-infinity');
+    expect(tiles.at(-1)!.hi).toBe('infinity');
+    tiles.slice(1).forEach((r, i) => expect(r.lo).toBe(tiles[i]!.hi));
+  });
+
+  it('moves every document into its month when migrated from one table (0030), and back when migrated down', async () => {
+    const migrator = new Migrator({ db: handle.db, provider: { getMigrations: async () => migrations } });
+    const docs = async () => (await sql<{ id: number; body: string; tsv: string }>`
+      select ticket_id as id, body, tsv::text as tsv from ticket_search order by ticket_id`.execute(handle.db)).rows;
+    // 0027's month lexeme: a control character, 'r', YYYYMM.
+    const months = { test: (tsv: string) => tsv.includes("'\u0001r") };
+    const partitioned = await docs();
+    expect(partitioned.length).toBeGreaterThan(10);
+    expect(partitioned.filter((d) => months.test(d.tsv))).toEqual([]);
+    const down = await migrator.migrateTo('0029_search_refresh_bounded');
+    expect(down.error).toBeUndefined();
+    // One table again, each document with its month's lexeme (0027), as 0029 searched them.
+    expect((await sql<{ kind: string }>`select relkind::text as kind from pg_class where relname = 'ticket_search'`.execute(handle.db)).rows).toEqual([{ kind: 'r' }]);
+    expect((await docs()).every((d) => months.test(d.tsv))).toBe(true);
+    const up = await migrator.migrateToLatest();
+    expect(up.error).toBeUndefined();
+    expect(await docs()).toEqual(partitioned);
+    const search = new PostgresTicketSearch(handle.db);
+    expect(names((await search.search(parseSearchQuery('ngap nuoc nguyen huu canh'), OPEN, { limit: 20, offset: 0 })).hits)).toContain('accented');
   });
 
   it('finds only documents with every word when the common ones are checked on the documents, not in the index', async () => {
@@ -300,9 +353,10 @@ describe('PostgreSQL engine', () => {
     const both = await ticket('rareBoth', { title: 'Cây xanh gãy cành đường Trương Định' });
     await ticket('rareNoStreetWord', { title: 'Cây xanh gãy cành Trương Định' });
     await sql`analyze ticket_search`.execute(handle.db);
-    const common = (await sql<{ elems: string[] | null }>`select most_common_elems::text::text[] as elems from pg_stats
-      where tablename = 'ticket_search' and attname = 'tsv'`.execute(handle.db)).rows[0]?.elems ?? [];
-    expect(common).toContain('duong');
+    // Read from the months' statistics, as a search reads them: "đường" in more than a fifth of all documents.
+    const shares = await lexemeShares(handle.db);
+    expect(shares.get('duong')).toBeGreaterThan(0.2);
+    expect(shares.get('truong') ?? 0).toBeLessThan(0.2);
     const search = new PostgresTicketSearch(handle.db);
     const hits = await search.search(parseSearchQuery('cay xanh gay canh duong truong dinh'), OPEN, { limit: 20, offset: 0 });
     expect(hits.hits.map((h) => h.ticketId)).toEqual([both]);

@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/schema.ts';
 import { snippetOf, type SearchQuery } from './query.ts';
 import { PREFIXED_MAX } from '../../migrations/0018_ticket_search.ts';
-import { monthLexeme, PREFIXED_MIN } from '../../migrations/0027_search_filters.ts';
+import { PREFIXED_MIN } from '../../migrations/0027_search_filters.ts';
 import { SEARCH_DEPTH_MAX, SEARCH_RANKED_MAX, type MatchKind, type SearchFilters, type SearchPage, type SearchResult, type TicketSearch } from './search.ts';
 
 /**
@@ -42,6 +42,28 @@ export function indexedTerms(lexemes: string[], share: ReadonlyMap<string, numbe
 }
 
 /**
+ * The share of the search documents each common lexeme is in, from the planner's statistics of
+ * the months' partitions (migration 0030; autovacuum analyses partitions, never their parent):
+ * a lexeme's share in each month weighed by the month's size; a month that does not list it
+ * counts it as absent (rarer than it is: looked up, not skipped). Empty when the statistics
+ * cannot be read (a role without access to them): every word is then looked up.
+ */
+export async function lexemeShares(db: Db): Promise<Map<string, number>> {
+  const rows = (await sql<{ elem: string; share: number | null }>`
+    with months as (
+      select c.relname, greatest(c.reltuples, 0) as n from pg_inherits i join pg_class c on c.oid = i.inhrelid
+      where i.inhparent = to_regclass('ticket_search'))
+    select e.elem, sum(e.freq * m.n) / nullif((select sum(n) from months), 0) as share
+    from months m
+    join pg_stats s on s.schemaname = current_schema() and s.tablename = m.relname and s.attname = 'tsv'
+    -- most_common_elem_freqs ends with three more numbers (the least and greatest frequency, and the nulls'): no element beside them.
+    cross join lateral unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) as e(elem, freq)
+    where e.elem is not null
+    group by e.elem`.execute(db).catch(() => ({ rows: [] }))).rows;
+  return new Map(rows.filter((r) => r.share !== null).map((r) => [r.elem, Number(r.share)]));
+}
+
+/**
  * The default engine: the search documents of migration 0018 (kept by triggers in the writing
  * transaction), full-text on 'simple' tokens with prefix matching; when nothing has all the
  * words, unknown words are read as typos of the known words most like them (trigrams).
@@ -51,8 +73,8 @@ export function indexedTerms(lexemes: string[], share: ReadonlyMap<string, numbe
 export class PostgresTicketSearch implements TicketSearch {
   readonly engine = 'postgres';
 
-  /** `rankedMax`: how many of the newest matches a search ranks (SEARCH_RANKED_MAX; tests pass fewer); `now`: the clock that says which months are the last. */
-  constructor(private readonly db: Db, private readonly opts: { rankedMax?: number; now?: () => Date } = {}) {}
+  /** `rankedMax`: how many of the newest matches a search ranks (SEARCH_RANKED_MAX; tests pass fewer). */
+  constructor(private readonly db: Db, private readonly opts: { rankedMax?: number } = {}) {}
 
   /** The share of documents each common lexeme is in (pg_stats: the tsvector's most common elements), when last read. */
   #frequencies: { at: number; share: Map<string, number> } | null = null;
@@ -72,13 +94,7 @@ export class PostgresTicketSearch implements TicketSearch {
   async #shares(): Promise<Map<string, number> | null> {
     const now = Date.now();
     if (this.#frequencies && now - this.#frequencies.at < FREQUENCIES_TTL_MS) return this.#frequencies.share;
-    // Statistics that cannot be read (a role without access to them) leave every word to the index.
-    const row = (await sql<{ elems: string[] | null; freqs: number[] | null }>`
-      select most_common_elems::text::text[] as elems, most_common_elem_freqs as freqs from pg_stats
-      where schemaname = current_schema() and tablename = 'ticket_search' and attname = 'tsv'`.execute(this.db).catch(() => ({ rows: [] }))).rows[0];
-    const share = new Map<string, number>();
-    // most_common_elem_freqs ends with three more numbers (the least and greatest frequency, and the nulls').
-    if (row?.elems && row.freqs) row.elems.forEach((e, i) => share.set(e, Number(row.freqs![i])));
+    const share = await lexemeShares(this.db);
     this.#frequencies = { at: now, share };
     return share.size > 0 ? share : null;
   }
@@ -113,37 +129,35 @@ export class PostgresTicketSearch implements TicketSearch {
   /**
    * The first `want` of the newest `rankedMax` documents that match `tsquery` and the filters,
    * ranked (words as typed, when `accented` is given; ts_rank; newer first). The candidates are
-   * cut by recency before anything is ranked, from the document alone (its filter columns,
-   * migration 0027): ranking reads each candidate's tsvector, which cost most of a search whose
-   * words are common (8,333 of 200,000 tickets matched one). `capped`: more matched than were ranked.
-   * The months' lexemes are ours (monthLexeme), never the searcher's text.
+   * the newest matches, found month by month from the newest (the documents' partitions,
+   * migration 0030, walked in the order of ticket_search_ranges): a month's matches are looked up
+   * in its own index and cut to the newest rankedMax + 1 by the document alone (its filter
+   * columns, 0027), and the walk stops once it has rankedMax + 1, so older months are never read
+   * for a common search; ranking reads each candidate's tsvector. `capped`: more matched than
+   * were ranked.
    */
   async #ranked(tsquery: string, accented: string | null, filters: SearchFilters, want: number, indexed = tsquery) {
     const cap = this.opts.rankedMax ?? SEARCH_RANKED_MAX;
-    // The last months first (this one, the one before, and the next in case of a clock ahead):
-    // when they hold more matches than are ranked, those are the newest, and older matches are
-    // never read; otherwise every match is (the one-time filter runs one or the other).
-    const now = this.opts.now?.() ?? new Date();
-    const months = [-1, 0, 1].map((m) => monthLexeme(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + m, 1))));
-    const recentMonths = months.map((m) => `'${m}'`).join(' | ');
     // Every word, checked on the documents the index lookup found (`is true`: kept out of the
     // index, which looks up only the `indexed` ones).
     const all = indexed === tsquery ? sql`true` : sql`(s.tsv @@ to_tsquery('simple', ${tsquery})) is true`;
+    // Months outside the filter's dates are not walked.
+    const months = sql.join([
+      sql`true`,
+      ...(filters.from ? [sql`p.hi > ${filters.from}`] : []),
+      ...(filters.to ? [sql`p.lo < ${filters.to}`] : []),
+    ], sql` and `);
     const rows = (await sql<{ id: number; body: string; accented: boolean; score: number; candidates: number }>`
-      with recent as materialized (
-        select s.ticket_id, s.received_at from ticket_search s
-        where s.tsv @@ (to_tsquery('simple', ${indexed}) && ${recentMonths}::tsquery) and ${all} and ${this.#where(filters)}
-        order by s.received_at desc, s.ticket_id desc
+      with matched as materialized (
+        select m.ticket_id, m.received_at
+        from (select p.lo, p.hi from ticket_search_ranges p where ${months} order by p.lo desc offset 0) p
+        cross join lateral (
+          select s.ticket_id, s.received_at from ticket_search s
+          where s.received_at >= p.lo and s.received_at < p.hi
+            and s.tsv @@ to_tsquery('simple', ${indexed}) and ${all} and ${this.#where(filters)}
+          order by s.received_at desc, s.ticket_id desc
+          limit ${cap + 1}) m
         limit ${cap + 1}
-      ), everything as materialized (
-        select s.ticket_id, s.received_at from ticket_search s
-        where (select count(*) from recent) <= ${cap} and s.tsv @@ to_tsquery('simple', ${indexed}) and ${all} and ${this.#where(filters)}
-        order by s.received_at desc, s.ticket_id desc
-        limit ${cap + 1}
-      ), matched as (
-        select * from recent where (select count(*) from recent) > ${cap}
-        union all
-        select * from everything
       ), candidates as (
         select ticket_id, received_at from matched order by received_at desc, ticket_id desc limit ${cap}
       )
@@ -151,7 +165,7 @@ export class PostgresTicketSearch implements TicketSearch {
         ${accented === null ? sql`false` : sql`d.tsv @@ to_tsquery('simple', ${accented})`} as accented,
         ts_rank(d.tsv, to_tsquery('simple', ${tsquery})) as score,
         (select count(*) from matched)::int as candidates
-      from candidates c join ticket_search d on d.ticket_id = c.ticket_id
+      from candidates c join ticket_search d on d.ticket_id = c.ticket_id and d.received_at = c.received_at
       order by 3 desc, 4 desc, c.received_at desc, c.ticket_id desc
       limit ${want}`.execute(this.db)).rows;
     return { rows, capped: rows.length > 0 && Number(rows[0]!.candidates) > cap };

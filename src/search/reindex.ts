@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Db } from '../db/schema.ts';
 import { moveCursor } from './index-job.ts';
+import { oldestTicket, partitionSearch } from './partitions.ts';
 import type { TicketSearch } from './search.ts';
 
 /** Tickets indexed per round. */
@@ -13,6 +14,9 @@ const REINDEX_BATCH = 1000;
  */
 export async function reindexAll(db: Db, search: TicketSearch, onProgress: (done: number, total: number) => void = () => {}): Promise<number> {
   await search.setup();
+  // The documents' months back to the oldest ticket first (migration 0030): documents that waited
+  // in the catch-all of earlier months (a bulk import) move into theirs.
+  if (search.engine === 'postgres') await partitionSearch(db, { since: (await oldestTicket(db)) ?? undefined });
   const last = await db.selectFrom('ticket_events').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
   const total = Number((await db.selectFrom('tickets').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
   let done = 0;
