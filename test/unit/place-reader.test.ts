@@ -149,6 +149,11 @@ describe('reading a place from words', () => {
     expect(keys2('đường Lũy Bán Bích gần ngã tư Hòa Bình, quận Tân Phú')).toEqual(['lm|nga tu hoa binh', 'street|luy ban bich', 'street|hoa binh']);
     // no street named before it: "giao" is no junction ("giao hàng", "bàn giao")
     expect(keys2('xe giao Hoa Binh dau het le duong')).toEqual([]);
+    // After "tuyến" (a route) a street of the list, even one named like a unit; no name the list lacks.
+    expect(keys2('tiếng ồn lớn ban đêm tại tuyến Hòa Bình, ảnh hưởng người dân')).toEqual(['street|hoa binh']);
+    expect(keys2('cuu voi tuyen luy ban bich hat ho')).toEqual(['street|luy ban bich']);
+    expect(keys2('xe buýt tuyến Bến Thành chạy ẩu, đăng ký trực tuyến')).toEqual([]);
+    expect(keys2('tuyến số 19 chạy trễ')).toEqual([]);
     // "BHH" are the initials of the street Bình Hưng Hòa, but after "phường" they name the ward
     expect(keys2('Hem 186 Le Van Quoi hat karaoke. Phuong BHH A xu ly giup')).toEqual(['street|le van quoi', 'alley|186|le van quoi', '186|le van quoi']);
   });

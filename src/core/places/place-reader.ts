@@ -58,6 +58,11 @@ const LANDMARKS_NEAR_MAX = 4;
 const PAIR_DISTANCE_MAX = 6;
 
 const STREET_CUES = new Set(['duong', 'pho', 'd', 'dg', 'lo']);
+/**
+ * "tuyến Kha Vạn Cân": a street of the list after "tuyến" (a route) needs no other cue, even one
+ * named like a unit or a former ward; not a name the list lacks ("tuyến xe buýt", "trực tuyến").
+ */
+const LISTED_STREET_CUES = new Set(['tuyen']);
 /** "ngã tư", "ngã ba"…: a junction's kind, after "ngã". */
 const JUNCTIONS = new Set(['ba', 'tu', 'nam', 'sau', 'bay']);
 const ALLEY_WORDS = new Set(['hem', 'hxh', 'ngo', 'kiet', 'ngach']);
@@ -365,6 +370,7 @@ export class CityPlaceReader implements PlaceReader {
       const afterWord = STREET_CUES.has(prev) && (!pause[i] || prev === 'd' || prev === 'dg') && (prev !== 'lo' || w[i - 2] === 'dai') && raw[i]!.toLowerCase() !== 'ống';
       // At a junction with a street already named ("Lũy Bán Bích giao Hòa Bình", "giao lộ …",
       // "góc …", "gần ngã tư …"), a listed name is the other street, even one named like a unit.
+      const onRoute = LISTED_STREET_CUES.has(prev) && !pause[i] && x !== 'so' && !/^\d/.test(x);
       const atJunction = streets.length > 0 && !pause[i] && (prev === 'giao' || prev === 'goc' || ((prev === 'lo' || prev === 'voi') && w[i - 2] === 'giao')
         || (JUNCTIONS.has(prev) && w[i - 2] === 'nga'));
       let s = this.#longest(this.#streets, w, raw, i);
@@ -382,7 +388,7 @@ export class CityPlaceReader implements PlaceReader {
       }
       // Written as a proper name (every word capitalised), a street of the list needs no cue either.
       const proper = s !== null && s.len > 1 && !this.#units.has(s.name) && raw.slice(i, i + s.len).every((y) => /^\p{Lu}/u.test(y));
-      if (s && (((afterWord || atJunction) && !NOT_NAME_START.has(x)) || (afterHouse && (!this.#units.has(s.name) || (!pause[i] && (i + s.len >= w.length || pause[i + s.len]!)))) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
+      if (s && (((afterWord || atJunction || onRoute) && !NOT_NAME_START.has(x)) || (afterHouse && (!this.#units.has(s.name) || (!pause[i] && (i + s.len >= w.length || pause[i + s.len]!)))) || ((s.loose || proper) && !NOT_STREET_BEFORE.has(prev)))) {
         // A date-named street ("đường 3/2") only after "đường".
         if (!DATE.test(x) || STREET_CUES.has(prev)) {
           streets.push({ at: i, len: s.len, name: s.name });
