@@ -30,6 +30,11 @@ import * as m0029 from './0029_search_refresh_bounded.ts';
 const monthOf = (ts: string) => `date_trunc('month', ${ts}, 'UTC')`;
 /** The first instant of the month after the month starting at `m`, in UTC, as SQL. */
 const nextMonth = (m: string) => `((${m}) at time zone 'UTC' + interval '1 month') at time zone 'UTC'`;
+/**
+ * A timestamptz as a literal that reads back the same under any DateStyle and TimeZone (`%L` of a
+ * timestamptz prints the session's zone abbreviation, and "IST" reads back as Israel's), as SQL.
+ */
+const utcText = (ts: string) => `to_char((${ts}) at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00"')`;
 
 const PARTITION = sql.raw(`
   create or replace function ticket_search_partition(since timestamptz, upto timestamptz) returns integer language plpgsql as $$
@@ -41,7 +46,10 @@ const PARTITION = sql.raw(`
     m timestamptz;
     added integer := 0;
   begin
-    -- One at a time (the leader's job, a migration, a benchmark); searches and writes go on.
+    -- One at a time (the leader's job, a migration, a reindex). Detaching a catch-all locks the
+    -- documents: searches and the writes of documents wait until this commits (milliseconds when
+    -- the catch-all is empty, as it is every month but after a bulk load or import). The documents
+    -- have no foreign key, so that nothing here locks tickets (writers lock tickets, then documents).
     lock table ticket_search_ranges in share row exclusive mode;
     select r.hi into first_month from ticket_search_ranges r where r.lo = '-infinity';
     select r.lo into after_last from ticket_search_ranges r where r.hi = 'infinity';
@@ -52,12 +60,12 @@ const PARTITION = sql.raw(`
       m := from_month;
       while m < first_month loop
         execute format('create table %I partition of ticket_search for values from (%L) to (%L) with (fillfactor = 80)',
-          'ticket_search_' || to_char(m at time zone 'UTC', '"y"YYYY"m"MM'), m, ${nextMonth('m')});
+          'ticket_search_' || to_char(m at time zone 'UTC', '"y"YYYY"m"MM'), ${utcText('m')}, ${utcText(nextMonth('m'))});
         insert into ticket_search_ranges (lo, hi) values (m, ${nextMonth('m')});
         m := ${nextMonth('m')};
         added := added + 1;
       end loop;
-      execute format('create table ticket_search_earlier partition of ticket_search for values from (minvalue) to (%L) with (fillfactor = 80)', from_month);
+      execute format('create table ticket_search_earlier partition of ticket_search for values from (minvalue) to (%L) with (fillfactor = 80)', ${utcText('from_month')});
       insert into ticket_search select * from ticket_search_earlier_moving;
       drop table ticket_search_earlier_moving;
     end if;
@@ -68,12 +76,12 @@ const PARTITION = sql.raw(`
       m := after_last;
       while m < to_month loop
         execute format('create table %I partition of ticket_search for values from (%L) to (%L) with (fillfactor = 80)',
-          'ticket_search_' || to_char(m at time zone 'UTC', '"y"YYYY"m"MM'), m, ${nextMonth('m')});
+          'ticket_search_' || to_char(m at time zone 'UTC', '"y"YYYY"m"MM'), ${utcText('m')}, ${utcText(nextMonth('m'))});
         insert into ticket_search_ranges (lo, hi) values (m, ${nextMonth('m')});
         m := ${nextMonth('m')};
         added := added + 1;
       end loop;
-      execute format('create table ticket_search_later partition of ticket_search for values from (%L) to (maxvalue) with (fillfactor = 80)', to_month);
+      execute format('create table ticket_search_later partition of ticket_search for values from (%L) to (maxvalue) with (fillfactor = 80)', ${utcText('to_month')});
       insert into ticket_search select * from ticket_search_later_moving;
       drop table ticket_search_later_moving;
     end if;
@@ -85,6 +93,10 @@ const REFRESH = sql`
   create or replace function ticket_search_refresh(ids integer[]) returns void language plpgsql as $$
   begin
     if coalesce(cardinality(ids), 0) = 0 then return; end if;
+    -- The tickets as committed: a merge that moves a ticket's received time, committing while
+    -- this runs, would otherwise leave its document in the old month beside the new one (the
+    -- key is (ticket_id, received_at)). Each statement below reads after these locks.
+    perform 1 from tickets where id = any(ids) order by id for share;
     -- A ticket received at another time than its document says: the document leaves that month.
     delete from ticket_search s using tickets t
     where t.id = any(ids) and s.ticket_id = t.id and s.received_at <> t.received_at;
@@ -131,7 +143,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter index ticket_search_pkey rename to ticket_search_unpartitioned_pkey`.execute(db);
   await sql`alter index ticket_search_tsv rename to ticket_search_unpartitioned_tsv`.execute(db);
   await sql`create table ticket_search (
-    ticket_id integer not null references tickets (id) on delete cascade,
+    ticket_id integer not null,
     body text not null,
     folded text not null,
     tsv tsvector not null,
@@ -147,7 +159,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   ) partition by range (received_at)`.execute(db);
   await sql`create table ticket_search_ranges (lo timestamptz primary key, hi timestamptz not null unique)`.execute(db);
   // The catch-alls meet at this month; the months every document is in are then added between them.
-  const month = sql.lit((await sql.raw<{ m: string }>(`select ${monthOf('now()')}::text as m`).execute(db)).rows[0]!.m);
+  const month = sql.lit((await sql.raw<{ m: string }>(`select ${utcText(monthOf('now()'))} as m`).execute(db)).rows[0]!.m);
   await sql`create table ticket_search_earlier partition of ticket_search for values from (minvalue) to (${month}) with (fillfactor = 80)`.execute(db);
   await sql`create table ticket_search_later partition of ticket_search for values from (${month}) to (maxvalue) with (fillfactor = 80)`.execute(db);
   await sql`insert into ticket_search_ranges (lo, hi) values ('-infinity', ${month}), (${month}, 'infinity')`.execute(db);
@@ -159,6 +171,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     select ${COLUMNS.replace('tsv', `ts_delete(tsv, array[chr(1) || 'r' || to_char(received_at at time zone 'UTC', 'YYYYMM')])`)}
     from ticket_search_unpartitioned`).execute(db);
   await sql`drop table ticket_search_unpartitioned`.execute(db);
+  // A deleted ticket's document goes with it (0018's foreign key did it; see the partition
+  // function for why there is none).
+  await sql`create function ticket_search_tickets_deleted() returns trigger language plpgsql as $$
+    begin delete from ticket_search s using old_rows o where s.ticket_id = o.id; return null; end $$`.execute(db);
+  await sql`create trigger ticket_search_ticket_del after delete on tickets referencing old table as old_rows
+    for each statement execute function ticket_search_tickets_deleted()`.execute(db);
   await sql`create index ticket_search_tsv on ticket_search using gin (tsv)`.execute(db);
   await REFRESH.execute(db);
   // The months' statistics now (searches read them, src/search/postgres-engine.ts), not at
@@ -183,6 +201,8 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop table ticket_search_partitioned`.execute(db);
   await sql`drop table ticket_search_ranges`.execute(db);
   await sql`drop function ticket_search_partition(timestamptz, timestamptz)`.execute(db);
+  await sql`drop trigger ticket_search_ticket_del on tickets`.execute(db);
+  await sql`drop function ticket_search_tickets_deleted()`.execute(db);
   // 0029's refresh, as its own up writes it (after its down, which leaves 0027's).
   await m0029.down(db);
   await m0029.up(db);

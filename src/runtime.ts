@@ -42,7 +42,7 @@ import { Leader } from './workers/leader.ts';
 import { checkTicket, onStatusChanged, SLA_CHECK_JOB } from './core/sla/sla.ts';
 import { EXPORT_CLEANUP_JOB, EXPORT_JOB } from './core/dashboard/exports.ts';
 import { compactRollup, ROLLUP_COMPACT_EVERY_MS, ROLLUP_COMPACT_JOB } from './core/dashboard/rollup.ts';
-import { partitionSearch, SEARCH_PARTITIONS_EVERY_MS, SEARCH_PARTITIONS_JOB } from './search/partitions.ts';
+import { partitionSearch, SEARCH_PARTITIONS_EVERY_MS, SEARCH_PARTITIONS_JOB, SEARCH_PARTITIONS_LOCK_TIMEOUT_MS } from './search/partitions.ts';
 import { cleanupExport, runExport } from './workers/exports.ts';
 import { createTicketSearch, type TicketSearch } from './search/index.ts';
 import { followEvents, SEARCH_SYNC_JOB, syncSearch } from './search/index-job.ts';
@@ -213,7 +213,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
       },
       [ROLLUP_COMPACT_JOB]: async () => { await compactRollup(db); },
       [SEARCH_PARTITIONS_JOB]: async () => {
-        const added = await partitionSearch(db);
+        const added = await partitionSearch(db, { lockTimeoutMs: SEARCH_PARTITIONS_LOCK_TIMEOUT_MS });
         if (added > 0) opts.log.info({ added }, 'search: month partitions added');
       },
       [EXPORT_JOB]: (job) => runExport(db, config.dataDir, Number(job.payload.id)),

@@ -1,6 +1,6 @@
 import { Migrator, sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DbHandle } from '../src/db/connect.ts';
 import { syncSearch } from '../src/search/index-job.ts';
 import { MeiliTicketSearch } from '../src/search/meili-engine.ts';
 import { indexedTerms, lexemeShares, PostgresTicketSearch } from '../src/search/postgres-engine.ts';
@@ -9,13 +9,13 @@ import { REPORTS_IN_BODY } from '../migrations/0029_search_refresh_bounded.ts';
 import { parseSearchQuery, QUERY_MAX, TERMS_MAX } from '../src/search/query.ts';
 import type { SearchFilters, TicketSearch } from '../src/search/search.ts';
 import { PLACES } from './support/factories.ts';
-import { freshDb } from './support/db.ts';
+import { freshDb, TEST_DB } from './support/db.ts';
 import { migrations } from '../migrations/index.ts';
 
 // The contract every search engine keeps, run against PostgreSQL always and against
 // Meilisearch when MEILI_URL names a server (there is none on these machines, and no fake).
 
-let handle: DbHandle;
+let handle: Awaited<ReturnType<typeof freshDb>>;
 let seq = 0;
 const ids: Record<string, number> = {};
 const HOUR = 3_600_000;
@@ -326,6 +326,23 @@ describe('PostgreSQL engine', () => {
     tiles.slice(1).forEach((r, i) => expect(r.lo).toBe(tiles[i]!.hi));
   });
 
+  it('writes month bounds that match its ranges whatever the session\'s DateStyle and time zone', async () => {
+    // "IST" (India) printed by a timestamptz under DateStyle SQL reads back as Israel's time.
+    await handle.db.transaction().execute(async (tx) => {
+      await sql`set local datestyle = 'SQL, DMY'`.execute(tx);
+      await sql`set local timezone = 'Asia/Kolkata'`.execute(tx);
+      await sql`select ticket_search_partition(now(), now() + interval '40 months')`.execute(tx);
+    });
+    const bounds = (await sql<{ lo: Date; hi: Date; from_: Date | null; to_: Date | null }>`
+      select r.lo, r.hi, (b[1])::timestamptz as from_, (b[2])::timestamptz as to_
+      from ticket_search_ranges r
+      join pg_class c on c.relname = 'ticket_search_y' || to_char(r.lo at time zone 'UTC', 'YYYY"m"MM')
+      cross join lateral regexp_match(pg_get_expr(c.relpartbound, c.oid), $$FROM \\('([^']+)'\\) TO \\('([^']+)'\\)$$) as b
+      where r.lo > '-infinity' and r.hi < 'infinity'`.execute(handle.db)).rows;
+    expect(bounds.length).toBeGreaterThan(40);
+    expect(bounds.filter((b) => +b.from_! !== +b.lo || +b.to_! !== +b.hi)).toEqual([]);
+  });
+
   it('moves every document into its month when migrated from one table (0030), and back when migrated down', async () => {
     const migrator = new Migrator({ db: handle.db, provider: { getMigrations: async () => migrations } });
     const docs = async () => (await sql<{ id: number; body: string; tsv: string }>`
@@ -360,6 +377,58 @@ describe('PostgreSQL engine', () => {
     const search = new PostgresTicketSearch(handle.db);
     const hits = await search.search(parseSearchQuery('cay xanh gay canh duong truong dinh'), OPEN, { limit: 20, offset: 0 });
     expect(hits.hits.map((h) => h.ticketId)).toEqual([both]);
+  });
+});
+
+describe.skipIf(TEST_DB !== 'postgres')('PostgreSQL engine, concurrent writers (a server: several connections)', () => {
+  /** A connection of its own to the test database, beside the pool. */
+  const client = async () => {
+    const c = new pg.Client({ connectionString: handle.url! });
+    await c.connect();
+    return c;
+  };
+  const documents = async (id: number) => (await sql<{ part: string }>`
+    select tableoid::regclass::text as part from ticket_search where ticket_id = ${id}`.execute(handle.db)).rows.map((r) => r.part);
+
+  it('adds months while a writer that has read tickets goes on to write a report: no deadlock, nothing lost', async () => {
+    const t = await ticket('concurrentMonths', { title: 'Cống thoát nước bị nghẹt' });
+    const writer = await client();
+    try {
+      await writer.query('begin');
+      await writer.query('select id from tickets where id = $1', [t]);
+      // Months far ahead: the catch-all of later months is detached and made again.
+      const added = await partitionSearch(handle.db, { now: new Date(Date.UTC(2031, 0, 15)), lockTimeoutMs: 5_000 });
+      expect(added).toBeGreaterThan(0);
+      await writer.query(`insert into inbound_messages (channel, external_id, code, payload, received_at) values ('web', 'conc-1', 'TK-CONC0001', '{}', now())`);
+      await writer.query(`insert into reports (code, inbound_id, channel, ticket_id, text, text_folded, attachments, reasons, received_at)
+        select 'TK-CONC0001', id, 'web', $1, 'Cống nghẹt bốc mùi hôi thối', '', '[]', '[]', now() from inbound_messages where external_id = 'conc-1'`, [t]);
+      await writer.query('commit');
+    } finally {
+      await writer.end();
+    }
+    const search = new PostgresTicketSearch(handle.db);
+    expect((await search.search(parseSearchQuery('cong nghet boc mui'), OPEN, { limit: 20, offset: 0 })).hits.map((h) => h.ticketId)).toEqual([t]);
+  });
+
+  it('keeps one document when a report is edited while a merge moves its ticket to another month', async () => {
+    const t = await ticket('concurrentMerge', { title: 'Nắp hố ga bị vỡ', hoursAgo: 1 });
+    const merge = await client();
+    const edit = await client();
+    try {
+      await merge.query('begin');
+      await merge.query(`update tickets set received_at = '2026-06-15T05:00:00Z' where id = $1`, [t]);
+      await edit.query('begin');
+      // The edit's refresh waits for the merge's ticket row, then reads the ticket as committed.
+      const edited = edit.query(`update reports set text = 'Nắp hố ga bị vỡ, xe máy sụp bánh' where ticket_id = $1`, [t]);
+      await new Promise((r) => setTimeout(r, 300));
+      await merge.query('commit');
+      await edited;
+      await edit.query('commit');
+    } finally {
+      await merge.end();
+      await edit.end();
+    }
+    expect(await documents(t)).toEqual(['ticket_search_y2026m06']);
   });
 });
 

@@ -30,7 +30,7 @@ export async function loadDocuments(db: Db, ticketIds: number[]): Promise<{ docs
     category: string | null; channels: string[] | null; received_at: Date }>`
     select t.id, t.title, s.body, s.folded, t.status, ${unitSql('t')} as unit, t.area_code as area, t.category_code as category,
       (select array_agg(distinct r.channel order by r.channel) from reports r where r.ticket_id = t.id) as channels, t.received_at
-    from tickets t join ticket_search s on s.ticket_id = t.id
+    from tickets t join ticket_search s on s.ticket_id = t.id and s.received_at = t.received_at
     where t.id in (${sql.join(ticketIds)}) and t.merged_into is null`.execute(db)).rows;
   const found = new Set(rows.map((r) => r.id));
   return {

@@ -165,7 +165,11 @@ export class PostgresTicketSearch implements TicketSearch {
         ${accented === null ? sql`false` : sql`d.tsv @@ to_tsquery('simple', ${accented})`} as accented,
         ts_rank(d.tsv, to_tsquery('simple', ${tsquery})) as score,
         (select count(*) from matched)::int as candidates
-      from candidates c join ticket_search d on d.ticket_id = c.ticket_id and d.received_at = c.received_at
+      -- One primary-key read per candidate, in its month (the planner, counting every month's
+      -- partition for each, would rather hash-join all documents at a few dozen months).
+      from candidates c cross join lateral (
+        select d.ticket_id, d.body, d.tsv from ticket_search d
+        where d.ticket_id = c.ticket_id and d.received_at = c.received_at limit 1) d
       order by 3 desc, 4 desc, c.received_at desc, c.ticket_id desc
       limit ${want}`.execute(this.db)).rows;
     return { rows, capped: rows.length > 0 && Number(rows[0]!.candidates) > cap };
