@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { isAppError } from './core/errors.ts';
+import { DatabaseInUseError } from './db/embedded-lock.ts';
 import { setUserDisabled, upsertUser } from './core/staff/users.ts';
 import { issueApiKey, listApiKeys, revokeApiKey } from './core/staff/api-keys.ts';
 import { importAreasFile } from './core/places/area-import.ts';
@@ -258,7 +259,7 @@ program.parseAsync(process.argv).catch((e: unknown) => {
     process.stderr.write(`phananh: ${e.message}\n`);
     process.exit(2);
   }
-  if (isAppError(e)) process.stderr.write(`phananh: ${e.code}: ${e.message}\n`);
+  if (isAppError(e) || e instanceof DatabaseInUseError) process.stderr.write(`phananh: ${e.code}: ${e.message}\n`);
   else process.stderr.write(`phananh: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });

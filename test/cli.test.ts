@@ -5,8 +5,10 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { checkApiKey } from '../src/core/staff/api-keys.ts';
 import { login, sessionUser } from '../src/core/staff/sessions.ts';
+import { connect } from '../src/db/connect.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { cliSandbox } from './support/cli.ts';
+import { TEST_DB } from './support/db.ts';
 
 // The real command line, as a child process, against one database: embedded PGlite under a
 // temporary DATA_DIR, or a new empty PostgreSQL database when TEST_DB=postgres. Each start of
@@ -199,5 +201,25 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
       expect(parts).toHaveLength(2);
       expect(parts.every((p) => /^ticket_search_y\d{4}m\d{2}$/.test(p))).toBe(true);
     }
+  });
+  it.skipIf(TEST_DB === 'postgres')('refuses the embedded database while another process has it open, and takes over a dead one\'s lock', async () => {
+    // This test process holds it, as `npm start` would.
+    const server = await connect({ dataDir: box.dataDir });
+    let r;
+    try {
+      r = await cli('apikey', 'list');
+    } finally {
+      await server.close();
+    }
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`phananh: database_in_use: the embedded database in ${path.join(box.dataDir, 'pglite')} is open in process ${process.pid}`);
+    expect(r.stderr).toContain('DATABASE_URL');
+    // Closed: the lock is gone and the command runs.
+    expect(existsSync(path.join(box.dataDir, 'pglite.lock'))).toBe(false);
+    expect((await cli('apikey', 'list')).code).toBe(0);
+    // A lock left by a process that died (killed, the machine restarted) does not stop anyone.
+    writeFileSync(path.join(box.dataDir, 'pglite.lock'), JSON.stringify({ pid: 2 ** 22 + 4321, since: '2026-12-01T00:00:00Z' }));
+    expect((await cli('apikey', 'list')).code).toBe(0);
+    expect(existsSync(path.join(box.dataDir, 'pglite.lock'))).toBe(false);
   });
 });

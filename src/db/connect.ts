@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { connectServer, INT8, NUMERIC, type DbHandle } from './connect-server.ts';
+import { lockEmbeddedDatabase } from './embedded-lock.ts';
 
 export type { DbHandle } from './connect-server.ts';
 
@@ -32,17 +33,33 @@ export async function connect(opts: ConnectOptions): Promise<DbHandle> {
     import('./pglite-dialect.ts'),
   ]);
   let dataDir: string | undefined;
+  let release = () => {};
   if (!opts.inMemory) {
     dataDir = path.join(opts.dataDir ?? './data', 'pglite');
     mkdirSync(dataDir, { recursive: true });
+    // Before PGlite reads the files: a second process must not open them at all.
+    release = lockEmbeddedDatabase(dataDir);
   }
-  const instance = await PGlite.create({
-    ...(dataDir ? { dataDir } : {}),
-    ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
-    extensions: { pg_trgm, unaccent },
-    parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
-  });
+  let instance: Awaited<ReturnType<typeof PGlite.create>>;
+  try {
+    instance = await PGlite.create({
+      ...(dataDir ? { dataDir } : {}),
+      ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
+      extensions: { pg_trgm, unaccent },
+      parsers: { [INT8]: (v: string) => Number(v), [NUMERIC]: (v: string) => Number(v) },
+    });
+  } catch (e) {
+    release();
+    throw e;
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(instance) });
-  const handle: PgliteHandle = { db, kind: 'pglite', close: () => db.destroy(), dump: () => instance.dumpDataDir('none') };
+  const close = async () => {
+    try {
+      await db.destroy();
+    } finally {
+      release();
+    }
+  };
+  const handle: PgliteHandle = { db, kind: 'pglite', close, dump: () => instance.dumpDataDir('none') };
   return handle;
 }
