@@ -2,7 +2,6 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { isAppError } from './core/errors.ts';
-import { DatabaseInUseError } from './db/embedded-lock.ts';
 import { setUserDisabled, upsertUser } from './core/staff/users.ts';
 import { issueApiKey, listApiKeys, revokeApiKey } from './core/staff/api-keys.ts';
 import { importAreasFile } from './core/places/area-import.ts';
@@ -259,7 +258,10 @@ program.parseAsync(process.argv).catch((e: unknown) => {
     process.stderr.write(`phananh: ${e.message}\n`);
     process.exit(2);
   }
-  if (isAppError(e) || e instanceof DatabaseInUseError) process.stderr.write(`phananh: ${e.code}: ${e.message}\n`);
+  // An error with a stable code (`database_in_use`, `port_in_use`, a domain error): its code and
+  // message, no stack; anything else in full.
+  const code = (e as { code?: unknown } | null)?.code;
+  if (isAppError(e) || (e instanceof Error && typeof code === 'string' && /^[a-z]+(?:_[a-z]+)+$/.test(code))) process.stderr.write(`phananh: ${String(code)}: ${(e as Error).message}\n`);
   else process.stderr.write(`phananh: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });

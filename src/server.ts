@@ -28,8 +28,14 @@ export async function startServer(config: Config, log: Logger, onRuntime?: (rt: 
   const web = await loadWebAssets();
   if (web.ok) log.info({ ms: web.assets.buildMs }, 'built the console and ward front end');
   else log.error({ error: web.error }, 'the console and ward front end did not build: /console and /ward show an error page');
-  const server = await new Promise<ServerType>((resolve) => {
+  const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: runtime.app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    s.once('error', reject);
+  }).catch(async (e: unknown) => {
+    // Nothing listens: stop the workers and close the database (an embedded one is free again).
+    await runtime.close().catch(() => {});
+    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+    throw Object.assign(new Error(`port ${config.PORT} on ${config.HOST} is in use (another phananh, or another program): stop it, or set PORT to a free port`), { code: 'port_in_use' });
   });
   const realtime = await attachRealtime({
     httpServer: server, db: runtime.handle.db, events: runtime.events, log, publicUrl: config.PUBLIC_URL,

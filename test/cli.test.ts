@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { FeatureCollection } from 'geojson';
 import { sql } from 'kysely';
@@ -220,6 +221,25 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     // A lock left by a process that died (killed, the machine restarted) does not stop anyone.
     writeFileSync(path.join(box.dataDir, 'pglite.lock'), JSON.stringify({ pid: 2 ** 22 + 4321, since: '2026-12-01T00:00:00Z' }));
     expect((await cli('apikey', 'list')).code).toBe(0);
+    expect(existsSync(path.join(box.dataDir, 'pglite.lock'))).toBe(false);
+  });
+  it('start stops with port_in_use, no stack, when its port is taken, and leaves the database free', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    process.env.PORT = String(port);
+    process.env.HOST = '127.0.0.1';
+    let r;
+    try {
+      r = await cli('start');
+    } finally {
+      delete process.env.PORT;
+      delete process.env.HOST;
+      await new Promise((resolve) => taken.close(resolve));
+    }
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`phananh: port_in_use: port ${port} on 127.0.0.1 is in use`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(path.join(box.dataDir, 'pglite.lock'))).toBe(false);
   });
 });
