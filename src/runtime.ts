@@ -181,6 +181,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
   const searchHandlers: Record<string, JobHandler> = search.engine === 'postgres' ? {} : {
     [SEARCH_SYNC_JOB]: async () => { await syncSearch(db, search); },
   };
+  const channelLabels = new Map(registry.map((c) => [c.name, c.label.vi]));
   const worker = new Worker({
     db, log: opts.log, concurrency: config.WORKER_CONCURRENCY,
     leaderOnlyKinds: [SLA_CHECK_JOB, ROLLUP_COMPACT_JOB, SEARCH_PARTITIONS_JOB], isLeader: () => leader.isLeader(),
@@ -216,7 +217,7 @@ export async function createRuntime(config: Config, opts: RuntimeOptions): Promi
         const added = await partitionSearch(db, { lockTimeoutMs: SEARCH_PARTITIONS_LOCK_TIMEOUT_MS });
         if (added > 0) opts.log.info({ added }, 'search: month partitions added');
       },
-      [EXPORT_JOB]: (job) => runExport(db, config.dataDir, Number(job.payload.id)),
+      [EXPORT_JOB]: (job) => runExport(db, config.dataDir, Number(job.payload.id), channelLabels),
       [EXPORT_CLEANUP_JOB]: (job) => cleanupExport(db, config.dataDir, Number(job.payload.id)),
       [MEDIA_FETCH_JOB]: async (job) => {
         events.publish(await fetchReportMedia(db, senderOf, job.payload as never, opts.log));

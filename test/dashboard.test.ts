@@ -525,6 +525,10 @@ describe('exports', () => {
     // The title starts with '=': prefixed with a quote, then quoted because of its quotes and comma.
     expect(text).toContain(`"'=HYPERLINK(""http://x.example"",""Bấm, vào"")"`);
     expect(text).toContain('Phản ánh');
+    // Units, categories and channels by name (codes beside the first two).
+    expect(text.split('\r\n')[0]).toBe('Mã hồ sơ,Tiếp nhận lúc,Trạng thái,Mã đơn vị,Đơn vị,Mã lĩnh vực,Lĩnh vực,Tiêu đề,Mục,Thời điểm,Kênh,Người thực hiện,Nội dung');
+    expect(text).toContain(`${A},${PLACES.benThanh.name},ngap_nuoc,Ngập nước,`);
+    expect(text).toContain(',Cổng web,');
     const xlsx = await done(((await (await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'xlsx', period: 'custom', from: '2026-11-01', to: '2026-11-03' })).json()) as any).id);
     const res = await supervisor.get(xlsx.download);
     expect(res.headers.get('content-type')).toContain('spreadsheetml');

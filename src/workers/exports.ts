@@ -65,17 +65,20 @@ const rankingRow = (r: RankingRow): Cell[] => [r.rank, r.code, r.name, r.volume,
 /** Tickets read per page (keyset on receipt time and id). */
 const TICKET_PAGE = 200;
 
-async function writeTickets(db: Db, e: ExportState, sink: RowSink, progress: (done: number, total: number) => Promise<void>): Promise<number> {
+async function writeTickets(db: Db, e: ExportState, sink: RowSink, progress: (done: number, total: number) => Promise<void>, channelLabels: ReadonlyMap<string, string>): Promise<number> {
   const period = parsePeriod({ period: 'custom', from: e.firstDay, to: e.lastDay }, new Date(`${e.lastDay}T12:00:00Z`));
   const total = Number((await db.selectFrom('tickets').select((eb) => eb.fn.countAll().as('n'))
     .where('merged_into', 'is', null).where('received_at', '>=', period.from).where('received_at', '<', period.to).executeTakeFirst())?.n ?? 0);
-  await sink.row(['Mã hồ sơ', 'Tiếp nhận lúc', 'Trạng thái', 'Đơn vị', 'Lĩnh vực', 'Tiêu đề', 'Mục', 'Thời điểm', 'Kênh', 'Người thực hiện', 'Nội dung']);
+  // Names as a supervisor reads them, codes beside them for whoever joins the file with other data.
+  await sink.row(['Mã hồ sơ', 'Tiếp nhận lúc', 'Trạng thái', 'Mã đơn vị', 'Đơn vị', 'Mã lĩnh vực', 'Lĩnh vực', 'Tiêu đề', 'Mục', 'Thời điểm', 'Kênh', 'Người thực hiện', 'Nội dung']);
   let after: { at: Date; id: number } | null = null;
   let done = 0;
   let rows = 0;
   for (;;) {
     let q = db.selectFrom('tickets')
-      .select(['id', 'code', 'received_at', 'status', 'title', sql<string | null>`coalesce(dispatched_area, area_code)`.as('unit'), 'category_code'])
+      .select(['id', 'code', 'received_at', 'status', 'title', sql<string | null>`coalesce(dispatched_area, area_code)`.as('unit'), 'category_code',
+        sql<string | null>`(select a.name from areas a where a.code = coalesce(tickets.dispatched_area, tickets.area_code))`.as('unit_name'),
+        sql<string | null>`(select c.name from categories c where c.code = tickets.category_code)`.as('category_name')])
       .where('merged_into', 'is', null).where('received_at', '>=', period.from).where('received_at', '<', period.to);
     if (after) {
       const a = after;
@@ -95,14 +98,14 @@ async function writeTickets(db: Db, e: ExportState, sink: RowSink, progress: (do
     for (const ev of events) thread.get(ev.ticket_id)?.push({ at: ev.at, what: ev.type, channel: null, actor: ev.actor, text: ev.reason });
     for (const m of replies) thread.get(m.ticket_id)?.push({ at: m.at, what: `Tin gửi (${m.kind})`, channel: m.channel, actor: null, text: m.body });
     for (const t of page) {
-      const head: Cell[] = [t.code, t.received_at.toISOString(), isTicketStatus(t.status) ? STATUS_VI_STAFF[t.status] : t.status, t.unit, t.category_code, t.title];
+      const head: Cell[] = [t.code, t.received_at.toISOString(), isTicketStatus(t.status) ? STATUS_VI_STAFF[t.status] : t.status, t.unit, t.unit_name, t.category_code, t.category_name, t.title];
       const entries = (thread.get(t.id) ?? []).sort((a, b) => a.at.getTime() - b.at.getTime());
       if (entries.length === 0) {
         await sink.row([...head, null, null, null, null, null]);
         rows++;
       }
       for (const en of entries) {
-        await sink.row([...head, en.what, en.at.toISOString(), en.channel, en.actor, en.text]);
+        await sink.row([...head, en.what, en.at.toISOString(), en.channel && (channelLabels.get(en.channel) ?? en.channel), en.actor, en.text]);
         rows++;
       }
     }
@@ -144,8 +147,12 @@ async function writeTable(db: Db, e: ExportState, sink: RowSink): Promise<number
 export const exportsDir = (dataDir: string) => path.join(dataDir, 'exports');
 const fileName = (id: number, what: string, format: ExportFormat) => `${id}-${what}.${format}`;
 
-/** Runs one export job: writes the file, recording progress; a failure is recorded and rethrown (the job retries). */
-export async function runExport(db: Db, dataDir: string, id: number): Promise<void> {
+/**
+ * Runs one export job: writes the file, recording progress; a failure is recorded and rethrown
+ * (the job retries). `channelLabels`: the registry's Vietnamese channel names (a channel it does
+ * not name is written as its code).
+ */
+export async function runExport(db: Db, dataDir: string, id: number, channelLabels: ReadonlyMap<string, string> = new Map()): Promise<void> {
   const e = await exportById(db, id);
   if (!e || e.status === 'done') return;
   const dir = exportsDir(dataDir);
@@ -158,7 +165,7 @@ export async function runExport(db: Db, dataDir: string, id: number): Promise<vo
     let rows: number;
     try {
       rows = e.what === 'tickets'
-        ? await writeTickets(db, e, sink, (done, total) => db.updateTable('exports').set({ progress: total ? Math.min(0.99, done / total) : 0.99 }).where('id', '=', id).execute().then(() => {}))
+        ? await writeTickets(db, e, sink, (done, total) => db.updateTable('exports').set({ progress: total ? Math.min(0.99, done / total) : 0.99 }).where('id', '=', id).execute().then(() => {}), channelLabels)
         : await writeTable(db, e, sink);
     } finally {
       await sink.close();
