@@ -51,7 +51,9 @@ export function chart(points: SeriesPoint[], o: ChartOptions): string {
   const x = (i: number) => PAD.l + step * i + step / 2;
   const y = (v: number) => PAD.t + ih - (v / max) * ih;
   const parts: string[] = [];
-  for (const f of [0, 0.5, 1]) {
+  // The middle line only where its label says something the ends do not ("0, 1, 1" for minutes up to 1).
+  const ticks = [0, 0.5, 1].filter((f) => f !== 0.5 || (fmt(max * f) !== fmt(0) && fmt(max * f) !== fmt(max)));
+  for (const f of ticks) {
     const v = max * f;
     parts.push(`<line class="grid" stroke="#ddd" x1="${PAD.l}" x2="${W - PAD.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}"/>`,
       `<text class="axis" font-size="11" fill="#555" x="${PAD.l - 6}" y="${y(v).toFixed(1)}" text-anchor="end" dy="0.35em">${esc(fmt(v))}</text>`);
@@ -80,6 +82,10 @@ export function chart(points: SeriesPoint[], o: ChartOptions): string {
     points.forEach((p, i) => {
       if (p.value !== null) parts.push(`<circle class="dot" fill="#b45309" cx="${x(i).toFixed(1)}" cy="${y(p.value).toFixed(1)}" r="3"><title>${esc(`${p.label}: ${fmt(p.value)}`)}</title></circle>`);
     });
+  }
+  // Nothing to draw (no ticket handled in the period): said in the chart, not left to an empty frame.
+  if (points.every((p) => p.value === null)) {
+    parts.push(`<text class="empty" font-size="13" fill="#555" x="${(PAD.l + iw / 2).toFixed(1)}" y="${(PAD.t + ih / 2).toFixed(1)}" text-anchor="middle">Chưa có số liệu trong kỳ này</text>`);
   }
   return `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="${id}-t ${id}-d"${o.testId ? ` data-testid="${esc(o.testId)}"` : ''} xmlns="http://www.w3.org/2000/svg">`
     + `<title id="${id}-t">${esc(o.title)}</title><desc id="${id}-d">${esc(o.desc)}</desc>`

@@ -75,7 +75,7 @@ export function trendCharts(trend: DayFigures[], where: string): Html {
     kind: 'line', title: `Thời gian xử lý (trung vị, phút) theo ngày tiếp nhận – ${where}`, testId: 'chart-median', format: (v) => `${Math.round(v)}`,
     desc: 'Biểu đồ đường: trung vị số phút từ khi tiếp nhận đến khi xử lý xong, theo ngày tiếp nhận; ngày không có hồ sơ đã xử lý để trống.',
   });
-  return html`<div class="charts"><figure>${raw(volume)}</figure><figure>${raw(median)}</figure></div>
+  return html`<div class="charts"><figure>${raw(volume)}<figcaption>Số phản ánh tiếp nhận mỗi ngày</figcaption></figure><figure>${raw(median)}<figcaption>Thời gian xử lý (trung vị, phút) theo ngày tiếp nhận</figcaption></figure></div>
 <details><summary>Bảng số liệu theo ngày</summary><table class="trend" data-testid="trend-table"><thead><tr><th scope="col">Ngày</th><th scope="col" class="num">Tiếp nhận</th>
 <th scope="col" class="num">Xử lý trong ${HANDLED_WITHIN_MINUTES / 60} giờ</th><th scope="col" class="num">Thời gian xử lý (trung vị)</th></tr></thead>
 <tbody>${trend.map((d) => html`<tr><th scope="row">${dayVi(d.day)}</th><td class="num">${nf.format(d.volume)}</td><td class="num">${pct(d.withinShare)}</td><td class="num">${duration(d.medianMinutes)}</td></tr>`)}</tbody></table></details>`;
