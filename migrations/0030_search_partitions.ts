@@ -36,6 +36,23 @@ const nextMonth = (m: string) => `((${m}) at time zone 'UTC' + interval '1 month
  */
 const utcText = (ts: string) => `to_char((${ts}) at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00"')`;
 
+/** Creates the month partitions from `from_month` up to `to_month` (UTC month starts) and lists their ranges. */
+const ADD_MONTHS = sql.raw(`
+  create or replace function ticket_search_add_months(from_month timestamptz, to_month timestamptz) returns integer language plpgsql as $$
+  declare
+    m timestamptz := from_month;
+    added integer := 0;
+  begin
+    while m < to_month loop
+      execute format('create table %I partition of ticket_search for values from (%L) to (%L) with (fillfactor = 80)',
+        'ticket_search_' || to_char(m at time zone 'UTC', '"y"YYYY"m"MM'), ${utcText('m')}, ${utcText(nextMonth('m'))});
+      insert into ticket_search_ranges (lo, hi) values (m, ${nextMonth('m')});
+      m := ${nextMonth('m')};
+      added := added + 1;
+    end loop;
+    return added;
+  end $$`);
+
 const PARTITION = sql.raw(`
   create or replace function ticket_search_partition(since timestamptz, upto timestamptz) returns integer language plpgsql as $$
   declare
@@ -43,7 +60,6 @@ const PARTITION = sql.raw(`
     after_last timestamptz;
     from_month timestamptz := ${monthOf('since')};
     to_month timestamptz := ${nextMonth(monthOf('upto'))};
-    m timestamptz;
     added integer := 0;
   begin
     -- One at a time (the leader's job, a migration, a reindex). Detaching a catch-all locks the
@@ -57,14 +73,7 @@ const PARTITION = sql.raw(`
       alter table ticket_search detach partition ticket_search_earlier;
       alter table ticket_search_earlier rename to ticket_search_earlier_moving;
       update ticket_search_ranges r set hi = from_month where r.lo = '-infinity';
-      m := from_month;
-      while m < first_month loop
-        execute format('create table %I partition of ticket_search for values from (%L) to (%L) with (fillfactor = 80)',
-          'ticket_search_' || to_char(m at time zone 'UTC', '"y"YYYY"m"MM'), ${utcText('m')}, ${utcText(nextMonth('m'))});
-        insert into ticket_search_ranges (lo, hi) values (m, ${nextMonth('m')});
-        m := ${nextMonth('m')};
-        added := added + 1;
-      end loop;
+      added := added + ticket_search_add_months(from_month, first_month);
       execute format('create table ticket_search_earlier partition of ticket_search for values from (minvalue) to (%L) with (fillfactor = 80)', ${utcText('from_month')});
       insert into ticket_search select * from ticket_search_earlier_moving;
       drop table ticket_search_earlier_moving;
@@ -73,14 +82,7 @@ const PARTITION = sql.raw(`
       alter table ticket_search detach partition ticket_search_later;
       alter table ticket_search_later rename to ticket_search_later_moving;
       update ticket_search_ranges r set lo = to_month where r.hi = 'infinity';
-      m := after_last;
-      while m < to_month loop
-        execute format('create table %I partition of ticket_search for values from (%L) to (%L) with (fillfactor = 80)',
-          'ticket_search_' || to_char(m at time zone 'UTC', '"y"YYYY"m"MM'), ${utcText('m')}, ${utcText(nextMonth('m'))});
-        insert into ticket_search_ranges (lo, hi) values (m, ${nextMonth('m')});
-        m := ${nextMonth('m')};
-        added := added + 1;
-      end loop;
+      added := added + ticket_search_add_months(after_last, to_month);
       execute format('create table ticket_search_later partition of ticket_search for values from (%L) to (maxvalue) with (fillfactor = 80)', ${utcText('to_month')});
       insert into ticket_search select * from ticket_search_later_moving;
       drop table ticket_search_later_moving;
@@ -163,6 +165,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create table ticket_search_earlier partition of ticket_search for values from (minvalue) to (${month}) with (fillfactor = 80)`.execute(db);
   await sql`create table ticket_search_later partition of ticket_search for values from (${month}) to (maxvalue) with (fillfactor = 80)`.execute(db);
   await sql`insert into ticket_search_ranges (lo, hi) values ('-infinity', ${month}), (${month}, 'infinity')`.execute(db);
+  await ADD_MONTHS.execute(db);
   await PARTITION.execute(db);
   await sql`select ticket_search_partition(coalesce((select min(received_at) from ticket_search_unpartitioned), now()), now() + interval '2 months')`.execute(db);
   // Copied without the month lexemes, then indexed (one GIN build per month is faster than
@@ -201,6 +204,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop table ticket_search_partitioned`.execute(db);
   await sql`drop table ticket_search_ranges`.execute(db);
   await sql`drop function ticket_search_partition(timestamptz, timestamptz)`.execute(db);
+  await sql`drop function ticket_search_add_months(timestamptz, timestamptz)`.execute(db);
   await sql`drop trigger ticket_search_ticket_del on tickets`.execute(db);
   await sql`drop function ticket_search_tickets_deleted()`.execute(db);
   // 0029's refresh, as its own up writes it (after its down, which leaves 0027's).
