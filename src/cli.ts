@@ -8,7 +8,7 @@ import { importAreasFile } from './core/places/area-import.ts';
 import { connect } from './db/connect.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { seedReferenceData } from './city/seed.ts';
-import { DEMO_OFFICER_PASSWORD, DEMO_USERS, demoOfficerName, loadDemo } from './demo.ts';
+import { DEMO_OFFICER_PASSWORD, DEMO_USERS, demoOfficerName, loadDemo, settleDemo } from './demo.ts';
 import { createLogger } from './log.ts';
 import type { Runtime } from './runtime.ts';
 import type { PoisonedEntry } from './intake/spool.ts';
@@ -68,7 +68,14 @@ program.command('start')
         const r = await loadDemo(rt.handle.db, rt.intake, new Date(), sendingChannels(rt));
         demoLoaded = !r.skipped;
         if (r.skipped) log.warn(`demo reports not loaded: ${r.skipped}`);
-        else log.info({ reports: r.reports, officers: r.officers, ms: Date.now() - t }, 'loaded demo data (the worker files the reports in the background)');
+        else {
+          log.info({ reports: r.reports, officers: r.officers, ms: Date.now() - t }, 'loaded demo data (the worker files the reports in the background)');
+          // Once filed, some go through the ward's work (dispatched, acknowledged, resolved), live.
+          void rt.worker.idle(120_000).then(() => settleDemo(rt.handle.db)).then((events) => {
+            rt.events.publish(events);
+            log.info({ events: events.length }, 'demo tickets taken through the ward\'s work');
+          }).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'demo tickets not taken through the ward\'s work'));
+        }
       }
     });
     log.info({ url: server.url, database: server.runtime.handle.kind, channels: server.runtime.channels.map((c) => c.adapter.name) }, 'phananh started');
@@ -115,6 +122,8 @@ program.command('demo').description('load the demo reports and accounts and proc
       process.exitCode = 1;
       return;
     }
+    await rt.worker.idle(120_000);
+    rt.events.publish(await settleDemo(rt.handle.db));
     await rt.worker.idle(120_000);
     console.log(`loaded ${r.reports} demo reports; accounts: ${r.users.map((u) => `${u.username}/${u.password} (${u.role})`).join(', ')}; `
       + `a ward officer per unit, e.g. ${demoOfficerName('Phường Sài Gòn')}/${DEMO_OFFICER_PASSWORD}`);

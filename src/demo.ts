@@ -1,17 +1,26 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
 import type { Db } from './db/schema.ts';
 import type { InboundReport } from './core/report-input.ts';
 import type { IntakeService } from './intake/intake-service.ts';
 import { upsertUser } from './core/staff/users.ts';
 import { hashPassword } from './core/staff/passwords.ts';
+import type { DomainEvent } from './core/events.ts';
+import type { Actor } from './core/staff/policy.ts';
+import { onStatusChanged } from './core/sla/sla.ts';
+import { changeStatus, dispatchTicket } from './core/tickets/workflow.ts';
 
 const SEED = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../seed/demo-reports.json');
 
 interface DemoReport extends Omit<InboundReport, 'attachments'> {
   channel: string;
   minutes_ago: number;
+  /** How far the ward has taken the report's ticket (`settleDemo`); absent: still waiting. */
+  outcome?: 'acknowledged' | 'in_progress' | 'resolved';
+  /** The ward's result, for `resolved`. */
+  result?: string;
 }
 
 export const DEMO_USERS = [
@@ -76,7 +85,7 @@ export async function loadDemo(
   const start = now.getTime();
   let n = 0;
   for (const [i, r] of reports.entries()) {
-    const { channel, minutes_ago, ...report } = r;
+    const { channel, minutes_ago, outcome: _outcome, result: _result, ...report } = r;
     const accepted = await intake.accept({
       channel, externalId: `demo-${i + 1}`, payload: r, report: { ...report, attachments: [] },
       receivedAt: new Date(start - minutes_ago * 60_000),
@@ -84,4 +93,46 @@ export async function loadDemo(
     if (!accepted.replay) n++;
   }
   return { reports: n, officers, users: DEMO_USERS };
+}
+
+/** A member of staff as the workflow sees them, by username. */
+async function actorNamed(db: Db, username: string): Promise<Actor | null> {
+  const u = await db.selectFrom('users').select(['id', 'username', 'role', 'area_codes']).where('username', '=', username).executeTakeFirst();
+  return u ? { id: u.id, username: u.username, role: u.role as Actor['role'], areaCodes: u.area_codes as string[] } : null;
+}
+
+/**
+ * Takes some demo tickets through the ward's work, as the real console and ward view would (the
+ * workflow, its events and SLA timers): the demo agent dispatches each to its unit, and the
+ * unit's demo officer acknowledges, starts or resolves it, as its report's `outcome` says. So the
+ * dashboard and the transparency page have handled tickets to rank from the first start. Runs
+ * after the worker has filed the demo reports; a ticket already past `triaged` is left as it is
+ * (idempotent, and never undoes what someone did in the demo). Returns the events to publish.
+ */
+export async function settleDemo(db: Db): Promise<DomainEvent[]> {
+  const reports = JSON.parse(await readFile(SEED, 'utf8')) as DemoReport[];
+  const agent = await actorNamed(db, 'agent');
+  if (!agent) return [];
+  const events: DomainEvent[] = [];
+  for (const [i, r] of reports.entries()) {
+    if (!r.outcome) continue;
+    const t = await db.selectFrom('inbound_messages as m')
+      .innerJoin('reports as rp', 'rp.inbound_id', 'm.id')
+      .innerJoin('tickets as t', 't.id', 'rp.ticket_id')
+      .select(['t.id', 't.status', 't.area_code', 't.merged_into'])
+      .where('m.channel', '=', r.channel).where('m.external_id', '=', `demo-${i + 1}`)
+      .executeTakeFirst();
+    if (!t || t.merged_into !== null || !t.area_code || (t.status !== 'new' && t.status !== 'triaged')) continue;
+    const officer = await db.selectFrom('users').select('username')
+      .where('role', '=', 'ward_officer').where(sql<boolean>`area_codes @> ${JSON.stringify([t.area_code])}::jsonb`)
+      .orderBy('id').executeTakeFirst();
+    const ward = officer && await actorNamed(db, officer.username);
+    if (!ward) continue;
+    events.push(...await dispatchTicket(db, t.id, agent, { areaCode: t.area_code, onStatus: onStatusChanged }));
+    events.push(...await changeStatus(db, t.id, ward, 'acknowledged', { onStatus: onStatusChanged }));
+    if (r.outcome === 'acknowledged') continue;
+    events.push(...await changeStatus(db, t.id, ward, 'in_progress', { onStatus: onStatusChanged }));
+    if (r.outcome === 'resolved') events.push(...await changeStatus(db, t.id, ward, 'resolved', { note: r.result, onStatus: onStatusChanged }));
+  }
+  return events;
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_OFFICER_PASSWORD, demoOfficerName, loadDemo } from '../src/demo.ts';
+import { DEMO_OFFICER_PASSWORD, demoOfficerName, loadDemo, settleDemo } from '../src/demo.ts';
+import { periodStats } from '../src/core/dashboard/stats.ts';
+import { parsePeriod } from '../src/core/dashboard/period.ts';
 import { verifyPassword } from '../src/core/staff/passwords.ts';
 import { can } from '../src/core/staff/policy.ts';
 import type { Runtime } from '../src/runtime.ts';
@@ -29,6 +31,28 @@ describe('demo data', () => {
     const first = await loadDemo(rt.handle.db, rt.intake);
     expect(first.reports).toBeGreaterThan(20);
     expect((await loadDemo(rt.handle.db, rt.intake)).reports).toBe(0);
+  });
+
+  it('takes some tickets through the ward\'s work once the reports are filed, once: dispatched, acknowledged, started, resolved', async () => {
+    const db = rt.handle.db;
+    rt.worker.start();
+    await rt.worker.idle(120_000);
+    const events = await settleDemo(db);
+    const types = new Set(events.map((e) => e.type));
+    for (const t of ['ticket.dispatched', 'ticket.acknowledged', 'ticket.started', 'ticket.resolved']) expect(types, t).toContain(t);
+    const tickets = await db.selectFrom('tickets').select(['status', 'dispatched_area', 'area_code']).where('merged_into', 'is', null).execute();
+    const count = (status: string) => tickets.filter((t) => t.status === status).length;
+    expect(count('resolved')).toBeGreaterThanOrEqual(3);
+    expect(count('acknowledged') + count('in_progress')).toBeGreaterThanOrEqual(2);
+    // Each by its own unit's officer, with the result the demo gives, as a ward officer resolves it.
+    const resolved = await db.selectFrom('ticket_events').select(['actor', 'reason']).where('type', '=', 'ticket.resolved').execute();
+    expect(resolved.every((e) => /^user:(phuong-|xa-|dac-khu-|benthanh)/.test(e.actor ?? '') && (e.reason ?? '').startsWith('Đã '))).toBe(true);
+    // The dashboard has handled tickets to rank: within two hours, as the demo's reports are recent.
+    const stats = await periodStats(db, parsePeriod({ period: '7d' }, new Date()));
+    expect(stats.city.handled).toBe(count('resolved'));
+    expect(stats.city.handledWithin).toBe(count('resolved'));
+    // Again: nothing more (and nothing someone did in the demo is undone).
+    expect(await settleDemo(db)).toEqual([]);
   });
 
   it('gives every unit a ward officer, named after the unit, with the one demo password', async () => {
