@@ -140,7 +140,7 @@ describe('dashboard figures', () => {
     near(d.trend[1].median_minutes, 90);
     near(d.trend[2].median_minutes, 40);
     expect(d.open.total).toBe(2);
-    expect(d.open.by_status.map((r: any) => [r.code, r.count])).toEqual([['new', 1], ['in_progress', 1]]);
+    expect(d.open.by_status.map((r: any) => [r.code, r.name, r.count])).toEqual([['new', 'Mới', 1], ['in_progress', 'Đang xử lý', 1]]);
     // A ticket counts under every channel it was reported through.
     expect(d.open.by_channel.map((r: any) => [r.code, r.count])).toEqual([['web', 2], ['sms', 1]]);
     expect(d.open.by_unit.map((r: any) => r.code).sort()).toEqual([A, B].sort());

@@ -127,7 +127,7 @@ async function writeTable(db: Db, e: ExportState, sink: RowSink): Promise<number
     const open = await openCounts(db);
     await put(['Nhóm', 'Mã', 'Tên', 'Số hồ sơ đang mở']);
     for (const [group, list] of [['Trạng thái', open.byStatus], ['Kênh', open.byChannel], ['Lĩnh vực', open.byCategory], ['Đơn vị', open.byUnit]] as const) {
-      for (const r of list) await put([group, r.code, r.code && isTicketStatus(r.code) ? STATUS_VI_STAFF[r.code] : r.name, r.count]);
+      for (const r of list) await put([group, r.code, r.name, r.count]);
     }
     return rows - 1;
   }

@@ -34,10 +34,10 @@ export function duration(minutes: number | null): string {
 export const dayVi = (d: string) => `${d.slice(8, 10)}/${d.slice(5, 7)}/${d.slice(0, 4)}`;
 const periodText = (p: Period) => (p.firstDay === p.lastDay ? dayVi(p.firstDay) : `${dayVi(p.firstDay)} – ${dayVi(p.lastDay)}`);
 
-function countTable(caption: string, rows: CountRow[], testId: string, nameOf: (r: CountRow) => string = (r) => r.name): Html {
+function countTable(caption: string, rows: CountRow[], testId: string): Html {
   return html`<table class="counts" data-testid="${testId}"><caption>${caption}</caption>
 <thead><tr><th scope="col">Nhóm</th><th scope="col" class="num">Số hồ sơ</th></tr></thead>
-<tbody>${rows.length ? rows.map((r) => html`<tr><th scope="row">${nameOf(r)}</th><td class="num">${nf.format(r.count)}</td></tr>`) : html`<tr><td colspan="2">Không có</td></tr>`}</tbody></table>`;
+<tbody>${rows.length ? rows.map((r) => html`<tr><th scope="row">${r.name}</th><td class="num">${nf.format(r.count)}</td></tr>`) : html`<tr><td colspan="2">Không có</td></tr>`}</tbody></table>`;
 }
 
 /** Export buttons for a table (shown by the page's script: an export is a JSON request). */
@@ -99,14 +99,13 @@ export interface DashboardTiles {
 }
 
 export function dashboardBody(d: DashboardData, outlines: CityOutlines | null, tiles: DashboardTiles | null = null): Html {
-  const statusName = (r: CountRow) => (r.code && isTicketStatus(r.code) ? STATUS_VI_STAFF[r.code] : r.name);
   const marks = [
-    ...d.map.open.map((t) => ({ lat: t.lat, lng: t.lng, kind: 'open' as const, title: `${t.code} · ${statusName({ code: t.status, name: t.status, count: 0 })}` })),
+    ...d.map.open.map((t) => ({ lat: t.lat, lng: t.lng, kind: 'open' as const, title: `${t.code} · ${isTicketStatus(t.status) ? STATUS_VI_STAFF[t.status] : t.status}` })),
     ...d.map.hotspots.map((t) => ({ lat: t.lat, lng: t.lng, kind: 'hotspot' as const, title: `${t.code} · điểm nóng: ${t.hotspotCount} hồ sơ đã đóng ở nơi này` })),
   ];
   return html`<p class="asof">Số liệu lúc <time datetime="${d.generatedAt.toISOString()}">${d.generatedAt.toLocaleTimeString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh' })}</time> · ${PERIOD_VI[d.period.preset]}: ${periodText(d.period)}</p>
 <section class="dash-open" aria-labelledby="h-open"><h2 id="h-open">Hồ sơ đang mở: <span data-testid="open-total">${nf.format(d.open.total)}</span></h2>
-<div class="count-grid">${countTable('Theo trạng thái', d.open.byStatus, 'open-by-status', statusName)}${countTable('Theo kênh', d.open.byChannel, 'open-by-channel')}
+<div class="count-grid">${countTable('Theo trạng thái', d.open.byStatus, 'open-by-status')}${countTable('Theo kênh', d.open.byChannel, 'open-by-channel')}
 ${countTable('Theo lĩnh vực', d.open.byCategory, 'open-by-category')}${countTable('Theo đơn vị', d.open.byUnit.slice(0, 15), 'open-by-unit')}</div>${exportButtons('open')}</section>
 <section aria-labelledby="h-sla"><h2 id="h-sla">Kết quả xử lý (tiếp nhận trong kỳ)</h2>${summary(d.stats.city)}
 ${rankingTable('Xếp hạng phường, xã, đặc khu', 'Đơn vị', d.stats.byUnit, 'ranking-units')}${exportButtons('units')}
