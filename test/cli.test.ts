@@ -222,6 +222,16 @@ describe('phananh CLI', { timeout: 120_000 }, () => {
     writeFileSync(path.join(box.dataDir, 'pglite.lock'), JSON.stringify({ pid: 2 ** 22 + 4321, since: '2026-12-01T00:00:00Z' }));
     expect((await cli('apikey', 'list')).code).toBe(0);
     expect(existsSync(path.join(box.dataDir, 'pglite.lock'))).toBe(false);
+    // Nor one naming this very process's id that this process does not hold (a restarted
+    // container's one process is pid 1 every time); one it holds refuses a second open.
+    writeFileSync(path.join(box.dataDir, 'pglite.lock'), JSON.stringify({ pid: process.pid, since: '2026-12-01T00:00:00Z' }));
+    const again = await connect({ dataDir: box.dataDir });
+    try {
+      await expect(connect({ dataDir: box.dataDir })).rejects.toThrow(`is open in process ${process.pid} (this one)`);
+    } finally {
+      await again.close();
+    }
+    expect(existsSync(path.join(box.dataDir, 'pglite.lock'))).toBe(false);
   });
   it('start stops with port_in_use, no stack, when its port is taken, and leaves the database free', async () => {
     const taken = createServer();

@@ -29,13 +29,17 @@ function holderOf(lockPath: string): number | null {
   }
 }
 
+/** The lock files this process holds: one naming this process id but not held here was left by an earlier process of the same id (a container restarted, its one process always pid 1). */
+const held = new Set<string>();
+
 /**
  * One process at a time on an embedded database folder: PGlite keeps the database in the memory
  * of the process that opened it, so a second process (a CLI command beside `npm start`) would
  * write to the files behind the first one's back: its writes are lost to the running server, or
  * the files are damaged. Creates `<dataDir>.lock` naming this process, refuses with
- * `database_in_use` while a live process holds it (a lock left by a process that died is taken
- * over), and returns the release, which also runs when the process exits.
+ * `database_in_use` while a live process holds it, or this one does (a lock left by a process
+ * that died is taken over, one naming this process's id too), and returns the release, which
+ * also runs when the process exits.
  */
 export function lockEmbeddedDatabase(dataDir: string): () => void {
   const lockPath = `${dataDir}.lock`;
@@ -46,18 +50,20 @@ export function lockEmbeddedDatabase(dataDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
       const holder = holderOf(lockPath);
-      if (holder !== null && alive(holder)) {
+      if (holder !== null && (holder === process.pid ? held.has(lockPath) : alive(holder))) {
         throw new DatabaseInUseError(`the embedded database in ${dataDir} is open in process ${holder}${holder === process.pid ? ' (this one)' : ''}: stop that process first (an embedded database belongs to one process), or set DATABASE_URL to a PostgreSQL server that several processes share; if no such process runs, delete ${lockPath}`);
       }
       // Left by a process that has died: taken over.
       unlinkSync(lockPath);
     }
   }
+  held.add(lockPath);
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
     process.off('exit', release);
+    held.delete(lockPath);
     if (holderOf(lockPath) === process.pid) unlinkSync(lockPath);
   };
   process.on('exit', release);
