@@ -7,7 +7,7 @@ import { sql } from 'kysely';
 import { exportById, type ExportFormat, type ExportState } from '../core/dashboard/exports.ts';
 import { parsePeriod } from '../core/dashboard/period.ts';
 import { openCounts, periodStats, type RankingRow } from '../core/dashboard/stats.ts';
-import { STATUS_VI_STAFF, isTicketStatus } from '../core/tickets/statuses.ts';
+import { statusNameVi } from '../core/tickets/statuses.ts';
 import type { Db } from '../db/schema.ts';
 
 // The export job: writes one export (src/core/dashboard/exports.ts) as a stream to
@@ -98,7 +98,7 @@ async function writeTickets(db: Db, e: ExportState, sink: RowSink, progress: (do
     for (const ev of events) thread.get(ev.ticket_id)?.push({ at: ev.at, what: ev.type, channel: null, actor: ev.actor, text: ev.reason });
     for (const m of replies) thread.get(m.ticket_id)?.push({ at: m.at, what: `Tin gửi (${m.kind})`, channel: m.channel, actor: null, text: m.body });
     for (const t of page) {
-      const head: Cell[] = [t.code, t.received_at.toISOString(), isTicketStatus(t.status) ? STATUS_VI_STAFF[t.status] : t.status, t.unit, t.unit_name, t.category_code, t.category_name, t.title];
+      const head: Cell[] = [t.code, t.received_at.toISOString(), statusNameVi(t.status), t.unit, t.unit_name, t.category_code, t.category_name, t.title];
       const entries = (thread.get(t.id) ?? []).sort((a, b) => a.at.getTime() - b.at.getTime());
       if (entries.length === 0) {
         await sink.row([...head, null, null, null, null, null]);

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { DbOrTx } from '../../db/schema.ts';
 import { GROUPING } from '../engine/grouping.ts';
 import { DEFAULT_SLA_TARGETS, stageOf } from '../sla/sla.ts';
-import { isTicketStatus, OPEN_STATUSES, STATUS_VI_STAFF, TICKET_STATUSES } from '../tickets/statuses.ts';
+import { OPEN_STATUSES, statusNameVi, TICKET_STATUSES } from '../tickets/statuses.ts';
 import { CITY_UTC_OFFSET_MINUTES, type Period } from './period.ts';
 import { histPercentile, rollupDays, rollupTotals, type RollupFigures } from './rollup.ts';
 
@@ -242,7 +242,7 @@ export async function openCounts(db: DbOrTx, channelNames: Map<string, string> =
   const out: OpenCounts = { total: 0, byStatus: [], byChannel: [], byCategory: [], byUnit: [] };
   for (const r of groups.rows) {
     const n = num(r.n);
-    if (num(r.g_status) === 0) out.byStatus.push({ code: r.status, name: r.status && isTicketStatus(r.status) ? STATUS_VI_STAFF[r.status] : r.status ?? '', count: n });
+    if (num(r.g_status) === 0) out.byStatus.push({ code: r.status, name: statusNameVi(r.status ?? ''), count: n });
     else if (num(r.g_unit) === 0) out.byUnit.push({ code: r.unit, name: r.unit ? names.units.get(r.unit) ?? r.unit : NO_UNIT_VI, count: n });
     else if (num(r.g_cat) === 0) out.byCategory.push({ code: r.cat, name: r.cat ? names.categories.get(r.cat) ?? r.cat : NO_CATEGORY_VI, count: n });
     else out.total = n;

@@ -54,6 +54,9 @@ export const STATUS_VI_STAFF: Record<TicketStatus, string> = {
   rejected: 'Từ chối',
 };
 
+/** A status as staff read it (STATUS_VI_STAFF); a value that is no status, as it is. */
+export const statusNameVi = (status: string): string => (isTicketStatus(status) ? STATUS_VI_STAFF[status] : status);
+
 export const PRIORITY_VI: Record<Priority, string> = {
   low: 'Thấp',
   normal: 'Bình thường',

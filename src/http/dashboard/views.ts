@@ -2,7 +2,7 @@ import { html, raw } from 'hono/html';
 import type { CountRow, DayFigures, MapTicket, OpenCounts, PeriodStats, RankingRow, SlaFigures } from '../../core/dashboard/stats.ts';
 import { HANDLED_WITHIN_MINUTES } from '../../core/dashboard/stats.ts';
 import { PERIOD_PRESETS, PERIOD_VI, type Period } from '../../core/dashboard/period.ts';
-import { STATUS_VI_STAFF, isTicketStatus } from '../../core/tickets/statuses.ts';
+import { statusNameVi } from '../../core/tickets/statuses.ts';
 import type { Html } from '../../intake/page-layout.ts';
 import { chart, cityMap, type CityOutlines } from './svg.ts';
 
@@ -100,7 +100,7 @@ export interface DashboardTiles {
 
 export function dashboardBody(d: DashboardData, outlines: CityOutlines | null, tiles: DashboardTiles | null = null): Html {
   const marks = [
-    ...d.map.open.map((t) => ({ lat: t.lat, lng: t.lng, kind: 'open' as const, title: `${t.code} · ${isTicketStatus(t.status) ? STATUS_VI_STAFF[t.status] : t.status}` })),
+    ...d.map.open.map((t) => ({ lat: t.lat, lng: t.lng, kind: 'open' as const, title: `${t.code} · ${statusNameVi(t.status)}` })),
     ...d.map.hotspots.map((t) => ({ lat: t.lat, lng: t.lng, kind: 'hotspot' as const, title: `${t.code} · điểm nóng: ${t.hotspotCount} hồ sơ đã đóng ở nơi này` })),
   ];
   return html`<p class="asof">Số liệu lúc <time datetime="${d.generatedAt.toISOString()}">${d.generatedAt.toLocaleTimeString('vi-VN', { timeZone: 'Asia/Ho_Chi_Minh' })}</time> · ${PERIOD_VI[d.period.preset]}: ${periodText(d.period)}</p>
