@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sql } from 'kysely';
+import { sql, type Expression, type SqlBool } from 'kysely';
 import type { Db } from './db/schema.ts';
 import type { InboundReport } from './core/report-input.ts';
 import type { IntakeService } from './intake/intake-service.ts';
@@ -95,9 +95,9 @@ export async function loadDemo(
   return { reports: n, officers, users: DEMO_USERS };
 }
 
-/** A member of staff as the workflow sees them, by username. */
-async function actorNamed(db: Db, username: string): Promise<Actor | null> {
-  const u = await db.selectFrom('users').select(['id', 'username', 'role', 'area_codes']).where('username', '=', username).executeTakeFirst();
+/** The first member of staff the condition finds, as the workflow sees them. */
+async function actorWhere(db: Db, where: Expression<SqlBool>): Promise<Actor | null> {
+  const u = await db.selectFrom('users').select(['id', 'username', 'role', 'area_codes']).where(where).orderBy('id').executeTakeFirst();
   return u ? { id: u.id, username: u.username, role: u.role as Actor['role'], areaCodes: u.area_codes as string[] } : null;
 }
 
@@ -111,7 +111,7 @@ async function actorNamed(db: Db, username: string): Promise<Actor | null> {
  */
 export async function settleDemo(db: Db): Promise<DomainEvent[]> {
   const reports = JSON.parse(await readFile(SEED, 'utf8')) as DemoReport[];
-  const agent = await actorNamed(db, 'agent');
+  const agent = await actorWhere(db, sql<boolean>`username = 'agent'`);
   if (!agent) return [];
   const events: DomainEvent[] = [];
   for (const [i, r] of reports.entries()) {
@@ -123,10 +123,7 @@ export async function settleDemo(db: Db): Promise<DomainEvent[]> {
       .where('m.channel', '=', r.channel).where('m.external_id', '=', `demo-${i + 1}`)
       .executeTakeFirst();
     if (!t || t.merged_into !== null || !t.area_code || (t.status !== 'new' && t.status !== 'triaged')) continue;
-    const officer = await db.selectFrom('users').select('username')
-      .where('role', '=', 'ward_officer').where(sql<boolean>`area_codes @> ${JSON.stringify([t.area_code])}::jsonb`)
-      .orderBy('id').executeTakeFirst();
-    const ward = officer && await actorNamed(db, officer.username);
+    const ward = await actorWhere(db, sql<boolean>`role = 'ward_officer' and area_codes @> ${JSON.stringify([t.area_code])}::jsonb`);
     if (!ward) continue;
     events.push(...await dispatchTicket(db, t.id, agent, { areaCode: t.area_code, onStatus: onStatusChanged }));
     events.push(...await changeStatus(db, t.id, ward, 'acknowledged', { onStatus: onStatusChanged }));
