@@ -67,15 +67,16 @@ function summary(f: SlaFigures): Html {
 
 /** The two trend charts (volume, median time to resolve per day), each with its table. */
 export function trendCharts(trend: DayFigures[], where: string): Html {
+  const titles = { volume: `Số phản ánh tiếp nhận mỗi ngày – ${where}`, median: `Thời gian xử lý (trung vị, phút) theo ngày tiếp nhận – ${where}` };
   const volume = chart(trend.map((d) => ({ label: d.day, value: d.volume })), {
-    kind: 'bar', title: `Số phản ánh tiếp nhận mỗi ngày – ${where}`, testId: 'chart-volume',
+    kind: 'bar', title: titles.volume, testId: 'chart-volume',
     desc: `Biểu đồ cột: số hồ sơ tiếp nhận theo ngày, từ ${trend[0]?.day ?? ''} đến ${trend.at(-1)?.day ?? ''}. Số liệu chi tiết ở bảng bên dưới.`,
   });
   const median = chart(trend.map((d) => ({ label: d.day, value: d.medianMinutes })), {
-    kind: 'line', title: `Thời gian xử lý (trung vị, phút) theo ngày tiếp nhận – ${where}`, testId: 'chart-median', format: (v) => `${Math.round(v)}`,
+    kind: 'line', title: titles.median, testId: 'chart-median', format: (v) => `${Math.round(v)}`,
     desc: 'Biểu đồ đường: trung vị số phút từ khi tiếp nhận đến khi xử lý xong, theo ngày tiếp nhận; ngày không có hồ sơ đã xử lý để trống.',
   });
-  return html`<div class="charts"><figure>${raw(volume)}<figcaption>Số phản ánh tiếp nhận mỗi ngày</figcaption></figure><figure>${raw(median)}<figcaption>Thời gian xử lý (trung vị, phút) theo ngày tiếp nhận</figcaption></figure></div>
+  return html`<div class="charts"><figure>${raw(volume)}<figcaption>${titles.volume}</figcaption></figure><figure>${raw(median)}<figcaption>${titles.median}</figcaption></figure></div>
 <details><summary>Bảng số liệu theo ngày</summary><table class="trend" data-testid="trend-table"><thead><tr><th scope="col">Ngày</th><th scope="col" class="num">Tiếp nhận</th>
 <th scope="col" class="num">Xử lý trong ${HANDLED_WITHIN_MINUTES / 60} giờ</th><th scope="col" class="num">Thời gian xử lý (trung vị)</th></tr></thead>
 <tbody>${trend.map((d) => html`<tr><th scope="row">${dayVi(d.day)}</th><td class="num">${nf.format(d.volume)}</td><td class="num">${pct(d.withinShare)}</td><td class="num">${duration(d.medianMinutes)}</td></tr>`)}</tbody></table></details>`;
