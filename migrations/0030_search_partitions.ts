@@ -20,8 +20,9 @@ import * as m0029 from './0029_search_refresh_bounded.ts';
 //   ticket_search_ranges    each partition's [lo, hi), the catch-alls' with -infinity/infinity:
 //                           the walk a search takes, newest first
 // ticket_search_partition(since, upto) adds the months from since's to upto's that are missing,
-// moving the catch-alls' rows into them; the leader runs it every few hours for the months ahead
-// (src/search/partitions.ts) and with the earliest document still in ticket_search_earlier.
+// moving the catch-alls' rows into them (ticket_search_split remakes either catch-all); the
+// leader runs it every few hours for the months ahead, `search reindex` back to the oldest ticket
+// (src/search/partitions.ts).
 // The month lexemes of 0027 are left out of the documents: the partitions hold the same.
 // A ticket whose received_at changes (an earlier report moved onto it) is a document in another
 // month: the refresh deletes the old one in the same statement as it writes the new.
@@ -36,13 +37,20 @@ const nextMonth = (m: string) => `((${m}) at time zone 'UTC' + interval '1 month
  */
 const utcText = (ts: string) => `to_char((${ts}) at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00"')`;
 
-/** Creates the month partitions from `from_month` up to `to_month` (UTC month starts) and lists their ranges. */
-const ADD_MONTHS = sql.raw(`
-  create or replace function ticket_search_add_months(from_month timestamptz, to_month timestamptz) returns integer language plpgsql as $$
+/**
+ * Remakes one catch-all partition (`catchall`, bounds `bounds`) with the month partitions from
+ * `from_month` up to `to_month` (UTC month starts) beside it, their ranges listed, and moves the
+ * documents it held into whichever partition now takes them. The caller has moved the catch-all's
+ * own range first (ranges are unique at both ends).
+ */
+const SPLIT = sql.raw(`
+  create or replace function ticket_search_split(catchall text, bounds text, from_month timestamptz, to_month timestamptz) returns integer language plpgsql as $$
   declare
     m timestamptz := from_month;
     added integer := 0;
   begin
+    execute format('alter table ticket_search detach partition %I', catchall);
+    execute format('alter table %I rename to %I', catchall, catchall || '_moving');
     while m < to_month loop
       execute format('create table %I partition of ticket_search for values from (%L) to (%L) with (fillfactor = 80)',
         'ticket_search_' || to_char(m at time zone 'UTC', '"y"YYYY"m"MM'), ${utcText('m')}, ${utcText(nextMonth('m'))});
@@ -50,6 +58,9 @@ const ADD_MONTHS = sql.raw(`
       m := ${nextMonth('m')};
       added := added + 1;
     end loop;
+    execute format('create table %I partition of ticket_search for values %s with (fillfactor = 80)', catchall, bounds);
+    execute format('insert into ticket_search select * from %I', catchall || '_moving');
+    execute format('drop table %I', catchall || '_moving');
     return added;
   end $$`);
 
@@ -70,22 +81,12 @@ const PARTITION = sql.raw(`
     select r.hi into first_month from ticket_search_ranges r where r.lo = '-infinity';
     select r.lo into after_last from ticket_search_ranges r where r.hi = 'infinity';
     if from_month < first_month then
-      alter table ticket_search detach partition ticket_search_earlier;
-      alter table ticket_search_earlier rename to ticket_search_earlier_moving;
       update ticket_search_ranges r set hi = from_month where r.lo = '-infinity';
-      added := added + ticket_search_add_months(from_month, first_month);
-      execute format('create table ticket_search_earlier partition of ticket_search for values from (minvalue) to (%L) with (fillfactor = 80)', ${utcText('from_month')});
-      insert into ticket_search select * from ticket_search_earlier_moving;
-      drop table ticket_search_earlier_moving;
+      added := added + ticket_search_split('ticket_search_earlier', format('from (minvalue) to (%L)', ${utcText('from_month')}), from_month, first_month);
     end if;
     if to_month > after_last then
-      alter table ticket_search detach partition ticket_search_later;
-      alter table ticket_search_later rename to ticket_search_later_moving;
       update ticket_search_ranges r set lo = to_month where r.hi = 'infinity';
-      added := added + ticket_search_add_months(after_last, to_month);
-      execute format('create table ticket_search_later partition of ticket_search for values from (%L) to (maxvalue) with (fillfactor = 80)', ${utcText('to_month')});
-      insert into ticket_search select * from ticket_search_later_moving;
-      drop table ticket_search_later_moving;
+      added := added + ticket_search_split('ticket_search_later', format('from (%L) to (maxvalue)', ${utcText('to_month')}), after_last, to_month);
     end if;
     return added;
   end $$`);
@@ -165,7 +166,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`create table ticket_search_earlier partition of ticket_search for values from (minvalue) to (${month}) with (fillfactor = 80)`.execute(db);
   await sql`create table ticket_search_later partition of ticket_search for values from (${month}) to (maxvalue) with (fillfactor = 80)`.execute(db);
   await sql`insert into ticket_search_ranges (lo, hi) values ('-infinity', ${month}), (${month}, 'infinity')`.execute(db);
-  await ADD_MONTHS.execute(db);
+  await SPLIT.execute(db);
   await PARTITION.execute(db);
   await sql`select ticket_search_partition(coalesce((select min(received_at) from ticket_search_unpartitioned), now()), now() + interval '2 months')`.execute(db);
   // Copied without the month lexemes, then indexed (one GIN build per month is faster than
@@ -204,7 +205,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop table ticket_search_partitioned`.execute(db);
   await sql`drop table ticket_search_ranges`.execute(db);
   await sql`drop function ticket_search_partition(timestamptz, timestamptz)`.execute(db);
-  await sql`drop function ticket_search_add_months(timestamptz, timestamptz)`.execute(db);
+  await sql`drop function ticket_search_split(text, text, timestamptz, timestamptz)`.execute(db);
   await sql`drop trigger ticket_search_ticket_del on tickets`.execute(db);
   await sql`drop function ticket_search_tickets_deleted()`.execute(db);
   // 0029's refresh, as its own up writes it (after its down, which leaves 0027's).
