@@ -3,10 +3,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import ExcelJS from 'exceljs';
-import { sql } from 'kysely';
 import { exportById, type ExportFormat, type ExportState } from '../core/dashboard/exports.ts';
 import { parsePeriod } from '../core/dashboard/period.ts';
-import { openCounts, periodStats, type RankingRow } from '../core/dashboard/stats.ts';
+import { openCounts, periodStats, readNames, type RankingRow } from '../core/dashboard/stats.ts';
+import { unitSql } from '../core/tickets/event-log.ts';
 import { statusNameVi } from '../core/tickets/statuses.ts';
 import type { Db } from '../db/schema.ts';
 
@@ -70,15 +70,14 @@ async function writeTickets(db: Db, e: ExportState, sink: RowSink, progress: (do
   const total = Number((await db.selectFrom('tickets').select((eb) => eb.fn.countAll().as('n'))
     .where('merged_into', 'is', null).where('received_at', '>=', period.from).where('received_at', '<', period.to).executeTakeFirst())?.n ?? 0);
   // Names as a supervisor reads them, codes beside them for whoever joins the file with other data.
+  const names = await readNames(db);
   await sink.row(['Mã hồ sơ', 'Tiếp nhận lúc', 'Trạng thái', 'Mã đơn vị', 'Đơn vị', 'Mã lĩnh vực', 'Lĩnh vực', 'Tiêu đề', 'Mục', 'Thời điểm', 'Kênh', 'Người thực hiện', 'Nội dung']);
   let after: { at: Date; id: number } | null = null;
   let done = 0;
   let rows = 0;
   for (;;) {
     let q = db.selectFrom('tickets')
-      .select(['id', 'code', 'received_at', 'status', 'title', sql<string | null>`coalesce(dispatched_area, area_code)`.as('unit'), 'category_code',
-        sql<string | null>`(select a.name from areas a where a.code = coalesce(tickets.dispatched_area, tickets.area_code))`.as('unit_name'),
-        sql<string | null>`(select c.name from categories c where c.code = tickets.category_code)`.as('category_name')])
+      .select(['id', 'code', 'received_at', 'status', 'title', unitSql().as('unit'), 'category_code'])
       .where('merged_into', 'is', null).where('received_at', '>=', period.from).where('received_at', '<', period.to);
     if (after) {
       const a = after;
@@ -98,7 +97,8 @@ async function writeTickets(db: Db, e: ExportState, sink: RowSink, progress: (do
     for (const ev of events) thread.get(ev.ticket_id)?.push({ at: ev.at, what: ev.type, channel: null, actor: ev.actor, text: ev.reason });
     for (const m of replies) thread.get(m.ticket_id)?.push({ at: m.at, what: `Tin gửi (${m.kind})`, channel: m.channel, actor: null, text: m.body });
     for (const t of page) {
-      const head: Cell[] = [t.code, t.received_at.toISOString(), statusNameVi(t.status), t.unit, t.unit_name, t.category_code, t.category_name, t.title];
+      const head: Cell[] = [t.code, t.received_at.toISOString(), statusNameVi(t.status), t.unit, t.unit && (names.units.get(t.unit) ?? null),
+        t.category_code, t.category_code && (names.categories.get(t.category_code) ?? null), t.title];
       const entries = (thread.get(t.id) ?? []).sort((a, b) => a.at.getTime() - b.at.getTime());
       if (entries.length === 0) {
         await sink.row([...head, null, null, null, null, null]);
