@@ -529,6 +529,11 @@ describe('exports', () => {
     expect(text.split('\r\n')[0]).toBe('Mã hồ sơ,Tiếp nhận lúc,Trạng thái,Mã đơn vị,Đơn vị,Mã lĩnh vực,Lĩnh vực,Tiêu đề,Mục,Thời điểm,Kênh,Người thực hiện,Nội dung');
     expect(text).toContain(`${A},${PLACES.benThanh.name},ngap_nuoc,Ngập nước,`);
     expect(text).toContain(',Cổng web,');
+    // The open tickets' table too, as the dashboard names them.
+    const open = await done(((await (await supervisor.post('/api/dashboard/exports', { what: 'open', format: 'csv', period: 'custom', from: '2026-11-01', to: '2026-11-03' })).json()) as any).id);
+    const openText = new TextDecoder().decode(new Uint8Array(await (await supervisor.get(open.download)).arrayBuffer()));
+    expect(openText).toMatch(/\r\nKênh,web,Cổng web,\d+\r\n/);
+    expect(openText).toMatch(/\r\nTrạng thái,new,Mới,\d+\r\n/);
     const xlsx = await done(((await (await supervisor.post('/api/dashboard/exports', { what: 'tickets', format: 'xlsx', period: 'custom', from: '2026-11-01', to: '2026-11-03' })).json()) as any).id);
     const res = await supervisor.get(xlsx.download);
     expect(res.headers.get('content-type')).toContain('spreadsheetml');

@@ -117,14 +117,14 @@ async function writeTickets(db: Db, e: ExportState, sink: RowSink, progress: (do
   return rows;
 }
 
-async function writeTable(db: Db, e: ExportState, sink: RowSink): Promise<number> {
+async function writeTable(db: Db, e: ExportState, sink: RowSink, channelLabels: ReadonlyMap<string, string>): Promise<number> {
   let rows = 0;
   const put = async (values: Cell[]) => {
     await sink.row(values);
     rows++;
   };
   if (e.what === 'open') {
-    const open = await openCounts(db);
+    const open = await openCounts(db, channelLabels);
     await put(['Nhóm', 'Mã', 'Tên', 'Số hồ sơ đang mở']);
     for (const [group, list] of [['Trạng thái', open.byStatus], ['Kênh', open.byChannel], ['Lĩnh vực', open.byCategory], ['Đơn vị', open.byUnit]] as const) {
       for (const r of list) await put([group, r.code, r.name, r.count]);
@@ -166,7 +166,7 @@ export async function runExport(db: Db, dataDir: string, id: number, channelLabe
     try {
       rows = e.what === 'tickets'
         ? await writeTickets(db, e, sink, (done, total) => db.updateTable('exports').set({ progress: total ? Math.min(0.99, done / total) : 0.99 }).where('id', '=', id).execute().then(() => {}), channelLabels)
-        : await writeTable(db, e, sink);
+        : await writeTable(db, e, sink, channelLabels);
     } finally {
       await sink.close();
     }

@@ -225,7 +225,7 @@ export async function periodStatsExact(db: DbOrTx, period: Period, opts: { unit?
  * Open tickets now, by status, channel (a ticket counts under every channel it was reported
  * through), category and unit: from the partial index of open tickets.
  */
-export async function openCounts(db: DbOrTx, channelNames: Map<string, string> = new Map()): Promise<OpenCounts> {
+export async function openCounts(db: DbOrTx, channelNames: ReadonlyMap<string, string> = new Map()): Promise<OpenCounts> {
   const [groups, channels, names] = await Promise.all([
     sql<{ status: string | null; unit: string | null; cat: string | null; g_status: number; g_unit: number; g_cat: number; n: string | number }>`
       select t.status, coalesce(t.dispatched_area, t.area_code) as unit, t.category_code as cat,
