@@ -620,6 +620,10 @@ describe('grouping across channels and citizens', () => {
     expect(second.state?.reasons.find((r) => r.code === 'duplicate')?.message).toContain('its unit unknown');
     const ticket = await db.selectFrom('tickets').select(['area_code', 'lat']).where('id', '=', first.ticketId).executeTakeFirstOrThrow();
     expect(ticket).toEqual({ area_code: PLACES.saiGon.code, lat: PLACES.saiGon.lat });
+    // The first report is routed with its ticket now, and says why.
+    const opener = await db.selectFrom('reports').select(['area_code', 'reasons']).where('id', '=', first.reportId).executeTakeFirstOrThrow();
+    expect(opener.area_code).toBe(PLACES.saiGon.code);
+    expect(opener.reasons.at(-1)).toEqual({ step: 'group', code: 'area_from_ticket_later', message: `unit its ticket got from a later report: ${PLACES.saiGon.code}` });
   });
 
   it('a ticket whose words left several units keeps them, and a report in one of them on the same street days later finds it', async () => {
@@ -645,6 +649,30 @@ describe('grouping across channels and citizens', () => {
     expect(second.state?.reasons.find((r) => r.code === 'duplicate')?.message).toContain('one of its units');
     const after = await db.selectFrom('tickets').select(['area_code', 'area_candidates']).where('id', '=', first.ticketId).executeTakeFirstOrThrow();
     expect(after).toEqual({ area_code: '26791', area_candidates: null });
+    const opener = await db.selectFrom('reports').select('area_code').where('id', '=', first.reportId).executeTakeFirstOrThrow();
+    expect(opener.area_code).toBe('26791');
+  });
+
+  it('in one batch, a report that places the ticket routes the reports before it', async () => {
+    const at = (min: number) => new Date(Date.UTC(2026, 10, 2, 1, min));
+    // A street the city's list lacks: the words give no unit, not even candidates.
+    const reports: InboundReport[] = [
+      { text: 'Cây ngã chắn ngang đường Kỳ Lân Cũ, xe không qua được', category: 'cay_xanh', citizen: { phone: '0906 100 001' }, attachments: [] },
+      { text: 'Cay do chan duong Ky Lan Cu', category: 'cay_xanh', citizen: { phone: '0906 100 002' }, attachments: [] },
+      { text: 'Cây đổ chắn đường', category: 'cay_xanh', address: 'đường Kỳ Lân Cũ', lat: PLACES.saiGon.lat, lng: PLACES.saiGon.lng, citizen: { phone: '0906 100 003' }, attachments: [] },
+    ];
+    const ids: number[] = [];
+    for (const [k, report] of reports.entries()) {
+      ids.push((await intake.accept({ channel: 'sms', externalId: `placed-later-${k}`, payload: { k }, receivedAt: at(k * 5), report })).inboundId);
+    }
+    const { results } = await processInboundBatch(deps(), ids);
+    expect(new Set(results.map((r) => r.ticketId)).size).toBe(1);
+    const rows = await db.selectFrom('reports').select(['area_code', 'reasons']).where('id', 'in', results.map((r) => r.reportId)).orderBy('id').execute();
+    expect(rows.map((r) => r.area_code)).toEqual(Array(3).fill(PLACES.saiGon.code));
+    const codes = rows.map((r) => r.reasons.map((x) => x.code).filter((c) => c.startsWith('area_from_ticket')));
+    expect(codes).toEqual([['area_from_ticket_later'], ['area_from_ticket_later'], []]);
+    const ticket = await db.selectFrom('tickets').select('area_code').where('id', '=', results[0]!.ticketId).executeTakeFirstOrThrow();
+    expect(ticket.area_code).toBe(PLACES.saiGon.code);
   });
 
   it('joins nearby reports from different citizens on one incident, and keeps other topics and far places apart', async () => {

@@ -45,6 +45,7 @@ const EXAMPLES: Record<ReasonCode, [message: string, mustSay: string[]]> = {
   hotspot: ['3 tickets on this topic here were closed in the last 30 days', ['3 hồ sơ', '30 ngày']],
   category_from_ticket: ["topic of the incident's ticket: ngap_nuoc, not giao_thong", ['Ngập nước', 'Giao thông']],
   area_from_ticket: ["unit of the incident's ticket: 26743", ['Phường Bến Thành']],
+  area_from_ticket_later: ['unit its ticket got from a later report: 26743', ['Phường Bến Thành', 'phản ánh sau']],
   reopen: ['the reporter of ticket TK-ABCD1234, resolved 3 d ago, says its problem goes on: reopened', ['TK-ABCD1234', '3 ngày trước', 'mở lại']],
   chosen_ticket: ['the reporter chose ticket TK-ABCD1234 (open, ngap_nuoc, 60 m away)', ['TK-ABCD1234', 'Ngập nước', 'cách 60 m']],
   chosen_ticket_refused: ['the reporter chose ticket TK-ABCD1234, but it is about rac_thai, the report about ngap_nuoc; grouped as usual', ['TK-ABCD1234', 'Rác thải', 'Ngập nước']],

@@ -69,6 +69,7 @@ export const REASON_VI: Record<string, string> = {
   area_street: 'Địa bàn theo tuyến đường đã biết',
   area_street_table: 'Địa bàn theo bảng tuyến đường của thành phố',
   area_from_ticket: 'Địa bàn theo hồ sơ sự việc đã có',
+  area_from_ticket_later: 'Địa bàn theo hồ sơ sự việc, do phản ánh sau xác định',
   area_likely: 'Địa bàn dự đoán (phường cũ đã tách), cần xác nhận',
   area_unknown: 'Chưa xác định được địa bàn',
   department_by_category: 'Đơn vị phụ trách theo lĩnh vực',

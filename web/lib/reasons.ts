@@ -71,6 +71,7 @@ const TEXT: Record<ReasonCode, (a: ReasonArgs, n: ReasonNames) => string> = {
   hotspot: (a) => with_('Điểm nóng: sự việc tái diễn tại đây', nums(a, 'count') !== undefined && `${nums(a, 'count')} hồ sơ cùng loại ở đây đã đóng trong ${nums(a, 'days')} ngày qua`),
   category_from_ticket: (a, n) => with_('Lĩnh vực theo hồ sơ sự việc đã có', str(a, 'category') && `${n.category(str(a, 'category')!)} (${str(a, 'was') ? `thay vì ${n.category(str(a, 'was')!)}` : 'nội dung phản ánh chưa rõ lĩnh vực'})`),
   area_from_ticket: (a, n) => with_('Địa bàn theo hồ sơ sự việc đã có', str(a, 'unitCode') && n.area(str(a, 'unitCode')!)),
+  area_from_ticket_later: (a, n) => with_('Địa bàn theo hồ sơ sự việc, do phản ánh sau xác định', str(a, 'unitCode') && n.area(str(a, 'unitCode')!)),
   reopen: (a) => with_('Người phản ánh báo sự việc vẫn chưa được khắc phục: mở lại hồ sơ', str(a, 'ticket')
     && `hồ sơ ${str(a, 'ticket')}, xử lý xong ${nums(a, 'days') === 0 ? 'hôm nay' : `${nums(a, 'days')} ngày trước`}`),
   chosen_ticket: (a, n) => with_('Người dân chọn gộp vào hồ sơ này ("Đây cũng là vấn đề của tôi")', str(a, 'ticket')

@@ -37,7 +37,7 @@ export interface PipelineState {
    * The ticket: an existing one's id, or a negative placeholder for one opened in this batch
    * (by this report when `newTicketCode` is set, else by an earlier one).
    */
-  group: { ticketId: number | null; relation: Relation; score: number; newTicketCode: string | null };
+  group: { ticketId: number | null; relation: Relation; score: number; newTicketCode: string | null; placesTicket?: boolean };
   /** The place keys of the report (its address and text). */
   placeKeys: string[];
   /** The city's landmarks it names (a unit when no ward is named). */
@@ -401,7 +401,9 @@ const group: PipelineStep = {
     await inSlices(batch, (s, n) => {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
-      s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode };
+      // A report sure of its unit, joining a ticket that has none, gives it one: the ticket's earlier reports are routed with it.
+      const placesTicket = d.ticketId !== null && s.area.code !== null && grouping.areaOf(d.ticketId) === null;
+      s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode, ...(placesTicket ? { placesTicket } : {}) };
       if (d.relation === 'reopen') grouping.reopened(s.group.ticketId!);
       s.ticketKeys = grouping.keysOf(s.group.ticketId!);
       s.reasons.push(...d.reasons);

@@ -16,7 +16,8 @@ export const REASON_CODES = [
   // route
   'department_by_category',
   // group
-  'group_skipped', 'group_new', 'same_citizen', 'duplicate', 'hotspot', 'category_from_ticket', 'area_from_ticket', 'reopen',
+  'group_skipped', 'group_new', 'same_citizen', 'duplicate', 'hotspot', 'category_from_ticket', 'area_from_ticket',
+  'area_from_ticket_later', 'reopen',
   'chosen_ticket', 'chosen_ticket_refused',
   // an agent
   'moved_to_new_ticket',
@@ -67,6 +68,7 @@ const READERS: Record<ReasonCode, (m: string) => ReasonArgs> = {
   hotspot: (m) => pick(/^(\d+) tickets on this topic here were closed in the last (\d+) days$/.exec(m), (x) => ({ count: num(x[1])!, days: num(x[2])! })),
   category_from_ticket: (m) => pick(/^topic of the incident's ticket: (\S+), (?:not (\S+)|the report's own unsure)$/.exec(m), (x) => ({ category: x[1]!, ...(x[2] ? { was: x[2] } : {}) })),
   area_from_ticket: (m) => pick(/^unit of the incident's ticket: (\S+)$/.exec(m), (x) => ({ unitCode: x[1]! })),
+  area_from_ticket_later: (m) => pick(/^unit its ticket got from a later report: (\S+)$/.exec(m), (x) => ({ unitCode: x[1]! })),
   reopen: (m) => pick(/^the reporter of ticket (\S+), resolved (today|(\d+) d ago), says its problem goes on: reopened$/.exec(m),
     (x) => ({ ticket: x[1]!, days: x[3] === undefined ? 0 : num(x[3])! })),
   chosen_ticket: (m) => pick(/^the reporter chose ticket (\S+) \(open, (\S+), (?:(\d+) m away|in (\S+))\)$/.exec(m),
