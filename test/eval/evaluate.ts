@@ -13,6 +13,7 @@ export interface Decision {
   area_code?: string | null;
   category?: string | null;
   relation?: string;
+  reasons?: { code: string }[];
   error?: { code: string; message: string };
 }
 
@@ -23,7 +24,10 @@ export interface EvalResult {
   precision: number;
   recall: number;
   f1: number;
+  /** The unit each report is routed to at the end of the run: its own, or its ticket's. */
   areaAccuracy: number;
+  /** The unit as decided when the report arrived, before a later report placed its ticket. */
+  areaAtIntakeAccuracy: number;
   categoryAccuracy: number;
   misses: { id: string; kind: 'area' | 'category'; want: string | null; got: string | null | undefined }[];
 }
@@ -31,7 +35,7 @@ export interface EvalResult {
 /** Pairwise precision/recall of grouping, plus area and category accuracy, against hand labels. */
 export function score(labelled: Labelled[], decisions: Decision[]): EvalResult {
   const byId = new Map(decisions.map((d) => [d.id, d]));
-  let tp = 0, fp = 0, fn = 0, areaOk = 0, catOk = 0, errors = 0;
+  let tp = 0, fp = 0, fn = 0, areaOk = 0, intakeOk = 0, catOk = 0, errors = 0;
   const misses: EvalResult['misses'] = [];
   for (let i = 0; i < labelled.length; i++) {
     const a = labelled[i]!;
@@ -39,6 +43,8 @@ export function score(labelled: Labelled[], decisions: Decision[]): EvalResult {
     if (!da || da.error) errors++;
     if (da?.area_code === a.label.area_code || (da?.area_code == null && a.label.area_code == null)) areaOk++;
     else misses.push({ id: a.id, kind: 'area', want: a.label.area_code, got: da?.area_code });
+    const atIntake = da?.reasons?.some((r) => r.code === 'area_from_ticket_later') ? null : da?.area_code;
+    if (atIntake === a.label.area_code || (atIntake == null && a.label.area_code == null)) intakeOk++;
     if (da?.category === a.label.category) catOk++;
     else misses.push({ id: a.id, kind: 'category', want: a.label.category, got: da?.category });
     for (let j = i + 1; j < labelled.length; j++) {
@@ -57,7 +63,7 @@ export function score(labelled: Labelled[], decisions: Decision[]): EvalResult {
     reports: labelled.length, errors,
     pairs: { truePositive: tp, falsePositive: fp, falseNegative: fn },
     precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0,
-    areaAccuracy: areaOk / labelled.length, categoryAccuracy: catOk / labelled.length, misses,
+    areaAccuracy: areaOk / labelled.length, areaAtIntakeAccuracy: intakeOk / labelled.length, categoryAccuracy: catOk / labelled.length, misses,
   };
 }
 
