@@ -621,8 +621,8 @@ describe('grouping across channels and citizens', () => {
     const ticket = await db.selectFrom('tickets').select(['area_code', 'lat']).where('id', '=', first.ticketId).executeTakeFirstOrThrow();
     expect(ticket).toEqual({ area_code: PLACES.saiGon.code, lat: PLACES.saiGon.lat });
     // The first report is routed with its ticket now, and says why.
-    const opener = await db.selectFrom('reports').select(['area_code', 'reasons']).where('id', '=', first.reportId).executeTakeFirstOrThrow();
-    expect(opener.area_code).toBe(PLACES.saiGon.code);
+    const opener = await db.selectFrom('reports').select(['area_code', 'area_source', 'reasons']).where('id', '=', first.reportId).executeTakeFirstOrThrow();
+    expect(opener).toMatchObject({ area_code: PLACES.saiGon.code, area_source: 'ticket' });
     expect(opener.reasons.at(-1)).toEqual({ step: 'group', code: 'area_from_ticket_later', message: `unit its ticket got from a later report: ${PLACES.saiGon.code}` });
   });
 

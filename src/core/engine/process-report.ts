@@ -450,7 +450,7 @@ async function routeEarlierReports(tx: DbOrTx, placings: { ticket: number; repor
   const first = new Map<number, number>();
   for (const p of placings) first.set(p.ticket, Math.min(p.report, first.get(p.ticket) ?? p.report));
   await sql`
-    update reports set area_code = t.area_code,
+    update reports set area_code = t.area_code, area_source = 'ticket',
       reasons = reports.reasons || jsonb_build_array(jsonb_build_object('step', 'group', 'code', 'area_from_ticket_later',
         'message', 'unit its ticket got from a later report: ' || t.area_code))
     from jsonb_to_recordset(cast(${jsonParam([...first].map(([ticket, report]) => ({ ticket, report })))} as jsonb)) as v(ticket int, report int), tickets t
