@@ -145,7 +145,7 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
     // when a later report gives the ticket one (area_from_ticket_later), and its line says so.
     const decisions: Record<string, unknown>[] = [];
     const unplaced = new Map<number, Record<string, unknown>>();
-    const fail = async (l: ReplayLine, e: unknown) => {
+    const fail = (l: ReplayLine, e: unknown) => {
       errors++;
       const err = isAppError(e) ? e : new AppError('replay_failed', 500, (e as Error).message);
       decisions.push({ line: l.line, id: l.id, error: { code: err.code, message: `line ${l.line}: ${err.message}` } });
@@ -184,7 +184,7 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
       for (const l of chunk) {
         const result = results.get(inboundOf.get(l) ?? -1);
         if (!result) {
-          await fail(l, failed.get(l));
+          fail(l, failed.get(l));
           done++;
           continue;
         }
