@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCode } from '../src/core/tickets/codes.ts';
@@ -673,6 +674,61 @@ describe('grouping across channels and citizens', () => {
     expect(codes).toEqual([['area_from_ticket_later'], ['area_from_ticket_later'], []]);
     const ticket = await db.selectFrom('tickets').select('area_code').where('id', '=', results[0]!.ticketId).executeTakeFirstOrThrow();
     expect(ticket.area_code).toBe(PLACES.saiGon.code);
+  });
+
+  it('routes no earlier report when the ticket took another unit first (another session, an agent, a guess)', async () => {
+    const sms = await intake.accept({
+      channel: 'sms', externalId: 'raced-1', payload: { id: 1 },
+      report: { text: 'Cột đèn đường Kỳ Lân Giữa không sáng, tối om', category: 'chieu_sang', citizen: { phone: '0906 200 001' }, attachments: [] },
+    });
+    const first = await processInbound(deps(), sms.inboundId);
+    expect(first.state?.area.code).toBeNull();
+    // Between this batch's grouping and its writes, the ticket gets Bến Thành elsewhere.
+    const elsewhere: PipelineStep = {
+      name: 'elsewhere',
+      async run(_batch, d) {
+        await d.db.updateTable('tickets').set({ area_code: PLACES.benThanh.code }).where('id', '=', first.ticketId).execute();
+      },
+    };
+    const app = await intake.accept({
+      channel: 'app', externalId: 'raced-2', payload: { id: 2 },
+      report: { text: 'Đèn đường không sáng', category: 'chieu_sang', address: 'đường Kỳ Lân Giữa', lat: PLACES.saiGon.lat, lng: PLACES.saiGon.lng, citizen: { phone: '0906 200 002' }, attachments: [] },
+    });
+    const second = await processInbound(deps({ steps: [...PIPELINE, elsewhere] }), app.inboundId);
+    expect(second.ticketId).toBe(first.ticketId);
+    expect(second.state?.group.placesTicket).toBe(true);
+    const ticket = await db.selectFrom('tickets').select('area_code').where('id', '=', first.ticketId).executeTakeFirstOrThrow();
+    expect(ticket.area_code).toBe(PLACES.benThanh.code);
+    const opener = await db.selectFrom('reports').select(['area_code', 'reasons']).where('id', '=', first.reportId).executeTakeFirstOrThrow();
+    expect(opener.area_code).toBeNull();
+    expect(opener.reasons.map((r) => r.code)).not.toContain('area_from_ticket_later');
+  });
+
+  it.runIf(TEST_DB === 'postgres')('skips, without waiting, an earlier report another session holds (an agent moving it), and routes the others', async () => {
+    const at = (min: number) => new Date(Date.UTC(2026, 10, 3, 1, min));
+    const ids: number[] = [];
+    for (const [k, text] of ['Công trình xây dựng không phép trên đường Kỳ Lân Dưới', 'Xay dung trai phep tren duong Ky Lan Duoi'].entries()) {
+      ids.push((await intake.accept({ channel: 'sms', externalId: `held-${k}`, payload: { k }, receivedAt: at(k), report: { text, category: 'xay_dung', citizen: { phone: `0906 300 00${k}` }, attachments: [] } })).inboundId);
+    }
+    const earlier = (await processInboundBatch(deps(), ids)).results;
+    expect(new Set(earlier.map((r) => r.ticketId)).size).toBe(1);
+    const other = new pg.Client({ connectionString: (handle as { url?: string }).url });
+    await other.connect();
+    try {
+      await other.query('begin');
+      await other.query('select id from reports where id = $1 for update', [earlier[0]!.reportId]);
+      const app = await intake.accept({
+        channel: 'app', externalId: 'held-2', payload: { k: 2 }, receivedAt: at(5),
+        report: { text: 'Công trình xây không phép', category: 'xay_dung', address: 'đường Kỳ Lân Dưới', lat: PLACES.saiGon.lat, lng: PLACES.saiGon.lng, citizen: { phone: '0906 300 009' }, attachments: [] },
+      });
+      const placing = await processInbound(deps(), app.inboundId);
+      expect(placing.ticketId).toBe(earlier[0]!.ticketId);
+    } finally {
+      await other.query('rollback');
+      await other.end();
+    }
+    const rows = await db.selectFrom('reports').select(['id', 'area_code']).where('id', 'in', earlier.map((r) => r.reportId)).orderBy('id').execute();
+    expect(rows.map((r) => r.area_code)).toEqual([null, PLACES.saiGon.code]);
   });
 
   it('joins nearby reports from different citizens on one incident, and keeps other topics and far places apart', async () => {

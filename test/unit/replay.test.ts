@@ -179,6 +179,23 @@ describe('phananh replay', { timeout: 120_000 }, () => {
     expect(byId.get('k2')!.reasons.map((r: { code: string }) => r.code)).not.toContain('area_from_ticket_later');
   });
 
+  it('does not route earlier reports with a guessed unit, nor with a unit their words exclude', async () => {
+    const { byId } = await replay([
+      // The second report's unit is a guess (a divided former ward, for an agent to confirm).
+      L({ id: 'q0', received_at: '2026-11-02T08:00:00+07:00', channel: 'sms', category: 'cay_xanh', citizen: { phone: '0906100001' }, text: 'Cây ngã chắn ngang đường Kỳ Lân Cũ, xe không qua được' }),
+      L({ id: 'q1', received_at: '2026-11-02T08:05:00+07:00', channel: 'sms', category: 'cay_xanh', citizen: { phone: '0906100002' }, text: 'Cây đổ chắn đường Kỳ Lân Cũ ở phường Tân Tạo A, quận Bình Tân cũ' }),
+      // The call's words leave three units of the former Tân Phú; the app's point is in Phường Sài Gòn.
+      L({ id: 'r0', received_at: '2026-11-23T06:40:00+07:00', channel: 'phone', citizen: { phone: '0906000005' }, text: 'Công dân phản ánh vỡ ống cấp nước trên đường Lũy Bán Bích đoạn giao Hòa Bình, quận Tân Phú, cả khu phố bị mất nước' }),
+      L({ id: 'r1', received_at: '2026-11-23T06:52:00+07:00', channel: 'app', category: 'cap_nuoc', citizen: { phone: '0906000006' }, text: 'bể ống nước, nước phun lên thành cột', address: 'đường Lũy Bán Bích', lat: 10.7769, lng: 106.7009 }),
+    ]);
+    expect(byId.get('q1')).toMatchObject({ ticket: byId.get('q0')!.ticket, area_code: '27457' });
+    expect(byId.get('q1')!.reasons.map((r: { code: string }) => r.code)).toContain('area_likely');
+    expect(byId.get('q0')).toMatchObject({ area_code: null });
+    expect(byId.get('r1')).toMatchObject({ ticket: byId.get('r0')!.ticket, area_code: '26740' });
+    expect(byId.get('r0')).toMatchObject({ area_code: null });
+    for (const id of ['q0', 'r0']) expect(byId.get(id)!.reasons.map((r: { code: string }) => r.code)).not.toContain('area_from_ticket_later');
+  });
+
   it('does not join by alike words alone a ticket only perhaps in the unit (its words named a district)', async () => {
     const { byId } = await replay([
       L({ id: 'v1', received_at: '2026-11-20T08:00:00+07:00', channel: 'sms', citizen: { phone: '0909000001' }, text: 'Rac do day hem, boc mui hoi qua, quan 12' }),

@@ -816,6 +816,11 @@ export class GroupBatch {
     return this.#ticket(id).area_code;
   }
 
+  /** The units a ticket without one may be in, as its words left them (none: unknown). */
+  candidatesOf(id: number): readonly string[] {
+    return this.#ticket(id).candidates;
+  }
+
   /** Gives a ticket that has no unit one (a report's likely unit, decided after grouping). */
   adoptArea(id: number, unit: string): void {
     const t = this.#ticket(id);

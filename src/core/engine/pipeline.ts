@@ -401,8 +401,10 @@ const group: PipelineStep = {
     await inSlices(batch, (s, n) => {
       const d = grouping.decide(n);
       const newTicketCode = d.ticketId === null ? newCode('TK') : null;
-      // A report sure of its unit, joining a ticket that has none, gives it one: the ticket's earlier reports are routed with it.
-      const placesTicket = d.ticketId !== null && s.area.code !== null && grouping.areaOf(d.ticketId) === null;
+      // A report that read a unit, joining a ticket that has none, gives it one; when that unit is
+      // one the ticket's words may mean, the ticket's earlier reports are routed with it.
+      const placesTicket = d.ticketId !== null && s.area.code !== null && grouping.areaOf(d.ticketId) === null
+        && (grouping.candidatesOf(d.ticketId).length === 0 || grouping.candidatesOf(d.ticketId).includes(s.area.code));
       s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode, ...(placesTicket ? { placesTicket } : {}) };
       if (d.relation === 'reopen') grouping.reopened(s.group.ticketId!);
       s.ticketKeys = grouping.keysOf(s.group.ticketId!);

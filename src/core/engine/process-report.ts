@@ -175,7 +175,7 @@ async function write(
   const ticketOf = (s: PipelineState) => (s.group.ticketId! > 0 ? s.group.ticketId! : realId.get(s.group.ticketId!)!);
   const reportId = await insertReports(tx, todo, states, ticketOf);
   await updateJoined(tx, joined);
-  await routeEarlierReports(tx, states.flatMap((s, n) => (s.group.placesTicket ? [{ ticket: ticketOf(s), report: reportId.get(todo[n]!.id)! }] : [])));
+  await routeEarlierReports(tx, states.flatMap((s, n) => (s.group.placesTicket ? [{ ticket: ticketOf(s), report: reportId.get(todo[n]!.id)!, area: s.area.code! }] : [])));
   await learnStreets(tx, states);
   await countJoinedReports(tx, states.flatMap((s, n) => (s.group.newTicketCode || !joined.has(s.group.ticketId!) ? []
     : [{ ticketId: s.group.ticketId!, reportId: reportId.get(todo[n]!.id)!, citizenId: s.citizenId }])));
@@ -442,19 +442,29 @@ async function updateJoined(tx: DbOrTx, joined: Map<number, Joining>): Promise<v
 /**
  * A ticket's reports that named no unit for sure, before a later report gave the ticket one
  * (`placesTicket`): they are routed with their incident, as a report joining a placed ticket is
- * (`area_from_ticket`). Only reports before the placing one: the later ones had the ticket's unit
- * when they were decided, and kept their own reading where their words named other units.
+ * (`area_from_ticket`). Only reports before the placing one (the later ones had the ticket's unit
+ * when they were decided, and kept their own reading where their words named other units), and
+ * only while the ticket holds the placing report's unit (another session may have given it one
+ * first: a guess for an agent to confirm, or an agent's choice). A report another session has
+ * locked (an agent moving it) is skipped, not waited for: this transaction holds the ticket, and
+ * that session may be waiting for it.
  */
-async function routeEarlierReports(tx: DbOrTx, placings: { ticket: number; report: number }[]): Promise<void> {
+async function routeEarlierReports(tx: DbOrTx, placings: { ticket: number; report: number; area: string }[]): Promise<void> {
   if (placings.length === 0) return;
-  const first = new Map<number, number>();
-  for (const p of placings) first.set(p.ticket, Math.min(p.report, first.get(p.ticket) ?? p.report));
   await sql`
-    update reports set area_code = t.area_code, area_source = 'ticket',
+    with v as (
+      select * from jsonb_to_recordset(cast(${jsonParam(placings)} as jsonb)) as v(ticket int, report int, area text)
+    ), earlier as (
+      select r.id, v.area from reports r
+      join v on r.ticket_id = v.ticket and r.id < v.report
+      join tickets t on t.id = v.ticket and t.area_code = v.area
+      where r.area_code is null
+      for update of r skip locked
+    )
+    update reports set area_code = earlier.area, area_source = 'ticket',
       reasons = reports.reasons || jsonb_build_array(jsonb_build_object('step', 'group', 'code', 'area_from_ticket_later',
-        'message', 'unit its ticket got from a later report: ' || t.area_code))
-    from jsonb_to_recordset(cast(${jsonParam([...first].map(([ticket, report]) => ({ ticket, report })))} as jsonb)) as v(ticket int, report int), tickets t
-    where t.id = v.ticket and reports.ticket_id = v.ticket and reports.id < v.report and reports.area_code is null and t.area_code is not null`.execute(tx);
+        'message', 'unit its ticket got from a later report: ' || earlier.area))
+    from earlier where reports.id = earlier.id`.execute(tx);
 }
 
 /**
