@@ -26,7 +26,7 @@ export interface PipelineState {
   textFolded: string;
   category: { code: string | null; source: string; confidence: number; alternatives: string[]; nearTopics?: string[] };
   /** `likely`: of the candidates, the one the words most likely mean, and why (`AddressMatch.likely`). */
-  area: { code: string | null; source: 'gps' | 'address' | 'text' | 'none'; candidates: string[]; likely?: string; likelyWhy?: string };
+  area: { code: string | null; source: 'gps' | 'address' | 'text' | 'ticket' | 'none'; candidates: string[]; likely?: string; likelyWhy?: string };
   departmentCode: string | null;
   /** The category's same-incident radius in metres (route reads it with the department). */
   radiusM: number | undefined;
@@ -419,7 +419,7 @@ const group: PipelineStep = {
       // Words that named no unit for sure, on a ticket that has one: the report is where its incident is.
       const unit = d.relation === 'duplicate' && s.area.code === null ? grouping.areaOf(s.group.ticketId!) : null;
       if (unit && (s.area.candidates.length === 0 || s.area.candidates.includes(unit))) {
-        s.area = { code: unit, source: s.area.source, candidates: [unit] };
+        s.area = { code: unit, source: 'ticket', candidates: [unit] };
         s.reasons.push({ step: 'group', code: 'area_from_ticket', message: `unit of the incident's ticket: ${unit}`, score: d.score });
       }
       // Still none: the candidate the words most likely mean (where most of a divided former ward
