@@ -89,11 +89,12 @@ export function parseReplayLine(text: string, line: number): ReplayLine {
 /**
  * `phananh replay`: runs JSON-lines reports in received_at order through identity, text,
  * topic, location and grouping on a fresh in-memory database and writes one decision per line,
- * in received order, once the run is over (a report's unit may come from a later report).
+ * in received order, once the run is over (a report's unit may come from a later report); lines
+ * that are not valid input are reported first, as they are read.
  */
 export async function runReplay(opts: ReplayOptions): Promise<{ processed: number; errors: number; pipelineSeconds: number }> {
   const write = (o: unknown) => new Promise<void>((resolve) => {
-    if (opts.output.write(`${JSON.stringify(o)}\n`)) resolve();
+    if (opts.output.write(`${typeof o === 'string' ? o : JSON.stringify(o)}\n`)) resolve();
     else opts.output.once('drain', () => resolve());
   });
   const progress = (msg: string) => opts.progress?.write(`${msg}\n`);
@@ -143,12 +144,13 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
     const deps = { db, engine, parse, categories };
     // Written once the run is over: a report read without a unit is routed with its ticket
     // when a later report gives the ticket one (area_from_ticket_later), and its line says so.
-    const decisions: Record<string, unknown>[] = [];
+    // Lines already final are kept as their text; those without a unit as objects, read again at the end.
+    const decisions: (string | Record<string, unknown>)[] = [];
     const unplaced = new Map<number, Record<string, unknown>>();
     const fail = (l: ReplayLine, e: unknown) => {
       errors++;
       const err = isAppError(e) ? e : new AppError('replay_failed', 500, (e as Error).message);
-      decisions.push({ line: l.line, id: l.id, error: { code: err.code, message: `line ${l.line}: ${err.message}` } });
+      decisions.push(JSON.stringify({ line: l.line, id: l.id, error: { code: err.code, message: `line ${l.line}: ${err.message}` } }));
     };
     const size = Math.max(1, opts.batchSize ?? 32);
     for (let from = 0; from < lines.length; from += size) {
@@ -198,19 +200,19 @@ export async function runReplay(opts: ReplayOptions): Promise<{ processed: numbe
           id: l.id, ticket: opener.key, relation: report.relation, parent_id: opener.id,
           area_code: report.area_code, category: report.category_code, score: Math.round(report.score * 1000) / 1000, reasons: report.reasons,
         };
-        decisions.push(decision);
         if (report.area_code === null) unplaced.set(report.id, decision);
+        decisions.push(report.area_code === null ? decision : JSON.stringify(decision));
         done++;
         if (done % 1000 === 0) progress(`replay: ${done}/${lines.length} (${Math.round(done / ((Date.now() - started) / 1000))} reports/s)`);
       }
     }
-    const pipelineSeconds = (Date.now() - started) / 1000;
     const ids = [...unplaced.keys()];
     for (let from = 0; from < ids.length; from += 1000) {
       const routed = await db.selectFrom('reports').select(['id', 'area_code', 'reasons'])
         .where('id', 'in', ids.slice(from, from + 1000)).where('area_code', 'is not', null).execute();
       for (const r of routed) Object.assign(unplaced.get(r.id)!, { area_code: r.area_code, reasons: r.reasons });
     }
+    const pipelineSeconds = (Date.now() - started) / 1000;
     for (const d of decisions) await write(d);
     progress(`replay: done, ${done} reports in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { processed: done, errors, pipelineSeconds };
