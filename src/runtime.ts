@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Hono } from 'hono';
@@ -102,7 +102,24 @@ async function resolveSecret(config: Config): Promise<string> {
 export async function loadEngine(db: Db, city: CityProfile = HCMC): Promise<Engine> {
   const areas = await loadAreaIndex(db);
   const examples = await loadTopicExamples(db, city);
-  return { areas, gazetteer: await loadGazetteer(areas, city), topics: examples.length ? TopicModel.train(examples) : null };
+  return { areas, gazetteer: await loadGazetteer(areas, city), topics: examples.length ? trainedOn(examples) : null };
+}
+
+/**
+ * Training takes a second or two; a model only predicts once trained, so the same examples give
+ * the same model, and a process that loads the engine again (a replay, a test) reuses it.
+ */
+const trained = new Map<string, TopicModel>();
+const TRAINED_KEEP = 4;
+function trainedOn(examples: Parameters<typeof TopicModel.train>[0]): TopicModel {
+  const key = createHash('sha256').update(JSON.stringify(examples)).digest('hex');
+  let model = trained.get(key);
+  if (!model) {
+    model = TopicModel.train(examples);
+    if (trained.size >= TRAINED_KEEP) trained.delete(trained.keys().next().value!);
+    trained.set(key, model);
+  }
+  return model;
 }
 
 /** Wiring: config -> db -> migrate -> seed -> app -> worker. */
