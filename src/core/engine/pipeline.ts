@@ -384,6 +384,9 @@ const topicsOf = (model: TopicModel | null): TopicsOf | null => {
   return readers.get(model)!;
 };
 
+/** Whether words that left these candidate units (none: no unit named at all) allow this unit. */
+const allowsUnit = (candidates: readonly string[], unit: string) => candidates.length === 0 || candidates.includes(unit);
+
 /** group: the same citizen's ticket on the topic, else another citizen's on the same incident. */
 const group: PipelineStep = {
   name: 'group',
@@ -404,7 +407,7 @@ const group: PipelineStep = {
       // A report that read a unit, joining a ticket that has none, gives it one; when that unit is
       // one the ticket's words may mean, the ticket's earlier reports are routed with it.
       const placesTicket = d.ticketId !== null && s.area.code !== null && grouping.areaOf(d.ticketId) === null
-        && (grouping.candidatesOf(d.ticketId).length === 0 || grouping.candidatesOf(d.ticketId).includes(s.area.code));
+        && allowsUnit(grouping.candidatesOf(d.ticketId), s.area.code);
       s.group = { ticketId: grouping.record(n, d.ticketId, newTicketCode ?? ''), relation: d.relation, score: d.score, newTicketCode, ...(placesTicket ? { placesTicket } : {}) };
       if (d.relation === 'reopen') grouping.reopened(s.group.ticketId!);
       s.ticketKeys = grouping.keysOf(s.group.ticketId!);
@@ -418,7 +421,7 @@ const group: PipelineStep = {
       }
       // Words that named no unit for sure, on a ticket that has one: the report is where its incident is.
       const unit = d.relation === 'duplicate' && s.area.code === null ? grouping.areaOf(s.group.ticketId!) : null;
-      if (unit && (s.area.candidates.length === 0 || s.area.candidates.includes(unit))) {
+      if (unit && allowsUnit(s.area.candidates, unit)) {
         s.area = { code: unit, source: 'ticket', candidates: [unit] };
         s.reasons.push({ step: 'group', code: 'area_from_ticket', message: `unit of the incident's ticket: ${unit}`, score: d.score });
       }
